@@ -1,0 +1,445 @@
+//! The node's configuration: `DATA_DIR/node.toml`.
+//!
+//! The file is parsed into raw serde structs (unknown keys refused), then validated once into
+//! typed values; each part of the node receives only its own section. Every error names the
+//! file, the key and what would be right.
+
+mod edit;
+mod template;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use libp2p::{Multiaddr, PeerId};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::PartyId;
+
+pub use edit::{add_peer, remove_peer};
+pub use template::render as render_template;
+
+/// Name of the configuration file inside the data dir.
+pub const CONFIG_FILE: &str = "node.toml";
+/// Default libp2p port; fixed so that a sysadmin can open it in a firewall once.
+pub const DEFAULT_P2P_PORT: u16 = 4710;
+/// Default port of the local HTTPS API.
+pub const DEFAULT_API_PORT: u16 = 4711;
+/// Default cap on one peer message. A 100,000-change draft syncs in about 190 KB, a compacted
+/// 1,000-document batch in a few MB; 32 MiB leaves room while bounding what a peer can make us
+/// buffer.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 32 * 1024 * 1024;
+/// Default number of documents kept loaded in memory.
+pub const DEFAULT_CACHE_DOCS: usize = 512;
+
+/// The validated configuration of one node.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Where node.toml, the keys and the store live.
+    pub data_dir: PathBuf,
+    /// The Party this node belongs to.
+    pub party: PartyConfig,
+    /// The libp2p side.
+    pub network: NetworkConfig,
+    /// The local HTTPS API.
+    pub api: ApiConfig,
+    /// The embedded store.
+    pub store: StoreConfig,
+    /// The only peers that may connect, each with what it may receive.
+    pub peers: Vec<PinnedPeer>,
+}
+
+/// The Party this node speaks for.
+#[derive(Clone, Debug)]
+pub struct PartyConfig {
+    /// Short id, such as `cica`.
+    pub id: PartyId,
+    /// Full name, shown to officers.
+    pub name: String,
+}
+
+/// Networking settings.
+#[derive(Clone, Debug)]
+pub struct NetworkConfig {
+    /// Addresses to listen on for other nodes.
+    pub listen: Vec<Multiaddr>,
+    /// Largest message accepted from a peer, in bytes.
+    pub max_message_bytes: u64,
+}
+
+/// Local API settings.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Address of the HTTPS API.
+    pub listen: SocketAddr,
+}
+
+/// Store settings.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// How many documents stay loaded in memory; the rest are loaded from disk on use.
+    pub cache_docs: usize,
+}
+
+/// What a pinned peer is to us, which decides what it may receive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PeerRole {
+    /// A node of one of the two Parties (ours or the other): receives the workspace.
+    Party,
+    /// A node of any other organisation: receives only what a provider's consent names.
+    ThirdParty,
+}
+
+impl std::fmt::Display for PeerRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PeerRole::Party => "party",
+            PeerRole::ThirdParty => "third-party",
+        })
+    }
+}
+
+/// One peer pinned in the configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PinnedPeer {
+    /// The organisation the peer belongs to.
+    pub party_id: PartyId,
+    /// Its libp2p identity; connections from any other identity are refused.
+    pub peer_id: PeerId,
+    /// Where to dial it.
+    pub addrs: Vec<Multiaddr>,
+    /// What it may receive.
+    pub role: PeerRole,
+    /// The Party's Ed25519 signing key, to check what it signs (hex, 32 bytes).
+    pub signing_key: Option<[u8; 32]>,
+    /// The Party's X25519 sealing key, to seal items to it (hex, 32 bytes).
+    pub sealing_key: Option<[u8; 32]>,
+}
+
+/// A configuration file that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file is missing or unreadable.
+    #[error("{file}: cannot read: {source} (create it with `liaison init --data-dir {dir}`)", file = .file.display(), dir = .file.parent().map(|p| p.display().to_string()).unwrap_or_default())]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema.
+    #[error("{file}:{line}:{column}: {key}: {reason}", file = .file.display())]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line of the problem, 0 if unknown.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The dotted key, such as `peers[0].addrs`.
+        key: String,
+        /// What is wrong and what would be right.
+        reason: String,
+    },
+    /// A value parsed but is not acceptable.
+    #[error("{file}: {key}: {reason}", file = .file.display())]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// The dotted key.
+        key: String,
+        /// What is wrong and what would be right.
+        reason: String,
+    },
+    /// Writing the file failed.
+    #[error("{file}: cannot write: {source}", file = .file.display())]
+    Write {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+// ---- raw form, exactly as in the file ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    party: RawParty,
+    #[serde(default)]
+    network: RawNetwork,
+    #[serde(default)]
+    api: RawApi,
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    peers: Vec<RawPeer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParty {
+    id: String,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    #[serde(default = "default_listen")]
+    listen: Vec<String>,
+    #[serde(default = "default_max_message_bytes")]
+    max_message_bytes: u64,
+}
+
+impl Default for RawNetwork {
+    fn default() -> Self {
+        RawNetwork { listen: default_listen(), max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES }
+    }
+}
+
+fn default_listen() -> Vec<String> {
+    vec![format!("/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}")]
+}
+
+fn default_max_message_bytes() -> u64 {
+    DEFAULT_MAX_MESSAGE_BYTES
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    #[serde(default = "default_api_listen")]
+    listen: String,
+}
+
+impl Default for RawApi {
+    fn default() -> Self {
+        RawApi { listen: default_api_listen() }
+    }
+}
+
+fn default_api_listen() -> String {
+    format!("127.0.0.1:{DEFAULT_API_PORT}")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    #[serde(default = "default_cache_docs")]
+    cache_docs: usize,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore { cache_docs: DEFAULT_CACHE_DOCS }
+    }
+}
+
+fn default_cache_docs() -> usize {
+    DEFAULT_CACHE_DOCS
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPeer {
+    party_id: String,
+    peer_id: String,
+    #[serde(default)]
+    addrs: Vec<String>,
+    #[serde(default = "default_role")]
+    role: PeerRole,
+    #[serde(default)]
+    signing_key: Option<String>,
+    #[serde(default)]
+    sealing_key: Option<String>,
+}
+
+fn default_role() -> PeerRole {
+    PeerRole::Party
+}
+
+impl NodeConfig {
+    /// Path of the config file in `data_dir`.
+    pub fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join(CONFIG_FILE)
+    }
+
+    /// Reads and validates `DATA_DIR/node.toml`.
+    pub fn load(data_dir: &Path) -> Result<NodeConfig, ConfigError> {
+        let file = Self::path(data_dir);
+        let text = std::fs::read_to_string(&file)
+            .map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+        Self::parse(data_dir, &file, &text)
+    }
+
+    /// Validates the text of a config file; `file` is only used in errors.
+    pub fn parse(data_dir: &Path, file: &Path, text: &str) -> Result<NodeConfig, ConfigError> {
+        let raw = parse_raw(file, text)?;
+        validate(data_dir, file, raw)
+    }
+
+    /// The peer pinned with this id, if any.
+    pub fn peer(&self, peer_id: &PeerId) -> Option<&PinnedPeer> {
+        self.peers.iter().find(|p| &p.peer_id == peer_id)
+    }
+}
+
+fn parse_raw(file: &Path, text: &str) -> Result<RawConfig, ConfigError> {
+    let parse_error = |span: Option<std::ops::Range<usize>>, key: String, reason: String| {
+        let (line, column) = span.map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+        ConfigError::Parse { file: file.to_path_buf(), line, column, key, reason }
+    };
+    let de = toml::de::Deserializer::parse(text)
+        .map_err(|e| parse_error(e.span(), "(syntax)".into(), e.message().to_string()))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        parse_error(inner.span(), key, inner.message().to_string())
+    })
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, column)
+}
+
+fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, ConfigError> {
+    let invalid = |key: String, reason: String| ConfigError::Invalid {
+        file: file.to_path_buf(),
+        key,
+        reason,
+    };
+    let party_id = PartyId::try_from(raw.party.id).map_err(|e| invalid("party.id".into(), e.to_string()))?;
+    if raw.party.name.trim().is_empty() {
+        return Err(invalid("party.name".into(), "must not be empty (e.g. \"CICA Secretariat\")".into()));
+    }
+    let mut listen = Vec::new();
+    for (i, a) in raw.network.listen.iter().enumerate() {
+        listen.push(parse_multiaddr(a).map_err(|r| invalid(format!("network.listen[{i}]"), r))?);
+    }
+    if listen.is_empty() {
+        return Err(invalid("network.listen".into(), "needs at least one address, e.g. [\"/ip4/0.0.0.0/tcp/4710\"]".into()));
+    }
+    if raw.network.max_message_bytes < 64 * 1024 {
+        return Err(invalid(
+            "network.max_message_bytes".into(),
+            format!("{} is too small to carry a document; use at least 65536", raw.network.max_message_bytes),
+        ));
+    }
+    let api_listen: SocketAddr = raw.api.listen.parse().map_err(|_| {
+        invalid("api.listen".into(), format!("{:?} is not an address with a port (try \"127.0.0.1:{DEFAULT_API_PORT}\")", raw.api.listen))
+    })?;
+    if raw.store.cache_docs == 0 {
+        return Err(invalid("store.cache_docs".into(), "must be at least 1".into()));
+    }
+    let mut peers: Vec<PinnedPeer> = Vec::new();
+    for (i, p) in raw.peers.into_iter().enumerate() {
+        let key = |k: &str| format!("peers[{i}].{k}");
+        let party_id = PartyId::try_from(p.party_id).map_err(|e| invalid(key("party_id"), e.to_string()))?;
+        let peer_id: PeerId = p.peer_id.parse().map_err(|_| {
+            invalid(key("peer_id"), format!("{:?} is not a libp2p peer id (it starts with 12D3Koo; `liaison id` on that node prints it)", p.peer_id))
+        })?;
+        if peers.iter().any(|q| q.peer_id == peer_id) {
+            return Err(invalid(key("peer_id"), format!("{peer_id} is pinned twice; remove one entry")));
+        }
+        let mut addrs = Vec::new();
+        for (j, a) in p.addrs.iter().enumerate() {
+            addrs.push(parse_multiaddr(a).map_err(|r| invalid(format!("peers[{i}].addrs[{j}]"), r))?);
+        }
+        let signing_key = p
+            .signing_key
+            .as_deref()
+            .map(|h| parse_key_hex(h).map_err(|r| invalid(key("signing_key"), r)))
+            .transpose()?;
+        let sealing_key = p
+            .sealing_key
+            .as_deref()
+            .map(|h| parse_key_hex(h).map_err(|r| invalid(key("sealing_key"), r)))
+            .transpose()?;
+        peers.push(PinnedPeer { party_id, peer_id, addrs, role: p.role, signing_key, sealing_key });
+    }
+    Ok(NodeConfig {
+        data_dir: data_dir.to_path_buf(),
+        party: PartyConfig { id: party_id, name: raw.party.name },
+        network: NetworkConfig { listen, max_message_bytes: raw.network.max_message_bytes },
+        api: ApiConfig { listen: api_listen },
+        store: StoreConfig { cache_docs: raw.store.cache_docs },
+        peers,
+    })
+}
+
+/// Parses a multiaddr, with a hint at the right form when it is not one.
+pub fn parse_multiaddr(s: &str) -> Result<Multiaddr, String> {
+    s.parse::<Multiaddr>()
+        .map_err(|_| format!("{s:?} is not a multiaddr (try /ip4/10.0.0.2/tcp/{DEFAULT_P2P_PORT})"))
+}
+
+/// Parses a 32-byte public key written as 64 hex digits.
+pub fn parse_key_hex(s: &str) -> Result<[u8; 32], String> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s.trim(), &mut out)
+        .map_err(|_| format!("{s:?} is not a 32-byte key in hex (64 digits; `liaison id` prints it)"))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[party]
+id = "cica"
+name = "CICA Secretariat"
+
+[[peers]]
+party_id = "sco-rats"
+peer_id = "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo"
+addrs = ["/ip4/127.0.0.1/tcp/4720"]
+"#;
+
+    fn parse(text: &str) -> Result<NodeConfig, ConfigError> {
+        NodeConfig::parse(Path::new("/d"), Path::new("/d/node.toml"), text)
+    }
+
+    #[test]
+    fn defaults_fill_what_is_left_out() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.party.id.as_str(), "cica");
+        assert_eq!(c.api.listen.to_string(), "127.0.0.1:4711");
+        assert_eq!(c.network.listen[0].to_string(), "/ip4/0.0.0.0/tcp/4710");
+        assert_eq!(c.peers.len(), 1);
+        assert_eq!(c.peers[0].role, PeerRole::Party);
+    }
+
+    #[test]
+    fn errors_name_file_key_and_fix() {
+        let e = parse(&GOOD.replace("/ip4/127.0.0.1/tcp/4720", "tcp/4001")).unwrap_err().to_string();
+        assert!(e.contains("/d/node.toml") && e.contains("peers[0].addrs[0]") && e.contains("/ip4/"), "{e}");
+
+        let e = parse(&GOOD.replace("[party]", "[party]\ncolour = 1")).unwrap_err().to_string();
+        assert!(e.contains("/d/node.toml:3") && e.contains("party") && e.contains("colour"), "{e}");
+
+        let e = parse(&GOOD.replace("12D3KooWQYhT", "x")).unwrap_err().to_string();
+        assert!(e.contains("peers[0].peer_id") && e.contains("liaison id"), "{e}");
+
+        let e = parse("[party]\nid = 5\nname='x'").unwrap_err().to_string();
+        assert!(e.contains("party.id") && e.contains(":2:"), "{e}");
+
+        let e = parse("[party\n").unwrap_err().to_string();
+        assert!(e.contains("/d/node.toml:1"), "{e}");
+
+        let e = parse(&GOOD.replace("\"cica\"", "\"CICA\"")).unwrap_err().to_string();
+        assert!(e.contains("party.id") && e.contains("lowercase"), "{e}");
+    }
+
+    #[test]
+    fn a_peer_pinned_twice_is_refused() {
+        let twice = format!("{GOOD}\n{}", &GOOD[GOOD.find("[[peers]]").unwrap()..]);
+        let e = parse(&twice).unwrap_err().to_string();
+        assert!(e.contains("pinned twice"), "{e}");
+    }
+}

@@ -1,0 +1,85 @@
+//! The commented `node.toml` that `liaison init` writes. Every key is explained where it stands,
+//! so that a sysadmin can edit the file without the manual.
+
+use std::net::SocketAddr;
+
+use libp2p::Multiaddr;
+
+use crate::ids::PartyId;
+
+/// Text of a fresh `node.toml`.
+pub fn render(party_id: &PartyId, party_name: &str, listen: &[Multiaddr], api: SocketAddr) -> String {
+    let listen = listen.iter().map(|a| format!("{:?}", a.to_string())).collect::<Vec<_>>().join(", ");
+    let name = toml_string(party_name);
+    format!(
+        r#"# liaison node configuration.
+#
+# Written by `liaison init`; edit by hand or with `liaison peer add|remove`. A running node picks
+# up peer changes at once (`liaison peer ...` tells it; after a hand edit, send it SIGHUP).
+# Keys, certificates and the API token live beside this file in keys/ and tls/ (mode 0600).
+
+[party]
+# Short id of the Party this node speaks for: lowercase letters, digits and dashes.
+id = "{party_id}"
+# Full name of the Party, shown to officers of both Parties.
+name = {name}
+
+[network]
+# libp2p addresses to listen on for other nodes (TCP, Noise, Yamux). Only the peers pinned
+# below may connect; every other connection is refused right after the handshake.
+listen = [{listen}]
+# Largest message a peer may send, in bytes; a bigger one drops that peer's session.
+# Default 33554432 (32 MiB).
+max_message_bytes = {max}
+
+[api]
+# Address of the local HTTPS API used by the CLI and the web app. Loopback by default; every
+# request needs the token in keys/api.token. Default "127.0.0.1:{api_port}".
+listen = "{api}"
+
+[store]
+# How many documents stay loaded in memory; the others are read from the store on use.
+# Default {cache}.
+cache_docs = {cache}
+
+# Pinned peers, one [[peers]] table each (`liaison peer add` writes them):
+#   party_id    the organisation of the peer
+#   peer_id     its libp2p identity (from `liaison id` on that node)
+#   addrs       multiaddrs to dial it at, e.g. ["/ip4/10.0.0.2/tcp/{p2p_port}"]
+#   role        "party" (a node of either Party: receives the workspace) or
+#               "third-party" (receives only items a provider consented to); default "party"
+#   signing_key the peer Party's Ed25519 public key, hex (from `liaison id`)
+#   sealing_key the peer Party's X25519 public key, hex (from `liaison id`)
+"#,
+        max = super::DEFAULT_MAX_MESSAGE_BYTES,
+        api_port = super::DEFAULT_API_PORT,
+        p2p_port = super::DEFAULT_P2P_PORT,
+        cache = super::DEFAULT_CACHE_DOCS,
+    )
+}
+
+/// A TOML basic string with the needed escapes.
+fn toml_string(s: &str) -> String {
+    toml_edit::Value::from(s).to_string().trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::NodeConfig;
+    use std::path::Path;
+
+    #[test]
+    fn the_template_parses_back_to_what_was_asked() {
+        let text = render(
+            &"cica".parse().unwrap(),
+            "CICA \"Secretariat\"",
+            &["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            "127.0.0.1:0".parse().unwrap(),
+        );
+        let c = NodeConfig::parse(Path::new("/d"), Path::new("/d/node.toml"), &text).unwrap();
+        assert_eq!(c.party.name, "CICA \"Secretariat\"");
+        assert_eq!(c.network.listen[0].to_string(), "/ip4/127.0.0.1/tcp/0");
+        assert!(c.peers.is_empty());
+    }
+}

@@ -1,0 +1,137 @@
+//! Identifiers shared by every part of the node: documents and Parties.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Identifies one workspace document (a meeting, a working group, a draft, a thread or the
+/// registry). Random, so two nodes can create documents at the same time without a coordinator.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DocId(pub [u8; 16]);
+
+impl DocId {
+    /// A fresh random id.
+    pub fn random() -> Self {
+        let mut b = [0u8; 16];
+        fill_random(&mut b);
+        DocId(b)
+    }
+}
+
+impl fmt::Display for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for DocId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DocId({self})")
+    }
+}
+
+/// The text is not 32 hex digits.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a document id (32 hex digits)")]
+pub struct BadDocId(pub String);
+
+impl FromStr for DocId {
+    type Err = BadDocId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut b = [0u8; 16];
+        hex::decode_to_slice(s, &mut b).map_err(|_| BadDocId(s.to_string()))?;
+        Ok(DocId(b))
+    }
+}
+
+/// A Party's short id, such as `cica` or `sco-rats`: lowercase letters, digits and dashes, so
+/// that it reads the same in a config file, a CLI argument and a log line.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PartyId(String);
+
+impl PartyId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The text is not a valid party id.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:?} is not a party id: use 2 to 32 lowercase letters, digits or dashes, such as \"cica\" or \"sco-rats\"")]
+pub struct BadPartyId(pub String);
+
+impl TryFrom<String> for PartyId {
+    type Error = BadPartyId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        let ok = (2..=32).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-');
+        if ok { Ok(PartyId(s)) } else { Err(BadPartyId(s)) }
+    }
+}
+
+impl FromStr for PartyId {
+    type Err = BadPartyId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PartyId::try_from(s.to_string())
+    }
+}
+
+impl From<PartyId> for String {
+    fn from(p: PartyId) -> String {
+        p.0
+    }
+}
+
+impl fmt::Display for PartyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for PartyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PartyId({})", self.0)
+    }
+}
+
+/// Fills `buf` from the operating system's random source.
+///
+/// The OS generator failing is unrecoverable for a node that must create keys and ids, and
+/// `getrandom` documents it as not happening on Linux after boot, hence the panic.
+pub fn fill_random(buf: &mut [u8]) {
+    #[allow(clippy::expect_used)]
+    getrandom::fill(buf).expect("the operating system's random number generator failed");
+}
+
+/// A random id of `n` bytes as hex, for list entries inside documents (agenda items, members).
+pub fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    fill_random(&mut b);
+    hex::encode(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_id_round_trips_through_text() {
+        let id = DocId::random();
+        assert_eq!(id.to_string().parse::<DocId>().unwrap(), id);
+        assert!("xyz".parse::<DocId>().is_err());
+    }
+
+    #[test]
+    fn party_ids_are_checked() {
+        assert!("cica".parse::<PartyId>().is_ok());
+        assert!("sco-rats".parse::<PartyId>().is_ok());
+        for bad in ["", "a", "CICA", "-x", "x-", "a b", "ü"] {
+            assert!(bad.parse::<PartyId>().is_err(), "{bad:?} accepted");
+        }
+    }
+}

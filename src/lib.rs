@@ -1,0 +1,28 @@
+//! # liaison
+//!
+//! The node each Party runs to cooperate under the Protocol between the CICA Secretariat and
+//! the SCO RATS: a replicated shared workspace (automerge) over pinned libp2p peers.
+//!
+//! # Layout
+//!
+//! Domain (pure, no I/O):
+//! - [`ids`]: document and Party identifiers.
+//! - [`workspace`]: the automerge documents (meetings, groups, drafts, registry, threads).
+//! - [`policy`]: the one function that says what may go to which peer, and why not.
+//!
+//! Adapters:
+//! - [`config`]: `node.toml`, parsed and validated once.
+//! - [`keys`]: the node's secrets on disk.
+//! - [`store`]: the embedded crash-safe store (redb).
+//! - [`engine`]: the actor that owns the documents and the sync state, on its own thread.
+//! - [`net`]: the libp2p swarm actor: pinned peers, the sync stream protocol.
+//! - [`api`]: the local HTTPS API; [`client`] is its client, used by the CLI.
+//! - [`node`]: wires the parts together and runs them until shutdown.
+//! - [`cli`]: the `liaison` command line.
+//! - [`bench`]: the benchmark harness (`liaison bench`).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod ids;
+pub mod workspace;
+pub mod config;
+pub mod keys;

@@ -1,0 +1,182 @@
+//! Small typed helpers over automerge, so that the document modules read like the schema they
+//! write, and so that reading a malformed document gives an error instead of a panic.
+
+use automerge::transaction::{Transactable, Transaction};
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
+
+use super::{Author, Result, WorkspaceError};
+
+/// One open transaction on a document, with typed writes.
+pub struct Tx<'a, 'b> {
+    tx: &'b mut Transaction<'a>,
+}
+
+impl<'a, 'b> Tx<'a, 'b> {
+    pub(super) fn new(tx: &'b mut Transaction<'a>) -> Self {
+        Tx { tx }
+    }
+
+    /// The transaction, for reads.
+    pub fn read(&self) -> &Transaction<'a> {
+        self.tx
+    }
+
+    /// Sets a string scalar: last writer wins, right for short fields like a title.
+    pub fn put_str(&mut self, obj: &ObjId, key: &str, value: &str) -> Result<()> {
+        Ok(self.tx.put(obj, key, value)?)
+    }
+
+    /// Sets an unsigned integer.
+    pub fn put_u64(&mut self, obj: &ObjId, key: &str, value: u64) -> Result<()> {
+        Ok(self.tx.put(obj, key, value)?)
+    }
+
+    /// Sets or clears an optional string.
+    pub fn put_opt_str(&mut self, obj: &ObjId, key: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(v) if !v.is_empty() => self.put_str(obj, key, v),
+            _ => Ok(self.tx.put(obj, key, ScalarValue::Null)?),
+        }
+    }
+
+    /// Writes an attribution map.
+    pub fn put_author(&mut self, obj: &ObjId, key: &str, author: &Author) -> Result<()> {
+        let m = self.tx.put_object(obj, key, ObjType::Map)?;
+        self.tx.put(&m, "officer", author.officer.as_str())?;
+        self.tx.put(&m, "party", author.party.as_str())?;
+        Ok(())
+    }
+
+    /// Creates a text object holding `text`. Text objects merge concurrent edits character by
+    /// character, which is what long texts (minutes, drafts) need.
+    pub fn put_text(&mut self, obj: &ObjId, key: &str, text: &str) -> Result<ObjId> {
+        let t = self.tx.put_object(obj, key, ObjType::Text)?;
+        if !text.is_empty() {
+            self.tx.splice_text(&t, 0, 0, text)?;
+        }
+        Ok(t)
+    }
+
+    /// Splices a text object: at `pos` delete `delete` characters and insert `insert`.
+    pub fn splice_text(&mut self, text: &ObjId, pos: usize, delete: usize, insert: &str) -> Result<()> {
+        let delete = isize::try_from(delete)
+            .map_err(|_| WorkspaceError::Invalid { field: "splice", reason: "delete count too large".into() })?;
+        Ok(self.tx.splice_text(text, pos, delete, insert)?)
+    }
+
+    /// Replaces the content of the text at `key` with `text` through the smallest splices
+    /// automerge's diff finds, so that concurrent edits elsewhere in the text survive.
+    pub fn update_text(&mut self, obj: &ObjId, key: &str, text: &str) -> Result<()> {
+        match self.tx.get(obj, key)? {
+            Some((Value::Object(ObjType::Text), id)) => Ok(self.tx.update_text(&id, text)?),
+            _ => self.put_text(obj, key, text).map(|_| ()),
+        }
+    }
+
+    /// The list at `key`, created if missing.
+    pub fn list(&mut self, obj: &ObjId, key: &str) -> Result<ObjId> {
+        match self.tx.get(obj, key)? {
+            Some((Value::Object(ObjType::List), id)) => Ok(id),
+            _ => Ok(self.tx.put_object(obj, key, ObjType::List)?),
+        }
+    }
+
+    /// The map at `key`, created if missing.
+    pub fn map(&mut self, obj: &ObjId, key: &str) -> Result<ObjId> {
+        match self.tx.get(obj, key)? {
+            Some((Value::Object(ObjType::Map), id)) => Ok(id),
+            _ => Ok(self.tx.put_object(obj, key, ObjType::Map)?),
+        }
+    }
+
+    /// Appends a new map to a list and returns it.
+    pub fn push_map(&mut self, list: &ObjId) -> Result<ObjId> {
+        let len = self.tx.length(list);
+        Ok(self.tx.insert_object(list, len, ObjType::Map)?)
+    }
+
+    /// Puts a new map under `key` of a map.
+    pub fn put_map(&mut self, obj: &ObjId, key: &str) -> Result<ObjId> {
+        Ok(self.tx.put_object(obj, key, ObjType::Map)?)
+    }
+
+    /// Removes the entry whose `id` field is `id` from a list of maps.
+    pub fn remove_by_id(&mut self, list: &ObjId, what: &'static str, id: &str) -> Result<()> {
+        let n = self.tx.length(list);
+        for i in 0..n {
+            if let Some((Value::Object(ObjType::Map), m)) = self.tx.get(list, i)?
+                && get_str(self.tx, &m, "id")?.as_deref() == Some(id)
+            {
+                self.tx.delete(list, i)?;
+                return Ok(());
+            }
+        }
+        Err(WorkspaceError::NoSuchEntry { what, id: id.to_string() })
+    }
+}
+
+/// A string field, whether stored as a scalar or as a text object; `None` if absent or null.
+pub fn get_str<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Option<String>> {
+    match doc.get(obj, key)? {
+        None => Ok(None),
+        Some((Value::Scalar(s), _)) => match s.as_ref() {
+            ScalarValue::Str(v) => Ok(Some(v.to_string())),
+            ScalarValue::Null => Ok(None),
+            other => Err(WorkspaceError::Malformed(format!("{key}: expected text, found {other}"))),
+        },
+        Some((Value::Object(ObjType::Text), id)) => Ok(Some(doc.text(&id)?)),
+        Some((Value::Object(t), _)) => Err(WorkspaceError::Malformed(format!("{key}: expected text, found {t}"))),
+    }
+}
+
+/// A string field that must be present.
+pub fn req_str<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<String> {
+    get_str(doc, obj, key)?.ok_or_else(|| WorkspaceError::Malformed(format!("missing {key}")))
+}
+
+/// An attribution map.
+pub fn get_author<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Option<Author>> {
+    match doc.get(obj, key)? {
+        Some((Value::Object(ObjType::Map), m)) => {
+            let officer = req_str(doc, &m, "officer")?;
+            let party = req_str(doc, &m, "party")?
+                .parse()
+                .map_err(|e| WorkspaceError::Malformed(format!("{key}.party: {e}")))?;
+            Ok(Some(Author { officer, party }))
+        }
+        None => Ok(None),
+        Some(_) => Err(WorkspaceError::Malformed(format!("{key}: expected an author"))),
+    }
+}
+
+/// The maps of a list, in order; an absent list is empty.
+pub fn list_maps<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Vec<ObjId>> {
+    let list = match doc.get(obj, key)? {
+        None => return Ok(Vec::new()),
+        Some((Value::Object(ObjType::List), id)) => id,
+        Some(_) => return Err(WorkspaceError::Malformed(format!("{key}: expected a list"))),
+    };
+    let mut out = Vec::new();
+    for i in 0..doc.length(&list) {
+        if let Some((Value::Object(ObjType::Map), m)) = doc.get(&list, i)? {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// The entries of a map of maps, sorted by key.
+pub fn map_maps<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Vec<(String, ObjId)>> {
+    let map = match doc.get(obj, key)? {
+        None => return Ok(Vec::new()),
+        Some((Value::Object(ObjType::Map), id)) => id,
+        Some(_) => return Err(WorkspaceError::Malformed(format!("{key}: expected a map"))),
+    };
+    let mut out = Vec::new();
+    for k in doc.keys(&map) {
+        if let Some((Value::Object(ObjType::Map), m)) = doc.get(&map, k.as_str())? {
+            out.push((k, m));
+        }
+    }
+    Ok(out)
+}
