@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Identifies one workspace document (a meeting, a working group, a draft, a thread or the
 /// registry). Random, so two nodes can create documents at the same time without a coordinator.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct DocId(pub [u8; 16]);
+pub struct DocId(#[serde(with = "serde_bytes")] pub [u8; 16]);
 
 impl DocId {
     /// A fresh random id.

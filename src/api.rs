@@ -1,0 +1,103 @@
+//! The local HTTPS API: what the CLI's officer commands and the web app call.
+//!
+//! rustls only; loopback by default; every request carries the node's bearer token. Handlers
+//! are thin: they turn a request into a job for the engine and the job's answer into JSON.
+
+mod auth;
+mod error;
+mod node_routes;
+mod workspace_routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+use axum_server::tls_rustls::RustlsConfig;
+use libp2p::Multiaddr;
+use tokio::task::JoinHandle;
+
+use crate::config::PartyConfig;
+use crate::engine::EngineHandle;
+use crate::keys::PublicKeys;
+
+pub use error::AppError;
+pub use node_routes::{NodeId, Reloaded};
+pub use workspace_routes::{Created, DraftSummary, OFFICER_HEADER, Spliced, ThreadSummary};
+
+/// Largest request body accepted, in bytes (a draft text is capped at 8 MiB).
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Reloads the pinned peers from node.toml; what `POST /api/reload` and SIGHUP call.
+pub type Reloader = Arc<dyn Fn() -> futures::future::BoxFuture<'static, Result<usize, String>> + Send + Sync>;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine.
+    pub engine: EngineHandle,
+    /// The bearer token.
+    pub token: Arc<str>,
+    /// Our Party.
+    pub party: PartyConfig,
+    /// Our public keys.
+    pub public: PublicKeys,
+    /// The libp2p addresses we listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Re-reads the peers.
+    pub reload: Reloader,
+}
+
+/// The API's routes.
+pub fn router(state: AppState) -> Router {
+    use node_routes as n;
+    use workspace_routes as w;
+    let api = Router::new()
+        .route("/api/status", get(n::status))
+        .route("/api/id", get(n::id))
+        .route("/api/reload", post(n::reload))
+        .route("/api/events", get(n::events))
+        .route("/api/meetings", get(w::list_meetings).post(w::create_meeting))
+        .route("/api/meetings/{id}", get(w::show_meeting).patch(w::update_meeting))
+        .route("/api/groups", get(w::list_groups).post(w::create_group))
+        .route("/api/groups/{id}", get(w::show_group).patch(w::update_group))
+        .route("/api/drafts", get(w::list_drafts).post(w::create_draft))
+        .route("/api/drafts/{id}", get(w::show_draft).patch(w::retitle_draft))
+        .route("/api/drafts/{id}/text", put(w::set_draft_text))
+        .route("/api/drafts/{id}/splice", post(w::splice_draft))
+        .route("/api/officers", get(w::list_officers).post(w::assign_officer))
+        .route("/api/officers/{id}/end", post(w::end_officer))
+        .route("/api/threads", get(w::list_threads).post(w::start_thread))
+        .route("/api/threads/{id}", get(w::show_thread))
+        .route("/api/threads/{id}/messages", post(w::post_message))
+        // Unknown paths answer 401 too without a token: nothing is learnt without one.
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+    api.layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(state)
+}
+
+/// Serves the API over HTTPS on `addr` until `handle` is told to shut down. Returns the bound
+/// address (port 0 resolved) and the server task.
+pub async fn serve(
+    addr: SocketAddr,
+    cert_pem: Vec<u8>,
+    key_pem: Vec<u8>,
+    state: AppState,
+    handle: axum_server::Handle<SocketAddr>,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let tls = RustlsConfig::from_pem(cert_pem, key_pem).await?;
+    let app = router(state);
+    let server = axum_server::bind_rustls(addr, tls).handle(handle.clone());
+    let task = tokio::spawn(async move {
+        if let Err(e) = server.serve(app.into_make_service()).await {
+            tracing::error!(error = %e, "the API server stopped");
+        }
+    });
+    match handle.listening().await {
+        Some(bound) => Ok((bound, task)),
+        None => {
+            task.abort();
+            Err(std::io::Error::other(format!("cannot listen on {addr}")))
+        }
+    }
+}

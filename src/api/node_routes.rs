@@ -1,0 +1,79 @@
+//! Routes about the node itself: status, identity, reload, and the live event stream.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{AppError, AppState};
+use crate::engine::NodeStatus;
+
+/// What another node's sysadmin needs to pin this node (`liaison id`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeId {
+    /// libp2p peer id.
+    pub peer_id: String,
+    /// Party id.
+    pub party_id: String,
+    /// Party name.
+    pub party_name: String,
+    /// Addresses the node listens on.
+    pub listen_addrs: Vec<String>,
+    /// The Party's Ed25519 public key, hex.
+    pub signing_key: String,
+    /// The Party's X25519 public key, hex.
+    pub sealing_key: String,
+}
+
+pub async fn status(State(s): State<AppState>) -> Result<Json<NodeStatus>, AppError> {
+    Ok(Json(s.engine.status().await?))
+}
+
+pub async fn id(State(s): State<AppState>) -> Json<NodeId> {
+    Json(NodeId {
+        peer_id: s.public.peer_id.to_string(),
+        party_id: s.party.id.to_string(),
+        party_name: s.party.name.clone(),
+        listen_addrs: s.listen.iter().map(|a| a.to_string()).collect(),
+        signing_key: hex::encode(s.public.signing_key),
+        sealing_key: hex::encode(s.public.sealing_key),
+    })
+}
+
+/// Result of a reload.
+#[derive(Serialize, Deserialize)]
+pub struct Reloaded {
+    /// Pinned peers now.
+    pub peers: usize,
+}
+
+pub async fn reload(State(s): State<AppState>) -> Result<Json<Reloaded>, AppError> {
+    let peers = (s.reload)().await.map_err(AppError::BadRequest)?;
+    Ok(Json(Reloaded { peers }))
+}
+
+/// Server-sent events: every durable document change and peer connection change, as JSON.
+pub async fn events(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = s.engine.subscribe();
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    let data = serde_json::to_string(&ev).unwrap_or_default();
+                    return Some((Ok(SseEvent::default().data(data)), rx));
+                }
+                // A slow reader missed events; it reloads what it shows on this marker.
+                Err(RecvError::Lagged(n)) => {
+                    return Some((Ok(SseEvent::default().event("lagged").data(n.to_string())), rx));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

@@ -1,0 +1,396 @@
+//! Routes over the shared workspace: meetings, working groups, drafts, the officers' registry
+//! and liaison communications.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::{AppError, AppState};
+use crate::engine::{Core, EngineError};
+use crate::workspace::draft::{self, Draft, NewDraft, Splice};
+use crate::workspace::group::{self, Group, GroupPatch, NewGroup};
+use crate::workspace::meeting::{self, Meeting, MeetingPatch, NewMeeting};
+use crate::workspace::registry::{self, NewOfficer, Officer, REGISTRY_ID};
+use crate::workspace::thread::{self, Thread};
+use crate::workspace::{Author, ChangeCtx, DocKind, WorkspaceError};
+
+/// Header naming the officer on whose behalf the client acts.
+pub const OFFICER_HEADER: &str = "x-liaison-officer";
+
+/// The officer making the request, from [`OFFICER_HEADER`].
+pub struct OfficerName(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for OfficerName {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let name = parts
+            .headers
+            .get(OFFICER_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .unwrap_or("");
+        if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+            return Err(AppError::BadRequest(format!(
+                "the {OFFICER_HEADER} header must name the officer (1 to 100 characters); the CLI takes it from --officer or LIAISON_OFFICER"
+            )));
+        }
+        Ok(OfficerName(name.to_string()))
+    }
+}
+
+impl AppState {
+    fn ctx(&self, officer: OfficerName) -> ChangeCtx {
+        ChangeCtx { author: Author { officer: officer.0, party: self.party.id.clone() }, now: Utc::now() }
+    }
+}
+
+/// The answer to a create.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Created {
+    /// The new object's id.
+    pub id: String,
+}
+
+/// Reads every document of `kind` with `read`, skipping (and logging) any that do not read.
+fn read_all<T>(core: &mut Core, kind: DocKind, read: fn(&automerge::Automerge, &str) -> Result<T, WorkspaceError>) -> Result<Vec<T>, EngineError> {
+    let mut out = Vec::new();
+    for id in core.ids_of(kind) {
+        let doc = core.doc(id)?;
+        match read(doc, &id.to_string()) {
+            Ok(v) => out.push(v),
+            Err(e) => tracing::warn!(%id, %kind, error = %e, "document does not read; left out of the list"),
+        }
+    }
+    Ok(out)
+}
+
+fn read_one<T>(core: &mut Core, kind: DocKind, id: &str, read: fn(&automerge::Automerge, &str) -> Result<T, WorkspaceError>) -> Result<T, EngineError> {
+    let id = core.resolve(kind, id)?;
+    Ok(read(core.doc(id)?, &id.to_string())?)
+}
+
+// ---- meetings ----
+
+pub async fn list_meetings(State(s): State<AppState>) -> Result<Json<Vec<Meeting>>, AppError> {
+    let mut v = s.engine.read(|c| read_all(c, DocKind::Meeting, meeting::read)).await?;
+    v.sort_by(|a, b| (&a.starts, &a.title).cmp(&(&b.starts, &b.title)));
+    Ok(Json(v))
+}
+
+pub async fn create_meeting(State(s): State<AppState>, o: OfficerName, Json(new): Json<NewMeeting>) -> Result<Json<Created>, AppError> {
+    let ctx = s.ctx(o);
+    let id = s.engine.write(move |c| c.create(DocKind::Meeting, |d| meeting::create(d, &ctx, &new))).await?;
+    Ok(Json(Created { id: id.to_string() }))
+}
+
+pub async fn show_meeting(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Meeting>, AppError> {
+    Ok(Json(s.engine.read(move |c| read_one(c, DocKind::Meeting, &id, meeting::read)).await?))
+}
+
+pub async fn update_meeting(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+    Json(patch): Json<MeetingPatch>,
+) -> Result<Json<Meeting>, AppError> {
+    let ctx = s.ctx(o);
+    let m = s
+        .engine
+        .write(move |c| {
+            let id = c.resolve(DocKind::Meeting, &id)?;
+            c.change(id, |d| meeting::update(d, &ctx, &patch))?;
+            Ok(meeting::read(c.doc(id)?, &id.to_string())?)
+        })
+        .await?;
+    Ok(Json(m))
+}
+
+// ---- groups ----
+
+pub async fn list_groups(State(s): State<AppState>) -> Result<Json<Vec<Group>>, AppError> {
+    let mut v = s.engine.read(|c| read_all(c, DocKind::Group, group::read)).await?;
+    v.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Json(v))
+}
+
+pub async fn create_group(State(s): State<AppState>, o: OfficerName, Json(new): Json<NewGroup>) -> Result<Json<Created>, AppError> {
+    let ctx = s.ctx(o);
+    let id = s.engine.write(move |c| c.create(DocKind::Group, |d| group::create(d, &ctx, &new))).await?;
+    Ok(Json(Created { id: id.to_string() }))
+}
+
+pub async fn show_group(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Group>, AppError> {
+    Ok(Json(s.engine.read(move |c| read_one(c, DocKind::Group, &id, group::read)).await?))
+}
+
+pub async fn update_group(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+    Json(patch): Json<GroupPatch>,
+) -> Result<Json<Group>, AppError> {
+    let ctx = s.ctx(o);
+    let g = s
+        .engine
+        .write(move |c| {
+            let id = c.resolve(DocKind::Group, &id)?;
+            c.change(id, |d| group::update(d, &ctx, &patch))?;
+            Ok(group::read(c.doc(id)?, &id.to_string())?)
+        })
+        .await?;
+    Ok(Json(g))
+}
+
+// ---- drafts ----
+
+/// Filter for the draft list.
+#[derive(Deserialize)]
+pub struct DraftQuery {
+    /// Only drafts of this group (id or prefix).
+    group: Option<String>,
+}
+
+/// A draft in a list: everything but the text.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DraftSummary {
+    /// Id.
+    pub id: String,
+    /// Group id.
+    pub group: String,
+    /// Title.
+    pub title: String,
+    /// Language.
+    pub lang: String,
+    /// Length of the text in characters.
+    pub chars: usize,
+    /// Last change.
+    pub updated_at: Option<String>,
+}
+
+pub async fn list_drafts(State(s): State<AppState>, Query(q): Query<DraftQuery>) -> Result<Json<Vec<DraftSummary>>, AppError> {
+    let v = s
+        .engine
+        .read(move |c| {
+            let group = match &q.group {
+                Some(g) => Some(c.resolve(DocKind::Group, g)?.to_string()),
+                None => None,
+            };
+            let all = read_all(c, DocKind::Draft, draft::read)?;
+            Ok(all
+                .into_iter()
+                .filter(|d| group.as_ref().is_none_or(|g| *g == d.group))
+                .map(|d| DraftSummary {
+                    chars: d.text.chars().count(),
+                    id: d.id,
+                    group: d.group,
+                    title: d.title,
+                    lang: d.lang,
+                    updated_at: d.updated_at,
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(Json(v))
+}
+
+pub async fn create_draft(State(s): State<AppState>, o: OfficerName, Json(mut new): Json<NewDraft>) -> Result<Json<Created>, AppError> {
+    let ctx = s.ctx(o);
+    let id = s
+        .engine
+        .write(move |c| {
+            // A draft belongs to an existing working group; store its full id.
+            new.group = c.resolve(DocKind::Group, &new.group)?.to_string();
+            c.create(DocKind::Draft, |d| draft::create(d, &ctx, &new))
+        })
+        .await?;
+    Ok(Json(Created { id: id.to_string() }))
+}
+
+pub async fn show_draft(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Draft>, AppError> {
+    Ok(Json(s.engine.read(move |c| read_one(c, DocKind::Draft, &id, draft::read)).await?))
+}
+
+/// A new text for a draft.
+#[derive(Deserialize)]
+pub struct NewText {
+    /// The whole new text.
+    text: String,
+}
+
+pub async fn set_draft_text(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+    Json(body): Json<NewText>,
+) -> Result<Json<Draft>, AppError> {
+    let ctx = s.ctx(o);
+    let d = s
+        .engine
+        .write(move |c| {
+            let id = c.resolve(DocKind::Draft, &id)?;
+            c.change(id, |d| draft::set_text(d, &ctx, &body.text))?;
+            Ok(draft::read(c.doc(id)?, &id.to_string())?)
+        })
+        .await?;
+    Ok(Json(d))
+}
+
+/// The answer to a splice: the new heads, so an editor knows which version it built on.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Spliced {
+    /// Heads after the splice, hex.
+    pub heads: Vec<String>,
+    /// `CLOCK_MONOTONIC` ns when the splice was applied (for latency measurements).
+    pub applied_mono_ns: u64,
+}
+
+pub async fn splice_draft(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+    Json(sp): Json<Splice>,
+) -> Result<Json<Spliced>, AppError> {
+    let ctx = s.ctx(o);
+    let r = s
+        .engine
+        .write(move |c| {
+            let id = c.resolve(DocKind::Draft, &id)?;
+            c.change(id, |d| draft::splice(d, &ctx, &sp))?;
+            let applied_mono_ns = crate::engine::mono_ns();
+            let heads = c.doc(id)?.get_heads().iter().map(|h| h.to_string()).collect();
+            Ok(Spliced { heads, applied_mono_ns })
+        })
+        .await?;
+    Ok(Json(r))
+}
+
+/// A new title.
+#[derive(Deserialize)]
+pub struct Retitle {
+    /// The title.
+    title: String,
+}
+
+pub async fn retitle_draft(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+    Json(body): Json<Retitle>,
+) -> Result<Json<Draft>, AppError> {
+    let ctx = s.ctx(o);
+    let d = s
+        .engine
+        .write(move |c| {
+            let id = c.resolve(DocKind::Draft, &id)?;
+            c.change(id, |d| draft::set_title(d, &ctx, &body.title))?;
+            Ok(draft::read(c.doc(id)?, &id.to_string())?)
+        })
+        .await?;
+    Ok(Json(d))
+}
+
+// ---- officers ----
+
+pub async fn list_officers(State(s): State<AppState>) -> Result<Json<Vec<Officer>>, AppError> {
+    Ok(Json(s.engine.read(|c| Ok(registry::list(c.doc(REGISTRY_ID)?)?)).await?))
+}
+
+pub async fn assign_officer(State(s): State<AppState>, o: OfficerName, Json(new): Json<NewOfficer>) -> Result<Json<Created>, AppError> {
+    let ctx = s.ctx(o);
+    let id = s.engine.write(move |c| c.change(REGISTRY_ID, |d| registry::assign(d, &ctx, &new))).await?;
+    Ok(Json(Created { id }))
+}
+
+pub async fn end_officer(State(s): State<AppState>, o: OfficerName, Path(id): Path<String>) -> Result<Json<Vec<Officer>>, AppError> {
+    let ctx = s.ctx(o);
+    let v = s
+        .engine
+        .write(move |c| {
+            c.change(REGISTRY_ID, |d| registry::end(d, &ctx, &id))?;
+            Ok(registry::list(c.doc(REGISTRY_ID)?)?)
+        })
+        .await?;
+    Ok(Json(v))
+}
+
+// ---- liaison communications ----
+
+/// A thread in a list.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ThreadSummary {
+    /// Id.
+    pub id: String,
+    /// Subject.
+    pub subject: String,
+    /// Number of messages.
+    pub messages: usize,
+    /// When the last message was sent.
+    pub last_at: Option<String>,
+    /// Who sent it.
+    pub last_by: Option<Author>,
+}
+
+pub async fn list_threads(State(s): State<AppState>) -> Result<Json<Vec<ThreadSummary>>, AppError> {
+    let all = s.engine.read(|c| read_all(c, DocKind::Thread, thread::read)).await?;
+    let mut v: Vec<ThreadSummary> = all
+        .into_iter()
+        .map(|t| {
+            let last = t.messages.last();
+            ThreadSummary {
+                last_at: last.map(|m| m.at.clone()),
+                last_by: last.and_then(|m| m.author.clone()),
+                messages: t.messages.len(),
+                id: t.id,
+                subject: t.subject,
+            }
+        })
+        .collect();
+    v.sort_by(|a, b| b.last_at.cmp(&a.last_at));
+    Ok(Json(v))
+}
+
+/// A new thread with its first message.
+#[derive(Deserialize)]
+pub struct NewThread {
+    /// Subject.
+    subject: String,
+    /// First message.
+    text: String,
+}
+
+pub async fn start_thread(State(s): State<AppState>, o: OfficerName, Json(body): Json<NewThread>) -> Result<Json<Created>, AppError> {
+    let ctx = s.ctx(o);
+    let id = s.engine.write(move |c| c.create(DocKind::Thread, |d| thread::start(d, &ctx, &body.subject, &body.text))).await?;
+    Ok(Json(Created { id: id.to_string() }))
+}
+
+pub async fn show_thread(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Thread>, AppError> {
+    Ok(Json(s.engine.read(move |c| read_one(c, DocKind::Thread, &id, thread::read)).await?))
+}
+
+/// A reply.
+#[derive(Deserialize)]
+pub struct NewMessage {
+    /// Body.
+    text: String,
+}
+
+pub async fn post_message(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+    Json(body): Json<NewMessage>,
+) -> Result<Json<Thread>, AppError> {
+    let ctx = s.ctx(o);
+    let t = s
+        .engine
+        .write(move |c| {
+            let id = c.resolve(DocKind::Thread, &id)?;
+            c.change(id, |d| thread::post(d, &ctx, &body.text))?;
+            Ok(thread::read(c.doc(id)?, &id.to_string())?)
+        })
+        .await?;
+    Ok(Json(t))
+}

@@ -1,0 +1,154 @@
+//! The `liaison` command line: sysadmin commands that work on the data dir directly, and
+//! officer commands that are clients of the running node's API.
+
+mod draft;
+mod group;
+mod init;
+mod meeting;
+mod message;
+mod officer;
+mod output;
+mod peer;
+mod status;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// The node each Party runs to cooperate under the CICA / SCO RATS Protocol.
+#[derive(Parser, Debug)]
+#[command(name = "liaison", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The node's data directory (config, keys, store).
+    #[arg(long, env = "LIAISON_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "LIAISON_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// The officer on whose behalf officer commands act (defaults to the login name).
+    #[arg(long, env = "LIAISON_OFFICER", global = true, value_name = "NAME")]
+    pub officer: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How logs are written to stderr.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new node: keys, certificate, API token and a commented node.toml.
+    Init(init::InitArgs),
+    /// Print what another node's sysadmin needs to pin this node.
+    Id(init::IdArgs),
+    /// Pin, list and unpin peers.
+    #[command(subcommand)]
+    Peer(peer::PeerCmd),
+    /// Run the node until SIGINT or SIGTERM (SIGHUP reloads the peers).
+    Serve,
+    /// Show peers, sync state, documents and store size.
+    Status(status::StatusArgs),
+    /// Joint working meetings and consultations.
+    #[command(subcommand)]
+    Meeting(meeting::MeetingCmd),
+    /// Joint working groups.
+    #[command(subcommand)]
+    Group(group::GroupCmd),
+    /// Drafts of the working groups.
+    #[command(subcommand)]
+    Draft(draft::DraftCmd),
+    /// The liaison officers' registry.
+    #[command(subcommand)]
+    Officer(officer::OfficerCmd),
+    /// Communications between the liaison officers.
+    #[command(subcommand)]
+    Message(message::MessageCmd),
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("LIAISON_LOG").unwrap_or_else(|_| EnvFilter::new("info,libp2p=warn,yamux=warn"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let data_dir = || -> anyhow::Result<PathBuf> {
+        cli.data_dir.clone().ok_or_else(|| anyhow::anyhow!("--data-dir DIR (or LIAISON_DATA_DIR) is required: the node's data directory"))
+    };
+    let officer = || {
+        cli.officer
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "officer".to_string())
+    };
+    let rt = || tokio::runtime::Builder::new_multi_thread().enable_all().build();
+    match &cli.command {
+        Command::Init(a) => init::init(&data_dir()?, a),
+        Command::Id(a) => init::id(&data_dir()?, a),
+        Command::Peer(c) => rt()?.block_on(peer::run(&data_dir()?, c, &officer())),
+        Command::Serve => {
+            let dir = data_dir()?;
+            rt()?.block_on(liaison_serve(&dir))
+        }
+        Command::Status(a) => rt()?.block_on(status::run(&data_dir()?, a, &officer())),
+        Command::Meeting(c) => rt()?.block_on(meeting::run(&data_dir()?, c, &officer())),
+        Command::Group(c) => rt()?.block_on(group::run(&data_dir()?, c, &officer())),
+        Command::Draft(c) => rt()?.block_on(draft::run(&data_dir()?, c, &officer())),
+        Command::Officer(c) => rt()?.block_on(officer::run(&data_dir()?, c, &officer())),
+        Command::Message(c) => rt()?.block_on(message::run(&data_dir()?, c, &officer())),
+    }
+}
+
+async fn liaison_serve(dir: &std::path::Path) -> anyhow::Result<()> {
+    crate::node::serve(dir).await?;
+    Ok(())
+}
+
+/// Reads a text argument file; `-` is standard input.
+pub(crate) fn read_text_file(path: &std::path::Path) -> anyhow::Result<String> {
+    use anyhow::Context;
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).context("reading standard input")?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,111 @@
+//! `liaison group ...`: joint working groups and their members.
+
+use std::path::Path;
+
+use clap::Subcommand;
+use reqwest::Method;
+
+use super::{meeting::parse_person, output};
+use crate::api::Created;
+use crate::client::Client;
+use crate::workspace::group::{Group, GroupPatch, NewGroup, NewMember};
+
+/// Working group commands.
+#[derive(Subcommand, Debug)]
+pub enum GroupCmd {
+    /// Establish a working group; prints its id.
+    Create {
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// What it is to develop proposals on.
+        #[arg(long)]
+        mandate: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the working groups.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one group with its members.
+    Show {
+        /// Its id (or a unique prefix).
+        id: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a group: name, mandate, members.
+    Update {
+        /// Its id (or a unique prefix).
+        id: String,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New mandate.
+        #[arg(long)]
+        mandate: Option<String>,
+        /// Add a member as NAME:PARTY or NAME:PARTY:ROLE (repeatable).
+        #[arg(long, value_name = "NAME:PARTY[:ROLE]", value_parser = parse_person)]
+        add_member: Vec<crate::workspace::meeting::NewParticipant>,
+        /// Remove a member by id (repeatable).
+        #[arg(long, value_name = "ID")]
+        remove_member: Vec<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(dir: &Path, cmd: &GroupCmd, officer: &str) -> anyhow::Result<()> {
+    let c = Client::for_data_dir(dir, officer)?;
+    match cmd {
+        GroupCmd::Create { name, mandate, json } => {
+            let r: Created = c.send(Method::POST, "/api/groups", &NewGroup { name: name.clone(), mandate: mandate.clone() }).await?;
+            if *json { output::json(&r) } else { println!("{}", r.id); Ok(()) }
+        }
+        GroupCmd::List { json } => {
+            let v: Vec<Group> = c.get("/api/groups").await?;
+            if *json {
+                return output::json(&v);
+            }
+            let rows = v
+                .iter()
+                .map(|g| vec![output::short(&g.id), g.name.clone(), g.members.len().to_string(), g.mandate.clone()])
+                .collect::<Vec<_>>();
+            output::table(&["ID", "NAME", "MEMBERS", "MANDATE"], &rows);
+            Ok(())
+        }
+        GroupCmd::Show { id, json } => {
+            let g: Group = c.get(&format!("/api/groups/{id}")).await?;
+            if *json { output::json(&g) } else { print_group(&g); Ok(()) }
+        }
+        GroupCmd::Update { id, name, mandate, add_member, remove_member, json } => {
+            let patch = GroupPatch {
+                name: name.clone(),
+                mandate: mandate.clone(),
+                add_members: add_member.iter().map(|p| NewMember { name: p.name.clone(), party: p.party.clone(), role: p.role.clone() }).collect(),
+                remove_members: remove_member.clone(),
+            };
+            let g: Group = c.send(Method::PATCH, &format!("/api/groups/{id}"), &patch).await?;
+            if *json { output::json(&g) } else { print_group(&g); Ok(()) }
+        }
+    }
+}
+
+fn print_group(g: &Group) {
+    println!("{}", g.name);
+    println!("  id       {}", g.id);
+    println!("  mandate  {}", g.mandate);
+    if let Some(a) = &g.created_by {
+        println!("  set up   by {} ({}) {}", a.officer, a.party, output::opt(&g.created_at));
+    }
+    println!("  members");
+    for m in &g.members {
+        println!("    {} ({}){}  [{}]", m.name, m.party, m.role.as_ref().map(|r| format!(", {r}")).unwrap_or_default(), m.id);
+    }
+}

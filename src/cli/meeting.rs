@@ -1,0 +1,215 @@
+//! `liaison meeting ...`: joint working meetings and consultations.
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use reqwest::Method;
+
+use super::{output, read_text_file};
+use crate::api::Created;
+use crate::client::Client;
+use crate::workspace::meeting::{Meeting, MeetingKind, MeetingPatch, MeetingStatus, NewMeeting, NewParticipant};
+
+/// Meeting commands.
+#[derive(Subcommand, Debug)]
+pub enum MeetingCmd {
+    /// Propose a meeting; prints its id.
+    Create {
+        /// Title.
+        #[arg(long)]
+        title: String,
+        /// Start, RFC 3339 (2026-12-01T09:00:00Z).
+        #[arg(long, value_name = "RFC3339")]
+        starts: String,
+        /// End, RFC 3339.
+        #[arg(long, value_name = "RFC3339")]
+        ends: Option<String>,
+        /// Working meeting or consultation.
+        #[arg(long, value_enum, default_value_t = MeetingKind::WorkingMeeting)]
+        kind: MeetingKind,
+        /// Where.
+        #[arg(long)]
+        venue: Option<String>,
+        /// The event it is held on the sidelines of.
+        #[arg(long, value_name = "EVENT")]
+        sidelines_of: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List meetings by start time.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one meeting.
+    Show {
+        /// Its id (or a unique prefix).
+        id: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a meeting: fields, status, agenda, participants, minutes.
+    Update {
+        /// Its id (or a unique prefix).
+        id: String,
+        /// New title.
+        #[arg(long)]
+        title: Option<String>,
+        /// New start.
+        #[arg(long, value_name = "RFC3339")]
+        starts: Option<String>,
+        /// New end ("" clears it).
+        #[arg(long, value_name = "RFC3339")]
+        ends: Option<String>,
+        /// New kind.
+        #[arg(long, value_enum)]
+        kind: Option<MeetingKind>,
+        /// New venue ("" clears it).
+        #[arg(long)]
+        venue: Option<String>,
+        /// New sidelines event ("" clears it).
+        #[arg(long, value_name = "EVENT")]
+        sidelines_of: Option<String>,
+        /// New status.
+        #[arg(long, value_enum)]
+        status: Option<MeetingStatus>,
+        /// Append an agenda item (repeatable).
+        #[arg(long, value_name = "TEXT")]
+        add_agenda: Vec<String>,
+        /// Remove an agenda item by id (repeatable).
+        #[arg(long, value_name = "ID")]
+        remove_agenda: Vec<String>,
+        /// Add a participant as NAME:PARTY or NAME:PARTY:ROLE (repeatable).
+        #[arg(long, value_name = "NAME:PARTY[:ROLE]", value_parser = parse_person)]
+        add_participant: Vec<NewParticipant>,
+        /// Remove a participant by id (repeatable).
+        #[arg(long, value_name = "ID")]
+        remove_participant: Vec<String>,
+        /// Replace the minutes with this file's text (merged as minimal edits; - is stdin).
+        #[arg(long, value_name = "FILE")]
+        minutes_file: Option<PathBuf>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parses NAME:PARTY[:ROLE].
+pub fn parse_person(s: &str) -> Result<NewParticipant, String> {
+    let mut it = s.splitn(3, ':');
+    let name = it.next().unwrap_or("").trim().to_string();
+    let party = it.next().ok_or_else(|| format!("{s:?}: want NAME:PARTY or NAME:PARTY:ROLE, e.g. \"Ivan Petrov:sco-rats\""))?;
+    let party = party.trim().parse().map_err(|e| format!("{s:?}: {e}"))?;
+    let role = it.next().map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
+    if name.is_empty() {
+        return Err(format!("{s:?}: the name is empty"));
+    }
+    Ok(NewParticipant { name, party, role })
+}
+
+pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<()> {
+    let c = Client::for_data_dir(dir, officer)?;
+    match cmd {
+        MeetingCmd::Create { title, starts, ends, kind, venue, sidelines_of, json } => {
+            let new = NewMeeting {
+                title: title.clone(),
+                starts: starts.clone(),
+                ends: ends.clone(),
+                kind: *kind,
+                venue: venue.clone(),
+                sidelines_of: sidelines_of.clone(),
+            };
+            let r: Created = c.send(Method::POST, "/api/meetings", &new).await?;
+            if *json { output::json(&r) } else { println!("{}", r.id); Ok(()) }
+        }
+        MeetingCmd::List { json } => {
+            let v: Vec<Meeting> = c.get("/api/meetings").await?;
+            if *json {
+                return output::json(&v);
+            }
+            let rows = v
+                .iter()
+                .map(|m| {
+                    vec![output::short(&m.id), m.starts.clone(), status_str(m.status).into(), kind_str(m.kind).into(), m.title.clone()]
+                })
+                .collect::<Vec<_>>();
+            output::table(&["ID", "STARTS", "STATUS", "KIND", "TITLE"], &rows);
+            Ok(())
+        }
+        MeetingCmd::Show { id, json } => {
+            let m: Meeting = c.get(&format!("/api/meetings/{id}")).await?;
+            if *json { output::json(&m) } else { print_meeting(&m); Ok(()) }
+        }
+        MeetingCmd::Update {
+            id, title, starts, ends, kind, venue, sidelines_of, status, add_agenda, remove_agenda,
+            add_participant, remove_participant, minutes_file, json,
+        } => {
+            let minutes = minutes_file.as_deref().map(read_text_file).transpose()?;
+            let patch = MeetingPatch {
+                title: title.clone(),
+                starts: starts.clone(),
+                ends: ends.clone(),
+                kind: *kind,
+                venue: venue.clone(),
+                sidelines_of: sidelines_of.clone(),
+                status: *status,
+                add_agenda: add_agenda.clone(),
+                remove_agenda: remove_agenda.clone(),
+                add_participants: add_participant.clone(),
+                remove_participants: remove_participant.clone(),
+                minutes,
+            };
+            let m: Meeting = c.send(Method::PATCH, &format!("/api/meetings/{id}"), &patch).await?;
+            if *json { output::json(&m) } else { print_meeting(&m); Ok(()) }
+        }
+    }
+}
+
+fn status_str(s: MeetingStatus) -> &'static str {
+    match s {
+        MeetingStatus::Proposed => "proposed",
+        MeetingStatus::Confirmed => "confirmed",
+        MeetingStatus::Held => "held",
+        MeetingStatus::Cancelled => "cancelled",
+    }
+}
+
+fn kind_str(k: MeetingKind) -> &'static str {
+    match k {
+        MeetingKind::WorkingMeeting => "working meeting",
+        MeetingKind::Consultation => "consultation",
+    }
+}
+
+fn print_meeting(m: &Meeting) {
+    println!("{}", m.title);
+    println!("  id            {}", m.id);
+    println!("  kind          {}", kind_str(m.kind));
+    println!("  status        {}", status_str(m.status));
+    println!("  starts        {}", m.starts);
+    println!("  ends          {}", output::opt(&m.ends));
+    println!("  venue         {}", output::opt(&m.venue));
+    if let Some(s) = &m.sidelines_of {
+        println!("  sidelines of  {s}");
+    }
+    if let Some(a) = &m.created_by {
+        println!("  proposed by   {} ({}) {}", a.officer, a.party, output::opt(&m.created_at));
+    }
+    println!("  agenda");
+    for (i, a) in m.agenda.iter().enumerate() {
+        println!("    {}. {}  [{}]", i + 1, a.text, a.id);
+    }
+    println!("  participants");
+    for p in &m.participants {
+        println!("    {} ({}){}  [{}]", p.name, p.party, p.role.as_ref().map(|r| format!(", {r}")).unwrap_or_default(), p.id);
+    }
+    if !m.minutes.is_empty() {
+        println!("  minutes");
+        for l in m.minutes.lines() {
+            println!("    {l}");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! `liaison message ...`: communications between the liaison officers.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use clap::Subcommand;
+use reqwest::Method;
+
+use super::{output, read_text_file};
+use crate::api::{Created, ThreadSummary};
+use crate::client::Client;
+use crate::workspace::thread::Thread;
+
+/// Message commands.
+#[derive(Subcommand, Debug)]
+pub enum MessageCmd {
+    /// Send a message: a new thread, or a reply in one with --thread. Prints the thread id.
+    Send {
+        /// Subject of a new thread.
+        #[arg(long, required_unless_present = "thread")]
+        subject: Option<String>,
+        /// The message (- is stdin).
+        #[arg(long, value_name = "FILE")]
+        text_file: PathBuf,
+        /// Reply in this thread (id or unique prefix).
+        #[arg(long, value_name = "THREAD")]
+        thread: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List threads, or the messages of one with --thread.
+    List {
+        /// The thread.
+        #[arg(long, value_name = "THREAD")]
+        thread: Option<String>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(dir: &Path, cmd: &MessageCmd, officer: &str) -> anyhow::Result<()> {
+    let c = Client::for_data_dir(dir, officer)?;
+    match cmd {
+        MessageCmd::Send { subject, text_file, thread, json } => {
+            let text = read_text_file(text_file)?;
+            let id = match (thread, subject) {
+                (Some(t), _) => {
+                    let t: Thread = c.send(Method::POST, &format!("/api/threads/{t}/messages"), &serde_json::json!({ "text": text })).await?;
+                    t.id
+                }
+                (None, Some(s)) => {
+                    let r: Created = c.send(Method::POST, "/api/threads", &serde_json::json!({ "subject": s, "text": text })).await?;
+                    r.id
+                }
+                (None, None) => bail!("--subject is required for a new thread"),
+            };
+            if *json { output::json(&serde_json::json!({ "thread": id })) } else { println!("{id}"); Ok(()) }
+        }
+        MessageCmd::List { thread: None, json } => {
+            let v: Vec<ThreadSummary> = c.get("/api/threads").await?;
+            if *json {
+                return output::json(&v);
+            }
+            let rows = v
+                .iter()
+                .map(|t| {
+                    vec![
+                        output::short(&t.id),
+                        t.messages.to_string(),
+                        output::opt(&t.last_at),
+                        t.last_by.as_ref().map(|a| format!("{} ({})", a.officer, a.party)).unwrap_or_default(),
+                        t.subject.clone(),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            output::table(&["THREAD", "MESSAGES", "LAST", "BY", "SUBJECT"], &rows);
+            Ok(())
+        }
+        MessageCmd::List { thread: Some(t), json } => {
+            let t: Thread = c.get(&format!("/api/threads/{t}")).await?;
+            if *json {
+                return output::json(&t);
+            }
+            println!("{}  [{}]", t.subject, t.id);
+            for m in &t.messages {
+                let who = m.author.as_ref().map(|a| format!("{} ({})", a.officer, a.party)).unwrap_or_default();
+                println!();
+                println!("— {who}, {}", m.at);
+                for l in m.text.lines() {
+                    println!("  {l}");
+                }
+            }
+            Ok(())
+        }
+    }
+}

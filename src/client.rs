@@ -1,0 +1,155 @@
+//! The API's client, as the CLI uses it: HTTPS with exactly the node's own certificate as the
+//! only trusted one, and the token from the data dir.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::OFFICER_HEADER;
+use crate::config::NodeConfig;
+use crate::keys;
+use crate::node::{install_crypto_provider, run_info};
+
+/// A client call that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Nothing answers where the node should be.
+    #[error("no liaison node answers at {url} for {}; start it with `liaison serve --data-dir {}`", .data_dir.display(), .data_dir.display())]
+    NoNode {
+        /// Where we tried.
+        url: String,
+        /// The data dir.
+        data_dir: PathBuf,
+    },
+    /// The node answered with an error.
+    #[error("{message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The node's explanation.
+        message: String,
+    },
+    /// The client could not be set up (missing token or certificate, bad config).
+    #[error("{0}")]
+    Setup(String),
+    /// Something else went wrong on the way.
+    #[error("talking to the node at {url}: {reason}")]
+    Transport {
+        /// Where.
+        url: String,
+        /// What.
+        reason: String,
+    },
+}
+
+/// A client of one node's API.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    officer: String,
+    data_dir: PathBuf,
+}
+
+impl Client {
+    /// A client for the node of `data_dir`, acting for `officer`.
+    pub fn for_data_dir(data_dir: &Path, officer: &str) -> Result<Client, ClientError> {
+        install_crypto_provider();
+        let addr = match run_info(data_dir) {
+            Some(info) => info.api_addr,
+            None => NodeConfig::load(data_dir).map_err(|e| ClientError::Setup(e.to_string()))?.api.listen,
+        };
+        let addr = connectable(addr);
+        let token = keys::load_api_token(data_dir).map_err(|e| ClientError::Setup(e.to_string()))?;
+        let cert_file = data_dir.join(keys::TLS_CERT);
+        let pem = std::fs::read(&cert_file).map_err(|e| ClientError::Setup(format!("{}: {e}", cert_file.display())))?;
+        let http = http_client(&pem).map_err(|e| ClientError::Setup(format!("{}: {e}", cert_file.display())))?;
+        Ok(Client { http, base: format!("https://{addr}"), token, officer: officer.to_string(), data_dir: data_dir.to_path_buf() })
+    }
+
+    /// The API's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// GET a JSON resource.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.call::<(), T>(Method::GET, path, None).await
+    }
+
+    /// Sends a JSON body with `method` and reads the JSON answer.
+    pub async fn send<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: &B) -> Result<T, ClientError> {
+        self.call(method, path, Some(body)).await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&B>) -> Result<T, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let mut req = self.http.request(method, &url).bearer_auth(&self.token).header(OFFICER_HEADER, &self.officer);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| {
+            if e.is_connect() {
+                ClientError::NoNode { url: self.base.clone(), data_dir: self.data_dir.clone() }
+            } else {
+                ClientError::Transport { url: url.clone(), reason: error_chain(&e) }
+            }
+        })?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| ClientError::Transport { url: url.clone(), reason: error_chain(&e) })?;
+        if !status.is_success() {
+            let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+                .unwrap_or_else(|| format!("HTTP {status}"));
+            return Err(ClientError::Api { status: status.as_u16(), message });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Transport { url, reason: format!("unexpected answer: {e}") })
+    }
+}
+
+/// An HTTPS client that trusts exactly the certificate in `pem`.
+pub fn http_client(pem: &[u8]) -> Result<reqwest::Client, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    install_crypto_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| format!("not a PEM certificate: {e}"))?;
+        roots.add(cert).map_err(|e| format!("unusable certificate: {e}"))?;
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .no_proxy()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Where to connect to reach a server bound to `addr`: the unspecified address means loopback.
+fn connectable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
+        _ => addr,
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,468 @@
+//! The engine: the one actor that owns the workspace documents, the sync state with every peer
+//! and the store. It runs on its own OS thread, because everything it does is synchronous CPU
+//! and disk work (automerge, redb) that must not stall the async runtime.
+//!
+//! It works in rounds. Each round takes every message waiting (officers' requests through the
+//! API, peer batches through the network), applies them all, commits once, and only then
+//! acknowledges them: an officer's change is durable before the API answers, and a peer's batch
+//! is durable before the peer hears "ack". One fsync serves the whole round. Then it sends each
+//! peer one batch with everything that peer is missing.
+
+pub mod docs;
+mod status;
+mod sync;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use automerge::{ActorId, Automerge};
+use libp2p::PeerId;
+use libp2p::request_response::InboundRequestId;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::config::{PartyConfig, PinnedPeer};
+use crate::ids::DocId;
+use crate::net::protocol::Reply;
+use crate::net::{NetCmd, NetEvent};
+use crate::store::{Store, StoreError};
+use crate::workspace::{self, DocKind, WorkspaceError, registry};
+use docs::{Docs, LoadError};
+use sync::Peers;
+
+pub use status::{NodeStatus, PeerStatus};
+
+/// Most messages taken into one round; bounds the latency of the round's first message.
+const MAX_ROUND: usize = 512;
+/// Capacity of the engine's inbox.
+pub const INBOX_CAPACITY: usize = 1024;
+
+/// Why an engine request failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EngineError {
+    /// No document has that id (or prefix).
+    #[error("no {kind} with id {id:?} (`liaison {kind} list` shows them)")]
+    NotFound {
+        /// The kind asked for.
+        kind: DocKind,
+        /// The id or prefix given.
+        id: String,
+    },
+    /// The prefix matches several documents.
+    #[error("{prefix:?} matches {count} documents; give more of the id")]
+    Ambiguous {
+        /// The prefix.
+        prefix: String,
+        /// How many match.
+        count: usize,
+    },
+    /// The request is not acceptable.
+    #[error("{0}")]
+    Workspace(Arc<WorkspaceError>),
+    /// A stored document does not load.
+    #[error("{0}")]
+    Load(Arc<LoadError>),
+    /// The store failed; nothing of the request was kept.
+    #[error("the store failed, nothing was saved: {0}")]
+    Store(Arc<StoreError>),
+    /// The engine has stopped.
+    #[error("the node is shutting down")]
+    Stopped,
+}
+
+impl From<WorkspaceError> for EngineError {
+    fn from(e: WorkspaceError) -> Self {
+        EngineError::Workspace(Arc::new(e))
+    }
+}
+
+impl From<LoadError> for EngineError {
+    fn from(e: LoadError) -> Self {
+        EngineError::Load(Arc::new(e))
+    }
+}
+
+/// Where a change came from.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "from", content = "peer")]
+pub enum Origin {
+    /// An officer at this node.
+    Local,
+    /// A peer node.
+    Peer(String),
+}
+
+/// What the engine announces to subscribers (the API's event stream, benchmarks).
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "event")]
+pub enum Event {
+    /// A document changed and the change is durable.
+    DocChanged {
+        /// The document.
+        doc: String,
+        /// Its kind.
+        kind: DocKind,
+        /// Where the change came from.
+        origin: Origin,
+        /// Its heads now, hex.
+        heads: Vec<String>,
+        /// `CLOCK_MONOTONIC` in ns when the change was applied in memory here (comparable
+        /// across processes of one machine, for latency measurements).
+        applied_mono_ns: u64,
+    },
+    /// A peer connected or disconnected.
+    Peer {
+        /// The peer.
+        peer: String,
+        /// Whether it is connected now.
+        connected: bool,
+    },
+}
+
+type Completion = Box<dyn FnOnce(Result<(), EngineError>) + Send>;
+type Job = Box<dyn FnOnce(&mut Core) -> Option<Completion> + Send>;
+
+/// A message to the engine.
+pub enum Msg {
+    /// Work for the engine, from the API.
+    Job(Job),
+    /// Something happened on the network.
+    Net(NetEvent),
+    /// The pinned peers changed.
+    SetPeers(Vec<PinnedPeer>),
+    /// Finish the round, persist, and stop.
+    Shutdown,
+}
+
+/// Who this node is, for status and policy.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// The Party.
+    pub party: PartyConfig,
+    /// This node's libp2p id.
+    pub peer_id: PeerId,
+}
+
+/// What the engine needs to start.
+pub struct EngineOptions {
+    /// Who we are.
+    pub identity: Identity,
+    /// Documents kept loaded.
+    pub cache_docs: usize,
+    /// The pinned peers.
+    pub peers: Vec<PinnedPeer>,
+}
+
+/// The state the engine's thread owns. Jobs get `&mut Core`.
+pub struct Core {
+    store: Store,
+    docs: Docs,
+    identity: Identity,
+    peers: Peers,
+    net: mpsc::Sender<NetCmd>,
+    events: broadcast::Sender<Event>,
+    round: Round,
+}
+
+/// What a round accumulates until its commit.
+#[derive(Default)]
+struct Round {
+    completions: Vec<Completion>,
+    acks: Vec<(PeerId, InboundRequestId)>,
+    origins: HashMap<DocId, (Origin, u64)>,
+    disconnects: Vec<(PeerId, String)>,
+    sync_dirty: BTreeSet<(PeerId, DocId)>,
+    forget_peers: Vec<PeerId>,
+}
+
+/// Handle to the engine: cheap to clone; every method is a request to the engine's thread.
+#[derive(Clone)]
+pub struct EngineHandle {
+    tx: mpsc::Sender<Msg>,
+    events: broadcast::Sender<Event>,
+}
+
+/// Starts the engine's thread. `inbox` is the receiving end of the channel whose sender the
+/// network task also holds.
+pub fn spawn(
+    store: Store,
+    opts: EngineOptions,
+    inbox: (mpsc::Sender<Msg>, mpsc::Receiver<Msg>),
+    net: mpsc::Sender<NetCmd>,
+) -> Result<(EngineHandle, JoinHandle<()>), EngineError> {
+    let actor = ActorId::from(store.actor().map_err(|e| EngineError::Store(Arc::new(e)))?.as_slice());
+    let docs = Docs::open(&store, opts.cache_docs, actor).map_err(|e| EngineError::Store(Arc::new(e)))?;
+    let (events, _) = broadcast::channel(4096);
+    let peers = Peers::new(&opts.peers);
+    let mut core = Core { store, docs, identity: opts.identity, peers, net, events: events.clone(), round: Round::default() };
+    core.ensure_registry()?;
+    let (tx, mut rx) = inbox;
+    let thread = std::thread::Builder::new()
+        .name("liaison-engine".into())
+        .spawn(move || {
+            let span = tracing::info_span!("engine");
+            let _g = span.enter();
+            while let Some(first) = rx.blocking_recv() {
+                let mut stop = false;
+                let mut msgs = vec![first];
+                while msgs.len() < MAX_ROUND {
+                    match rx.try_recv() {
+                        Ok(m) => msgs.push(m),
+                        Err(_) => break,
+                    }
+                }
+                for m in msgs {
+                    match m {
+                        Msg::Shutdown => stop = true,
+                        m => core.handle(m),
+                    }
+                }
+                core.finish_round();
+                if stop {
+                    core.shutdown();
+                    break;
+                }
+            }
+            tracing::debug!("engine stopped");
+        })
+        .map_err(|e| EngineError::Store(Arc::new(StoreError::Io { path: "engine thread".into(), source: e })))?;
+    Ok((EngineHandle { tx, events }, thread))
+}
+
+impl Core {
+    fn handle(&mut self, m: Msg) {
+        match m {
+            Msg::Job(job) => {
+                if let Some(c) = job(self) {
+                    self.round.completions.push(c);
+                }
+            }
+            Msg::Net(ev) => sync::on_net_event(self, ev),
+            Msg::SetPeers(list) => sync::set_peers(self, &list),
+            Msg::Shutdown => {}
+        }
+    }
+
+    /// The registry exists from the first start, created the same way on every node.
+    fn ensure_registry(&mut self) -> Result<(), EngineError> {
+        if self.docs.contains(registry::REGISTRY_ID) {
+            return Ok(());
+        }
+        let doc = registry::genesis()?;
+        self.docs.insert_local(registry::REGISTRY_ID, DocKind::Registry, doc);
+        self.round.origins.insert(registry::REGISTRY_ID, (Origin::Local, mono_ns()));
+        self.finish_round();
+        Ok(())
+    }
+
+    /// Commits the round, answers everyone who waited for it, and sends peers what changed.
+    fn finish_round(&mut self) {
+        let round = std::mem::take(&mut self.round);
+        let needs_write = self.docs.has_dirty() || !round.sync_dirty.is_empty() || !round.forget_peers.is_empty();
+        let result = if needs_write {
+            let docs = &mut self.docs;
+            let peers = &self.peers;
+            self.store.write(|w| {
+                let out = docs.persist(w)?;
+                for (peer, doc) in &round.sync_dirty {
+                    if let Some(state) = peers.state_bytes(peer, *doc) {
+                        w.put_sync_state(&peer.to_bytes(), *doc, &state)?;
+                    }
+                }
+                for peer in &round.forget_peers {
+                    w.drop_sync_states(&peer.to_bytes())?;
+                }
+                Ok(Some(out))
+            })
+        } else {
+            Ok(None)
+        };
+        let outcome = match result {
+            Ok(Some((pending, changed))) => {
+                self.docs.committed(pending);
+                for id in changed {
+                    let (origin, applied) = round.origins.get(&id).cloned().unwrap_or((Origin::Local, mono_ns()));
+                    sync::doc_changed(self, id, origin.clone());
+                    if let Some(meta) = self.docs.meta(id) {
+                        let _ = self.events.send(Event::DocChanged {
+                            doc: id.to_string(),
+                            kind: meta.kind,
+                            origin,
+                            heads: meta.heads.iter().map(hex::encode).collect(),
+                            applied_mono_ns: applied,
+                        });
+                    }
+                }
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, "commit failed; the round's changes are not acknowledged");
+                self.docs.commit_failed();
+                Err(EngineError::Store(Arc::new(e)))
+            }
+        };
+        for c in round.completions {
+            c(outcome.clone());
+        }
+        for (peer, request) in round.acks {
+            let reply = match &outcome {
+                Ok(()) => Reply::Ack,
+                Err(e) => Reply::Refused(e.to_string()),
+            };
+            self.net_cmd(NetCmd::Respond { request, reply });
+            if outcome.is_ok() {
+                self.peers.note_exchange(&peer);
+            }
+        }
+        for (peer, reason) in round.disconnects {
+            self.net_cmd(NetCmd::Disconnect { peer, reason });
+        }
+        sync::flush_all(self);
+    }
+
+    fn shutdown(&mut self) {
+        let records = self.peers.records();
+        if let Err(e) = self.store.write(|w| {
+            for (peer, rec) in &records {
+                w.put_peer_record(&peer.to_bytes(), rec)?;
+            }
+            Ok(())
+        }) {
+            tracing::warn!(error = %e, "could not save peer records at shutdown");
+        }
+    }
+
+    /// Sends a command to the network task. The channel is sized so that the protocol (one
+    /// batch in flight per peer) never fills it; if the network task is gone we are shutting
+    /// down and the command no longer matters.
+    fn net_cmd(&self, cmd: NetCmd) {
+        if self.net.blocking_send(cmd).is_err() {
+            tracing::debug!("network task gone; command dropped");
+        }
+    }
+
+    // ---- what jobs use ----
+
+    /// Resolves an id or unique prefix of a document of `kind`.
+    pub fn resolve(&self, kind: DocKind, id: &str) -> Result<DocId, EngineError> {
+        let id = id.trim().to_ascii_lowercase();
+        let not_found = || EngineError::NotFound { kind, id: id.clone() };
+        if id.len() < 4 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(not_found());
+        }
+        let matches: Vec<DocId> = self
+            .docs
+            .ids_with_prefix(&id)
+            .into_iter()
+            .filter(|d| self.docs.meta(*d).is_some_and(|m| m.kind == kind))
+            .collect();
+        match matches.len() {
+            0 => Err(not_found()),
+            1 => Ok(matches[0]),
+            count => Err(EngineError::Ambiguous { prefix: id, count }),
+        }
+    }
+
+    /// Reads a document.
+    pub fn doc(&mut self, id: DocId) -> Result<&Automerge, EngineError> {
+        Ok(&*self.docs.get(&self.store, id)?)
+    }
+
+    /// Changes a document with `f`; the change is committed at the end of the round.
+    pub fn change<T>(&mut self, id: DocId, f: impl FnOnce(&mut Automerge) -> Result<T, WorkspaceError>) -> Result<T, EngineError> {
+        let doc = self.docs.get(&self.store, id)?;
+        let before = doc.get_heads();
+        let out = f(doc)?;
+        if doc.get_heads() != before {
+            self.docs.mark_changed(id);
+            self.round.origins.insert(id, (Origin::Local, mono_ns()));
+        }
+        Ok(out)
+    }
+
+    /// Creates a document of `kind` with `f`.
+    pub fn create(&mut self, kind: DocKind, f: impl FnOnce(&mut Automerge) -> Result<(), WorkspaceError>) -> Result<DocId, EngineError> {
+        let mut doc = Automerge::new();
+        f(&mut doc)?;
+        if workspace::kind_of(&doc) != Some(kind) {
+            return Err(WorkspaceError::Malformed(format!("new document is not a {kind}")).into());
+        }
+        let id = DocId::random();
+        self.docs.insert_local(id, kind, doc);
+        self.round.origins.insert(id, (Origin::Local, mono_ns()));
+        Ok(id)
+    }
+
+    /// The ids of every document of `kind`.
+    pub fn ids_of(&self, kind: DocKind) -> Vec<DocId> {
+        self.docs.ids_of(kind)
+    }
+
+    /// Who this node is.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+}
+
+impl EngineHandle {
+    /// Runs `f` on the engine's thread; answers once the round that ran it has committed.
+    /// Use for changes: when this returns `Ok`, the change is durable.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Core) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |core| {
+            let out = f(core);
+            Some(Box::new(move |committed: Result<(), EngineError>| {
+                let _ = tx.send(committed.and(out));
+            }))
+        });
+        self.tx.send(Msg::Job(job)).await.map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// Runs `f` on the engine's thread and answers at once. Use for reads.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Core) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |core| {
+            let _ = tx.send(f(core));
+            None
+        });
+        self.tx.send(Msg::Job(job)).await.map_err(|_| EngineError::Stopped)?;
+        rx.await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// The node's status.
+    pub async fn status(&self) -> Result<NodeStatus, EngineError> {
+        self.read(|core| Ok(status::status(core))).await
+    }
+
+    /// Tells the engine that the pinned peers changed.
+    pub async fn set_peers(&self, peers: Vec<PinnedPeer>) -> Result<(), EngineError> {
+        self.tx.send(Msg::SetPeers(peers)).await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Asks the engine to finish its round, persist and stop.
+    pub async fn shutdown(&self) {
+        let _ = self.tx.send(Msg::Shutdown).await;
+    }
+
+    /// Subscribes to the engine's events.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds: one clock for every process on the machine, so that a
+/// benchmark can compare when node A made a change and node B applied it.
+pub fn mono_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the timespec we pass, which lives on our stack.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
+}

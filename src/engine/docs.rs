@@ -1,0 +1,304 @@
+//! The engine's documents: metadata of all of them, a bounded set loaded in memory, and their
+//! persistence as snapshot plus incremental chunks.
+
+use std::collections::{BTreeMap, HashMap};
+
+use automerge::{ActorId, Automerge, ChangeHash};
+
+use crate::ids::DocId;
+use crate::store::{DocMeta, Store, StoreError, Writer};
+use crate::workspace::DocKind;
+
+/// One document as the engine holds it.
+struct Slot {
+    /// What the store has, as of the last commit (heads included).
+    meta: DocMeta,
+    /// The document, if loaded.
+    doc: Option<Automerge>,
+    /// For the LRU: larger is more recent.
+    last_used: u64,
+}
+
+/// What must be written for a document at the next commit.
+enum Dirty {
+    /// The loaded document changed; write what changed since `meta.heads`.
+    Changed,
+    /// A document received whole from a peer: its bytes (already verified by loading them)
+    /// become the snapshot as they are, which costs no re-encoding.
+    Received(Vec<u8>),
+}
+
+/// A change of metadata that takes effect once the transaction commits.
+pub(super) struct Pending(Vec<(DocId, DocMeta)>);
+
+/// All documents of the node.
+pub(super) struct Docs {
+    slots: HashMap<DocId, Slot>,
+    dirty: BTreeMap<DocId, Dirty>,
+    loaded: usize,
+    cap: usize,
+    tick: u64,
+    actor: ActorId,
+}
+
+/// Loading a document from the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored bytes are not a document.
+    #[error("document {doc} in the store does not load: {reason}")]
+    Corrupt {
+        /// The document.
+        doc: DocId,
+        /// automerge's complaint.
+        reason: String,
+    },
+    /// No such document.
+    #[error("no document {0}")]
+    Missing(DocId),
+}
+
+impl Docs {
+    /// Reads every document's metadata; loads none of them.
+    pub fn open(store: &Store, cap: usize, actor: ActorId) -> Result<Docs, StoreError> {
+        let slots = store
+            .all_docs()?
+            .into_iter()
+            .map(|(id, meta)| (id, Slot { meta, doc: None, last_used: 0 }))
+            .collect();
+        Ok(Docs { slots, dirty: BTreeMap::new(), loaded: 0, cap: cap.max(1), tick: 0, actor })
+    }
+
+    /// Whether the document exists here.
+    pub fn contains(&self, id: DocId) -> bool {
+        self.slots.contains_key(&id)
+    }
+
+    /// A document's committed metadata.
+    pub fn meta(&self, id: DocId) -> Option<&DocMeta> {
+        self.slots.get(&id).map(|s| &s.meta)
+    }
+
+    /// Every document with its committed metadata, in id order.
+    pub fn all(&self) -> impl Iterator<Item = (DocId, &DocMeta)> {
+        let mut v: Vec<_> = self.slots.iter().map(|(id, s)| (*id, &s.meta)).collect();
+        v.sort_by_key(|(id, _)| *id);
+        v.into_iter()
+    }
+
+    /// The ids of one kind, in id order.
+    pub fn ids_of(&self, kind: DocKind) -> Vec<DocId> {
+        let mut v: Vec<_> = self.slots.iter().filter(|(_, s)| s.meta.kind == kind).map(|(id, _)| *id).collect();
+        v.sort();
+        v
+    }
+
+    /// Ids that start with `prefix` (hex).
+    pub fn ids_with_prefix(&self, prefix: &str) -> Vec<DocId> {
+        let mut v: Vec<_> = self.slots.keys().filter(|id| id.to_string().starts_with(prefix)).copied().collect();
+        v.sort();
+        v
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The document, loaded from the store if it is not in memory.
+    pub fn get(&mut self, store: &Store, id: DocId) -> Result<&mut Automerge, LoadError> {
+        self.tick += 1;
+        let tick = self.tick;
+        let slot = self.slots.get_mut(&id).ok_or(LoadError::Missing(id))?;
+        slot.last_used = tick;
+        if slot.doc.is_none() {
+            let bytes = store.doc_bytes(id)?.ok_or(LoadError::Missing(id))?;
+            let mut doc = Automerge::load(&bytes).map_err(|e| LoadError::Corrupt { doc: id, reason: e.to_string() })?;
+            doc.set_actor(self.actor.clone());
+            slot.doc = Some(doc);
+            self.loaded += 1;
+        }
+        slot.doc.as_mut().ok_or(LoadError::Missing(id))
+    }
+
+    /// Adds a document created on this node.
+    pub fn insert_local(&mut self, id: DocId, kind: DocKind, mut doc: Automerge) {
+        doc.set_actor(self.actor.clone());
+        self.insert(id, kind, doc, Dirty::Changed);
+    }
+
+    /// Adds a document received whole from a peer, with the bytes it came as.
+    pub fn insert_received(&mut self, id: DocId, kind: DocKind, mut doc: Automerge, bytes: Vec<u8>) {
+        doc.set_actor(self.actor.clone());
+        self.insert(id, kind, doc, Dirty::Received(bytes));
+    }
+
+    fn insert(&mut self, id: DocId, kind: DocKind, doc: Automerge, dirty: Dirty) {
+        self.tick += 1;
+        let meta = DocMeta { kind, heads: Vec::new(), snapshot_bytes: 0, chunk_bytes: 0, next_chunk: 0 };
+        if let Some(old) = self.slots.insert(id, Slot { meta, doc: Some(doc), last_used: self.tick })
+            && old.doc.is_some()
+        {
+            self.loaded -= 1;
+        }
+        self.loaded += 1;
+        self.dirty.insert(id, dirty);
+    }
+
+    /// Notes that a loaded document changed and must be written at the next commit.
+    pub fn mark_changed(&mut self, id: DocId) {
+        self.dirty.entry(id).or_insert(Dirty::Changed);
+    }
+
+    /// Whether anything waits to be written.
+    pub fn has_dirty(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
+    /// Writes every changed document into `w`: a chunk with what changed since the last
+    /// commit, or a fresh snapshot once the chunks would outgrow it (compaction). Returns the
+    /// metadata to adopt once the transaction commits, and which documents really changed.
+    pub fn persist(&mut self, w: &mut Writer<'_>) -> Result<(Pending, Vec<DocId>), StoreError> {
+        let mut pending = Vec::new();
+        let mut changed = Vec::new();
+        for (id, dirty) in &self.dirty {
+            let Some(slot) = self.slots.get(id) else { continue };
+            let Some(doc) = slot.doc.as_ref() else { continue };
+            let heads: Vec<[u8; 32]> = doc.get_heads().into_iter().map(|h| h.0).collect();
+            let mut meta = slot.meta.clone();
+            match dirty {
+                Dirty::Received(bytes) => {
+                    w.put_snapshot(*id, bytes)?;
+                    meta.snapshot_bytes = bytes.len() as u64;
+                    meta.chunk_bytes = 0;
+                    meta.next_chunk = 0;
+                }
+                Dirty::Changed => {
+                    if heads == meta.heads && meta.snapshot_bytes > 0 {
+                        continue;
+                    }
+                    let old: Vec<ChangeHash> = meta.heads.iter().map(|h| ChangeHash(*h)).collect();
+                    let chunk = if meta.snapshot_bytes == 0 { Vec::new() } else { doc.save_after(&old) };
+                    if meta.snapshot_bytes == 0 || meta.chunk_bytes + chunk.len() as u64 > meta.snapshot_bytes {
+                        let snap = doc.save();
+                        w.put_snapshot(*id, &snap)?;
+                        meta.snapshot_bytes = snap.len() as u64;
+                        meta.chunk_bytes = 0;
+                        meta.next_chunk = 0;
+                    } else {
+                        w.put_chunk(*id, meta.next_chunk, &chunk)?;
+                        meta.chunk_bytes += chunk.len() as u64;
+                        meta.next_chunk += 1;
+                    }
+                }
+            }
+            meta.heads = heads;
+            w.put_meta(*id, &meta)?;
+            pending.push((*id, meta));
+            changed.push(*id);
+        }
+        Ok((Pending(pending), changed))
+    }
+
+    /// The transaction committed: adopt its metadata, and unload what exceeds the cache.
+    pub fn committed(&mut self, pending: Pending) {
+        for (id, meta) in pending.0 {
+            if let Some(slot) = self.slots.get_mut(&id) {
+                slot.meta = meta;
+            }
+        }
+        self.dirty.clear();
+        self.evict();
+    }
+
+    /// The transaction failed: forget that documents received whole were ever here (they are
+    /// not on disk, and the peer will send them again), keep local changes for the next try.
+    pub fn commit_failed(&mut self) {
+        let received: Vec<DocId> =
+            self.dirty.iter().filter(|(_, d)| matches!(d, Dirty::Received(_))).map(|(id, _)| *id).collect();
+        for id in received {
+            if self.slots.remove(&id).is_some_and(|s| s.doc.is_some()) {
+                self.loaded -= 1;
+            }
+            self.dirty.remove(&id);
+        }
+    }
+
+    fn evict(&mut self) {
+        if self.loaded <= self.cap {
+            return;
+        }
+        let mut loaded: Vec<(u64, DocId)> =
+            self.slots.iter().filter(|(_, s)| s.doc.is_some()).map(|(id, s)| (s.last_used, *id)).collect();
+        loaded.sort();
+        let excess = self.loaded - self.cap;
+        for (_, id) in loaded.into_iter().take(excess) {
+            if let Some(s) = self.slots.get_mut(&id) {
+                s.doc = None;
+                self.loaded -= 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::{draft, testing::ctx};
+
+    #[test]
+    fn changes_are_chunked_then_compacted_and_reload_equal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 1, ActorId::random()).unwrap();
+        let id = DocId::random();
+        let mut d = Automerge::new();
+        draft::create(&mut d, &ctx("a", "cica"), &draft::NewDraft { group: "g".into(), title: "t".into(), lang: "en".into(), text: "x".repeat(200) }).unwrap();
+        docs.insert_local(id, DocKind::Draft, d);
+        let (p, changed) = store.write(|w| docs.persist(w)).unwrap();
+        assert_eq!(changed, vec![id]);
+        docs.committed(p);
+        let snap = docs.meta(id).unwrap().snapshot_bytes;
+        assert!(snap > 0);
+        let mut saw_chunk = false;
+        let mut saw_compaction = false;
+        for i in 0..60 {
+            let doc = docs.get(&store, id).unwrap();
+            draft::splice(doc, &ctx("a", "cica"), &draft::Splice { pos: i, delete: 0, insert: "yz".into() }).unwrap();
+            docs.mark_changed(id);
+            let before = docs.meta(id).unwrap().clone();
+            let (p, _) = store.write(|w| docs.persist(w)).unwrap();
+            docs.committed(p);
+            let after = docs.meta(id).unwrap();
+            saw_chunk |= after.next_chunk > before.next_chunk;
+            saw_compaction |= after.next_chunk == 0 && before.next_chunk > 0;
+            assert!(after.chunk_bytes <= after.snapshot_bytes, "increments outgrew the snapshot");
+        }
+        assert!(saw_chunk && saw_compaction);
+        let want = draft::read(docs.get(&store, id).unwrap(), "").unwrap().text;
+        drop(docs);
+        let mut again = Docs::open(&store, 1, ActorId::random()).unwrap();
+        assert_eq!(draft::read(again.get(&store, id).unwrap(), "").unwrap().text, want);
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 2, ActorId::random()).unwrap();
+        for _ in 0..5 {
+            let mut d = Automerge::new();
+            draft::create(&mut d, &ctx("a", "cica"), &draft::NewDraft { group: "g".into(), title: "t".into(), lang: "en".into(), text: String::new() }).unwrap();
+            docs.insert_local(DocId::random(), DocKind::Draft, d);
+        }
+        let (p, _) = store.write(|w| docs.persist(w)).unwrap();
+        docs.committed(p);
+        assert_eq!(docs.loaded, 2);
+        for id in docs.ids_of(DocKind::Draft) {
+            docs.get(&store, id).unwrap();
+        }
+        assert_eq!(docs.len(), 5);
+    }
+}

@@ -1,0 +1,96 @@
+//! What `liaison status` shows: the peers and how far each is in sync, the documents, the store.
+
+use std::collections::BTreeMap;
+
+use automerge::ChangeHash;
+use chrono::{SecondsFormat, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Core;
+use crate::policy::{self, Subject};
+
+/// The node's status.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// Our Party's id.
+    pub party_id: String,
+    /// Our Party's name.
+    pub party_name: String,
+    /// Our peer id.
+    pub peer_id: String,
+    /// Documents by kind.
+    pub documents: BTreeMap<String, usize>,
+    /// All documents.
+    pub documents_total: usize,
+    /// Size of the store file in bytes.
+    pub store_bytes: u64,
+    /// Every pinned peer.
+    pub peers: Vec<PeerStatus>,
+}
+
+/// One peer's status.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PeerStatus {
+    /// Its peer id.
+    pub peer_id: String,
+    /// Its Party (or organisation).
+    pub party_id: String,
+    /// `party` or `third-party`.
+    pub role: String,
+    /// Whether a connection is open.
+    pub connected: bool,
+    /// Last completed exchange, RFC 3339.
+    pub last_sync: Option<String>,
+    /// Documents it may have.
+    pub shared: usize,
+    /// Of those, how many are known equal on both sides.
+    pub in_sync: usize,
+    /// How many are not yet equal on both sides (either side lacks changes of the other, or
+    /// the peer lacks the document), as of the last exchange.
+    pub behind: usize,
+}
+
+pub(super) fn status(core: &mut Core) -> NodeStatus {
+    let mut documents: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, m) in core.docs.all() {
+        *documents.entry(m.kind.to_string()).or_default() += 1;
+    }
+    let mut peers = Vec::new();
+    for (id, p) in core.peers.iter() {
+        let (mut shared, mut in_sync) = (0, 0);
+        for (doc, m) in core.docs.all() {
+            if !policy::may_send(Subject::WorkspaceDoc(m.kind), Some(&p.pinned)).is_allowed() {
+                continue;
+            }
+            shared += 1;
+            let ours: Vec<ChangeHash> = m.heads.iter().map(|h| ChangeHash(*h)).collect();
+            if p.their_heads.get(&doc) == Some(&ours) {
+                in_sync += 1;
+            }
+        }
+        peers.push(PeerStatus {
+            peer_id: id.to_string(),
+            party_id: p.pinned.party_id.to_string(),
+            role: p.pinned.role.to_string(),
+            connected: p.connected,
+            last_sync: p
+                .record
+                .last_sync_ms
+                .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            shared,
+            in_sync,
+            behind: shared - in_sync,
+        });
+    }
+    peers.sort_by(|a, b| (&a.party_id, &a.peer_id).cmp(&(&b.party_id, &b.peer_id)));
+    NodeStatus {
+        party_id: core.identity.party.id.to_string(),
+        party_name: core.identity.party.name.clone(),
+        peer_id: core.identity.peer_id.to_string(),
+        documents,
+        documents_total: core.docs.len(),
+        store_bytes: core.store.size_bytes(),
+        peers,
+    }
+}

@@ -1,0 +1,75 @@
+//! The sync stream protocol, `/liaison/sync/1`: what nodes say to each other.
+//!
+//! Each side sends batches of frames as requests and gets one small response per batch, after
+//! the receiver has applied and durably stored the batch. A side keeps at most one batch in
+//! flight per peer: the next batch carries everything that accumulated meanwhile, which batches
+//! incoming changes on the receiver for free and gives backpressure. A peer that sends a second
+//! batch before the first is answered breaks the protocol and loses its session.
+//!
+//! Encoded as CBOR with byte strings for binary data; the codec caps the size of every message.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::DocId;
+use crate::workspace::DocKind;
+
+/// The protocol name on the wire.
+pub const SYNC_PROTOCOL: &str = "/liaison/sync/1";
+
+/// One request: frames to apply in order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Batch {
+    /// The frames.
+    pub frames: Vec<Frame>,
+}
+
+/// One unit of sync.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Frame {
+    /// Sent once per session, first: every document the receiver is entitled to, with our
+    /// heads. It lets both sides skip the documents already in sync, and send a compacted
+    /// snapshot of the ones the other side lacks instead of their whole history.
+    Catalog(Vec<CatalogEntry>),
+    /// A whole document the receiver does not have: snapshot and later chunks, as stored.
+    Snapshot {
+        /// The document.
+        doc: DocId,
+        /// What it is (checked against the document itself on receipt).
+        kind: DocKind,
+        /// Bytes for `Automerge::load`.
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// An automerge sync message for a document both sides have.
+    Sync {
+        /// The document.
+        doc: DocId,
+        /// `automerge::sync::Message::encode()`.
+        #[serde(with = "serde_bytes")]
+        msg: Vec<u8>,
+    },
+}
+
+/// One document in a catalog.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CatalogEntry {
+    /// The document.
+    pub doc: DocId,
+    /// What it is.
+    pub kind: DocKind,
+    /// Its heads, as change hashes.
+    pub heads: Vec<Hash>,
+}
+
+/// A 32-byte change hash, as a CBOR byte string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Hash(#[serde(with = "serde_bytes")] pub [u8; 32]);
+
+/// The answer to a batch.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Reply {
+    /// Applied and durably stored.
+    Ack,
+    /// Not applied, and why; the session ends.
+    Refused(String),
+}

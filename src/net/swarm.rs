@@ -1,0 +1,348 @@
+//! The task that owns the libp2p `Swarm`. It never touches the disk and never waits on the
+//! engine except to hand it an event: all it does is move bytes and keep pinned peers connected.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::StreamExt;
+use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, ProtocolSupport, ResponseChannel};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, identify, identity::Keypair, noise, ping, tcp, yamux};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::protocol::{Batch, Reply, SYNC_PROTOCOL};
+use super::{NetCmd, NetEvent};
+use crate::config::PinnedPeer;
+use crate::engine::Msg;
+
+/// First pause before redialling a peer; doubles on each failure.
+const BACKOFF_START: Duration = Duration::from_millis(250);
+/// Longest pause between redials.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// How long a batch may take to be applied and acknowledged by a peer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Replies are tiny.
+const MAX_REPLY_BYTES: u64 = 64 * 1024;
+
+/// Starting the network failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The transport could not be built.
+    #[error("cannot set up the network: {0}")]
+    Setup(String),
+    /// An address could not be listened on.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        /// The address.
+        addr: Multiaddr,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// What the network needs to start.
+pub struct NetOptions {
+    /// The node key.
+    pub keypair: Keypair,
+    /// Where to listen.
+    pub listen: Vec<Multiaddr>,
+    /// Who may connect.
+    pub peers: Vec<PinnedPeer>,
+    /// The largest batch accepted from a peer.
+    pub max_message_bytes: u64,
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    ping: ping::Behaviour,
+    identify: identify::Behaviour,
+    sync: request_response::cbor::Behaviour<Batch, Reply>,
+}
+
+/// Redial bookkeeping for one pinned peer.
+struct Dial {
+    addrs: Vec<Multiaddr>,
+    connected: bool,
+    next: Instant,
+    backoff: Duration,
+}
+
+struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    engine: mpsc::Sender<Msg>,
+    dials: HashMap<PeerId, Dial>,
+    /// Inbound batches waiting for the engine's answer.
+    inbound: HashMap<InboundRequestId, (PeerId, ResponseChannel<Reply>)>,
+    /// Peers with a batch of theirs being applied: a second one breaks the protocol.
+    inbound_busy: HashMap<PeerId, InboundRequestId>,
+    outbound: HashMap<OutboundRequestId, PeerId>,
+}
+
+/// Builds the swarm, starts listening, and spawns the event loop. Returns the addresses
+/// actually bound (ports resolved) and the task.
+pub async fn spawn(
+    opts: NetOptions,
+    cmds: mpsc::Receiver<NetCmd>,
+    engine: mpsc::Sender<Msg>,
+) -> Result<(Vec<Multiaddr>, JoinHandle<()>), NetError> {
+    let codec = request_response::cbor::codec::Codec::<Batch, Reply>::default()
+        .set_request_size_maximum(opts.max_message_bytes)
+        .set_response_size_maximum(MAX_REPLY_BYTES);
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(opts.keypair)
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .map_err(|e| NetError::Setup(e.to_string()))?
+        .with_dns()
+        .map_err(|e| NetError::Setup(e.to_string()))?
+        .with_behaviour(|key| Behaviour {
+            allow: allow_block_list::Behaviour::default(),
+            ping: ping::Behaviour::default(),
+            // Identify tells a pinned peer our protocols, and nothing about the Party.
+            identify: identify::Behaviour::new(
+                identify::Config::new("/liaison/1".into(), key.public())
+                    .with_agent_version(format!("liaison/{}", env!("CARGO_PKG_VERSION")))
+                    .with_hide_listen_addrs(true),
+            ),
+            sync: request_response::Behaviour::with_codec(
+                codec,
+                [(StreamProtocol::new(SYNC_PROTOCOL), ProtocolSupport::Full)],
+                request_response::Config::default()
+                    .with_request_timeout(REQUEST_TIMEOUT)
+                    .with_max_concurrent_streams(4),
+            ),
+        })
+        .map_err(|e| NetError::Setup(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(24 * 3600)))
+        .build();
+
+    let mut listeners = Vec::new();
+    for addr in &opts.listen {
+        let id = swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NetError::Listen { addr: addr.clone(), reason: e.to_string() })?;
+        listeners.push(id);
+    }
+    // Wait until every listener has an address, so that port 0 is resolved for the caller.
+    let mut bound = Vec::new();
+    let mut pending = listeners.len();
+    let deadline = tokio::time::sleep(Duration::from_secs(10));
+    tokio::pin!(deadline);
+    while pending > 0 {
+        tokio::select! {
+            ev = swarm.select_next_some() => match ev {
+                SwarmEvent::NewListenAddr { listener_id, address } => {
+                    if listeners.contains(&listener_id) && !bound.iter().any(|(l, _)| *l == listener_id) {
+                        pending -= 1;
+                    }
+                    bound.push((listener_id, address));
+                }
+                SwarmEvent::ListenerError { error, .. } | SwarmEvent::ListenerClosed { reason: Err(error), .. } => {
+                    return Err(NetError::Listen { addr: opts.listen.first().cloned().unwrap_or(Multiaddr::empty()), reason: error.to_string() });
+                }
+                _ => {}
+            },
+            _ = &mut deadline => return Err(NetError::Setup("listening did not start within 10 s".into())),
+        }
+    }
+    let bound: Vec<Multiaddr> = bound.into_iter().map(|(_, a)| a).collect();
+
+    let mut ev = EventLoop {
+        swarm,
+        engine,
+        dials: HashMap::new(),
+        inbound: HashMap::new(),
+        inbound_busy: HashMap::new(),
+        outbound: HashMap::new(),
+    };
+    ev.set_peers(&opts.peers);
+    let span = tracing::info_span!("net");
+    let task = tokio::spawn(ev.run(cmds).instrument(span));
+    Ok((bound, task))
+}
+
+impl EventLoop {
+    async fn run(mut self, mut cmds: mpsc::Receiver<NetCmd>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                cmd = cmds.recv() => match cmd {
+                    None | Some(NetCmd::Shutdown) => break,
+                    Some(c) => self.command(c),
+                },
+                ev = self.swarm.select_next_some() => self.event(ev).await,
+                _ = tick.tick() => self.redial(),
+            }
+        }
+        tracing::debug!("network stopped");
+    }
+
+
+    fn set_peers(&mut self, peers: &[PinnedPeer]) {
+        let wanted: HashMap<PeerId, &PinnedPeer> = peers.iter().map(|p| (p.peer_id, p)).collect();
+        let gone: Vec<PeerId> = self.dials.keys().filter(|id| !wanted.contains_key(id)).copied().collect();
+        for id in gone {
+            self.dials.remove(&id);
+            // Closes its connections at once.
+            self.swarm.behaviour_mut().allow.disallow_peer(id);
+            tracing::info!(peer = %id, "peer unpinned; connections closed");
+        }
+        for (id, p) in wanted {
+            self.swarm.behaviour_mut().allow.allow_peer(id);
+            let d = self.dials.entry(id).or_insert_with(|| Dial {
+                addrs: Vec::new(),
+                connected: false,
+                next: Instant::now(),
+                backoff: BACKOFF_START,
+            });
+            if d.addrs != p.addrs {
+                d.addrs = p.addrs.clone();
+                d.next = Instant::now();
+                d.backoff = BACKOFF_START;
+            }
+        }
+    }
+
+    fn redial(&mut self) {
+        let now = Instant::now();
+        let due: Vec<(PeerId, Vec<Multiaddr>)> = self
+            .dials
+            .iter()
+            .filter(|(id, d)| !d.connected && d.next <= now && !d.addrs.is_empty() && !self.swarm.is_connected(id))
+            .map(|(id, d)| (*id, d.addrs.clone()))
+            .collect();
+        for (id, addrs) in due {
+            if let Some(d) = self.dials.get_mut(&id) {
+                d.next = now + d.backoff;
+                d.backoff = (d.backoff * 2).min(BACKOFF_MAX);
+            }
+            let opts = DialOpts::peer_id(id).addresses(addrs).condition(PeerCondition::DisconnectedAndNotDialing).build();
+            if let Err(e) = self.swarm.dial(opts) {
+                tracing::debug!(peer = %id, error = %e, "dial not started");
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: NetCmd) {
+        match cmd {
+            NetCmd::Send { peer, batch } => {
+                let id = self.swarm.behaviour_mut().sync.send_request(&peer, batch);
+                self.outbound.insert(id, peer);
+            }
+            NetCmd::Respond { request, reply } => {
+                if let Some((peer, channel)) = self.inbound.remove(&request) {
+                    self.inbound_busy.remove(&peer);
+                    if self.swarm.behaviour_mut().sync.send_response(channel, reply).is_err() {
+                        tracing::debug!(%peer, "reply not sent: the connection closed");
+                    }
+                }
+            }
+            NetCmd::Disconnect { peer, reason } => {
+                tracing::warn!(%peer, %reason, "dropping the peer's session");
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            NetCmd::SetPeers(peers) => self.set_peers(&peers),
+            NetCmd::ListenAddrs(reply) => {
+                let _ = reply.send(self.swarm.listeners().cloned().collect());
+            }
+            NetCmd::Shutdown => {}
+        }
+    }
+
+    async fn event(&mut self, ev: SwarmEvent<BehaviourEvent>) {
+        match ev {
+            SwarmEvent::ConnectionEstablished { peer_id, num_established, endpoint, .. } => {
+                if let Some(d) = self.dials.get_mut(&peer_id) {
+                    d.connected = true;
+                    d.backoff = BACKOFF_START;
+                }
+                if num_established.get() == 1 {
+                    tracing::info!(peer = %peer_id, addr = %endpoint.get_remote_address(), "connected");
+                    to_engine(&self.engine, NetEvent::Connected { peer: peer_id }).await;
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, num_established, cause, .. } => {
+                if num_established == 0 {
+                    if let Some(d) = self.dials.get_mut(&peer_id) {
+                        d.connected = false;
+                        d.next = Instant::now() + d.backoff;
+                    }
+                    self.forget_inbound(peer_id);
+                    tracing::info!(peer = %peer_id, cause = ?cause.map(|c| c.to_string()), "disconnected");
+                    to_engine(&self.engine, NetEvent::Disconnected { peer: peer_id }).await;
+                }
+            }
+            SwarmEvent::IncomingConnectionError { peer_id, send_back_addr, error, .. } => {
+                if let libp2p::swarm::ListenError::Denied { cause } = &error
+                    && cause.downcast_ref::<allow_block_list::NotAllowed>().is_some()
+                {
+                    tracing::warn!(peer = ?peer_id.map(|p| p.to_string()), addr = %send_back_addr, "refused a connection from a peer that is not pinned");
+                } else {
+                    tracing::debug!(addr = %send_back_addr, %error, "incoming connection failed");
+                }
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(peer = ?peer_id.map(|p| p.to_string()), %error, "dial failed");
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(ev)) => self.sync_event(ev).await,
+            _ => {}
+        }
+    }
+
+    fn forget_inbound(&mut self, peer: PeerId) {
+        self.inbound.retain(|_, (p, _)| *p != peer);
+        self.inbound_busy.remove(&peer);
+    }
+
+    async fn sync_event(&mut self, ev: request_response::Event<Batch, Reply>) {
+        use request_response::{Event, Message};
+        match ev {
+            Event::Message { peer, message: Message::Request { request_id, request, channel }, .. } => {
+                if let Some(busy) = self.inbound_busy.get(&peer) {
+                    tracing::warn!(%peer, pending = %busy, "peer sent a second batch before the first was answered; dropping its session");
+                    let _ = self.swarm.disconnect_peer_id(peer);
+                    return;
+                }
+                self.inbound_busy.insert(peer, request_id);
+                self.inbound.insert(request_id, (peer, channel));
+                to_engine(&self.engine, NetEvent::Inbound { peer, request: request_id, batch: request }).await;
+            }
+            Event::Message { peer, message: Message::Response { request_id, response }, .. } => {
+                self.outbound.remove(&request_id);
+                match response {
+                    Reply::Ack => to_engine(&self.engine, NetEvent::Delivered { peer }).await,
+                    Reply::Refused(reason) => {
+                        tracing::warn!(%peer, %reason, "the peer refused our batch");
+                        to_engine(&self.engine, NetEvent::Failed { peer, error: format!("refused: {reason}") }).await;
+                    }
+                }
+            }
+            Event::OutboundFailure { peer, request_id, error, .. } => {
+                if self.outbound.remove(&request_id).is_some() {
+                    to_engine(&self.engine, NetEvent::Failed { peer, error: error.to_string() }).await;
+                }
+            }
+            Event::InboundFailure { peer, error, .. } => {
+                // A batch that does not decode or exceeds the size cap: the peer is broken or
+                // hostile. Drop its session; the others go on.
+                tracing::warn!(%peer, %error, "bad message from the peer; dropping its session");
+                self.forget_inbound(peer);
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            Event::ResponseSent { .. } => {}
+        }
+    }
+}
+
+/// Hands an event to the engine, waiting for room in its inbox (backpressure on the swarm).
+async fn to_engine(engine: &mpsc::Sender<Msg>, ev: NetEvent) {
+    if engine.send(Msg::Net(ev)).await.is_err() {
+        tracing::debug!("engine gone; network event dropped");
+    }
+}

@@ -1,0 +1,236 @@
+//! Wires the parts of a node together and runs them: store, engine, network, API. The one
+//! place that knows all of them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use libp2p::{Multiaddr, PeerId};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::api::{self, AppState, Reloader};
+use crate::config::{ConfigError, NodeConfig};
+use crate::engine::{self, EngineHandle, EngineOptions, Identity, Msg};
+use crate::keys::{self, KeyError};
+use crate::net::{self, NetCmd, NetError, NetOptions};
+use crate::store::{Store, StoreError};
+
+/// File in the data dir where a running node says where it listens, for the CLI.
+pub const RUN_FILE: &str = "run.json";
+
+/// What a running node writes to [`RUN_FILE`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// Process id.
+    pub pid: u32,
+    /// The API's bound address.
+    pub api_addr: SocketAddr,
+    /// The libp2p addresses bound.
+    pub listen: Vec<String>,
+    /// This node's peer id.
+    pub peer_id: String,
+}
+
+/// A node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Bad or missing keys.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The engine could not start.
+    #[error(transparent)]
+    Engine(#[from] engine::EngineError),
+    /// The network could not start.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// The API could not start.
+    #[error("API on {addr}: {source}")]
+    Api {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The run file could not be written.
+    #[error("{}: {source}", .file.display())]
+    RunFile {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A running node.
+pub struct Node {
+    /// The engine, for in-process callers (tests, benchmarks).
+    pub engine: EngineHandle,
+    /// Where the API listens.
+    pub api_addr: SocketAddr,
+    /// Where libp2p listens.
+    pub listen: Vec<Multiaddr>,
+    /// This node's peer id.
+    pub peer_id: PeerId,
+    data_dir: PathBuf,
+    net: mpsc::Sender<NetCmd>,
+    engine_thread: Option<std::thread::JoinHandle<()>>,
+    net_task: tokio::task::JoinHandle<()>,
+    api_task: tokio::task::JoinHandle<()>,
+    api_handle: axum_server::Handle<SocketAddr>,
+    reload: Reloader,
+}
+
+/// Installs ring as rustls's crypto provider for the process (idempotent). Needed because
+/// both ring and aws-lc-rs may be in the dependency tree.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl Node {
+    /// Starts the node of `data_dir`.
+    pub async fn start(data_dir: &Path) -> Result<Node, NodeError> {
+        install_crypto_provider();
+        let config = NodeConfig::load(data_dir)?;
+        let keys = keys::load(data_dir)?;
+        let public = keys.public();
+        let store = Store::open(data_dir)?;
+
+        let (engine_tx, engine_rx) = mpsc::channel::<Msg>(engine::INBOX_CAPACITY);
+        let (net_tx, net_rx) = mpsc::channel::<NetCmd>(engine::INBOX_CAPACITY);
+        let identity = Identity { party: config.party.clone(), peer_id: public.peer_id };
+        let opts = EngineOptions { identity, cache_docs: config.store.cache_docs, peers: config.peers.clone() };
+        let (engine, engine_thread) = engine::spawn(store, opts, (engine_tx.clone(), engine_rx), net_tx.clone())?;
+
+        let net_opts = NetOptions {
+            keypair: keys.node.clone(),
+            listen: config.network.listen.clone(),
+            peers: config.peers.clone(),
+            max_message_bytes: config.network.max_message_bytes,
+        };
+        let (listen, net_task) = match net::spawn(net_opts, net_rx, engine_tx).await {
+            Ok(x) => x,
+            Err(e) => {
+                engine.shutdown().await;
+                let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
+                return Err(e.into());
+            }
+        };
+
+        let reload = reloader(data_dir.to_path_buf(), engine.clone(), net_tx.clone());
+        let (cert, key) = keys::load_tls(data_dir)?;
+        let state = AppState {
+            engine: engine.clone(),
+            token: Arc::from(keys.api_token.as_str()),
+            party: config.party.clone(),
+            public: public.clone(),
+            listen: listen.clone(),
+            reload: reload.clone(),
+        };
+        let api_handle = axum_server::Handle::new();
+        let (api_addr, api_task) = api::serve(config.api.listen, cert, key, state, api_handle.clone())
+            .await
+            .map_err(|source| NodeError::Api { addr: config.api.listen, source })?;
+
+        let info = RunInfo {
+            pid: std::process::id(),
+            api_addr,
+            listen: listen.iter().map(|a| a.to_string()).collect(),
+            peer_id: public.peer_id.to_string(),
+        };
+        let run_file = data_dir.join(RUN_FILE);
+        std::fs::write(&run_file, serde_json::to_vec_pretty(&info).unwrap_or_default())
+            .map_err(|source| NodeError::RunFile { file: run_file, source })?;
+        tracing::info!(
+            party = %config.party.id,
+            peer_id = %public.peer_id,
+            api = %format!("https://{api_addr}"),
+            listen = ?info.listen,
+            peers = config.peers.len(),
+            "node started"
+        );
+        Ok(Node {
+            engine,
+            api_addr,
+            listen,
+            peer_id: public.peer_id,
+            data_dir: data_dir.to_path_buf(),
+            net: net_tx,
+            engine_thread: Some(engine_thread),
+            net_task,
+            api_task,
+            api_handle,
+            reload,
+        })
+    }
+
+    /// Re-reads the pinned peers from node.toml.
+    pub async fn reload(&self) -> Result<usize, String> {
+        (self.reload)().await
+    }
+
+    /// Stops cleanly: no new API requests, the engine's last round committed, the swarm closed.
+    pub async fn stop(mut self) {
+        self.api_handle.graceful_shutdown(Some(Duration::from_secs(5)));
+        let _ = (&mut self.api_task).await;
+        self.engine.shutdown().await;
+        if let Some(t) = self.engine_thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+        let _ = self.net.send(NetCmd::Shutdown).await;
+        let _ = (&mut self.net_task).await;
+        let _ = std::fs::remove_file(self.data_dir.join(RUN_FILE));
+        tracing::info!("node stopped");
+    }
+}
+
+fn reloader(data_dir: PathBuf, engine: EngineHandle, net: mpsc::Sender<NetCmd>) -> Reloader {
+    Arc::new(move || {
+        let (data_dir, engine, net) = (data_dir.clone(), engine.clone(), net.clone());
+        async move {
+            let config = NodeConfig::load(&data_dir).map_err(|e| e.to_string())?;
+            let n = config.peers.len();
+            engine.set_peers(config.peers.clone()).await.map_err(|e| e.to_string())?;
+            net.send(NetCmd::SetPeers(config.peers)).await.map_err(|_| "the network task stopped".to_string())?;
+            tracing::info!(peers = n, "pinned peers reloaded");
+            Ok(n)
+        }
+        .boxed()
+    })
+}
+
+/// Runs the node until SIGINT or SIGTERM; SIGHUP reloads the pinned peers.
+pub async fn serve(data_dir: &Path) -> Result<(), NodeError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let node = Node::start(data_dir).await?;
+    let sig = |k| signal(k).map_err(|source| NodeError::RunFile { file: "signal handler".into(), source });
+    let mut int = sig(SignalKind::interrupt())?;
+    let mut term = sig(SignalKind::terminate())?;
+    let mut hup = sig(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
+            _ = hup.recv() => {
+                if let Err(e) = node.reload().await {
+                    tracing::error!(error = %e, "reload failed; keeping the peers as they were");
+                }
+            }
+        }
+    }
+    node.stop().await;
+    Ok(())
+}
+
+/// Reads the run file of `data_dir`, if a node wrote one.
+pub fn run_info(data_dir: &Path) -> Option<RunInfo> {
+    std::fs::read(data_dir.join(RUN_FILE)).ok().and_then(|b| serde_json::from_slice(&b).ok())
+}

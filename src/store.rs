@@ -1,0 +1,381 @@
+//! The embedded, crash-safe store: one redb database in `DATA_DIR/store/liaison.redb`.
+//!
+//! redb is pure Rust (no C to build, no OpenSSL in the tree), transactional with copy-on-write
+//! B-trees, and durable on commit: a commit returns only after fsync, and a crash at any point
+//! leaves the last committed state. The engine commits once per batch of work, so that many
+//! officers' edits and peer messages share one fsync.
+//!
+//! # Schema (version 1)
+//!
+//! | table | key | value |
+//! | --- | --- | --- |
+//! | `meta` | `&str` name | bytes: `schema` (u32 LE), `actor` (16 bytes: this node's automerge actor) |
+//! | `docs` | `[u8; 16]` doc id | postcard [`DocMeta`] |
+//! | `doc_snapshots` | `[u8; 16]` doc id | the document compacted by `Automerge::save` |
+//! | `doc_chunks` | `([u8; 16], u64)` doc id, sequence | an incremental save since the previous chunk |
+//! | `sync_states` | `(&[u8], [u8; 16])` peer id bytes, doc id | automerge sync state (`State::encode`) |
+//! | `peers_seen` | `&[u8]` peer id bytes | postcard [`PeerRecord`] |
+//!
+//! A document is its snapshot followed by its chunks, in sequence order; `Automerge::load`
+//! takes that concatenation in one call. Compaction rewrites the snapshot and drops the chunks.
+
+mod lock;
+
+use std::path::{Path, PathBuf};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::DocId;
+use crate::workspace::DocKind;
+
+pub use lock::{DirLock, LockError};
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const DOCS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("docs");
+const SNAPSHOTS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("doc_snapshots");
+const CHUNKS: TableDefinition<([u8; 16], u64), &[u8]> = TableDefinition::new("doc_chunks");
+const SYNC_STATES: TableDefinition<(&[u8], [u8; 16]), &[u8]> = TableDefinition::new("sync_states");
+const PEERS_SEEN: TableDefinition<&[u8], &[u8]> = TableDefinition::new("peers_seen");
+
+/// Schema version written by this code; a store with another version is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Directory of the store inside the data dir.
+pub const STORE_DIR: &str = "store";
+/// The database file.
+pub const DB_FILE: &str = "store/liaison.redb";
+/// redb's page cache: enough for the working set, bounded so that memory stays predictable.
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// What the store knows of a document without loading it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocMeta {
+    /// What the document is.
+    pub kind: DocKind,
+    /// Its heads after the last commit.
+    pub heads: Vec<[u8; 32]>,
+    /// Size of the snapshot.
+    pub snapshot_bytes: u64,
+    /// Total size of the chunks after it.
+    pub chunk_bytes: u64,
+    /// Sequence number for the next chunk.
+    pub next_chunk: u64,
+}
+
+/// What we remember of a peer between runs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PeerRecord {
+    /// Last time (Unix ms) a sync exchange with the peer completed.
+    pub last_sync_ms: Option<i64>,
+}
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the data dir.
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    /// redb failed.
+    #[error("store {}: {source}", .path.display())]
+    Db {
+        /// The database file.
+        path: PathBuf,
+        /// redb's error.
+        source: Box<redb::Error>,
+    },
+    /// A record does not decode: the file was damaged or written by something else.
+    #[error("store {}: damaged record in {table}: {reason}", .path.display())]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// The table.
+        table: &'static str,
+        /// What failed.
+        reason: String,
+    },
+    /// The store was written by another schema version.
+    #[error("store {}: schema version {found}, this liaison reads version {SCHEMA_VERSION}", .path.display())]
+    Version {
+        /// The database file.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+    },
+    /// Creating the store directory failed.
+    #[error("store {}: {source}", .path.display())]
+    Io {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The open store. Only one process may hold it.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+    _lock: DirLock,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store of `data_dir`, after taking the data dir's lock.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let lock = DirLock::acquire(data_dir)?;
+        let dir = data_dir.join(STORE_DIR);
+        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io { path: dir.clone(), source })?;
+        let path = data_dir.join(DB_FILE);
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| StoreError::Db { path: path.clone(), source: Box::new(e.into()) })?;
+        let store = Store { db, path, _lock: lock };
+        store.init()?;
+        Ok(store)
+    }
+
+    fn db_err(&self, e: impl Into<redb::Error>) -> StoreError {
+        StoreError::Db { path: self.path.clone(), source: Box::new(e.into()) }
+    }
+
+    fn corrupt(&self, table: &'static str, reason: impl ToString) -> StoreError {
+        StoreError::Corrupt { path: self.path.clone(), table, reason: reason.to_string() }
+    }
+
+    /// Creates the tables and checks the schema version.
+    fn init(&self) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.db_err(e))?;
+        {
+            let mut meta = tx.open_table(META).map_err(|e| self.db_err(e))?;
+            let found = meta.get("schema").map_err(|e| self.db_err(e))?.map(|v| v.value().to_vec());
+            match found {
+                None => {
+                    meta.insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice()).map_err(|e| self.db_err(e))?;
+                    let mut actor = [0u8; 16];
+                    crate::ids::fill_random(&mut actor);
+                    meta.insert("actor", actor.as_slice()).map_err(|e| self.db_err(e))?;
+                }
+                Some(v) => {
+                    let found = u32::from_le_bytes(v.as_slice().try_into().map_err(|_| self.corrupt("meta", "schema"))?);
+                    if found != SCHEMA_VERSION {
+                        return Err(StoreError::Version { path: self.path.clone(), found });
+                    }
+                }
+            }
+            tx.open_table(DOCS).map_err(|e| self.db_err(e))?;
+            tx.open_table(SNAPSHOTS).map_err(|e| self.db_err(e))?;
+            tx.open_table(CHUNKS).map_err(|e| self.db_err(e))?;
+            tx.open_table(SYNC_STATES).map_err(|e| self.db_err(e))?;
+            tx.open_table(PEERS_SEEN).map_err(|e| self.db_err(e))?;
+        }
+        tx.commit().map_err(|e| self.db_err(e))
+    }
+
+    /// This node's automerge actor id, fixed at creation so that every change it ever makes is
+    /// attributable to it.
+    pub fn actor(&self) -> Result<[u8; 16], StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let meta = tx.open_table(META).map_err(|e| self.db_err(e))?;
+        let v = meta.get("actor").map_err(|e| self.db_err(e))?.ok_or_else(|| self.corrupt("meta", "no actor"))?;
+        v.value().try_into().map_err(|_| self.corrupt("meta", "actor is not 16 bytes"))
+    }
+
+    /// Every document's metadata.
+    pub fn all_docs(&self) -> Result<Vec<(DocId, DocMeta)>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let docs = tx.open_table(DOCS).map_err(|e| self.db_err(e))?;
+        let mut out = Vec::new();
+        for row in docs.iter().map_err(|e| self.db_err(e))? {
+            let (k, v) = row.map_err(|e| self.db_err(e))?;
+            let meta: DocMeta = postcard::from_bytes(v.value()).map_err(|e| self.corrupt("docs", e))?;
+            out.push((DocId(k.value()), meta));
+        }
+        Ok(out)
+    }
+
+    /// A document's bytes: snapshot then chunks, ready for `Automerge::load`.
+    pub fn doc_bytes(&self, id: DocId) -> Result<Option<Vec<u8>>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let snaps = tx.open_table(SNAPSHOTS).map_err(|e| self.db_err(e))?;
+        let Some(snap) = snaps.get(id.0).map_err(|e| self.db_err(e))? else {
+            return Ok(None);
+        };
+        let mut bytes = snap.value().to_vec();
+        let chunks = tx.open_table(CHUNKS).map_err(|e| self.db_err(e))?;
+        for row in chunks.range((id.0, 0)..=(id.0, u64::MAX)).map_err(|e| self.db_err(e))? {
+            let (_, v) = row.map_err(|e| self.db_err(e))?;
+            bytes.extend_from_slice(v.value());
+        }
+        Ok(Some(bytes))
+    }
+
+    /// The saved sync states with `peer`, by document.
+    pub fn sync_states(&self, peer: &[u8]) -> Result<Vec<(DocId, Vec<u8>)>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let t = tx.open_table(SYNC_STATES).map_err(|e| self.db_err(e))?;
+        let mut out = Vec::new();
+        for row in t.range((peer, [0u8; 16])..=(peer, [0xffu8; 16])).map_err(|e| self.db_err(e))? {
+            let (k, v) = row.map_err(|e| self.db_err(e))?;
+            out.push((DocId(k.value().1), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// What we remember of `peer`.
+    pub fn peer_record(&self, peer: &[u8]) -> Result<PeerRecord, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let t = tx.open_table(PEERS_SEEN).map_err(|e| self.db_err(e))?;
+        match t.get(peer).map_err(|e| self.db_err(e))? {
+            Some(v) => postcard::from_bytes(v.value()).map_err(|e| self.corrupt("peers_seen", e)),
+            None => Ok(PeerRecord::default()),
+        }
+    }
+
+    /// Size of the database file in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one write transaction and commits it durably: when this returns `Ok`, every
+    /// write of `f` survives a crash.
+    pub fn write<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.db_err(e))?;
+        let out = {
+            let mut w = Writer {
+                docs: tx.open_table(DOCS).map_err(|e| self.db_err(e))?,
+                snapshots: tx.open_table(SNAPSHOTS).map_err(|e| self.db_err(e))?,
+                chunks: tx.open_table(CHUNKS).map_err(|e| self.db_err(e))?,
+                sync_states: tx.open_table(SYNC_STATES).map_err(|e| self.db_err(e))?,
+                peers_seen: tx.open_table(PEERS_SEEN).map_err(|e| self.db_err(e))?,
+                path: &self.path,
+            };
+            f(&mut w)?
+        };
+        tx.commit().map_err(|e| self.db_err(e))?;
+        Ok(out)
+    }
+}
+
+/// The tables of one write transaction.
+pub struct Writer<'t> {
+    docs: redb::Table<'t, [u8; 16], &'static [u8]>,
+    snapshots: redb::Table<'t, [u8; 16], &'static [u8]>,
+    chunks: redb::Table<'t, ([u8; 16], u64), &'static [u8]>,
+    sync_states: redb::Table<'t, (&'static [u8], [u8; 16]), &'static [u8]>,
+    peers_seen: redb::Table<'t, &'static [u8], &'static [u8]>,
+    path: &'t Path,
+}
+
+fn db_err(path: &Path, e: impl Into<redb::Error>) -> StoreError {
+    StoreError::Db { path: path.to_path_buf(), source: Box::new(e.into()) }
+}
+
+impl Writer<'_> {
+    /// Records a document's metadata.
+    pub fn put_meta(&mut self, id: DocId, meta: &DocMeta) -> Result<(), StoreError> {
+        let bytes = postcard::to_allocvec(meta)
+            .map_err(|e| StoreError::Corrupt { path: self.path.to_path_buf(), table: "docs", reason: e.to_string() })?;
+        self.docs.insert(id.0, bytes.as_slice()).map_err(|e| db_err(self.path, e))?;
+        Ok(())
+    }
+
+    /// Replaces a document's snapshot and drops its chunks (they are inside the new snapshot).
+    pub fn put_snapshot(&mut self, id: DocId, bytes: &[u8]) -> Result<(), StoreError> {
+        self.snapshots.insert(id.0, bytes).map_err(|e| db_err(self.path, e))?;
+        self.chunks.retain_in((id.0, 0)..=(id.0, u64::MAX), |_, _| false).map_err(|e| db_err(self.path, e))?;
+        Ok(())
+    }
+
+    /// Appends an incremental save to a document.
+    pub fn put_chunk(&mut self, id: DocId, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.chunks.insert((id.0, seq), bytes).map_err(|e| db_err(self.path, e))?;
+        Ok(())
+    }
+
+    /// Records the sync state with `peer` for a document.
+    pub fn put_sync_state(&mut self, peer: &[u8], id: DocId, state: &[u8]) -> Result<(), StoreError> {
+        self.sync_states.insert((peer, id.0), state).map_err(|e| db_err(self.path, e))?;
+        Ok(())
+    }
+
+    /// Forgets every sync state with `peer` (it was unpinned).
+    pub fn drop_sync_states(&mut self, peer: &[u8]) -> Result<(), StoreError> {
+        self.sync_states
+            .retain_in((peer, [0u8; 16])..=(peer, [0xffu8; 16]), |_, _| false)
+            .map_err(|e| db_err(self.path, e))?;
+        Ok(())
+    }
+
+    /// Records what we remember of a peer.
+    pub fn put_peer_record(&mut self, peer: &[u8], rec: &PeerRecord) -> Result<(), StoreError> {
+        let bytes = postcard::to_allocvec(rec)
+            .map_err(|e| StoreError::Corrupt { path: self.path.to_path_buf(), table: "peers_seen", reason: e.to_string() })?;
+        self.peers_seen.insert(peer, bytes.as_slice()).map_err(|e| db_err(self.path, e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(kind: DocKind) -> DocMeta {
+        DocMeta { kind, heads: vec![[1; 32]], snapshot_bytes: 3, chunk_bytes: 2, next_chunk: 2 }
+    }
+
+    #[test]
+    fn documents_are_snapshot_then_chunks_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = DocId::random();
+        let actor = {
+            let s = Store::open(dir.path()).unwrap();
+            s.write(|w| {
+                w.put_meta(id, &meta(DocKind::Draft))?;
+                w.put_snapshot(id, b"abc")?;
+                w.put_chunk(id, 1, b"e")?;
+                w.put_chunk(id, 0, b"d")?;
+                w.put_sync_state(b"peer-a", id, b"st")?;
+                w.put_peer_record(b"peer-a", &PeerRecord { last_sync_ms: Some(5) })
+            })
+            .unwrap();
+            s.actor().unwrap()
+        };
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.actor().unwrap(), actor);
+        assert_eq!(s.doc_bytes(id).unwrap().unwrap(), b"abcde");
+        assert_eq!(s.all_docs().unwrap(), vec![(id, meta(DocKind::Draft))]);
+        assert_eq!(s.sync_states(b"peer-a").unwrap(), vec![(id, b"st".to_vec())]);
+        assert!(s.sync_states(b"peer-b").unwrap().is_empty());
+        assert_eq!(s.peer_record(b"peer-a").unwrap().last_sync_ms, Some(5));
+        s.write(|w| w.put_snapshot(id, b"xyz")).unwrap();
+        assert_eq!(s.doc_bytes(id).unwrap().unwrap(), b"xyz", "a new snapshot drops the old chunks");
+        s.write(|w| w.drop_sync_states(b"peer-a")).unwrap();
+        assert!(s.sync_states(b"peer-a").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let id = DocId::random();
+        let r: Result<(), _> = s.write(|w| {
+            w.put_snapshot(id, b"abc")?;
+            Err(StoreError::Corrupt { path: "x".into(), table: "t", reason: "test".into() })
+        });
+        assert!(r.is_err());
+        assert!(s.doc_bytes(id).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_second_opener_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let _s = Store::open(dir.path()).unwrap();
+        let e = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("in use by another liaison process"), "{e}");
+    }
+}
