@@ -31,6 +31,7 @@ use docs::{Docs, LoadError};
 use sync::Peers;
 
 pub use status::{NodeStatus, PeerStatus};
+pub use sync::Traffic;
 
 /// Most messages taken into one round; bounds the latency of the round's first message.
 const MAX_ROUND: usize = 512;

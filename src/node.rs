@@ -230,6 +230,85 @@ pub async fn serve(data_dir: &Path) -> Result<(), NodeError> {
     Ok(())
 }
 
+/// What a new node needs: `liaison init`'s arguments.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// The Party.
+    pub party_id: crate::ids::PartyId,
+    /// Its full name.
+    pub party_name: String,
+    /// libp2p listen addresses.
+    pub listen: Vec<Multiaddr>,
+    /// API address.
+    pub api: SocketAddr,
+    /// Copy the Party keys from this data dir (a Party's further node) instead of making new ones.
+    pub party_keys_from: Option<PathBuf>,
+}
+
+/// Why a data dir could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// It is a node already.
+    #[error("{} is already a liaison node ({} exists); init never overwrites keys. Use another --data-dir, or remove that one first.", .dir.display(), .existing.display())]
+    Exists {
+        /// The data dir.
+        dir: PathBuf,
+        /// What exists.
+        existing: PathBuf,
+    },
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+    /// Files could not be written.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Keys could not be made.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// What was written does not parse back (a bug).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// Creates a node's data dir: keys (0600 in a 0700 dir), certificate, token, node.toml.
+pub fn init_data_dir(dir: &Path, o: &InitOptions) -> Result<keys::PublicKeys, InitError> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = NodeConfig::path(dir);
+    for existing in [file.clone(), dir.join(keys::KEYS_DIR)] {
+        if existing.exists() {
+            return Err(InitError::Exists { dir: dir.to_path_buf(), existing });
+        }
+    }
+    if o.party_name.trim().is_empty() {
+        return Err(InitError::Invalid("--party-name must not be empty (e.g. \"CICA Secretariat\")".into()));
+    }
+    if o.listen.is_empty() {
+        return Err(InitError::Invalid("at least one --listen address is needed".into()));
+    }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| InitError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io(dir))?;
+    let party_keys = match &o.party_keys_from {
+        Some(other) => keys::PartyKeys::CopyFrom(other),
+        None => keys::PartyKeys::Generate,
+    };
+    let api_hosts = if o.api.ip().is_unspecified() { vec![] } else { vec![o.api.ip().to_string()] };
+    let k = keys::generate(dir, party_keys, &api_hosts)?;
+    let text = crate::config::render_template(&o.party_id, &o.party_name, &o.listen, o.api);
+    std::fs::write(&file, text).map_err(io(&file))?;
+    // Parse back what was written: init must never leave a config that serve would refuse.
+    NodeConfig::load(dir)?;
+    Ok(k.public())
+}
+
 /// Reads the run file of `data_dir`, if a node wrote one.
 pub fn run_info(data_dir: &Path) -> Option<RunInfo> {
     std::fs::read(data_dir.join(RUN_FILE)).ok().and_then(|b| serde_json::from_slice(&b).ok())

@@ -2,10 +2,8 @@
 //! pin it.
 
 use std::net::SocketAddr;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
 use clap::Args;
 use libp2p::Multiaddr;
 use serde::{Deserialize, Serialize};
@@ -13,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::output;
 use crate::config::{self, DEFAULT_API_PORT, DEFAULT_P2P_PORT, NodeConfig};
 use crate::ids::PartyId;
-use crate::keys::{self, PartyKeys};
-use crate::node::run_info;
+use crate::keys;
+use crate::node::{InitOptions, init_data_dir, run_info};
 
 /// Arguments of `liaison init`.
 #[derive(Args, Debug)]
@@ -70,38 +68,22 @@ pub struct IdCard {
 }
 
 pub fn init(dir: &Path, a: &InitArgs) -> anyhow::Result<()> {
-    let file = NodeConfig::path(dir);
-    if file.exists() || dir.join(keys::KEYS_DIR).exists() {
-        bail!("{} is already a liaison node ({} exists); init never overwrites keys. Use another --data-dir, or remove that one first.", dir.display(), file.display());
-    }
-    if a.party_name.trim().is_empty() {
-        bail!("--party-name must not be empty (e.g. \"CICA Secretariat\")");
-    }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).with_context(|| format!("chmod 700 {}", dir.display()))?;
-    let listen = if a.listen.is_empty() {
-        vec![format!("/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}").parse()?]
-    } else {
-        a.listen.clone()
-    };
+    let listen = if a.listen.is_empty() { vec![format!("/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}").parse()?] } else { a.listen.clone() };
     let api = a.api.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], DEFAULT_API_PORT)));
-    let party_keys = match &a.party_keys_from {
-        Some(other) => PartyKeys::CopyFrom(other),
-        None => PartyKeys::Generate,
+    let opts = InitOptions {
+        party_id: a.party_id.clone(),
+        party_name: a.party_name.clone(),
+        listen,
+        api,
+        party_keys_from: a.party_keys_from.clone(),
     };
-    let api_hosts = if api.ip().is_unspecified() { vec![] } else { vec![api.ip().to_string()] };
-    let k = keys::generate(dir, party_keys, &api_hosts)?;
-    let text = config::render_template(&a.party_id, &a.party_name, &listen, api);
-    std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
-    // Parse back what we wrote: init must never leave a config that serve would refuse.
-    NodeConfig::load(dir)?;
-    let card = card(dir)?;
+    let public = init_data_dir(dir, &opts)?;
     if a.json {
-        return output::json(&card);
+        return output::json(&card(dir)?);
     }
     println!("Created node for {} ({}) in {}", a.party_name, a.party_id, dir.display());
-    println!("  peer id      {}", k.public().peer_id);
-    println!("  config       {}", file.display());
+    println!("  peer id      {}", public.peer_id);
+    println!("  config       {}", NodeConfig::path(dir).display());
     println!("  API          https://{api} (token in {})", dir.join(keys::API_TOKEN).display());
     println!();
     println!("Next: give the other Party's sysadmin the output of `liaison id --data-dir {}`,", dir.display());

@@ -81,6 +81,7 @@ fn offline(dir: &Path) -> anyhow::Result<NodeStatus> {
             shared: 0,
             in_sync: 0,
             behind: 0,
+            traffic: Default::default(),
         });
     }
     Ok(NodeStatus {

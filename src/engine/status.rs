@@ -48,6 +48,8 @@ pub struct PeerStatus {
     /// How many are not yet equal on both sides (either side lacks changes of the other, or
     /// the peer lacks the document), as of the last exchange.
     pub behind: usize,
+    /// What went each way since the node started.
+    pub traffic: super::sync::Traffic,
 }
 
 pub(super) fn status(core: &mut Core) -> NodeStatus {
@@ -81,6 +83,7 @@ pub(super) fn status(core: &mut Core) -> NodeStatus {
             shared,
             in_sync,
             behind: shared - in_sync,
+            traffic: p.traffic,
         });
     }
     peers.sort_by(|a, b| (&a.party_id, &a.peer_id).cmp(&(&b.party_id, &b.peer_id)));

@@ -43,6 +43,21 @@ pub(super) struct PeerState {
     pub their_heads: HashMap<DocId, Vec<ChangeHash>>,
     pub record: PeerRecord,
     pub record_loaded: bool,
+    /// What went each way since this process started.
+    pub traffic: Traffic,
+}
+
+/// Traffic counters with one peer.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Traffic {
+    /// Batches we sent.
+    pub batches_sent: u64,
+    /// Payload bytes we sent.
+    pub bytes_sent: u64,
+    /// Batches we received.
+    pub batches_received: u64,
+    /// Payload bytes we received.
+    pub bytes_received: u64,
 }
 
 /// One connection's worth of sync with a peer.
@@ -109,6 +124,7 @@ impl PeerState {
             their_heads: HashMap::new(),
             record: PeerRecord::default(),
             record_loaded: false,
+            traffic: Traffic::default(),
         }
     }
 }
@@ -262,9 +278,11 @@ fn inbound(core: &mut Core, peer: PeerId, request: libp2p::request_response::Inb
 }
 
 fn apply_batch(core: &mut Core, peer: PeerId, batch: Batch) -> Result<(), Violation> {
-    let Some(p) = core.peers.by_id.get(&peer) else {
+    let Some(p) = core.peers.by_id.get_mut(&peer) else {
         return Err(Violation("not pinned".into()));
     };
+    p.traffic.batches_received += 1;
+    p.traffic.bytes_received += batch.frames.iter().map(|f| f.payload_len() as u64).sum::<u64>();
     if p.session.is_none() {
         // Third parties have no session: whatever they send about the workspace is refused
         // before anything is stored.
@@ -473,6 +491,8 @@ fn build_batch(core: &mut Core, peer: PeerId) -> Option<Batch> {
         return None;
     }
     s.in_flight = true;
+    p.traffic.batches_sent += 1;
+    p.traffic.bytes_sent += frames.iter().map(|f| f.payload_len() as u64).sum::<u64>();
     tracing::debug!(%peer, frames = frames.len(), bytes = size, "sending batch");
     Some(Batch { frames })
 }

@@ -50,6 +50,18 @@ pub enum Frame {
     },
 }
 
+impl Frame {
+    /// Bytes of payload the frame carries (documents, sync messages, catalog entries), without
+    /// the CBOR framing: what traffic counters count.
+    pub fn payload_len(&self) -> usize {
+        match self {
+            Frame::Catalog(entries) => entries.iter().map(|e| 17 + 32 * e.heads.len()).sum(),
+            Frame::Snapshot { bytes, .. } => bytes.len(),
+            Frame::Sync { msg, .. } => msg.len(),
+        }
+    }
+}
+
 /// One document in a catalog.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CatalogEntry {
