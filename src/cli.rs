@@ -89,7 +89,8 @@ pub fn main() -> ExitCode {
 
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("LIAISON_LOG").unwrap_or_else(|_| EnvFilter::new("info,libp2p=warn,yamux=warn"));
+    let filter =
+        EnvFilter::try_from_env("LIAISON_LOG").unwrap_or_else(|_| EnvFilter::new("info,libp2p=warn,yamux=warn"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
     let _ = match format {
@@ -100,14 +101,12 @@ fn init_logging(format: LogFormat) {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let data_dir = || -> anyhow::Result<PathBuf> {
-        cli.data_dir.clone().ok_or_else(|| anyhow::anyhow!("--data-dir DIR (or LIAISON_DATA_DIR) is required: the node's data directory"))
+        cli.data_dir.clone().ok_or_else(|| {
+            anyhow::anyhow!("--data-dir DIR (or LIAISON_DATA_DIR) is required: the node's data directory")
+        })
     };
-    let officer = || {
-        cli.officer
-            .clone()
-            .or_else(|| std::env::var("USER").ok())
-            .unwrap_or_else(|| "officer".to_string())
-    };
+    let officer =
+        || cli.officer.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "officer".to_string());
     let rt = || tokio::runtime::Builder::new_multi_thread().enable_all().build();
     match &cli.command {
         Command::Init(a) => init::init(&data_dir()?, a),

@@ -68,7 +68,13 @@ impl Client {
         let cert_file = data_dir.join(keys::TLS_CERT);
         let pem = std::fs::read(&cert_file).map_err(|e| ClientError::Setup(format!("{}: {e}", cert_file.display())))?;
         let http = http_client(&pem).map_err(|e| ClientError::Setup(format!("{}: {e}", cert_file.display())))?;
-        Ok(Client { http, base: format!("https://{addr}"), token, officer: officer.to_string(), data_dir: data_dir.to_path_buf() })
+        Ok(Client {
+            http,
+            base: format!("https://{addr}"),
+            token,
+            officer: officer.to_string(),
+            data_dir: data_dir.to_path_buf(),
+        })
     }
 
     /// The API's base URL.
@@ -82,11 +88,21 @@ impl Client {
     }
 
     /// Sends a JSON body with `method` and reads the JSON answer.
-    pub async fn send<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: &B) -> Result<T, ClientError> {
+    pub async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
         self.call(method, path, Some(body)).await
     }
 
-    async fn call<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: Option<&B>) -> Result<T, ClientError> {
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
         let mut req = self.http.request(method, &url).bearer_auth(&self.token).header(OFFICER_HEADER, &self.officer);
         if let Some(b) = body {
@@ -100,7 +116,8 @@ impl Client {
             }
         })?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| ClientError::Transport { url: url.clone(), reason: error_chain(&e) })?;
+        let bytes =
+            resp.bytes().await.map_err(|e| ClientError::Transport { url: url.clone(), reason: error_chain(&e) })?;
         if !status.is_success() {
             let message = serde_json::from_slice::<serde_json::Value>(&bytes)
                 .ok()
@@ -108,7 +125,8 @@ impl Client {
                 .unwrap_or_else(|| format!("HTTP {status}"));
             return Err(ClientError::Api { status: status.as_u16(), message });
         }
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Transport { url, reason: format!("unexpected answer: {e}") })
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Transport { url, reason: format!("unexpected answer: {e}") })
     }
 }
 
@@ -127,11 +145,7 @@ pub fn http_client(pem: &[u8]) -> Result<reqwest::Client, String> {
         .map_err(|e| e.to_string())?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .no_proxy()
-        .build()
-        .map_err(|e| e.to_string())
+    reqwest::Client::builder().use_preconfigured_tls(tls).no_proxy().build().map_err(|e| e.to_string())
 }
 
 /// Where to connect to reach a server bound to `addr`: the unspecified address means loopback.

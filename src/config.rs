@@ -269,8 +269,7 @@ impl NodeConfig {
     /// Reads and validates `DATA_DIR/node.toml`.
     pub fn load(data_dir: &Path) -> Result<NodeConfig, ConfigError> {
         let file = Self::path(data_dir);
-        let text = std::fs::read_to_string(&file)
-            .map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+        let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read { file: file.clone(), source })?;
         Self::parse(data_dir, &file, &text)
     }
 
@@ -308,11 +307,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, ConfigError> {
-    let invalid = |key: String, reason: String| ConfigError::Invalid {
-        file: file.to_path_buf(),
-        key,
-        reason,
-    };
+    let invalid = |key: String, reason: String| ConfigError::Invalid { file: file.to_path_buf(), key, reason };
     let party_id = PartyId::try_from(raw.party.id).map_err(|e| invalid("party.id".into(), e.to_string()))?;
     if raw.party.name.trim().is_empty() {
         return Err(invalid("party.name".into(), "must not be empty (e.g. \"CICA Secretariat\")".into()));
@@ -322,7 +317,10 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
         listen.push(parse_multiaddr(a).map_err(|r| invalid(format!("network.listen[{i}]"), r))?);
     }
     if listen.is_empty() {
-        return Err(invalid("network.listen".into(), "needs at least one address, e.g. [\"/ip4/0.0.0.0/tcp/4710\"]".into()));
+        return Err(invalid(
+            "network.listen".into(),
+            "needs at least one address, e.g. [\"/ip4/0.0.0.0/tcp/4710\"]".into(),
+        ));
     }
     if raw.network.max_message_bytes < 64 * 1024 {
         return Err(invalid(
@@ -331,7 +329,10 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
         ));
     }
     let api_listen: SocketAddr = raw.api.listen.parse().map_err(|_| {
-        invalid("api.listen".into(), format!("{:?} is not an address with a port (try \"127.0.0.1:{DEFAULT_API_PORT}\")", raw.api.listen))
+        invalid(
+            "api.listen".into(),
+            format!("{:?} is not an address with a port (try \"127.0.0.1:{DEFAULT_API_PORT}\")", raw.api.listen),
+        )
     })?;
     if raw.store.cache_docs == 0 {
         return Err(invalid("store.cache_docs".into(), "must be at least 1".into()));
@@ -341,7 +342,13 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
         let key = |k: &str| format!("peers[{i}].{k}");
         let party_id = PartyId::try_from(p.party_id).map_err(|e| invalid(key("party_id"), e.to_string()))?;
         let peer_id: PeerId = p.peer_id.parse().map_err(|_| {
-            invalid(key("peer_id"), format!("{:?} is not a libp2p peer id (it starts with 12D3Koo; `liaison id` on that node prints it)", p.peer_id))
+            invalid(
+                key("peer_id"),
+                format!(
+                    "{:?} is not a libp2p peer id (it starts with 12D3Koo; `liaison id` on that node prints it)",
+                    p.peer_id
+                ),
+            )
         })?;
         if peers.iter().any(|q| q.peer_id == peer_id) {
             return Err(invalid(key("peer_id"), format!("{peer_id} is pinned twice; remove one entry")));
@@ -374,8 +381,7 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
 
 /// Parses a multiaddr, with a hint at the right form when it is not one.
 pub fn parse_multiaddr(s: &str) -> Result<Multiaddr, String> {
-    s.parse::<Multiaddr>()
-        .map_err(|_| format!("{s:?} is not a multiaddr (try /ip4/10.0.0.2/tcp/{DEFAULT_P2P_PORT})"))
+    s.parse::<Multiaddr>().map_err(|_| format!("{s:?} is not a multiaddr (try /ip4/10.0.0.2/tcp/{DEFAULT_P2P_PORT})"))
 }
 
 /// Parses a 32-byte public key written as 64 hex digits.
@@ -434,6 +440,18 @@ addrs = ["/ip4/127.0.0.1/tcp/4720"]
 
         let e = parse(&GOOD.replace("\"cica\"", "\"CICA\"")).unwrap_err().to_string();
         assert!(e.contains("party.id") && e.contains("lowercase"), "{e}");
+    }
+
+    #[test]
+    fn the_example_configs_are_valid() {
+        for (name, text) in
+            [("cica", include_str!("../config/cica.toml")), ("sco-rats", include_str!("../config/sco-rats.toml"))]
+        {
+            let c = parse(text).unwrap_or_else(|e| panic!("config/{name}.toml: {e}"));
+            assert_eq!(c.party.id.as_str(), name);
+            assert_eq!(c.peers.len(), 2);
+            assert!(c.peers.iter().all(|p| p.signing_key.is_some() && p.sealing_key.is_some()));
+        }
     }
 
     #[test]

@@ -195,7 +195,8 @@ pub fn spawn(
     let docs = Docs::open(&store, opts.cache_docs, actor).map_err(|e| EngineError::Store(Arc::new(e)))?;
     let (events, _) = broadcast::channel(4096);
     let peers = Peers::new(&opts.peers);
-    let mut core = Core { store, docs, identity: opts.identity, peers, net, events: events.clone(), round: Round::default() };
+    let mut core =
+        Core { store, docs, identity: opts.identity, peers, net, events: events.clone(), round: Round::default() };
     core.ensure_registry()?;
     let (tx, mut rx) = inbox;
     let thread = std::thread::Builder::new()
@@ -371,7 +372,11 @@ impl Core {
     }
 
     /// Changes a document with `f`; the change is committed at the end of the round.
-    pub fn change<T>(&mut self, id: DocId, f: impl FnOnce(&mut Automerge) -> Result<T, WorkspaceError>) -> Result<T, EngineError> {
+    pub fn change<T>(
+        &mut self,
+        id: DocId,
+        f: impl FnOnce(&mut Automerge) -> Result<T, WorkspaceError>,
+    ) -> Result<T, EngineError> {
         let doc = self.docs.get(&self.store, id)?;
         let before = doc.get_heads();
         let out = f(doc)?;
@@ -383,7 +388,11 @@ impl Core {
     }
 
     /// Creates a document of `kind` with `f`.
-    pub fn create(&mut self, kind: DocKind, f: impl FnOnce(&mut Automerge) -> Result<(), WorkspaceError>) -> Result<DocId, EngineError> {
+    pub fn create(
+        &mut self,
+        kind: DocKind,
+        f: impl FnOnce(&mut Automerge) -> Result<(), WorkspaceError>,
+    ) -> Result<DocId, EngineError> {
         let mut doc = Automerge::new();
         f(&mut doc)?;
         if workspace::kind_of(&doc) != Some(kind) {

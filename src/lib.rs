@@ -22,15 +22,15 @@
 //! - [`bench`]: the benchmark harness (`liaison bench`).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod ids;
-pub mod workspace;
-pub mod config;
-pub mod keys;
-pub mod store;
-pub mod policy;
-pub mod engine;
-pub mod net;
 pub mod api;
-pub mod client;
-pub mod node;
 pub mod cli;
+pub mod client;
+pub mod config;
+pub mod engine;
+pub mod ids;
+pub mod keys;
+pub mod net;
+pub mod node;
+pub mod policy;
+pub mod store;
+pub mod workspace;

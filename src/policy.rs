@@ -95,7 +95,10 @@ mod tests {
         for kind in DocKind::ALL {
             let s = Subject::WorkspaceDoc(kind);
             assert_eq!(may_send(s, Some(&peer(PeerRole::Party))), Decision::Allow);
-            assert_eq!(may_send(s, Some(&peer(PeerRole::ThirdParty))), Decision::Deny(DenyReason::WorkspaceToThirdParty));
+            assert_eq!(
+                may_send(s, Some(&peer(PeerRole::ThirdParty))),
+                Decision::Deny(DenyReason::WorkspaceToThirdParty)
+            );
             assert_eq!(may_send(s, None), Decision::Deny(DenyReason::NotPinned));
             assert!(!may_accept(s, Some(&peer(PeerRole::ThirdParty))).is_allowed());
         }

@@ -156,7 +156,8 @@ impl Store {
                     meta.insert("actor", actor.as_slice()).map_err(|e| self.db_err(e))?;
                 }
                 Some(v) => {
-                    let found = u32::from_le_bytes(v.as_slice().try_into().map_err(|_| self.corrupt("meta", "schema"))?);
+                    let found =
+                        u32::from_le_bytes(v.as_slice().try_into().map_err(|_| self.corrupt("meta", "schema"))?);
                     if found != SCHEMA_VERSION {
                         return Err(StoreError::Version { path: self.path.clone(), found });
                     }
@@ -278,8 +279,11 @@ fn db_err(path: &Path, e: impl Into<redb::Error>) -> StoreError {
 impl Writer<'_> {
     /// Records a document's metadata.
     pub fn put_meta(&mut self, id: DocId, meta: &DocMeta) -> Result<(), StoreError> {
-        let bytes = postcard::to_allocvec(meta)
-            .map_err(|e| StoreError::Corrupt { path: self.path.to_path_buf(), table: "docs", reason: e.to_string() })?;
+        let bytes = postcard::to_allocvec(meta).map_err(|e| StoreError::Corrupt {
+            path: self.path.to_path_buf(),
+            table: "docs",
+            reason: e.to_string(),
+        })?;
         self.docs.insert(id.0, bytes.as_slice()).map_err(|e| db_err(self.path, e))?;
         Ok(())
     }
@@ -313,8 +317,11 @@ impl Writer<'_> {
 
     /// Records what we remember of a peer.
     pub fn put_peer_record(&mut self, peer: &[u8], rec: &PeerRecord) -> Result<(), StoreError> {
-        let bytes = postcard::to_allocvec(rec)
-            .map_err(|e| StoreError::Corrupt { path: self.path.to_path_buf(), table: "peers_seen", reason: e.to_string() })?;
+        let bytes = postcard::to_allocvec(rec).map_err(|e| StoreError::Corrupt {
+            path: self.path.to_path_buf(),
+            table: "peers_seen",
+            reason: e.to_string(),
+        })?;
         self.peers_seen.insert(peer, bytes.as_slice()).map_err(|e| db_err(self.path, e))?;
         Ok(())
     }

@@ -45,7 +45,8 @@ pub enum DocKind {
 
 impl DocKind {
     /// Every kind.
-    pub const ALL: [DocKind; 5] = [DocKind::Registry, DocKind::Meeting, DocKind::Group, DocKind::Draft, DocKind::Thread];
+    pub const ALL: [DocKind; 5] =
+        [DocKind::Registry, DocKind::Meeting, DocKind::Group, DocKind::Draft, DocKind::Thread];
 
     /// The name stored in documents and shown to users.
     pub fn as_str(self) -> &'static str {
@@ -134,10 +135,13 @@ impl ChangeCtx {
 pub fn change<T>(doc: &mut Automerge, ctx: &ChangeCtx, f: impl FnOnce(&mut Tx<'_, '_>) -> Result<T>) -> Result<T> {
     let message = format!("{} ({})", ctx.author.officer, ctx.author.party);
     let time = ctx.now.timestamp();
-    doc.transact_with(|_| CommitOptions::default().with_message(message).with_time(time), |tx| {
-        let mut tx = Tx::new(tx);
-        f(&mut tx)
-    })
+    doc.transact_with(
+        |_| CommitOptions::default().with_message(message).with_time(time),
+        |tx| {
+            let mut tx = Tx::new(tx);
+            f(&mut tx)
+        },
+    )
     .map(|ok| ok.result)
     .map_err(|fail| fail.error)
 }

@@ -64,7 +64,10 @@ struct Net {
 
 fn ctx(i: usize) -> ChangeCtx {
     ChangeCtx {
-        author: Author { officer: format!("officer{i}"), party: if i % 2 == 0 { "cica" } else { "sco-rats" }.parse().unwrap() },
+        author: Author {
+            officer: format!("officer{i}"),
+            party: if i.is_multiple_of(2) { "cica" } else { "sco-rats" }.parse().unwrap(),
+        },
         now: Utc.timestamp_opt(1_800_000_000 + i as i64, 0).unwrap(),
     }
 }
@@ -85,7 +88,17 @@ fn replicas() -> Vec<Replica> {
     )
     .unwrap();
     let mut d = Automerge::new();
-    draft::create(&mut d, &ctx(0), &draft::NewDraft { group: "g".into(), title: "Statement".into(), lang: "en".into(), text: "The Parties agree.".into() }).unwrap();
+    draft::create(
+        &mut d,
+        &ctx(0),
+        &draft::NewDraft {
+            group: "g".into(),
+            title: "Statement".into(),
+            lang: "en".into(),
+            text: "The Parties agree.".into(),
+        },
+    )
+    .unwrap();
     (0..REPLICAS)
         .map(|_| {
             let mut meeting = m.fork();
@@ -106,7 +119,9 @@ fn step(docs: &mut [&mut Automerge], states: &mut [Vec<State>], a: usize, b: usi
     if a == b {
         return false;
     }
-    let Some(msg) = docs[a].generate_sync_message(&mut states[a][b]) else { return false };
+    let Some(msg) = docs[a].generate_sync_message(&mut states[a][b]) else {
+        return false;
+    };
     if deliver {
         let encoded = msg.encode();
         let decoded = automerge::sync::Message::decode(&encoded).unwrap();
@@ -132,25 +147,39 @@ fn apply(rs: &mut [Replica], net: &mut Net, op: &Op) {
             let text = draft::read(&rs[*i].draft, "").unwrap().text;
             let chars: Vec<char> = text.chars().collect();
             let pos = ((chars.len() as f64) * p) as usize;
-            let new: String = chars[..pos].iter().chain(s.chars().collect::<Vec<_>>().iter()).chain(chars[pos..].iter()).collect();
+            let new: String =
+                chars[..pos].iter().chain(s.chars().collect::<Vec<_>>().iter()).chain(chars[pos..].iter()).collect();
             draft::set_text(&mut rs[*i].draft, &ctx(*i), &new).unwrap();
         }
-        Op::Title(i, t) => {
-            meeting::update(&mut rs[*i].meeting, &ctx(*i), &MeetingPatch { title: Some(t.clone()), ..Default::default() }).unwrap()
-        }
-        Op::AddAgenda(i, t) => {
-            meeting::update(&mut rs[*i].meeting, &ctx(*i), &MeetingPatch { add_agenda: vec![t.clone()], ..Default::default() }).unwrap()
-        }
+        Op::Title(i, t) => meeting::update(
+            &mut rs[*i].meeting,
+            &ctx(*i),
+            &MeetingPatch { title: Some(t.clone()), ..Default::default() },
+        )
+        .unwrap(),
+        Op::AddAgenda(i, t) => meeting::update(
+            &mut rs[*i].meeting,
+            &ctx(*i),
+            &MeetingPatch { add_agenda: vec![t.clone()], ..Default::default() },
+        )
+        .unwrap(),
         Op::RemoveFirstAgenda(i) => {
             let m = meeting::read(&rs[*i].meeting, "").unwrap();
             if let Some(first) = m.agenda.first() {
-                meeting::update(&mut rs[*i].meeting, &ctx(*i), &MeetingPatch { remove_agenda: vec![first.id.clone()], ..Default::default() })
-                    .unwrap();
+                meeting::update(
+                    &mut rs[*i].meeting,
+                    &ctx(*i),
+                    &MeetingPatch { remove_agenda: vec![first.id.clone()], ..Default::default() },
+                )
+                .unwrap();
             }
         }
         Op::Status(i, s) => {
-            let status = [MeetingStatus::Proposed, MeetingStatus::Confirmed, MeetingStatus::Held, MeetingStatus::Cancelled][*s as usize];
-            meeting::update(&mut rs[*i].meeting, &ctx(*i), &MeetingPatch { status: Some(status), ..Default::default() }).unwrap()
+            let status =
+                [MeetingStatus::Proposed, MeetingStatus::Confirmed, MeetingStatus::Held, MeetingStatus::Cancelled]
+                    [*s as usize];
+            meeting::update(&mut rs[*i].meeting, &ctx(*i), &MeetingPatch { status: Some(status), ..Default::default() })
+                .unwrap()
         }
         Op::AddParticipant(i, n) => meeting::update(
             &mut rs[*i].meeting,
@@ -161,9 +190,12 @@ fn apply(rs: &mut [Replica], net: &mut Net, op: &Op) {
             },
         )
         .unwrap(),
-        Op::Minutes(i, t) => {
-            meeting::update(&mut rs[*i].meeting, &ctx(*i), &MeetingPatch { minutes: Some(t.clone()), ..Default::default() }).unwrap()
-        }
+        Op::Minutes(i, t) => meeting::update(
+            &mut rs[*i].meeting,
+            &ctx(*i),
+            &MeetingPatch { minutes: Some(t.clone()), ..Default::default() },
+        )
+        .unwrap(),
         Op::Sync(a, b) | Op::Drop(a, b) => {
             let deliver = matches!(op, Op::Sync(..));
             let mut ms: Vec<&mut Automerge> = rs.iter_mut().map(|r| &mut r.meeting).collect();

@@ -7,9 +7,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures::StreamExt;
-use libp2p::request_response::{self, ProtocolSupport};
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identity::Keypair, noise, tcp, yamux};
 use liaison::config::{self, PeerRole, PinnedPeer};
 use liaison::engine::{EngineError, NodeStatus};
 use liaison::ids::DocId;
@@ -18,6 +15,9 @@ use liaison::node::{InitOptions, Node, init_data_dir};
 use liaison::workspace::draft::{self, NewDraft, Splice};
 use liaison::workspace::meeting::{self, Meeting, MeetingKind, NewMeeting};
 use liaison::workspace::{Author, ChangeCtx, DocKind};
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identity::Keypair, noise, tcp, yamux};
 use tempfile::TempDir;
 
 struct TestNode {
@@ -69,7 +69,14 @@ impl TestNode {
 
     /// Pins `other` (at its current addresses) and tells the running node.
     async fn pin(&self, other: PeerId, party: &str, addrs: Vec<Multiaddr>, role: PeerRole) {
-        let peer = PinnedPeer { party_id: party.parse().unwrap(), peer_id: other, addrs, role, signing_key: None, sealing_key: None };
+        let peer = PinnedPeer {
+            party_id: party.parse().unwrap(),
+            peer_id: other,
+            addrs,
+            role,
+            signing_key: None,
+            sealing_key: None,
+        };
         config::add_peer(self.dir.path(), &peer).unwrap();
         self.node().reload().await.unwrap();
     }
@@ -209,7 +216,10 @@ async fn a_reconnect_costs_what_changed_not_the_history() {
         drafts.push(d);
     }
     let last = *drafts.last().unwrap();
-    eventually("B has every draft", || async { b.draft_text(last).await.is_some_and(|t| t.starts_with("xxxxxDraft 29")).then_some(()) }).await;
+    eventually("B has every draft", || async {
+        b.draft_text(last).await.is_some_and(|t| t.starts_with("xxxxxDraft 29")).then_some(())
+    })
+    .await;
     let first_sync = b.status().await.peers[0].traffic.bytes_received;
     assert!(first_sync > 30 * 1000, "the first sync carried only {first_sync} bytes");
 
@@ -241,20 +251,38 @@ impl request_response::Codec for RawCodec {
     type Request = Vec<u8>;
     type Response = Vec<u8>;
 
-    async fn read_request<T: futures::AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> std::io::Result<Vec<u8>> {
+    async fn read_request<T: futures::AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> std::io::Result<Vec<u8>> {
         let mut v = Vec::new();
         futures::AsyncReadExt::read_to_end(io, &mut v).await?;
         Ok(v)
     }
-    async fn read_response<T: futures::AsyncRead + Unpin + Send>(&mut self, p: &StreamProtocol, io: &mut T) -> std::io::Result<Vec<u8>> {
+    async fn read_response<T: futures::AsyncRead + Unpin + Send>(
+        &mut self,
+        p: &StreamProtocol,
+        io: &mut T,
+    ) -> std::io::Result<Vec<u8>> {
         // A stream closed without a byte is no answer at all.
         let v = self.read_request(p, io).await?;
         if v.is_empty() { Err(std::io::ErrorKind::UnexpectedEof.into()) } else { Ok(v) }
     }
-    async fn write_request<T: futures::AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, req: Vec<u8>) -> std::io::Result<()> {
+    async fn write_request<T: futures::AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Vec<u8>,
+    ) -> std::io::Result<()> {
         futures::AsyncWriteExt::write_all(io, &req).await
     }
-    async fn write_response<T: futures::AsyncWrite + Unpin + Send>(&mut self, p: &StreamProtocol, io: &mut T, r: Vec<u8>) -> std::io::Result<()> {
+    async fn write_response<T: futures::AsyncWrite + Unpin + Send>(
+        &mut self,
+        p: &StreamProtocol,
+        io: &mut T,
+        r: Vec<u8>,
+    ) -> std::io::Result<()> {
         self.write_request(p, io, r).await
     }
 }
@@ -351,17 +379,19 @@ async fn hostile_peers_lose_their_session_and_the_others_keep_syncing() {
     assert_eq!(r, Outcome::Dropped);
     // Well-formed, but a snapshot that is not a document: refused, session dropped, nothing kept.
     let fake = DocId::random();
-    let batch = Batch { frames: vec![Frame::Snapshot { doc: fake, kind: DocKind::Meeting, bytes: b"not automerge".to_vec() }] };
+    let batch =
+        Batch { frames: vec![Frame::Snapshot { doc: fake, kind: DocKind::Meeting, bytes: b"not automerge".to_vec() }] };
     let r = send_raw(&mut hostile, a.peer_id(), addr.clone(), cbor(&batch)).await;
     match r {
         Outcome::Answered(bytes) => assert!(String::from_utf8_lossy(&bytes).contains("Refused"), "{bytes:?}"),
         Outcome::Dropped => {}
     }
-    assert!(a.status().await.documents.get("meeting").is_none(), "the fake snapshot was stored");
+    assert!(!a.status().await.documents.contains_key("meeting"), "the fake snapshot was stored");
 
     // Meanwhile the honest peer still syncs both ways.
     b.create_meeting("Still working").await;
-    eventually("B's meeting reaches A after the attacks", || async { (a.meetings().await.len() == 1).then_some(()) }).await;
+    eventually("B's meeting reaches A after the attacks", || async { (a.meetings().await.len() == 1).then_some(()) })
+        .await;
     a.create_meeting("Back to B").await;
     eventually("A's meeting reaches B", || async { (b.meetings().await.len() == 2).then_some(()) }).await;
 }
@@ -383,14 +413,24 @@ async fn unpinned_and_third_party_peers_get_nothing() {
     a.pin(tp_key.public().to_peer_id(), "un-office", vec![], PeerRole::ThirdParty).await;
     let mut tp = raw_swarm(tp_key);
     let mut doc = automerge::Automerge::new();
-    let ctx = ChangeCtx { author: Author { officer: "x".into(), party: "un-office".parse().unwrap() }, now: Utc::now() };
+    let ctx =
+        ChangeCtx { author: Author { officer: "x".into(), party: "un-office".parse().unwrap() }, now: Utc::now() };
     meeting::create(
         &mut doc,
         &ctx,
-        &NewMeeting { title: "Planted".into(), starts: "2026-12-01T09:00:00Z".into(), ends: None, kind: MeetingKind::Consultation, venue: None, sidelines_of: None },
+        &NewMeeting {
+            title: "Planted".into(),
+            starts: "2026-12-01T09:00:00Z".into(),
+            ends: None,
+            kind: MeetingKind::Consultation,
+            venue: None,
+            sidelines_of: None,
+        },
     )
     .unwrap();
-    let plant = cbor(&Batch { frames: vec![Frame::Snapshot { doc: DocId::random(), kind: DocKind::Meeting, bytes: doc.save() }] });
+    let plant = cbor(&Batch {
+        frames: vec![Frame::Snapshot { doc: DocId::random(), kind: DocKind::Meeting, bytes: doc.save() }],
+    });
     match send_raw(&mut tp, a.peer_id(), addr.clone(), plant).await {
         Outcome::Answered(bytes) => {
             let text = String::from_utf8_lossy(&bytes).to_string();

@@ -61,18 +61,14 @@ pub async fn reload(State(s): State<AppState>) -> Result<Json<Reloaded>, AppErro
 pub async fn events(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = s.engine.subscribe();
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    let data = serde_json::to_string(&ev).unwrap_or_default();
-                    return Some((Ok(SseEvent::default().data(data)), rx));
-                }
-                // A slow reader missed events; it reloads what it shows on this marker.
-                Err(RecvError::Lagged(n)) => {
-                    return Some((Ok(SseEvent::default().event("lagged").data(n.to_string())), rx));
-                }
-                Err(RecvError::Closed) => return None,
+        match rx.recv().await {
+            Ok(ev) => {
+                let data = serde_json::to_string(&ev).unwrap_or_default();
+                Some((Ok(SseEvent::default().data(data)), rx))
             }
+            // A slow reader missed events; it reloads what it shows on this marker.
+            Err(RecvError::Lagged(n)) => Some((Ok(SseEvent::default().event("lagged").data(n.to_string())), rx)),
+            Err(RecvError::Closed) => None,
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

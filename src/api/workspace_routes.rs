@@ -25,12 +25,7 @@ pub struct OfficerName(String);
 impl<S: Send + Sync> FromRequestParts<S> for OfficerName {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let name = parts
-            .headers
-            .get(OFFICER_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .unwrap_or("");
+        let name = parts.headers.get(OFFICER_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
         if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
             return Err(AppError::BadRequest(format!(
                 "the {OFFICER_HEADER} header must name the officer (1 to 100 characters); the CLI takes it from --officer or LIAISON_OFFICER"
@@ -54,19 +49,30 @@ pub struct Created {
 }
 
 /// Reads every document of `kind` with `read`, skipping (and logging) any that do not read.
-fn read_all<T>(core: &mut Core, kind: DocKind, read: fn(&automerge::Automerge, &str) -> Result<T, WorkspaceError>) -> Result<Vec<T>, EngineError> {
+fn read_all<T>(
+    core: &mut Core,
+    kind: DocKind,
+    read: fn(&automerge::Automerge, &str) -> Result<T, WorkspaceError>,
+) -> Result<Vec<T>, EngineError> {
     let mut out = Vec::new();
     for id in core.ids_of(kind) {
         let doc = core.doc(id)?;
         match read(doc, &id.to_string()) {
             Ok(v) => out.push(v),
-            Err(e) => tracing::warn!(%id, %kind, error = %e, "document does not read; left out of the list"),
+            Err(e) => {
+                tracing::warn!(%id, %kind, error = %e, "document does not read; left out of the list")
+            }
         }
     }
     Ok(out)
 }
 
-fn read_one<T>(core: &mut Core, kind: DocKind, id: &str, read: fn(&automerge::Automerge, &str) -> Result<T, WorkspaceError>) -> Result<T, EngineError> {
+fn read_one<T>(
+    core: &mut Core,
+    kind: DocKind,
+    id: &str,
+    read: fn(&automerge::Automerge, &str) -> Result<T, WorkspaceError>,
+) -> Result<T, EngineError> {
     let id = core.resolve(kind, id)?;
     Ok(read(core.doc(id)?, &id.to_string())?)
 }
@@ -79,7 +85,11 @@ pub async fn list_meetings(State(s): State<AppState>) -> Result<Json<Vec<Meeting
     Ok(Json(v))
 }
 
-pub async fn create_meeting(State(s): State<AppState>, o: OfficerName, Json(new): Json<NewMeeting>) -> Result<Json<Created>, AppError> {
+pub async fn create_meeting(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Json(new): Json<NewMeeting>,
+) -> Result<Json<Created>, AppError> {
     let ctx = s.ctx(o);
     let id = s.engine.write(move |c| c.create(DocKind::Meeting, |d| meeting::create(d, &ctx, &new))).await?;
     Ok(Json(Created { id: id.to_string() }))
@@ -115,7 +125,11 @@ pub async fn list_groups(State(s): State<AppState>) -> Result<Json<Vec<Group>>, 
     Ok(Json(v))
 }
 
-pub async fn create_group(State(s): State<AppState>, o: OfficerName, Json(new): Json<NewGroup>) -> Result<Json<Created>, AppError> {
+pub async fn create_group(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Json(new): Json<NewGroup>,
+) -> Result<Json<Created>, AppError> {
     let ctx = s.ctx(o);
     let id = s.engine.write(move |c| c.create(DocKind::Group, |d| group::create(d, &ctx, &new))).await?;
     Ok(Json(Created { id: id.to_string() }))
@@ -169,7 +183,10 @@ pub struct DraftSummary {
     pub updated_at: Option<String>,
 }
 
-pub async fn list_drafts(State(s): State<AppState>, Query(q): Query<DraftQuery>) -> Result<Json<Vec<DraftSummary>>, AppError> {
+pub async fn list_drafts(
+    State(s): State<AppState>,
+    Query(q): Query<DraftQuery>,
+) -> Result<Json<Vec<DraftSummary>>, AppError> {
     let v = s
         .engine
         .read(move |c| {
@@ -195,7 +212,11 @@ pub async fn list_drafts(State(s): State<AppState>, Query(q): Query<DraftQuery>)
     Ok(Json(v))
 }
 
-pub async fn create_draft(State(s): State<AppState>, o: OfficerName, Json(mut new): Json<NewDraft>) -> Result<Json<Created>, AppError> {
+pub async fn create_draft(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Json(mut new): Json<NewDraft>,
+) -> Result<Json<Created>, AppError> {
     let ctx = s.ctx(o);
     let id = s
         .engine
@@ -297,13 +318,21 @@ pub async fn list_officers(State(s): State<AppState>) -> Result<Json<Vec<Officer
     Ok(Json(s.engine.read(|c| Ok(registry::list(c.doc(REGISTRY_ID)?)?)).await?))
 }
 
-pub async fn assign_officer(State(s): State<AppState>, o: OfficerName, Json(new): Json<NewOfficer>) -> Result<Json<Created>, AppError> {
+pub async fn assign_officer(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Json(new): Json<NewOfficer>,
+) -> Result<Json<Created>, AppError> {
     let ctx = s.ctx(o);
     let id = s.engine.write(move |c| c.change(REGISTRY_ID, |d| registry::assign(d, &ctx, &new))).await?;
     Ok(Json(Created { id }))
 }
 
-pub async fn end_officer(State(s): State<AppState>, o: OfficerName, Path(id): Path<String>) -> Result<Json<Vec<Officer>>, AppError> {
+pub async fn end_officer(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Officer>>, AppError> {
     let ctx = s.ctx(o);
     let v = s
         .engine
@@ -360,9 +389,16 @@ pub struct NewThread {
     text: String,
 }
 
-pub async fn start_thread(State(s): State<AppState>, o: OfficerName, Json(body): Json<NewThread>) -> Result<Json<Created>, AppError> {
+pub async fn start_thread(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Json(body): Json<NewThread>,
+) -> Result<Json<Created>, AppError> {
     let ctx = s.ctx(o);
-    let id = s.engine.write(move |c| c.create(DocKind::Thread, |d| thread::start(d, &ctx, &body.subject, &body.text))).await?;
+    let id = s
+        .engine
+        .write(move |c| c.create(DocKind::Thread, |d| thread::start(d, &ctx, &body.subject, &body.text)))
+        .await?;
     Ok(Json(Created { id: id.to_string() }))
 }
 

@@ -69,7 +69,12 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
             let text = text_file.as_deref().map(read_text_file).transpose()?.unwrap_or_default();
             let new = NewDraft { group: group.clone(), title: title.clone(), lang: lang.clone(), text };
             let r: Created = c.send(Method::POST, "/api/drafts", &new).await?;
-            if *json { output::json(&r) } else { println!("{}", r.id); Ok(()) }
+            if *json {
+                output::json(&r)
+            } else {
+                println!("{}", r.id);
+                Ok(())
+            }
         }
         DraftCmd::List { group, json } => {
             let path = match group {
@@ -82,19 +87,38 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
             }
             let rows = v
                 .iter()
-                .map(|d| vec![output::short(&d.id), output::short(&d.group), d.lang.clone(), d.chars.to_string(), d.title.clone()])
+                .map(|d| {
+                    vec![
+                        output::short(&d.id),
+                        output::short(&d.group),
+                        d.lang.clone(),
+                        d.chars.to_string(),
+                        d.title.clone(),
+                    ]
+                })
                 .collect::<Vec<_>>();
             output::table(&["ID", "GROUP", "LANG", "CHARS", "TITLE"], &rows);
             Ok(())
         }
         DraftCmd::Show { id, json } => {
             let d: Draft = c.get(&format!("/api/drafts/{id}")).await?;
-            if *json { output::json(&d) } else { print_draft(&d); Ok(()) }
+            if *json {
+                output::json(&d)
+            } else {
+                print_draft(&d);
+                Ok(())
+            }
         }
         DraftCmd::Edit { id, text_file, json } => {
             let text = read_text_file(text_file)?;
-            let d: Draft = c.send(Method::PUT, &format!("/api/drafts/{id}/text"), &serde_json::json!({ "text": text })).await?;
-            if *json { output::json(&d) } else { print_draft(&d); Ok(()) }
+            let d: Draft =
+                c.send(Method::PUT, &format!("/api/drafts/{id}/text"), &serde_json::json!({ "text": text })).await?;
+            if *json {
+                output::json(&d)
+            } else {
+                print_draft(&d);
+                Ok(())
+            }
         }
     }
 }

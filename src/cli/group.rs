@@ -65,8 +65,14 @@ pub async fn run(dir: &Path, cmd: &GroupCmd, officer: &str) -> anyhow::Result<()
     let c = Client::for_data_dir(dir, officer)?;
     match cmd {
         GroupCmd::Create { name, mandate, json } => {
-            let r: Created = c.send(Method::POST, "/api/groups", &NewGroup { name: name.clone(), mandate: mandate.clone() }).await?;
-            if *json { output::json(&r) } else { println!("{}", r.id); Ok(()) }
+            let r: Created =
+                c.send(Method::POST, "/api/groups", &NewGroup { name: name.clone(), mandate: mandate.clone() }).await?;
+            if *json {
+                output::json(&r)
+            } else {
+                println!("{}", r.id);
+                Ok(())
+            }
         }
         GroupCmd::List { json } => {
             let v: Vec<Group> = c.get("/api/groups").await?;
@@ -82,17 +88,30 @@ pub async fn run(dir: &Path, cmd: &GroupCmd, officer: &str) -> anyhow::Result<()
         }
         GroupCmd::Show { id, json } => {
             let g: Group = c.get(&format!("/api/groups/{id}")).await?;
-            if *json { output::json(&g) } else { print_group(&g); Ok(()) }
+            if *json {
+                output::json(&g)
+            } else {
+                print_group(&g);
+                Ok(())
+            }
         }
         GroupCmd::Update { id, name, mandate, add_member, remove_member, json } => {
             let patch = GroupPatch {
                 name: name.clone(),
                 mandate: mandate.clone(),
-                add_members: add_member.iter().map(|p| NewMember { name: p.name.clone(), party: p.party.clone(), role: p.role.clone() }).collect(),
+                add_members: add_member
+                    .iter()
+                    .map(|p| NewMember { name: p.name.clone(), party: p.party.clone(), role: p.role.clone() })
+                    .collect(),
                 remove_members: remove_member.clone(),
             };
             let g: Group = c.send(Method::PATCH, &format!("/api/groups/{id}"), &patch).await?;
-            if *json { output::json(&g) } else { print_group(&g); Ok(()) }
+            if *json {
+                output::json(&g)
+            } else {
+                print_group(&g);
+                Ok(())
+            }
         }
     }
 }
@@ -106,6 +125,12 @@ fn print_group(g: &Group) {
     }
     println!("  members");
     for m in &g.members {
-        println!("    {} ({}){}  [{}]", m.name, m.party, m.role.as_ref().map(|r| format!(", {r}")).unwrap_or_default(), m.id);
+        println!(
+            "    {} ({}){}  [{}]",
+            m.name,
+            m.party,
+            m.role.as_ref().map(|r| format!(", {r}")).unwrap_or_default(),
+            m.id
+        );
     }
 }

@@ -68,7 +68,11 @@ pub struct IdCard {
 }
 
 pub fn init(dir: &Path, a: &InitArgs) -> anyhow::Result<()> {
-    let listen = if a.listen.is_empty() { vec![format!("/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}").parse()?] } else { a.listen.clone() };
+    let listen = if a.listen.is_empty() {
+        vec![format!("/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}").parse()?]
+    } else {
+        a.listen.clone()
+    };
     let api = a.api.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], DEFAULT_API_PORT)));
     let opts = InitOptions {
         party_id: a.party_id.clone(),
@@ -121,7 +125,9 @@ pub fn id(dir: &Path, a: &IdArgs) -> anyhow::Result<()> {
     println!("signing key  {}", c.signing_key);
     println!("sealing key  {}", c.sealing_key);
     println!();
-    println!("To pin this node on another: liaison peer add --party-id {} --peer-id {} --addr <ADDR> --signing-key {} --sealing-key {}",
-        c.party_id, c.peer_id, c.signing_key, c.sealing_key);
+    println!(
+        "To pin this node on another: liaison peer add --party-id {} --peer-id {} --addr <ADDR> --signing-key {} --sealing-key {}",
+        c.party_id, c.peer_id, c.signing_key, c.sealing_key
+    );
     Ok(())
 }

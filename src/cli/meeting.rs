@@ -101,7 +101,8 @@ pub enum MeetingCmd {
 pub fn parse_person(s: &str) -> Result<NewParticipant, String> {
     let mut it = s.splitn(3, ':');
     let name = it.next().unwrap_or("").trim().to_string();
-    let party = it.next().ok_or_else(|| format!("{s:?}: want NAME:PARTY or NAME:PARTY:ROLE, e.g. \"Ivan Petrov:sco-rats\""))?;
+    let party =
+        it.next().ok_or_else(|| format!("{s:?}: want NAME:PARTY or NAME:PARTY:ROLE, e.g. \"Ivan Petrov:sco-rats\""))?;
     let party = party.trim().parse().map_err(|e| format!("{s:?}: {e}"))?;
     let role = it.next().map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
     if name.is_empty() {
@@ -123,7 +124,12 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
                 sidelines_of: sidelines_of.clone(),
             };
             let r: Created = c.send(Method::POST, "/api/meetings", &new).await?;
-            if *json { output::json(&r) } else { println!("{}", r.id); Ok(()) }
+            if *json {
+                output::json(&r)
+            } else {
+                println!("{}", r.id);
+                Ok(())
+            }
         }
         MeetingCmd::List { json } => {
             let v: Vec<Meeting> = c.get("/api/meetings").await?;
@@ -133,7 +139,13 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
             let rows = v
                 .iter()
                 .map(|m| {
-                    vec![output::short(&m.id), m.starts.clone(), status_str(m.status).into(), kind_str(m.kind).into(), m.title.clone()]
+                    vec![
+                        output::short(&m.id),
+                        m.starts.clone(),
+                        status_str(m.status).into(),
+                        kind_str(m.kind).into(),
+                        m.title.clone(),
+                    ]
                 })
                 .collect::<Vec<_>>();
             output::table(&["ID", "STARTS", "STATUS", "KIND", "TITLE"], &rows);
@@ -141,11 +153,28 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
         }
         MeetingCmd::Show { id, json } => {
             let m: Meeting = c.get(&format!("/api/meetings/{id}")).await?;
-            if *json { output::json(&m) } else { print_meeting(&m); Ok(()) }
+            if *json {
+                output::json(&m)
+            } else {
+                print_meeting(&m);
+                Ok(())
+            }
         }
         MeetingCmd::Update {
-            id, title, starts, ends, kind, venue, sidelines_of, status, add_agenda, remove_agenda,
-            add_participant, remove_participant, minutes_file, json,
+            id,
+            title,
+            starts,
+            ends,
+            kind,
+            venue,
+            sidelines_of,
+            status,
+            add_agenda,
+            remove_agenda,
+            add_participant,
+            remove_participant,
+            minutes_file,
+            json,
         } => {
             let minutes = minutes_file.as_deref().map(read_text_file).transpose()?;
             let patch = MeetingPatch {
@@ -163,7 +192,12 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
                 minutes,
             };
             let m: Meeting = c.send(Method::PATCH, &format!("/api/meetings/{id}"), &patch).await?;
-            if *json { output::json(&m) } else { print_meeting(&m); Ok(()) }
+            if *json {
+                output::json(&m)
+            } else {
+                print_meeting(&m);
+                Ok(())
+            }
         }
     }
 }
@@ -204,7 +238,13 @@ fn print_meeting(m: &Meeting) {
     }
     println!("  participants");
     for p in &m.participants {
-        println!("    {} ({}){}  [{}]", p.name, p.party, p.role.as_ref().map(|r| format!(", {r}")).unwrap_or_default(), p.id);
+        println!(
+            "    {} ({}){}  [{}]",
+            p.name,
+            p.party,
+            p.role.as_ref().map(|r| format!(", {r}")).unwrap_or_default(),
+            p.id
+        );
     }
     if !m.minutes.is_empty() {
         println!("  minutes");

@@ -47,16 +47,25 @@ pub async fn run(dir: &Path, cmd: &MessageCmd, officer: &str) -> anyhow::Result<
             let text = read_text_file(text_file)?;
             let id = match (thread, subject) {
                 (Some(t), _) => {
-                    let t: Thread = c.send(Method::POST, &format!("/api/threads/{t}/messages"), &serde_json::json!({ "text": text })).await?;
+                    let t: Thread = c
+                        .send(Method::POST, &format!("/api/threads/{t}/messages"), &serde_json::json!({ "text": text }))
+                        .await?;
                     t.id
                 }
                 (None, Some(s)) => {
-                    let r: Created = c.send(Method::POST, "/api/threads", &serde_json::json!({ "subject": s, "text": text })).await?;
+                    let r: Created = c
+                        .send(Method::POST, "/api/threads", &serde_json::json!({ "subject": s, "text": text }))
+                        .await?;
                     r.id
                 }
                 (None, None) => bail!("--subject is required for a new thread"),
             };
-            if *json { output::json(&serde_json::json!({ "thread": id })) } else { println!("{id}"); Ok(()) }
+            if *json {
+                output::json(&serde_json::json!({ "thread": id }))
+            } else {
+                println!("{id}");
+                Ok(())
+            }
         }
         MessageCmd::List { thread: None, json } => {
             let v: Vec<ThreadSummary> = c.get("/api/threads").await?;

@@ -49,9 +49,19 @@ pub async fn run(dir: &Path, cmd: &OfficerCmd, officer: &str) -> anyhow::Result<
     let c = Client::for_data_dir(dir, officer)?;
     match cmd {
         OfficerCmd::Assign { name, party, contact, mandate, json } => {
-            let new = NewOfficer { name: name.clone(), party: party.clone(), contact: contact.clone(), mandate: mandate.clone() };
+            let new = NewOfficer {
+                name: name.clone(),
+                party: party.clone(),
+                contact: contact.clone(),
+                mandate: mandate.clone(),
+            };
             let r: Created = c.send(Method::POST, "/api/officers", &new).await?;
-            if *json { output::json(&r) } else { println!("{}", r.id); Ok(()) }
+            if *json {
+                output::json(&r)
+            } else {
+                println!("{}", r.id);
+                Ok(())
+            }
         }
         OfficerCmd::List { json } => {
             let v: Vec<Officer> = c.get("/api/officers").await?;
@@ -75,7 +85,8 @@ pub async fn run(dir: &Path, cmd: &OfficerCmd, officer: &str) -> anyhow::Result<
             Ok(())
         }
         OfficerCmd::End { id } => {
-            let _: Vec<Officer> = c.send(Method::POST, &format!("/api/officers/{id}/end"), &serde_json::json!({})).await?;
+            let _: Vec<Officer> =
+                c.send(Method::POST, &format!("/api/officers/{id}/end"), &serde_json::json!({})).await?;
             println!("assignment {id} ended");
             Ok(())
         }

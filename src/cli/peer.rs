@@ -98,11 +98,15 @@ pub async fn run(dir: &Path, cmd: &PeerCmd, officer: &str) -> anyhow::Result<()>
                 && let Some(c) = &card
             {
                 for a in &c.listen_addrs {
-                    addrs.push(config::parse_multiaddr(a).map_err(|e| anyhow::anyhow!("listen_addrs in the id file: {e}"))?);
+                    addrs.push(
+                        config::parse_multiaddr(a).map_err(|e| anyhow::anyhow!("listen_addrs in the id file: {e}"))?,
+                    );
                 }
             }
-            let signing_key = key_arg("signing-key", signing_key.as_deref().or(card.as_ref().map(|c| c.signing_key.as_str())))?;
-            let sealing_key = key_arg("sealing-key", sealing_key.as_deref().or(card.as_ref().map(|c| c.sealing_key.as_str())))?;
+            let signing_key =
+                key_arg("signing-key", signing_key.as_deref().or(card.as_ref().map(|c| c.signing_key.as_str())))?;
+            let sealing_key =
+                key_arg("sealing-key", sealing_key.as_deref().or(card.as_ref().map(|c| c.sealing_key.as_str())))?;
             let role = match role {
                 RoleArg::Party => PeerRole::Party,
                 RoleArg::ThirdParty => PeerRole::ThirdParty,

@@ -76,7 +76,7 @@ fn offline(dir: &Path) -> anyhow::Result<NodeStatus> {
             connected: false,
             last_sync: rec
                 .last_sync_ms
-                .and_then(|ms| chrono::DateTime::from_timestamp_millis(ms))
+                .and_then(chrono::DateTime::from_timestamp_millis)
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             shared: 0,
             in_sync: 0,

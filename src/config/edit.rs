@@ -17,7 +17,10 @@ pub fn add_peer(data_dir: &Path, peer: &PinnedPeer) -> Result<NodeConfig, Config
         return Err(ConfigError::Invalid {
             file,
             key: "peers".into(),
-            reason: format!("{} is already pinned; `liaison peer remove {}` first to change it", peer.peer_id, peer.peer_id),
+            reason: format!(
+                "{} is already pinned; `liaison peer remove {}` first to change it",
+                peer.peer_id, peer.peer_id
+            ),
         });
     }
     let mut doc = read_doc(&file)?;
@@ -39,7 +42,11 @@ pub fn add_peer(data_dir: &Path, peer: &PinnedPeer) -> Result<NodeConfig, Config
     match doc.get_mut("peers") {
         Some(Item::ArrayOfTables(a)) => a.push(t),
         Some(_) => {
-            return Err(ConfigError::Invalid { file, key: "peers".into(), reason: "must be an array of [[peers]] tables".into() });
+            return Err(ConfigError::Invalid {
+                file,
+                key: "peers".into(),
+                reason: "must be an array of [[peers]] tables".into(),
+            });
         }
         None => {
             let mut a = ArrayOfTables::new();
@@ -74,8 +81,8 @@ pub fn remove_peer(data_dir: &Path, peer_id: &PeerId) -> Result<NodeConfig, Conf
 }
 
 fn read_doc(file: &Path) -> Result<DocumentMut, ConfigError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|source| ConfigError::Read { file: file.to_path_buf(), source })?;
+    let text =
+        std::fs::read_to_string(file).map_err(|source| ConfigError::Read { file: file.to_path_buf(), source })?;
     text.parse::<DocumentMut>().map_err(|e| ConfigError::Parse {
         file: file.to_path_buf(),
         line: 0,

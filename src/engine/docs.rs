@@ -63,11 +63,8 @@ pub enum LoadError {
 impl Docs {
     /// Reads every document's metadata; loads none of them.
     pub fn open(store: &Store, cap: usize, actor: ActorId) -> Result<Docs, StoreError> {
-        let slots = store
-            .all_docs()?
-            .into_iter()
-            .map(|(id, meta)| (id, Slot { meta, doc: None, last_used: 0 }))
-            .collect();
+        let slots =
+            store.all_docs()?.into_iter().map(|(id, meta)| (id, Slot { meta, doc: None, last_used: 0 })).collect();
         Ok(Docs { slots, dirty: BTreeMap::new(), loaded: 0, cap: cap.max(1), tick: 0, actor })
     }
 
@@ -164,8 +161,12 @@ impl Docs {
         let mut pending = Vec::new();
         let mut changed = Vec::new();
         for (id, dirty) in &self.dirty {
-            let Some(slot) = self.slots.get(id) else { continue };
-            let Some(doc) = slot.doc.as_ref() else { continue };
+            let Some(slot) = self.slots.get(id) else {
+                continue;
+            };
+            let Some(doc) = slot.doc.as_ref() else {
+                continue;
+            };
             let heads: Vec<[u8; 32]> = doc.get_heads().into_iter().map(|h| h.0).collect();
             let mut meta = slot.meta.clone();
             match dirty {
@@ -255,7 +256,12 @@ mod tests {
         let mut docs = Docs::open(&store, 1, ActorId::random()).unwrap();
         let id = DocId::random();
         let mut d = Automerge::new();
-        draft::create(&mut d, &ctx("a", "cica"), &draft::NewDraft { group: "g".into(), title: "t".into(), lang: "en".into(), text: "x".repeat(200) }).unwrap();
+        draft::create(
+            &mut d,
+            &ctx("a", "cica"),
+            &draft::NewDraft { group: "g".into(), title: "t".into(), lang: "en".into(), text: "x".repeat(200) },
+        )
+        .unwrap();
         docs.insert_local(id, DocKind::Draft, d);
         let (p, changed) = store.write(|w| docs.persist(w)).unwrap();
         assert_eq!(changed, vec![id]);
@@ -290,7 +296,12 @@ mod tests {
         let mut docs = Docs::open(&store, 2, ActorId::random()).unwrap();
         for _ in 0..5 {
             let mut d = Automerge::new();
-            draft::create(&mut d, &ctx("a", "cica"), &draft::NewDraft { group: "g".into(), title: "t".into(), lang: "en".into(), text: String::new() }).unwrap();
+            draft::create(
+                &mut d,
+                &ctx("a", "cica"),
+                &draft::NewDraft { group: "g".into(), title: "t".into(), lang: "en".into(), text: String::new() },
+            )
+            .unwrap();
             docs.insert_local(DocId::random(), DocKind::Draft, d);
         }
         let (p, _) = store.write(|w| docs.persist(w)).unwrap();

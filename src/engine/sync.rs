@@ -205,11 +205,15 @@ fn connected(core: &mut Core, peer: PeerId) {
                     Ok(s) => {
                         p.states.insert(doc, s);
                     }
-                    Err(e) => tracing::warn!(%peer, %doc, error = %e, "saved sync state unreadable; starting that document afresh"),
+                    Err(e) => {
+                        tracing::warn!(%peer, %doc, error = %e, "saved sync state unreadable; starting that document afresh")
+                    }
                 }
             }
         }
-        Err(e) => tracing::warn!(%peer, error = %e, "cannot read saved sync states; starting afresh"),
+        Err(e) => {
+            tracing::warn!(%peer, error = %e, "cannot read saved sync states; starting afresh")
+        }
     }
     p.session = Some(Session { send_catalog: true, ..Session::default() });
     tracing::info!(%peer, party = %p.pinned.party_id, saved_states = p.states.len(), "peer connected; session started");
@@ -243,10 +247,14 @@ pub(super) fn set_peers(core: &mut Core, list: &[PinnedPeer]) {
 
 /// After commit: a document changed; every peer in session gets it.
 pub(super) fn doc_changed(core: &mut Core, doc: DocId, _origin: Origin) {
-    let Some(kind) = core.docs.meta(doc).map(|m| m.kind) else { return };
+    let Some(kind) = core.docs.meta(doc).map(|m| m.kind) else {
+        return;
+    };
     for p in core.peers.by_id.values_mut() {
         let allowed = policy::may_send(Subject::WorkspaceDoc(kind), Some(&p.pinned)).is_allowed();
-        let Some(s) = p.session.as_mut() else { continue };
+        let Some(s) = p.session.as_mut() else {
+            continue;
+        };
         if !allowed || !s.catalog_received {
             continue;
         }
@@ -317,8 +325,12 @@ fn on_catalog(core: &mut Core, peer: PeerId, entries: Vec<CatalogEntry>) -> Resu
     }
     let ours: Vec<(DocId, DocKind, Vec<ChangeHash>)> =
         core.docs.all().map(|(id, m)| (id, m.kind, to_hashes(&m.heads))).collect();
-    let Some(p) = core.peers.by_id.get_mut(&peer) else { return Ok(()) };
-    let Some(s) = p.session.as_mut() else { return Ok(()) };
+    let Some(p) = core.peers.by_id.get_mut(&peer) else {
+        return Ok(());
+    };
+    let Some(s) = p.session.as_mut() else {
+        return Ok(());
+    };
     s.catalog_received = true;
     let (mut equal, mut differ, mut missing) = (0, 0, 0);
     for (id, kind, heads) in ours {
@@ -377,7 +389,9 @@ fn on_snapshot(core: &mut Core, peer: PeerId, doc: DocId, kind: DocKind, bytes: 
         core.round.origins.insert(doc, (Origin::Peer(peer.to_string()), applied));
         Some(heads)
     };
-    let Some(p) = core.peers.by_id.get_mut(&peer) else { return Ok(()) };
+    let Some(p) = core.peers.by_id.get_mut(&peer) else {
+        return Ok(());
+    };
     match their_heads {
         Some(heads) => {
             p.states.insert(doc, in_sync_state(&heads));
@@ -402,7 +416,9 @@ fn on_sync(core: &mut Core, peer: PeerId, doc: DocId, msg: &[u8]) -> Result<(), 
     check_accept(core, peer, kind)?;
     let m = Message::decode(msg).map_err(|e| Violation(format!("undecodable sync message for {doc}: {e}")))?;
     let applied = mono_ns();
-    let Some(p) = core.peers.by_id.get_mut(&peer) else { return Ok(()) };
+    let Some(p) = core.peers.by_id.get_mut(&peer) else {
+        return Ok(());
+    };
     let state = p.states.entry(doc).or_default();
     let shared_before = state.shared_heads.clone();
     let d = core.docs.get(&core.store, doc).map_err(|e| Violation(format!("cannot apply to {doc}: {e}")))?;
@@ -455,7 +471,9 @@ fn build_batch(core: &mut Core, peer: PeerId) -> Option<Batch> {
     }
     if s.catalog_received {
         while size < SOFT_BATCH_BYTES {
-            let Some(doc) = s.want_snapshot.pop_front() else { break };
+            let Some(doc) = s.want_snapshot.pop_front() else {
+                break;
+            };
             s.want_snapshot_set.remove(&doc);
             let Some(meta) = docs.meta(doc) else { continue };
             let (kind, heads) = (meta.kind, to_hashes(&meta.heads));
@@ -471,7 +489,9 @@ fn build_batch(core: &mut Core, peer: PeerId) -> Option<Batch> {
             }
         }
         while size < SOFT_BATCH_BYTES {
-            let Some(doc) = s.want_sync.pop_first() else { break };
+            let Some(doc) = s.want_sync.pop_first() else {
+                break;
+            };
             let d = match docs.get(store, doc) {
                 Ok(d) => d,
                 Err(e) => {

@@ -8,7 +8,9 @@ use futures::StreamExt;
 use libp2p::request_response::{self, InboundRequestId, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, identify, identity::Keypair, noise, ping, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, identify, identity::Keypair, noise, ping, tcp, yamux,
+};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -183,7 +185,6 @@ impl EventLoop {
         tracing::debug!("network stopped");
     }
 
-
     fn set_peers(&mut self, peers: &[PinnedPeer]) {
         let wanted: HashMap<PeerId, &PinnedPeer> = peers.iter().map(|p| (p.peer_id, p)).collect();
         let gone: Vec<PeerId> = self.dials.keys().filter(|id| !wanted.contains_key(id)).copied().collect();
@@ -222,7 +223,8 @@ impl EventLoop {
                 d.next = now + d.backoff;
                 d.backoff = (d.backoff * 2).min(BACKOFF_MAX);
             }
-            let opts = DialOpts::peer_id(id).addresses(addrs).condition(PeerCondition::DisconnectedAndNotDialing).build();
+            let opts =
+                DialOpts::peer_id(id).addresses(addrs).condition(PeerCondition::DisconnectedAndNotDialing).build();
             if let Err(e) = self.swarm.dial(opts) {
                 tracing::debug!(peer = %id, error = %e, "dial not started");
             }
@@ -267,16 +269,14 @@ impl EventLoop {
                     to_engine(&self.engine, NetEvent::Connected { peer: peer_id }).await;
                 }
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established, cause, .. } => {
-                if num_established == 0 {
-                    if let Some(d) = self.dials.get_mut(&peer_id) {
-                        d.connected = false;
-                        d.next = Instant::now() + d.backoff;
-                    }
-                    self.forget_inbound(peer_id);
-                    tracing::info!(peer = %peer_id, cause = ?cause.map(|c| c.to_string()), "disconnected");
-                    to_engine(&self.engine, NetEvent::Disconnected { peer: peer_id }).await;
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, cause, .. } => {
+                if let Some(d) = self.dials.get_mut(&peer_id) {
+                    d.connected = false;
+                    d.next = Instant::now() + d.backoff;
                 }
+                self.forget_inbound(peer_id);
+                tracing::info!(peer = %peer_id, cause = ?cause.map(|c| c.to_string()), "disconnected");
+                to_engine(&self.engine, NetEvent::Disconnected { peer: peer_id }).await;
             }
             SwarmEvent::IncomingConnectionError { peer_id, send_back_addr, error, .. } => {
                 if let libp2p::swarm::ListenError::Denied { cause } = &error

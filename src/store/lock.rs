@@ -43,7 +43,8 @@ impl DirLock {
     pub fn acquire(data_dir: &Path) -> Result<DirLock, LockError> {
         let path = data_dir.join(LOCK_FILE);
         let io = |source| LockError::Io { file: path.clone(), source };
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        let mut file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

@@ -75,13 +75,19 @@ pub fn check_lang(lang: &str) -> Result<()> {
     if (2..=3).contains(&lang.len()) && lang.bytes().all(|b| b.is_ascii_lowercase()) {
         Ok(())
     } else {
-        Err(WorkspaceError::Invalid { field: "lang", reason: format!("{lang:?} is not a language code such as \"en\" or \"ru\"") })
+        Err(WorkspaceError::Invalid {
+            field: "lang",
+            reason: format!("{lang:?} is not a language code such as \"en\" or \"ru\""),
+        })
     }
 }
 
 fn check_text(text: &str) -> Result<()> {
     if text.len() > MAX_TEXT_BYTES {
-        return Err(WorkspaceError::Invalid { field: "text", reason: format!("is {} bytes; the limit is {MAX_TEXT_BYTES}", text.len()) });
+        return Err(WorkspaceError::Invalid {
+            field: "text",
+            reason: format!("is {} bytes; the limit is {MAX_TEXT_BYTES}", text.len()),
+        });
     }
     Ok(())
 }
@@ -165,10 +171,25 @@ mod tests {
     #[test]
     fn edits_of_different_parts_on_two_nodes_both_survive() {
         let mut a = Automerge::new();
-        create(&mut a, &ctx("ana", "cica"), &new("Article 1. The Parties cooperate.\nArticle 2. Information is exchanged.\n")).unwrap();
+        create(
+            &mut a,
+            &ctx("ana", "cica"),
+            &new("Article 1. The Parties cooperate.\nArticle 2. Information is exchanged.\n"),
+        )
+        .unwrap();
         let mut b = a.fork();
-        set_text(&mut a, &ctx("ana", "cica"), "Article 1. The Parties shall cooperate.\nArticle 2. Information is exchanged.\n").unwrap();
-        set_text(&mut b, &ctx("ivan", "sco-rats"), "Article 1. The Parties cooperate.\nArticle 2. Information is exchanged promptly.\n").unwrap();
+        set_text(
+            &mut a,
+            &ctx("ana", "cica"),
+            "Article 1. The Parties shall cooperate.\nArticle 2. Information is exchanged.\n",
+        )
+        .unwrap();
+        set_text(
+            &mut b,
+            &ctx("ivan", "sco-rats"),
+            "Article 1. The Parties cooperate.\nArticle 2. Information is exchanged promptly.\n",
+        )
+        .unwrap();
         sync_pair(&mut a, &mut b);
         let want = "Article 1. The Parties shall cooperate.\nArticle 2. Information is exchanged promptly.\n";
         assert_eq!(read(&a, "").unwrap().text, want);

@@ -161,7 +161,12 @@ mod tests {
     #[test]
     fn members_from_both_parties_added_concurrently_are_all_kept() {
         let mut a = Automerge::new();
-        create(&mut a, &ctx("ana", "cica"), &NewGroup { name: "WG on financing".into(), mandate: "Proposals on CFT".into() }).unwrap();
+        create(
+            &mut a,
+            &ctx("ana", "cica"),
+            &NewGroup { name: "WG on financing".into(), mandate: "Proposals on CFT".into() },
+        )
+        .unwrap();
         let mut b = a.fork();
         let add = |name: &str, party: &str| GroupPatch {
             add_members: vec![NewMember { name: name.into(), party: party.parse().unwrap(), role: None }],

@@ -366,7 +366,11 @@ mod tests {
         let patch = MeetingPatch {
             status: Some(MeetingStatus::Confirmed),
             add_agenda: vec!["Opening".into(), "Exchange of information".into()],
-            add_participants: vec![NewParticipant { name: "Ivan".into(), party: "sco-rats".parse().unwrap(), role: None }],
+            add_participants: vec![NewParticipant {
+                name: "Ivan".into(),
+                party: "sco-rats".parse().unwrap(),
+                role: None,
+            }],
             minutes: Some("Agreed to meet again.".into()),
             ..Default::default()
         };
@@ -378,7 +382,8 @@ mod tests {
         assert_eq!(m.minutes, "Agreed to meet again.");
         assert_eq!(m.updated_by.unwrap().officer, "ivan");
         let first = m.agenda[0].id.clone();
-        update(&mut doc, &ctx("ana", "cica"), &MeetingPatch { remove_agenda: vec![first], ..Default::default() }).unwrap();
+        update(&mut doc, &ctx("ana", "cica"), &MeetingPatch { remove_agenda: vec![first], ..Default::default() })
+            .unwrap();
         assert_eq!(read(&doc, "x").unwrap().agenda[0].text, "Exchange of information");
     }
 
@@ -391,9 +396,17 @@ mod tests {
         assert!(doc.get_heads().is_empty());
         create(&mut doc, &ctx("ana", "cica"), &new_meeting()).unwrap();
         let heads = doc.get_heads();
-        let e = update(&mut doc, &ctx("ana", "cica"), &MeetingPatch { ends: Some("2020-01-01T00:00:00Z".into()), ..Default::default() });
+        let e = update(
+            &mut doc,
+            &ctx("ana", "cica"),
+            &MeetingPatch { ends: Some("2020-01-01T00:00:00Z".into()), ..Default::default() },
+        );
         assert!(e.unwrap_err().to_string().contains("before the start"));
-        let e = update(&mut doc, &ctx("ana", "cica"), &MeetingPatch { remove_agenda: vec!["nope".into()], ..Default::default() });
+        let e = update(
+            &mut doc,
+            &ctx("ana", "cica"),
+            &MeetingPatch { remove_agenda: vec!["nope".into()], ..Default::default() },
+        );
         assert!(matches!(e, Err(WorkspaceError::NoSuchEntry { .. })));
         assert_eq!(doc.get_heads(), heads, "a refused update must leave no change");
     }
@@ -402,10 +415,25 @@ mod tests {
     fn concurrent_minutes_edits_merge() {
         let mut a = Automerge::new();
         create(&mut a, &ctx("ana", "cica"), &new_meeting()).unwrap();
-        update(&mut a, &ctx("ana", "cica"), &MeetingPatch { minutes: Some("one two three".into()), ..Default::default() }).unwrap();
+        update(
+            &mut a,
+            &ctx("ana", "cica"),
+            &MeetingPatch { minutes: Some("one two three".into()), ..Default::default() },
+        )
+        .unwrap();
         let mut b = a.fork();
-        update(&mut a, &ctx("ana", "cica"), &MeetingPatch { minutes: Some("ONE two three".into()), ..Default::default() }).unwrap();
-        update(&mut b, &ctx("ivan", "sco-rats"), &MeetingPatch { minutes: Some("one two THREE".into()), ..Default::default() }).unwrap();
+        update(
+            &mut a,
+            &ctx("ana", "cica"),
+            &MeetingPatch { minutes: Some("ONE two three".into()), ..Default::default() },
+        )
+        .unwrap();
+        update(
+            &mut b,
+            &ctx("ivan", "sco-rats"),
+            &MeetingPatch { minutes: Some("one two THREE".into()), ..Default::default() },
+        )
+        .unwrap();
         sync_pair(&mut a, &mut b);
         assert_eq!(read(&a, "").unwrap().minutes, "ONE two THREE");
         assert_eq!(read(&a, "").unwrap(), read(&b, "").unwrap());

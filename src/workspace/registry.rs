@@ -22,13 +22,16 @@ pub const REGISTRY_ID: DocId = DocId(*b"liaison-registry");
 pub fn genesis() -> Result<Automerge> {
     let mut doc = Automerge::new();
     doc.set_actor(genesis_actor());
-    doc.transact_with(|_| CommitOptions::default().with_time(0).with_message("genesis"), |tx| {
-        use automerge::transaction::Transactable;
-        tx.put(ROOT, "kind", DocKind::Registry.as_str())?;
-        tx.put(ROOT, "schema", SCHEMA)?;
-        tx.put_object(ROOT, "officers", automerge::ObjType::Map)?;
-        Ok::<_, automerge::AutomergeError>(())
-    })
+    doc.transact_with(
+        |_| CommitOptions::default().with_time(0).with_message("genesis"),
+        |tx| {
+            use automerge::transaction::Transactable;
+            tx.put(ROOT, "kind", DocKind::Registry.as_str())?;
+            tx.put(ROOT, "schema", SCHEMA)?;
+            tx.put_object(ROOT, "officers", automerge::ObjType::Map)?;
+            Ok::<_, automerge::AutomergeError>(())
+        },
+    )
     .map_err(|f| WorkspaceError::Automerge(f.error))?;
     Ok(doc)
 }
@@ -136,8 +139,18 @@ mod tests {
         let mut b = genesis().unwrap();
         a.set_actor(automerge::ActorId::random());
         b.set_actor(automerge::ActorId::random());
-        let ana = NewOfficer { name: "Ana".into(), party: "cica".parse().unwrap(), contact: "ana@cica".into(), mandate: None };
-        let ivan = NewOfficer { name: "Ivan".into(), party: "sco-rats".parse().unwrap(), contact: "ivan@rats".into(), mandate: None };
+        let ana = NewOfficer {
+            name: "Ana".into(),
+            party: "cica".parse().unwrap(),
+            contact: "ana@cica".into(),
+            mandate: None,
+        };
+        let ivan = NewOfficer {
+            name: "Ivan".into(),
+            party: "sco-rats".parse().unwrap(),
+            contact: "ivan@rats".into(),
+            mandate: None,
+        };
         assign(&mut a, &ctx("sec", "cica"), &ana).unwrap();
         let id = assign(&mut b, &ctx("sec", "sco-rats"), &ivan).unwrap();
         sync_pair(&mut a, &mut b);
