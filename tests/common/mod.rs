@@ -4,6 +4,9 @@
 //! A [`Node`] owns its data dir and its `liaison serve` process; dropping it SIGKILLs the process,
 //! so a failing test leaves no orphan. Every serve's stderr is appended to `serve.log` next to the
 //! data dir, and every failure message carries the logs of the nodes involved.
+//!
+//! The nodes log at `info`; set `LIAISON_E2E_LOG` to another `LIAISON_LOG` filter (such as
+//! `info,liaison=debug`) to see more.
 
 #![allow(dead_code)]
 
@@ -91,7 +94,7 @@ impl Node {
             .arg("--data-dir")
             .arg(&self.dir)
             .arg("serve")
-            .env("LIAISON_LOG", "info")
+            .env("LIAISON_LOG", std::env::var("LIAISON_E2E_LOG").unwrap_or_else(|_| "info".into()))
             .env_remove("LIAISON_LOG_FORMAT")
             .env_remove("LIAISON_DATA_DIR")
             .stdin(Stdio::null())
@@ -223,14 +226,20 @@ impl Node {
     pub fn id_of(&self, args: &[&str]) -> String {
         let out = self.ok(args);
         let id = out.trim().to_string();
-        assert!(!id.is_empty() && !id.contains(char::is_whitespace), "{}: `liaison {}` printed {out:?}, not an id", self.name, args.join(" "));
+        assert!(
+            !id.is_empty() && !id.contains(char::is_whitespace),
+            "{}: `liaison {}` printed {out:?}, not an id",
+            self.name,
+            args.join(" ")
+        );
         id
     }
 
     /// Runs a command that must succeed and print JSON.
     pub fn json(&self, args: &[&str]) -> Value {
         let out = self.ok(args);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{}: `liaison {}` printed no JSON ({e}): {out}", self.name, args.join(" ")))
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("{}: `liaison {}` printed no JSON ({e}): {out}", self.name, args.join(" ")))
     }
 
     /// Like [`Node::json`], but a failure is an `Err` (for polling while a node may be down or
@@ -238,7 +247,11 @@ impl Node {
     pub fn try_json(&self, args: &[&str]) -> Result<Value, String> {
         let out = self.run(args);
         if !out.status.success() {
-            return Err(format!("`liaison {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
+            return Err(format!(
+                "`liaison {}` failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
         }
         serde_json::from_slice(&out.stdout).map_err(|e| format!("`liaison {}` printed no JSON: {e}", args.join(" ")))
     }
@@ -325,7 +338,10 @@ pub fn eventually<T>(what: &str, nodes: &[&Node], mut check: impl FnMut() -> Res
             Ok(v) => return v,
             Err(last) => {
                 if start.elapsed() > DEADLINE {
-                    panic!("timed out after {DEADLINE:?} waiting for: {what}\nlast observed: {last}\n{}", all_logs(nodes));
+                    panic!(
+                        "timed out after {DEADLINE:?} waiting for: {what}\nlast observed: {last}\n{}",
+                        all_logs(nodes)
+                    );
                 }
             }
         }
