@@ -72,11 +72,13 @@ wait_for "the draft on SCO RATS" "$BIN" draft show --data-dir "$B" "$D"
 run "$BIN" meeting show --data-dir "$B" "$M"
 run "$BIN" draft show --data-dir "$B" "$D"
 
-say "Officers of both Parties edit the same draft at the same moment, in different articles"
+say "Officers of both Parties edit the same draft at the same moment, in different articles,
+    each from the version they were shown (draft show prints it)"
+V=$("$BIN" draft show --data-dir "$B" "$D" --json | grep -o '"version": "[^"]*"' | cut -d'"' -f4)
 sed 's/^Article 1\. The Parties shall exchange information/Article 1. The Parties shall promptly exchange information/' "$WORK/draft.txt" > "$WORK/edit-cica.txt"
 sed 's/without consent\./without the prior consent of the providing Party./' "$WORK/draft.txt" > "$WORK/edit-rats.txt"
-LIAISON_OFFICER="A. Karimov" "$BIN" draft edit --data-dir "$A" "$D" --text-file "$WORK/edit-cica.txt" >/dev/null & E1=$!
-"$BIN" draft edit --data-dir "$B" "$D" --text-file "$WORK/edit-rats.txt" >/dev/null & E2=$!
+LIAISON_OFFICER="A. Karimov" "$BIN" draft edit --data-dir "$A" "$D" --text-file "$WORK/edit-cica.txt" --base "$V" >/dev/null & E1=$!
+"$BIN" draft edit --data-dir "$B" "$D" --text-file "$WORK/edit-rats.txt" --base "$V" >/dev/null & E2=$!
 wait $E1 $E2
 echo "both edits acknowledged (each is durable on its own node)"
 wait_for "both nodes to hold both edits" sh -c "[ \"\$('$BIN' draft show --data-dir '$A' '$D' --json | grep -o '\"text\": \"[^\"]*\"')\" = \"\$('$BIN' draft show --data-dir '$B' '$D' --json | grep -o '\"text\": \"[^\"]*\"')\" ] && '$BIN' draft show --data-dir '$A' '$D' | grep -q promptly && '$BIN' draft show --data-dir '$A' '$D' | grep -q 'providing Party'"

@@ -21,6 +21,7 @@ use crate::config::PartyConfig;
 use crate::engine::EngineHandle;
 use crate::keys::PublicKeys;
 
+pub use crate::engine::DocInfo;
 pub use error::AppError;
 pub use node_routes::{NodeId, Reloaded};
 pub use workspace_routes::{Created, DraftSummary, OFFICER_HEADER, Spliced, ThreadSummary};
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/status", get(n::status))
         .route("/api/id", get(n::id))
+        .route("/api/docs", get(n::docs))
         .route("/api/reload", post(n::reload))
         .route("/api/events", get(n::events))
         .route("/api/meetings", get(w::list_meetings).post(w::create_meeting))

@@ -1,6 +1,7 @@
 //! The `liaison` command line: sysadmin commands that work on the data dir directly, and
 //! officer commands that are clients of the running node's API.
 
+mod bench;
 mod draft;
 mod group;
 mod init;
@@ -72,6 +73,8 @@ pub enum Command {
     /// Communications between the liaison officers.
     #[command(subcommand)]
     Message(message::MessageCmd),
+    /// Benchmark real nodes on loopback over the peerbench workloads (use a release build).
+    Bench(bench::BenchArgs),
 }
 
 /// Entry point of the binary.
@@ -122,6 +125,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Draft(c) => rt()?.block_on(draft::run(&data_dir()?, c, &officer())),
         Command::Officer(c) => rt()?.block_on(officer::run(&data_dir()?, c, &officer())),
         Command::Message(c) => rt()?.block_on(message::run(&data_dir()?, c, &officer())),
+        Command::Bench(a) => rt()?.block_on(bench::run(a)),
     }
 }
 

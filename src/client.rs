@@ -130,6 +130,52 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The node's event stream (`/api/events`), one JSON value per event.
+    pub async fn event_stream(
+        &self,
+    ) -> Result<impl futures::Stream<Item = Result<serde_json::Value, ClientError>> + Unpin + use<>, ClientError> {
+        use futures::StreamExt;
+        let url = format!("{}/api/events", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| ClientError::Transport { url: url.clone(), reason: error_chain(&e) })?;
+        if !resp.status().is_success() {
+            return Err(ClientError::Api { status: resp.status().as_u16(), message: "event stream refused".into() });
+        }
+        let bytes = resp.bytes_stream();
+        // Server-sent events: blocks separated by a blank line; JSON on the `data:` lines.
+        let events = futures::stream::unfold((bytes, Vec::<u8>::new(), url), |(mut bytes, mut buf, url)| async move {
+            loop {
+                if let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
+                    let block: Vec<u8> = buf.drain(..end + 2).collect();
+                    let text = String::from_utf8_lossy(&block);
+                    let data: String = text.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).collect();
+                    if data.is_empty() {
+                        continue;
+                    }
+                    let item = serde_json::from_str(&data)
+                        .map_err(|e| ClientError::Transport { url: url.clone(), reason: format!("bad event: {e}") });
+                    return Some((item, (bytes, buf, url)));
+                }
+                match bytes.next().await {
+                    Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+                    Some(Err(e)) => {
+                        let err = ClientError::Transport { url: url.clone(), reason: error_chain(&e) };
+                        return Some((Err(err), (bytes, Vec::new(), url)));
+                    }
+                    None => return None,
+                }
+            }
+        });
+        Ok(Box::pin(events))
+    }
+}
+
 /// An HTTPS client that trusts exactly the certificate in `pem`.
 pub fn http_client(pem: &[u8]) -> Result<reqwest::Client, String> {
     use rustls::pki_types::CertificateDer;

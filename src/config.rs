@@ -295,8 +295,31 @@ fn parse_raw(file: &Path, text: &str) -> Result<RawConfig, ConfigError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let key = e.path().to_string();
         let inner = e.into_inner();
-        parse_error(inner.span(), key, inner.message().to_string())
+        let mut reason = inner.message().to_string();
+        if let Some(example) = example_for(&key) {
+            reason.push_str(&format!(" (e.g. {example})"));
+        }
+        parse_error(inner.span(), key, reason)
     })
+}
+
+/// A right value for a key, to show with a type error at that key.
+fn example_for(key: &str) -> Option<String> {
+    let leaf = key.rsplit('.').next().unwrap_or(key);
+    let leaf = leaf.split('[').next().unwrap_or(leaf);
+    let example = match (key.split('.').next().unwrap_or(""), leaf) {
+        ("network", "listen") => format!("listen = [\"/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}\"]"),
+        ("network", "max_message_bytes") => format!("max_message_bytes = {DEFAULT_MAX_MESSAGE_BYTES}"),
+        ("api", "listen") => format!("listen = \"127.0.0.1:{DEFAULT_API_PORT}\""),
+        ("store", "cache_docs") => format!("cache_docs = {DEFAULT_CACHE_DOCS}"),
+        ("party", "id") => "id = \"cica\"".into(),
+        ("party", "name") => "name = \"CICA Secretariat\"".into(),
+        (_, "addrs") => format!("addrs = [\"/ip4/10.0.0.2/tcp/{DEFAULT_P2P_PORT}\"]"),
+        (_, "role") => "role = \"party\" or \"third-party\"".into(),
+        (_, "peer_id") => "peer_id = \"12D3KooW...\" as `liaison id` prints it".into(),
+        _ => return None,
+    };
+    Some(example)
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -434,6 +457,9 @@ addrs = ["/ip4/127.0.0.1/tcp/4720"]
 
         let e = parse("[party]\nid = 5\nname='x'").unwrap_err().to_string();
         assert!(e.contains("party.id") && e.contains(":2:"), "{e}");
+
+        let e = parse(&GOOD.replace("[party]", "[network]\nlisten = \"tcp/4001\"\n[party]")).unwrap_err().to_string();
+        assert!(e.contains("network.listen") && e.contains("e.g. listen = [\"/ip4/"), "{e}");
 
         let e = parse("[party\n").unwrap_err().to_string();
         assert!(e.contains("/d/node.toml:1"), "{e}");

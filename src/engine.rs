@@ -30,7 +30,7 @@ use crate::workspace::{self, DocKind, WorkspaceError, registry};
 use docs::{Docs, LoadError};
 use sync::Peers;
 
-pub use status::{NodeStatus, PeerStatus};
+pub use status::{DocInfo, NodeStatus, PeerStatus};
 pub use sync::Traffic;
 
 /// Most messages taken into one round; bounds the latency of the round's first message.
@@ -407,6 +407,18 @@ impl Core {
     /// The ids of every document of `kind`.
     pub fn ids_of(&self, kind: DocKind) -> Vec<DocId> {
         self.docs.ids_of(kind)
+    }
+
+    /// Every document with its kind and committed heads (hex, sorted).
+    pub fn doc_heads(&self) -> Vec<DocInfo> {
+        self.docs
+            .all()
+            .map(|(id, m)| {
+                let mut heads: Vec<String> = m.heads.iter().map(hex::encode).collect();
+                heads.sort();
+                DocInfo { id: id.to_string(), kind: m.kind, heads }
+            })
+            .collect()
     }
 
     /// Who this node is.

@@ -45,6 +45,63 @@ impl FromStr for DocId {
     }
 }
 
+/// Identifies one item of provided information. Random, chosen by the provider's node.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ItemId(#[serde(with = "serde_bytes")] pub [u8; 16]);
+
+impl ItemId {
+    /// A fresh random id.
+    pub fn random() -> Self {
+        let mut b = [0u8; 16];
+        fill_random(&mut b);
+        ItemId(b)
+    }
+}
+
+impl fmt::Display for ItemId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for ItemId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ItemId({self})")
+    }
+}
+
+/// Identifies a consent record (request, grant, denial, revocation, report).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RecordId(#[serde(with = "serde_bytes")] pub [u8; 16]);
+
+impl RecordId {
+    /// A fresh random id.
+    pub fn random() -> Self {
+        let mut b = [0u8; 16];
+        fill_random(&mut b);
+        RecordId(b)
+    }
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordId({self})")
+    }
+}
+
+/// Parses 32 hex digits into 16 bytes, for the id types.
+pub fn parse_id16(s: &str) -> Option<[u8; 16]> {
+    let mut b = [0u8; 16];
+    hex::decode_to_slice(s.trim(), &mut b).ok()?;
+    Some(b)
+}
+
 /// A Party's short id, such as `cica` or `sco-rats`: lowercase letters, digits and dashes, so
 /// that it reads the same in a config file, a CLI argument and a log line.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

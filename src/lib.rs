@@ -23,6 +23,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -32,5 +33,7 @@ pub mod keys;
 pub mod net;
 pub mod node;
 pub mod policy;
+pub mod signing;
 pub mod store;
+pub mod vault;
 pub mod workspace;

@@ -309,7 +309,11 @@ pub fn init_data_dir(dir: &Path, o: &InitOptions) -> Result<keys::PublicKeys, In
     Ok(k.public())
 }
 
-/// Reads the run file of `data_dir`, if a node wrote one.
+/// Reads the run file of `data_dir`, if a node that is still running wrote one (a node
+/// killed with SIGKILL leaves its run file behind; its lock goes with the process).
 pub fn run_info(data_dir: &Path) -> Option<RunInfo> {
+    if !crate::store::DirLock::is_held(data_dir) {
+        return None;
+    }
     std::fs::read(data_dir.join(RUN_FILE)).ok().and_then(|b| serde_json::from_slice(&b).ok())
 }

@@ -279,6 +279,55 @@ fn concurrent_edits_of_different_lines_both_survive_on_both_nodes() {
     });
 }
 
+/// Officers edit from the version they were shown (`--base`): the nodes stay connected, so one
+/// edit may well arrive before the other is saved, and both must survive anyway.
+#[test]
+fn edits_from_the_shown_version_both_survive_while_connected() {
+    let (a, b) = pair();
+    let (pa, pb) = (a.peer_id(), b.peer_id());
+    let group = a.id_of(&["group", "create", "--name", "Drafting group", "--mandate", "Draft the joint statement"]);
+    let base =
+        "Article 1. The Parties cooperate.\nArticle 2. Information is exchanged.\nArticle 3. Officers are assigned.\n";
+    let f = a.text_file("base.txt", base);
+    let draft =
+        a.id_of(&["draft", "create", "--group", &group, "--title", "Statement", "--text-file", f.to_str().unwrap()]);
+    eventually("B has the draft", &[&a, &b], || {
+        if b.draft_text(&draft)? == base { Ok(()) } else { Err("other text".into()) }
+    });
+    let version_a = a.json(&["draft", "show", &draft, "--json"])["version"].as_str().unwrap().to_string();
+    let version_b = b.json(&["draft", "show", &draft, "--json"])["version"].as_str().unwrap().to_string();
+    assert_eq!(version_a, version_b, "both officers were shown the same version");
+
+    // A's edit lands and replicates first; B then saves an edit made from the old version.
+    let on_a = base.replace("Article 1. The Parties cooperate.", "Article 1. The Parties shall cooperate.");
+    let fa = a.text_file("edit-a.txt", &on_a);
+    a.ok(&["draft", "edit", &draft, "--text-file", fa.to_str().unwrap(), "--base", &version_a]);
+    eventually(
+        "B has A's edit",
+        &[&a, &b],
+        || {
+            if b.draft_text(&draft)? == on_a { Ok(()) } else { Err("not yet".into()) }
+        },
+    );
+    let on_b = base.replace("Article 3. Officers are assigned.", "Article 3. Liaison officers are assigned.");
+    let fb = b.text_file("edit-b.txt", &on_b);
+    b.ok(&["draft", "edit", &draft, "--text-file", fb.to_str().unwrap(), "--base", &version_b]);
+    let merged = on_a.replace("Article 3. Officers are assigned.", "Article 3. Liaison officers are assigned.");
+    eventually("both nodes hold both edits", &[&a, &b], || {
+        let (ta, tb) = (a.draft_text(&draft)?, b.draft_text(&draft)?);
+        if ta == merged && tb == merged { Ok(()) } else { Err(format!("A: {ta:?}\nB: {tb:?}")) }
+    });
+    eventually("A and B report each other in sync right after the merge", &[&a, &b], || {
+        in_sync_with(&a.status(), &pb)?;
+        in_sync_with(&b.status(), &pa)
+    });
+    // A version that is not one of this draft's is refused with a clear error, and changes nothing.
+    let out = b.run(&["draft", "edit", &draft, "--text-file", fb.to_str().unwrap(), "--base", &"ab".repeat(32)]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not a version of this draft"), "{}", stderr(&out));
+    assert_eq!(b.draft_text(&draft).unwrap(), merged);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Crash safety.
 // ---------------------------------------------------------------------------------------------
@@ -783,9 +832,17 @@ fn an_api_request_with_a_wrong_token_is_refused() {
     for sub in ["keys", "tls"] {
         fs::create_dir_all(forged.path().join(sub)).unwrap();
     }
-    for f in ["node.toml", "run.json", "tls/api-cert.pem", "keys/api.token"] {
+    for f in ["tls/api-cert.pem", "keys/api.token"] {
         fs::copy(n.dir.join(f), forged.path().join(f)).unwrap();
     }
+    // No node runs on the copy, so its client goes to the address in its node.toml: point that
+    // at the real node's API.
+    let api = n.run_info().unwrap()["api_addr"].as_str().unwrap().to_string();
+    let toml = fs::read_to_string(n.dir.join("node.toml"))
+        .unwrap()
+        .replace("listen = \"127.0.0.1:0\"", &format!("listen = \"{api}\""));
+    assert!(toml.contains(&api));
+    fs::write(forged.path().join("node.toml"), toml).unwrap();
     let real = fs::read_to_string(n.dir.join("keys/api.token")).unwrap();
     let wrong: String = real.trim().chars().map(|c| if c == '0' { '1' } else { '0' }).collect();
     assert_ne!(wrong, real.trim());

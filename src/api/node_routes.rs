@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{AppError, AppState};
-use crate::engine::NodeStatus;
+use crate::engine::{DocInfo, NodeStatus};
 
 /// What another node's sysadmin needs to pin this node (`liaison id`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -28,6 +28,11 @@ pub struct NodeId {
     pub signing_key: String,
     /// The Party's X25519 public key, hex.
     pub sealing_key: String,
+}
+
+/// Every document with its committed heads: for checking that nodes hold the same thing.
+pub async fn docs(State(s): State<AppState>) -> Result<Json<Vec<DocInfo>>, AppError> {
+    Ok(Json(s.engine.read(|c| Ok(c.doc_heads())).await?))
 }
 
 pub async fn status(State(s): State<AppState>) -> Result<Json<NodeStatus>, AppError> {

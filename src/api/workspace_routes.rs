@@ -238,6 +238,10 @@ pub async fn show_draft(State(s): State<AppState>, Path(id): Path<String>) -> Re
 pub struct NewText {
     /// The whole new text.
     text: String,
+    /// The version the text was edited from (`version` of the draft as shown); without it the
+    /// text is diffed against the current version.
+    #[serde(default)]
+    base: Option<String>,
 }
 
 pub async fn set_draft_text(
@@ -251,7 +255,8 @@ pub async fn set_draft_text(
         .engine
         .write(move |c| {
             let id = c.resolve(DocKind::Draft, &id)?;
-            c.change(id, |d| draft::set_text(d, &ctx, &body.text))?;
+            let base = body.base.as_deref().map(draft::parse_version).transpose()?;
+            c.change(id, |d| draft::set_text_from(d, &ctx, base.as_deref(), &body.text))?;
             Ok(draft::read(c.doc(id)?, &id.to_string())?)
         })
         .await?;

@@ -48,14 +48,19 @@ pub enum DraftCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Replace a draft's text with a file's; applied as the minimal edits, so that what others
-    /// changed elsewhere in the text at the same time is kept.
+    /// Replace a draft's text with a file's. Give --base, the version `draft show` printed
+    /// when you took the text: the edit is then applied as made to that version, and whatever
+    /// others changed since stays wherever you did not edit. Without --base the file is
+    /// compared with the current text, and your file wins everywhere it differs.
     Edit {
         /// Its id (or a unique prefix).
         id: String,
         /// The new text (- is stdin).
         #[arg(long, value_name = "FILE")]
         text_file: PathBuf,
+        /// The version the file was edited from (printed by `draft show`).
+        #[arg(long, value_name = "VERSION")]
+        base: Option<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -109,10 +114,10 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
                 Ok(())
             }
         }
-        DraftCmd::Edit { id, text_file, json } => {
+        DraftCmd::Edit { id, text_file, base, json } => {
             let text = read_text_file(text_file)?;
-            let d: Draft =
-                c.send(Method::PUT, &format!("/api/drafts/{id}/text"), &serde_json::json!({ "text": text })).await?;
+            let body = serde_json::json!({ "text": text, "base": base });
+            let d: Draft = c.send(Method::PUT, &format!("/api/drafts/{id}/text"), &body).await?;
             if *json {
                 output::json(&d)
             } else {
@@ -127,6 +132,7 @@ fn print_draft(d: &Draft) {
     println!("{} [{}]", d.title, d.lang);
     println!("  id       {}", d.id);
     println!("  group    {}", d.group);
+    println!("  version  {}", d.version);
     if let Some(a) = &d.updated_by {
         println!("  changed  by {} ({}) {}", a.officer, a.party, output::opt(&d.updated_at));
     }

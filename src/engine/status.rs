@@ -28,6 +28,17 @@ pub struct NodeStatus {
     pub peers: Vec<PeerStatus>,
 }
 
+/// One document as `/api/docs` lists it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DocInfo {
+    /// Id.
+    pub id: String,
+    /// Kind.
+    pub kind: crate::workspace::DocKind,
+    /// Heads as committed, hex, sorted.
+    pub heads: Vec<String>,
+}
+
 /// One peer's status.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PeerStatus {

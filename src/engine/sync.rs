@@ -423,7 +423,13 @@ fn on_sync(core: &mut Core, peer: PeerId, doc: DocId, msg: &[u8]) -> Result<(), 
     let shared_before = state.shared_heads.clone();
     let d = core.docs.get(&core.store, doc).map_err(|e| Violation(format!("cannot apply to {doc}: {e}")))?;
     let before = d.get_heads();
+    // automerge records a message's heads as "sent by us" when they equal ours, to save a
+    // message. After concurrent edits merge, that leaves the peer never hearing that we reached
+    // the merged heads (it would show us behind forever). Keep what we really sent, so that we
+    // announce our heads once; the peer's answer to that is empty and the exchange ends.
+    let really_sent = state.last_sent_heads.clone();
     d.receive_sync_message(state, m).map_err(|e| Violation(format!("sync message for {doc} does not apply: {e}")))?;
+    state.last_sent_heads = really_sent;
     if d.get_heads() != before {
         core.docs.mark_changed(doc);
         core.round.origins.insert(doc, (Origin::Peer(peer.to_string()), applied));

@@ -25,6 +25,10 @@ use crate::engine::Msg;
 const BACKOFF_START: Duration = Duration::from_millis(250);
 /// Longest pause between redials.
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// A connection that lasted this long was a working one: redial quickly after it drops.
+const STABLE_CONNECTION: Duration = Duration::from_secs(10);
+/// Time for a refusal to reach the peer before its connection is closed.
+const DISCONNECT_GRACE: Duration = Duration::from_millis(200);
 /// How long a batch may take to be applied and acknowledged by a peer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// Replies are tiny.
@@ -70,6 +74,9 @@ struct Behaviour {
 struct Dial {
     addrs: Vec<Multiaddr>,
     connected: bool,
+    /// When the current connection came up: the backoff resets only once a connection has
+    /// lasted, because a peer that refuses us does so right after the handshake.
+    connected_at: Option<Instant>,
     next: Instant,
     backoff: Duration,
 }
@@ -83,6 +90,8 @@ struct EventLoop {
     /// Peers with a batch of theirs being applied: a second one breaks the protocol.
     inbound_busy: HashMap<PeerId, InboundRequestId>,
     outbound: HashMap<OutboundRequestId, PeerId>,
+    /// Sessions to drop once the reply that says why has had time to leave.
+    disconnects: Vec<(Instant, PeerId)>,
 }
 
 /// Builds the swarm, starts listening, and spawns the event loop. Returns the addresses
@@ -160,6 +169,7 @@ pub async fn spawn(
         inbound: HashMap::new(),
         inbound_busy: HashMap::new(),
         outbound: HashMap::new(),
+        disconnects: Vec::new(),
     };
     ev.set_peers(&opts.peers);
     let span = tracing::info_span!("net");
@@ -179,7 +189,10 @@ impl EventLoop {
                     Some(c) => self.command(c),
                 },
                 ev = self.swarm.select_next_some() => self.event(ev).await,
-                _ = tick.tick() => self.redial(),
+                _ = tick.tick() => {
+                    self.redial();
+                    self.due_disconnects();
+                }
             }
         }
         tracing::debug!("network stopped");
@@ -199,6 +212,7 @@ impl EventLoop {
             let d = self.dials.entry(id).or_insert_with(|| Dial {
                 addrs: Vec::new(),
                 connected: false,
+                connected_at: None,
                 next: Instant::now(),
                 backoff: BACKOFF_START,
             });
@@ -207,6 +221,15 @@ impl EventLoop {
                 d.next = Instant::now();
                 d.backoff = BACKOFF_START;
             }
+        }
+    }
+
+    fn due_disconnects(&mut self) {
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = self.disconnects.drain(..).partition(|(t, _)| *t <= now);
+        self.disconnects = later;
+        for (_, peer) in due {
+            let _ = self.swarm.disconnect_peer_id(peer);
         }
     }
 
@@ -247,7 +270,8 @@ impl EventLoop {
             }
             NetCmd::Disconnect { peer, reason } => {
                 tracing::warn!(%peer, %reason, "dropping the peer's session");
-                let _ = self.swarm.disconnect_peer_id(peer);
+                // The refusal sent just before must reach the peer, so that its log says why.
+                self.disconnects.push((Instant::now() + DISCONNECT_GRACE, peer));
             }
             NetCmd::SetPeers(peers) => self.set_peers(&peers),
             NetCmd::ListenAddrs(reply) => {
@@ -262,7 +286,7 @@ impl EventLoop {
             SwarmEvent::ConnectionEstablished { peer_id, num_established, endpoint, .. } => {
                 if let Some(d) = self.dials.get_mut(&peer_id) {
                     d.connected = true;
-                    d.backoff = BACKOFF_START;
+                    d.connected_at = Some(Instant::now());
                 }
                 if num_established.get() == 1 {
                     tracing::info!(peer = %peer_id, addr = %endpoint.get_remote_address(), "connected");
@@ -272,6 +296,9 @@ impl EventLoop {
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, cause, .. } => {
                 if let Some(d) = self.dials.get_mut(&peer_id) {
                     d.connected = false;
+                    if d.connected_at.take().is_some_and(|t| t.elapsed() >= STABLE_CONNECTION) {
+                        d.backoff = BACKOFF_START;
+                    }
                     d.next = Instant::now() + d.backoff;
                 }
                 self.forget_inbound(peer_id);

@@ -39,6 +39,14 @@ pub struct DirLock {
 }
 
 impl DirLock {
+    /// Whether a process holds the lock of `data_dir` now (a node is running on it).
+    pub fn is_held(data_dir: &Path) -> bool {
+        match OpenOptions::new().read(true).write(true).open(data_dir.join(LOCK_FILE)) {
+            Ok(f) => matches!(f.try_lock(), Err(TryLockError::WouldBlock)),
+            Err(_) => false,
+        }
+    }
+
     /// Takes the lock of `data_dir`, or says who holds it.
     pub fn acquire(data_dir: &Path) -> Result<DirLock, LockError> {
         let path = data_dir.join(LOCK_FILE);

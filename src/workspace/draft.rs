@@ -68,6 +68,9 @@ pub struct Draft {
     pub updated_by: Option<Author>,
     /// When.
     pub updated_at: Option<String>,
+    /// The version shown: the document's heads, comma-separated. Give it back as the base of
+    /// an edit made from this text.
+    pub version: String,
 }
 
 /// Checks a language code: two or three lowercase letters (ISO 639).
@@ -116,6 +119,41 @@ pub fn set_text(doc: &mut Automerge, ctx: &ChangeCtx, text: &str) -> Result<()> 
     })
 }
 
+/// Replaces the text with `text`, as an edit of the version `base` (the heads the officer
+/// started from). The edit is made on a fork at `base` and merged, so that what others changed
+/// since `base` is kept wherever this edit did not touch it. Without a base, or when `base` is
+/// the current version, this is [`set_text`].
+pub fn set_text_from(
+    doc: &mut Automerge,
+    ctx: &ChangeCtx,
+    base: Option<&[automerge::ChangeHash]>,
+    text: &str,
+) -> Result<()> {
+    let Some(base) = base.filter(|b| *b != doc.get_heads().as_slice()) else {
+        return set_text(doc, ctx, text);
+    };
+    check_text(text)?;
+    let mut fork = doc.fork_at(base).map_err(|_| WorkspaceError::Invalid {
+        field: "base",
+        reason: "is not a version of this draft (`liaison draft show` prints the current one)".into(),
+    })?;
+    set_text(&mut fork, ctx, text)?;
+    doc.merge(&mut fork)?;
+    Ok(())
+}
+
+/// Parses a version as `draft show` prints it: change hashes in hex, separated by commas.
+pub fn parse_version(s: &str) -> Result<Vec<automerge::ChangeHash>> {
+    s.split(',')
+        .map(|h| {
+            h.trim().parse::<automerge::ChangeHash>().map_err(|_| WorkspaceError::Invalid {
+                field: "base",
+                reason: format!("{h:?} is not a change hash (the version `liaison draft show` prints)"),
+            })
+        })
+        .collect()
+}
+
 /// Applies one splice, as a keystroke from an editor.
 pub fn splice(doc: &mut Automerge, ctx: &ChangeCtx, s: &Splice) -> Result<()> {
     let text = match doc.get(ROOT, "text")? {
@@ -156,7 +194,15 @@ pub fn read(doc: &Automerge, id: &str) -> Result<Draft> {
         created_at: get_str(doc, &ROOT, "created_at")?,
         updated_by: get_author(doc, &ROOT, "updated_by")?,
         updated_at: get_str(doc, &ROOT, "updated_at")?,
+        version: version_of(doc),
     })
+}
+
+/// The version of a document as officers pass it around.
+pub fn version_of(doc: &Automerge) -> String {
+    let mut heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+    heads.sort();
+    heads.join(",")
 }
 
 #[cfg(test)]
@@ -194,6 +240,22 @@ mod tests {
         let want = "Article 1. The Parties shall cooperate.\nArticle 2. Information is exchanged promptly.\n";
         assert_eq!(read(&a, "").unwrap().text, want);
         assert_eq!(read(&b, "").unwrap().text, want);
+    }
+
+    #[test]
+    fn an_edit_from_an_old_version_keeps_what_others_changed_since() {
+        let mut a = Automerge::new();
+        create(&mut a, &ctx("ana", "cica"), &new("line one\nline two\nline three\n")).unwrap();
+        let base = parse_version(&read(&a, "").unwrap().version).unwrap();
+        // Someone else changes line one first...
+        set_text(&mut a, &ctx("ivan", "sco-rats"), "LINE ONE\nline two\nline three\n").unwrap();
+        // ...then an officer saves an edit of line three made from the old text.
+        set_text_from(&mut a, &ctx("ana", "cica"), Some(&base), "line one\nline two\nLINE THREE\n").unwrap();
+        assert_eq!(read(&a, "").unwrap().text, "LINE ONE\nline two\nLINE THREE\n");
+        // Without the base, the same save would have undone line one.
+        let mut b = Automerge::new();
+        create(&mut b, &ctx("ana", "cica"), &new("x")).unwrap();
+        assert!(set_text_from(&mut b, &ctx("ana", "cica"), Some(&base), "y").is_err(), "a foreign version is refused");
     }
 
     #[test]

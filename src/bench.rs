@@ -1,0 +1,515 @@
+//! `liaison bench`: real nodes (separate `liaison serve` processes) on loopback, over the
+//! workloads of `../shared/peerbench`, with the same document shapes and edit counts:
+//!
+//! - **A**: a fresh node brought in sync with 1,000 drafts of about 2 KB of text built by 200
+//!   edits each; timed from just before the fresh node's process starts until its store holds
+//!   every document with the expected heads (durably: the status reports committed heads).
+//! - **B**: one keystroke at node A until node B has applied it: median and p99 over isolated
+//!   keystrokes (150 ms apart, as the reference's B2). Measured two ways: node to node (A's
+//!   engine applied it → B's engine applied it, both on `CLOCK_MONOTONIC`, the reference's
+//!   definition), and end to end from a client process through A's HTTPS API until B's event
+//!   stream announced it (this includes A's fsync before it answers and B's fsync before it
+//!   announces).
+//! - **C**: a fresh node synced with one draft built from 100,000 single-character changes.
+//! - Peak RSS (VmHWM) of each node process.
+//!
+//! Every run starts fresh processes on a fresh copy of the stores. Alongside, the same process
+//! measures the in-process floor (automerge load + sync protocol, no network, no disk) on the
+//! same documents, so that each figure comes with a ratio against a baseline of the same run.
+
+mod data;
+mod procs;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use automerge::sync::{State, SyncDoc};
+use automerge::{Automerge, ReadDoc};
+use serde::Serialize;
+
+use crate::api::{DocInfo, Spliced};
+use crate::client::Client;
+use crate::engine::NodeStatus;
+use crate::ids::DocId;
+use crate::node::{InitOptions, init_data_dir};
+use crate::store::{DocMeta, Store};
+use crate::workspace::DocKind;
+use data::{GenDoc, Typist};
+use procs::{Proc, copy_dir, peak_rss_mib, pin};
+
+pub use data::{note_doc, typed_doc};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Workloads, among "A", "B", "C".
+    pub workloads: Vec<String>,
+    /// Runs per workload.
+    pub runs: usize,
+    /// Documents in workload A.
+    pub docs: usize,
+    /// Edits per document (A and B).
+    pub edits: usize,
+    /// Changes of workload C's document.
+    pub c_keys: usize,
+    /// Keystrokes measured in workload B.
+    pub samples: usize,
+    /// Idle time between workload B's keystrokes.
+    pub gap: Duration,
+    /// Where to put the nodes' data dirs (a temporary dir if unset).
+    pub work_dir: Option<PathBuf>,
+    /// Append one JSON line per run here.
+    pub json_out: Option<PathBuf>,
+}
+
+/// One run's measurements.
+#[derive(Clone, Debug, Default, Serialize)]
+struct RunResult {
+    workload: String,
+    run: usize,
+    /// Headline time in ms (A and C: until the fresh node is in sync).
+    sync_ms: f64,
+    /// Same run, in process, no network or disk: load the saved documents and sync them.
+    floor_ms: f64,
+    /// Payload bytes the fresh node received.
+    bytes_received: u64,
+    /// Peak RSS, MiB.
+    rss_a_mib: f64,
+    rss_b_mib: f64,
+    /// Workload B: node-to-node latency samples, ms.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    latency_ms: Vec<f64>,
+    /// Workload B: client → A's API → B's event stream, ms.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    e2e_ms: Vec<f64>,
+    /// Workload B: in-process floor per keystroke (generate, encode, decode, apply), ms.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    floor_latency_ms: Vec<f64>,
+}
+
+/// Runs the benchmark and prints a summary in markdown.
+pub async fn run(o: &BenchOptions) -> anyhow::Result<()> {
+    let tmp;
+    let work = match &o.work_dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => {
+            tmp = tempfile::Builder::new().prefix("liaison-bench").tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let exe = std::env::current_exe().context("locating the liaison binary")?;
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build; benchmark a release build (cargo build --release)");
+    }
+    let mut all = Vec::new();
+    for w in &o.workloads {
+        let results = match w.to_ascii_uppercase().as_str() {
+            "A" => {
+                bench_sync(&exe, &work, "A", o, (0..o.docs).map(|i| note_doc(0xa000 + i as u32, i, o.edits)).collect())
+                    .await?
+            }
+            "C" => bench_sync(&exe, &work, "C", o, vec![typed_doc(0xc000, o.c_keys)]).await?,
+            "B" => bench_latency(&exe, &work, o).await?,
+            other => bail!("unknown workload {other:?}; use A, B or C"),
+        };
+        if let Some(f) = &o.json_out {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(f)?;
+            for r in &results {
+                writeln!(file, "{}", serde_json::to_string(r)?)?;
+            }
+        }
+        all.push(results);
+    }
+    println!("{}", summary(o, &all));
+    Ok(())
+}
+
+/// Two data dirs: A (cica) seeded with `docs` in its store, and B (sco-rats) empty; each pins
+/// the other (B learns A's address once A runs).
+fn templates(work: &Path, name: &str, docs: &[GenDoc]) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let (a, b) = (work.join(format!("{name}-template-a")), work.join(format!("{name}-template-b")));
+    for (dir, party) in [(&a, "cica"), (&b, "sco-rats")] {
+        let _ = std::fs::remove_dir_all(dir);
+        init_data_dir(
+            dir,
+            &InitOptions {
+                party_id: party.parse()?,
+                party_name: format!("{party} (bench)"),
+                listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],
+                api: "127.0.0.1:0".parse()?,
+                party_keys_from: None,
+            },
+        )?;
+    }
+    pin(&a, &b, None)?;
+    let store = Store::open(&a)?;
+    store.write(|w| {
+        for g in docs {
+            let bytes = g.doc.save();
+            let meta = DocMeta {
+                kind: DocKind::Draft,
+                heads: g.doc.get_heads().iter().map(|h| h.0).collect(),
+                snapshot_bytes: bytes.len() as u64,
+                chunk_bytes: 0,
+                next_chunk: 0,
+            };
+            w.put_snapshot(DocId(g.id), &bytes)?;
+            w.put_meta(DocId(g.id), &meta)?;
+        }
+        Ok(())
+    })?;
+    Ok((a, b))
+}
+
+/// Workloads A and C: time for a fresh node to hold every document of a seeded one.
+async fn bench_sync(
+    exe: &Path,
+    work: &Path,
+    name: &str,
+    o: &BenchOptions,
+    docs: Vec<GenDoc>,
+) -> anyhow::Result<Vec<RunResult>> {
+    eprintln!(
+        "[{name}] {} document(s), {} change(s) in all",
+        docs.len(),
+        docs.iter().map(|g| g.doc.get_changes(&[]).len()).sum::<usize>()
+    );
+    let (ta, tb) = templates(work, name, &docs)?;
+    let saved: Vec<Vec<u8>> = docs.iter().map(|g| g.doc.save()).collect();
+    let expected: Vec<(String, Vec<String>)> = docs
+        .iter()
+        .map(|g| {
+            let mut h: Vec<String> = g.doc.get_heads().iter().map(|h| h.to_string()).collect();
+            h.sort();
+            (DocId(g.id).to_string(), h)
+        })
+        .collect();
+    drop(docs);
+    let mut out = Vec::new();
+    for run in 1..=o.runs {
+        let dir = work.join(format!("{name}-run{run}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        copy_dir(&ta, &a)?;
+        copy_dir(&tb, &b)?;
+        let pa = Proc::serve(exe, &a).await?;
+        pin(&b, &a, Some(&pa.listen()?))?;
+        let t0 = Instant::now();
+        let pb = Proc::serve(exe, &b).await?;
+        let cb = Client::for_data_dir(&b, "bench")?;
+        let want = expected.len() + 1; // and the registry
+        loop {
+            if let Ok(s) = cb.get::<NodeStatus>("/api/status").await
+                && s.documents_total == want
+                && s.peers.first().is_some_and(|p| p.in_sync == want)
+            {
+                break;
+            }
+            if t0.elapsed() > Duration::from_secs(600) {
+                bail!("[{name}] run {run}: not in sync after 600 s; logs in {}", dir.display());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let sync_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let status: NodeStatus = cb.get("/api/status").await?;
+        let got: Vec<DocInfo> = cb.get("/api/docs").await?;
+        let mismatches =
+            expected.iter().filter(|(id, heads)| !got.iter().any(|d| &d.id == id && &d.heads == heads)).count();
+        if mismatches > 0 {
+            bail!("[{name}] run {run}: {mismatches} document(s) with other heads than generated");
+        }
+        let (rss_a, rss_b) = (peak_rss_mib(pa.pid()), peak_rss_mib(pb.pid()));
+        pb.stop().await?;
+        pa.stop().await?;
+        let floor_ms = floor_sync(&saved);
+        let r = RunResult {
+            workload: name.into(),
+            run,
+            sync_ms,
+            floor_ms,
+            bytes_received: status.peers.first().map(|p| p.traffic.bytes_received).unwrap_or(0),
+            rss_a_mib: rss_a,
+            rss_b_mib: rss_b,
+            ..Default::default()
+        };
+        eprintln!(
+            "[{name}] run {run}: {:.0} ms (in-process floor {:.0} ms), {:.0} KiB received, peak RSS A {:.0} MiB / B {:.0} MiB",
+            r.sync_ms,
+            r.floor_ms,
+            r.bytes_received as f64 / 1024.0,
+            rss_a,
+            rss_b
+        );
+        out.push(r);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(out)
+}
+
+/// The in-process floor: load every saved document, then sync each into an empty one with the
+/// automerge sync protocol (messages encoded and decoded), no network, no disk.
+fn floor_sync(saved: &[Vec<u8>]) -> f64 {
+    let t0 = Instant::now();
+    for bytes in saved {
+        let Ok(mut server) = Automerge::load(bytes) else { continue };
+        let mut client = Automerge::new();
+        let (mut ss, mut cs) = (State::new(), State::new());
+        loop {
+            let m1 = server.generate_sync_message(&mut ss).map(|m| m.encode());
+            if let Some(m) = &m1
+                && let Ok(m) = automerge::sync::Message::decode(m)
+            {
+                let _ = client.receive_sync_message(&mut cs, m);
+            }
+            let m2 = client.generate_sync_message(&mut cs).map(|m| m.encode());
+            if let Some(m) = &m2
+                && let Ok(m) = automerge::sync::Message::decode(m)
+            {
+                let _ = server.receive_sync_message(&mut ss, m);
+            }
+            if m1.is_none() && m2.is_none() {
+                break;
+            }
+        }
+    }
+    t0.elapsed().as_secs_f64() * 1e3
+}
+
+/// Workload B: isolated keystrokes at A, until B has applied them.
+async fn bench_latency(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Vec<RunResult>> {
+    use futures::StreamExt;
+    let g = note_doc(0xb000, 0, o.edits);
+    let id = DocId(g.id).to_string();
+    let text_len = g.doc.text(&g.doc.get(automerge::ROOT, "text")?.map(|(_, t)| t).context("text")?)?.chars().count();
+    let floor_doc = g.doc.clone();
+    let (ta, tb) = templates(work, "B", &[g])?;
+    let mut out = Vec::new();
+    for run in 1..=o.runs {
+        let dir = work.join(format!("B-run{run}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        copy_dir(&ta, &a)?;
+        copy_dir(&tb, &b)?;
+        let pa = Proc::serve(exe, &a).await?;
+        pin(&b, &a, Some(&pa.listen()?))?;
+        let pb = Proc::serve(exe, &b).await?;
+        let (ca, cb) = (Client::for_data_dir(&a, "bench")?, Client::for_data_dir(&b, "bench")?);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !cb.get::<NodeStatus>("/api/status").await.is_ok_and(|s| s.peers.first().is_some_and(|p| p.in_sync == 2))
+        {
+            if Instant::now() > deadline {
+                bail!("[B] run {run}: the nodes did not sync; logs in {}", dir.display());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut events = cb.event_stream().await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut typist = Typist::new(0xb1, text_len, 200);
+        let (mut lat, mut e2e) = (Vec::new(), Vec::new());
+        for _ in 0..o.samples {
+            tokio::time::sleep(o.gap).await;
+            let (pos, ch) = typist.next_key();
+            let t_send = crate::engine::mono_ns();
+            let r: Spliced = ca
+                .send(
+                    reqwest::Method::POST,
+                    &format!("/api/drafts/{id}/splice"),
+                    &serde_json::json!({ "pos": pos, "insert": ch.to_string() }),
+                )
+                .await?;
+            let mut want = r.heads.clone();
+            want.sort();
+            let applied_b = loop {
+                let ev = tokio::time::timeout(Duration::from_secs(10), events.next())
+                    .await
+                    .context("no event from B within 10 s")?
+                    .context("B's event stream ended")??;
+                if ev["event"] == "doc-changed" && ev["doc"] == id.as_str() {
+                    let mut heads: Vec<String> = ev["heads"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(|h| h.as_str().map(String::from)).collect())
+                        .unwrap_or_default();
+                    heads.sort();
+                    if heads == want {
+                        break ev["applied_mono_ns"].as_u64().unwrap_or(0);
+                    }
+                }
+            };
+            let t_recv = crate::engine::mono_ns();
+            lat.push(applied_b.saturating_sub(r.applied_mono_ns) as f64 / 1e6);
+            e2e.push(t_recv.saturating_sub(t_send) as f64 / 1e6);
+        }
+        let (rss_a, rss_b) = (peak_rss_mib(pa.pid()), peak_rss_mib(pb.pid()));
+        drop(events);
+        pb.stop().await?;
+        pa.stop().await?;
+        let floor = floor_keystrokes(&floor_doc, text_len, o.samples);
+        let r = RunResult {
+            workload: "B".into(),
+            run,
+            rss_a_mib: rss_a,
+            rss_b_mib: rss_b,
+            latency_ms: lat,
+            e2e_ms: e2e,
+            floor_latency_ms: floor,
+            ..Default::default()
+        };
+        eprintln!(
+            "[B] run {run}: node to node median {:.2} ms, p99 {:.2} ms; client to B's events median {:.2} ms; floor {:.3} ms",
+            median(&r.latency_ms),
+            percentile(&r.latency_ms, 99.0),
+            median(&r.e2e_ms),
+            median(&r.floor_latency_ms)
+        );
+        out.push(r);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(out)
+}
+
+/// The in-process floor for one keystroke: change at A, generate and encode the sync message,
+/// decode and apply at B (no network, no disk).
+fn floor_keystrokes(doc: &Automerge, text_len: usize, samples: usize) -> Vec<f64> {
+    use automerge::transaction::Transactable;
+    let mut a = doc.fork();
+    let mut b = doc.fork();
+    let (mut sa, mut sb) = (State::new(), State::new());
+    let settle = |a: &mut Automerge, b: &mut Automerge, sa: &mut State, sb: &mut State| loop {
+        let m1 = a.generate_sync_message(sa);
+        if let Some(m) = m1.clone() {
+            let _ = b.receive_sync_message(sb, m);
+        }
+        let m2 = b.generate_sync_message(sb);
+        if let Some(m) = m2.clone() {
+            let _ = a.receive_sync_message(sa, m);
+        }
+        if m1.is_none() && m2.is_none() {
+            break;
+        }
+    };
+    settle(&mut a, &mut b, &mut sa, &mut sb);
+    let Ok(Some((_, text))) = a.get(automerge::ROOT, "text") else { return Vec::new() };
+    let mut typist = Typist::new(0xb1, text_len, 200);
+    let mut out = Vec::new();
+    for _ in 0..samples {
+        let (pos, ch) = typist.next_key();
+        let t0 = Instant::now();
+        let _ = a.transact(|tx| tx.splice_text(&text, pos, 0, ch.encode_utf8(&mut [0; 4])));
+        if let Some(m) = a.generate_sync_message(&mut sa)
+            && let Ok(m) = automerge::sync::Message::decode(&m.encode())
+        {
+            let _ = b.receive_sync_message(&mut sb, m);
+        }
+        out.push(t0.elapsed().as_secs_f64() * 1e3);
+        settle(&mut a, &mut b, &mut sa, &mut sb);
+    }
+    out
+}
+
+fn median(xs: &[f64]) -> f64 {
+    percentile_sorted(&sorted(xs), 50.0)
+}
+
+fn percentile(xs: &[f64], p: f64) -> f64 {
+    percentile_sorted(&sorted(xs), p)
+}
+
+fn sorted(xs: &[f64]) -> Vec<f64> {
+    let mut s = xs.to_vec();
+    s.sort_by(f64::total_cmp);
+    s
+}
+
+/// The reference's percentile: the value at rank ceil(p/100 · n). The median of an even
+/// number of values is the mean of the middle two.
+fn percentile_sorted(s: &[f64], p: f64) -> f64 {
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    if p == 50.0 {
+        let n = s.len();
+        return if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 };
+    }
+    let idx = ((p / 100.0 * s.len() as f64).ceil() as usize).clamp(1, s.len()) - 1;
+    s[idx]
+}
+
+/// "median [min – max]" over runs.
+fn cell(xs: &[f64]) -> String {
+    let f = |v: f64| {
+        if v.abs() >= 100.0 {
+            format!("{v:.0}")
+        } else if v.abs() >= 10.0 {
+            format!("{v:.1}")
+        } else {
+            format!("{v:.2}")
+        }
+    };
+    let s = sorted(xs);
+    match (s.first(), s.last()) {
+        (Some(lo), Some(hi)) => format!("{} [{} – {}]", f(median(xs)), f(*lo), f(*hi)),
+        _ => "-".into(),
+    }
+}
+
+fn summary(o: &BenchOptions, all: &[Vec<RunResult>]) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "### liaison bench — {} run(s) each, release={}, {} CPUs\n\n",
+        o.runs,
+        !cfg!(debug_assertions),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    ));
+    s.push_str("| workload | measure | median [min – max] |\n|---|---|---|\n");
+    for rs in all {
+        let Some(first) = rs.first() else { continue };
+        let w = &first.workload;
+        let col = |f: fn(&RunResult) -> f64| cell(&rs.iter().map(f).collect::<Vec<_>>());
+        if w == "B" {
+            let per_run = |f: fn(&[f64]) -> f64, pick: fn(&RunResult) -> &Vec<f64>| {
+                cell(&rs.iter().map(|r| f(pick(r))).collect::<Vec<_>>())
+            };
+            s.push_str(&format!(
+                "| B | keystroke at A → applied at B, median (ms) | {} |\n",
+                per_run(median, |r| &r.latency_ms)
+            ));
+            s.push_str(&format!(
+                "| B | keystroke at A → applied at B, p99 (ms) | {} |\n",
+                per_run(|x| percentile(x, 99.0), |r| &r.latency_ms)
+            ));
+            s.push_str(&format!(
+                "| B | client → A's API → B's event stream, median (ms) | {} |\n",
+                per_run(median, |r| &r.e2e_ms)
+            ));
+            s.push_str(&format!(
+                "| B | client → A's API → B's event stream, p99 (ms) | {} |\n",
+                per_run(|x| percentile(x, 99.0), |r| &r.e2e_ms)
+            ));
+            s.push_str(&format!(
+                "| B | in-process floor per keystroke, median (ms) | {} |\n",
+                per_run(median, |r| &r.floor_latency_ms)
+            ));
+            let ratio: Vec<f64> = rs.iter().map(|r| median(&r.latency_ms) / median(&r.floor_latency_ms)).collect();
+            s.push_str(&format!("| B | node-to-node median ÷ in-process floor | {} |\n", cell(&ratio)));
+        } else {
+            s.push_str(&format!("| {w} | fresh node in sync, durably (ms) | {} |\n", col(|r| r.sync_ms)));
+            s.push_str(&format!(
+                "| {w} | in-process floor: load + sync, no network or disk (ms) | {} |\n",
+                col(|r| r.floor_ms)
+            ));
+            s.push_str(&format!("| {w} | node ÷ floor | {} |\n", col(|r| r.sync_ms / r.floor_ms)));
+            s.push_str(&format!(
+                "| {w} | payload received by the fresh node (KiB) | {} |\n",
+                col(|r| r.bytes_received as f64 / 1024.0)
+            ));
+        }
+        s.push_str(&format!("| {w} | peak RSS, node A (MiB) | {} |\n", col(|r| r.rss_a_mib)));
+        s.push_str(&format!("| {w} | peak RSS, node B (MiB) | {} |\n", col(|r| r.rss_b_mib)));
+    }
+    s
+}

@@ -1,0 +1,56 @@
+//! `liaison bench`: see [`crate::bench`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::bench::{self, BenchOptions};
+
+/// Arguments of `liaison bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Workloads to run: A (1,000 documents to a fresh node), B (keystroke latency), C (one
+    /// 100,000-change draft to a fresh node).
+    #[arg(long = "workload", value_name = "A|B|C", default_values_t = ["A".to_string(), "B".to_string(), "C".to_string()])]
+    pub workloads: Vec<String>,
+    /// Runs of each workload, each with fresh processes and fresh stores.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Documents in workload A.
+    #[arg(long, default_value_t = 1000)]
+    pub docs: usize,
+    /// Edits per document in workloads A and B.
+    #[arg(long, default_value_t = 200)]
+    pub edits: usize,
+    /// Single-character changes of workload C's draft.
+    #[arg(long, default_value_t = 100_000)]
+    pub c_keys: usize,
+    /// Keystrokes measured per run of workload B.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+    /// Idle time between workload B's keystrokes, ms.
+    #[arg(long, default_value_t = 150)]
+    pub gap_ms: u64,
+    /// Where to put the nodes' data dirs (default: a temporary dir, removed afterwards).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Append one JSON line per run to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
+}
+
+pub async fn run(a: &BenchArgs) -> anyhow::Result<()> {
+    let o = BenchOptions {
+        workloads: a.workloads.clone(),
+        runs: a.runs,
+        docs: a.docs,
+        edits: a.edits,
+        c_keys: a.c_keys,
+        samples: a.samples,
+        gap: Duration::from_millis(a.gap_ms),
+        work_dir: a.work_dir.clone(),
+        json_out: a.json_out.clone(),
+    };
+    bench::run(&o).await
+}
