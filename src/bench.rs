@@ -14,7 +14,7 @@
 //! - Peak RSS (VmHWM) of each node process.
 //!
 //! Every run starts fresh processes on a fresh copy of the stores. Alongside, the same process
-//! measures the in-process floor (automerge load + sync protocol, no network, no disk) on the
+//! measures an in-process baseline (automerge load + sync protocol, no network, no disk) on the
 //! same documents, so that each figure comes with a ratio against a baseline of the same run.
 
 mod data;
@@ -238,7 +238,7 @@ async fn bench_sync(
             ..Default::default()
         };
         eprintln!(
-            "[{name}] run {run}: {:.0} ms (in-process floor {:.0} ms), {:.0} KiB received, peak RSS A {:.0} MiB / B {:.0} MiB",
+            "[{name}] run {run}: {:.0} ms (in-process baseline {:.0} ms), {:.0} KiB received, peak RSS A {:.0} MiB / B {:.0} MiB",
             r.sync_ms,
             r.floor_ms,
             r.bytes_received as f64 / 1024.0,
@@ -246,7 +246,9 @@ async fn bench_sync(
             rss_b
         );
         out.push(r);
-        let _ = std::fs::remove_dir_all(&dir);
+        if o.work_dir.is_none() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
     Ok(out)
 }
@@ -360,14 +362,16 @@ async fn bench_latency(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Res
             ..Default::default()
         };
         eprintln!(
-            "[B] run {run}: node to node median {:.2} ms, p99 {:.2} ms; client to B's events median {:.2} ms; floor {:.3} ms",
+            "[B] run {run}: node to node median {:.2} ms, p99 {:.2} ms; client to B's events median {:.2} ms; in-process baseline {:.3} ms",
             median(&r.latency_ms),
             percentile(&r.latency_ms, 99.0),
             median(&r.e2e_ms),
             median(&r.floor_latency_ms)
         );
         out.push(r);
-        let _ = std::fs::remove_dir_all(&dir);
+        if o.work_dir.is_none() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
     Ok(out)
 }
@@ -491,18 +495,18 @@ fn summary(o: &BenchOptions, all: &[Vec<RunResult>]) -> String {
                 per_run(|x| percentile(x, 99.0), |r| &r.e2e_ms)
             ));
             s.push_str(&format!(
-                "| B | in-process floor per keystroke, median (ms) | {} |\n",
+                "| B | baseline: in-process change + sync message + apply, median (ms) | {} |\n",
                 per_run(median, |r| &r.floor_latency_ms)
             ));
             let ratio: Vec<f64> = rs.iter().map(|r| median(&r.latency_ms) / median(&r.floor_latency_ms)).collect();
-            s.push_str(&format!("| B | node-to-node median ÷ in-process floor | {} |\n", cell(&ratio)));
+            s.push_str(&format!("| B | node-to-node median ÷ baseline | {} |\n", cell(&ratio)));
         } else {
             s.push_str(&format!("| {w} | fresh node in sync, durably (ms) | {} |\n", col(|r| r.sync_ms)));
             s.push_str(&format!(
-                "| {w} | in-process floor: load + sync, no network or disk (ms) | {} |\n",
+                "| {w} | baseline: in-process automerge load + sync protocol, no network or disk (ms) | {} |\n",
                 col(|r| r.floor_ms)
             ));
-            s.push_str(&format!("| {w} | node ÷ floor | {} |\n", col(|r| r.sync_ms / r.floor_ms)));
+            s.push_str(&format!("| {w} | node ÷ baseline | {} |\n", col(|r| r.sync_ms / r.floor_ms)));
             s.push_str(&format!(
                 "| {w} | payload received by the fresh node (KiB) | {} |\n",
                 col(|r| r.bytes_received as f64 / 1024.0)

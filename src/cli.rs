@@ -92,8 +92,11 @@ pub fn main() -> ExitCode {
 
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("LIAISON_LOG").unwrap_or_else(|_| EnvFilter::new("info,libp2p=warn,yamux=warn"));
+    // automerge instruments its loads with INFO spans whose arguments are formatted when
+    // enabled: costly on a hot path and of no use to a sysadmin, so they stay off unless asked.
+    let spec = std::env::var("LIAISON_LOG").unwrap_or_else(|_| "info,libp2p=warn,yamux=warn".into());
+    let spec = if spec.contains("automerge") { spec } else { format!("{spec},automerge=warn") };
+    let filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("info,automerge=warn"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);
     let _ = match format {

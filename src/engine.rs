@@ -261,6 +261,7 @@ impl Core {
     fn finish_round(&mut self) {
         let round = std::mem::take(&mut self.round);
         let needs_write = self.docs.has_dirty() || !round.sync_dirty.is_empty() || !round.forget_peers.is_empty();
+        let t0 = std::time::Instant::now();
         let result = if needs_write {
             let docs = &mut self.docs;
             let peers = &self.peers;
@@ -279,6 +280,9 @@ impl Core {
         } else {
             Ok(None)
         };
+        if needs_write {
+            tracing::debug!(ms = t0.elapsed().as_millis() as u64, "round committed");
+        }
         let outcome = match result {
             Ok(Some((pending, changed))) => {
                 self.docs.committed(pending);

@@ -23,10 +23,12 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod consent;
 pub mod engine;
 pub mod ids;
 pub mod keys;

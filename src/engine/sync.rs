@@ -247,9 +247,11 @@ pub(super) fn set_peers(core: &mut Core, list: &[PinnedPeer]) {
 
 /// After commit: a document changed; every peer in session gets it.
 pub(super) fn doc_changed(core: &mut Core, doc: DocId, _origin: Origin) {
-    let Some(kind) = core.docs.meta(doc).map(|m| m.kind) else {
+    let Some(meta) = core.docs.meta(doc) else {
         return;
     };
+    let kind = meta.kind;
+    let heads = to_hashes(&meta.heads);
     for p in core.peers.by_id.values_mut() {
         let allowed = policy::may_send(Subject::WorkspaceDoc(kind), Some(&p.pinned)).is_allowed();
         let Some(s) = p.session.as_mut() else {
@@ -258,19 +260,21 @@ pub(super) fn doc_changed(core: &mut Core, doc: DocId, _origin: Origin) {
         if !allowed || !s.catalog_received {
             continue;
         }
-        if p.their_heads.contains_key(&doc) {
-            s.sync(doc);
-        } else {
-            s.snapshot(doc);
+        match p.their_heads.get(&doc) {
+            // It has exactly what we have (it sent it): nothing to say, and no need to load it.
+            Some(h) if *h == heads => {}
+            Some(_) => s.sync(doc),
+            None => s.snapshot(doc),
         }
     }
 }
 
 fn inbound(core: &mut Core, peer: PeerId, request: libp2p::request_response::InboundRequestId, batch: Batch) {
     let frames = batch.frames.len();
+    let t0 = std::time::Instant::now();
     match apply_batch(core, peer, batch) {
         Ok(()) => {
-            tracing::debug!(%peer, frames, "batch applied");
+            tracing::debug!(%peer, frames, ms = t0.elapsed().as_millis() as u64, "batch applied");
             core.round.acks.push((peer, request));
         }
         Err(Violation(reason)) => {
@@ -300,14 +304,51 @@ fn apply_batch(core: &mut Core, peer: PeerId, batch: Batch) -> Result<(), Violat
             policy::Decision::Allow => "no session with this peer".into(),
         }));
     }
+    let mut loaded = preload(core, peer, &batch.frames);
     for frame in batch.frames {
         match frame {
             Frame::Catalog(entries) => on_catalog(core, peer, entries)?,
-            Frame::Snapshot { doc, kind, bytes } => on_snapshot(core, peer, doc, kind, bytes)?,
+            Frame::Snapshot { doc, kind, bytes } => {
+                let pre = loaded.remove(&doc);
+                on_snapshot(core, peer, doc, kind, bytes, pre)?
+            }
             Frame::Sync { doc, msg } => on_sync(core, peer, doc, &msg)?,
         }
     }
     Ok(())
+}
+
+/// Loads (parses and verifies) the batch's snapshots of documents we do not have, on every
+/// core at once: loading is nearly all the work of receiving documents, and each is
+/// independent. Only kinds the peer may send are loaded; the rest is refused in order later.
+fn preload(core: &Core, peer: PeerId, frames: &[Frame]) -> HashMap<DocId, Result<Automerge, String>> {
+    let todo: Vec<(DocId, &[u8])> = frames
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Snapshot { doc, kind, bytes }
+                if !core.docs.contains(*doc) && check_accept(core, peer, *kind).is_ok() =>
+            {
+                Some((*doc, bytes.as_slice()))
+            }
+            _ => None,
+        })
+        .collect();
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(todo.len().max(1));
+    if workers <= 1 || todo.len() < 8 {
+        return todo.into_iter().map(|(d, b)| (d, Automerge::load(b).map_err(|e| e.to_string()))).collect();
+    }
+    let per = todo.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = todo
+            .chunks(per)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter().map(|(d, b)| (*d, Automerge::load(b).map_err(|e| e.to_string()))).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    })
 }
 
 fn check_accept(core: &Core, peer: PeerId, kind: DocKind) -> Result<(), Violation> {
@@ -361,7 +402,14 @@ fn on_catalog(core: &mut Core, peer: PeerId, entries: Vec<CatalogEntry>) -> Resu
     Ok(())
 }
 
-fn on_snapshot(core: &mut Core, peer: PeerId, doc: DocId, kind: DocKind, bytes: Vec<u8>) -> Result<(), Violation> {
+fn on_snapshot(
+    core: &mut Core,
+    peer: PeerId,
+    doc: DocId,
+    kind: DocKind,
+    bytes: Vec<u8>,
+    preloaded: Option<Result<Automerge, String>>,
+) -> Result<(), Violation> {
     check_accept(core, peer, kind)?;
     if (kind == DocKind::Registry) != (doc == REGISTRY_ID) {
         return Err(Violation(format!("document {doc} claims to be a {kind}, which it cannot be")));
@@ -380,7 +428,11 @@ fn on_snapshot(core: &mut Core, peer: PeerId, doc: DocId, kind: DocKind, bytes: 
         }
         None
     } else {
-        let d = Automerge::load(&bytes).map_err(|e| Violation(format!("snapshot of {doc} does not load: {e}")))?;
+        let d = match preloaded {
+            Some(r) => r,
+            None => Automerge::load(&bytes).map_err(|e| e.to_string()),
+        }
+        .map_err(|e| Violation(format!("snapshot of {doc} does not load: {e}")))?;
         if workspace::kind_of(&d) != Some(kind) {
             return Err(Violation(format!("snapshot of {doc} is not a {kind}")));
         }
@@ -465,6 +517,7 @@ fn build_batch(core: &mut Core, peer: PeerId) -> Option<Batch> {
     }
     let mut frames = Vec::new();
     let mut size = 0usize;
+    tracing::debug!(%peer, snapshots = s.want_snapshot.len(), syncs = s.want_sync.len(), "building a batch");
     if s.send_catalog {
         s.send_catalog = false;
         let entries: Vec<CatalogEntry> = docs

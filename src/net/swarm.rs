@@ -336,6 +336,7 @@ impl EventLoop {
                     let _ = self.swarm.disconnect_peer_id(peer);
                     return;
                 }
+                tracing::debug!(%peer, frames = request.frames.len(), "batch received");
                 self.inbound_busy.insert(peer, request_id);
                 self.inbound.insert(request_id, (peer, channel));
                 to_engine(&self.engine, NetEvent::Inbound { peer, request: request_id, batch: request }).await;

@@ -1,0 +1,332 @@
+//! The audit log: an append-only, hash-chained record of everything that crosses the line
+//! around provided information, each entry signed by the node.
+//!
+//! Entry `n` holds the hash of entry `n-1`; its own hash is SHA-256 of its canonical encoding;
+//! the node signs that hash with its node key. The node also keeps a signed **head** (last
+//! sequence number and hash), written in the same transaction as each append. [`verify`] then
+//! finds an edited entry (hash), a forged one (signature), a removed or reordered one
+//! (sequence and chain), and a cut-off tail (head). Anyone who holds the node key can of course
+//! rewrite the whole log; the key file is mode 0600, and the provider keeps its own record of
+//! where its items went.
+//!
+//! Entries never hold plaintext of an item: ids, parties, peers, officers and reasons only.
+
+use libp2p::identity::{Keypair, PublicKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::ids::{ItemId, RecordId};
+
+const ENTRY_DOMAIN: &[u8] = b"liaison/audit-entry/v1\0";
+const HEAD_DOMAIN: &[u8] = b"liaison/audit-head/v1\0";
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum Event {
+    /// An officer of our Party provided an item.
+    ItemProvided {
+        /// The item.
+        item: ItemId,
+        /// Handling marking.
+        marking: String,
+        /// Plaintext size.
+        bytes: u64,
+        /// The officer.
+        officer: String,
+        /// Cited mandate.
+        mandate: Option<String>,
+    },
+    /// An item arrived from a peer and was stored.
+    ItemReceived {
+        /// The item.
+        item: ItemId,
+        /// Its provider.
+        provider: String,
+        /// The sending peer.
+        from_peer: String,
+        /// The grant it came under, for a third party.
+        grant: Option<RecordId>,
+    },
+    /// An officer decrypted an item.
+    ItemDecrypted {
+        /// The item.
+        item: ItemId,
+        /// The officer.
+        officer: String,
+    },
+    /// An item sent to a peer.
+    Transmitted {
+        /// The item.
+        item: ItemId,
+        /// The peer.
+        to_peer: String,
+        /// The peer's organisation.
+        to_party: String,
+        /// The grant, for a third party.
+        grant: Option<RecordId>,
+    },
+    /// A transmission not made, and why.
+    TransmissionRefused {
+        /// The item.
+        item: ItemId,
+        /// The peer.
+        to_peer: String,
+        /// Why.
+        reason: String,
+    },
+    /// Something a peer sent that was refused, and why.
+    ReceiveRefused {
+        /// What it was ("item", "grant", ...).
+        what: String,
+        /// Its id, if it had one.
+        id: Option<String>,
+        /// The peer.
+        from_peer: String,
+        /// Why.
+        reason: String,
+    },
+    /// A consent record (request, grant, denial, revocation, acknowledgement, report) was made
+    /// here or accepted from a peer.
+    Consent {
+        /// Its kind.
+        kind: String,
+        /// Its id.
+        record: RecordId,
+        /// The item.
+        item: ItemId,
+        /// The third party concerned.
+        third_party: Option<String>,
+        /// The officer, if made here; the peer, if received.
+        by: String,
+    },
+    /// An item's key was destroyed (revocation at a third party, or deletion).
+    KeyDestroyed {
+        /// The item.
+        item: ItemId,
+        /// The revocation.
+        revocation: Option<RecordId>,
+    },
+    /// The pinned peers changed.
+    PeerConfig {
+        /// The peer.
+        peer: String,
+        /// Its organisation.
+        party: String,
+        /// "pinned", "unpinned" or "role changed to ...".
+        change: String,
+    },
+}
+
+/// One entry, before signing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Position in the log, from 0.
+    pub seq: u64,
+    /// Hash of the previous entry (zeros for the first).
+    #[serde(with = "serde_bytes")]
+    pub prev: [u8; 32],
+    /// When, RFC 3339.
+    pub at: String,
+    /// What.
+    pub event: Event,
+}
+
+/// An entry with its hash and the node's signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedEntry {
+    /// The entry.
+    pub entry: Entry,
+    /// SHA-256 of the entry's encoding.
+    #[serde(with = "serde_bytes")]
+    pub hash: [u8; 32],
+    /// The node key's signature over the hash.
+    #[serde(with = "serde_bytes")]
+    pub signature: Vec<u8>,
+}
+
+/// The last entry's position and hash, signed: what makes a cut-off tail visible.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// Number of entries.
+    pub len: u64,
+    /// Hash of the last entry.
+    #[serde(with = "serde_bytes")]
+    pub hash: [u8; 32],
+    /// The node key's signature over (len, hash).
+    #[serde(with = "serde_bytes")]
+    pub signature: Vec<u8>,
+}
+
+/// What `verify` found wrong, naming the first bad entry.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    /// An entry's content does not match its hash: it was edited.
+    #[error("entry {seq} was edited: its content does not match its hash")]
+    Edited {
+        /// The entry.
+        seq: u64,
+    },
+    /// An entry's signature is not the node's.
+    #[error("entry {seq} is not signed by this node")]
+    Forged {
+        /// The entry.
+        seq: u64,
+    },
+    /// An entry is missing or out of place.
+    #[error(
+        "entry {seq}: expected sequence number {expected} here: an entry was removed or the entries were reordered"
+    )]
+    OutOfSequence {
+        /// What was found.
+        seq: u64,
+        /// What was expected.
+        expected: u64,
+    },
+    /// An entry does not follow from the previous one.
+    #[error("entry {seq} does not chain to the entry before it: entries were removed, reordered or replaced")]
+    BrokenChain {
+        /// The entry.
+        seq: u64,
+    },
+    /// The log ends before the signed head.
+    #[error("the log ends after {len} entries but the signed head says {head_len}: entries from {len} on were cut off")]
+    Truncated {
+        /// Entries present.
+        len: u64,
+        /// Entries the head records.
+        head_len: u64,
+    },
+    /// The head itself is not the node's.
+    #[error("the log's signed head is not signed by this node or does not match the last entry")]
+    BadHead,
+}
+
+fn entry_hash(e: &Entry) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(ENTRY_DOMAIN);
+    h.update(postcard::to_allocvec(e).unwrap_or_default());
+    h.finalize().into()
+}
+
+fn head_message(len: u64, hash: &[u8; 32]) -> Vec<u8> {
+    let mut m = HEAD_DOMAIN.to_vec();
+    m.extend_from_slice(&len.to_le_bytes());
+    m.extend_from_slice(hash);
+    m
+}
+
+/// Makes the next entry after `head` (none for the first), and the new head.
+pub fn append(key: &Keypair, head: Option<&Head>, at: String, event: Event) -> (SignedEntry, Head) {
+    let (seq, prev) = head.map(|h| (h.len, h.hash)).unwrap_or((0, [0u8; 32]));
+    let entry = Entry { seq, prev, at, event };
+    let hash = entry_hash(&entry);
+    let mut msg = ENTRY_DOMAIN.to_vec();
+    msg.extend_from_slice(&hash);
+    let signature = key.sign(&msg).unwrap_or_default();
+    let head_sig = key.sign(&head_message(seq + 1, &hash)).unwrap_or_default();
+    (SignedEntry { entry, hash, signature }, Head { len: seq + 1, hash, signature: head_sig })
+}
+
+/// Checks a whole log against the node's public key and its signed head. Returns the number of
+/// entries, or the first problem.
+pub fn verify(
+    entries: impl IntoIterator<Item = SignedEntry>,
+    node: &PublicKey,
+    head: Option<&Head>,
+) -> Result<u64, AuditError> {
+    let mut expected = 0u64;
+    let mut prev = [0u8; 32];
+    for e in entries {
+        if e.entry.seq != expected {
+            return Err(AuditError::OutOfSequence { seq: e.entry.seq, expected });
+        }
+        if entry_hash(&e.entry) != e.hash {
+            return Err(AuditError::Edited { seq: e.entry.seq });
+        }
+        let mut msg = ENTRY_DOMAIN.to_vec();
+        msg.extend_from_slice(&e.hash);
+        if !node.verify(&msg, &e.signature) {
+            return Err(AuditError::Forged { seq: e.entry.seq });
+        }
+        if e.entry.prev != prev {
+            return Err(AuditError::BrokenChain { seq: e.entry.seq });
+        }
+        prev = e.hash;
+        expected += 1;
+    }
+    match head {
+        None if expected == 0 => Ok(0),
+        None => Err(AuditError::BadHead),
+        Some(h) => {
+            if !node.verify(&head_message(h.len, &h.hash), &h.signature) {
+                return Err(AuditError::BadHead);
+            }
+            if h.len > expected {
+                return Err(AuditError::Truncated { len: expected, head_len: h.len });
+            }
+            if h.len < expected || h.hash != prev {
+                return Err(AuditError::BadHead);
+            }
+            Ok(expected)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(n: usize) -> (Keypair, Vec<SignedEntry>, Head) {
+        let key = Keypair::generate_ed25519();
+        let mut head: Option<Head> = None;
+        let mut out = Vec::new();
+        for i in 0..n {
+            let (e, h) = append(
+                &key,
+                head.as_ref(),
+                format!("2026-11-28T10:00:0{i}Z"),
+                Event::ItemDecrypted { item: ItemId([i as u8; 16]), officer: format!("officer {i}") },
+            );
+            out.push(e);
+            head = Some(h);
+        }
+        (key, out, head.unwrap())
+    }
+
+    #[test]
+    fn an_intact_log_verifies() {
+        let (key, entries, head) = log(5);
+        assert_eq!(verify(entries, &key.public(), Some(&head)), Ok(5));
+    }
+
+    #[test]
+    fn every_kind_of_tampering_names_the_first_bad_entry() {
+        let (key, entries, head) = log(6);
+        let pk = key.public();
+        let mut edited = entries.clone();
+        edited[3].entry.event = Event::ItemDecrypted { item: ItemId([3; 16]), officer: "someone else".into() };
+        assert_eq!(verify(edited, &pk, Some(&head)), Err(AuditError::Edited { seq: 3 }));
+
+        let mut removed = entries.clone();
+        removed.remove(2);
+        assert_eq!(verify(removed, &pk, Some(&head)), Err(AuditError::OutOfSequence { seq: 3, expected: 2 }));
+
+        let mut reordered = entries.clone();
+        reordered.swap(1, 4);
+        assert_eq!(verify(reordered, &pk, Some(&head)), Err(AuditError::OutOfSequence { seq: 4, expected: 1 }));
+
+        let truncated = entries[..4].to_vec();
+        assert_eq!(verify(truncated, &pk, Some(&head)), Err(AuditError::Truncated { len: 4, head_len: 6 }));
+
+        // Re-hashed after an edit, but not re-signed: forged.
+        let mut rehashed = entries.clone();
+        rehashed[2].entry.at = "2020-01-01T00:00:00Z".into();
+        rehashed[2].hash = entry_hash(&rehashed[2].entry);
+        assert_eq!(verify(rehashed, &pk, Some(&head)), Err(AuditError::Forged { seq: 2 }));
+
+        // A whole log from another node.
+        let (_, other, other_head) = log(6);
+        assert_eq!(verify(other, &pk, Some(&other_head)), Err(AuditError::Forged { seq: 0 }));
+    }
+}
