@@ -6,6 +6,7 @@
 mod auth;
 mod error;
 mod node_routes;
+mod vault_routes;
 mod workspace_routes;
 
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ use crate::keys::PublicKeys;
 pub use crate::engine::DocInfo;
 pub use error::AppError;
 pub use node_routes::{NodeId, Reloaded};
+pub use vault_routes::{AuditReport, RecordMade, Requested};
 pub use workspace_routes::{Created, DraftSummary, OFFICER_HEADER, Spliced, ThreadSummary};
 
 /// Largest request body accepted, in bytes (a draft text is capped at 8 MiB).
@@ -52,6 +54,7 @@ pub struct AppState {
 /// The API's routes.
 pub fn router(state: AppState) -> Router {
     use node_routes as n;
+    use vault_routes as v;
     use workspace_routes as w;
     let api = Router::new()
         .route("/api/status", get(n::status))
@@ -72,6 +75,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/threads", get(w::list_threads).post(w::start_thread))
         .route("/api/threads/{id}", get(w::show_thread))
         .route("/api/threads/{id}/messages", post(w::post_message))
+        // An item's body streams in and is encrypted chunk by chunk; it has its own size limit.
+        .route("/api/items", get(v::list).post(v::share).layer(axum::extract::DefaultBodyLimit::disable()))
+        .route("/api/items/{id}/content", get(v::content))
+        .route("/api/items/{id}/explain", get(v::explain))
+        .route("/api/items/{id}/request", post(v::request_item))
+        .route("/api/consent", get(v::consent_list).post(v::consent_request))
+        .route("/api/consent/{id}/grant", post(v::consent_grant))
+        .route("/api/consent/{id}/deny", post(v::consent_deny))
+        .route("/api/consent/{id}/revoke", post(v::consent_revoke))
+        .route("/api/mandates", get(v::mandates_list).post(v::mandates_add))
+        .route("/api/audit", get(v::audit_show))
+        .route("/api/audit/verify", get(v::audit_verify))
         // Unknown paths answer 401 too without a token: nothing is learnt without one.
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));

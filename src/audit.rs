@@ -22,7 +22,8 @@ const HEAD_DOMAIN: &[u8] = b"liaison/audit-head/v1\0";
 
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "kebab-case")]
+// Externally tagged: the store's encoding (postcard) cannot read internally tagged enums.
+#[serde(rename_all = "kebab-case")]
 pub enum Event {
     /// An officer of our Party provided an item.
     ItemProvided {
@@ -292,6 +293,13 @@ mod tests {
             head = Some(h);
         }
         (key, out, head.unwrap())
+    }
+
+    #[test]
+    fn entries_survive_the_stores_encoding() {
+        let (_, entries, _) = log(2);
+        let bytes = postcard::to_allocvec(&entries[1]).unwrap();
+        assert_eq!(postcard::from_bytes::<SignedEntry>(&bytes).unwrap(), entries[1]);
     }
 
     #[test]

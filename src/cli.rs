@@ -1,10 +1,14 @@
 //! The `liaison` command line: sysadmin commands that work on the data dir directly, and
 //! officer commands that are clients of the running node's API.
 
+mod audit;
 mod bench;
+mod consent;
 mod draft;
 mod group;
 mod init;
+mod item;
+mod mandate;
 mod meeting;
 mod message;
 mod officer;
@@ -73,6 +77,29 @@ pub enum Command {
     /// Communications between the liaison officers.
     #[command(subcommand)]
     Message(message::MessageCmd),
+    /// Items of information one Party provides: encrypted, signed, partitioned by provider.
+    #[command(subcommand)]
+    Item(item::ItemCmd),
+    /// The provider's consent to pass an item on to a third party.
+    #[command(subcommand)]
+    Consent(consent::ConsentCmd),
+    /// Say whether an item may go to a peer now, and why not.
+    Explain {
+        /// The item (id or unique prefix).
+        item: String,
+        /// The peer: its peer id, or its party id if one node of that party is pinned.
+        #[arg(long, value_name = "PEER")]
+        to: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Member-State mandates that activities cite.
+    #[command(subcommand)]
+    Mandate(mandate::MandateCmd),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// Benchmark real nodes on loopback over the peerbench workloads (use a release build).
     Bench(bench::BenchArgs),
 }
@@ -129,6 +156,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Officer(c) => rt()?.block_on(officer::run(&data_dir()?, c, &officer())),
         Command::Message(c) => rt()?.block_on(message::run(&data_dir()?, c, &officer())),
         Command::Bench(a) => rt()?.block_on(bench::run(a)),
+        Command::Item(c) => rt()?.block_on(item::run(&data_dir()?, c, &officer())),
+        Command::Consent(c) => rt()?.block_on(consent::run(&data_dir()?, c, &officer())),
+        Command::Explain { item, to, json } => rt()?.block_on(item::explain(&data_dir()?, item, to, *json, &officer())),
+        Command::Mandate(c) => rt()?.block_on(mandate::run(&data_dir()?, c, &officer())),
+        Command::Audit(c) => rt()?.block_on(audit::run(&data_dir()?, c, &officer())),
     }
 }
 

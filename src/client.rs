@@ -119,11 +119,7 @@ impl Client {
         let bytes =
             resp.bytes().await.map_err(|e| ClientError::Transport { url: url.clone(), reason: error_chain(&e) })?;
         if !status.is_success() {
-            let message = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
-                .unwrap_or_else(|| format!("HTTP {status}"));
-            return Err(ClientError::Api { status: status.as_u16(), message });
+            return Err(api_error(status, &bytes));
         }
         serde_json::from_slice(&bytes)
             .map_err(|e| ClientError::Transport { url, reason: format!("unexpected answer: {e}") })
@@ -131,6 +127,86 @@ impl Client {
 }
 
 impl Client {
+    /// Sends a file as the request body, streamed, with `on_bytes` told of each piece sent;
+    /// reads the JSON answer.
+    pub async fn upload<T: DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+        file: tokio::fs::File,
+        on_bytes: impl Fn(u64) + Send + Sync + 'static,
+    ) -> Result<T, ClientError> {
+        use futures::StreamExt;
+        let url = format!("{}{}", self.base, path_and_query);
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |r| {
+            if let Ok(b) = r {
+                on_bytes(b.len() as u64);
+            }
+        });
+        let req = self
+            .http
+            .post(&url)
+            .bearer_auth(&self.token)
+            .header(OFFICER_HEADER, &self.officer)
+            .body(reqwest::Body::wrap_stream(stream));
+        self.finish(req, url).await
+    }
+
+    /// Streams a response body into `out`, with `on_bytes` told of each piece; returns the
+    /// response headers.
+    pub async fn download(
+        &self,
+        path: &str,
+        out: &mut (impl tokio::io::AsyncWrite + Unpin),
+        on_bytes: impl Fn(u64),
+    ) -> Result<reqwest::header::HeaderMap, ClientError> {
+        use futures::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let url = format!("{}{}", self.base, path);
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .header(OFFICER_HEADER, &self.officer)
+            .send()
+            .await
+            .map_err(|e| self.send_error(&url, e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        if !status.is_success() {
+            let bytes = resp.bytes().await.unwrap_or_default();
+            return Err(api_error(status, &bytes));
+        }
+        let mut body = resp.bytes_stream();
+        let broke = |reason: String| ClientError::Transport { url: url.clone(), reason };
+        while let Some(piece) = body.next().await {
+            let piece = piece.map_err(|e| broke(format!("the download broke off: {}", error_chain(&e))))?;
+            out.write_all(&piece).await.map_err(|e| broke(format!("writing: {e}")))?;
+            on_bytes(piece.len() as u64);
+        }
+        out.flush().await.map_err(|e| broke(format!("writing: {e}")))?;
+        Ok(headers)
+    }
+
+    fn send_error(&self, url: &str, e: reqwest::Error) -> ClientError {
+        if e.is_connect() {
+            ClientError::NoNode { url: self.base.clone(), data_dir: self.data_dir.clone() }
+        } else {
+            ClientError::Transport { url: url.to_string(), reason: error_chain(&e) }
+        }
+    }
+
+    async fn finish<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder, url: String) -> Result<T, ClientError> {
+        let resp = req.send().await.map_err(|e| self.send_error(&url, e))?;
+        let status = resp.status();
+        let bytes =
+            resp.bytes().await.map_err(|e| ClientError::Transport { url: url.clone(), reason: error_chain(&e) })?;
+        if !status.is_success() {
+            return Err(api_error(status, &bytes));
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ClientError::Transport { url, reason: format!("unexpected answer: {e}") })
+    }
+
     /// The node's event stream (`/api/events`), one JSON value per event.
     pub async fn event_stream(
         &self,
@@ -174,6 +250,15 @@ impl Client {
         });
         Ok(Box::pin(events))
     }
+}
+
+/// The node's error message from an error response.
+fn api_error(status: reqwest::StatusCode, bytes: &[u8]) -> ClientError {
+    let message = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    ClientError::Api { status: status.as_u16(), message }
 }
 
 /// An HTTPS client that trusts exactly the certificate in `pem`.

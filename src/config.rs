@@ -46,6 +46,37 @@ pub struct NodeConfig {
     pub store: StoreConfig,
     /// The only peers that may connect, each with what it may receive.
     pub peers: Vec<PinnedPeer>,
+    /// Rules this Party sets for its own officers.
+    pub policy: PolicyConfig,
+}
+
+/// Rules a Party sets for its officers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PolicyConfig {
+    /// Actions that must cite a recorded mandate (a Member-State consent).
+    pub require_mandate: Vec<MandatedAction>,
+}
+
+/// An action that a Party's config can require a mandate for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MandatedAction {
+    /// `liaison item share`.
+    ItemShare,
+    /// `liaison group create`.
+    GroupCreate,
+    /// `liaison officer assign`.
+    OfficerAssign,
+}
+
+impl std::fmt::Display for MandatedAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MandatedAction::ItemShare => "item-share",
+            MandatedAction::GroupCreate => "group-create",
+            MandatedAction::OfficerAssign => "officer-assign",
+        })
+    }
 }
 
 /// The Party this node speaks for.
@@ -88,6 +119,9 @@ pub enum PeerRole {
     Party,
     /// A node of any other organisation: receives only what a provider's consent names.
     ThirdParty,
+    /// On a third party's own node: a Party's node that sends it the items granted to it.
+    /// Shares no workspace.
+    Provider,
 }
 
 impl std::fmt::Display for PeerRole {
@@ -95,6 +129,7 @@ impl std::fmt::Display for PeerRole {
         f.write_str(match self {
             PeerRole::Party => "party",
             PeerRole::ThirdParty => "third-party",
+            PeerRole::Provider => "provider",
         })
     }
 }
@@ -175,6 +210,15 @@ struct RawConfig {
     store: RawStore,
     #[serde(default)]
     peers: Vec<RawPeer>,
+    #[serde(default)]
+    policy: RawPolicy,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    #[serde(default)]
+    require_mandate: Vec<MandatedAction>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -315,7 +359,10 @@ fn example_for(key: &str) -> Option<String> {
         ("party", "id") => "id = \"cica\"".into(),
         ("party", "name") => "name = \"CICA Secretariat\"".into(),
         (_, "addrs") => format!("addrs = [\"/ip4/10.0.0.2/tcp/{DEFAULT_P2P_PORT}\"]"),
-        (_, "role") => "role = \"party\" or \"third-party\"".into(),
+        (_, "role") => "role = \"party\", \"third-party\" or \"provider\"".into(),
+        ("policy", "require_mandate") => {
+            "require_mandate = [\"item-share\", \"group-create\", \"officer-assign\"]".into()
+        }
         (_, "peer_id") => "peer_id = \"12D3KooW...\" as `liaison id` prints it".into(),
         _ => return None,
     };
@@ -399,6 +446,7 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
         api: ApiConfig { listen: api_listen },
         store: StoreConfig { cache_docs: raw.store.cache_docs },
         peers,
+        policy: PolicyConfig { require_mandate: raw.policy.require_mandate },
     })
 }
 

@@ -8,7 +8,11 @@
 //! is durable before the peer hears "ack". One fsync serves the whole round. Then it sends each
 //! peer one batch with everything that peer is missing.
 
+mod audit_log;
+mod consent;
 pub mod docs;
+mod items;
+mod peers;
 mod status;
 mod sync;
 
@@ -28,10 +32,12 @@ use crate::net::{NetCmd, NetEvent};
 use crate::store::{Store, StoreError};
 use crate::workspace::{self, DocKind, WorkspaceError, registry};
 use docs::{Docs, LoadError};
-use sync::Peers;
+use peers::Peers;
 
+pub use consent::ConsentView;
+pub use items::{Explanation, ItemView};
+pub use peers::Traffic;
 pub use status::{DocInfo, NodeStatus, PeerStatus};
-pub use sync::Traffic;
 
 /// Most messages taken into one round; bounds the latency of the round's first message.
 const MAX_ROUND: usize = 512;
@@ -69,6 +75,18 @@ pub enum EngineError {
     /// The engine has stopped.
     #[error("the node is shutting down")]
     Stopped,
+    /// No item has that id (or prefix).
+    #[error("no item {0:?} is held here (`liaison item list` shows them)")]
+    NoItem(String),
+    /// An item operation was refused or failed.
+    #[error("{0}")]
+    Item(String),
+    /// A consent operation was refused.
+    #[error("{0}")]
+    Consent(String),
+    /// A mandate is required, or the one cited is not recorded.
+    #[error("{0}")]
+    Mandate(String),
 }
 
 impl From<WorkspaceError> for EngineError {
@@ -152,6 +170,22 @@ pub struct EngineOptions {
     pub cache_docs: usize,
     /// The pinned peers.
     pub peers: Vec<PinnedPeer>,
+    /// The keys the engine signs and unseals with.
+    pub crypto: Crypto,
+    /// The Party's rules for its officers.
+    pub policy: crate::config::PolicyConfig,
+}
+
+/// The keys the engine uses.
+pub struct Crypto {
+    /// The Party's signing key (envelopes, consent records).
+    pub signing: ed25519_dalek::SigningKey,
+    /// The Party's sealing secret (opens item keys sealed to the Party).
+    pub sealing_secret: [u8; 32],
+    /// Its public half.
+    pub sealing_public: [u8; 32],
+    /// This node's key (signs the audit log).
+    pub node_key: libp2p::identity::Keypair,
 }
 
 /// The state the engine's thread owns. Jobs get `&mut Core`.
@@ -163,7 +197,14 @@ pub struct Core {
     net: mpsc::Sender<NetCmd>,
     events: broadcast::Sender<Event>,
     round: Round,
+    crypto: Crypto,
+    policy: crate::config::PolicyConfig,
+    consent: consent::ConsentState,
+    items: items::ItemState,
+    audit_head: Option<crate::audit::Head>,
 }
+
+type Write = Box<dyn FnOnce(&mut crate::store::Writer<'_>) -> Result<(), StoreError> + Send>;
 
 /// What a round accumulates until its commit.
 #[derive(Default)]
@@ -174,6 +215,10 @@ struct Round {
     disconnects: Vec<(PeerId, String)>,
     sync_dirty: BTreeSet<(PeerId, DocId)>,
     forget_peers: Vec<PeerId>,
+    /// Writes of items and consent records, in the round's transaction.
+    writes: Vec<Write>,
+    /// Audit events, chained and signed into the round's transaction.
+    audit: Vec<crate::audit::Event>,
 }
 
 /// Handle to the engine: cheap to clone; every method is a request to the engine's thread.
@@ -195,8 +240,25 @@ pub fn spawn(
     let docs = Docs::open(&store, opts.cache_docs, actor).map_err(|e| EngineError::Store(Arc::new(e)))?;
     let (events, _) = broadcast::channel(4096);
     let peers = Peers::new(&opts.peers);
-    let mut core =
-        Core { store, docs, identity: opts.identity, peers, net, events: events.clone(), round: Round::default() };
+    let audit_head = store.audit_head().map_err(|e| EngineError::Store(Arc::new(e)))?;
+    let mut core = Core {
+        store,
+        docs,
+        identity: opts.identity,
+        peers,
+        net,
+        events: events.clone(),
+        round: Round::default(),
+        crypto: opts.crypto,
+        policy: opts.policy,
+        consent: consent::ConsentState::default(),
+        items: items::ItemState::default(),
+        audit_head,
+    };
+    consent::load(&mut core).map_err(|e| EngineError::Store(Arc::new(e)))?;
+    items::cleanup(&mut core);
+    core.audit_config_changes(&opts.peers);
+    // The registry and the mandates exist from the first start (no peer yet, so no network use).
     core.ensure_registry()?;
     let (tx, mut rx) = inbox;
     let thread = std::thread::Builder::new()
@@ -239,20 +301,26 @@ impl Core {
                     self.round.completions.push(c);
                 }
             }
-            Msg::Net(ev) => sync::on_net_event(self, ev),
-            Msg::SetPeers(list) => sync::set_peers(self, &list),
+            Msg::Net(ev) => peers::on_net_event(self, ev),
+            Msg::SetPeers(list) => {
+                peers::set_peers(self, &list);
+                self.remember_peers(&list);
+            }
             Msg::Shutdown => {}
         }
     }
 
     /// The registry exists from the first start, created the same way on every node.
     fn ensure_registry(&mut self) -> Result<(), EngineError> {
-        if self.docs.contains(registry::REGISTRY_ID) {
-            return Ok(());
+        use crate::workspace::mandates;
+        if !self.docs.contains(registry::REGISTRY_ID) {
+            self.docs.insert_local(registry::REGISTRY_ID, DocKind::Registry, registry::genesis()?);
+            self.round.origins.insert(registry::REGISTRY_ID, (Origin::Local, mono_ns()));
         }
-        let doc = registry::genesis()?;
-        self.docs.insert_local(registry::REGISTRY_ID, DocKind::Registry, doc);
-        self.round.origins.insert(registry::REGISTRY_ID, (Origin::Local, mono_ns()));
+        if !self.docs.contains(mandates::MANDATES_ID) {
+            self.docs.insert_local(mandates::MANDATES_ID, DocKind::Mandates, mandates::genesis()?);
+            self.round.origins.insert(mandates::MANDATES_ID, (Origin::Local, mono_ns()));
+        }
         self.finish_round();
         Ok(())
     }
@@ -260,7 +328,13 @@ impl Core {
     /// Commits the round, answers everyone who waited for it, and sends peers what changed.
     fn finish_round(&mut self) {
         let round = std::mem::take(&mut self.round);
-        let needs_write = self.docs.has_dirty() || !round.sync_dirty.is_empty() || !round.forget_peers.is_empty();
+        let needs_write = self.docs.has_dirty()
+            || !round.sync_dirty.is_empty()
+            || !round.forget_peers.is_empty()
+            || !round.writes.is_empty()
+            || !round.audit.is_empty();
+        let (entries, new_head) = audit_log::seal(self, round.audit);
+        let writes = round.writes;
         let t0 = std::time::Instant::now();
         let result = if needs_write {
             let docs = &mut self.docs;
@@ -275,6 +349,10 @@ impl Core {
                 for peer in &round.forget_peers {
                     w.drop_sync_states(&peer.to_bytes())?;
                 }
+                for f in writes {
+                    f(w)?;
+                }
+                audit_log::write(w, &entries, new_head.as_ref())?;
                 Ok(Some(out))
             })
         } else {
@@ -286,6 +364,9 @@ impl Core {
         let outcome = match result {
             Ok(Some((pending, changed))) => {
                 self.docs.committed(pending);
+                if new_head.is_some() {
+                    self.audit_head = new_head;
+                }
                 for id in changed {
                     let (origin, applied) = round.origins.get(&id).cloned().unwrap_or((Origin::Local, mono_ns()));
                     sync::doc_changed(self, id, origin.clone());
@@ -324,7 +405,7 @@ impl Core {
         for (peer, reason) in round.disconnects {
             self.net_cmd(NetCmd::Disconnect { peer, reason });
         }
-        sync::flush_all(self);
+        peers::flush_all(self);
     }
 
     fn shutdown(&mut self) {
@@ -423,6 +504,69 @@ impl Core {
                 DocInfo { id: id.to_string(), kind: m.kind, heads }
             })
             .collect()
+    }
+
+    /// Audits changes to the pinned peers made while the node was stopped (a hand edit of
+    /// node.toml, or `peer add` without a running node).
+    fn audit_config_changes(&mut self, now: &[PinnedPeer]) {
+        let before: Vec<(String, String, String)> = match self.store.meta_value("peers_known") {
+            Ok(Some(v)) => v,
+            _ => Vec::new(),
+        };
+        let after: Vec<(String, String, String)> =
+            now.iter().map(|p| (p.peer_id.to_string(), p.party_id.to_string(), p.role.to_string())).collect();
+        let change = |peer: &str, party: &str, change: String| crate::audit::Event::PeerConfig {
+            peer: peer.to_string(),
+            party: party.to_string(),
+            change,
+        };
+        for (peer, party, role) in &after {
+            match before.iter().find(|(p, _, _)| p == peer) {
+                None => audit_log::record(self, change(peer, party, format!("pinned as {role}"))),
+                Some((_, _, r)) if r != role => {
+                    audit_log::record(self, change(peer, party, format!("role changed to {role}")))
+                }
+                _ => {}
+            }
+        }
+        for (peer, party, _) in &before {
+            if !after.iter().any(|(p, _, _)| p == peer) {
+                audit_log::record(self, change(peer, party, "unpinned".into()));
+            }
+        }
+        self.remember_peers(now);
+    }
+
+    fn remember_peers(&mut self, now: &[PinnedPeer]) {
+        let known: Vec<(String, String, String)> =
+            now.iter().map(|p| (p.peer_id.to_string(), p.party_id.to_string(), p.role.to_string())).collect();
+        self.round.writes.push(Box::new(move |w| w.put_meta_value("peers_known", &known)));
+    }
+
+    /// Refuses `action` without a recorded mandate when the Party's policy requires one, and a
+    /// cited mandate that is not recorded for our Party.
+    pub fn check_mandate(
+        &mut self,
+        action: crate::config::MandatedAction,
+        mandate: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let party = self.identity.party.id.clone();
+        match mandate {
+            None if self.policy.require_mandate.contains(&action) => Err(EngineError::Mandate(format!(
+                "this Party's policy (node.toml [policy] require_mandate) requires a mandate for {action}: cite one with --mandate REF (record it first with `liaison mandate add`)"
+            ))),
+            None => Ok(()),
+            Some(reference) => {
+                let doc = self.doc(crate::workspace::mandates::MANDATES_ID)?;
+                if crate::workspace::mandates::find(doc, &party, reference)?.is_some() {
+                    Ok(())
+                } else {
+                    Err(EngineError::Mandate(format!(
+                        "no mandate {reference:?} of {party} is recorded (`liaison mandate list` shows them; `liaison mandate add` records one)"
+                    )))
+                }
+            }
+        }
     }
 
     /// Who this node is.

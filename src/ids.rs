@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 /// Identifies one workspace document (a meeting, a working group, a draft, a thread or the
 /// registry). Random, so two nodes can create documents at the same time without a coordinator.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct DocId(#[serde(with = "serde_bytes")] pub [u8; 16]);
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocId(pub [u8; 16]);
 
 impl DocId {
     /// A fresh random id.
@@ -46,8 +46,8 @@ impl FromStr for DocId {
 }
 
 /// Identifies one item of provided information. Random, chosen by the provider's node.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ItemId(#[serde(with = "serde_bytes")] pub [u8; 16]);
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemId(pub [u8; 16]);
 
 impl ItemId {
     /// A fresh random id.
@@ -71,8 +71,8 @@ impl fmt::Debug for ItemId {
 }
 
 /// Identifies a consent record (request, grant, denial, revocation, report).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RecordId(#[serde(with = "serde_bytes")] pub [u8; 16]);
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordId(pub [u8; 16]);
 
 impl RecordId {
     /// A fresh random id.
@@ -94,6 +94,37 @@ impl fmt::Debug for RecordId {
         write!(f, "RecordId({self})")
     }
 }
+
+/// The 16-byte ids are 32 hex digits in human-readable formats (JSON, for the API and the
+/// CLI) and 16 raw bytes in binary ones (the store, the wire).
+macro_rules! id16_serde {
+    ($t:ident) => {
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                if s.is_human_readable() {
+                    s.serialize_str(&hex::encode(self.0))
+                } else {
+                    serde_bytes::Bytes::new(&self.0).serialize(s)
+                }
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                use serde::de::Error;
+                if d.is_human_readable() {
+                    let s = String::deserialize(d)?;
+                    parse_id16(&s).map($t).ok_or_else(|| D::Error::custom(format!("{s:?} is not 32 hex digits")))
+                } else {
+                    let b: serde_bytes::ByteArray<16> = serde_bytes::ByteArray::deserialize(d)?;
+                    Ok($t(b.into_array()))
+                }
+            }
+        }
+    };
+}
+id16_serde!(DocId);
+id16_serde!(ItemId);
+id16_serde!(RecordId);
 
 /// Parses 32 hex digits into 16 bytes, for the id types.
 pub fn parse_id16(s: &str) -> Option<[u8; 16]> {
@@ -181,6 +212,16 @@ mod tests {
         let id = DocId::random();
         assert_eq!(id.to_string().parse::<DocId>().unwrap(), id);
         assert!("xyz".parse::<DocId>().is_err());
+    }
+
+    #[test]
+    fn ids_are_hex_in_json_and_bytes_in_binary() {
+        let id = ItemId([0xab; 16]);
+        assert_eq!(serde_json::to_string(&id).unwrap(), format!("\"{}\"", "ab".repeat(16)));
+        assert_eq!(serde_json::from_str::<ItemId>(&serde_json::to_string(&id).unwrap()).unwrap(), id);
+        let bin = postcard::to_allocvec(&id).unwrap();
+        assert_eq!(bin.len(), 17);
+        assert_eq!(postcard::from_bytes::<ItemId>(&bin).unwrap(), id);
     }
 
     #[test]

@@ -107,7 +107,20 @@ impl Node {
         let (engine_tx, engine_rx) = mpsc::channel::<Msg>(engine::INBOX_CAPACITY);
         let (net_tx, net_rx) = mpsc::channel::<NetCmd>(engine::INBOX_CAPACITY);
         let identity = Identity { party: config.party.clone(), peer_id: public.peer_id };
-        let opts = EngineOptions { identity, cache_docs: config.store.cache_docs, peers: config.peers.clone() };
+        let sealing_secret = keys.sealing.to_bytes();
+        let crypto = engine::Crypto {
+            signing: keys.signing.clone(),
+            sealing_public: public.sealing_key,
+            sealing_secret,
+            node_key: keys.node.clone(),
+        };
+        let opts = EngineOptions {
+            identity,
+            cache_docs: config.store.cache_docs,
+            peers: config.peers.clone(),
+            crypto,
+            policy: config.policy.clone(),
+        };
         let (engine, engine_thread) = engine::spawn(store, opts, (engine_tx.clone(), engine_rx), net_tx.clone())?;
 
         let net_opts = NetOptions {

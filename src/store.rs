@@ -15,10 +15,23 @@
 //! | `doc_chunks` | `([u8; 16], u64)` doc id, sequence | an incremental save since the previous chunk |
 //! | `sync_states` | `(&[u8], [u8; 16])` peer id bytes, doc id | automerge sync state (`State::encode`) |
 //! | `peers_seen` | `&[u8]` peer id bytes | postcard [`PeerRecord`] |
+//! | `items` | `(&str, [u8; 16])` provider, item id | postcard [`StoredItem`]: signed envelope (no plaintext) |
+//! | `item_index` | `[u8; 16]` item id | `&str` provider: finds an item's partition |
+//! | `item_chunks` | `([u8; 16], u32)` item id, chunk | ciphertext of one chunk |
+//! | `item_keys` | `([u8; 16], &str)` item id, Party | postcard `KeyWrap`: the item key sealed to that Party |
+//! | `consent` | `[u8; 16]` record id | postcard `SignedRecord` |
+//! | `audit` | `u64` sequence | postcard `SignedEntry` |
+//!
+//! `meta` also holds `audit_head` (the signed head of the audit log, written with each append)
+//! and `peers_known` (the pinned peers as last seen, to audit changes made while stopped).
+//!
+//! Items are partitioned by provider (the first part of their key), and hold ciphertext only:
+//! the title and body are encrypted before they reach the store, and the keys are sealed.
 //!
 //! A document is its snapshot followed by its chunks, in sequence order; `Automerge::load`
 //! takes that concatenation in one call. Compaction rewrites the snapshot and drops the chunks.
 
+mod items;
 mod lock;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::DocId;
 use crate::workspace::DocKind;
 
+pub use items::StoredItem;
 pub use lock::{DirLock, LockError};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -37,6 +51,12 @@ const SNAPSHOTS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("doc_sn
 const CHUNKS: TableDefinition<([u8; 16], u64), &[u8]> = TableDefinition::new("doc_chunks");
 const SYNC_STATES: TableDefinition<(&[u8], [u8; 16]), &[u8]> = TableDefinition::new("sync_states");
 const PEERS_SEEN: TableDefinition<&[u8], &[u8]> = TableDefinition::new("peers_seen");
+const ITEMS: TableDefinition<(&str, [u8; 16]), &[u8]> = TableDefinition::new("items");
+const ITEM_INDEX: TableDefinition<[u8; 16], &str> = TableDefinition::new("item_index");
+const ITEM_CHUNKS: TableDefinition<([u8; 16], u32), &[u8]> = TableDefinition::new("item_chunks");
+const ITEM_KEYS: TableDefinition<([u8; 16], &str), &[u8]> = TableDefinition::new("item_keys");
+const CONSENT: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("consent");
+const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 
 /// Schema version written by this code; a store with another version is refused.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -168,6 +188,12 @@ impl Store {
             tx.open_table(CHUNKS).map_err(|e| self.db_err(e))?;
             tx.open_table(SYNC_STATES).map_err(|e| self.db_err(e))?;
             tx.open_table(PEERS_SEEN).map_err(|e| self.db_err(e))?;
+            tx.open_table(ITEMS).map_err(|e| self.db_err(e))?;
+            tx.open_table(ITEM_INDEX).map_err(|e| self.db_err(e))?;
+            tx.open_table(ITEM_CHUNKS).map_err(|e| self.db_err(e))?;
+            tx.open_table(ITEM_KEYS).map_err(|e| self.db_err(e))?;
+            tx.open_table(CONSENT).map_err(|e| self.db_err(e))?;
+            tx.open_table(AUDIT).map_err(|e| self.db_err(e))?;
         }
         tx.commit().map_err(|e| self.db_err(e))
     }
@@ -253,6 +279,13 @@ impl Store {
                 chunks: tx.open_table(CHUNKS).map_err(|e| self.db_err(e))?,
                 sync_states: tx.open_table(SYNC_STATES).map_err(|e| self.db_err(e))?,
                 peers_seen: tx.open_table(PEERS_SEEN).map_err(|e| self.db_err(e))?,
+                meta: tx.open_table(META).map_err(|e| self.db_err(e))?,
+                items: tx.open_table(ITEMS).map_err(|e| self.db_err(e))?,
+                item_index: tx.open_table(ITEM_INDEX).map_err(|e| self.db_err(e))?,
+                item_chunks: tx.open_table(ITEM_CHUNKS).map_err(|e| self.db_err(e))?,
+                item_keys: tx.open_table(ITEM_KEYS).map_err(|e| self.db_err(e))?,
+                consent: tx.open_table(CONSENT).map_err(|e| self.db_err(e))?,
+                audit: tx.open_table(AUDIT).map_err(|e| self.db_err(e))?,
                 path: &self.path,
             };
             f(&mut w)?
@@ -269,6 +302,13 @@ pub struct Writer<'t> {
     chunks: redb::Table<'t, ([u8; 16], u64), &'static [u8]>,
     sync_states: redb::Table<'t, (&'static [u8], [u8; 16]), &'static [u8]>,
     peers_seen: redb::Table<'t, &'static [u8], &'static [u8]>,
+    meta: redb::Table<'t, &'static str, &'static [u8]>,
+    items: redb::Table<'t, (&'static str, [u8; 16]), &'static [u8]>,
+    item_index: redb::Table<'t, [u8; 16], &'static str>,
+    item_chunks: redb::Table<'t, ([u8; 16], u32), &'static [u8]>,
+    item_keys: redb::Table<'t, ([u8; 16], &'static str), &'static [u8]>,
+    consent: redb::Table<'t, [u8; 16], &'static [u8]>,
+    audit: redb::Table<'t, u64, &'static [u8]>,
     path: &'t Path,
 }
 

@@ -8,6 +8,7 @@
 
 pub mod draft;
 pub mod group;
+pub mod mandates;
 pub mod meeting;
 pub mod registry;
 pub mod thread;
@@ -41,12 +42,14 @@ pub enum DocKind {
     Draft,
     /// A thread of liaison communications.
     Thread,
+    /// The Member-State mandates the Parties recorded (one per workspace).
+    Mandates,
 }
 
 impl DocKind {
     /// Every kind.
-    pub const ALL: [DocKind; 5] =
-        [DocKind::Registry, DocKind::Meeting, DocKind::Group, DocKind::Draft, DocKind::Thread];
+    pub const ALL: [DocKind; 6] =
+        [DocKind::Registry, DocKind::Meeting, DocKind::Group, DocKind::Draft, DocKind::Thread, DocKind::Mandates];
 
     /// The name stored in documents and shown to users.
     pub fn as_str(self) -> &'static str {
@@ -56,6 +59,7 @@ impl DocKind {
             DocKind::Group => "group",
             DocKind::Draft => "draft",
             DocKind::Thread => "thread",
+            DocKind::Mandates => "mandates",
         }
     }
 }

@@ -41,6 +41,9 @@ impl AppError {
                 },
                 EngineError::Load(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::Store(_) | EngineError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+                EngineError::NoItem(_) => StatusCode::NOT_FOUND,
+                EngineError::Item(_) | EngineError::Consent(_) => StatusCode::CONFLICT,
+                EngineError::Mandate(_) => StatusCode::FORBIDDEN,
             },
         }
     }

@@ -20,7 +20,7 @@ use crate::workspace::{Author, ChangeCtx, DocKind, WorkspaceError};
 pub const OFFICER_HEADER: &str = "x-liaison-officer";
 
 /// The officer making the request, from [`OFFICER_HEADER`].
-pub struct OfficerName(String);
+pub struct OfficerName(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for OfficerName {
     type Rejection = AppError;
@@ -131,7 +131,13 @@ pub async fn create_group(
     Json(new): Json<NewGroup>,
 ) -> Result<Json<Created>, AppError> {
     let ctx = s.ctx(o);
-    let id = s.engine.write(move |c| c.create(DocKind::Group, |d| group::create(d, &ctx, &new))).await?;
+    let id = s
+        .engine
+        .write(move |c| {
+            c.check_mandate(crate::config::MandatedAction::GroupCreate, new.mandate_ref.as_deref())?;
+            c.create(DocKind::Group, |d| group::create(d, &ctx, &new))
+        })
+        .await?;
     Ok(Json(Created { id: id.to_string() }))
 }
 
@@ -329,7 +335,13 @@ pub async fn assign_officer(
     Json(new): Json<NewOfficer>,
 ) -> Result<Json<Created>, AppError> {
     let ctx = s.ctx(o);
-    let id = s.engine.write(move |c| c.change(REGISTRY_ID, |d| registry::assign(d, &ctx, &new))).await?;
+    let id = s
+        .engine
+        .write(move |c| {
+            c.check_mandate(crate::config::MandatedAction::OfficerAssign, new.mandate.as_deref())?;
+            c.change(REGISTRY_ID, |d| registry::assign(d, &ctx, &new))
+        })
+        .await?;
     Ok(Json(Created { id }))
 }
 

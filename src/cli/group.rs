@@ -21,6 +21,10 @@ pub enum GroupCmd {
         /// What it is to develop proposals on.
         #[arg(long)]
         mandate: String,
+        /// The Member-State mandate (recorded with `liaison mandate add`) that the establishment
+        /// cites.
+        #[arg(long, value_name = "REF")]
+        mandate_ref: Option<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -64,9 +68,14 @@ pub enum GroupCmd {
 pub async fn run(dir: &Path, cmd: &GroupCmd, officer: &str) -> anyhow::Result<()> {
     let c = Client::for_data_dir(dir, officer)?;
     match cmd {
-        GroupCmd::Create { name, mandate, json } => {
-            let r: Created =
-                c.send(Method::POST, "/api/groups", &NewGroup { name: name.clone(), mandate: mandate.clone() }).await?;
+        GroupCmd::Create { name, mandate, mandate_ref, json } => {
+            let r: Created = c
+                .send(
+                    Method::POST,
+                    "/api/groups",
+                    &NewGroup { name: name.clone(), mandate: mandate.clone(), mandate_ref: mandate_ref.clone() },
+                )
+                .await?;
             if *json {
                 output::json(&r)
             } else {

@@ -63,6 +63,8 @@ pub enum RoleArg {
     Party,
     /// A node of any other organisation.
     ThirdParty,
+    /// On a third party's node: a Party's node that sends it granted items.
+    Provider,
 }
 
 fn parse_multiaddr(s: &str) -> Result<Multiaddr, String> {
@@ -110,6 +112,7 @@ pub async fn run(dir: &Path, cmd: &PeerCmd, officer: &str) -> anyhow::Result<()>
             let role = match role {
                 RoleArg::Party => PeerRole::Party,
                 RoleArg::ThirdParty => PeerRole::ThirdParty,
+                RoleArg::Provider => PeerRole::Provider,
             };
             let peer = PinnedPeer { party_id, peer_id, addrs, role, signing_key, sealing_key };
             config::add_peer(dir, &peer)?;

@@ -42,12 +42,20 @@ listen = "{api}"
 # Default {cache}.
 cache_docs = {cache}
 
+[policy]
+# Actions this Party's officers may take only when they cite a recorded mandate (a Member-State
+# consent, `liaison mandate add`): any of "item-share", "group-create", "officer-assign".
+# Default [] (none required).
+require_mandate = []
+
 # Pinned peers, one [[peers]] table each (`liaison peer add` writes them):
 #   party_id    the organisation of the peer
 #   peer_id     its libp2p identity (from `liaison id` on that node)
 #   addrs       multiaddrs to dial it at, e.g. ["/ip4/10.0.0.2/tcp/{p2p_port}"]
-#   role        "party" (a node of either Party: receives the workspace) or
-#               "third-party" (receives only items a provider consented to); default "party"
+#   role        "party" (a node of either Party: receives the workspace),
+#               "third-party" (receives only items a provider consented to), or, on a third
+#               party's own node, "provider" (a Party's node it receives granted items from);
+#               default "party"
 #   signing_key the peer Party's Ed25519 public key, hex (from `liaison id`)
 #   sealing_key the peer Party's X25519 public key, hex (from `liaison id`)
 "#,

@@ -60,7 +60,7 @@ pub struct PeerStatus {
     /// the peer lacks the document), as of the last exchange.
     pub behind: usize,
     /// What went each way since the node started.
-    pub traffic: super::sync::Traffic,
+    pub traffic: super::peers::Traffic,
 }
 
 pub(super) fn status(core: &mut Core) -> NodeStatus {
@@ -72,7 +72,7 @@ pub(super) fn status(core: &mut Core) -> NodeStatus {
     for (id, p) in core.peers.iter() {
         let (mut shared, mut in_sync) = (0, 0);
         for (doc, m) in core.docs.all() {
-            if !policy::may_send(Subject::WorkspaceDoc(m.kind), Some(&p.pinned)).is_allowed() {
+            if !policy::may_send(&Subject::WorkspaceDoc(m.kind), Some(&p.pinned)).is_allowed() {
                 continue;
             }
             shared += 1;

@@ -10,7 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::DocId;
+use crate::consent::SignedRecord;
+use crate::ids::{DocId, ItemId};
+use crate::vault::{KeyWrap, SignedEnvelope};
 use crate::workspace::DocKind;
 
 /// The protocol name on the wire.
@@ -48,6 +50,33 @@ pub enum Frame {
         #[serde(with = "serde_bytes")]
         msg: Vec<u8>,
     },
+    /// Signed consent records (requests, grants, denials, revocations, confirmations, reports).
+    Records(Vec<SignedRecord>),
+    /// Between the Parties' nodes, at the start of a session: the items we hold complete.
+    ItemList(Vec<ItemId>),
+    /// An item begins: the provider's signed envelope, the key sealed to the receiver's Party
+    /// (to each Party, between the Parties), and for a third party the grant it comes under.
+    /// Its chunks follow in order.
+    ItemOffer {
+        /// The signed envelope.
+        envelope: Box<SignedEnvelope>,
+        /// Key wraps.
+        wraps: Vec<KeyWrap>,
+        /// The provider's grant, when the receiver is a third party.
+        grant: Option<Box<SignedRecord>>,
+    },
+    /// One chunk of an offered item (ciphertext).
+    ItemChunk {
+        /// The item.
+        item: ItemId,
+        /// Its position.
+        index: u32,
+        /// The ciphertext.
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    },
+    /// A third party asks for an item granted to it.
+    ItemRequest(ItemId),
 }
 
 impl Frame {
@@ -58,6 +87,11 @@ impl Frame {
             Frame::Catalog(entries) => entries.iter().map(|e| 17 + 32 * e.heads.len()).sum(),
             Frame::Snapshot { bytes, .. } => bytes.len(),
             Frame::Sync { msg, .. } => msg.len(),
+            Frame::Records(r) => r.len() * 256,
+            Frame::ItemList(l) => l.len() * 16,
+            Frame::ItemOffer { wraps, .. } => 512 + wraps.len() * 128,
+            Frame::ItemChunk { data, .. } => data.len(),
+            Frame::ItemRequest(_) => 16,
         }
     }
 }

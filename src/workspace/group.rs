@@ -17,6 +17,9 @@ pub struct NewGroup {
     pub name: String,
     /// What the group is to develop proposals on.
     pub mandate: String,
+    /// The Member-State mandate (recorded with `liaison mandate add`) the establishment cites.
+    #[serde(default)]
+    pub mandate_ref: Option<String>,
 }
 
 /// A change to a group.
@@ -57,6 +60,8 @@ pub struct Group {
     pub name: String,
     /// Mandate.
     pub mandate: String,
+    /// The Member-State mandate its establishment cites.
+    pub mandate_ref: Option<String>,
     /// Members, in the order they joined.
     pub members: Vec<Member>,
     /// Who set it up.
@@ -90,6 +95,7 @@ pub fn create(doc: &mut Automerge, ctx: &ChangeCtx, new: &NewGroup) -> Result<()
         init_root(tx, DocKind::Group, ctx)?;
         tx.put_str(&ROOT, "name", &new.name)?;
         tx.put_str(&ROOT, "mandate", &new.mandate)?;
+        tx.put_opt_str(&ROOT, "mandate_ref", new.mandate_ref.as_deref())?;
         tx.list(&ROOT, "members")?;
         touch(tx, ctx)
     })
@@ -145,6 +151,7 @@ pub fn read(doc: &Automerge, id: &str) -> Result<Group> {
         id: id.to_string(),
         name: req_str(doc, &ROOT, "name")?,
         mandate: req_str(doc, &ROOT, "mandate")?,
+        mandate_ref: get_str(doc, &ROOT, "mandate_ref")?,
         members,
         created_by: get_author(doc, &ROOT, "created_by")?,
         created_at: get_str(doc, &ROOT, "created_at")?,
@@ -164,7 +171,7 @@ mod tests {
         create(
             &mut a,
             &ctx("ana", "cica"),
-            &NewGroup { name: "WG on financing".into(), mandate: "Proposals on CFT".into() },
+            &NewGroup { name: "WG on financing".into(), mandate: "Proposals on CFT".into(), mandate_ref: None },
         )
         .unwrap();
         let mut b = a.fork();
@@ -185,7 +192,9 @@ mod tests {
     #[test]
     fn an_empty_name_is_refused() {
         let mut a = Automerge::new();
-        let e = create(&mut a, &ctx("ana", "cica"), &NewGroup { name: " ".into(), mandate: "m".into() }).unwrap_err();
+        let e =
+            create(&mut a, &ctx("ana", "cica"), &NewGroup { name: " ".into(), mandate: "m".into(), mandate_ref: None })
+                .unwrap_err();
         assert!(e.to_string().starts_with("name:"), "{e}");
     }
 }

@@ -1,0 +1,372 @@
+//! Routes over provided information: items (streamed in and out in chunks, so any size moves in
+//! bounded memory), consent, mandates, and the audit log.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::workspace_routes::OfficerName;
+use super::{AppError, AppState};
+use crate::audit::SignedEntry;
+use crate::config::MandatedAction;
+use crate::engine::{ConsentView, EngineError, Explanation, ItemView};
+use crate::ids::{ItemId, PartyId};
+use crate::vault::{self, CHUNK_BYTES, Sealer};
+use crate::workspace::mandates::{self, Mandate, NewMandate};
+use crate::workspace::{Author, ChangeCtx};
+
+/// Largest item accepted: 2 GiB.
+pub const MAX_ITEM_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Metadata of an item being provided; the body is the request body.
+#[derive(Deserialize)]
+pub struct ShareQuery {
+    /// Title (encrypted before it is stored).
+    title: String,
+    /// Handling marking.
+    #[serde(default)]
+    marking: Option<String>,
+    /// Cited mandate.
+    #[serde(default)]
+    mandate: Option<String>,
+}
+
+/// `POST /api/items`: provide an item. The body streams in; each 1 MiB is encrypted and stored
+/// as it arrives, so memory stays bounded whatever the size.
+pub async fn share(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Query(q): Query<ShareQuery>,
+    body: Body,
+) -> Result<Json<ItemView>, AppError> {
+    let officer = o.0.clone();
+    if q.title.trim().is_empty() || q.title.len() > 1000 {
+        return Err(AppError::BadRequest("the title must be 1 to 1000 bytes".into()));
+    }
+    let mandate = q.mandate.clone().filter(|m| !m.trim().is_empty());
+    let m2 = mandate.clone();
+    s.engine.read(move |c| c.check_mandate(MandatedAction::ItemShare, m2.as_deref())).await?;
+    let item = ItemId::random();
+    let mut sealer = Sealer::new(item);
+    let mut stream = body.into_data_stream();
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
+    let mut index = 0u32;
+    let mut total = 0u64;
+    let outcome: Result<(), AppError> = async {
+        while let Some(piece) = stream.next().await {
+            let piece = piece.map_err(|e| AppError::BadRequest(format!("the upload broke off: {e}")))?;
+            total += piece.len() as u64;
+            if total > MAX_ITEM_BYTES {
+                return Err(AppError::BadRequest(format!("items are limited to {MAX_ITEM_BYTES} bytes")));
+            }
+            buf.extend_from_slice(&piece);
+            // A full chunk with more data after it is certainly not the last one.
+            while buf.len() > CHUNK_BYTES {
+                let rest = buf.split_off(CHUNK_BYTES);
+                let ct = sealer.chunk(&buf, false).map_err(|e| AppError::Engine(EngineError::Item(e.to_string())))?;
+                buf = rest;
+                let i = index;
+                s.engine
+                    .write(move |c| {
+                        c.item_stage_chunk(item, i, ct);
+                        Ok(())
+                    })
+                    .await?;
+                index += 1;
+            }
+        }
+        let ct = sealer.chunk(&buf, true).map_err(|e| AppError::Engine(EngineError::Item(e.to_string())))?;
+        let i = index;
+        s.engine
+            .write(move |c| {
+                c.item_stage_chunk(item, i, ct);
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = outcome {
+        let _ = s
+            .engine
+            .write(move |c| {
+                c.item_abort(item);
+                Ok(())
+            })
+            .await;
+        return Err(e);
+    }
+    let marking = q.marking.clone().filter(|m| !m.trim().is_empty()).unwrap_or_else(|| "RESTRICTED".into());
+    let title = q.title.clone();
+    let view = s.engine.write(move |c| c.item_finish(sealer, &title, marking, mandate, &officer)).await?;
+    Ok(Json(view))
+}
+
+/// `GET /api/items`.
+pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<ItemView>>, AppError> {
+    Ok(Json(s.engine.read(|c| c.item_list()).await?))
+}
+
+/// `GET /api/items/{id}/content`: the decrypted body, streamed. The provider's signature and
+/// the whole ciphertext are checked first, and the decryption is in the audit log before the
+/// first byte leaves.
+pub async fn content(State(s): State<AppState>, o: OfficerName, Path(id): Path<String>) -> Result<Response, AppError> {
+    let officer = o.0;
+    let (env, key) = s
+        .engine
+        .write(move |c| {
+            let id = c.item_resolve(&id)?;
+            c.item_open(id, &officer)
+        })
+        .await?;
+    let title = vault::open_title(&key, &env.envelope).unwrap_or_default();
+    let e = env.envelope.clone();
+    let key = Arc::new(key);
+    let engine = s.engine.clone();
+    let chunks = futures::stream::unfold(0u32, move |i| {
+        let (engine, key, e) = (engine.clone(), key.clone(), e.clone());
+        async move {
+            if i >= e.chunks {
+                return None;
+            }
+            let item = e.item;
+            let r = match engine.read(move |c| c.item_chunk(item, i)).await {
+                Ok(ct) => vault::open_chunk(&key, &e, i, &ct)
+                    .map(Bytes::from)
+                    .map_err(|e| std::io::Error::other(e.to_string())),
+                Err(err) => Err(std::io::Error::other(err.to_string())),
+            };
+            Some((r, i + 1))
+        }
+    });
+    let mut resp = Body::from_stream(chunks).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_LENGTH, env.envelope.plaintext_bytes.into());
+    // The title goes back percent-encoded, so that any text fits in a header.
+    if let Ok(v) = header::HeaderValue::from_str(&percent_encode(&title)) {
+        h.insert("x-liaison-title", v);
+    }
+    if let Ok(v) = header::HeaderValue::from_str(&env.envelope.provider.to_string()) {
+        h.insert("x-liaison-provider", v);
+    }
+    Ok(resp)
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b" -_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Query of `explain`.
+#[derive(Deserialize)]
+pub struct ExplainQuery {
+    /// Peer id, or a party id pinned once.
+    to: String,
+}
+
+/// `GET /api/items/{id}/explain?to=PEER`.
+pub async fn explain(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ExplainQuery>,
+) -> Result<Json<Explanation>, AppError> {
+    Ok(Json(
+        s.engine
+            .read(move |c| {
+                let id = c.item_resolve(&id)?;
+                c.item_explain(id, &q.to)
+            })
+            .await?,
+    ))
+}
+
+/// The answer of `item request`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Requested {
+    /// How many provider peers were asked.
+    pub asked: usize,
+}
+
+/// `POST /api/items/{id}/request`: on a third party's node, ask the providers for a granted item.
+pub async fn request_item(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Requested>, AppError> {
+    let item = crate::ids::parse_id16(&id)
+        .map(ItemId)
+        .ok_or_else(|| AppError::BadRequest(format!("{id:?} is not an item id (32 hex digits)")))?;
+    let asked = s.engine.write(move |c| Ok(c.item_request(item))).await?;
+    Ok(Json(Requested { asked }))
+}
+
+/// A new consent request.
+#[derive(Deserialize)]
+pub struct NewRequest {
+    item: String,
+    third_party: PartyId,
+    purpose: String,
+}
+
+/// A record made.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RecordMade {
+    /// Its id.
+    pub id: String,
+}
+
+/// `POST /api/consent`: ask the provider to let an item go to a third party.
+pub async fn consent_request(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Json(b): Json<NewRequest>,
+) -> Result<Json<RecordMade>, AppError> {
+    let officer = o.0;
+    let id = s.engine.write(move |c| c.consent_request(&b.item, b.third_party, b.purpose, &officer)).await?;
+    Ok(Json(RecordMade { id: id.to_string() }))
+}
+
+/// `GET /api/consent`.
+pub async fn consent_list(State(s): State<AppState>) -> Result<Json<Vec<ConsentView>>, AppError> {
+    Ok(Json(s.engine.read(|c| Ok(c.consent_list())).await?))
+}
+
+/// Options of a grant.
+#[derive(Deserialize, Default)]
+pub struct GrantBody {
+    #[serde(default)]
+    expires: Option<String>,
+}
+
+/// `POST /api/consent/{id}/grant`.
+pub async fn consent_grant(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+    Json(b): Json<GrantBody>,
+) -> Result<Json<RecordMade>, AppError> {
+    let officer = o.0;
+    let g = s.engine.write(move |c| c.consent_grant(&id, b.expires, &officer)).await?;
+    Ok(Json(RecordMade { id: g.to_string() }))
+}
+
+/// `POST /api/consent/{id}/deny`.
+pub async fn consent_deny(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+) -> Result<Json<RecordMade>, AppError> {
+    let officer = o.0;
+    let d = s.engine.write(move |c| c.consent_deny(&id, &officer)).await?;
+    Ok(Json(RecordMade { id: d.to_string() }))
+}
+
+/// `POST /api/consent/{id}/revoke`.
+pub async fn consent_revoke(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+) -> Result<Json<RecordMade>, AppError> {
+    let officer = o.0;
+    let r = s.engine.write(move |c| c.consent_revoke(&id, &officer)).await?;
+    Ok(Json(RecordMade { id: r.to_string() }))
+}
+
+/// `GET /api/mandates`.
+pub async fn mandates_list(State(s): State<AppState>) -> Result<Json<Vec<Mandate>>, AppError> {
+    Ok(Json(s.engine.read(|c| Ok(mandates::list(c.doc(mandates::MANDATES_ID)?)?)).await?))
+}
+
+/// `POST /api/mandates`: record a Member-State consent of our Party.
+pub async fn mandates_add(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Json(m): Json<NewMandate>,
+) -> Result<Json<Vec<Mandate>>, AppError> {
+    let ctx = ChangeCtx { author: Author { officer: o.0, party: s.party.id.clone() }, now: chrono::Utc::now() };
+    let v = s
+        .engine
+        .write(move |c| {
+            c.change(mandates::MANDATES_ID, |d| mandates::add(d, &ctx, &m))?;
+            Ok(mandates::list(c.doc(mandates::MANDATES_ID)?)?)
+        })
+        .await?;
+    Ok(Json(v))
+}
+
+/// Filter of the audit log.
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    item: Option<String>,
+}
+
+/// `GET /api/audit`.
+pub async fn audit_show(
+    State(s): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Vec<SignedEntry>>, AppError> {
+    let item = match q.item {
+        Some(i) => Some(
+            crate::ids::parse_id16(&i)
+                .map(ItemId)
+                .ok_or_else(|| AppError::BadRequest(format!("{i:?} is not an item id (32 hex digits)")))?,
+        ),
+        None => None,
+    };
+    Ok(Json(s.engine.read(move |c| c.audit_show(item)).await?))
+}
+
+/// The result of `audit verify`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// Whether the log is intact.
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: u64,
+    /// The first problem, naming the entry.
+    pub error: Option<String>,
+    /// The sequence number of the first bad entry, if known.
+    pub first_bad: Option<u64>,
+}
+
+impl AuditReport {
+    /// Builds the report from a verification result.
+    pub fn from_result(r: Result<u64, crate::audit::AuditError>, total: u64) -> Self {
+        use crate::audit::AuditError as E;
+        match r {
+            Ok(n) => AuditReport { ok: true, entries: n, error: None, first_bad: None },
+            Err(e) => {
+                let first_bad = match &e {
+                    E::Edited { seq } | E::Forged { seq } | E::BrokenChain { seq } => Some(*seq),
+                    E::OutOfSequence { expected, .. } => Some(*expected),
+                    E::Truncated { len, .. } => Some(*len),
+                    E::BadHead => None,
+                };
+                AuditReport { ok: false, entries: total, error: Some(e.to_string()), first_bad }
+            }
+        }
+    }
+}
+
+/// `GET /api/audit/verify`.
+pub async fn audit_verify(State(s): State<AppState>) -> Result<Json<AuditReport>, AppError> {
+    let (r, total) = s
+        .engine
+        .read(|c| {
+            let total = c.audit_show(None)?.len() as u64;
+            Ok((c.audit_verify()?, total))
+        })
+        .await?;
+    Ok(Json(AuditReport::from_result(r, total)))
+}

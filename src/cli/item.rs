@@ -1,0 +1,205 @@
+//! `liaison item ...` and `liaison explain`: information one Party provides.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use reqwest::Method;
+
+use super::output;
+use crate::api::Requested;
+use crate::client::Client;
+use crate::engine::{Explanation, ItemView};
+
+/// Item commands.
+#[derive(Subcommand, Debug)]
+pub enum ItemCmd {
+    /// Provide an item to the other Party: encrypted with its own key, the key sealed to the
+    /// Parties, signed by our Party. Prints its id.
+    Share {
+        /// Title (encrypted; shown only to officers of entitled Parties).
+        #[arg(long)]
+        title: String,
+        /// The file to provide (any size; it is streamed).
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        /// Handling marking, shown in lists.
+        #[arg(long, value_name = "MARKING", default_value = "RESTRICTED")]
+        marking: String,
+        /// The Member-State mandate it is provided under (recorded with `liaison mandate add`).
+        #[arg(long, value_name = "REF")]
+        mandate: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the items held here.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decrypt an item for reading. The provider's signature and the ciphertext are checked
+    /// first; the decryption is recorded in the audit log.
+    Show {
+        /// Its id (or a unique prefix).
+        id: String,
+        /// Write the body to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// On a third party's node: ask the providers' nodes for an item granted to us.
+    Request {
+        /// The item id (32 hex digits).
+        id: String,
+    },
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+fn encode_query(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()> {
+    let c = Client::for_data_dir(dir, officer)?;
+    match cmd {
+        ItemCmd::Share { title, file, marking, mandate, json } => {
+            let f = tokio::fs::File::open(file).await.with_context(|| format!("opening {}", file.display()))?;
+            let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
+            let mut q = format!("/api/items?title={}&marking={}", encode_query(title), encode_query(marking));
+            if let Some(m) = mandate {
+                q.push_str(&format!("&mandate={}", encode_query(m)));
+            }
+            let pb = bar(len, "encrypting and storing");
+            let pb2 = pb.clone();
+            let v: ItemView = c.upload(&q, f, move |n| pb2.inc(n)).await?;
+            pb.finish_and_clear();
+            if *json {
+                output::json(&v)
+            } else {
+                println!("{}", v.id);
+                Ok(())
+            }
+        }
+        ItemCmd::List { json } => {
+            let v: Vec<ItemView> = c.get("/api/items").await?;
+            if *json {
+                return output::json(&v);
+            }
+            let rows = v
+                .iter()
+                .map(|i| {
+                    vec![
+                        output::short(&i.id),
+                        i.provider.clone(),
+                        i.marking.clone(),
+                        human_bytes(i.bytes),
+                        i.created_at.clone(),
+                        i.title.clone().unwrap_or_else(|| "(no key for this Party)".into()),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            output::table(&["ID", "PROVIDER", "MARKING", "SIZE", "PROVIDED", "TITLE"], &rows);
+            Ok(())
+        }
+        ItemCmd::Show { id, output: out } => {
+            let path = format!("/api/items/{id}/content");
+            let headers = match out {
+                Some(f) => {
+                    let mut file =
+                        tokio::fs::File::create(f).await.with_context(|| format!("creating {}", f.display()))?;
+                    let pb = bar(0, "decrypting");
+                    let pb2 = pb.clone();
+                    let h = c.download(&path, &mut file, move |n| pb2.inc(n)).await;
+                    pb.finish_and_clear();
+                    if h.is_err() {
+                        // Nothing of a refused or broken item stays behind.
+                        let _ = tokio::fs::remove_file(f).await;
+                    }
+                    h?
+                }
+                None => c.download(&path, &mut tokio::io::stdout(), |_| {}).await?,
+            };
+            let title =
+                headers.get("x-liaison-title").and_then(|v| v.to_str().ok()).map(percent_decode).unwrap_or_default();
+            let provider = headers.get("x-liaison-provider").and_then(|v| v.to_str().ok()).unwrap_or("");
+            eprintln!("{title} (provided by {provider})");
+            if let Some(f) = out {
+                eprintln!("written to {}", f.display());
+            }
+            Ok(())
+        }
+        ItemCmd::Request { id } => {
+            let r: Requested =
+                c.send(Method::POST, &format!("/api/items/{id}/request"), &serde_json::json!({})).await?;
+            println!("asked {} provider node(s); a granted item arrives by itself (`liaison item list`)", r.asked);
+            Ok(())
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
+
+/// `liaison explain ITEM --to PEER`.
+pub async fn explain(dir: &Path, item: &str, to: &str, json: bool, officer: &str) -> anyhow::Result<()> {
+    let c = Client::for_data_dir(dir, officer)?;
+    let e: Explanation = c.get(&format!("/api/items/{item}/explain?to={}", encode_query(to))).await?;
+    if json {
+        return output::json(&e);
+    }
+    let who = e.to_party.clone().map(|p| format!("{} ({p})", e.to)).unwrap_or_else(|| e.to.clone());
+    if e.allowed {
+        match &e.grant {
+            Some(g) => println!("yes: item {} may go to {who} under grant {g}", e.item),
+            None => println!("yes: item {} may go to {who}", e.item),
+        }
+    } else {
+        println!("no: item {} may not go to {who}: {}", e.item, e.reason.unwrap_or_default());
+    }
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! The audit log in the engine: events gathered during a round are chained, signed and written
+//! in the round's own transaction, so that an action and its record land together or not at all.
+
+use chrono::{SecondsFormat, Utc};
+
+use super::{Core, EngineError};
+use crate::audit::{self, AuditError, Event, Head, SignedEntry};
+use crate::ids::ItemId;
+use crate::store::Writer;
+
+/// Notes `event` for the audit log; written when the round commits.
+pub(super) fn record(core: &mut Core, event: Event) {
+    core.round.audit.push(event);
+}
+
+/// Chains and signs the round's events after `head`; returns the entries and the new head.
+pub(super) fn seal(core: &Core, events: Vec<Event>) -> (Vec<SignedEntry>, Option<Head>) {
+    let mut head = core.audit_head.clone();
+    let mut out = Vec::with_capacity(events.len());
+    let at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    for e in events {
+        let (entry, h) = audit::append(&core.crypto.node_key, head.as_ref(), at.clone(), e);
+        out.push(entry);
+        head = Some(h);
+    }
+    (out, head)
+}
+
+/// Writes sealed entries and the head.
+pub(super) fn write(
+    w: &mut Writer<'_>,
+    entries: &[SignedEntry],
+    head: Option<&Head>,
+) -> Result<(), crate::store::StoreError> {
+    if let Some(h) = head {
+        for e in entries {
+            w.append_audit(e, h)?;
+        }
+    }
+    Ok(())
+}
+
+/// The log, optionally only the entries about one item.
+pub(super) fn show(core: &Core, item: Option<ItemId>) -> Result<Vec<SignedEntry>, EngineError> {
+    let all = core.store.audit_entries().map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?;
+    Ok(match item {
+        None => all,
+        Some(i) => all.into_iter().filter(|e| about(&e.entry.event) == Some(i)).collect(),
+    })
+}
+
+fn about(e: &Event) -> Option<ItemId> {
+    match e {
+        Event::ItemProvided { item, .. }
+        | Event::ItemReceived { item, .. }
+        | Event::ItemDecrypted { item, .. }
+        | Event::Transmitted { item, .. }
+        | Event::TransmissionRefused { item, .. }
+        | Event::Consent { item, .. }
+        | Event::KeyDestroyed { item, .. } => Some(*item),
+        Event::ReceiveRefused { id, .. } => id.as_deref().and_then(crate::ids::parse_id16).map(ItemId),
+        Event::PeerConfig { .. } => None,
+    }
+}
+
+/// Checks the whole stored log against this node's key and signed head.
+pub(super) fn verify(core: &Core) -> Result<Result<u64, AuditError>, EngineError> {
+    let entries = core.store.audit_entries().map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?;
+    let head = core.store.audit_head().map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?;
+    Ok(audit::verify(entries, &core.crypto.node_key.public(), head.as_ref()))
+}
+
+impl Core {
+    /// The audit log, optionally about one item.
+    pub fn audit_show(&self, item: Option<ItemId>) -> Result<Vec<SignedEntry>, EngineError> {
+        show(self, item)
+    }
+
+    /// Checks the audit log; the inner result names the first bad entry.
+    pub fn audit_verify(&self) -> Result<Result<u64, AuditError>, EngineError> {
+        verify(self)
+    }
+}

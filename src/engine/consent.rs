@@ -1,0 +1,504 @@
+//! Consent in the engine: making requests, grants, denials and revocations; accepting those of
+//! peers after checking their signatures against pinned keys; and what each one sets off
+//! (a grant starts the transmission at the holder, a revocation stops it and makes the third
+//! party destroy the key and confirm).
+//!
+//! Records replicate to every `party` peer; a third party sees only the grants and revocations
+//! that name it (the policy says which).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use libp2p::PeerId;
+use serde::{Deserialize, Serialize};
+
+use super::peers::{SOFT_BATCH_BYTES, Violation};
+use super::{Core, EngineError, audit_log, items};
+use crate::audit::Event;
+use crate::config::PeerRole;
+use crate::consent::{Denial, Grant, Record, Request, Revocation, RevocationAck, SignedRecord};
+use crate::ids::{PartyId, RecordId};
+use crate::net::protocol::Frame;
+use crate::policy::{self, Decision, Subject};
+
+/// Every consent record this node holds.
+#[derive(Default)]
+pub(super) struct ConsentState {
+    pub records: BTreeMap<RecordId, SignedRecord>,
+}
+
+/// A request and what became of it, as `consent list` shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConsentView {
+    /// The request id.
+    pub request: String,
+    /// The item.
+    pub item: String,
+    /// Its provider (who answers).
+    pub provider: String,
+    /// The requesting Party.
+    pub requester: String,
+    /// The third party.
+    pub third_party: String,
+    /// The purpose.
+    pub purpose: String,
+    /// When asked.
+    pub requested_at: String,
+    /// `pending`, `granted`, `denied`, `revoked` or `expired`.
+    pub state: String,
+    /// The grant, once granted.
+    pub grant: Option<String>,
+    /// Its expiry.
+    pub expires: Option<String>,
+    /// Whether the item went to the third party (a transmission was reported).
+    pub transmitted: bool,
+    /// Whether the third party confirmed destroying the key after a revocation.
+    pub key_destroyed: bool,
+    /// Whether this node's Party is the one to answer.
+    pub ours_to_answer: bool,
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn sign(core: &Core, r: Record) -> Result<SignedRecord, EngineError> {
+    SignedRecord::sign(r, &core.crypto.signing).map_err(|e| EngineError::Consent(e.to_string()))
+}
+
+fn find<'a>(core: &'a Core, id: &str) -> Result<&'a SignedRecord, EngineError> {
+    let id = id.trim().to_ascii_lowercase();
+    let m: Vec<&SignedRecord> =
+        core.consent.records.values().filter(|r| r.record.id().to_string().starts_with(&id)).collect();
+    match (id.len() >= 4, m.len()) {
+        (true, 1) => Ok(m[0]),
+        (true, n) if n > 1 => Err(EngineError::Ambiguous { prefix: id, count: n }),
+        _ => Err(EngineError::Consent(format!("no consent record {id} (`liaison consent list` shows them)"))),
+    }
+}
+
+/// `consent request`: ask the item's provider to let it go to a third party.
+pub(super) fn request(
+    core: &mut Core,
+    item: &str,
+    third_party: PartyId,
+    purpose: String,
+    officer: &str,
+) -> Result<RecordId, EngineError> {
+    let id = items::resolve(core, item)?;
+    let stored = core
+        .store
+        .item(id)
+        .map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?
+        .ok_or_else(|| EngineError::NoItem(id.to_string()))?;
+    let env = &stored.envelope.envelope;
+    let us = core.identity.party.id.clone();
+    if third_party == us || core.peers.pinned().any(|p| p.party_id == third_party && p.role == PeerRole::Party) {
+        return Err(EngineError::Consent(format!(
+            "{third_party} is a Party, not a third party: the Parties share items without consent"
+        )));
+    }
+    if purpose.trim().is_empty() {
+        return Err(EngineError::Consent("--purpose must say what the third party needs the item for".into()));
+    }
+    let r = Request {
+        id: RecordId::random(),
+        item: id,
+        content_hash: stored.envelope.content_hash(),
+        provider: env.provider.clone(),
+        requester: us,
+        third_party,
+        purpose,
+        at: now(),
+        officer: officer.to_string(),
+    };
+    let rid = r.id;
+    let signed = sign(core, Record::Request(r))?;
+    add_record(core, signed, officer.to_string());
+    Ok(rid)
+}
+
+fn answered(core: &Core, request: RecordId) -> Option<&'static str> {
+    core.consent.records.values().find_map(|r| match &r.record {
+        Record::Grant(g) if g.request == request => Some("granted"),
+        Record::Denial(d) if d.request == request => Some("denied"),
+        _ => None,
+    })
+}
+
+fn own_request(core: &Core, id: &str) -> Result<Request, EngineError> {
+    let r = match &find(core, id)?.record {
+        Record::Request(r) => r.clone(),
+        other => return Err(EngineError::Consent(format!("{} is a {}, not a request", other.id(), other.kind()))),
+    };
+    if r.provider != core.identity.party.id {
+        return Err(EngineError::Consent(format!(
+            "request {} is for {}, the item's provider, to answer",
+            r.id, r.provider
+        )));
+    }
+    if let Some(a) = answered(core, r.id) {
+        return Err(EngineError::Consent(format!("request {} was already {a}", r.id)));
+    }
+    Ok(r)
+}
+
+/// `consent grant`: the provider consents, signing a grant for exactly this content.
+pub(super) fn grant(
+    core: &mut Core,
+    request: &str,
+    expires: Option<String>,
+    officer: &str,
+) -> Result<RecordId, EngineError> {
+    let r = own_request(core, request)?;
+    if let Some(e) = &expires {
+        let t = DateTime::parse_from_rfc3339(e).map_err(|_| {
+            EngineError::Consent(format!("--expires {e:?} is not an RFC 3339 time (like 2027-01-31T00:00:00Z)"))
+        })?;
+        if t.with_timezone(&Utc) <= Utc::now() {
+            return Err(EngineError::Consent(format!("--expires {e} is in the past")));
+        }
+    }
+    let stored = core
+        .store
+        .item(r.item)
+        .map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?
+        .ok_or_else(|| EngineError::NoItem(r.item.to_string()))?;
+    if stored.envelope.content_hash() != r.content_hash {
+        return Err(EngineError::Consent(format!(
+            "request {} names other content than item {} as held here",
+            r.id, r.item
+        )));
+    }
+    let g = Grant {
+        id: RecordId::random(),
+        request: r.id,
+        item: r.item,
+        content_hash: r.content_hash,
+        provider: r.provider,
+        holder: r.requester,
+        third_party: r.third_party,
+        purpose: r.purpose,
+        expires,
+        at: now(),
+        officer: officer.to_string(),
+    };
+    let id = g.id;
+    let signed = sign(core, Record::Grant(g))?;
+    add_record(core, signed, officer.to_string());
+    Ok(id)
+}
+
+/// `consent deny`.
+pub(super) fn deny(core: &mut Core, request: &str, officer: &str) -> Result<RecordId, EngineError> {
+    let r = own_request(core, request)?;
+    let d = Denial {
+        id: RecordId::random(),
+        request: r.id,
+        item: r.item,
+        provider: r.provider,
+        holder: r.requester,
+        at: now(),
+        officer: officer.to_string(),
+    };
+    let id = d.id;
+    let signed = sign(core, Record::Denial(d))?;
+    add_record(core, signed, officer.to_string());
+    Ok(id)
+}
+
+/// `consent revoke`: withdraw a grant; the holder stops, the third party destroys the key.
+pub(super) fn revoke(core: &mut Core, grant: &str, officer: &str) -> Result<RecordId, EngineError> {
+    let g = match &find(core, grant)?.record {
+        Record::Grant(g) => g.clone(),
+        other => return Err(EngineError::Consent(format!("{} is a {}, not a grant", other.id(), other.kind()))),
+    };
+    if g.provider != core.identity.party.id {
+        return Err(EngineError::Consent(format!("grant {} was given by {}; only it can revoke it", g.id, g.provider)));
+    }
+    if core.consent.records.values().any(|r| matches!(&r.record, Record::Revocation(v) if v.grant == g.id)) {
+        return Err(EngineError::Consent(format!("grant {} is already revoked", g.id)));
+    }
+    let v = Revocation {
+        id: RecordId::random(),
+        grant: g.id,
+        item: g.item,
+        provider: g.provider,
+        holder: g.holder,
+        third_party: g.third_party,
+        at: now(),
+        officer: officer.to_string(),
+    };
+    let id = v.id;
+    let signed = sign(core, Record::Revocation(v))?;
+    add_record(core, signed, officer.to_string());
+    Ok(id)
+}
+
+/// Stores a record (made here or accepted from a peer), audits it, passes it on, and does what
+/// it calls for.
+pub(super) fn add_record(core: &mut Core, r: SignedRecord, by: String) {
+    let id = r.record.id();
+    let record = r.record.clone();
+    core.consent.records.insert(id, r.clone());
+    core.round.writes.push(Box::new(move |w| w.put_record(&r)));
+    audit_log::record(
+        core,
+        Event::Consent {
+            kind: record.kind().into(),
+            record: id,
+            item: record.item(),
+            third_party: record.third_party_concerned().map(ToString::to_string),
+            by,
+        },
+    );
+    for p in core.peers.by_id.values_mut() {
+        if let Some(s) = p.session.as_mut() {
+            s.want_records.push_back(id);
+        }
+    }
+    let us = core.identity.party.id.clone();
+    match &record {
+        Record::Grant(g) if g.holder == us => {
+            let peers: Vec<PeerId> = core
+                .peers
+                .by_id
+                .iter()
+                .filter(|(_, p)| p.pinned.role == PeerRole::ThirdParty && p.pinned.party_id == g.third_party)
+                .map(|(id, _)| *id)
+                .collect();
+            for peer in peers {
+                items::schedule_grants_for(core, peer);
+            }
+        }
+        Record::Revocation(v) if v.third_party == us => destroy(core, v),
+        _ => {}
+    }
+}
+
+/// At a third party: a revocation arrived; destroy the item's key (and its ciphertext), and
+/// confirm to the Parties.
+fn destroy(core: &mut Core, v: &Revocation) {
+    let item = v.item;
+    let provider = v.provider.clone();
+    core.round.writes.push(Box::new(move |w| w.remove_item(item, &provider)));
+    audit_log::record(core, Event::KeyDestroyed { item, revocation: Some(v.id) });
+    tracing::info!(%item, revocation = %v.id, "grant revoked: the item's key is destroyed");
+    let ack = RevocationAck {
+        id: RecordId::random(),
+        revocation: v.id,
+        grant: v.grant,
+        item,
+        provider: v.provider.clone(),
+        third_party: core.identity.party.id.clone(),
+        at: now(),
+    };
+    match sign(core, Record::RevocationAck(ack)) {
+        Ok(r) => add_record(core, r, "this node".into()),
+        Err(e) => tracing::error!(error = %e, "cannot sign the confirmation of a revocation"),
+    }
+}
+
+fn key_of(core: &Core, p: &PartyId) -> Option<[u8; 32]> {
+    if *p == core.identity.party.id {
+        Some(core.crypto.signing.verifying_key().to_bytes())
+    } else {
+        core.peers.signing_key_of(p)
+    }
+}
+
+/// Records from a peer: each must be one the policy lets it give us, signed by the Party its
+/// kind requires (checked against that Party's pinned key).
+pub(super) fn on_records(core: &mut Core, peer: PeerId, records: Vec<SignedRecord>) -> Result<(), Violation> {
+    let Some(pinned) = core.peers.by_id.get(&peer).map(|p| p.pinned.clone()) else {
+        return Err(Violation("not pinned".into()));
+    };
+    let us = core.identity.party.id.clone();
+    for r in records {
+        let id = r.record.id();
+        let kind = r.record.kind();
+        let refuse = |core: &mut Core, reason: String| {
+            audit_log::record(
+                core,
+                Event::ReceiveRefused {
+                    what: kind.into(),
+                    id: Some(id.to_string()),
+                    from_peer: peer.to_string(),
+                    reason: reason.clone(),
+                },
+            );
+            Violation(format!("{kind} {id} refused: {reason}"))
+        };
+        if let Decision::Deny(reason) = policy::may_accept(&Subject::Record(&r.record), Some(&pinned), &us) {
+            return Err(refuse(core, reason.to_string()));
+        }
+        if let Err(e) = r.verify(|p| key_of(core, p)) {
+            return Err(refuse(core, e.to_string()));
+        }
+        if let Some(known) = core.consent.records.get(&id) {
+            if known != &r {
+                return Err(refuse(core, "a different record with the same id is held here".into()));
+            }
+            if matches!(&r.record, Record::Revocation(v) if v.third_party == us) {
+                // Carried out already: a replay is refused (and audited), not carried out twice.
+                let reason = "replayed revocation: it was already carried out here".to_string();
+                tracing::warn!(%peer, revocation = %id, "{reason}");
+                audit_log::record(
+                    core,
+                    Event::ReceiveRefused {
+                        what: kind.into(),
+                        id: Some(id.to_string()),
+                        from_peer: peer.to_string(),
+                        reason,
+                    },
+                );
+            }
+            continue;
+        }
+        add_record(core, r, peer.to_string());
+    }
+    Ok(())
+}
+
+/// The record frames due to `peer`: at the start of a session every record it may see, then
+/// each new one.
+pub(super) fn record_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<Frame>, size: &mut usize) {
+    let us = core.identity.party.id.clone();
+    let Some(p) = core.peers.by_id.get_mut(&peer) else { return };
+    let Some(s) = p.session.as_mut() else { return };
+    let ids: Vec<RecordId> = if std::mem::take(&mut s.send_all_records) {
+        s.want_records.clear();
+        core.consent.records.keys().copied().collect()
+    } else {
+        s.want_records.drain(..).collect()
+    };
+    let acked: Vec<RecordId> = core
+        .consent
+        .records
+        .values()
+        .filter_map(|r| match &r.record {
+            Record::RevocationAck(a) if a.third_party == p.pinned.party_id => Some(a.revocation),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for id in ids {
+        let Some(r) = core.consent.records.get(&id) else { continue };
+        if !policy::may_send(&Subject::Record(&r.record), Some(&p.pinned)).is_allowed() {
+            continue;
+        }
+        if p.pinned.role == PeerRole::ThirdParty {
+            // Grants travel with their items. A revocation goes from the holder, until the
+            // third party has confirmed it.
+            match &r.record {
+                Record::Revocation(v) if v.holder == us && !acked.contains(&v.id) => {}
+                _ => continue,
+            }
+        }
+        *size += 256;
+        out.push(r.clone());
+    }
+    if !out.is_empty() {
+        frames.push(Frame::Records(out));
+    }
+    let _ = SOFT_BATCH_BYTES;
+}
+
+/// Every consent request with its state, newest first.
+pub(super) fn list(core: &Core) -> Vec<ConsentView> {
+    let us = &core.identity.party.id;
+    let mut out = Vec::new();
+    for r in core.consent.records.values() {
+        let Record::Request(q) = &r.record else { continue };
+        let mut view = ConsentView {
+            request: q.id.to_string(),
+            item: q.item.to_string(),
+            provider: q.provider.to_string(),
+            requester: q.requester.to_string(),
+            third_party: q.third_party.to_string(),
+            purpose: q.purpose.clone(),
+            requested_at: q.at.clone(),
+            state: "pending".into(),
+            grant: None,
+            expires: None,
+            transmitted: false,
+            key_destroyed: false,
+            ours_to_answer: &q.provider == us,
+        };
+        for other in core.consent.records.values() {
+            match &other.record {
+                Record::Grant(g) if g.request == q.id => {
+                    view.state = "granted".into();
+                    view.grant = Some(g.id.to_string());
+                    view.expires = g.expires.clone();
+                    if let Some(e) = &g.expires
+                        && DateTime::parse_from_rfc3339(e).is_ok_and(|t| t.with_timezone(&Utc) <= Utc::now())
+                    {
+                        view.state = "expired".into();
+                    }
+                }
+                Record::Denial(d) if d.request == q.id => view.state = "denied".into(),
+                _ => {}
+            }
+        }
+        if let Some(gid) = view.grant.clone() {
+            for other in core.consent.records.values() {
+                match &other.record {
+                    Record::Revocation(v) if v.grant.to_string() == gid => view.state = "revoked".into(),
+                    Record::Transmission(t) if t.grant.to_string() == gid => view.transmitted = true,
+                    Record::RevocationAck(a) if a.grant.to_string() == gid => view.key_destroyed = true,
+                    _ => {}
+                }
+            }
+        }
+        out.push(view);
+    }
+    out.sort_by(|a, b| b.requested_at.cmp(&a.requested_at));
+    out
+}
+
+/// Loads the records at start.
+pub(super) fn load(core: &mut Core) -> Result<(), crate::store::StoreError> {
+    for r in core.store.records()? {
+        core.consent.records.insert(r.record.id(), r);
+    }
+    Ok(())
+}
+
+impl Core {
+    /// `consent request`.
+    pub fn consent_request(
+        &mut self,
+        item: &str,
+        third_party: PartyId,
+        purpose: String,
+        officer: &str,
+    ) -> Result<RecordId, EngineError> {
+        request(self, item, third_party, purpose, officer)
+    }
+
+    /// `consent grant`.
+    pub fn consent_grant(
+        &mut self,
+        request_id: &str,
+        expires: Option<String>,
+        officer: &str,
+    ) -> Result<RecordId, EngineError> {
+        grant(self, request_id, expires, officer)
+    }
+
+    /// `consent deny`.
+    pub fn consent_deny(&mut self, request_id: &str, officer: &str) -> Result<RecordId, EngineError> {
+        deny(self, request_id, officer)
+    }
+
+    /// `consent revoke`.
+    pub fn consent_revoke(&mut self, grant_id: &str, officer: &str) -> Result<RecordId, EngineError> {
+        revoke(self, grant_id, officer)
+    }
+
+    /// `consent list`.
+    pub fn consent_list(&self) -> Vec<ConsentView> {
+        list(self)
+    }
+}

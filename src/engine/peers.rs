@@ -1,0 +1,379 @@
+//! Sessions with peers: connection events, the dispatch of incoming batches, and the one batch
+//! in flight per peer that carries everything due to it (workspace sync, consent records,
+//! items).
+//!
+//! Every connected pinned peer has a session. What flows in it depends on the peer's role:
+//! the workspace only with `party` peers; consent records and items under the policy.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use automerge::ChangeHash;
+use automerge::sync::State;
+use chrono::Utc;
+use libp2p::PeerId;
+use libp2p::request_response::InboundRequestId;
+
+use super::{Core, consent, items, sync};
+use crate::config::{PeerRole, PinnedPeer};
+use crate::ids::{DocId, ItemId, RecordId};
+use crate::net::protocol::{Batch, Frame, Reply};
+use crate::net::{NetCmd, NetEvent};
+use crate::store::PeerRecord;
+
+/// A batch stops growing past this size; the rest goes in the next one. Small enough to keep
+/// a peer's per-batch apply short, large enough that per-batch overhead does not matter.
+pub(super) const SOFT_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// Every pinned peer, and the session with each connected one.
+pub(super) struct Peers {
+    pub(super) by_id: HashMap<PeerId, PeerState>,
+}
+
+pub(super) struct PeerState {
+    pub pinned: PinnedPeer,
+    pub connected: bool,
+    pub session: Option<Session>,
+    /// Sync state per document; loaded from the store when a session starts.
+    pub states: HashMap<DocId, State>,
+    /// The heads the peer last told us it has, per document.
+    pub their_heads: HashMap<DocId, Vec<ChangeHash>>,
+    pub record: PeerRecord,
+    pub record_loaded: bool,
+    /// What went each way since this process started.
+    pub traffic: Traffic,
+}
+
+/// Traffic counters with one peer.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Traffic {
+    /// Batches we sent.
+    pub batches_sent: u64,
+    /// Payload bytes we sent.
+    pub bytes_sent: u64,
+    /// Batches we received.
+    pub batches_received: u64,
+    /// Payload bytes we received.
+    pub bytes_received: u64,
+}
+
+/// An item on its way to a peer.
+#[derive(Clone, Debug)]
+pub(super) struct ItemSend {
+    pub item: ItemId,
+    /// The grant it goes under (to a third party).
+    pub grant: Option<RecordId>,
+    /// The next chunk to send; the offer goes with chunk 0.
+    pub next_chunk: u32,
+}
+
+/// One connection's worth of exchange with a peer.
+#[derive(Default)]
+pub(super) struct Session {
+    /// Whether the workspace is shared with this peer (a `party` peer).
+    pub workspace: bool,
+    pub in_flight: bool,
+    pub send_catalog: bool,
+    pub catalog_received: bool,
+    pub want_snapshot: VecDeque<DocId>,
+    pub want_snapshot_set: BTreeSet<DocId>,
+    pub want_sync: BTreeSet<DocId>,
+    /// Send every consent record the peer may see (once, at the start).
+    pub send_all_records: bool,
+    /// Records made or received since, to pass on.
+    pub want_records: VecDeque<RecordId>,
+    /// Send our list of items (to `party` peers, once at the start).
+    pub send_item_list: bool,
+    pub want_items: VecDeque<ItemSend>,
+    /// Items whose last chunk is in the batch in flight: transmitted once it is acknowledged.
+    pub in_flight_done: Vec<(ItemId, Option<RecordId>)>,
+    /// Items to ask this peer for (a third party asking its providers).
+    pub want_requests: Vec<ItemId>,
+}
+
+impl Session {
+    pub fn snapshot(&mut self, doc: DocId) {
+        self.want_sync.remove(&doc);
+        if self.want_snapshot_set.insert(doc) {
+            self.want_snapshot.push_back(doc);
+        }
+    }
+    pub fn sync(&mut self, doc: DocId) {
+        if !self.want_snapshot_set.contains(&doc) {
+            self.want_sync.insert(doc);
+        }
+    }
+    /// Queues an item, unless it is on its way already.
+    pub fn send_item(&mut self, item: ItemId, grant: Option<RecordId>) {
+        if !self.want_items.iter().any(|s| s.item == item) {
+            self.want_items.push_back(ItemSend { item, grant, next_chunk: 0 });
+        }
+    }
+}
+
+/// Why a peer's batch was refused; its session ends.
+pub(super) struct Violation(pub String);
+
+impl Peers {
+    pub fn new(pinned: &[PinnedPeer]) -> Peers {
+        let by_id = pinned.iter().map(|p| (p.peer_id, PeerState::new(p.clone()))).collect();
+        Peers { by_id }
+    }
+
+    /// Encoded sync state for the store.
+    pub fn state_bytes(&self, peer: &PeerId, doc: DocId) -> Option<Vec<u8>> {
+        self.by_id.get(peer).and_then(|p| p.states.get(&doc)).map(State::encode)
+    }
+
+    pub fn note_exchange(&mut self, peer: &PeerId) {
+        if let Some(p) = self.by_id.get_mut(peer) {
+            p.record.last_sync_ms = Some(Utc::now().timestamp_millis());
+        }
+    }
+
+    pub fn records(&self) -> Vec<(PeerId, PeerRecord)> {
+        self.by_id.iter().filter(|(_, p)| p.record_loaded).map(|(id, p)| (*id, p.record.clone())).collect()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&PeerId, &PeerState)> {
+        self.by_id.iter()
+    }
+
+    /// The pinned peers.
+    pub fn pinned(&self) -> impl Iterator<Item = &PinnedPeer> {
+        self.by_id.values().map(|p| &p.pinned)
+    }
+
+    /// A Party's pinned signing key, from any of its pinned nodes.
+    pub fn signing_key_of(&self, party: &crate::ids::PartyId) -> Option<[u8; 32]> {
+        self.by_id.values().filter(|p| &p.pinned.party_id == party).find_map(|p| p.pinned.signing_key)
+    }
+
+    /// A Party's pinned sealing key, from any of its pinned nodes.
+    pub fn sealing_key_of(&self, party: &crate::ids::PartyId) -> Option<[u8; 32]> {
+        self.by_id.values().filter(|p| &p.pinned.party_id == party).find_map(|p| p.pinned.sealing_key)
+    }
+}
+
+impl PeerState {
+    fn new(pinned: PinnedPeer) -> Self {
+        PeerState {
+            pinned,
+            connected: false,
+            session: None,
+            states: HashMap::new(),
+            their_heads: HashMap::new(),
+            record: PeerRecord::default(),
+            record_loaded: false,
+            traffic: Traffic::default(),
+        }
+    }
+}
+
+pub(super) fn on_net_event(core: &mut Core, ev: NetEvent) {
+    match ev {
+        NetEvent::Connected { peer } => connected(core, peer),
+        NetEvent::Disconnected { peer } => {
+            if let Some(p) = core.peers.by_id.get_mut(&peer) {
+                p.connected = false;
+                p.session = None;
+                // In-flight bookkeeping of the old connection is void; the saved states
+                // (shared heads) are what a new session starts from.
+                p.states.clear();
+                tracing::info!(%peer, party = %p.pinned.party_id, "peer disconnected");
+            }
+            let _ = core.events.send(super::Event::Peer { peer: peer.to_string(), connected: false });
+        }
+        NetEvent::Inbound { peer, request, batch } => inbound(core, peer, request, batch),
+        NetEvent::Delivered { peer } => {
+            let done = match core.peers.by_id.get_mut(&peer).and_then(|p| p.session.as_mut()) {
+                Some(s) => {
+                    s.in_flight = false;
+                    std::mem::take(&mut s.in_flight_done)
+                }
+                None => Vec::new(),
+            };
+            for (item, grant) in done {
+                items::transmitted(core, peer, item, grant);
+            }
+            core.peers.note_exchange(&peer);
+        }
+        NetEvent::Failed { peer, error } => {
+            tracing::warn!(%peer, %error, "a batch to the peer was lost; restarting the session");
+            if let Some(p) = core.peers.by_id.get_mut(&peer) {
+                p.session = None;
+                p.states.clear();
+            }
+            core.round.disconnects.push((peer, format!("batch lost: {error}")));
+        }
+    }
+}
+
+fn connected(core: &mut Core, peer: PeerId) {
+    let Some(p) = core.peers.by_id.get_mut(&peer) else {
+        // The allow-list makes this impossible; if it ever happens, the peer still gets nothing.
+        tracing::warn!(%peer, "connection from a peer that is not pinned; ignored");
+        return;
+    };
+    p.connected = true;
+    let _ = core.events.send(super::Event::Peer { peer: peer.to_string(), connected: true });
+    if !p.record_loaded {
+        match core.store.peer_record(&peer.to_bytes()) {
+            Ok(r) => p.record = r,
+            Err(e) => tracing::warn!(%peer, error = %e, "cannot read what we knew of the peer"),
+        }
+        p.record_loaded = true;
+    }
+    let workspace = p.pinned.role == PeerRole::Party;
+    p.states.clear();
+    if workspace {
+        match core.store.sync_states(&peer.to_bytes()) {
+            Ok(saved) => {
+                for (doc, bytes) in saved {
+                    match State::decode(&bytes) {
+                        Ok(s) => {
+                            p.states.insert(doc, s);
+                        }
+                        Err(e) => {
+                            tracing::warn!(%peer, %doc, error = %e, "saved sync state unreadable; starting that document afresh")
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(%peer, error = %e, "cannot read saved sync states; starting afresh"),
+        }
+    }
+    p.session = Some(Session {
+        workspace,
+        send_catalog: workspace,
+        send_all_records: true,
+        send_item_list: workspace,
+        ..Session::default()
+    });
+    tracing::info!(%peer, party = %p.pinned.party_id, role = %p.pinned.role, saved_states = p.states.len(), "peer connected; session started");
+    // A third party that connects may have grants waiting for it.
+    items::schedule_grants_for(core, peer);
+}
+
+pub(super) fn set_peers(core: &mut Core, list: &[PinnedPeer]) {
+    let wanted: HashMap<PeerId, &PinnedPeer> = list.iter().map(|p| (p.peer_id, p)).collect();
+    let gone: Vec<PeerId> = core.peers.by_id.keys().filter(|id| !wanted.contains_key(id)).copied().collect();
+    for id in gone {
+        if let Some(p) = core.peers.by_id.remove(&id) {
+            super::audit_log::record(
+                core,
+                crate::audit::Event::PeerConfig {
+                    peer: id.to_string(),
+                    party: p.pinned.party_id.to_string(),
+                    change: "unpinned".into(),
+                },
+            );
+        }
+        core.round.forget_peers.push(id);
+        tracing::info!(peer = %id, "peer unpinned; its sync state is forgotten");
+    }
+    for (id, pinned) in wanted {
+        let change = match core.peers.by_id.get_mut(&id) {
+            Some(p) => {
+                let change = (p.pinned.role != pinned.role).then(|| format!("role changed to {}", pinned.role));
+                if change.is_some() {
+                    // A changed role changes what the peer may have: start over under the new one.
+                    p.session = None;
+                    p.states.clear();
+                    core.round.disconnects.push((id, "its role changed".into()));
+                }
+                p.pinned = pinned.clone();
+                change
+            }
+            None => {
+                core.peers.by_id.insert(id, PeerState::new(pinned.clone()));
+                Some(format!("pinned as {}", pinned.role))
+            }
+        };
+        if let Some(change) = change {
+            super::audit_log::record(
+                core,
+                crate::audit::Event::PeerConfig { peer: id.to_string(), party: pinned.party_id.to_string(), change },
+            );
+        }
+    }
+}
+
+fn inbound(core: &mut Core, peer: PeerId, request: InboundRequestId, batch: Batch) {
+    let frames = batch.frames.len();
+    let t0 = std::time::Instant::now();
+    match apply_batch(core, peer, batch) {
+        Ok(()) => {
+            tracing::debug!(%peer, frames, ms = t0.elapsed().as_millis() as u64, "batch applied");
+            core.round.acks.push((peer, request));
+        }
+        Err(Violation(reason)) => {
+            tracing::warn!(%peer, %reason, "refused a peer's batch; dropping its session");
+            core.net_cmd(NetCmd::Respond { request, reply: Reply::Refused(reason.clone()) });
+            if let Some(p) = core.peers.by_id.get_mut(&peer) {
+                p.session = None;
+                p.states.clear();
+            }
+            core.round.disconnects.push((peer, reason));
+        }
+    }
+}
+
+fn apply_batch(core: &mut Core, peer: PeerId, batch: Batch) -> Result<(), Violation> {
+    let Some(p) = core.peers.by_id.get_mut(&peer) else {
+        return Err(Violation("not pinned".into()));
+    };
+    p.traffic.batches_received += 1;
+    p.traffic.bytes_received += batch.frames.iter().map(|f| f.payload_len() as u64).sum::<u64>();
+    if p.session.is_none() {
+        return Err(Violation("no session with this peer".into()));
+    }
+    let mut loaded = sync::preload(core, peer, &batch.frames);
+    for frame in batch.frames {
+        match frame {
+            Frame::Catalog(entries) => sync::on_catalog(core, peer, entries)?,
+            Frame::Snapshot { doc, kind, bytes } => {
+                let pre = loaded.remove(&doc);
+                sync::on_snapshot(core, peer, doc, kind, bytes, pre)?
+            }
+            Frame::Sync { doc, msg } => sync::on_sync(core, peer, doc, &msg)?,
+            Frame::Records(records) => consent::on_records(core, peer, records)?,
+            Frame::ItemList(list) => items::on_item_list(core, peer, list)?,
+            Frame::ItemOffer { envelope, wraps, grant } => items::on_offer(core, peer, envelope, wraps, grant)?,
+            Frame::ItemChunk { item, index, data } => items::on_chunk(core, peer, item, index, data)?,
+            Frame::ItemRequest(item) => items::on_request(core, peer, item)?,
+        }
+    }
+    Ok(())
+}
+
+/// Sends every peer in session one batch, if it has none in flight and anything is due.
+pub(super) fn flush_all(core: &mut Core) {
+    let ids: Vec<PeerId> = core.peers.by_id.iter().filter(|(_, p)| p.session.is_some()).map(|(id, _)| *id).collect();
+    for id in ids {
+        if let Some(batch) = build_batch(core, id) {
+            core.net_cmd(NetCmd::Send { peer: id, batch });
+        }
+    }
+}
+
+fn build_batch(core: &mut Core, peer: PeerId) -> Option<Batch> {
+    let ready = core.peers.by_id.get(&peer).and_then(|p| p.session.as_ref()).is_some_and(|s| !s.in_flight);
+    if !ready {
+        return None;
+    }
+    let mut frames = Vec::new();
+    let mut size = 0usize;
+    consent::record_frames(core, peer, &mut frames, &mut size);
+    sync::workspace_frames(core, peer, &mut frames, &mut size);
+    items::item_frames(core, peer, &mut frames, &mut size);
+    if frames.is_empty() {
+        return None;
+    }
+    let p = core.peers.by_id.get_mut(&peer)?;
+    let s = p.session.as_mut()?;
+    s.in_flight = true;
+    p.traffic.batches_sent += 1;
+    p.traffic.bytes_sent += frames.iter().map(|f| f.payload_len() as u64).sum::<u64>();
+    tracing::debug!(%peer, frames = frames.len(), bytes = size, "sending batch");
+    Some(Batch { frames })
+}
