@@ -181,8 +181,8 @@ fn two_parties_converge_on_everything_either_creates() {
         let (sa, sb) = (a.status(), b.status());
         in_sync_with(&sa, &pb)?;
         in_sync_with(&sb, &pa)?;
-        // registry, 2 meetings, group, draft, thread
-        if sa["documents_total"] == 6 && sa["documents"] == sb["documents"] {
+        // registry, mandates, 2 meetings, group, draft, thread
+        if sa["documents_total"] == 7 && sa["documents"] == sb["documents"] {
             Ok(())
         } else {
             Err(format!("A documents {}, B documents {}", sa["documents"], sb["documents"]))
@@ -473,16 +473,22 @@ fn pair_with_marked_data() -> (Node, Node, String) {
     (a, b, meeting)
 }
 
-/// Checks that `outsider` holds none of the workspace: no meeting but its own, at most the
-/// documents it made itself, and no trace of the markers anywhere in its data dir.
+/// Checks that `outsider` holds none of the workspace: no meeting but its own, besides the two
+/// documents every node creates for itself (the registry and the mandates, both empty) at most
+/// `max_docs` documents it made itself, and no trace of the markers anywhere in its data dir.
 fn holds_nothing_of_the_workspace(outsider: &Node, own_meetings: &[String], max_docs: u64) -> Result<(), String> {
     let ids = outsider.meeting_ids()?;
     if ids != own_meetings {
         return Err(format!("{} lists meetings {ids:?}", outsider.name));
     }
     let s = outsider.try_json(&["status", "--json"])?;
-    if s["documents_total"].as_u64().is_none_or(|n| n > max_docs) {
+    let genesis = s["documents"]["registry"].as_u64().unwrap_or(0) + s["documents"]["mandates"].as_u64().unwrap_or(0);
+    if genesis > 2 || s["documents_total"].as_u64().is_none_or(|n| n > max_docs + genesis) {
         return Err(format!("{} has documents {}", outsider.name, s["documents"]));
+    }
+    let officers = outsider.try_json(&["officer", "list", "--json"])?;
+    if officers.as_array().is_none_or(|o| !o.is_empty()) {
+        return Err(format!("{} holds officers {officers}", outsider.name));
     }
     for p in s["peers"].as_array().into_iter().flatten() {
         if !p["last_sync"].is_null() || p["in_sync"] != 0 {
@@ -532,7 +538,7 @@ fn an_unpinned_node_gets_nothing() {
 
     let mut connected_samples = 0;
     let samples = never("C gets any of the workspace, or A or B any of C's", &[&a, &b, &c], || {
-        holds_nothing_of_the_workspace(&c, std::slice::from_ref(&c_meeting), 2)?;
+        holds_nothing_of_the_workspace(&c, std::slice::from_ref(&c_meeting), 1)?;
         let s = c.try_json(&["status", "--json"])?;
         if s["peers"].as_array().into_iter().flatten().any(|p| p["connected"] == true) {
             connected_samples += 1;
@@ -556,8 +562,8 @@ fn an_unpinned_node_gets_nothing() {
         "C looked connected in {connected_samples} of {samples} samples\n{}",
         c.logs()
     );
-    // C made one document of its own; the registry is the other.
-    assert!(c.status()["documents_total"].as_u64().unwrap() <= 2);
+    // C made one document of its own; the registry and the mandates are the others.
+    assert!(c.status()["documents_total"].as_u64().unwrap() <= 3);
     for n in [&a, &b] {
         assert!(files_containing(&n.dir, "QZX-FROM-C-3391").is_empty(), "C's data reached {}", n.name);
     }
@@ -580,7 +586,7 @@ fn an_unpinned_node_that_made_nothing_has_only_its_registry() {
     eventually("A refuses C as not pinned", &[&a, &c], || {
         if a.log_count(REFUSED_UNPINNED) > 0 { Ok(()) } else { Err("no refusal in A's log yet".into()) }
     });
-    never("C gets anything", &[&a, &b, &c], || holds_nothing_of_the_workspace(&c, &[], 1));
+    never("C gets anything", &[&a, &b, &c], || holds_nothing_of_the_workspace(&c, &[], 0));
 }
 
 #[test]
@@ -617,7 +623,7 @@ fn a_third_party_peer_connects_but_gets_no_workspace() {
         if b.meeting_ids()?.contains(&later) { Ok(()) } else { Err("not yet".into()) }
     });
     never("T gets any of the workspace, or drops off", &[&a, &t], || {
-        holds_nothing_of_the_workspace(&t, &[], 1)?;
+        holds_nothing_of_the_workspace(&t, &[], 0)?;
         let s = a.status();
         let p = peer_entry(&s, &pt).ok_or("T not in A's status")?;
         if p["connected"] != true {
@@ -637,7 +643,7 @@ fn a_third_party_peer_connects_but_gets_no_workspace() {
         if n > 0 { Ok(()) } else { Err("no refusal in A's log yet".into()) }
     });
     never("T gets any of the workspace, or A any of T's", &[&a, &b, &t], || {
-        holds_nothing_of_the_workspace(&t, std::slice::from_ref(&t_meeting), 2)?;
+        holds_nothing_of_the_workspace(&t, std::slice::from_ref(&t_meeting), 1)?;
         for n in [&a, &b] {
             if n.meeting_ids()?.contains(&t_meeting) {
                 return Err(format!("{} has T's meeting", n.name));

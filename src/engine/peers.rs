@@ -249,7 +249,18 @@ fn connected(core: &mut Core, peer: PeerId) {
         send_item_list: workspace,
         ..Session::default()
     });
-    tracing::info!(%peer, party = %p.pinned.party_id, role = %p.pinned.role, saved_states = p.states.len(), "peer connected; session started");
+    match p.pinned.role {
+        PeerRole::Party => {
+            tracing::info!(%peer, party = %p.pinned.party_id, saved_states = p.states.len(), "peer connected; session started")
+        }
+        PeerRole::ThirdParty => tracing::info!(
+            %peer, party = %p.pinned.party_id,
+            "third-party peer connected; it gets no workspace, only items a provider's grant names"
+        ),
+        PeerRole::Provider => {
+            tracing::info!(%peer, party = %p.pinned.party_id, "provider peer connected; no workspace is shared with it")
+        }
+    }
     // A third party that connects may have grants waiting for it.
     items::schedule_grants_for(core, peer);
 }
