@@ -7,6 +7,7 @@
 //! - `/liaison/sync/1` (see [`protocol`]) carries the workspace.
 //! - Pinned peers are dialled on start and redialled with exponential backoff.
 
+mod codec;
 pub mod protocol;
 mod swarm;
 

@@ -16,7 +16,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::protocol::{Batch, Reply, SYNC_PROTOCOL};
+use super::codec::{SyncCodec, Wire};
+use super::protocol::{Reply, SYNC_PROTOCOL};
 use super::{NetCmd, NetEvent};
 use crate::config::PinnedPeer;
 use crate::engine::Msg;
@@ -67,7 +68,7 @@ struct Behaviour {
     allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     ping: ping::Behaviour,
     identify: identify::Behaviour,
-    sync: request_response::cbor::Behaviour<Batch, Reply>,
+    sync: request_response::Behaviour<SyncCodec>,
 }
 
 /// Redial bookkeeping for one pinned peer.
@@ -101,9 +102,7 @@ pub async fn spawn(
     cmds: mpsc::Receiver<NetCmd>,
     engine: mpsc::Sender<Msg>,
 ) -> Result<(Vec<Multiaddr>, JoinHandle<()>), NetError> {
-    let codec = request_response::cbor::codec::Codec::<Batch, Reply>::default()
-        .set_request_size_maximum(opts.max_message_bytes)
-        .set_response_size_maximum(MAX_REPLY_BYTES);
+    let codec = SyncCodec::new(opts.max_message_bytes, MAX_REPLY_BYTES);
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(opts.keypair)
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
@@ -257,7 +256,7 @@ impl EventLoop {
     fn command(&mut self, cmd: NetCmd) {
         match cmd {
             NetCmd::Send { peer, batch } => {
-                let id = self.swarm.behaviour_mut().sync.send_request(&peer, batch);
+                let id = self.swarm.behaviour_mut().sync.send_request(&peer, Wire::Batch(batch));
                 self.outbound.insert(id, peer);
             }
             NetCmd::Respond { request, reply } => {
@@ -327,10 +326,21 @@ impl EventLoop {
         self.inbound_busy.remove(&peer);
     }
 
-    async fn sync_event(&mut self, ev: request_response::Event<Batch, Reply>) {
+    async fn sync_event(&mut self, ev: request_response::Event<Wire, Reply>) {
         use request_response::{Event, Message};
         match ev {
-            Event::Message { peer, message: Message::Request { request_id, request, channel }, .. } => {
+            Event::Message { peer, message: Message::Request { request: Wire::Malformed(reason), .. }, .. } => {
+                // Garbage, or more than the cap: the peer is broken or hostile. Drop its session;
+                // the others go on.
+                tracing::warn!(%peer, %reason, "bad message from the peer; dropping its session");
+                self.forget_inbound(peer);
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            Event::Message {
+                peer,
+                message: Message::Request { request_id, request: Wire::Batch(request), channel },
+                ..
+            } => {
                 if let Some(busy) = self.inbound_busy.get(&peer) {
                     tracing::warn!(%peer, pending = %busy, "peer sent a second batch before the first was answered; dropping its session");
                     let _ = self.swarm.disconnect_peer_id(peer);
