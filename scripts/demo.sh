@@ -59,9 +59,13 @@ M=$(run "$BIN" meeting create --data-dir "$A" --title "Consultations on counteri
 run "$BIN" meeting update --data-dir "$A" "$M" --add-agenda "Opening remarks" --add-agenda "Exchange of information" \
       --add-participant "A. Karimov:cica:liaison officer" >/dev/null
 G=$(run "$BIN" group create --data-dir "$A" --name "Joint working group on CFT" --mandate "Proposals on countering the financing of terrorism" | tail -1)
+# Paragraphs (separated by a blank line) become the draft's provisions; "Article ..." ones are
+# articles. Each provision has an English and a Russian text.
 cat > "$WORK/draft.txt" <<'TXT'
 Article 1. The Parties shall exchange information on issues of mutual interest.
+
 Article 2. The Parties may hold joint working meetings and consultations.
+
 Article 3. Information received shall not be transmitted to third parties without consent.
 TXT
 D=$(run "$BIN" draft create --data-dir "$A" --group "$G" --title "Joint proposals" --text-file "$WORK/draft.txt" | tail -1)
@@ -82,8 +86,8 @@ LIAISON_OFFICER="A. Karimov" "$BIN" draft edit --data-dir "$A" "$D" --text-file 
 wait $E1 $E2
 echo "both edits acknowledged (each is durable on its own node)"
 wait_for "both nodes to hold both edits" sh -c "[ \"\$('$BIN' draft show --data-dir '$A' '$D' --json | grep -o '\"text\": \"[^\"]*\"')\" = \"\$('$BIN' draft show --data-dir '$B' '$D' --json | grep -o '\"text\": \"[^\"]*\"')\" ] && '$BIN' draft show --data-dir '$A' '$D' | grep -q promptly && '$BIN' draft show --data-dir '$A' '$D' | grep -q 'providing Party'"
-echo "--- on CICA:";     "$BIN" draft show --data-dir "$A" "$D" | sed -n '/^---$/,$p' | tail -n +2
-echo "--- on SCO RATS:"; "$BIN" draft show --data-dir "$B" "$D" | sed -n '/^---$/,$p' | tail -n +2
+echo "--- on CICA:";     "$BIN" draft show --data-dir "$A" "$D" | grep -E '^  en' | sed 's/^  en: /  /'
+echo "--- on SCO RATS:"; "$BIN" draft show --data-dir "$B" "$D" | grep -E '^  en' | sed 's/^  en: /  /'
 
 say "Status of the SCO RATS node"
 run "$BIN" status --data-dir "$B"

@@ -4,6 +4,7 @@
 //! are thin: they turn a request into a job for the engine and the job's answer into JSON.
 
 mod auth;
+mod draft_routes;
 mod error;
 mod node_routes;
 mod vault_routes;
@@ -23,10 +24,11 @@ use crate::engine::EngineHandle;
 use crate::keys::PublicKeys;
 
 pub use crate::engine::DocInfo;
+pub use draft_routes::{Action as DraftAction, DiffText, DraftSummary, Spliced};
 pub use error::AppError;
 pub use node_routes::{NodeId, Reloaded};
 pub use vault_routes::{AuditReport, RecordMade, Requested};
-pub use workspace_routes::{Created, DraftSummary, OFFICER_HEADER, Spliced, ThreadSummary};
+pub use workspace_routes::{Created, OFFICER_HEADER, ThreadSummary};
 
 /// Largest request body accepted, in bytes (a draft text is capped at 8 MiB).
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -53,6 +55,7 @@ pub struct AppState {
 
 /// The API's routes.
 pub fn router(state: AppState) -> Router {
+    use draft_routes as d;
     use node_routes as n;
     use vault_routes as v;
     use workspace_routes as w;
@@ -66,10 +69,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/meetings/{id}", get(w::show_meeting).patch(w::update_meeting))
         .route("/api/groups", get(w::list_groups).post(w::create_group))
         .route("/api/groups/{id}", get(w::show_group).patch(w::update_group))
-        .route("/api/drafts", get(w::list_drafts).post(w::create_draft))
-        .route("/api/drafts/{id}", get(w::show_draft).patch(w::retitle_draft))
-        .route("/api/drafts/{id}/text", put(w::set_draft_text))
-        .route("/api/drafts/{id}/splice", post(w::splice_draft))
+        .route("/api/drafts", get(d::list).post(d::create))
+        .route("/api/drafts/{id}", get(d::show).patch(d::retitle))
+        .route("/api/drafts/{id}/text", put(d::set_text))
+        .route("/api/drafts/{id}/splice", post(d::splice))
+        .route("/api/drafts/{id}/actions", post(d::action))
+        .route("/api/drafts/{id}/diff", get(d::diff))
+        .route("/api/drafts/{id}/verify", get(d::verify))
+        .route("/api/drafts/{id}/export", get(d::export))
+        .route("/api/suggestions/{id}", post(d::decide))
         .route("/api/officers", get(w::list_officers).post(w::assign_officer))
         .route("/api/officers/{id}/end", post(w::end_officer))
         .route("/api/threads", get(w::list_threads).post(w::start_thread))

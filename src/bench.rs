@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use automerge::Automerge;
 use automerge::sync::{State, SyncDoc};
-use automerge::{Automerge, ReadDoc};
 use serde::Serialize;
 
 use crate::api::{DocInfo, Spliced};
@@ -287,7 +287,7 @@ async fn bench_latency(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Res
     use futures::StreamExt;
     let g = note_doc(0xb000, 0, o.edits);
     let id = DocId(g.id).to_string();
-    let text_len = g.doc.text(&g.doc.get(automerge::ROOT, "text")?.map(|(_, t)| t).context("text")?)?.chars().count();
+    let text_len = crate::workspace::draft::read(&g.doc, "")?.text.chars().count();
     let floor_doc = g.doc.clone();
     let (ta, tb) = templates(work, "B", &[g])?;
     let mut out = Vec::new();
@@ -397,7 +397,7 @@ fn floor_keystrokes(doc: &Automerge, text_len: usize, samples: usize) -> Vec<f64
         }
     };
     settle(&mut a, &mut b, &mut sa, &mut sb);
-    let Ok(Some((_, text))) = a.get(automerge::ROOT, "text") else { return Vec::new() };
+    let Some(text) = data::text_obj(&a) else { return Vec::new() };
     let mut typist = Typist::new(0xb1, text_len, 200);
     let mut out = Vec::new();
     for _ in 0..samples {

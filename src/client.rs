@@ -127,6 +127,26 @@ impl Client {
 }
 
 impl Client {
+    /// GET a text resource.
+    pub async fn get_text(&self, path: &str) -> Result<String, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .header(OFFICER_HEADER, &self.officer)
+            .send()
+            .await
+            .map_err(|e| self.send_error(&url, e))?;
+        let status = resp.status();
+        let bytes =
+            resp.bytes().await.map_err(|e| ClientError::Transport { url: url.clone(), reason: error_chain(&e) })?;
+        if !status.is_success() {
+            return Err(api_error(status, &bytes));
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     /// Sends a file as the request body, streamed, with `on_bytes` told of each piece sent;
     /// reads the JSON answer.
     pub async fn upload<T: DeserializeOwned>(

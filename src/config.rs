@@ -51,10 +51,12 @@ pub struct NodeConfig {
 }
 
 /// Rules a Party sets for its officers.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PolicyConfig {
     /// Actions that must cite a recorded mandate (a Member-State consent).
     pub require_mandate: Vec<MandatedAction>,
+    /// The languages of new drafts.
+    pub draft_languages: Vec<String>,
 }
 
 /// An action that a Party's config can require a mandate for.
@@ -212,6 +214,8 @@ struct RawConfig {
     peers: Vec<RawPeer>,
     #[serde(default)]
     policy: RawPolicy,
+    #[serde(default)]
+    drafts: RawDrafts,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -219,6 +223,23 @@ struct RawConfig {
 struct RawPolicy {
     #[serde(default)]
     require_mandate: Vec<MandatedAction>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDrafts {
+    #[serde(default = "default_languages")]
+    languages: Vec<String>,
+}
+
+impl Default for RawDrafts {
+    fn default() -> Self {
+        RawDrafts { languages: default_languages() }
+    }
+}
+
+fn default_languages() -> Vec<String> {
+    vec!["en".into(), "ru".into()]
 }
 
 #[derive(Debug, Deserialize)]
@@ -404,6 +425,17 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
             format!("{:?} is not an address with a port (try \"127.0.0.1:{DEFAULT_API_PORT}\")", raw.api.listen),
         )
     })?;
+    if raw.drafts.languages.is_empty() {
+        return Err(invalid("drafts.languages".into(), "needs at least one language, e.g. [\"en\", \"ru\"]".into()));
+    }
+    for (i, l) in raw.drafts.languages.iter().enumerate() {
+        if !((2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase())) {
+            return Err(invalid(
+                format!("drafts.languages[{i}]"),
+                format!("{l:?} is not a language code such as \"en\" or \"ru\""),
+            ));
+        }
+    }
     if raw.store.cache_docs == 0 {
         return Err(invalid("store.cache_docs".into(), "must be at least 1".into()));
     }
@@ -446,7 +478,7 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
         api: ApiConfig { listen: api_listen },
         store: StoreConfig { cache_docs: raw.store.cache_docs },
         peers,
-        policy: PolicyConfig { require_mandate: raw.policy.require_mandate },
+        policy: PolicyConfig { require_mandate: raw.policy.require_mandate, draft_languages: raw.drafts.languages },
     })
 }
 

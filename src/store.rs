@@ -21,6 +21,7 @@
 //! | `item_keys` | `([u8; 16], &str)` item id, Party | postcard `KeyWrap`: the item key sealed to that Party |
 //! | `consent` | `[u8; 16]` record id | postcard `SignedRecord` |
 //! | `audit` | `u64` sequence | postcard `SignedEntry` |
+//! | `originals` | `[u8; 16]` draft id | postcard `Original`: this node's own original of an executed draft |
 //!
 //! `meta` also holds `audit_head` (the signed head of the audit log, written with each append)
 //! and `peers_known` (the pinned peers as last seen, to audit changes made while stopped).
@@ -57,6 +58,7 @@ const ITEM_CHUNKS: TableDefinition<([u8; 16], u32), &[u8]> = TableDefinition::ne
 const ITEM_KEYS: TableDefinition<([u8; 16], &str), &[u8]> = TableDefinition::new("item_keys");
 const CONSENT: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("consent");
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+const ORIGINALS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("originals");
 
 /// Schema version written by this code; a store with another version is refused.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -194,6 +196,7 @@ impl Store {
             tx.open_table(ITEM_KEYS).map_err(|e| self.db_err(e))?;
             tx.open_table(CONSENT).map_err(|e| self.db_err(e))?;
             tx.open_table(AUDIT).map_err(|e| self.db_err(e))?;
+            tx.open_table(ORIGINALS).map_err(|e| self.db_err(e))?;
         }
         tx.commit().map_err(|e| self.db_err(e))
     }
@@ -286,6 +289,7 @@ impl Store {
                 item_keys: tx.open_table(ITEM_KEYS).map_err(|e| self.db_err(e))?,
                 consent: tx.open_table(CONSENT).map_err(|e| self.db_err(e))?,
                 audit: tx.open_table(AUDIT).map_err(|e| self.db_err(e))?,
+                originals: tx.open_table(ORIGINALS).map_err(|e| self.db_err(e))?,
                 path: &self.path,
             };
             f(&mut w)?
@@ -309,6 +313,7 @@ pub struct Writer<'t> {
     item_keys: redb::Table<'t, ([u8; 16], &'static str), &'static [u8]>,
     consent: redb::Table<'t, [u8; 16], &'static [u8]>,
     audit: redb::Table<'t, u64, &'static [u8]>,
+    originals: redb::Table<'t, [u8; 16], &'static [u8]>,
     path: &'t Path,
 }
 

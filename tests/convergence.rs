@@ -96,6 +96,8 @@ fn replicas() -> Vec<Replica> {
             title: "Statement".into(),
             lang: "en".into(),
             text: "The Parties agree.".into(),
+            languages: vec![],
+            parties: vec![],
         },
     )
     .unwrap();
@@ -141,7 +143,12 @@ fn apply(rs: &mut [Replica], net: &mut Net, op: &Op) {
             let len = draft::read(&rs[*i].draft, "").unwrap().text.chars().count();
             let pos = ((len as f64) * p) as usize;
             let delete = (*del).min(len - pos);
-            draft::splice(&mut rs[*i].draft, &ctx(*i), &Splice { pos, delete, insert: s.clone() }).unwrap();
+            draft::splice(
+                &mut rs[*i].draft,
+                &ctx(*i),
+                &Splice { provision: None, lang: None, pos, delete, insert: s.clone() },
+            )
+            .unwrap();
         }
         Op::Rewrite(i, p, s) => {
             let text = draft::read(&rs[*i].draft, "").unwrap().text;

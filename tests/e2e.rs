@@ -467,9 +467,10 @@ fn pair_with_marked_data() -> (Node, Node, String) {
             Err(format!("B meetings {ids:?}, draft {text:?}"))
         }
     });
-    // The byte search below is not vacuous: the markers are findable in a store that has them.
+    // The byte search below is not vacuous: the title marker is findable in a store that has it.
+    // (A draft's text is not: automerge's storage format compresses its larger columns, so the
+    // draft is checked through the CLI instead, in `holds_nothing_of_the_workspace`.)
     assert!(!files_containing(&b.dir, TITLE_MARKER).is_empty(), "the title marker is not findable in B's data dir");
-    assert!(!files_containing(&b.dir, TEXT_MARKER).is_empty(), "the text marker is not findable in B's data dir");
     (a, b, meeting)
 }
 
@@ -489,6 +490,10 @@ fn holds_nothing_of_the_workspace(outsider: &Node, own_meetings: &[String], max_
     let officers = outsider.try_json(&["officer", "list", "--json"])?;
     if officers.as_array().is_none_or(|o| !o.is_empty()) {
         return Err(format!("{} holds officers {officers}", outsider.name));
+    }
+    let drafts = outsider.try_json(&["draft", "list", "--json"])?;
+    if drafts.as_array().is_none_or(|d| !d.is_empty()) {
+        return Err(format!("{} holds drafts {drafts}", outsider.name));
     }
     for p in s["peers"].as_array().into_iter().flatten() {
         if !p["last_sync"].is_null() || p["in_sync"] != 0 {

@@ -2,14 +2,13 @@
 //! and liaison communications.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::{AppError, AppState};
 use crate::engine::{Core, EngineError};
-use crate::workspace::draft::{self, Draft, NewDraft, Splice};
 use crate::workspace::group::{self, Group, GroupPatch, NewGroup};
 use crate::workspace::meeting::{self, Meeting, MeetingPatch, NewMeeting};
 use crate::workspace::registry::{self, NewOfficer, Officer, REGISTRY_ID};
@@ -36,7 +35,7 @@ impl<S: Send + Sync> FromRequestParts<S> for OfficerName {
 }
 
 impl AppState {
-    fn ctx(&self, officer: OfficerName) -> ChangeCtx {
+    pub(super) fn ctx(&self, officer: OfficerName) -> ChangeCtx {
         ChangeCtx { author: Author { officer: officer.0, party: self.party.id.clone() }, now: Utc::now() }
     }
 }
@@ -49,7 +48,7 @@ pub struct Created {
 }
 
 /// Reads every document of `kind` with `read`, skipping (and logging) any that do not read.
-fn read_all<T>(
+pub(super) fn read_all<T>(
     core: &mut Core,
     kind: DocKind,
     read: fn(&automerge::Automerge, &str) -> Result<T, WorkspaceError>,
@@ -67,7 +66,7 @@ fn read_all<T>(
     Ok(out)
 }
 
-fn read_one<T>(
+pub(super) fn read_one<T>(
     core: &mut Core,
     kind: DocKind,
     id: &str,
@@ -161,166 +160,6 @@ pub async fn update_group(
         })
         .await?;
     Ok(Json(g))
-}
-
-// ---- drafts ----
-
-/// Filter for the draft list.
-#[derive(Deserialize)]
-pub struct DraftQuery {
-    /// Only drafts of this group (id or prefix).
-    group: Option<String>,
-}
-
-/// A draft in a list: everything but the text.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct DraftSummary {
-    /// Id.
-    pub id: String,
-    /// Group id.
-    pub group: String,
-    /// Title.
-    pub title: String,
-    /// Language.
-    pub lang: String,
-    /// Length of the text in characters.
-    pub chars: usize,
-    /// Last change.
-    pub updated_at: Option<String>,
-}
-
-pub async fn list_drafts(
-    State(s): State<AppState>,
-    Query(q): Query<DraftQuery>,
-) -> Result<Json<Vec<DraftSummary>>, AppError> {
-    let v = s
-        .engine
-        .read(move |c| {
-            let group = match &q.group {
-                Some(g) => Some(c.resolve(DocKind::Group, g)?.to_string()),
-                None => None,
-            };
-            let all = read_all(c, DocKind::Draft, draft::read)?;
-            Ok(all
-                .into_iter()
-                .filter(|d| group.as_ref().is_none_or(|g| *g == d.group))
-                .map(|d| DraftSummary {
-                    chars: d.text.chars().count(),
-                    id: d.id,
-                    group: d.group,
-                    title: d.title,
-                    lang: d.lang,
-                    updated_at: d.updated_at,
-                })
-                .collect::<Vec<_>>())
-        })
-        .await?;
-    Ok(Json(v))
-}
-
-pub async fn create_draft(
-    State(s): State<AppState>,
-    o: OfficerName,
-    Json(mut new): Json<NewDraft>,
-) -> Result<Json<Created>, AppError> {
-    let ctx = s.ctx(o);
-    let id = s
-        .engine
-        .write(move |c| {
-            // A draft belongs to an existing working group; store its full id.
-            new.group = c.resolve(DocKind::Group, &new.group)?.to_string();
-            c.create(DocKind::Draft, |d| draft::create(d, &ctx, &new))
-        })
-        .await?;
-    Ok(Json(Created { id: id.to_string() }))
-}
-
-pub async fn show_draft(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Draft>, AppError> {
-    Ok(Json(s.engine.read(move |c| read_one(c, DocKind::Draft, &id, draft::read)).await?))
-}
-
-/// A new text for a draft.
-#[derive(Deserialize)]
-pub struct NewText {
-    /// The whole new text.
-    text: String,
-    /// The version the text was edited from (`version` of the draft as shown); without it the
-    /// text is diffed against the current version.
-    #[serde(default)]
-    base: Option<String>,
-}
-
-pub async fn set_draft_text(
-    State(s): State<AppState>,
-    o: OfficerName,
-    Path(id): Path<String>,
-    Json(body): Json<NewText>,
-) -> Result<Json<Draft>, AppError> {
-    let ctx = s.ctx(o);
-    let d = s
-        .engine
-        .write(move |c| {
-            let id = c.resolve(DocKind::Draft, &id)?;
-            let base = body.base.as_deref().map(draft::parse_version).transpose()?;
-            c.change(id, |d| draft::set_text_from(d, &ctx, base.as_deref(), &body.text))?;
-            Ok(draft::read(c.doc(id)?, &id.to_string())?)
-        })
-        .await?;
-    Ok(Json(d))
-}
-
-/// The answer to a splice: the new heads, so an editor knows which version it built on.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Spliced {
-    /// Heads after the splice, hex.
-    pub heads: Vec<String>,
-    /// `CLOCK_MONOTONIC` ns when the splice was applied (for latency measurements).
-    pub applied_mono_ns: u64,
-}
-
-pub async fn splice_draft(
-    State(s): State<AppState>,
-    o: OfficerName,
-    Path(id): Path<String>,
-    Json(sp): Json<Splice>,
-) -> Result<Json<Spliced>, AppError> {
-    let ctx = s.ctx(o);
-    let r = s
-        .engine
-        .write(move |c| {
-            let id = c.resolve(DocKind::Draft, &id)?;
-            c.change(id, |d| draft::splice(d, &ctx, &sp))?;
-            let applied_mono_ns = crate::engine::mono_ns();
-            let heads = c.doc(id)?.get_heads().iter().map(|h| h.to_string()).collect();
-            Ok(Spliced { heads, applied_mono_ns })
-        })
-        .await?;
-    Ok(Json(r))
-}
-
-/// A new title.
-#[derive(Deserialize)]
-pub struct Retitle {
-    /// The title.
-    title: String,
-}
-
-pub async fn retitle_draft(
-    State(s): State<AppState>,
-    o: OfficerName,
-    Path(id): Path<String>,
-    Json(body): Json<Retitle>,
-) -> Result<Json<Draft>, AppError> {
-    let ctx = s.ctx(o);
-    let d = s
-        .engine
-        .write(move |c| {
-            let id = c.resolve(DocKind::Draft, &id)?;
-            c.change(id, |d| draft::set_title(d, &ctx, &body.title))?;
-            Ok(draft::read(c.doc(id)?, &id.to_string())?)
-        })
-        .await?;
-    Ok(Json(d))
 }
 
 // ---- officers ----

@@ -93,6 +93,7 @@ fn actor_and_id(rng: &mut Rng) -> (Vec<u8>, [u8; 16]) {
     (actor, id)
 }
 
+/// A draft with one article, in one language: the reference's `text` is that article's text.
 fn new_draft(actor: Vec<u8>, id: [u8; 16], title: &str, time: i64) -> GenDoc {
     let mut doc = Automerge::new();
     doc.set_actor(ActorId::from(actor));
@@ -101,21 +102,48 @@ fn new_draft(actor: Vec<u8>, id: [u8; 16], title: &str, time: i64) -> GenDoc {
         |tx| {
             tx.put(ROOT, "kind", DocKind::Draft.as_str())?;
             tx.put(ROOT, "schema", SCHEMA)?;
+            tx.put(ROOT, "uid", hex::encode(id))?;
             tx.put(ROOT, "group", "bench")?;
             tx.put(ROOT, "title", title)?;
-            tx.put(ROOT, "lang", "en")?;
-            tx.put_object(ROOT, "text", ObjType::Text)?;
+            let langs = tx.put_object(ROOT, "languages", ObjType::List)?;
+            tx.insert(&langs, 0, "en")?;
+            tx.put_object(ROOT, "parties", ObjType::List)?;
+            tx.put(ROOT, "phase", "draft")?;
+            tx.put(ROOT, "rev", automerge::ScalarValue::counter(0))?;
+            let order = tx.put_object(ROOT, "order", ObjType::List)?;
+            tx.insert(&order, 0, "a1")?;
+            let provisions = tx.put_object(ROOT, "provisions", ObjType::Map)?;
+            let p = tx.put_object(&provisions, "a1", ObjType::Map)?;
+            tx.put(&p, "kind", "article")?;
+            let texts = tx.put_object(&p, "texts", ObjType::Map)?;
+            tx.put_object(&texts, "en", ObjType::Text)?;
+            tx.put_object(&p, "stale", ObjType::Map)?;
+            tx.put_object(&p, "comments", ObjType::List)?;
+            for (k, t) in [
+                ("suggestions", ObjType::Map),
+                ("versions", ObjType::List),
+                ("approvals", ObjType::Map),
+                ("signatures", ObjType::Map),
+            ] {
+                tx.put_object(ROOT, k, t)?;
+            }
             Ok::<_, automerge::AutomergeError>(())
         },
     );
     GenDoc { id, doc }
 }
 
+/// The text object edits go to.
+pub(super) fn text_obj(doc: &Automerge) -> Option<automerge::ObjId> {
+    let (_, provisions) = doc.get(ROOT, "provisions").ok()??;
+    let (_, p) = doc.get(&provisions, "a1").ok()??;
+    let (_, texts) = doc.get(&p, "texts").ok()??;
+    let (_, t) = doc.get(&texts, "en").ok()??;
+    Some(t)
+}
+
 fn splice(doc: &mut Automerge, time: i64, pos: usize, del: usize, ins: &str) {
-    let text = match doc.get(ROOT, "text") {
-        Ok(Some((_, id))) => id,
-        _ => return,
-    };
+    let Some(text) = text_obj(doc) else { return };
     let _ = doc.transact_with(
         |_| CommitOptions::default().with_time(time),
         |tx| tx.splice_text(&text, pos, del as isize, ins),
@@ -183,7 +211,7 @@ mod tests {
         assert!((1500..3000).contains(&text.len()), "{}", text.len());
         let c = typed_doc(0xc000, 2000);
         assert_eq!(c.doc.get_changes(&[]).len(), 2001);
-        assert_eq!(c.doc.length(&c.doc.get(ROOT, "text").unwrap().unwrap().1), 2000);
+        assert_eq!(c.doc.length(text_obj(&c.doc).unwrap()), 2000);
         // Deterministic: the same seed gives the same document.
         assert_eq!(note_doc(0xa001, 1, 50).doc.get_heads(), note_doc(0xa001, 1, 50).doc.get_heads());
     }

@@ -1,19 +1,22 @@
-//! `liaison draft ...`: drafts of the working groups.
+//! `liaison draft ...`: drafts of the working groups, in every language of the draft, from
+//! first text to two signed originals.
 
 use std::path::{Path, PathBuf};
 
-use clap::Subcommand;
+use anyhow::bail;
+use clap::{Args, Subcommand};
 use reqwest::Method;
 
 use super::{output, read_text_file};
-use crate::api::{Created, DraftSummary};
+use crate::api::{Created, DiffText, DraftAction, DraftSummary};
 use crate::client::Client;
-use crate::workspace::draft::{Draft, NewDraft};
+use crate::workspace::draft::{Draft, DraftState, NewDraft, ProvisionKind, Verification};
 
 /// Draft commands.
 #[derive(Subcommand, Debug)]
 pub enum DraftCmd {
-    /// Start a draft in a working group; prints its id.
+    /// Start a draft in a working group; prints its id. The text's paragraphs (separated by a
+    /// blank line) become its provisions; a paragraph starting "Article"/"Статья" is an article.
     Create {
         /// The working group (id or unique prefix).
         #[arg(long, value_name = "GROUP")]
@@ -21,9 +24,12 @@ pub enum DraftCmd {
         /// Title.
         #[arg(long)]
         title: String,
-        /// Language code.
+        /// Language of the initial text.
         #[arg(long, default_value = "en")]
         lang: String,
+        /// The draft's languages, comma-separated [default: from node.toml, en,ru].
+        #[arg(long, value_name = "CODES", value_delimiter = ',')]
+        languages: Vec<String>,
         /// Initial text (- is stdin).
         #[arg(long, value_name = "FILE")]
         text_file: Option<PathBuf>,
@@ -40,7 +46,7 @@ pub enum DraftCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Show a draft with its text.
+    /// Show a draft: every provision in every language, stale marks, state, version.
     Show {
         /// Its id (or a unique prefix).
         id: String,
@@ -48,16 +54,18 @@ pub enum DraftCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Replace a draft's text with a file's. Give --base, the version `draft show` printed
-    /// when you took the text: the edit is then applied as made to that version, and whatever
-    /// others changed since stays wherever you did not edit. Without --base the file is
-    /// compared with the current text, and your file wins everywhere it differs.
+    /// Replace a draft's whole text in one language with a file's: its paragraphs map onto the
+    /// provisions in order. Give --base, the version `draft show` printed when you took the
+    /// text, and whatever others changed since stays wherever you did not edit.
     Edit {
         /// Its id (or a unique prefix).
         id: String,
         /// The new text (- is stdin).
         #[arg(long, value_name = "FILE")]
         text_file: PathBuf,
+        /// Its language [default: the draft's first].
+        #[arg(long)]
+        lang: Option<String>,
         /// The version the file was edited from (printed by `draft show`).
         #[arg(long, value_name = "VERSION")]
         base: Option<String>,
@@ -65,14 +73,221 @@ pub enum DraftCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Stale provisions, open suggestions, approvals and what execution still needs.
+    Status {
+        /// Its id (or a unique prefix).
+        id: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add, move or remove provisions.
+    #[command(subcommand)]
+    Provision(ProvisionCmd),
+    /// Set one provision's text in one language (applied as minimal edits).
+    Text {
+        /// The draft.
+        id: String,
+        #[command(flatten)]
+        at: ProvisionArg,
+        /// The language.
+        #[arg(long)]
+        lang: String,
+        /// The text (- is stdin).
+        #[arg(long, value_name = "FILE")]
+        text_file: PathBuf,
+        /// The version the text was edited from.
+        #[arg(long, value_name = "VERSION")]
+        base: Option<String>,
+    },
+    /// Clear a provision's stale marks, once the languages say the same again.
+    Align {
+        /// The draft.
+        id: String,
+        #[command(flatten)]
+        at: ProvisionArg,
+    },
+    /// Comment on a provision.
+    Comment {
+        /// The draft.
+        id: String,
+        #[command(flatten)]
+        at: ProvisionArg,
+        /// The comment.
+        #[arg(long)]
+        text: String,
+    },
+    /// Suggest a text for a provision in one language; it changes nothing until accepted.
+    Suggest {
+        /// The draft.
+        id: String,
+        #[command(flatten)]
+        at: ProvisionArg,
+        /// The language.
+        #[arg(long)]
+        lang: String,
+        /// The suggested text (- is stdin).
+        #[arg(long, value_name = "FILE")]
+        text_file: PathBuf,
+    },
+    /// Accept or reject a suggestion.
+    #[command(subcommand)]
+    Suggestion(SuggestionCmd),
+    /// What changed in one language between two versions (names or versions).
+    Diff {
+        /// The draft.
+        id: String,
+        /// The language [default: the draft's first].
+        #[arg(long)]
+        lang: Option<String>,
+        /// From this version [default: the last named one].
+        #[arg(long, value_name = "REV")]
+        from: Option<String>,
+        /// To this version [default: now].
+        #[arg(long, value_name = "REV")]
+        to: Option<String>,
+    },
+    /// Name the current version, such as "second reading".
+    Version {
+        /// The draft.
+        id: String,
+        /// The name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Put the draft to review.
+    Review {
+        /// The draft.
+        id: String,
+    },
+    /// Approve the draft as it stands, for our Party. Any later edit voids the approval.
+    Approve {
+        /// The draft.
+        id: String,
+    },
+    /// Sign the agreed draft for our Party; with both Parties' signatures it is executed and
+    /// frozen.
+    Sign {
+        /// The draft.
+        id: String,
+    },
+    /// Withdraw the draft.
+    Withdraw {
+        /// The draft.
+        id: String,
+    },
+    /// Check an executed draft: both signatures against the pinned keys, and the stored text
+    /// against the signed hash and this node's original. Exits non-zero on any difference.
+    Verify {
+        /// The draft.
+        id: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write both language texts side by side, with the state, approvals and signature block.
+    Export {
+        /// The draft.
+        id: String,
+        /// md or html.
+        #[arg(long, default_value = "html", value_parser = ["md", "html"])]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Which provision: its id (or a unique prefix), or its label as shown ("a3" for Article 3,
+/// "p1" for Preamble 1).
+#[derive(Args, Debug)]
+pub struct ProvisionArg {
+    /// The provision.
+    #[arg(long, value_name = "P")]
+    provision: String,
+}
+
+/// Provision commands.
+#[derive(Subcommand, Debug)]
+pub enum ProvisionCmd {
+    /// Add a provision (empty, or with a text in one language). Prints the draft.
+    Add {
+        /// The draft.
+        id: String,
+        /// After this provision [default: last].
+        #[arg(long, value_name = "P", conflicts_with = "first")]
+        after: Option<String>,
+        /// First in the draft.
+        #[arg(long)]
+        first: bool,
+        /// Its kind.
+        #[arg(long, value_enum, default_value_t = ProvisionKind::Article)]
+        kind: ProvisionKind,
+        /// Language of --text-file.
+        #[arg(long, requires = "text_file")]
+        lang: Option<String>,
+        /// Its text (- is stdin).
+        #[arg(long, value_name = "FILE")]
+        text_file: Option<PathBuf>,
+    },
+    /// Move a provision.
+    Move {
+        /// The draft.
+        id: String,
+        #[command(flatten)]
+        at: ProvisionArg,
+        /// After this provision [default: last].
+        #[arg(long, value_name = "P", conflicts_with = "first")]
+        after: Option<String>,
+        /// First in the draft.
+        #[arg(long)]
+        first: bool,
+    },
+    /// Remove a provision.
+    Remove {
+        /// The draft.
+        id: String,
+        #[command(flatten)]
+        at: ProvisionArg,
+    },
+}
+
+/// Suggestion commands.
+#[derive(Subcommand, Debug)]
+pub enum SuggestionCmd {
+    /// Apply a suggestion (as made to the version it was made from).
+    Accept {
+        /// The suggestion's id.
+        id: String,
+    },
+    /// Reject a suggestion.
+    Reject {
+        /// The suggestion's id.
+        id: String,
+    },
+}
+
+async fn act(c: &Client, id: &str, a: &DraftAction) -> anyhow::Result<Draft> {
+    Ok(c.send(Method::POST, &format!("/api/drafts/{id}/actions"), a).await?)
 }
 
 pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()> {
     let c = Client::for_data_dir(dir, officer)?;
+    let done = |d: &Draft, what: &str| {
+        println!("{what}: {} [{}], version {}", d.title, d.state, d.version);
+        Ok(())
+    };
     match cmd {
-        DraftCmd::Create { group, title, lang, text_file, json } => {
+        DraftCmd::Create { group, title, lang, languages, text_file, json } => {
             let text = text_file.as_deref().map(read_text_file).transpose()?.unwrap_or_default();
-            let new = NewDraft { group: group.clone(), title: title.clone(), lang: lang.clone(), text };
+            let new = NewDraft {
+                group: group.clone(),
+                title: title.clone(),
+                lang: lang.clone(),
+                text,
+                languages: languages.clone(),
+                parties: vec![],
+            };
             let r: Created = c.send(Method::POST, "/api/drafts", &new).await?;
             if *json {
                 output::json(&r)
@@ -96,13 +311,15 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
                     vec![
                         output::short(&d.id),
                         output::short(&d.group),
-                        d.lang.clone(),
-                        d.chars.to_string(),
+                        d.state.to_string(),
+                        d.languages.join(","),
+                        d.provisions.to_string(),
+                        d.stale.to_string(),
                         d.title.clone(),
                     ]
                 })
                 .collect::<Vec<_>>();
-            output::table(&["ID", "GROUP", "LANG", "CHARS", "TITLE"], &rows);
+            output::table(&["ID", "GROUP", "STATE", "LANGS", "PROVISIONS", "STALE", "TITLE"], &rows);
             Ok(())
         }
         DraftCmd::Show { id, json } => {
@@ -114,9 +331,9 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
                 Ok(())
             }
         }
-        DraftCmd::Edit { id, text_file, base, json } => {
+        DraftCmd::Edit { id, text_file, lang, base, json } => {
             let text = read_text_file(text_file)?;
-            let body = serde_json::json!({ "text": text, "base": base });
+            let body = serde_json::json!({ "text": text, "base": base, "lang": lang });
             let d: Draft = c.send(Method::PUT, &format!("/api/drafts/{id}/text"), &body).await?;
             if *json {
                 output::json(&d)
@@ -125,20 +342,206 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
                 Ok(())
             }
         }
+        DraftCmd::Status { id, json } => {
+            let d: Draft = c.get(&format!("/api/drafts/{id}")).await?;
+            if *json {
+                let stale: Vec<_> = d.provisions.iter().filter(|p| !p.stale.is_empty()).collect();
+                return output::json(&serde_json::json!({
+                    "id": d.id, "state": d.state, "stale": stale, "open_suggestions": d.open_suggestions,
+                    "approvals": d.approvals, "signatures": d.signatures, "parties": d.parties, "version": d.version,
+                }));
+            }
+            print_status(&d);
+            Ok(())
+        }
+        DraftCmd::Provision(p) => {
+            let (id, a) = match p {
+                ProvisionCmd::Add { id, after, first, kind, lang, text_file } => {
+                    let text = text_file.as_deref().map(read_text_file).transpose()?;
+                    (
+                        id,
+                        DraftAction::AddProvision {
+                            after: after.clone(),
+                            first: *first,
+                            kind: *kind,
+                            lang: lang.clone(),
+                            text,
+                        },
+                    )
+                }
+                ProvisionCmd::Move { id, at, after, first } => (
+                    id,
+                    DraftAction::MoveProvision { provision: at.provision.clone(), after: after.clone(), first: *first },
+                ),
+                ProvisionCmd::Remove { id, at } => {
+                    (id, DraftAction::RemoveProvision { provision: at.provision.clone() })
+                }
+            };
+            let d = act(&c, id, &a).await?;
+            print_draft(&d);
+            Ok(())
+        }
+        DraftCmd::Text { id, at, lang, text_file, base } => {
+            let text = read_text_file(text_file)?;
+            let d = act(
+                &c,
+                id,
+                &DraftAction::Text { provision: at.provision.clone(), lang: lang.clone(), text, base: base.clone() },
+            )
+            .await?;
+            done(&d, "text set")
+        }
+        DraftCmd::Align { id, at } => {
+            let d = act(&c, id, &DraftAction::Align { provision: at.provision.clone() }).await?;
+            done(&d, "aligned")
+        }
+        DraftCmd::Comment { id, at, text } => {
+            let d = act(&c, id, &DraftAction::Comment { provision: at.provision.clone(), text: text.clone() }).await?;
+            done(&d, "commented")
+        }
+        DraftCmd::Suggest { id, at, lang, text_file } => {
+            let text = read_text_file(text_file)?;
+            let d = act(&c, id, &DraftAction::Suggest { provision: at.provision.clone(), lang: lang.clone(), text })
+                .await?;
+            if let Some(s) = d.open_suggestions.last() {
+                println!("{}", s.id);
+                print!("{}", s.diff);
+            }
+            Ok(())
+        }
+        DraftCmd::Suggestion(s) => {
+            let (sid, accept) = match s {
+                SuggestionCmd::Accept { id } => (id, true),
+                SuggestionCmd::Reject { id } => (id, false),
+            };
+            let d: Draft = c
+                .send(Method::POST, &format!("/api/suggestions/{sid}"), &serde_json::json!({ "accept": accept }))
+                .await?;
+            done(&d, if accept { "suggestion accepted" } else { "suggestion rejected" })
+        }
+        DraftCmd::Diff { id, lang, from, to } => {
+            let mut q = Vec::new();
+            for (k, v) in [("lang", lang), ("from", from), ("to", to)] {
+                if let Some(v) = v {
+                    q.push(format!("{k}={}", url_encode(v)));
+                }
+            }
+            let path = format!("/api/drafts/{id}/diff{}{}", if q.is_empty() { "" } else { "?" }, q.join("&"));
+            let d: DiffText = c.get(&path).await?;
+            print!("{}", d.diff);
+            Ok(())
+        }
+        DraftCmd::Version { id, name } => {
+            let d = act(&c, id, &DraftAction::Version { name: name.clone() }).await?;
+            done(&d, &format!("version {name:?} named"))
+        }
+        DraftCmd::Review { id } => done(&act(&c, id, &DraftAction::Review).await?, "put to review"),
+        DraftCmd::Approve { id } => done(&act(&c, id, &DraftAction::Approve).await?, "approved"),
+        DraftCmd::Sign { id } => done(&act(&c, id, &DraftAction::Sign).await?, "signed"),
+        DraftCmd::Withdraw { id } => done(&act(&c, id, &DraftAction::Withdraw).await?, "withdrawn"),
+        DraftCmd::Verify { id, json } => {
+            let v: Verification = c.get(&format!("/api/drafts/{id}/verify")).await?;
+            if *json {
+                output::json(&v)?;
+            } else if v.ok {
+                println!(
+                    "verified: both signatures hold over the text as stored (hash {}), which matches this node's original",
+                    v.hash
+                );
+                for s in &v.signatures {
+                    println!("  {}: key {} valid", s.party, s.fingerprint);
+                }
+            } else {
+                println!("VERIFICATION FAILED for draft {id}:");
+                for p in &v.problems {
+                    println!("  - {p}");
+                }
+            }
+            if !v.ok {
+                bail!("draft {id} does not verify");
+            }
+            Ok(())
+        }
+        DraftCmd::Export { id, format, output: out } => {
+            let text = c.get_text(&format!("/api/drafts/{id}/export?format={format}")).await?;
+            match out {
+                Some(f) => {
+                    std::fs::write(f, &text)?;
+                    eprintln!("written to {}", f.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn print_status(d: &Draft) {
+    println!("{} [{}]", d.title, d.state);
+    let stale: Vec<_> = d.provisions.iter().filter(|p| !p.stale.is_empty()).collect();
+    if stale.is_empty() {
+        println!("  no stale provision");
+    }
+    for p in stale {
+        for (lang, s) in &p.stale {
+            let by = s.by.as_ref().map(|a| format!("{} ({})", a.officer, a.party)).unwrap_or_default();
+            println!(
+                "  stale: {} [{}] {lang}: {} changed since revision {} by {by} at {}",
+                p.label, p.id, s.changed_lang, s.since_rev, s.at
+            );
+        }
+    }
+    for s in &d.open_suggestions {
+        println!("  open suggestion {} on {} [{}]", s.id, s.provision, s.lang);
+    }
+    for p in &d.parties {
+        match d.approvals.iter().find(|a| &a.party == p) {
+            Some(a) if a.valid => println!("  approved by {p}"),
+            Some(_) => println!("  approval of {p} void: the text changed since"),
+            None => println!("  not yet approved by {p}"),
+        }
+    }
+    for s in &d.signatures {
+        println!(
+            "  signed by {} (key {}){}",
+            s.party,
+            s.fingerprint,
+            if s.matches { "" } else { " over another text" }
+        );
+    }
+    if d.state == DraftState::UnderReview {
+        println!("  to be agreed it needs: no stale provision, no open suggestion, a valid approval from each Party");
     }
 }
 
 fn print_draft(d: &Draft) {
-    println!("{} [{}]", d.title, d.lang);
-    println!("  id       {}", d.id);
-    println!("  group    {}", d.group);
-    println!("  version  {}", d.version);
+    println!("{} [{}]", d.title, d.state);
+    println!("  id        {}", d.id);
+    println!("  group     {}", d.group);
+    println!("  languages {}", d.languages.join(", "));
+    println!("  version   {}", d.version);
     if let Some(a) = &d.updated_by {
-        println!("  changed  by {} ({}) {}", a.officer, a.party, output::opt(&d.updated_at));
+        println!("  changed   by {} ({}) {}", a.officer, a.party, output::opt(&d.updated_at));
     }
-    println!("---");
-    print!("{}", d.text);
-    if !d.text.ends_with('\n') {
+    for p in &d.provisions {
         println!();
+        println!("{} [{}]", p.label, p.id);
+        for l in &d.languages {
+            let stale = if p.stale.contains_key(l) { " (stale)" } else { "" };
+            let text = p.texts.get(l).map(String::as_str).unwrap_or("").trim_end();
+            println!("  {l}{stale}: {}", text.replace('\n', "\n      "));
+        }
     }
 }

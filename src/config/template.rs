@@ -42,6 +42,10 @@ listen = "{api}"
 # Default {cache}.
 cache_docs = {cache}
 
+[drafts]
+# The languages of new drafts, all equally authentic. Default ["en", "ru"].
+languages = ["en", "ru"]
+
 [policy]
 # Actions this Party's officers may take only when they cite a recorded mandate (a Member-State
 # consent, `liaison mandate add`): any of "item-share", "group-create", "officer-assign".

@@ -259,7 +259,14 @@ mod tests {
         draft::create(
             &mut d,
             &ctx("a", "cica"),
-            &draft::NewDraft { group: "g".into(), title: "t".into(), lang: "en".into(), text: "x".repeat(200) },
+            &draft::NewDraft {
+                group: "g".into(),
+                title: "t".into(),
+                lang: "en".into(),
+                text: "x".repeat(200),
+                languages: vec![],
+                parties: vec![],
+            },
         )
         .unwrap();
         docs.insert_local(id, DocKind::Draft, d);
@@ -272,7 +279,12 @@ mod tests {
         let mut saw_compaction = false;
         for i in 0..60 {
             let doc = docs.get(&store, id).unwrap();
-            draft::splice(doc, &ctx("a", "cica"), &draft::Splice { pos: i, delete: 0, insert: "yz".into() }).unwrap();
+            draft::splice(
+                doc,
+                &ctx("a", "cica"),
+                &draft::Splice { provision: None, lang: None, pos: i, delete: 0, insert: "yz".into() },
+            )
+            .unwrap();
             docs.mark_changed(id);
             let before = docs.meta(id).unwrap().clone();
             let (p, _) = store.write(|w| docs.persist(w)).unwrap();
@@ -284,6 +296,7 @@ mod tests {
         }
         assert!(saw_chunk && saw_compaction);
         let want = draft::read(docs.get(&store, id).unwrap(), "").unwrap().text;
+        assert_eq!(want.chars().filter(|c| *c == 'y').count(), 60);
         drop(docs);
         let mut again = Docs::open(&store, 1, ActorId::random()).unwrap();
         assert_eq!(draft::read(again.get(&store, id).unwrap(), "").unwrap().text, want);
@@ -299,7 +312,14 @@ mod tests {
             draft::create(
                 &mut d,
                 &ctx("a", "cica"),
-                &draft::NewDraft { group: "g".into(), title: "t".into(), lang: "en".into(), text: String::new() },
+                &draft::NewDraft {
+                    group: "g".into(),
+                    title: "t".into(),
+                    lang: "en".into(),
+                    text: String::new(),
+                    languages: vec![],
+                    parties: vec![],
+                },
             )
             .unwrap();
             docs.insert_local(DocId::random(), DocKind::Draft, d);

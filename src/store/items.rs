@@ -5,7 +5,9 @@ use redb::{ReadableDatabase, ReadableTable};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{AUDIT, CONSENT, ITEM_CHUNKS, ITEM_INDEX, ITEM_KEYS, ITEMS, META, Store, StoreError, Writer, db_err};
+use super::{
+    AUDIT, CONSENT, ITEM_CHUNKS, ITEM_INDEX, ITEM_KEYS, ITEMS, META, ORIGINALS, Store, StoreError, Writer, db_err,
+};
 use crate::audit::{Head, SignedEntry};
 use crate::consent::SignedRecord;
 use crate::ids::{ItemId, PartyId, RecordId};
@@ -162,6 +164,16 @@ impl Store {
         self.meta_value("audit_head")
     }
 
+    /// This node's original of an executed draft.
+    pub fn original(&self, doc: crate::ids::DocId) -> Result<Option<crate::workspace::draft::Original>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let t = tx.open_table(ORIGINALS).map_err(|e| self.db_err(e))?;
+        match t.get(doc.0).map_err(|e| self.db_err(e))? {
+            Some(v) => Ok(Some(decode(self, "originals", v.value())?)),
+            None => Ok(None),
+        }
+    }
+
     /// A postcard value kept in `meta`.
     pub fn meta_value<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
@@ -230,6 +242,17 @@ impl Writer<'_> {
         let bytes = encode(self, "audit", e)?;
         self.audit.insert(e.entry.seq, bytes.as_slice()).map_err(|e| db_err(self.path, e))?;
         self.put_meta_value("audit_head", head)
+    }
+
+    /// Keeps this node's original of an executed draft.
+    pub fn put_original(
+        &mut self,
+        doc: crate::ids::DocId,
+        o: &crate::workspace::draft::Original,
+    ) -> Result<(), StoreError> {
+        let bytes = encode(self, "originals", o)?;
+        self.originals.insert(doc.0, bytes.as_slice()).map_err(|e| db_err(self.path, e))?;
+        Ok(())
     }
 
     /// Stores a postcard value in `meta`.

@@ -1,18 +1,55 @@
-//! Drafts of a working group: a title and a text in one language, edited by officers of both
-//! Parties at once. Edits are applied as minimal splices so that concurrent edits of different
-//! parts of the text both survive.
+//! Drafts of a working group, in every language of the draft at once, from first text to two
+//! signed originals.
 //!
-//! Layout: `kind`, `schema`, `group`, `title`, `lang`, `text` (text object), `created_by`,
-//! `created_at`, `updated_by`, `updated_at`.
+//! A draft is a sequence of **provisions** (preamble paragraphs, articles, and sub-items of
+//! articles). Each provision has a stable id and holds its text in every language of the draft
+//! (`en` and `ru` by default); no language is the source. When a provision's text changes in one
+//! language, the other languages are marked **stale** (since which revision, by whom) until an
+//! officer aligns them. Review adds comments, suggestions (which change nothing until accepted)
+//! and named versions. The workflow takes a draft through review, approval by each Party (bound
+//! to the content hash of every text), and execution: each Party signs the canonical hash, and
+//! the draft is frozen.
+//!
+//! Layout of a draft document's root:
+//! - `kind`, `schema`, `uid` (random, bound into the content hash), `group`, `title`,
+//!   `languages: [code]`, `parties: [party id]` (who must
+//!   approve and sign), `phase` (`draft`, `under-review` or `withdrawn`), `rev` (counter);
+//! - `order: [provision id]` (moves are a delete and an insert; a duplicate from concurrent moves
+//!   is read once, at its first place);
+//! - `provisions: {id: {kind, removed?, texts: {lang: text}, stale: {lang: {since, lang, by,
+//!   at}}, comments: [{id, author, at, text}]}}`;
+//! - `suggestions: {id: {provision, lang, text, base, author, at, state, decided_by?}}`;
+//! - `versions: [{name, version, by, at}]`;
+//! - `approvals: {party: {hash, officer, at}}`; `signatures: {party: {hash, signature, key,
+//!   officer, at}}`;
+//! - `created_by`, `created_at`, `updated_by`, `updated_at`.
 
-use automerge::{Automerge, ObjType, ROOT, ReadDoc, Value};
+pub mod export;
+mod review;
+mod structure;
+mod workflow;
+
+use std::collections::BTreeMap;
+
+use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde::{Deserialize, Serialize};
 
-use super::util::{get_author, get_str, req_str};
-use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, check_line, init_root, touch};
+use super::util::{get_author, get_str, map_maps, req_str};
+use super::{Author, ChangeCtx, DocKind, Result, Tx, WorkspaceError, change, check_line, init_root, touch};
 
-/// Largest draft text accepted, in bytes: far above any treaty, low enough to bound a request.
+pub use review::{Comment, Suggestion, Version, comment, decide, diff, name_version, suggest, suggestions};
+pub use structure::{Place, add_provision, move_provision, remove_provision};
+pub use workflow::{
+    Approval, DraftState, Original, Signature, SignatureCheck, Verification, approve, canonical, content_hash,
+    executed_original, fingerprint, review as start_review, sign, state, verify, withdraw,
+};
+
+/// Largest text of a provision in one language, in bytes.
 pub const MAX_TEXT_BYTES: usize = 8 * 1024 * 1024;
+/// The languages of a draft unless the workspace says otherwise.
+pub const DEFAULT_LANGUAGES: [&str; 2] = ["en", "ru"];
+/// Separates provisions in a draft's whole text in one language.
+pub const PROVISION_BREAK: &str = "\n\n";
 
 /// What an officer gives to start a draft.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -21,22 +58,72 @@ pub struct NewDraft {
     pub group: String,
     /// Title.
     pub title: String,
-    /// Language code, such as `en` or `ru`.
+    /// The language of `text`.
     #[serde(default = "default_lang")]
     pub lang: String,
-    /// Initial text.
+    /// Initial text: its paragraphs (separated by a blank line) become the provisions.
     #[serde(default)]
     pub text: String,
+    /// The draft's languages (default `en`, `ru`); `lang` is added if missing.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// The Parties that must approve and sign (set by the node: its own and the other Party).
+    #[serde(default)]
+    pub parties: Vec<String>,
 }
 
 fn default_lang() -> String {
     "en".into()
 }
 
+/// Kinds of provisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProvisionKind {
+    /// A preamble paragraph.
+    Preamble,
+    /// An article.
+    Article,
+    /// A sub-item of the article before it.
+    Item,
+}
+
+impl ProvisionKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ProvisionKind::Preamble => "preamble",
+            ProvisionKind::Article => "article",
+            ProvisionKind::Item => "item",
+        }
+    }
+    fn parse(s: &str) -> Self {
+        match s {
+            "article" => ProvisionKind::Article,
+            "item" => ProvisionKind::Item,
+            _ => ProvisionKind::Preamble,
+        }
+    }
+    /// The kind a paragraph of imported text gets.
+    fn guess(text: &str) -> Self {
+        let t = text.trim_start().to_lowercase();
+        if t.starts_with("article") || t.starts_with("статья") {
+            ProvisionKind::Article
+        } else {
+            ProvisionKind::Preamble
+        }
+    }
+}
+
 /// One splice: at `pos` (in Unicode scalar values), delete `delete` characters and insert
 /// `insert`. What an editor sends per keystroke.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Splice {
+    /// The provision; without it, `pos` counts in the draft's whole text in `lang`.
+    #[serde(default)]
+    pub provision: Option<String>,
+    /// The language (default: the draft's first).
+    #[serde(default)]
+    pub lang: Option<String>,
     /// Position in characters.
     pub pos: usize,
     /// Characters to delete.
@@ -45,6 +132,36 @@ pub struct Splice {
     /// Text to insert.
     #[serde(default)]
     pub insert: String,
+}
+
+/// A stale mark: this language may no longer say what another says.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stale {
+    /// The draft's revision when the other language changed.
+    pub since_rev: i64,
+    /// The language that changed.
+    pub changed_lang: String,
+    /// Who changed it.
+    pub by: Option<Author>,
+    /// When.
+    pub at: String,
+}
+
+/// A provision as officers see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Provision {
+    /// Stable id.
+    pub id: String,
+    /// Kind.
+    pub kind: ProvisionKind,
+    /// Its label in the draft as it stands: "Article 2", "(b)", "Preamble 1".
+    pub label: String,
+    /// Text by language.
+    pub texts: BTreeMap<String, String>,
+    /// Languages marked stale, and why.
+    pub stale: BTreeMap<String, Stale>,
+    /// Comments.
+    pub comments: Vec<Comment>,
 }
 
 /// A draft as officers see it.
@@ -56,10 +173,30 @@ pub struct Draft {
     pub group: String,
     /// Title.
     pub title: String,
-    /// Language code.
+    /// The first language (the one `text` is in).
     pub lang: String,
-    /// The text.
+    /// Every language of the draft.
+    pub languages: Vec<String>,
+    /// The whole text in `lang`: the provisions, separated by a blank line.
     pub text: String,
+    /// The provisions, in order.
+    pub provisions: Vec<Provision>,
+    /// Where it stands.
+    pub state: DraftState,
+    /// The Parties that approve and sign.
+    pub parties: Vec<String>,
+    /// The content revision (counts text changes).
+    pub rev: i64,
+    /// Approvals, by Party, with whether each still holds.
+    pub approvals: Vec<Approval>,
+    /// Signatures, by Party, with whether each matches the text.
+    pub signatures: Vec<Signature>,
+    /// Suggestions still open.
+    pub open_suggestions: Vec<Suggestion>,
+    /// Named versions.
+    pub versions: Vec<Version>,
+    /// The content hash of every language's text, hex.
+    pub content_hash: String,
     /// Who started it.
     pub created_by: Option<Author>,
     /// When.
@@ -95,51 +232,230 @@ fn check_text(text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Splits a whole text into provision texts (and back with [`PROVISION_BREAK`]; exact inverses).
+pub fn split_text(text: &str) -> Vec<String> {
+    text.split(PROVISION_BREAK).map(str::to_string).collect()
+}
+
 /// Writes a new draft into an empty document.
 pub fn create(doc: &mut Automerge, ctx: &ChangeCtx, new: &NewDraft) -> Result<()> {
     check_line("title", &new.title)?;
     check_lang(&new.lang)?;
     check_text(&new.text)?;
+    let mut languages: Vec<String> = if new.languages.is_empty() {
+        DEFAULT_LANGUAGES.iter().map(|s| s.to_string()).collect()
+    } else {
+        new.languages.clone()
+    };
+    for l in &languages {
+        check_lang(l)?;
+    }
+    if !languages.contains(&new.lang) {
+        languages.insert(0, new.lang.clone());
+    } else {
+        // The language of the initial text comes first: it is the one `text` shows.
+        languages.retain(|l| l != &new.lang);
+        languages.insert(0, new.lang.clone());
+    }
+    languages.dedup();
+    let mut parties = new.parties.clone();
+    if !parties.contains(&ctx.author.party.to_string()) {
+        parties.push(ctx.author.party.to_string());
+    }
+    parties.sort();
+    parties.dedup();
+    let paragraphs = if new.text.is_empty() { Vec::new() } else { split_text(&new.text) };
     change(doc, ctx, |tx| {
         init_root(tx, DocKind::Draft, ctx)?;
         tx.put_str(&ROOT, "group", &new.group)?;
+        // What approvals and signatures bind to: this draft and no other, whatever its id.
+        tx.put_str(&ROOT, "uid", &crate::ids::random_hex(16))?;
         tx.put_str(&ROOT, "title", &new.title)?;
-        tx.put_str(&ROOT, "lang", &new.lang)?;
-        tx.put_text(&ROOT, "text", &new.text)?;
+        let langs = tx.list(&ROOT, "languages")?;
+        for l in &languages {
+            tx.push_str(&langs, l)?;
+        }
+        let ps = tx.list(&ROOT, "parties")?;
+        for p in &parties {
+            tx.push_str(&ps, p)?;
+        }
+        tx.put_str(&ROOT, "phase", "draft")?;
+        tx.put_counter(&ROOT, "rev")?;
+        tx.list(&ROOT, "order")?;
+        tx.map(&ROOT, "provisions")?;
+        tx.map(&ROOT, "suggestions")?;
+        tx.list(&ROOT, "versions")?;
+        tx.map(&ROOT, "approvals")?;
+        tx.map(&ROOT, "signatures")?;
+        for p in &paragraphs {
+            let id = structure::insert_provision(tx, None, ProvisionKind::guess(p), &languages)?;
+            write_text(tx, ctx, &id, &new.lang, p)?;
+        }
         touch(tx, ctx)
     })
 }
 
-/// Replaces the text with `text` through minimal splices.
-pub fn set_text(doc: &mut Automerge, ctx: &ChangeCtx, text: &str) -> Result<()> {
-    check_text(text)?;
-    change(doc, ctx, |tx| {
-        tx.update_text(&ROOT, "text", text)?;
-        touch(tx, ctx)
-    })
+// ---- reading ----
+
+/// The draft's languages.
+pub fn languages<R: ReadDoc>(doc: &R) -> Result<Vec<String>> {
+    strings(doc, &ROOT, "languages")
 }
 
-/// Replaces the text with `text`, as an edit of the version `base` (the heads the officer
-/// started from). The edit is made on a fork at `base` and merged, so that what others changed
-/// since `base` is kept wherever this edit did not touch it. Without a base, or when `base` is
-/// the current version, this is [`set_text`].
-pub fn set_text_from(
-    doc: &mut Automerge,
-    ctx: &ChangeCtx,
-    base: Option<&[automerge::ChangeHash]>,
-    text: &str,
-) -> Result<()> {
-    let Some(base) = base.filter(|b| *b != doc.get_heads().as_slice()) else {
-        return set_text(doc, ctx, text);
+fn strings<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Vec<String>> {
+    let list = match doc.get(obj, key)? {
+        Some((Value::Object(ObjType::List), id)) => id,
+        None => return Ok(Vec::new()),
+        Some(_) => return Err(WorkspaceError::Malformed(format!("{key}: expected a list"))),
     };
-    check_text(text)?;
-    let mut fork = doc.fork_at(base).map_err(|_| WorkspaceError::Invalid {
-        field: "base",
-        reason: "is not a version of this draft (`liaison draft show` prints the current one)".into(),
-    })?;
-    set_text(&mut fork, ctx, text)?;
-    doc.merge(&mut fork)?;
-    Ok(())
+    let mut out = Vec::new();
+    for i in 0..doc.length(&list) {
+        if let Some((Value::Scalar(s), _)) = doc.get(&list, i)?
+            && let ScalarValue::Str(v) = s.as_ref()
+        {
+            out.push(v.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn counter<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<i64> {
+    Ok(match doc.get(obj, key)? {
+        Some((Value::Scalar(s), _)) => match s.as_ref() {
+            ScalarValue::Counter(c) => i64::from(c),
+            ScalarValue::Int(i) => *i,
+            _ => 0,
+        },
+        _ => 0,
+    })
+}
+
+/// The provisions in order: ids from `order`, each once (at its first place), skipping removed
+/// ones, with their map objects.
+pub(crate) fn ordered<R: ReadDoc>(doc: &R) -> Result<Vec<(String, ObjId)>> {
+    let provisions: BTreeMap<String, ObjId> = map_maps(doc, &ROOT, "provisions")?.into_iter().collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for id in strings(doc, &ROOT, "order")? {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let Some(obj) = provisions.get(&id) else { continue };
+        if matches!(doc.get(obj, "removed")?, Some((Value::Scalar(s), _)) if s.as_ref() == &ScalarValue::Boolean(true))
+        {
+            continue;
+        }
+        out.push((id, obj.clone()));
+    }
+    Ok(out)
+}
+
+fn text_of<R: ReadDoc>(doc: &R, provision: &ObjId, lang: &str) -> Result<String> {
+    match doc.get(provision, "texts")? {
+        Some((Value::Object(ObjType::Map), texts)) => Ok(get_str(doc, &texts, lang)?.unwrap_or_default()),
+        _ => Ok(String::new()),
+    }
+}
+
+/// The whole text in `lang`.
+pub fn whole_text<R: ReadDoc>(doc: &R, lang: &str) -> Result<String> {
+    let parts: Vec<String> = ordered(doc)?.iter().map(|(_, p)| text_of(doc, p, lang)).collect::<Result<_>>()?;
+    Ok(parts.join(PROVISION_BREAK))
+}
+
+/// Reads a draft document.
+pub fn read(doc: &Automerge, id: &str) -> Result<Draft> {
+    let languages = languages(doc)?;
+    let lang = languages.first().cloned().unwrap_or_else(|| "en".into());
+    let mut provisions = Vec::new();
+    let (mut articles, mut preambles, mut items) = (0, 0, 0);
+    for (pid, p) in ordered(doc)? {
+        let kind = ProvisionKind::parse(&get_str(doc, &p, "kind")?.unwrap_or_default());
+        let label = match kind {
+            ProvisionKind::Article => {
+                articles += 1;
+                items = 0;
+                format!("Article {articles}")
+            }
+            ProvisionKind::Preamble => {
+                preambles += 1;
+                format!("Preamble {preambles}")
+            }
+            ProvisionKind::Item => {
+                items += 1;
+                format!("({})", item_letter(items))
+            }
+        };
+        let mut texts = BTreeMap::new();
+        for l in &languages {
+            texts.insert(l.clone(), text_of(doc, &p, l)?);
+        }
+        let mut stale = BTreeMap::new();
+        for (l, s) in map_maps(doc, &p, "stale")? {
+            stale.insert(
+                l,
+                Stale {
+                    since_rev: counter(doc, &s, "since_rev")?,
+                    changed_lang: req_str(doc, &s, "lang")?,
+                    by: get_author(doc, &s, "by")?,
+                    at: req_str(doc, &s, "at")?,
+                },
+            );
+        }
+        provisions.push(Provision { id: pid, kind, label, texts, stale, comments: review::comments(doc, &p)? });
+    }
+    let text = provisions
+        .iter()
+        .map(|p| p.texts.get(&lang).cloned().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(PROVISION_BREAK);
+    let parties = strings(doc, &ROOT, "parties")?;
+    let hash = content_hash(doc)?;
+    let approvals = workflow::approvals(doc, &hash)?;
+    let signatures = workflow::signatures(doc, &hash)?;
+    let open_suggestions = review::suggestions(doc)?.into_iter().filter(|s| s.state == "open").collect();
+    Ok(Draft {
+        id: id.to_string(),
+        group: req_str(doc, &ROOT, "group")?,
+        title: req_str(doc, &ROOT, "title")?,
+        state: workflow::state_of(doc, &provisions, &parties, &approvals, &signatures)?,
+        lang,
+        languages,
+        text,
+        provisions,
+        parties,
+        rev: counter(doc, &ROOT, "rev")?,
+        approvals,
+        signatures,
+        open_suggestions,
+        versions: review::versions(doc)?,
+        content_hash: hex::encode(hash),
+        created_by: get_author(doc, &ROOT, "created_by")?,
+        created_at: get_str(doc, &ROOT, "created_at")?,
+        updated_by: get_author(doc, &ROOT, "updated_by")?,
+        updated_at: get_str(doc, &ROOT, "updated_at")?,
+        version: version_of(doc),
+    })
+}
+
+fn item_letter(n: usize) -> String {
+    let letters = b"abcdefghijklmnopqrstuvwxyz";
+    let mut n = n;
+    let mut s = Vec::new();
+    while n > 0 {
+        n -= 1;
+        s.push(letters[n % 26]);
+        n /= 26;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// The version of a document as officers pass it around.
+pub fn version_of(doc: &Automerge) -> String {
+    let mut heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+    heads.sort();
+    heads.join(",")
 }
 
 /// Parses a version as `draft show` prints it: change hashes in hex, separated by commas.
@@ -154,27 +470,280 @@ pub fn parse_version(s: &str) -> Result<Vec<automerge::ChangeHash>> {
         .collect()
 }
 
-/// Applies one splice, as a keystroke from an editor.
-pub fn splice(doc: &mut Automerge, ctx: &ChangeCtx, s: &Splice) -> Result<()> {
-    let text = match doc.get(ROOT, "text")? {
-        Some((Value::Object(ObjType::Text), id)) => id,
-        _ => return Err(WorkspaceError::Malformed("draft has no text".into())),
+// ---- editing ----
+
+/// Resolves a provision reference: its id or a unique prefix of it, or its label as shown
+/// ("a3" or "article-3" for Article 3, "p1" for Preamble 1).
+pub fn resolve_provision(doc: &Automerge, reference: &str) -> Result<String> {
+    let r = reference.trim().to_ascii_lowercase();
+    let d = read(doc, "")?;
+    let by_label = |prefix: &str, kind: ProvisionKind| -> Option<String> {
+        let n: usize = r.strip_prefix(prefix)?.trim_start_matches(['-', ' ']).parse().ok()?;
+        d.provisions.iter().filter(|p| p.kind == kind).nth(n.checked_sub(1)?).map(|p| p.id.clone())
     };
-    let len = doc.length(&text);
-    if s.pos > len || s.delete > len - s.pos {
+    if let Some(id) = by_label("article", ProvisionKind::Article)
+        .or_else(|| by_label("a", ProvisionKind::Article))
+        .or_else(|| by_label("preamble", ProvisionKind::Preamble))
+        .or_else(|| by_label("p", ProvisionKind::Preamble))
+    {
+        return Ok(id);
+    }
+    let m: Vec<&Provision> = d.provisions.iter().filter(|p| p.id.starts_with(&r)).collect();
+    match m.len() {
+        1 => Ok(m[0].id.clone()),
+        0 => Err(WorkspaceError::NoSuchEntry { what: "provision", id: reference.to_string() }),
+        n => {
+            Err(WorkspaceError::Invalid { field: "provision", reason: format!("{reference:?} matches {n} provisions") })
+        }
+    }
+}
+
+/// The object of a provision that exists and is not removed.
+pub(crate) fn provision_obj<R: ReadDoc>(doc: &R, id: &str) -> Result<ObjId> {
+    ordered(doc)?
+        .into_iter()
+        .find(|(pid, _)| pid == id)
+        .map(|(_, o)| o)
+        .ok_or_else(|| WorkspaceError::NoSuchEntry { what: "provision", id: id.to_string() })
+}
+
+/// Sets the text of provision `id` in `lang` (minimal splices), bumps the revisions and marks
+/// the other languages stale.
+fn write_text(tx: &mut Tx<'_, '_>, ctx: &ChangeCtx, id: &str, lang: &str, text: &str) -> Result<()> {
+    let p = provision_obj(tx.read(), id)?;
+    let texts = tx.map(&p, "texts")?;
+    let before = get_str(tx.read(), &texts, lang)?.unwrap_or_default();
+    if before == text {
+        return Ok(());
+    }
+    tx.update_text(&texts, lang, text)?;
+    tx.increment(&ROOT, "rev")?;
+    let rev = counter(tx.read(), &ROOT, "rev")?;
+    let stale = tx.map(&p, "stale")?;
+    // Catching up a stale language is alignment work: it marks nothing stale in turn.
+    let this_is_stale = map_maps(tx.read(), &p, "stale")?.iter().any(|(l, _)| l == lang);
+    if !this_is_stale {
+        let marked: Vec<String> = map_maps(tx.read(), &p, "stale")?.into_iter().map(|(l, _)| l).collect();
+        for other in languages(tx.read())? {
+            if other == lang || marked.contains(&other) {
+                continue;
+            }
+            let m = tx.put_map(&stale, &other)?;
+            tx.put_i64(&m, "since_rev", rev)?;
+            tx.put_str(&m, "lang", lang)?;
+            tx.put_author(&m, "by", &ctx.author)?;
+            tx.put_str(&m, "at", &ctx.now_str())?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses changes to a frozen (executed) or withdrawn draft, saying why.
+fn check_open(doc: &Automerge) -> Result<()> {
+    let d = read(doc, "")?;
+    match d.state {
+        DraftState::Executed => Err(WorkspaceError::Invalid {
+            field: "draft",
+            reason: "the draft is executed: both Parties signed it, and its text is frozen".into(),
+        }),
+        DraftState::Withdrawn => {
+            Err(WorkspaceError::Invalid { field: "draft", reason: "the draft was withdrawn".into() })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Sets provision `provision`'s text in `lang`.
+pub fn set_provision_text(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str, lang: &str, text: &str) -> Result<()> {
+    check_open(doc)?;
+    check_text(text)?;
+    if !languages(doc)?.iter().any(|l| l == lang) {
         return Err(WorkspaceError::Invalid {
-            field: "splice",
-            reason: format!("position {} + {} deleted is beyond the text's {len} characters", s.pos, s.delete),
+            field: "lang",
+            reason: format!("{lang:?} is not a language of this draft"),
         });
     }
     change(doc, ctx, |tx| {
-        tx.splice_text(&text, s.pos, s.delete, &s.insert)?;
+        write_text(tx, ctx, provision, lang, text)?;
+        touch(tx, ctx)
+    })
+}
+
+/// Replaces the whole text in `lang` (default: the first language). Its paragraphs map onto the
+/// provisions in order, and each changed provision gets minimal splices. The number of
+/// paragraphs must match the number of provisions: structure changes with `provision add`,
+/// `move` and `remove`.
+pub fn set_text_lang(doc: &mut Automerge, ctx: &ChangeCtx, lang: Option<&str>, text: &str) -> Result<()> {
+    check_open(doc)?;
+    check_text(text)?;
+    let langs = languages(doc)?;
+    let lang = lang.map(str::to_string).or_else(|| langs.first().cloned()).unwrap_or_else(|| "en".into());
+    if !langs.contains(&lang) {
+        return Err(WorkspaceError::Invalid {
+            field: "lang",
+            reason: format!("{lang:?} is not a language of this draft"),
+        });
+    }
+    let ids: Vec<String> = ordered(doc)?.into_iter().map(|(id, _)| id).collect();
+    let parts = split_text(text);
+    if ids.is_empty() {
+        return change(doc, ctx, |tx| {
+            for p in &parts {
+                let id = structure::insert_provision(tx, None, ProvisionKind::guess(p), &langs)?;
+                write_text(tx, ctx, &id, &lang, p)?;
+            }
+            touch(tx, ctx)
+        });
+    }
+    if parts.len() != ids.len() {
+        return Err(WorkspaceError::Invalid {
+            field: "text",
+            reason: format!(
+                "has {} paragraphs but the draft has {} provisions; change the structure with `liaison draft provision add|move|remove`, or edit one provision with `liaison draft text`",
+                parts.len(),
+                ids.len()
+            ),
+        });
+    }
+    change(doc, ctx, |tx| {
+        for (id, p) in ids.iter().zip(&parts) {
+            write_text(tx, ctx, id, &lang, p)?;
+        }
+        touch(tx, ctx)
+    })
+}
+
+/// [`set_text_lang`] in the first language.
+pub fn set_text(doc: &mut Automerge, ctx: &ChangeCtx, text: &str) -> Result<()> {
+    set_text_lang(doc, ctx, None, text)
+}
+
+/// Applies `edit` as made to the version `base` (the heads the officer started from): on a fork
+/// at `base`, merged back, so that what others changed since is kept wherever this edit did not
+/// touch it. Without a base, or when it is the current version, `edit` applies directly.
+pub fn edit_from(
+    doc: &mut Automerge,
+    base: Option<&[automerge::ChangeHash]>,
+    edit: impl FnOnce(&mut Automerge) -> Result<()>,
+) -> Result<()> {
+    let Some(base) = base.filter(|b| *b != doc.get_heads().as_slice()) else {
+        return edit(doc);
+    };
+    check_open(doc)?;
+    let mut fork = doc.fork_at(base).map_err(|_| WorkspaceError::Invalid {
+        field: "base",
+        reason: "is not a version of this draft (`liaison draft show` prints the current one)".into(),
+    })?;
+    edit(&mut fork)?;
+    doc.merge(&mut fork)?;
+    Ok(())
+}
+
+/// Replaces the whole first-language text as made to version `base`.
+pub fn set_text_from(
+    doc: &mut Automerge,
+    ctx: &ChangeCtx,
+    base: Option<&[automerge::ChangeHash]>,
+    text: &str,
+) -> Result<()> {
+    edit_from(doc, base, |d| set_text(d, ctx, text))
+}
+
+/// Applies one splice, as a keystroke from an editor.
+pub fn splice(doc: &mut Automerge, ctx: &ChangeCtx, s: &Splice) -> Result<()> {
+    check_open(doc)?;
+    let langs = languages(doc)?;
+    let lang = s.lang.clone().or_else(|| langs.first().cloned()).unwrap_or_else(|| "en".into());
+    if !langs.contains(&lang) {
+        return Err(WorkspaceError::Invalid {
+            field: "lang",
+            reason: format!("{lang:?} is not a language of this draft"),
+        });
+    }
+    // Find the provision and the position within its text.
+    let (id, pos) = match &s.provision {
+        Some(p) => (resolve_provision(doc, p)?, s.pos),
+        None => {
+            let mut start = 0usize;
+            let mut found = None;
+            for (id, p) in ordered(doc)? {
+                let len = text_of(doc, &p, &lang)?.chars().count();
+                if s.pos >= start && s.pos <= start + len {
+                    found = Some((id, s.pos - start));
+                    break;
+                }
+                start += len + PROVISION_BREAK.chars().count();
+            }
+            found.ok_or_else(|| WorkspaceError::Invalid {
+                field: "splice",
+                reason: format!("position {} is not inside a provision", s.pos),
+            })?
+        }
+    };
+    let p = provision_obj(doc, &id)?;
+    let texts = match doc.get(&p, "texts")? {
+        Some((Value::Object(ObjType::Map), t)) => t,
+        _ => return Err(WorkspaceError::Malformed("provision without texts".into())),
+    };
+    let current = get_str(doc, &texts, &lang)?.unwrap_or_default();
+    let len = current.chars().count();
+    if pos > len || s.delete > len - pos {
+        return Err(WorkspaceError::Invalid {
+            field: "splice",
+            reason: format!("position {pos} + {} deleted is beyond the provision's {len} characters", s.delete),
+        });
+    }
+    let mut new: String = current.chars().take(pos).collect();
+    new.push_str(&s.insert);
+    new.extend(current.chars().skip(pos + s.delete));
+    change(doc, ctx, |tx| {
+        let texts = tx.map(&p, "texts")?;
+        match tx.read().get(&texts, lang.as_str())? {
+            Some((Value::Object(ObjType::Text), t)) => {
+                tx.splice_text(&t, pos, s.delete, &s.insert)?;
+                // Bookkeeping as for any edit, without re-diffing the text.
+                tx.increment(&ROOT, "rev")?;
+                mark_others_stale(tx, ctx, &p, &lang)?;
+            }
+            _ => write_text(tx, ctx, &id, &lang, &new)?,
+        }
+        touch(tx, ctx)
+    })
+}
+
+fn mark_others_stale(tx: &mut Tx<'_, '_>, ctx: &ChangeCtx, p: &ObjId, lang: &str) -> Result<()> {
+    let marked: Vec<String> = map_maps(tx.read(), p, "stale")?.into_iter().map(|(l, _)| l).collect();
+    if marked.iter().any(|l| l == lang) {
+        return Ok(());
+    }
+    let rev = counter(tx.read(), &ROOT, "rev")?;
+    let stale = tx.map(p, "stale")?;
+    for other in languages(tx.read())? {
+        if other == lang || marked.contains(&other) {
+            continue;
+        }
+        let m = tx.put_map(&stale, &other)?;
+        tx.put_i64(&m, "since_rev", rev)?;
+        tx.put_str(&m, "lang", lang)?;
+        tx.put_author(&m, "by", &ctx.author)?;
+        tx.put_str(&m, "at", &ctx.now_str())?;
+    }
+    Ok(())
+}
+
+/// Clears a provision's stale marks, once an officer has brought the texts in line.
+pub fn align(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str) -> Result<()> {
+    check_open(doc)?;
+    let p = provision_obj(doc, provision)?;
+    change(doc, ctx, |tx| {
+        tx.put_map(&p, "stale")?;
         touch(tx, ctx)
     })
 }
 
 /// Sets the title.
 pub fn set_title(doc: &mut Automerge, ctx: &ChangeCtx, title: &str) -> Result<()> {
+    check_open(doc)?;
     check_line("title", title)?;
     change(doc, ctx, |tx| {
         tx.put_str(&ROOT, "title", title)?;
@@ -182,97 +751,10 @@ pub fn set_title(doc: &mut Automerge, ctx: &ChangeCtx, title: &str) -> Result<()
     })
 }
 
-/// Reads a draft document.
-pub fn read(doc: &Automerge, id: &str) -> Result<Draft> {
-    Ok(Draft {
-        id: id.to_string(),
-        group: req_str(doc, &ROOT, "group")?,
-        title: req_str(doc, &ROOT, "title")?,
-        lang: req_str(doc, &ROOT, "lang")?,
-        text: get_str(doc, &ROOT, "text")?.unwrap_or_default(),
-        created_by: get_author(doc, &ROOT, "created_by")?,
-        created_at: get_str(doc, &ROOT, "created_at")?,
-        updated_by: get_author(doc, &ROOT, "updated_by")?,
-        updated_at: get_str(doc, &ROOT, "updated_at")?,
-        version: version_of(doc),
-    })
-}
-
-/// The version of a document as officers pass it around.
-pub fn version_of(doc: &Automerge) -> String {
-    let mut heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
-    heads.sort();
-    heads.join(",")
+/// The provisions that have a stale language.
+pub fn stale_provisions(d: &Draft) -> Vec<&Provision> {
+    d.provisions.iter().filter(|p| !p.stale.is_empty()).collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::workspace::testing::{ctx, sync_pair};
-
-    fn new(text: &str) -> NewDraft {
-        NewDraft { group: "g".into(), title: "Joint statement".into(), lang: "en".into(), text: text.into() }
-    }
-
-    #[test]
-    fn edits_of_different_parts_on_two_nodes_both_survive() {
-        let mut a = Automerge::new();
-        create(
-            &mut a,
-            &ctx("ana", "cica"),
-            &new("Article 1. The Parties cooperate.\nArticle 2. Information is exchanged.\n"),
-        )
-        .unwrap();
-        let mut b = a.fork();
-        set_text(
-            &mut a,
-            &ctx("ana", "cica"),
-            "Article 1. The Parties shall cooperate.\nArticle 2. Information is exchanged.\n",
-        )
-        .unwrap();
-        set_text(
-            &mut b,
-            &ctx("ivan", "sco-rats"),
-            "Article 1. The Parties cooperate.\nArticle 2. Information is exchanged promptly.\n",
-        )
-        .unwrap();
-        sync_pair(&mut a, &mut b);
-        let want = "Article 1. The Parties shall cooperate.\nArticle 2. Information is exchanged promptly.\n";
-        assert_eq!(read(&a, "").unwrap().text, want);
-        assert_eq!(read(&b, "").unwrap().text, want);
-    }
-
-    #[test]
-    fn an_edit_from_an_old_version_keeps_what_others_changed_since() {
-        let mut a = Automerge::new();
-        create(&mut a, &ctx("ana", "cica"), &new("line one\nline two\nline three\n")).unwrap();
-        let base = parse_version(&read(&a, "").unwrap().version).unwrap();
-        // Someone else changes line one first...
-        set_text(&mut a, &ctx("ivan", "sco-rats"), "LINE ONE\nline two\nline three\n").unwrap();
-        // ...then an officer saves an edit of line three made from the old text.
-        set_text_from(&mut a, &ctx("ana", "cica"), Some(&base), "line one\nline two\nLINE THREE\n").unwrap();
-        assert_eq!(read(&a, "").unwrap().text, "LINE ONE\nline two\nLINE THREE\n");
-        // Without the base, the same save would have undone line one.
-        let mut b = Automerge::new();
-        create(&mut b, &ctx("ana", "cica"), &new("x")).unwrap();
-        assert!(set_text_from(&mut b, &ctx("ana", "cica"), Some(&base), "y").is_err(), "a foreign version is refused");
-    }
-
-    #[test]
-    fn splices_count_characters_not_bytes() {
-        let mut a = Automerge::new();
-        create(&mut a, &ctx("ivan", "sco-rats"), &new("Статья 1")).unwrap();
-        splice(&mut a, &ctx("ivan", "sco-rats"), &Splice { pos: 6, delete: 0, insert: "я".into() }).unwrap();
-        assert_eq!(read(&a, "").unwrap().text, "Статьяя 1");
-        let e = splice(&mut a, &ctx("ivan", "sco-rats"), &Splice { pos: 9, delete: 1, insert: String::new() });
-        assert!(e.is_err());
-    }
-
-    #[test]
-    fn bad_language_is_refused() {
-        let mut a = Automerge::new();
-        let mut d = new("");
-        d.lang = "English".into();
-        assert!(create(&mut a, &ctx("ana", "cica"), &d).unwrap_err().to_string().contains("language code"));
-    }
-}
+mod tests;

@@ -31,6 +31,42 @@ impl<'a, 'b> Tx<'a, 'b> {
         Ok(self.tx.put(obj, key, value)?)
     }
 
+    /// Sets a signed integer.
+    pub fn put_i64(&mut self, obj: &ObjId, key: &str, value: i64) -> Result<()> {
+        Ok(self.tx.put(obj, key, value)?)
+    }
+
+    /// Puts a counter at `key`, starting at 0. Counters merge concurrent increments by adding.
+    pub fn put_counter(&mut self, obj: &ObjId, key: &str) -> Result<()> {
+        Ok(self.tx.put(obj, key, ScalarValue::counter(0))?)
+    }
+
+    /// Adds 1 to the counter at `key`.
+    pub fn increment(&mut self, obj: &ObjId, key: &str) -> Result<()> {
+        Ok(self.tx.increment(obj, key, 1)?)
+    }
+
+    /// Sets a boolean.
+    pub fn put_bool(&mut self, obj: &ObjId, key: &str, value: bool) -> Result<()> {
+        Ok(self.tx.put(obj, key, value)?)
+    }
+
+    /// Appends a string to a list.
+    pub fn push_str(&mut self, list: &ObjId, value: &str) -> Result<()> {
+        let len = self.tx.length(list);
+        Ok(self.tx.insert(list, len, value)?)
+    }
+
+    /// Inserts a string into a list at `index`.
+    pub fn insert_str(&mut self, list: &ObjId, index: usize, value: &str) -> Result<()> {
+        Ok(self.tx.insert(list, index, value)?)
+    }
+
+    /// Deletes the element at `index` of a list.
+    pub fn delete_at(&mut self, list: &ObjId, index: usize) -> Result<()> {
+        Ok(self.tx.delete(list, index)?)
+    }
+
     /// Sets or clears an optional string.
     pub fn put_opt_str(&mut self, obj: &ObjId, key: &str, value: Option<&str>) -> Result<()> {
         match value {

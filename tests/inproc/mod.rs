@@ -135,13 +135,20 @@ impl TestNode {
 
     pub async fn create_draft(&self, text: &str) -> DocId {
         let ctx = self.ctx();
-        let new = NewDraft { group: "g".into(), title: "Draft".into(), lang: "en".into(), text: text.into() };
+        let new = NewDraft {
+            group: "g".into(),
+            title: "Draft".into(),
+            lang: "en".into(),
+            text: text.into(),
+            languages: vec![],
+            parties: vec![],
+        };
         self.node().engine.write(move |c| c.create(DocKind::Draft, |d| draft::create(d, &ctx, &new))).await.unwrap()
     }
 
     pub async fn splice(&self, id: DocId, pos: usize, insert: &str) {
         let ctx = self.ctx();
-        let sp = Splice { pos, delete: 0, insert: insert.into() };
+        let sp = Splice { provision: None, lang: None, pos, delete: 0, insert: insert.into() };
         self.node().engine.write(move |c| c.change(id, |d| draft::splice(d, &ctx, &sp))).await.unwrap()
     }
 

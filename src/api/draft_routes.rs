@@ -1,0 +1,445 @@
+//! Routes over drafts: creation and reading, whole-text and per-provision edits, keystrokes,
+//! review, the workflow up to execution, verification, diffs and export.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::workspace_routes::{OfficerName, read_all, read_one};
+use super::{AppError, AppState};
+use crate::engine::{Core, EngineError};
+use crate::ids::DocId;
+use crate::workspace::draft::{self, Draft, NewDraft, Place, ProvisionKind, Splice, Verification};
+use crate::workspace::{ChangeCtx, DocKind};
+
+/// A draft in a list: everything but the texts.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DraftSummary {
+    /// Id.
+    pub id: String,
+    /// Group id.
+    pub group: String,
+    /// Title.
+    pub title: String,
+    /// The first language.
+    pub lang: String,
+    /// Every language.
+    pub languages: Vec<String>,
+    /// Number of provisions.
+    pub provisions: usize,
+    /// Provisions with a stale language.
+    pub stale: usize,
+    /// Where it stands.
+    pub state: draft::DraftState,
+    /// Length of the text in the first language, in characters.
+    pub chars: usize,
+    /// Last change.
+    pub updated_at: Option<String>,
+}
+
+/// Filter for the draft list.
+#[derive(Deserialize)]
+pub struct DraftQuery {
+    /// Only drafts of this group (id or prefix).
+    group: Option<String>,
+}
+
+pub async fn list(State(s): State<AppState>, Query(q): Query<DraftQuery>) -> Result<Json<Vec<DraftSummary>>, AppError> {
+    let v = s
+        .engine
+        .read(move |c| {
+            let group = match &q.group {
+                Some(g) => Some(c.resolve(DocKind::Group, g)?.to_string()),
+                None => None,
+            };
+            let all = read_all(c, DocKind::Draft, draft::read)?;
+            Ok(all
+                .into_iter()
+                .filter(|d| group.as_ref().is_none_or(|g| *g == d.group))
+                .map(|d| DraftSummary {
+                    chars: d.text.chars().count(),
+                    stale: draft::stale_provisions(&d).len(),
+                    provisions: d.provisions.len(),
+                    id: d.id,
+                    group: d.group,
+                    title: d.title,
+                    lang: d.lang,
+                    languages: d.languages,
+                    state: d.state,
+                    updated_at: d.updated_at,
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(Json(v))
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Json(mut new): Json<NewDraft>,
+) -> Result<Json<super::Created>, AppError> {
+    let ctx = s.ctx(o);
+    let id = s
+        .engine
+        .write(move |c| {
+            // A draft belongs to an existing working group; store its full id. The Parties that
+            // approve and sign are ours and the other Party pinned here.
+            new.group = c.resolve(DocKind::Group, &new.group)?.to_string();
+            new.parties = c.draft_parties();
+            if new.languages.is_empty() {
+                new.languages = c.draft_languages();
+            }
+            c.create(DocKind::Draft, |d| draft::create(d, &ctx, &new))
+        })
+        .await?;
+    Ok(Json(super::Created { id: id.to_string() }))
+}
+
+pub async fn show(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Draft>, AppError> {
+    Ok(Json(s.engine.read(move |c| read_one(c, DocKind::Draft, &id, draft::read)).await?))
+}
+
+/// Runs a change on a draft and answers with the draft as it then stands.
+async fn change_draft(
+    s: &AppState,
+    id: String,
+    f: impl FnOnce(&mut Core, DocId) -> Result<(), EngineError> + Send + 'static,
+) -> Result<Json<Draft>, AppError> {
+    let d = s
+        .engine
+        .write(move |c| {
+            let id = c.resolve(DocKind::Draft, &id)?;
+            f(c, id)?;
+            Ok(draft::read(c.doc(id)?, &id.to_string())?)
+        })
+        .await?;
+    Ok(Json(d))
+}
+
+/// A new whole text for a draft, in one language.
+#[derive(Deserialize)]
+pub struct NewText {
+    /// The whole new text (provisions separated by a blank line).
+    text: String,
+    /// Its language (default: the draft's first).
+    #[serde(default)]
+    lang: Option<String>,
+    /// The version the text was edited from; without it the text is compared with the current one.
+    #[serde(default)]
+    base: Option<String>,
+}
+
+pub async fn set_text(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+    Json(b): Json<NewText>,
+) -> Result<Json<Draft>, AppError> {
+    let ctx = s.ctx(o);
+    change_draft(&s, id, move |c, id| {
+        let base = b.base.as_deref().map(draft::parse_version).transpose()?;
+        c.change(id, |d| {
+            draft::edit_from(d, base.as_deref(), |d| draft::set_text_lang(d, &ctx, b.lang.as_deref(), &b.text))
+        })
+    })
+    .await
+}
+
+/// The answer to a splice: the new heads, so an editor knows which version it built on.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Spliced {
+    /// Heads after the splice, hex.
+    pub heads: Vec<String>,
+    /// `CLOCK_MONOTONIC` ns when the splice was applied (for latency measurements).
+    pub applied_mono_ns: u64,
+}
+
+pub async fn splice(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+    Json(sp): Json<Splice>,
+) -> Result<Json<Spliced>, AppError> {
+    let ctx = s.ctx(o);
+    let r = s
+        .engine
+        .write(move |c| {
+            let id = c.resolve(DocKind::Draft, &id)?;
+            c.change(id, |d| draft::splice(d, &ctx, &sp))?;
+            let applied_mono_ns = crate::engine::mono_ns();
+            let heads = c.doc(id)?.get_heads().iter().map(|h| h.to_string()).collect();
+            Ok(Spliced { heads, applied_mono_ns })
+        })
+        .await?;
+    Ok(Json(r))
+}
+
+/// A new title.
+#[derive(Deserialize)]
+pub struct Retitle {
+    title: String,
+}
+
+pub async fn retitle(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+    Json(b): Json<Retitle>,
+) -> Result<Json<Draft>, AppError> {
+    let ctx = s.ctx(o);
+    change_draft(&s, id, move |c, id| c.change(id, |d| draft::set_title(d, &ctx, &b.title))).await
+}
+
+/// Every change to a draft's structure, review and workflow.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    /// Add a provision.
+    AddProvision {
+        /// After this provision (id, prefix or label); last if neither this nor `first`.
+        #[serde(default)]
+        after: Option<String>,
+        /// First in the draft.
+        #[serde(default)]
+        first: bool,
+        /// Its kind.
+        kind: ProvisionKind,
+        /// Language of `text`.
+        #[serde(default)]
+        lang: Option<String>,
+        /// Its text in `lang`.
+        #[serde(default)]
+        text: Option<String>,
+    },
+    /// Move a provision.
+    MoveProvision {
+        /// Which.
+        provision: String,
+        /// After this one; last if neither this nor `first`.
+        #[serde(default)]
+        after: Option<String>,
+        /// First.
+        #[serde(default)]
+        first: bool,
+    },
+    /// Remove a provision.
+    RemoveProvision {
+        /// Which.
+        provision: String,
+    },
+    /// Set one provision's text in one language (minimal splices).
+    Text {
+        /// Which.
+        provision: String,
+        /// The language.
+        lang: String,
+        /// The text.
+        text: String,
+        /// The version it was edited from.
+        #[serde(default)]
+        base: Option<String>,
+    },
+    /// Clear a provision's stale marks.
+    Align {
+        /// Which.
+        provision: String,
+    },
+    /// Comment on a provision.
+    Comment {
+        /// Which.
+        provision: String,
+        /// The comment.
+        text: String,
+    },
+    /// Suggest a text for a provision in one language.
+    Suggest {
+        /// Which.
+        provision: String,
+        /// The language.
+        lang: String,
+        /// The suggested text.
+        text: String,
+    },
+    /// Name the current version.
+    Version {
+        /// The name.
+        name: String,
+    },
+    /// Put it to review.
+    Review,
+    /// Approve it as it stands, for our Party.
+    Approve,
+    /// Sign it for our Party (when agreed).
+    Sign,
+    /// Withdraw it.
+    Withdraw,
+}
+
+fn place(d: &automerge::Automerge, after: Option<String>, first: bool) -> Result<Place, EngineError> {
+    Ok(match (after, first) {
+        (_, true) => Place::First,
+        (Some(a), false) => Place::After(draft::resolve_provision(d, &a)?),
+        (None, false) => Place::Last,
+    })
+}
+
+fn act(c: &mut Core, id: DocId, ctx: &ChangeCtx, action: Action) -> Result<(), EngineError> {
+    let pv = |c: &mut Core, p: &str| -> Result<String, EngineError> { Ok(draft::resolve_provision(c.doc(id)?, p)?) };
+    match action {
+        Action::AddProvision { after, first, kind, lang, text } => {
+            let pl = place(c.doc(id)?, after, first)?;
+            let lang = lang.unwrap_or_else(|| "en".into());
+            c.change(id, |d| {
+                draft::add_provision(d, ctx, &pl, kind, text.as_deref().map(|t| (lang.as_str(), t))).map(|_| ())
+            })
+        }
+        Action::MoveProvision { provision, after, first } => {
+            let p = pv(c, &provision)?;
+            let pl = place(c.doc(id)?, after, first)?;
+            c.change(id, |d| draft::move_provision(d, ctx, &p, &pl))
+        }
+        Action::RemoveProvision { provision } => {
+            let p = pv(c, &provision)?;
+            c.change(id, |d| draft::remove_provision(d, ctx, &p))
+        }
+        Action::Text { provision, lang, text, base } => {
+            let p = pv(c, &provision)?;
+            let base = base.as_deref().map(draft::parse_version).transpose()?;
+            c.change(id, |d| {
+                draft::edit_from(d, base.as_deref(), |d| draft::set_provision_text(d, ctx, &p, &lang, &text))
+            })
+        }
+        Action::Align { provision } => {
+            let p = pv(c, &provision)?;
+            c.change(id, |d| draft::align(d, ctx, &p))
+        }
+        Action::Comment { provision, text } => {
+            let p = pv(c, &provision)?;
+            c.change(id, |d| draft::comment(d, ctx, &p, &text).map(|_| ()))
+        }
+        Action::Suggest { provision, lang, text } => {
+            let p = pv(c, &provision)?;
+            c.change(id, |d| draft::suggest(d, ctx, &p, &lang, &text).map(|_| ()))
+        }
+        Action::Version { name } => c.change(id, |d| draft::name_version(d, ctx, &name)),
+        Action::Review => c.change(id, |d| draft::start_review(d, ctx)),
+        Action::Approve => c.change(id, |d| draft::approve(d, ctx, &id.to_string())),
+        Action::Sign => c.sign_draft(id, ctx),
+        Action::Withdraw => c.change(id, |d| draft::withdraw(d, ctx)),
+    }
+}
+
+pub async fn action(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+    Json(a): Json<Action>,
+) -> Result<Json<Draft>, AppError> {
+    let ctx = s.ctx(o);
+    change_draft(&s, id, move |c, id| act(c, id, &ctx, a)).await
+}
+
+/// Accept or reject.
+#[derive(Deserialize)]
+pub struct Decision {
+    accept: bool,
+}
+
+/// `POST /api/suggestions/{id}`: accept or reject a suggestion, whichever draft holds it.
+pub async fn decide(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(sid): Path<String>,
+    Json(b): Json<Decision>,
+) -> Result<Json<Draft>, AppError> {
+    let ctx = s.ctx(o);
+    let d = s
+        .engine
+        .write(move |c| {
+            for id in c.ids_of(DocKind::Draft) {
+                let holds = draft::suggestions(c.doc(id)?)?.iter().any(|x| x.id == sid);
+                if holds {
+                    c.change(id, |d| draft::decide(d, &ctx, &sid, b.accept))?;
+                    return Ok(draft::read(c.doc(id)?, &id.to_string())?);
+                }
+            }
+            Err(EngineError::Workspace(std::sync::Arc::new(crate::workspace::WorkspaceError::NoSuchEntry {
+                what: "suggestion",
+                id: sid,
+            })))
+        })
+        .await?;
+    Ok(Json(d))
+}
+
+/// Options of a diff.
+#[derive(Deserialize)]
+pub struct DiffQuery {
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// A diff.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DiffText {
+    /// Unified diff.
+    pub diff: String,
+}
+
+pub async fn diff(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<DiffQuery>,
+) -> Result<Json<DiffText>, AppError> {
+    let diff = s
+        .engine
+        .read(move |c| {
+            let id = c.resolve(DocKind::Draft, &id)?;
+            Ok(draft::diff(c.doc(id)?, q.lang.as_deref(), q.from.as_deref(), q.to.as_deref())?)
+        })
+        .await?;
+    Ok(Json(DiffText { diff }))
+}
+
+pub async fn verify(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Verification>, AppError> {
+    Ok(Json(
+        s.engine
+            .read(move |c| {
+                let id = c.resolve(DocKind::Draft, &id)?;
+                c.verify_draft(id)
+            })
+            .await?,
+    ))
+}
+
+/// Export format.
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+pub async fn export(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, AppError> {
+    let format = q.format.unwrap_or_else(|| "html".into());
+    if format != "md" && format != "html" {
+        return Err(AppError::BadRequest(format!("format {format:?}: use md or html")));
+    }
+    let d = s.engine.read(move |c| read_one(c, DocKind::Draft, &id, draft::read)).await?;
+    let (body, ct) = if format == "md" {
+        (draft::export::markdown(&d), "text/markdown; charset=utf-8")
+    } else {
+        (draft::export::html(&d), "text/html; charset=utf-8")
+    };
+    Ok(([(header::CONTENT_TYPE, ct)], body).into_response())
+}

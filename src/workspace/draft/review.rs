@@ -1,0 +1,250 @@
+//! Review of a draft: comments on provisions, suggestions (a proposed text for one provision in
+//! one language, shown as a diff, changing nothing until accepted), named versions, and diffs
+//! between versions.
+
+use automerge::{Automerge, ObjId, ROOT, ReadDoc};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    check_open, edit_from, languages, parse_version, provision_obj, set_provision_text, text_of, version_of, whole_text,
+};
+use crate::ids::random_hex;
+use crate::workspace::util::{get_author, get_str, list_maps, map_maps, req_str};
+use crate::workspace::{Author, ChangeCtx, Result, WorkspaceError, change, check_line, touch};
+
+/// A comment on a provision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    /// Id.
+    pub id: String,
+    /// Who wrote it.
+    pub author: Option<Author>,
+    /// When.
+    pub at: String,
+    /// What it says.
+    pub text: String,
+}
+
+/// A suggested text for one provision in one language.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    /// Id.
+    pub id: String,
+    /// The provision.
+    pub provision: String,
+    /// The language.
+    pub lang: String,
+    /// The text proposed.
+    pub text: String,
+    /// The version it was made from.
+    pub base: String,
+    /// Who suggested it.
+    pub author: Option<Author>,
+    /// When.
+    pub at: String,
+    /// `open`, `accepted` or `rejected`.
+    pub state: String,
+    /// Who accepted or rejected it.
+    pub decided_by: Option<Author>,
+    /// The change it proposes against the provision's current text, as a unified diff.
+    pub diff: String,
+}
+
+/// A named version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Version {
+    /// Its name, such as "second reading".
+    pub name: String,
+    /// The version (heads).
+    pub version: String,
+    /// Who named it.
+    pub by: Option<Author>,
+    /// When.
+    pub at: String,
+}
+
+pub(super) fn comments<R: ReadDoc>(doc: &R, provision: &ObjId) -> Result<Vec<Comment>> {
+    list_maps(doc, provision, "comments")?
+        .iter()
+        .map(|c| {
+            Ok(Comment {
+                id: req_str(doc, c, "id")?,
+                author: get_author(doc, c, "author")?,
+                at: req_str(doc, c, "at")?,
+                text: req_str(doc, c, "text")?,
+            })
+        })
+        .collect()
+}
+
+/// Comments on a provision; returns the comment's id.
+pub fn comment(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str, text: &str) -> Result<String> {
+    if text.trim().is_empty() || text.len() > 100_000 {
+        return Err(WorkspaceError::Invalid { field: "text", reason: "a comment is 1 to 100000 bytes".into() });
+    }
+    let p = provision_obj(doc, provision)?;
+    let id = random_hex(4);
+    change(doc, ctx, |tx| {
+        let list = tx.list(&p, "comments")?;
+        let c = tx.push_map(&list)?;
+        tx.put_str(&c, "id", &id)?;
+        tx.put_author(&c, "author", &ctx.author)?;
+        tx.put_str(&c, "at", &ctx.now_str())?;
+        tx.put_str(&c, "text", text)
+    })?;
+    Ok(id)
+}
+
+/// Suggests `text` for a provision in `lang`; returns the suggestion's id.
+pub fn suggest(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str, lang: &str, text: &str) -> Result<String> {
+    check_open(doc)?;
+    provision_obj(doc, provision)?;
+    if !languages(doc)?.iter().any(|l| l == lang) {
+        return Err(WorkspaceError::Invalid {
+            field: "lang",
+            reason: format!("{lang:?} is not a language of this draft"),
+        });
+    }
+    let id = random_hex(4);
+    let base = version_of(doc);
+    change(doc, ctx, |tx| {
+        let all = tx.map(&ROOT, "suggestions")?;
+        let s = tx.put_map(&all, &id)?;
+        tx.put_str(&s, "provision", provision)?;
+        tx.put_str(&s, "lang", lang)?;
+        tx.put_str(&s, "text", text)?;
+        tx.put_str(&s, "base", &base)?;
+        tx.put_author(&s, "author", &ctx.author)?;
+        tx.put_str(&s, "at", &ctx.now_str())?;
+        tx.put_str(&s, "state", "open")
+    })?;
+    Ok(id)
+}
+
+/// Every suggestion, each with its diff against the current text.
+pub fn suggestions(doc: &Automerge) -> Result<Vec<Suggestion>> {
+    let mut out = Vec::new();
+    for (id, s) in map_maps(doc, &ROOT, "suggestions")? {
+        let provision = req_str(doc, &s, "provision")?;
+        let lang = req_str(doc, &s, "lang")?;
+        let text = req_str(doc, &s, "text")?;
+        let current = match provision_obj(doc, &provision) {
+            Ok(p) => text_of(doc, &p, &lang)?,
+            Err(_) => String::new(),
+        };
+        let diff =
+            similar::TextDiff::from_words(&current, &text).unified_diff().header("current", "suggested").to_string();
+        out.push(Suggestion {
+            id,
+            provision,
+            lang,
+            text,
+            base: req_str(doc, &s, "base")?,
+            author: get_author(doc, &s, "author")?,
+            at: req_str(doc, &s, "at")?,
+            state: req_str(doc, &s, "state")?,
+            decided_by: get_author(doc, &s, "decided_by")?,
+            diff,
+        });
+    }
+    out.sort_by(|a, b| a.at.cmp(&b.at));
+    Ok(out)
+}
+
+/// Accepts (applies, as made to the version it was made from) or rejects a suggestion.
+pub fn decide(doc: &mut Automerge, ctx: &ChangeCtx, id: &str, accept: bool) -> Result<()> {
+    check_open(doc)?;
+    let s = suggestions(doc)?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| WorkspaceError::NoSuchEntry { what: "suggestion", id: id.into() })?;
+    if s.state != "open" {
+        return Err(WorkspaceError::Invalid { field: "suggestion", reason: format!("it was already {}", s.state) });
+    }
+    if accept {
+        let base = parse_version(&s.base)?;
+        edit_from(doc, Some(&base), |d| set_provision_text(d, ctx, &s.provision, &s.lang, &s.text))?;
+    }
+    change(doc, ctx, |tx| {
+        let all = tx.map(&ROOT, "suggestions")?;
+        let m = tx.map(&all, id)?;
+        tx.put_str(&m, "state", if accept { "accepted" } else { "rejected" })?;
+        tx.put_author(&m, "decided_by", &ctx.author)?;
+        tx.put_str(&m, "decided_at", &ctx.now_str())?;
+        touch(tx, ctx)
+    })
+}
+
+/// Names the current version.
+pub fn name_version(doc: &mut Automerge, ctx: &ChangeCtx, name: &str) -> Result<()> {
+    check_line("name", name)?;
+    if versions(doc)?.iter().any(|v| v.name == name) {
+        return Err(WorkspaceError::Invalid { field: "name", reason: format!("a version is already named {name:?}") });
+    }
+    let version = version_of(doc);
+    change(doc, ctx, |tx| {
+        let list = tx.list(&ROOT, "versions")?;
+        let v = tx.push_map(&list)?;
+        tx.put_str(&v, "name", name)?;
+        tx.put_str(&v, "version", &version)?;
+        tx.put_author(&v, "by", &ctx.author)?;
+        tx.put_str(&v, "at", &ctx.now_str())
+    })
+}
+
+/// The named versions, oldest first.
+pub fn versions(doc: &Automerge) -> Result<Vec<Version>> {
+    list_maps(doc, &ROOT, "versions")?
+        .iter()
+        .map(|v| {
+            Ok(Version {
+                name: req_str(doc, v, "name")?,
+                version: req_str(doc, v, "version")?,
+                by: get_author(doc, v, "by")?,
+                at: get_str(doc, v, "at")?.unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// The whole text in `lang` at a version given by name or as heads.
+fn text_at(doc: &Automerge, lang: &str, rev: &str) -> Result<String> {
+    let version = match versions(doc)?.into_iter().find(|v| v.name == rev) {
+        Some(v) => v.version,
+        None => rev.to_string(),
+    };
+    let heads = parse_version(&version).map_err(|_| WorkspaceError::Invalid {
+        field: "rev",
+        reason: format!("{rev:?} is neither a named version nor a version (`liaison draft show` prints versions)"),
+    })?;
+    let at = doc.fork_at(&heads).map_err(|_| WorkspaceError::Invalid {
+        field: "rev",
+        reason: format!("{rev:?} is not a version of this draft"),
+    })?;
+    whole_text(&at, lang)
+}
+
+/// A unified diff of the whole text in `lang` between two versions (names or heads). Without
+/// `from`, from the last named version (or the beginning); without `to`, to the current text.
+pub fn diff(doc: &Automerge, lang: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<String> {
+    let langs = languages(doc)?;
+    let lang = lang.map(str::to_string).or_else(|| langs.first().cloned()).unwrap_or_else(|| "en".into());
+    if !langs.contains(&lang) {
+        return Err(WorkspaceError::Invalid {
+            field: "lang",
+            reason: format!("{lang:?} is not a language of this draft"),
+        });
+    }
+    let (old, old_name) = match from {
+        Some(f) => (text_at(doc, &lang, f)?, f.to_string()),
+        None => match versions(doc)?.last() {
+            Some(v) => (text_at(doc, &lang, &v.version)?, v.name.clone()),
+            None => (String::new(), "(empty)".to_string()),
+        },
+    };
+    let (new, new_name) = match to {
+        Some(t) => (text_at(doc, &lang, t)?, t.to_string()),
+        None => (whole_text(doc, &lang)?, "current".to_string()),
+    };
+    Ok(similar::TextDiff::from_lines(&old, &new).unified_diff().header(&old_name, &new_name).to_string())
+}

@@ -1,0 +1,311 @@
+use automerge::Automerge;
+use ed25519_dalek::SigningKey;
+
+use super::*;
+use crate::workspace::testing::{ctx, sync_pair};
+
+fn cica() -> ChangeCtx {
+    ctx("ana", "cica")
+}
+
+fn rats() -> ChangeCtx {
+    ctx("ivan", "sco-rats")
+}
+
+const TEXT: &str = "Preamble: the Parties, recalling the Protocol,\n\nArticle 1. The Parties cooperate.\n\nArticle 2. Information is exchanged.\n\nArticle 3. Meetings are held.";
+
+fn new_draft() -> Automerge {
+    let mut d = Automerge::new();
+    create(
+        &mut d,
+        &cica(),
+        &NewDraft {
+            group: "g".into(),
+            title: "Joint proposals".into(),
+            lang: "en".into(),
+            text: TEXT.into(),
+            languages: vec![],
+            parties: vec!["cica".into(), "sco-rats".into()],
+        },
+    )
+    .unwrap();
+    d
+}
+
+fn fork(d: &Automerge) -> Automerge {
+    d.fork()
+}
+
+fn art(d: &Automerge, n: usize) -> String {
+    read(d, "").unwrap().provisions.iter().filter(|p| p.kind == ProvisionKind::Article).nth(n - 1).unwrap().id.clone()
+}
+
+#[test]
+fn paragraphs_become_provisions_and_the_whole_text_round_trips() {
+    let d = new_draft();
+    let v = read(&d, "x").unwrap();
+    assert_eq!(v.languages, ["en", "ru"]);
+    assert_eq!(v.provisions.len(), 4);
+    assert_eq!(v.provisions[0].kind, ProvisionKind::Preamble);
+    assert_eq!(
+        v.provisions.iter().map(|p| p.label.as_str()).collect::<Vec<_>>(),
+        ["Preamble 1", "Article 1", "Article 2", "Article 3"]
+    );
+    assert_eq!(v.text, TEXT);
+    assert_eq!(whole_text(&d, "ru").unwrap(), "\n\n\n\n\n\n");
+    // The Russian texts are to be written: stale, since the English came first.
+    assert!(v.provisions.iter().all(|p| p.stale.contains_key("ru")));
+    assert_eq!(v.state, DraftState::Draft);
+}
+
+#[test]
+fn an_edit_in_one_language_marks_the_others_stale_until_aligned() {
+    let mut d = new_draft();
+    let a1 = art(&d, 1);
+    for p in read(&d, "").unwrap().provisions {
+        align(&mut d, &cica(), &p.id).unwrap();
+    }
+    set_provision_text(&mut d, &rats(), &a1, "ru", "Статья 1. Стороны сотрудничают.").unwrap();
+    let v = read(&d, "").unwrap();
+    let p = v.provisions.iter().find(|p| p.id == a1).unwrap();
+    let stale = p.stale.get("en").expect("English marked stale");
+    assert_eq!((stale.changed_lang.as_str(), stale.by.as_ref().unwrap().officer.as_str()), ("ru", "ivan"));
+    assert!(stale.since_rev > 0);
+    assert!(!p.stale.contains_key("ru"));
+    // Bringing English in line marks nothing new; the officer then clears the mark.
+    set_provision_text(&mut d, &cica(), &a1, "en", "Article 1. The Parties shall cooperate.").unwrap();
+    assert!(!read(&d, "").unwrap().provisions.iter().find(|p| p.id == a1).unwrap().stale.contains_key("ru"));
+    align(&mut d, &cica(), &a1).unwrap();
+    assert!(read(&d, "").unwrap().provisions.iter().find(|p| p.id == a1).unwrap().stale.is_empty());
+}
+
+#[test]
+fn concurrent_edits_of_the_same_provision_in_the_same_language_both_survive() {
+    let mut a = new_draft();
+    let mut b = fork(&a);
+    let a2 = art(&a, 2);
+    set_provision_text(&mut a, &cica(), &a2, "en", "Article 2. Information is promptly exchanged.").unwrap();
+    set_provision_text(&mut b, &rats(), &a2, "en", "Article 2. Information is exchanged in writing.").unwrap();
+    sync_pair(&mut a, &mut b);
+    let ta = read(&a, "").unwrap();
+    assert_eq!(ta, read(&b, "").unwrap());
+    let t = &ta.provisions.iter().find(|p| p.id == a2).unwrap().texts["en"];
+    assert!(t.contains("promptly") && t.contains("in writing"), "{t}");
+}
+
+#[test]
+fn concurrent_moves_resolve_the_same_on_both_nodes() {
+    let mut a = new_draft();
+    let mut b = fork(&a);
+    let (a1, a2, a3) = (art(&a, 1), art(&a, 2), art(&a, 3));
+    // Both move Article 3, to different places; B also moves Article 1 to the end.
+    move_provision(&mut a, &cica(), &a3, &Place::First).unwrap();
+    move_provision(&mut b, &rats(), &a3, &Place::After(a1.clone())).unwrap();
+    move_provision(&mut b, &rats(), &a1, &Place::Last).unwrap();
+    sync_pair(&mut a, &mut b);
+    let va = read(&a, "").unwrap();
+    assert_eq!(va, read(&b, "").unwrap());
+    let ids: Vec<&str> = va.provisions.iter().map(|p| p.id.as_str()).collect();
+    // Every provision exactly once, whatever the order the merge settled on.
+    assert_eq!(ids.len(), 4);
+    for id in [&a1, &a2, &a3] {
+        assert_eq!(ids.iter().filter(|x| **x == id.as_str()).count(), 1);
+    }
+}
+
+#[test]
+fn a_move_concurrent_with_a_removal_does_not_revive_the_provision() {
+    let mut a = new_draft();
+    let mut b = fork(&a);
+    let a2 = art(&a, 2);
+    move_provision(&mut a, &cica(), &a2, &Place::First).unwrap();
+    remove_provision(&mut b, &rats(), &a2).unwrap();
+    sync_pair(&mut a, &mut b);
+    assert!(read(&a, "").unwrap().provisions.iter().all(|p| p.id != a2));
+    assert_eq!(read(&a, "").unwrap(), read(&b, "").unwrap());
+}
+
+fn ready_for_approval(d: &mut Automerge) {
+    for p in read(d, "").unwrap().provisions {
+        set_provision_text(d, &rats(), &p.id, "ru", &format!("Русский текст {}", p.label)).unwrap();
+        align(d, &cica(), &p.id).unwrap();
+    }
+    start_review(d, &cica()).unwrap();
+}
+
+#[test]
+fn agreement_needs_no_stale_no_open_suggestion_and_both_approvals_and_an_edit_voids_them() {
+    let mut d = new_draft();
+    ready_for_approval(&mut d);
+    approve(&mut d, &cica(), "x").unwrap();
+    assert_eq!(state(&d, "x").unwrap(), DraftState::UnderReview);
+    approve(&mut d, &rats(), "x").unwrap();
+    assert_eq!(state(&d, "x").unwrap(), DraftState::Agreed);
+    // An open suggestion holds it back, until decided.
+    let a1 = art(&d, 1);
+    let s = suggest(&mut d, &rats(), &a1, "en", "Article 1. The Parties shall cooperate closely.").unwrap();
+    assert_eq!(state(&d, "x").unwrap(), DraftState::UnderReview);
+    assert_eq!(
+        read(&d, "x").unwrap().provisions.iter().find(|p| p.id == a1).unwrap().texts["en"],
+        "Article 1. The Parties cooperate."
+    );
+    assert!(suggestions(&d).unwrap()[0].diff.contains("closely"));
+    decide(&mut d, &cica(), &s, false).unwrap();
+    assert_eq!(state(&d, "x").unwrap(), DraftState::Agreed);
+    // Any later edit voids both approvals.
+    set_provision_text(&mut d, &cica(), &a1, "en", "Article 1. The Parties cooperate fully.").unwrap();
+    let v = read(&d, "x").unwrap();
+    assert!(v.approvals.iter().all(|a| !a.valid));
+    assert_eq!(v.state, DraftState::UnderReview);
+}
+
+#[test]
+fn approval_concurrent_with_an_edit_is_void_on_both_nodes() {
+    let mut a = new_draft();
+    ready_for_approval(&mut a);
+    approve(&mut a, &rats(), "x").unwrap();
+    let mut b = fork(&a);
+    approve(&mut a, &cica(), "x").unwrap();
+    let p2 = art(&b, 2);
+    set_provision_text(&mut b, &rats(), &p2, "en", "Article 2. Changed.").unwrap();
+    sync_pair(&mut a, &mut b);
+    for d in [&a, &b] {
+        let v = read(d, "x").unwrap();
+        assert_ne!(v.state, DraftState::Agreed);
+        assert!(v.approvals.iter().all(|x| !x.valid));
+    }
+}
+
+#[test]
+fn both_parties_signing_at_once_executes_it_and_freezes_it() {
+    let (kc, kr) = (SigningKey::from_bytes(&[1; 32]), SigningKey::from_bytes(&[2; 32]));
+    let mut a = new_draft();
+    ready_for_approval(&mut a);
+    approve(&mut a, &cica(), "x").unwrap();
+    approve(&mut a, &rats(), "x").unwrap();
+    let mut b = fork(&a);
+    // A draft that is not agreed cannot be signed, and says why.
+    let mut c = new_draft();
+    let e = sign(&mut c, &cica(), "x", &kc).unwrap_err().to_string();
+    assert!(e.contains("not agreed"), "{e}");
+    sign(&mut a, &cica(), "x", &kc).unwrap();
+    sign(&mut b, &rats(), "x", &kr).unwrap();
+    sync_pair(&mut a, &mut b);
+    assert_eq!(state(&a, "x").unwrap(), DraftState::Executed);
+    assert_eq!(read(&a, "x").unwrap(), read(&b, "x").unwrap());
+    let p1 = art(&a, 1);
+    let e = set_provision_text(&mut a, &cica(), &p1, "en", "x").unwrap_err().to_string();
+    assert!(e.contains("executed") && e.contains("frozen"), "{e}");
+    let p1 = art(&a, 1);
+    assert!(move_provision(&mut a, &cica(), &p1, &Place::Last).is_err());
+    assert!(add_provision(&mut a, &cica(), &Place::Last, ProvisionKind::Article, None).is_err());
+    // Verification against the pinned keys and this node's original.
+    let keys = |p: &crate::ids::PartyId| match p.as_str() {
+        "cica" => Some(kc.verifying_key().to_bytes()),
+        "sco-rats" => Some(kr.verifying_key().to_bytes()),
+        _ => None,
+    };
+    let original = executed_original(&a, "x").unwrap().unwrap();
+    assert!(verify(&a, "x", &keys, Some(&original)).unwrap().ok);
+    // A stored text tampered with afterwards (a change made behind the node's back) fails.
+    let mut tampered = a.fork();
+    {
+        use automerge::transaction::Transactable;
+        let p = provision_obj(&tampered, &art(&tampered, 2)).unwrap();
+        let texts = match tampered.get(&p, "texts").unwrap() {
+            Some((automerge::Value::Object(automerge::ObjType::Map), t)) => t,
+            _ => panic!(),
+        };
+        let t = match tampered.get(&texts, "ru").unwrap() {
+            Some((_, t)) => t,
+            None => panic!(),
+        };
+        let mut tx = tampered.transaction();
+        tx.splice_text(&t, 0, 0, "НЕ ").unwrap();
+        tx.commit();
+    }
+    let v = verify(&tampered, "x", &keys, Some(&original)).unwrap();
+    assert!(!v.ok);
+    assert!(v.problems.iter().any(|p| p.contains("does not verify")), "{:?}", v.problems);
+    assert!(v.problems.iter().any(|p| p.contains("differs from this node's executed original")), "{:?}", v.problems);
+    // A signature by a key other than the pinned one is refused too.
+    let wrong = |p: &crate::ids::PartyId| if p.as_str() == "cica" { Some([9; 32]) } else { keys(p) };
+    assert!(!verify(&a, "x", &wrong, Some(&original)).unwrap().ok);
+}
+
+#[test]
+fn an_edit_from_an_old_version_keeps_what_others_changed_since() {
+    let mut a = new_draft();
+    let base = parse_version(&read(&a, "").unwrap().version).unwrap();
+    let edited = TEXT.replace("Article 1. The Parties cooperate.", "Article 1. The Parties cooperate closely.");
+    set_text(&mut a, &rats(), &edited).unwrap();
+    let mine = TEXT.replace("Article 3. Meetings are held.", "Article 3. Meetings are held twice a year.");
+    set_text_from(&mut a, &cica(), Some(&base), &mine).unwrap();
+    let t = read(&a, "").unwrap().text;
+    assert!(t.contains("closely") && t.contains("twice a year"), "{t}");
+    let e = set_text(&mut a, &cica(), "only one paragraph").unwrap_err().to_string();
+    assert!(e.contains("provision"), "{e}");
+}
+
+#[test]
+fn named_versions_and_diffs() {
+    let mut d = new_draft();
+    name_version(&mut d, &cica(), "first reading").unwrap();
+    let p3 = art(&d, 3);
+    set_provision_text(&mut d, &cica(), &p3, "en", "Article 3. Meetings are held yearly.").unwrap();
+    let out = diff(&d, Some("en"), None, None).unwrap();
+    assert!(
+        out.contains("-Article 3. Meetings are held.") && out.contains("+Article 3. Meetings are held yearly."),
+        "{out}"
+    );
+    assert!(out.contains("first reading"), "{out}");
+    assert!(diff(&d, Some("en"), Some("no such"), None).is_err());
+    assert!(name_version(&mut d, &cica(), "first reading").is_err());
+}
+
+#[test]
+fn splices_count_characters_and_stay_inside_one_provision() {
+    let mut d = new_draft();
+    let a1 = art(&d, 1);
+    splice(
+        &mut d,
+        &cica(),
+        &Splice {
+            provision: Some(a1.clone()), lang: Some("ru".into()), pos: 0, delete: 0, insert: "Статья".into()
+        },
+    )
+    .unwrap();
+    splice(
+        &mut d,
+        &cica(),
+        &Splice { provision: Some(a1.clone()), lang: Some("ru".into()), pos: 6, delete: 0, insert: " 1".into() },
+    )
+    .unwrap();
+    assert_eq!(read(&d, "").unwrap().provisions[1].texts["ru"], "Статья 1");
+    assert!(
+        splice(
+            &mut d,
+            &cica(),
+            &Splice { provision: Some(a1), lang: Some("ru".into()), pos: 9, delete: 0, insert: "x".into() }
+        )
+        .is_err()
+    );
+    // Without a provision, positions count in the whole text.
+    let start = TEXT.find("Article 2").unwrap();
+    splice(&mut d, &cica(), &Splice { provision: None, lang: None, pos: start, delete: 0, insert: ">".into() })
+        .unwrap();
+    assert!(read(&d, "").unwrap().text.contains(">Article 2"));
+}
+
+#[test]
+fn export_shows_both_languages_side_by_side_and_escapes_text() {
+    let mut d = new_draft();
+    let p1 = art(&d, 1);
+    set_provision_text(&mut d, &cica(), &p1, "ru", "<script>alert(1)</script> Статья 1").unwrap();
+    let v = read(&d, "x").unwrap();
+    let h = export::html(&v);
+    assert!(!h.contains("<script>alert"));
+    assert!(h.contains("&lt;script&gt;") && h.contains("Статья 1") && h.contains("Article 2. Information"));
+    let m = export::markdown(&v);
+    assert!(m.contains("| EN | RU |") && m.contains("Article 1"));
+}

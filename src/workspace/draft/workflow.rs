@@ -1,0 +1,401 @@
+//! A draft's workflow: draft → under review → agreed → executed (or withdrawn by either Party).
+//!
+//! Only `draft`, `under-review` and `withdrawn` are stored (`phase`); **agreed** and
+//! **executed** are read from the document, so that concurrent actions on two nodes resolve the
+//! same way on both once merged:
+//! - agreed: under review, no stale provision, no open suggestion, and an approval from each
+//!   Party whose content hash is the current one (an edit after an approval voids it);
+//! - executed: a signature from each Party over the current content hash. An executed draft is
+//!   frozen: every edit is refused.
+//!
+//! The content hash is SHA-256 over a canonical JSON form of the title and of every provision's
+//! text in every language, in order, bound to the document id.
+
+use std::collections::BTreeMap;
+
+use automerge::{Automerge, ROOT};
+use ed25519_dalek::{Signer, SigningKey, Verifier};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Provision, languages, ordered, read, text_of};
+use crate::ids::PartyId;
+use crate::workspace::util::{get_author, get_str, map_maps, req_str};
+use crate::workspace::{Author, ChangeCtx, Result, WorkspaceError, change, touch};
+
+const HASH_DOMAIN: &[u8] = b"liaison/draft-content/v1\0";
+const SIGN_DOMAIN: &[u8] = b"liaison/draft-execution/v1\0";
+
+/// Where a draft stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DraftState {
+    /// Being written.
+    Draft,
+    /// Put to review.
+    UnderReview,
+    /// Every condition for execution holds.
+    Agreed,
+    /// Signed by each Party; frozen.
+    Executed,
+    /// Withdrawn by a Party.
+    Withdrawn,
+}
+
+impl std::fmt::Display for DraftState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DraftState::Draft => "draft",
+            DraftState::UnderReview => "under review",
+            DraftState::Agreed => "agreed",
+            DraftState::Executed => "executed",
+            DraftState::Withdrawn => "withdrawn",
+        })
+    }
+}
+
+/// A Party's approval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    /// The Party.
+    pub party: String,
+    /// The content hash approved, hex.
+    pub hash: String,
+    /// The officer.
+    pub officer: Option<Author>,
+    /// When.
+    pub at: String,
+    /// Whether it still holds (the text has not changed since).
+    pub valid: bool,
+}
+
+/// A Party's signature of the executed text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Signature {
+    /// The Party.
+    pub party: String,
+    /// The content hash signed, hex.
+    pub hash: String,
+    /// Ed25519 signature, hex.
+    pub signature: String,
+    /// The Party key that signed, hex.
+    pub key: String,
+    /// Its fingerprint, for the signature block.
+    pub fingerprint: String,
+    /// The officer.
+    pub officer: Option<Author>,
+    /// When.
+    pub at: String,
+    /// Whether it is over the current text.
+    pub matches: bool,
+}
+
+/// The canonical form of a draft's content: what approvals and signatures are bound to.
+pub fn canonical(doc: &Automerge) -> Result<Vec<u8>> {
+    let langs = languages(doc)?;
+    let mut provisions = Vec::new();
+    for (pid, p) in ordered(doc)? {
+        let mut texts = BTreeMap::new();
+        for l in &langs {
+            texts.insert(l.clone(), text_of(doc, &p, l)?);
+        }
+        let kind = get_str(doc, &p, "kind")?.unwrap_or_default();
+        provisions.push(serde_json::json!({ "id": pid, "kind": kind, "texts": texts }));
+    }
+    let v = serde_json::json!({
+        "draft": get_str(doc, &ROOT, "uid")?.unwrap_or_default(),
+        "title": req_str(doc, &ROOT, "title")?,
+        "languages": langs,
+        "provisions": provisions,
+    });
+    serde_json::to_vec(&v).map_err(|e| WorkspaceError::Malformed(e.to_string()))
+}
+
+/// The content hash.
+pub fn content_hash(doc: &Automerge) -> Result<[u8; 32]> {
+    let mut h = Sha256::new();
+    h.update(HASH_DOMAIN);
+    h.update(canonical(doc)?);
+    Ok(h.finalize().into())
+}
+
+/// A key's fingerprint: the first 16 bytes of its SHA-256, in groups of four hex digits.
+pub fn fingerprint(key: &[u8]) -> String {
+    let d = Sha256::digest(key);
+    d[..16].chunks(2).map(hex::encode).collect::<Vec<_>>().join(":")
+}
+
+pub(super) fn approvals(doc: &Automerge, current: &[u8; 32]) -> Result<Vec<Approval>> {
+    let cur = hex::encode(current);
+    map_maps(doc, &ROOT, "approvals")?
+        .into_iter()
+        .map(|(party, a)| {
+            let hash = req_str(doc, &a, "hash")?;
+            Ok(Approval {
+                valid: hash == cur,
+                party,
+                hash,
+                officer: get_author(doc, &a, "officer")?,
+                at: req_str(doc, &a, "at")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn signatures(doc: &Automerge, current: &[u8; 32]) -> Result<Vec<Signature>> {
+    let cur = hex::encode(current);
+    map_maps(doc, &ROOT, "signatures")?
+        .into_iter()
+        .map(|(party, s)| {
+            let hash = req_str(doc, &s, "hash")?;
+            let key = req_str(doc, &s, "key")?;
+            Ok(Signature {
+                matches: hash == cur,
+                fingerprint: hex::decode(&key).map(|k| fingerprint(&k)).unwrap_or_default(),
+                party,
+                hash,
+                signature: req_str(doc, &s, "signature")?,
+                key,
+                officer: get_author(doc, &s, "officer")?,
+                at: req_str(doc, &s, "at")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn state_of(
+    doc: &Automerge,
+    provisions: &[Provision],
+    parties: &[String],
+    approvals: &[Approval],
+    signatures: &[Signature],
+) -> Result<DraftState> {
+    let phase = get_str(doc, &ROOT, "phase")?.unwrap_or_default();
+    if phase == "withdrawn" {
+        return Ok(DraftState::Withdrawn);
+    }
+    let every = |f: &dyn Fn(&str) -> bool| !parties.is_empty() && parties.iter().all(|p| f(p));
+    if every(&|p| signatures.iter().any(|s| s.party == p && s.matches)) {
+        return Ok(DraftState::Executed);
+    }
+    if phase != "under-review" {
+        return Ok(DraftState::Draft);
+    }
+    let no_stale = provisions.iter().all(|p| p.stale.is_empty());
+    let no_open = super::review::suggestions(doc)?.iter().all(|s| s.state != "open");
+    if no_stale && no_open && every(&|p| approvals.iter().any(|a| a.party == p && a.valid)) {
+        Ok(DraftState::Agreed)
+    } else {
+        Ok(DraftState::UnderReview)
+    }
+}
+
+/// The draft's state.
+pub fn state(doc: &Automerge, id: &str) -> Result<DraftState> {
+    Ok(read(doc, id)?.state)
+}
+
+fn refuse(reason: String) -> WorkspaceError {
+    WorkspaceError::Invalid { field: "draft", reason }
+}
+
+/// Puts a draft to review.
+pub fn review(doc: &mut Automerge, ctx: &ChangeCtx) -> Result<()> {
+    let s = state(doc, "")?;
+    if s != DraftState::Draft {
+        return Err(refuse(format!("it is {s}, not a draft being written")));
+    }
+    if ordered(doc)?.is_empty() {
+        return Err(refuse("it has no provision yet".into()));
+    }
+    change(doc, ctx, |tx| {
+        tx.put_str(&ROOT, "phase", "under-review")?;
+        touch(tx, ctx)
+    })
+}
+
+/// Records the author's Party's approval of the draft as it stands.
+pub fn approve(doc: &mut Automerge, ctx: &ChangeCtx, id: &str) -> Result<()> {
+    let d = read(doc, id)?;
+    if !matches!(d.state, DraftState::UnderReview | DraftState::Agreed) {
+        return Err(refuse(format!("it is {}; put it to review first (`liaison draft review`)", d.state)));
+    }
+    if !d.parties.iter().any(|p| p == ctx.author.party.as_str()) {
+        return Err(refuse(format!("{} is not one of the Parties of this draft", ctx.author.party)));
+    }
+    change(doc, ctx, |tx| {
+        let all = tx.map(&ROOT, "approvals")?;
+        let a = tx.put_map(&all, ctx.author.party.as_str())?;
+        tx.put_str(&a, "hash", &d.content_hash)?;
+        tx.put_author(&a, "officer", &ctx.author)?;
+        tx.put_str(&a, "at", &ctx.now_str())
+    })
+}
+
+fn sign_message(hash: &[u8; 32]) -> Vec<u8> {
+    // The hash covers the draft's uid, so the signature binds to this draft.
+    let mut m = SIGN_DOMAIN.to_vec();
+    m.extend_from_slice(hash);
+    m
+}
+
+/// Signs the canonical hash for the author's Party with its signing key. Only an agreed draft
+/// is signed; once each Party has signed, it is executed.
+pub fn sign(doc: &mut Automerge, ctx: &ChangeCtx, id: &str, key: &SigningKey) -> Result<()> {
+    let d = read(doc, id)?;
+    match d.state {
+        DraftState::Agreed => {}
+        DraftState::Executed => return Err(refuse("it is executed already".into())),
+        s => {
+            let mut why = vec![format!("it is {s}, not agreed")];
+            if s == DraftState::UnderReview {
+                let stale = d.provisions.iter().filter(|p| !p.stale.is_empty()).count();
+                if stale > 0 {
+                    why.push(format!("{stale} provision(s) are stale"));
+                }
+                if !d.open_suggestions.is_empty() {
+                    why.push(format!("{} suggestion(s) are open", d.open_suggestions.len()));
+                }
+                for p in &d.parties {
+                    if !d.approvals.iter().any(|a| &a.party == p && a.valid) {
+                        why.push(format!("no valid approval from {p}"));
+                    }
+                }
+            }
+            return Err(refuse(why.join("; ")));
+        }
+    }
+    let hash = content_hash(doc)?;
+    let sig = key.sign(&sign_message(&hash));
+    change(doc, ctx, |tx| {
+        let all = tx.map(&ROOT, "signatures")?;
+        let s = tx.put_map(&all, ctx.author.party.as_str())?;
+        tx.put_str(&s, "hash", &hex::encode(hash))?;
+        tx.put_str(&s, "signature", &hex::encode(sig.to_bytes()))?;
+        tx.put_str(&s, "key", &hex::encode(key.verifying_key().to_bytes()))?;
+        tx.put_author(&s, "officer", &ctx.author)?;
+        tx.put_str(&s, "at", &ctx.now_str())
+    })
+}
+
+/// Withdraws a draft (either Party may).
+pub fn withdraw(doc: &mut Automerge, ctx: &ChangeCtx) -> Result<()> {
+    let s = state(doc, "")?;
+    if matches!(s, DraftState::Executed | DraftState::Withdrawn) {
+        return Err(refuse(format!("it is {s}")));
+    }
+    change(doc, ctx, |tx| {
+        tx.put_str(&ROOT, "phase", "withdrawn")?;
+        touch(tx, ctx)
+    })
+}
+
+/// What a node keeps of an executed draft: its own original.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Original {
+    /// The canonical content that was signed.
+    pub canonical: Vec<u8>,
+    /// Its hash.
+    pub hash: [u8; 32],
+    /// The signatures, by Party: (public key, signature).
+    pub signatures: BTreeMap<String, ([u8; 32], Vec<u8>)>,
+}
+
+/// The original of an executed draft, to keep.
+pub fn executed_original(doc: &Automerge, id: &str) -> Result<Option<Original>> {
+    let d = read(doc, id)?;
+    if d.state != DraftState::Executed {
+        return Ok(None);
+    }
+    let mut signatures = BTreeMap::new();
+    for s in &d.signatures {
+        let key: [u8; 32] = hex::decode(&s.key).ok().and_then(|k| k.try_into().ok()).unwrap_or([0; 32]);
+        signatures.insert(s.party.clone(), (key, hex::decode(&s.signature).unwrap_or_default()));
+    }
+    Ok(Some(Original { canonical: canonical(doc)?, hash: content_hash(doc)?, signatures }))
+}
+
+/// The result of `draft verify`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Verification {
+    /// Whether everything holds.
+    pub ok: bool,
+    /// The content hash of the text as stored now, hex.
+    pub hash: String,
+    /// Each Party's signature: who, the key's fingerprint, and whether it verifies.
+    pub signatures: Vec<SignatureCheck>,
+    /// Every problem found.
+    pub problems: Vec<String>,
+}
+
+/// One signature checked.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignatureCheck {
+    /// The Party.
+    pub party: String,
+    /// The fingerprint of the key that signed.
+    pub fingerprint: String,
+    /// Whether it verifies over the current text with the Party's pinned key.
+    pub valid: bool,
+}
+
+/// Checks an executed draft: each Party's signature against its pinned key (`key_of`) over the
+/// hash of the text as stored now, and the stored text against this node's own original.
+pub fn verify(
+    doc: &Automerge,
+    id: &str,
+    key_of: &dyn Fn(&PartyId) -> Option<[u8; 32]>,
+    original: Option<&Original>,
+) -> Result<Verification> {
+    let d = read(doc, id)?;
+    let hash = content_hash(doc)?;
+    let mut problems = Vec::new();
+    let mut checks = Vec::new();
+    for p in &d.parties {
+        let Some(s) = d.signatures.iter().find(|s| &s.party == p) else {
+            problems.push(format!("no signature of {p}"));
+            checks.push(SignatureCheck { party: p.clone(), fingerprint: String::new(), valid: false });
+            continue;
+        };
+        let pinned = p.parse::<PartyId>().ok().and_then(|id| key_of(&id));
+        let valid = match pinned {
+            None => {
+                problems.push(format!("no signing key of {p} is pinned here"));
+                false
+            }
+            Some(k) if hex::encode(k) != s.key => {
+                problems.push(format!("{p}'s signature is by a key that is not its pinned key"));
+                false
+            }
+            Some(k) => {
+                let ok = ed25519_dalek::VerifyingKey::from_bytes(&k).is_ok_and(|vk| {
+                    hex::decode(&s.signature).ok().and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok()).is_some_and(
+                        |b| vk.verify(&sign_message(&hash), &ed25519_dalek::Signature::from_bytes(&b)).is_ok(),
+                    )
+                });
+                if !ok {
+                    problems.push(format!(
+                        "{p}'s signature does not verify over the text as stored: the text differs from what was signed"
+                    ));
+                }
+                ok
+            }
+        };
+        checks.push(SignatureCheck { party: p.clone(), fingerprint: s.fingerprint.clone(), valid });
+    }
+    match original {
+        Some(o) if o.hash != hash => problems.push(format!(
+            "the text as stored (hash {}) differs from this node's executed original (hash {})",
+            hex::encode(hash),
+            hex::encode(o.hash)
+        )),
+        None if d.state == DraftState::Executed => {
+            problems.push("this node keeps no original of it yet".into());
+        }
+        _ => {}
+    }
+    if d.state != DraftState::Executed && problems.is_empty() {
+        problems.push(format!("it is {}, not executed", d.state));
+    }
+    Ok(Verification { ok: problems.is_empty(), hash: hex::encode(hash), signatures: checks, problems })
+}
