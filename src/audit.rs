@@ -108,6 +108,14 @@ pub enum Event {
         /// The revocation.
         revocation: Option<RecordId>,
     },
+    /// The log began: the first entry of every node's log, so that a log wiped whole (entries
+    /// and head) does not pass for a new node's empty one.
+    LogStarted {
+        /// The node's peer id.
+        node: String,
+        /// True when the store already had history but no log: the log was lost or removed.
+        after_loss: bool,
+    },
     /// The pinned peers changed.
     PeerConfig {
         /// The peer.
@@ -201,6 +209,10 @@ pub enum AuditError {
     /// The head itself is not the node's.
     #[error("the log's signed head is not signed by this node or does not match the last entry")]
     BadHead,
+    /// No entries and no head: every node's log starts with an entry when the node first starts,
+    /// so the log was removed.
+    #[error("the log is empty: every node records its start, so the whole log was removed")]
+    Empty,
 }
 
 fn entry_hash(e: &Entry) -> [u8; 32] {
@@ -257,7 +269,7 @@ pub fn verify(
         expected += 1;
     }
     match head {
-        None if expected == 0 => Ok(0),
+        None if expected == 0 => Err(AuditError::Empty),
         None => Err(AuditError::BadHead),
         Some(h) => {
             if !node.verify(&head_message(h.len, &h.hash), &h.signature) {
@@ -306,6 +318,14 @@ mod tests {
     fn an_intact_log_verifies() {
         let (key, entries, head) = log(5);
         assert_eq!(verify(entries, &key.public(), Some(&head)), Ok(5));
+    }
+
+    #[test]
+    fn a_log_wiped_whole_does_not_pass_for_an_empty_one() {
+        let (key, _, head) = log(3);
+        assert_eq!(verify(Vec::new(), &key.public(), None), Err(AuditError::Empty));
+        // Wiping the entries but keeping the head is a cut-off tail.
+        assert_eq!(verify(Vec::new(), &key.public(), Some(&head)), Err(AuditError::Truncated { len: 0, head_len: 3 }));
     }
 
     #[test]

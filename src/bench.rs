@@ -18,6 +18,7 @@
 //! same documents, so that each figure comes with a ratio against a baseline of the same run.
 
 mod data;
+mod drafting;
 mod procs;
 
 use std::path::{Path, PathBuf};
@@ -53,6 +54,8 @@ pub struct BenchOptions {
     pub edits: usize,
     /// Changes of workload C's document.
     pub c_keys: usize,
+    /// Edits per language of workload D's draft.
+    pub d_edits: usize,
     /// Keystrokes measured in workload B.
     pub samples: usize,
     /// Idle time between workload B's keystrokes.
@@ -86,6 +89,14 @@ struct RunResult {
     /// Workload B: in-process floor per keystroke (generate, encode, decode, apply), ms.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     floor_latency_ms: Vec<f64>,
+    /// Workload D: `Automerge::load` of the saved draft, in process, ms.
+    load_ms: f64,
+    /// Workload D: the node's first read of the draft after it started (from the store), ms.
+    first_read_ms: f64,
+    /// Workload D: `draft status` (a read through the API), median of 5, ms.
+    status_ms: f64,
+    /// Workload D: `draft export --format html`, median of 5, ms.
+    export_ms: f64,
 }
 
 /// Runs the benchmark and prints a summary in markdown.
@@ -113,8 +124,9 @@ pub async fn run(o: &BenchOptions) -> anyhow::Result<()> {
                     .await?
             }
             "C" => bench_sync(&exe, &work, "C", o, vec![typed_doc(0xc000, o.c_keys)]).await?,
+            "D" => bench_sync(&exe, &work, "D", o, vec![drafting::treaty_doc(o.d_edits)?]).await?,
             "B" => bench_latency(&exe, &work, o).await?,
-            other => bail!("unknown workload {other:?}; use A, B or C"),
+            other => bail!("unknown workload {other:?}; use A, B, C or D"),
         };
         if let Some(f) = &o.json_out {
             use std::io::Write;
@@ -198,11 +210,20 @@ async fn bench_sync(
         copy_dir(&ta, &a)?;
         copy_dir(&tb, &b)?;
         let pa = Proc::serve(exe, &a).await?;
+        let ca = Client::for_data_dir(&a, "bench")?;
+        let first_read_ms = if name == "D" {
+            let t = Instant::now();
+            let _: serde_json::Value = ca.get(&format!("/api/drafts/{}", expected[0].0)).await?;
+            t.elapsed().as_secs_f64() * 1e3
+        } else {
+            0.0
+        };
         pin(&b, &a, Some(&pa.listen()?))?;
         let t0 = Instant::now();
         let pb = Proc::serve(exe, &b).await?;
         let cb = Client::for_data_dir(&b, "bench")?;
-        let want = expected.len() + 1; // and the registry
+        // Everything A holds: the documents under test and the ones every node has.
+        let want = ca.get::<NodeStatus>("/api/status").await?.documents_total;
         loop {
             if let Ok(s) = cb.get::<NodeStatus>("/api/status").await
                 && s.documents_total == want
@@ -223,10 +244,34 @@ async fn bench_sync(
         if mismatches > 0 {
             bail!("[{name}] run {run}: {mismatches} document(s) with other heads than generated");
         }
+        let (mut status_ms, mut export_ms) = (0.0, 0.0);
+        if name == "D" {
+            let id = &expected[0].0;
+            let (mut st, mut ex) = (Vec::new(), Vec::new());
+            for _ in 0..5 {
+                let t = Instant::now();
+                let _: serde_json::Value = ca.get(&format!("/api/drafts/{id}")).await?;
+                st.push(t.elapsed().as_secs_f64() * 1e3);
+                let t = Instant::now();
+                let html = ca.get_text(&format!("/api/drafts/{id}/export?format=html")).await?;
+                ex.push(t.elapsed().as_secs_f64() * 1e3);
+                if !html.contains("Article 200") {
+                    bail!("[D] the export lacks Article 200");
+                }
+            }
+            (status_ms, export_ms) = (median(&st), median(&ex));
+        }
         let (rss_a, rss_b) = (peak_rss_mib(pa.pid()), peak_rss_mib(pb.pid()));
         pb.stop().await?;
         pa.stop().await?;
         let floor_ms = floor_sync(&saved);
+        let load_ms = if name == "D" {
+            let t = Instant::now();
+            let _ = Automerge::load(&saved[0]);
+            t.elapsed().as_secs_f64() * 1e3
+        } else {
+            0.0
+        };
         let r = RunResult {
             workload: name.into(),
             run,
@@ -235,6 +280,10 @@ async fn bench_sync(
             bytes_received: status.peers.first().map(|p| p.traffic.bytes_received).unwrap_or(0),
             rss_a_mib: rss_a,
             rss_b_mib: rss_b,
+            load_ms,
+            first_read_ms,
+            status_ms,
+            export_ms,
             ..Default::default()
         };
         eprintln!(
@@ -302,7 +351,11 @@ async fn bench_latency(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Res
         let pb = Proc::serve(exe, &b).await?;
         let (ca, cb) = (Client::for_data_dir(&a, "bench")?, Client::for_data_dir(&b, "bench")?);
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !cb.get::<NodeStatus>("/api/status").await.is_ok_and(|s| s.peers.first().is_some_and(|p| p.in_sync == 2))
+        let want = ca.get::<NodeStatus>("/api/status").await?.documents_total;
+        while !cb
+            .get::<NodeStatus>("/api/status")
+            .await
+            .is_ok_and(|s| s.peers.first().is_some_and(|p| p.in_sync == want))
         {
             if Instant::now() > deadline {
                 bail!("[B] run {run}: the nodes did not sync; logs in {}", dir.display());
@@ -511,6 +564,18 @@ fn summary(o: &BenchOptions, all: &[Vec<RunResult>]) -> String {
                 "| {w} | payload received by the fresh node (KiB) | {} |\n",
                 col(|r| r.bytes_received as f64 / 1024.0)
             ));
+        }
+        if w == "D" {
+            s.push_str(&format!(
+                "| D | load the draft in process (`Automerge::load`, ms) | {} |\n",
+                col(|r| r.load_ms)
+            ));
+            s.push_str(&format!(
+                "| D | node's first read after start, via the API (ms) | {} |\n",
+                col(|r| r.first_read_ms)
+            ));
+            s.push_str(&format!("| D | `draft status` via the API, median of 5 (ms) | {} |\n", col(|r| r.status_ms)));
+            s.push_str(&format!("| D | `draft export --format html`, median of 5 (ms) | {} |\n", col(|r| r.export_ms)));
         }
         s.push_str(&format!("| {w} | peak RSS, node A (MiB) | {} |\n", col(|r| r.rss_a_mib)));
         s.push_str(&format!("| {w} | peak RSS, node B (MiB) | {} |\n", col(|r| r.rss_b_mib)));

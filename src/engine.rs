@@ -257,6 +257,18 @@ pub fn spawn(
     };
     consent::load(&mut core).map_err(|e| EngineError::Store(Arc::new(e)))?;
     items::cleanup(&mut core);
+    if core.audit_head.is_none() {
+        // A store that knows its peers has started before, so it had a log: say so loudly and
+        // in the new log itself.
+        let after_loss = matches!(core.store.meta_value::<Vec<(String, String, String)>>("peers_known"), Ok(Some(_)));
+        if after_loss {
+            tracing::error!(
+                "the audit log is missing although this node has run before; starting a new log that records the loss"
+            );
+        }
+        let node = core.identity.peer_id.to_string();
+        audit_log::record(&mut core, crate::audit::Event::LogStarted { node, after_loss });
+    }
     core.audit_config_changes(&opts.peers);
     // The registry and the mandates exist from the first start (no peer yet, so no network use).
     core.ensure_registry()?;

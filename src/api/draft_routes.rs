@@ -142,7 +142,7 @@ pub async fn set_text(
     change_draft(&s, id, move |c, id| {
         let base = b.base.as_deref().map(draft::parse_version).transpose()?;
         c.change(id, |d| {
-            draft::edit_from(d, base.as_deref(), |d| draft::set_text_lang(d, &ctx, b.lang.as_deref(), &b.text))
+            draft::edit_from(d, &ctx, base.as_deref(), |d| draft::set_text_lang(d, &ctx, b.lang.as_deref(), &b.text))
         })
     })
     .await
@@ -309,7 +309,7 @@ fn act(c: &mut Core, id: DocId, ctx: &ChangeCtx, action: Action) -> Result<(), E
             let p = pv(c, &provision)?;
             let base = base.as_deref().map(draft::parse_version).transpose()?;
             c.change(id, |d| {
-                draft::edit_from(d, base.as_deref(), |d| draft::set_provision_text(d, ctx, &p, &lang, &text))
+                draft::edit_from(d, ctx, base.as_deref(), |d| draft::set_provision_text(d, ctx, &p, &lang, &text))
             })
         }
         Action::Align { provision } => {

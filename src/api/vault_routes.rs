@@ -352,6 +352,7 @@ impl AuditReport {
                     E::OutOfSequence { expected, .. } => Some(*expected),
                     E::Truncated { len, .. } => Some(*len),
                     E::BadHead => None,
+                    E::Empty => Some(0),
                 };
                 AuditReport { ok: false, entries: total, error: Some(e.to_string()), first_bad }
             }

@@ -11,8 +11,9 @@ use crate::bench::{self, BenchOptions};
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Workloads to run: A (1,000 documents to a fresh node), B (keystroke latency), C (one
-    /// 100,000-change draft to a fresh node).
-    #[arg(long = "workload", value_name = "A|B|C", default_values_t = ["A".to_string(), "B".to_string(), "C".to_string()])]
+    /// 100,000-change draft to a fresh node), D (a 200-article draft in two languages, 100,000
+    /// edits each: load, status, export, sync to a fresh node).
+    #[arg(long = "workload", value_name = "A|B|C|D", default_values_t = ["A".to_string(), "B".to_string(), "C".to_string(), "D".to_string()])]
     pub workloads: Vec<String>,
     /// Runs of each workload, each with fresh processes and fresh stores.
     #[arg(long, default_value_t = 3)]
@@ -26,6 +27,9 @@ pub struct BenchArgs {
     /// Single-character changes of workload C's draft.
     #[arg(long, default_value_t = 100_000)]
     pub c_keys: usize,
+    /// Single-character edits per language of workload D's 200-article draft.
+    #[arg(long, default_value_t = 100_000)]
+    pub d_edits: usize,
     /// Keystrokes measured per run of workload B.
     #[arg(long, default_value_t = 200)]
     pub samples: usize,
@@ -47,6 +51,7 @@ pub async fn run(a: &BenchArgs) -> anyhow::Result<()> {
         docs: a.docs,
         edits: a.edits,
         c_keys: a.c_keys,
+        d_edits: a.d_edits,
         samples: a.samples,
         gap: Duration::from_millis(a.gap_ms),
         work_dir: a.work_dir.clone(),

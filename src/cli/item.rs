@@ -114,7 +114,11 @@ pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()>
                         i.marking.clone(),
                         human_bytes(i.bytes),
                         i.created_at.clone(),
-                        i.title.clone().unwrap_or_else(|| "(no key for this Party)".into()),
+                        match (&i.title, i.signature_ok) {
+                            (_, false) => "(ALTERED: the provider's signature does not verify)".into(),
+                            (Some(t), true) => t.clone(),
+                            (None, true) => "(no key for this Party)".into(),
+                        },
                     ]
                 })
                 .collect::<Vec<_>>();
@@ -125,16 +129,32 @@ pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()>
             let path = format!("/api/items/{id}/content");
             let headers = match out {
                 Some(f) => {
+                    // Write beside the target and rename on success, so a refused or broken
+                    // download never leaves (or clobbers) a file under the name asked for.
+                    let part = part_path(f);
                     let mut file =
-                        tokio::fs::File::create(f).await.with_context(|| format!("creating {}", f.display()))?;
+                        tokio::fs::File::create(&part).await.with_context(|| format!("creating {}", part.display()))?;
                     let pb = bar(0, "decrypting");
                     let pb2 = pb.clone();
                     let h = c.download(&path, &mut file, move |n| pb2.inc(n)).await;
                     pb.finish_and_clear();
-                    if h.is_err() {
-                        // Nothing of a refused or broken item stays behind.
-                        let _ = tokio::fs::remove_file(f).await;
-                    }
+                    let h = match h {
+                        Ok(h) => {
+                            use tokio::io::AsyncWriteExt;
+                            file.flush().await?;
+                            file.sync_all().await?;
+                            drop(file);
+                            tokio::fs::rename(&part, f)
+                                .await
+                                .with_context(|| format!("moving {} to {}", part.display(), f.display()))?;
+                            Ok(h)
+                        }
+                        Err(e) => {
+                            drop(file);
+                            let _ = tokio::fs::remove_file(&part).await;
+                            Err(e)
+                        }
+                    };
                     h?
                 }
                 None => c.download(&path, &mut tokio::io::stdout(), |_| {}).await?,
@@ -155,6 +175,12 @@ pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()>
             Ok(())
         }
     }
+}
+
+/// `dir/.NAME.liaison-part` for `dir/NAME`.
+fn part_path(f: &Path) -> PathBuf {
+    let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "item".into());
+    f.with_file_name(format!(".{name}.liaison-part"))
 }
 
 fn percent_decode(s: &str) -> String {

@@ -281,6 +281,9 @@ pub(super) fn add_record(core: &mut Core, r: SignedRecord, by: String) {
 fn destroy(core: &mut Core, v: &Revocation) {
     let item = v.item;
     let provider = v.provider.clone();
+    // Removing the sealed key is what makes the item unreadable: redb reuses freed pages but
+    // does not zero them, so old ciphertext may linger on disk until overwritten, and without
+    // the key it is noise.
     core.round.writes.push(Box::new(move |w| w.remove_item(item, &provider)));
     audit_log::record(core, Event::KeyDestroyed { item, revocation: Some(v.id) });
     tracing::info!(%item, revocation = %v.id, "grant revoked: the item's key is destroyed");

@@ -69,6 +69,10 @@ pub struct ItemView {
     pub from_peer: Option<String>,
     /// The item's content hash, hex (what grants name).
     pub content_hash: String,
+    /// Whether the provider's signature over the envelope verifies against its pinned key. A
+    /// false here means the stored item was altered (or the provider's key is not pinned).
+    #[serde(default)]
+    pub signature_ok: bool,
 }
 
 /// The answer of `liaison explain`.
@@ -176,8 +180,9 @@ fn our_key(core: &Core, item: &StoredItem) -> Option<ItemKey> {
     vault::open_key(&wrap, &item.envelope, &core.crypto.sealing_secret).ok()
 }
 
-fn view(_core: &Core, item: &StoredItem, key: Option<&ItemKey>) -> ItemView {
+fn view(core: &Core, item: &StoredItem, key: Option<&ItemKey>) -> ItemView {
     let e = &item.envelope.envelope;
+    let signature_ok = provider_key(core, &e.provider).is_some_and(|pk| item.envelope.verify(&pk).is_ok());
     ItemView {
         id: e.item.to_string(),
         provider: e.provider.to_string(),
@@ -189,6 +194,16 @@ fn view(_core: &Core, item: &StoredItem, key: Option<&ItemKey>) -> ItemView {
         readable: key.is_some(),
         from_peer: item.from_peer.clone(),
         content_hash: hex::encode(item.envelope.content_hash()),
+        signature_ok,
+    }
+}
+
+/// The pinned signing key of a providing Party (ours for our own items).
+fn provider_key(core: &Core, provider: &PartyId) -> Option<[u8; 32]> {
+    if *provider == core.identity.party.id {
+        Some(core.crypto.signing.verifying_key().to_bytes())
+    } else {
+        core.peers.signing_key_of(provider)
     }
 }
 
@@ -237,13 +252,9 @@ pub(super) fn open(core: &mut Core, id: ItemId, officer: &str) -> Result<(Signed
         .filter(|i| i.complete)
         .ok_or_else(|| EngineError::NoItem(id.to_string()))?;
     let provider = &item.envelope.envelope.provider;
-    let pk = if *provider == core.identity.party.id {
-        core.crypto.signing.verifying_key().to_bytes()
-    } else {
-        core.peers.signing_key_of(provider).ok_or_else(|| {
-            err(format!("item {id}: no signing key of its provider {provider} is pinned, so it cannot be checked"))
-        })?
-    };
+    let pk = provider_key(core, provider).ok_or_else(|| {
+        err(format!("item {id}: no signing key of its provider {provider} is pinned, so it cannot be checked"))
+    })?;
     item.envelope.verify(&pk).map_err(err)?;
     // The whole ciphertext must be what the provider signed before any of it is decrypted.
     let mut h = Sha256::new();

@@ -518,29 +518,26 @@ fn write_text(tx: &mut Tx<'_, '_>, ctx: &ChangeCtx, id: &str, lang: &str, text: 
     }
     tx.update_text(&texts, lang, text)?;
     tx.increment(&ROOT, "rev")?;
-    let rev = counter(tx.read(), &ROOT, "rev")?;
-    let stale = tx.map(&p, "stale")?;
-    // Catching up a stale language is alignment work: it marks nothing stale in turn.
-    let this_is_stale = map_maps(tx.read(), &p, "stale")?.iter().any(|(l, _)| l == lang);
-    if !this_is_stale {
-        let marked: Vec<String> = map_maps(tx.read(), &p, "stale")?.into_iter().map(|(l, _)| l).collect();
-        for other in languages(tx.read())? {
-            if other == lang || marked.contains(&other) {
-                continue;
-            }
-            let m = tx.put_map(&stale, &other)?;
-            tx.put_i64(&m, "since_rev", rev)?;
-            tx.put_str(&m, "lang", lang)?;
-            tx.put_author(&m, "by", &ctx.author)?;
-            tx.put_str(&m, "at", &ctx.now_str())?;
-        }
-    }
-    Ok(())
+    mark_others_stale(tx, ctx, &p, lang)
 }
 
-/// Refuses changes to a frozen (executed) or withdrawn draft, saying why.
-fn check_open(doc: &Automerge) -> Result<()> {
+/// Refuses changes to a frozen (executed) or withdrawn draft, and changes by a Party that has
+/// signed the text as it stands: its signature says this is the text it executes, so its own
+/// officers must not move the text from under it (the other Party still may, which voids the
+/// signature and puts the draft back to review).
+fn check_open(doc: &Automerge, ctx: &ChangeCtx) -> Result<()> {
     let d = read(doc, "")?;
+    if d.state != DraftState::Executed
+        && let Some(s) = d.signatures.iter().find(|s| s.matches && s.party == ctx.author.party.as_str())
+    {
+        return Err(WorkspaceError::Invalid {
+            field: "draft",
+            reason: format!(
+                "{} signed this text on {}; it can no longer change it (the other Party's signature completes the execution)",
+                s.party, s.at
+            ),
+        });
+    }
     match d.state {
         DraftState::Executed => Err(WorkspaceError::Invalid {
             field: "draft",
@@ -555,7 +552,7 @@ fn check_open(doc: &Automerge) -> Result<()> {
 
 /// Sets provision `provision`'s text in `lang`.
 pub fn set_provision_text(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str, lang: &str, text: &str) -> Result<()> {
-    check_open(doc)?;
+    check_open(doc, ctx)?;
     check_text(text)?;
     if !languages(doc)?.iter().any(|l| l == lang) {
         return Err(WorkspaceError::Invalid {
@@ -574,7 +571,7 @@ pub fn set_provision_text(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str,
 /// paragraphs must match the number of provisions: structure changes with `provision add`,
 /// `move` and `remove`.
 pub fn set_text_lang(doc: &mut Automerge, ctx: &ChangeCtx, lang: Option<&str>, text: &str) -> Result<()> {
-    check_open(doc)?;
+    check_open(doc, ctx)?;
     check_text(text)?;
     let langs = languages(doc)?;
     let lang = lang.map(str::to_string).or_else(|| langs.first().cloned()).unwrap_or_else(|| "en".into());
@@ -623,13 +620,14 @@ pub fn set_text(doc: &mut Automerge, ctx: &ChangeCtx, text: &str) -> Result<()> 
 /// touch it. Without a base, or when it is the current version, `edit` applies directly.
 pub fn edit_from(
     doc: &mut Automerge,
+    ctx: &ChangeCtx,
     base: Option<&[automerge::ChangeHash]>,
     edit: impl FnOnce(&mut Automerge) -> Result<()>,
 ) -> Result<()> {
     let Some(base) = base.filter(|b| *b != doc.get_heads().as_slice()) else {
         return edit(doc);
     };
-    check_open(doc)?;
+    check_open(doc, ctx)?;
     let mut fork = doc.fork_at(base).map_err(|_| WorkspaceError::Invalid {
         field: "base",
         reason: "is not a version of this draft (`liaison draft show` prints the current one)".into(),
@@ -646,12 +644,12 @@ pub fn set_text_from(
     base: Option<&[automerge::ChangeHash]>,
     text: &str,
 ) -> Result<()> {
-    edit_from(doc, base, |d| set_text(d, ctx, text))
+    edit_from(doc, ctx, base, |d| set_text(d, ctx, text))
 }
 
 /// Applies one splice, as a keystroke from an editor.
 pub fn splice(doc: &mut Automerge, ctx: &ChangeCtx, s: &Splice) -> Result<()> {
-    check_open(doc)?;
+    check_open(doc, ctx)?;
     let langs = languages(doc)?;
     let lang = s.lang.clone().or_else(|| langs.first().cloned()).unwrap_or_else(|| "en".into());
     if !langs.contains(&lang) {
@@ -711,15 +709,18 @@ pub fn splice(doc: &mut Automerge, ctx: &ChangeCtx, s: &Splice) -> Result<()> {
     })
 }
 
+/// After an edit in `lang`: marks every other language stale, unless `lang` was itself stale
+/// (catching up is alignment work and marks nothing in turn). A mark already there is written
+/// again, so that an alignment made at the same time on another node, which did not see this
+/// edit, cannot delete it on merge.
 fn mark_others_stale(tx: &mut Tx<'_, '_>, ctx: &ChangeCtx, p: &ObjId, lang: &str) -> Result<()> {
-    let marked: Vec<String> = map_maps(tx.read(), p, "stale")?.into_iter().map(|(l, _)| l).collect();
-    if marked.iter().any(|l| l == lang) {
+    if map_maps(tx.read(), p, "stale")?.iter().any(|(l, _)| l == lang) {
         return Ok(());
     }
     let rev = counter(tx.read(), &ROOT, "rev")?;
     let stale = tx.map(p, "stale")?;
     for other in languages(tx.read())? {
-        if other == lang || marked.contains(&other) {
+        if other == lang {
             continue;
         }
         let m = tx.put_map(&stale, &other)?;
@@ -733,17 +734,22 @@ fn mark_others_stale(tx: &mut Tx<'_, '_>, ctx: &ChangeCtx, p: &ObjId, lang: &str
 
 /// Clears a provision's stale marks, once an officer has brought the texts in line.
 pub fn align(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str) -> Result<()> {
-    check_open(doc)?;
+    check_open(doc, ctx)?;
     let p = provision_obj(doc, provision)?;
     change(doc, ctx, |tx| {
-        tx.put_map(&p, "stale")?;
+        // Delete just the marks seen here: a mark written concurrently by an edit this node has
+        // not seen yet survives the merge.
+        let stale = tx.map(&p, "stale")?;
+        for (lang, _) in map_maps(tx.read(), &p, "stale")? {
+            tx.delete_key(&stale, &lang)?;
+        }
         touch(tx, ctx)
     })
 }
 
 /// Sets the title.
 pub fn set_title(doc: &mut Automerge, ctx: &ChangeCtx, title: &str) -> Result<()> {
-    check_open(doc)?;
+    check_open(doc, ctx)?;
     check_line("title", title)?;
     change(doc, ctx, |tx| {
         tx.put_str(&ROOT, "title", title)?;

@@ -67,6 +67,12 @@ impl<'a, 'b> Tx<'a, 'b> {
         Ok(self.tx.delete(list, index)?)
     }
 
+    /// Deletes a key of a map. A concurrent put to the same key, which this delete did not see,
+    /// survives the merge.
+    pub fn delete_key(&mut self, map: &ObjId, key: &str) -> Result<()> {
+        Ok(self.tx.delete(map, key)?)
+    }
+
     /// Sets or clears an optional string.
     pub fn put_opt_str(&mut self, obj: &ObjId, key: &str, value: Option<&str>) -> Result<()> {
         match value {

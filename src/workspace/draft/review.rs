@@ -97,7 +97,7 @@ pub fn comment(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str, text: &str
 
 /// Suggests `text` for a provision in `lang`; returns the suggestion's id.
 pub fn suggest(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str, lang: &str, text: &str) -> Result<String> {
-    check_open(doc)?;
+    check_open(doc, ctx)?;
     provision_obj(doc, provision)?;
     if !languages(doc)?.iter().any(|l| l == lang) {
         return Err(WorkspaceError::Invalid {
@@ -153,7 +153,7 @@ pub fn suggestions(doc: &Automerge) -> Result<Vec<Suggestion>> {
 
 /// Accepts (applies, as made to the version it was made from) or rejects a suggestion.
 pub fn decide(doc: &mut Automerge, ctx: &ChangeCtx, id: &str, accept: bool) -> Result<()> {
-    check_open(doc)?;
+    check_open(doc, ctx)?;
     let s = suggestions(doc)?
         .into_iter()
         .find(|s| s.id == id)
@@ -163,7 +163,7 @@ pub fn decide(doc: &mut Automerge, ctx: &ChangeCtx, id: &str, accept: bool) -> R
     }
     if accept {
         let base = parse_version(&s.base)?;
-        edit_from(doc, Some(&base), |d| set_provision_text(d, ctx, &s.provision, &s.lang, &s.text))?;
+        edit_from(doc, ctx, Some(&base), |d| set_provision_text(d, ctx, &s.provision, &s.lang, &s.text))?;
     }
     change(doc, ctx, |tx| {
         let all = tx.map(&ROOT, "suggestions")?;

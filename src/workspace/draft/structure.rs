@@ -82,7 +82,7 @@ pub fn add_provision(
     kind: ProvisionKind,
     text: Option<(&str, &str)>,
 ) -> Result<String> {
-    check_open(doc)?;
+    check_open(doc, ctx)?;
     if let Place::After(p) = place {
         provision_obj(doc, p)?;
     }
@@ -109,7 +109,7 @@ pub fn add_provision(
 
 /// Moves a provision to `place`.
 pub fn move_provision(doc: &mut Automerge, ctx: &ChangeCtx, id: &str, place: &Place) -> Result<()> {
-    check_open(doc)?;
+    check_open(doc, ctx)?;
     provision_obj(doc, id)?;
     if let Place::After(p) = place {
         if p == id {
@@ -134,7 +134,7 @@ pub fn move_provision(doc: &mut Automerge, ctx: &ChangeCtx, id: &str, place: &Pl
 /// Removes a provision. It stays in the document, marked removed, so that a concurrent move
 /// cannot revive it.
 pub fn remove_provision(doc: &mut Automerge, ctx: &ChangeCtx, id: &str) -> Result<()> {
-    check_open(doc)?;
+    check_open(doc, ctx)?;
     let p = provision_obj(doc, id)?;
     change(doc, ctx, |tx| {
         tx.put_bool(&p, "removed", true)?;
