@@ -185,7 +185,7 @@ pub struct Crypto {
     /// Its public half.
     pub sealing_public: [u8; 32],
     /// This node's key (signs the audit log).
-    pub node_key: libp2p::identity::Keypair,
+    pub node_key: libp2p::identity::ed25519::Keypair,
 }
 
 /// The state the engine's thread owns. Jobs get `&mut Core`.

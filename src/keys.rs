@@ -74,6 +74,8 @@ pub enum KeyError {
 pub struct NodeKeys {
     /// libp2p identity of this node.
     pub node: Keypair,
+    /// The same key as Ed25519, whose signing cannot fail: it signs the audit log.
+    pub node_ed25519: libp2p::identity::ed25519::Keypair,
     /// The Party's signing key.
     pub signing: SigningKey,
     /// The Party's sealing key.
@@ -159,11 +161,15 @@ pub fn generate(data_dir: &Path, party_keys: PartyKeys<'_>, api_hosts: &[String]
 pub fn load(data_dir: &Path) -> Result<NodeKeys, KeyError> {
     let node_file = data_dir.join(NODE_KEY);
     let node = Keypair::from_protobuf_encoding(&read_secret(&node_file)?)
-        .map_err(|e| KeyError::Malformed { file: node_file, reason: format!("not a libp2p key: {e}") })?;
+        .map_err(|e| KeyError::Malformed { file: node_file.clone(), reason: format!("not a libp2p key: {e}") })?;
+    let node_ed25519 = node.clone().try_into_ed25519().map_err(|_| KeyError::Malformed {
+        file: node_file,
+        reason: "not an Ed25519 key (`liaison init` makes one)".into(),
+    })?;
     let signing = SigningKey::from_bytes(&read_hex32(&data_dir.join(SIGNING_KEY))?);
     let sealing = StaticSecret::from(read_hex32(&data_dir.join(SEALING_KEY))?);
     let api_token = load_api_token(data_dir)?;
-    Ok(NodeKeys { node, signing, sealing, api_token })
+    Ok(NodeKeys { node, node_ed25519, signing, sealing, api_token })
 }
 
 /// Reads just the API token, as the CLI does.

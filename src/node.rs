@@ -112,7 +112,7 @@ impl Node {
             signing: keys.signing.clone(),
             sealing_public: public.sealing_key,
             sealing_secret,
-            node_key: keys.node.clone(),
+            node_key: keys.node_ed25519.clone(),
         };
         let opts = EngineOptions {
             identity,

@@ -125,7 +125,9 @@ pub async fn content(State(s): State<AppState>, o: OfficerName, Path(id): Path<S
             c.item_open(id, &officer)
         })
         .await?;
-    let title = vault::open_title(&key, &env.envelope).unwrap_or_default();
+    // The signature and ciphertext were checked; a title that still does not open is a broken
+    // item, and the officer is told so rather than shown an empty title.
+    let title = vault::open_title(&key, &env.envelope).map_err(|e| EngineError::Item(e.to_string()))?;
     let e = env.envelope.clone();
     let key = Arc::new(key);
     let engine = s.engine.clone();

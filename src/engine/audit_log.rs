@@ -67,7 +67,7 @@ fn about(e: &Event) -> Option<ItemId> {
 pub(super) fn verify(core: &Core) -> Result<Result<u64, AuditError>, EngineError> {
     let entries = core.store.audit_entries().map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?;
     let head = core.store.audit_head().map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?;
-    Ok(audit::verify(entries, &core.crypto.node_key.public(), head.as_ref()))
+    Ok(audit::verify(entries, &core.crypto.node_key.public().into(), head.as_ref()))
 }
 
 impl Core {

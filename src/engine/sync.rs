@@ -91,6 +91,8 @@ pub(super) fn preload(core: &Core, peer: PeerId, frames: &[Frame]) -> HashMap<Do
                 })
             })
             .collect();
+        // A worker that panicked preloads nothing: its documents are loaded again, one by one
+        // and with the error reported, where the batch is applied.
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     })
 }
