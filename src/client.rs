@@ -103,8 +103,7 @@ impl Client {
         path: &str,
         body: Option<&B>,
     ) -> Result<T, ClientError> {
-        let url = format!("{}{}", self.base, path);
-        let mut req = self.http.request(method, &url).bearer_auth(&self.token).header(OFFICER_HEADER, &self.officer);
+        let (url, mut req) = self.request(method, path);
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -127,17 +126,17 @@ impl Client {
 }
 
 impl Client {
+    /// A request to `path` with the token and the officer, and its URL (for errors).
+    fn request(&self, method: Method, path: &str) -> (String, reqwest::RequestBuilder) {
+        let url = format!("{}{}", self.base, path);
+        let req = self.http.request(method, &url).bearer_auth(&self.token).header(OFFICER_HEADER, &self.officer);
+        (url, req)
+    }
+
     /// GET a text resource.
     pub async fn get_text(&self, path: &str) -> Result<String, ClientError> {
-        let url = format!("{}{}", self.base, path);
-        let resp = self
-            .http
-            .get(&url)
-            .bearer_auth(&self.token)
-            .header(OFFICER_HEADER, &self.officer)
-            .send()
-            .await
-            .map_err(|e| self.send_error(&url, e))?;
+        let (url, req) = self.request(Method::GET, path);
+        let resp = req.send().await.map_err(|e| self.send_error(&url, e))?;
         let status = resp.status();
         let bytes =
             resp.bytes().await.map_err(|e| ClientError::Transport { url: url.clone(), reason: error_chain(&e) })?;
@@ -156,18 +155,13 @@ impl Client {
         on_bytes: impl Fn(u64) + Send + Sync + 'static,
     ) -> Result<T, ClientError> {
         use futures::StreamExt;
-        let url = format!("{}{}", self.base, path_and_query);
+        let (url, req) = self.request(Method::POST, path_and_query);
         let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |r| {
             if let Ok(b) = r {
                 on_bytes(b.len() as u64);
             }
         });
-        let req = self
-            .http
-            .post(&url)
-            .bearer_auth(&self.token)
-            .header(OFFICER_HEADER, &self.officer)
-            .body(reqwest::Body::wrap_stream(stream));
+        let req = req.body(reqwest::Body::wrap_stream(stream));
         self.finish(req, url).await
     }
 
@@ -181,15 +175,8 @@ impl Client {
     ) -> Result<reqwest::header::HeaderMap, ClientError> {
         use futures::StreamExt;
         use tokio::io::AsyncWriteExt;
-        let url = format!("{}{}", self.base, path);
-        let resp = self
-            .http
-            .get(&url)
-            .bearer_auth(&self.token)
-            .header(OFFICER_HEADER, &self.officer)
-            .send()
-            .await
-            .map_err(|e| self.send_error(&url, e))?;
+        let (url, req) = self.request(Method::GET, path);
+        let resp = req.send().await.map_err(|e| self.send_error(&url, e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
         if !status.is_success() {

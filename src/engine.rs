@@ -11,6 +11,8 @@
 mod audit_log;
 mod consent;
 pub mod docs;
+mod drafts;
+mod handle;
 mod items;
 mod peers;
 mod status;
@@ -23,7 +25,7 @@ use std::thread::JoinHandle;
 use automerge::{ActorId, Automerge};
 use libp2p::PeerId;
 use libp2p::request_response::InboundRequestId;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc};
 
 use crate::config::{PartyConfig, PinnedPeer};
 use crate::ids::DocId;
@@ -521,43 +523,6 @@ impl Core {
             .collect()
     }
 
-    /// Audits changes to the pinned peers made while the node was stopped (a hand edit of
-    /// node.toml, or `peer add` without a running node).
-    fn audit_config_changes(&mut self, now: &[PinnedPeer]) {
-        let before: Vec<(String, String, String)> = match self.store.meta_value("peers_known") {
-            Ok(Some(v)) => v,
-            _ => Vec::new(),
-        };
-        let after: Vec<(String, String, String)> =
-            now.iter().map(|p| (p.peer_id.to_string(), p.party_id.to_string(), p.role.to_string())).collect();
-        let change = |peer: &str, party: &str, change: String| crate::audit::Event::PeerConfig {
-            peer: peer.to_string(),
-            party: party.to_string(),
-            change,
-        };
-        for (peer, party, role) in &after {
-            match before.iter().find(|(p, _, _)| p == peer) {
-                None => audit_log::record(self, change(peer, party, format!("pinned as {role}"))),
-                Some((_, _, r)) if r != role => {
-                    audit_log::record(self, change(peer, party, format!("role changed to {role}")))
-                }
-                _ => {}
-            }
-        }
-        for (peer, party, _) in &before {
-            if !after.iter().any(|(p, _, _)| p == peer) {
-                audit_log::record(self, change(peer, party, "unpinned".into()));
-            }
-        }
-        self.remember_peers(now);
-    }
-
-    fn remember_peers(&mut self, now: &[PinnedPeer]) {
-        let known: Vec<(String, String, String)> =
-            now.iter().map(|p| (p.peer_id.to_string(), p.party_id.to_string(), p.role.to_string())).collect();
-        self.round.writes.push(Box::new(move |w| w.put_meta_value("peers_known", &known)));
-    }
-
     /// Refuses `action` without a recorded mandate when the Party's policy requires one, and a
     /// cited mandate that is not recorded for our Party.
     pub fn check_mandate(
@@ -584,121 +549,9 @@ impl Core {
         }
     }
 
-    /// Once a draft is executed (signed here or by a peer), this node keeps its own original:
-    /// the signed canonical text, which `draft verify` compares the stored text with.
-    fn keep_original(&mut self, id: DocId) {
-        if self.docs.meta(id).map(|m| m.kind) != Some(DocKind::Draft) {
-            return;
-        }
-        if !matches!(self.store.original(id), Ok(None)) {
-            return;
-        }
-        let original = match self.docs.get(&self.store, id) {
-            Ok(doc) => crate::workspace::draft::executed_original(doc, &id.to_string()),
-            Err(_) => return,
-        };
-        if let Ok(Some(o)) = original {
-            match self.store.write(|w| w.put_original(id, &o)) {
-                Ok(()) => tracing::info!(draft = %id, "draft executed: this node keeps its original"),
-                Err(e) => tracing::error!(draft = %id, error = %e, "cannot keep the executed original"),
-            }
-        }
-    }
-
-    /// The Parties that approve and sign a new draft: ours and every other Party pinned as such.
-    pub fn draft_parties(&self) -> Vec<String> {
-        let mut v = vec![self.identity.party.id.to_string()];
-        for p in self.peers.pinned() {
-            if p.role == crate::config::PeerRole::Party && !v.contains(&p.party_id.to_string()) {
-                v.push(p.party_id.to_string());
-            }
-        }
-        v.sort();
-        v
-    }
-
-    /// The languages of a new draft, from this node's config.
-    pub fn draft_languages(&self) -> Vec<String> {
-        self.policy.draft_languages.clone()
-    }
-
-    /// Signs an agreed draft for our Party (the Party key never leaves the engine).
-    pub fn sign_draft(&mut self, id: DocId, ctx: &crate::workspace::ChangeCtx) -> Result<(), EngineError> {
-        let key = self.crypto.signing.clone();
-        self.change(id, |d| crate::workspace::draft::sign(d, ctx, &id.to_string(), &key))
-    }
-
-    /// Checks an executed draft's signatures against the pinned Party keys, and its text against
-    /// this node's original.
-    pub fn verify_draft(&mut self, id: DocId) -> Result<crate::workspace::draft::Verification, EngineError> {
-        let original = self.store.original(id).map_err(|e| EngineError::Store(Arc::new(e)))?;
-        let us = self.identity.party.id.clone();
-        let own = self.crypto.signing.verifying_key().to_bytes();
-        let keys: Vec<(crate::ids::PartyId, [u8; 32])> =
-            self.peers.pinned().filter_map(|p| p.signing_key.map(|k| (p.party_id.clone(), k))).collect();
-        let key_of = move |p: &crate::ids::PartyId| {
-            if *p == us { Some(own) } else { keys.iter().find(|(q, _)| q == p).map(|(_, k)| *k) }
-        };
-        let doc = self.docs.get(&self.store, id)?;
-        Ok(crate::workspace::draft::verify(doc, &id.to_string(), &key_of, original.as_ref())?)
-    }
-
     /// Who this node is.
     pub fn identity(&self) -> &Identity {
         &self.identity
-    }
-}
-
-impl EngineHandle {
-    /// Runs `f` on the engine's thread; answers once the round that ran it has committed.
-    /// Use for changes: when this returns `Ok`, the change is durable.
-    pub async fn write<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Core) -> Result<T, EngineError> + Send + 'static,
-    ) -> Result<T, EngineError> {
-        let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |core| {
-            let out = f(core);
-            Some(Box::new(move |committed: Result<(), EngineError>| {
-                let _ = tx.send(committed.and(out));
-            }))
-        });
-        self.tx.send(Msg::Job(job)).await.map_err(|_| EngineError::Stopped)?;
-        rx.await.map_err(|_| EngineError::Stopped)?
-    }
-
-    /// Runs `f` on the engine's thread and answers at once. Use for reads.
-    pub async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Core) -> Result<T, EngineError> + Send + 'static,
-    ) -> Result<T, EngineError> {
-        let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |core| {
-            let _ = tx.send(f(core));
-            None
-        });
-        self.tx.send(Msg::Job(job)).await.map_err(|_| EngineError::Stopped)?;
-        rx.await.map_err(|_| EngineError::Stopped)?
-    }
-
-    /// The node's status.
-    pub async fn status(&self) -> Result<NodeStatus, EngineError> {
-        self.read(|core| Ok(status::status(core))).await
-    }
-
-    /// Tells the engine that the pinned peers changed.
-    pub async fn set_peers(&self, peers: Vec<PinnedPeer>) -> Result<(), EngineError> {
-        self.tx.send(Msg::SetPeers(peers)).await.map_err(|_| EngineError::Stopped)
-    }
-
-    /// Asks the engine to finish its round, persist and stop.
-    pub async fn shutdown(&self) {
-        let _ = self.tx.send(Msg::Shutdown).await;
-    }
-
-    /// Subscribes to the engine's events.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.events.subscribe()
     }
 }
 

@@ -173,10 +173,25 @@ fn touch(tx: &mut Tx<'_, '_>, ctx: &ChangeCtx) -> Result<()> {
     tx.put_str(&ROOT, "updated_at", &ctx.now_str())
 }
 
-/// The actor every node uses for the registry's first change, so that all nodes create the
-/// very same change (same hash) and their registries are one document from the start.
-pub fn genesis_actor() -> ActorId {
-    ActorId::from(b"liaison-genesis!".as_slice())
+/// The first change of a document every node creates on its own (the registry, the mandates):
+/// the same actor, time and content everywhere, so that all nodes make the very same change
+/// (same hash) and hold one document from the start. The root gets `kind`, `schema` and an
+/// empty map under `map`.
+pub fn genesis(kind: DocKind, map: &str) -> Result<Automerge> {
+    let mut doc = Automerge::new();
+    doc.set_actor(ActorId::from(b"liaison-genesis!".as_slice()));
+    doc.transact_with(
+        |_| automerge::transaction::CommitOptions::default().with_time(0).with_message("genesis"),
+        |tx| {
+            use automerge::transaction::Transactable;
+            tx.put(ROOT, "kind", kind.as_str())?;
+            tx.put(ROOT, "schema", SCHEMA)?;
+            tx.put_object(ROOT, map, automerge::ObjType::Map)?;
+            Ok::<_, automerge::AutomergeError>(())
+        },
+    )
+    .map_err(|f| WorkspaceError::Automerge(f.error))?;
+    Ok(doc)
 }
 
 /// Parses an RFC 3339 timestamp given by an officer, naming the field when it is not one.

@@ -63,34 +63,27 @@ pub async fn run(dir: &Path, cmd: &ConsentCmd, officer: &str) -> anyhow::Result<
         }
         ConsentCmd::List { json } => {
             let v: Vec<ConsentView> = c.get("/api/consent").await?;
-            if *json {
-                return output::json(&v);
-            }
-            let rows = v
-                .iter()
-                .map(|r| {
-                    let mut state = r.state.clone();
-                    if r.state == "pending" && r.ours_to_answer {
-                        state.push_str(" (ours to answer)");
-                    }
-                    if r.transmitted {
-                        state.push_str(", transmitted");
-                    }
-                    if r.key_destroyed {
-                        state.push_str(", key destroyed");
-                    }
-                    vec![
-                        output::short(&r.request),
-                        output::short(&r.item),
-                        r.requester.clone(),
-                        r.third_party.clone(),
-                        state,
-                        r.grant.as_deref().map(output::short).unwrap_or_else(|| "-".into()),
-                        r.purpose.clone(),
-                    ]
-                })
-                .collect::<Vec<_>>();
-            output::table(&["REQUEST", "ITEM", "FROM", "TO", "STATE", "GRANT", "PURPOSE"], &rows);
+            output::list(&v, *json, &["REQUEST", "ITEM", "FROM", "TO", "STATE", "GRANT", "PURPOSE"], |r| {
+                let mut state = r.state.clone();
+                if r.state == "pending" && r.ours_to_answer {
+                    state.push_str(" (ours to answer)");
+                }
+                if r.transmitted {
+                    state.push_str(", transmitted");
+                }
+                if r.key_destroyed {
+                    state.push_str(", key destroyed");
+                }
+                vec![
+                    output::short(&r.request),
+                    output::short(&r.item),
+                    r.requester.clone(),
+                    r.third_party.clone(),
+                    state,
+                    r.grant.as_deref().map(output::short).unwrap_or_else(|| "-".into()),
+                    r.purpose.clone(),
+                ]
+            })?;
         }
         ConsentCmd::Grant { request, expires } => {
             let r: RecordMade = c

@@ -289,12 +289,7 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
                 parties: vec![],
             };
             let r: Created = c.send(Method::POST, "/api/drafts", &new).await?;
-            if *json {
-                output::json(&r)
-            } else {
-                println!("{}", r.id);
-                Ok(())
-            }
+            output::created(&r, *json)
         }
         DraftCmd::List { group, json } => {
             let path = match group {
@@ -302,25 +297,17 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
                 None => "/api/drafts".into(),
             };
             let v: Vec<DraftSummary> = c.get(&path).await?;
-            if *json {
-                return output::json(&v);
-            }
-            let rows = v
-                .iter()
-                .map(|d| {
-                    vec![
-                        output::short(&d.id),
-                        output::short(&d.group),
-                        d.state.to_string(),
-                        d.languages.join(","),
-                        d.provisions.to_string(),
-                        d.stale.to_string(),
-                        d.title.clone(),
-                    ]
-                })
-                .collect::<Vec<_>>();
-            output::table(&["ID", "GROUP", "STATE", "LANGS", "PROVISIONS", "STALE", "TITLE"], &rows);
-            Ok(())
+            output::list(&v, *json, &["ID", "GROUP", "STATE", "LANGS", "PROVISIONS", "STALE", "TITLE"], |d| {
+                vec![
+                    output::short(&d.id),
+                    output::short(&d.group),
+                    d.state.to_string(),
+                    d.languages.join(","),
+                    d.provisions.to_string(),
+                    d.stale.to_string(),
+                    d.title.clone(),
+                ]
+            })
         }
         DraftCmd::Show { id, json } => {
             let d: Draft = c.get(&format!("/api/drafts/{id}")).await?;

@@ -76,24 +76,13 @@ pub async fn run(dir: &Path, cmd: &GroupCmd, officer: &str) -> anyhow::Result<()
                     &NewGroup { name: name.clone(), mandate: mandate.clone(), mandate_ref: mandate_ref.clone() },
                 )
                 .await?;
-            if *json {
-                output::json(&r)
-            } else {
-                println!("{}", r.id);
-                Ok(())
-            }
+            output::created(&r, *json)
         }
         GroupCmd::List { json } => {
             let v: Vec<Group> = c.get("/api/groups").await?;
-            if *json {
-                return output::json(&v);
-            }
-            let rows = v
-                .iter()
-                .map(|g| vec![output::short(&g.id), g.name.clone(), g.members.len().to_string(), g.mandate.clone()])
-                .collect::<Vec<_>>();
-            output::table(&["ID", "NAME", "MEMBERS", "MANDATE"], &rows);
-            Ok(())
+            output::list(&v, *json, &["ID", "NAME", "MEMBERS", "MANDATE"], |g| {
+                vec![output::short(&g.id), g.name.clone(), g.members.len().to_string(), g.mandate.clone()]
+            })
         }
         GroupCmd::Show { id, json } => {
             let g: Group = c.get(&format!("/api/groups/{id}")).await?;

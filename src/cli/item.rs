@@ -102,28 +102,20 @@ pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()>
         }
         ItemCmd::List { json } => {
             let v: Vec<ItemView> = c.get("/api/items").await?;
-            if *json {
-                return output::json(&v);
-            }
-            let rows = v
-                .iter()
-                .map(|i| {
-                    vec![
-                        output::short(&i.id),
-                        i.provider.clone(),
-                        i.marking.clone(),
-                        human_bytes(i.bytes),
-                        i.created_at.clone(),
-                        match (&i.title, i.signature_ok) {
-                            (_, false) => "(ALTERED: the provider's signature does not verify)".into(),
-                            (Some(t), true) => t.clone(),
-                            (None, true) => "(no key for this Party)".into(),
-                        },
-                    ]
-                })
-                .collect::<Vec<_>>();
-            output::table(&["ID", "PROVIDER", "MARKING", "SIZE", "PROVIDED", "TITLE"], &rows);
-            Ok(())
+            output::list(&v, *json, &["ID", "PROVIDER", "MARKING", "SIZE", "PROVIDED", "TITLE"], |i| {
+                vec![
+                    output::short(&i.id),
+                    i.provider.clone(),
+                    i.marking.clone(),
+                    human_bytes(i.bytes),
+                    i.created_at.clone(),
+                    match (&i.title, i.signature_ok) {
+                        (_, false) => "(ALTERED: the provider's signature does not verify)".into(),
+                        (Some(t), true) => t.clone(),
+                        (None, true) => "(no key for this Party)".into(),
+                    },
+                ]
+            })
         }
         ItemCmd::Show { id, output: out } => {
             let path = format!("/api/items/{id}/content");

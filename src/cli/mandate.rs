@@ -42,14 +42,9 @@ pub async fn run(dir: &Path, cmd: &MandateCmd, officer: &str) -> anyhow::Result<
         }
         MandateCmd::List { json } => {
             let v: Vec<Mandate> = c.get("/api/mandates").await?;
-            if *json {
-                return output::json(&v);
-            }
-            let rows = v
-                .iter()
-                .map(|m| vec![m.party.clone(), m.reference.clone(), m.date.clone(), m.scope.clone()])
-                .collect::<Vec<_>>();
-            output::table(&["PARTY", "REF", "DATE", "SCOPE"], &rows);
+            output::list(&v, *json, &["PARTY", "REF", "DATE", "SCOPE"], |m| {
+                vec![m.party.clone(), m.reference.clone(), m.date.clone(), m.scope.clone()]
+            })?;
         }
     }
     Ok(())

@@ -124,32 +124,19 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
                 sidelines_of: sidelines_of.clone(),
             };
             let r: Created = c.send(Method::POST, "/api/meetings", &new).await?;
-            if *json {
-                output::json(&r)
-            } else {
-                println!("{}", r.id);
-                Ok(())
-            }
+            output::created(&r, *json)
         }
         MeetingCmd::List { json } => {
             let v: Vec<Meeting> = c.get("/api/meetings").await?;
-            if *json {
-                return output::json(&v);
-            }
-            let rows = v
-                .iter()
-                .map(|m| {
-                    vec![
-                        output::short(&m.id),
-                        m.starts.clone(),
-                        status_str(m.status).into(),
-                        kind_str(m.kind).into(),
-                        m.title.clone(),
-                    ]
-                })
-                .collect::<Vec<_>>();
-            output::table(&["ID", "STARTS", "STATUS", "KIND", "TITLE"], &rows);
-            Ok(())
+            output::list(&v, *json, &["ID", "STARTS", "STATUS", "KIND", "TITLE"], |m| {
+                vec![
+                    output::short(&m.id),
+                    m.starts.clone(),
+                    status_str(m.status).into(),
+                    kind_str(m.kind).into(),
+                    m.title.clone(),
+                ]
+            })
         }
         MeetingCmd::Show { id, json } => {
             let m: Meeting = c.get(&format!("/api/meetings/{id}")).await?;

@@ -69,23 +69,15 @@ pub async fn run(dir: &Path, cmd: &MessageCmd, officer: &str) -> anyhow::Result<
         }
         MessageCmd::List { thread: None, json } => {
             let v: Vec<ThreadSummary> = c.get("/api/threads").await?;
-            if *json {
-                return output::json(&v);
-            }
-            let rows = v
-                .iter()
-                .map(|t| {
-                    vec![
-                        output::short(&t.id),
-                        t.messages.to_string(),
-                        output::opt(&t.last_at),
-                        t.last_by.as_ref().map(|a| format!("{} ({})", a.officer, a.party)).unwrap_or_default(),
-                        t.subject.clone(),
-                    ]
-                })
-                .collect::<Vec<_>>();
-            output::table(&["THREAD", "MESSAGES", "LAST", "BY", "SUBJECT"], &rows);
-            Ok(())
+            output::list(&v, *json, &["THREAD", "MESSAGES", "LAST", "BY", "SUBJECT"], |t| {
+                vec![
+                    output::short(&t.id),
+                    t.messages.to_string(),
+                    output::opt(&t.last_at),
+                    t.last_by.as_ref().map(|a| format!("{} ({})", a.officer, a.party)).unwrap_or_default(),
+                    t.subject.clone(),
+                ]
+            })
         }
         MessageCmd::List { thread: Some(t), json } => {
             let t: Thread = c.get(&format!("/api/threads/{t}")).await?;

@@ -56,33 +56,20 @@ pub async fn run(dir: &Path, cmd: &OfficerCmd, officer: &str) -> anyhow::Result<
                 mandate: mandate.clone(),
             };
             let r: Created = c.send(Method::POST, "/api/officers", &new).await?;
-            if *json {
-                output::json(&r)
-            } else {
-                println!("{}", r.id);
-                Ok(())
-            }
+            output::created(&r, *json)
         }
         OfficerCmd::List { json } => {
             let v: Vec<Officer> = c.get("/api/officers").await?;
-            if *json {
-                return output::json(&v);
-            }
-            let rows = v
-                .iter()
-                .map(|o| {
-                    vec![
-                        o.id.clone(),
-                        o.party.clone(),
-                        o.name.clone(),
-                        o.contact.clone(),
-                        o.assigned_at.clone(),
-                        o.ended_at.clone().map(|e| format!("ended {e}")).unwrap_or_else(|| "active".into()),
-                    ]
-                })
-                .collect::<Vec<_>>();
-            output::table(&["ID", "PARTY", "NAME", "CONTACT", "ASSIGNED", "STATE"], &rows);
-            Ok(())
+            output::list(&v, *json, &["ID", "PARTY", "NAME", "CONTACT", "ASSIGNED", "STATE"], |o| {
+                vec![
+                    o.id.clone(),
+                    o.party.clone(),
+                    o.name.clone(),
+                    o.contact.clone(),
+                    o.assigned_at.clone(),
+                    o.ended_at.clone().map(|e| format!("ended {e}")).unwrap_or_else(|| "active".into()),
+                ]
+            })
         }
         OfficerCmd::End { id } => {
             let _: Vec<Officer> =

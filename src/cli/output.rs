@@ -8,6 +8,24 @@ pub fn json<T: Serialize>(v: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints what a create returned: the new id alone (for `$(...)` in scripts), or JSON.
+pub fn created(r: &crate::api::Created, json: bool) -> anyhow::Result<()> {
+    if json {
+        return self::json(r);
+    }
+    println!("{}", r.id);
+    Ok(())
+}
+
+/// Prints a list: as JSON for scripts, or as a table with one row per element.
+pub fn list<T: Serialize>(v: &[T], json: bool, header: &[&str], row: impl Fn(&T) -> Vec<String>) -> anyhow::Result<()> {
+    if json {
+        return self::json(&v);
+    }
+    table(header, &v.iter().map(row).collect::<Vec<_>>());
+    Ok(())
+}
+
 /// Prints rows as columns under a header, each column as wide as its widest cell.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();

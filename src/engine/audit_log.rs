@@ -5,6 +5,7 @@ use chrono::{SecondsFormat, Utc};
 
 use super::{Core, EngineError};
 use crate::audit::{self, AuditError, Event, Head, SignedEntry};
+use crate::config::PinnedPeer;
 use crate::ids::ItemId;
 use crate::store::Writer;
 
@@ -79,5 +80,42 @@ impl Core {
     /// Checks the audit log; the inner result names the first bad entry.
     pub fn audit_verify(&self) -> Result<Result<u64, AuditError>, EngineError> {
         verify(self)
+    }
+}
+
+impl Core {
+    /// Audits changes to the pinned peers made while the node was stopped (a hand edit of
+    /// node.toml, or `peer add` without a running node).
+    pub(super) fn audit_config_changes(&mut self, now: &[PinnedPeer]) {
+        let before: Vec<(String, String, String)> = match self.store.meta_value("peers_known") {
+            Ok(Some(v)) => v,
+            _ => Vec::new(),
+        };
+        let after: Vec<(String, String, String)> =
+            now.iter().map(|p| (p.peer_id.to_string(), p.party_id.to_string(), p.role.to_string())).collect();
+        let change = |peer: &str, party: &str, change: String| crate::audit::Event::PeerConfig {
+            peer: peer.to_string(),
+            party: party.to_string(),
+            change,
+        };
+        for (peer, party, role) in &after {
+            match before.iter().find(|(p, _, _)| p == peer) {
+                None => record(self, change(peer, party, format!("pinned as {role}"))),
+                Some((_, _, r)) if r != role => record(self, change(peer, party, format!("role changed to {role}"))),
+                _ => {}
+            }
+        }
+        for (peer, party, _) in &before {
+            if !after.iter().any(|(p, _, _)| p == peer) {
+                record(self, change(peer, party, "unpinned".into()));
+            }
+        }
+        self.remember_peers(now);
+    }
+
+    pub(super) fn remember_peers(&mut self, now: &[PinnedPeer]) {
+        let known: Vec<(String, String, String)> =
+            now.iter().map(|p| (p.peer_id.to_string(), p.party_id.to_string(), p.role.to_string())).collect();
+        self.round.writes.push(Box::new(move |w| w.put_meta_value("peers_known", &known)));
     }
 }

@@ -112,10 +112,7 @@ pub(super) fn request(
         at: now(),
         officer: officer.to_string(),
     };
-    let rid = r.id;
-    let signed = sign(core, Record::Request(r))?;
-    add_record(core, signed, officer.to_string());
-    Ok(rid)
+    make(core, Record::Request(r), officer)
 }
 
 fn answered(core: &Core, request: RecordId) -> Option<&'static str> {
@@ -183,10 +180,7 @@ pub(super) fn grant(
         at: now(),
         officer: officer.to_string(),
     };
-    let id = g.id;
-    let signed = sign(core, Record::Grant(g))?;
-    add_record(core, signed, officer.to_string());
-    Ok(id)
+    make(core, Record::Grant(g), officer)
 }
 
 /// `consent deny`.
@@ -201,10 +195,7 @@ pub(super) fn deny(core: &mut Core, request: &str, officer: &str) -> Result<Reco
         at: now(),
         officer: officer.to_string(),
     };
-    let id = d.id;
-    let signed = sign(core, Record::Denial(d))?;
-    add_record(core, signed, officer.to_string());
-    Ok(id)
+    make(core, Record::Denial(d), officer)
 }
 
 /// `consent revoke`: withdraw a grant; the holder stops, the third party destroys the key.
@@ -229,8 +220,13 @@ pub(super) fn revoke(core: &mut Core, grant: &str, officer: &str) -> Result<Reco
         at: now(),
         officer: officer.to_string(),
     };
-    let id = v.id;
-    let signed = sign(core, Record::Revocation(v))?;
+    make(core, Record::Revocation(v), officer)
+}
+
+/// Signs a record an officer here made, and adds it; returns its id.
+fn make(core: &mut Core, record: Record, officer: &str) -> Result<RecordId, EngineError> {
+    let id = record.id();
+    let signed = sign(core, record)?;
     add_record(core, signed, officer.to_string());
     Ok(id)
 }

@@ -7,11 +7,11 @@
 //! the registry). Layout: `kind`, `schema`, `mandates: {"<party>/<ref>": {ref, party, date,
 //! scope, recorded_by, recorded_at}}`.
 
-use automerge::{Automerge, ROOT, transaction::CommitOptions};
+use automerge::{Automerge, ROOT};
 use serde::{Deserialize, Serialize};
 
 use super::util::{get_author, map_maps, req_str};
-use super::{Author, ChangeCtx, DocKind, Result, SCHEMA, WorkspaceError, change, check_line, genesis_actor};
+use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, check_line};
 use crate::ids::{DocId, PartyId};
 
 /// The mandates document's id, the same on every node.
@@ -19,20 +19,7 @@ pub const MANDATES_ID: DocId = DocId(*b"liaison-mandates");
 
 /// The mandates document as every node first creates it.
 pub fn genesis() -> Result<Automerge> {
-    let mut doc = Automerge::new();
-    doc.set_actor(genesis_actor());
-    doc.transact_with(
-        |_| CommitOptions::default().with_time(0).with_message("genesis"),
-        |tx| {
-            use automerge::transaction::Transactable;
-            tx.put(ROOT, "kind", DocKind::Mandates.as_str())?;
-            tx.put(ROOT, "schema", SCHEMA)?;
-            tx.put_object(ROOT, "mandates", automerge::ObjType::Map)?;
-            Ok::<_, automerge::AutomergeError>(())
-        },
-    )
-    .map_err(|f| WorkspaceError::Automerge(f.error))?;
-    Ok(doc)
+    super::genesis(DocKind::Mandates, "mandates")
 }
 
 /// A mandate to record.

@@ -8,11 +8,11 @@
 //! Layout: `kind`, `schema`, `officers: {id: {name, party, contact, assigned_at, assigned_by,
 //! mandate?, ended_at?}}`.
 
-use automerge::{Automerge, ROOT, transaction::CommitOptions};
+use automerge::{Automerge, ROOT};
 use serde::{Deserialize, Serialize};
 
 use super::util::{get_author, get_str, map_maps, req_str};
-use super::{Author, ChangeCtx, DocKind, Result, SCHEMA, WorkspaceError, change, check_line, genesis_actor};
+use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, check_line};
 use crate::ids::{DocId, PartyId, random_hex};
 
 /// The registry's document id, the same on every node.
@@ -20,20 +20,7 @@ pub const REGISTRY_ID: DocId = DocId(*b"liaison-registry");
 
 /// The registry as every node first creates it: byte for byte the same change everywhere.
 pub fn genesis() -> Result<Automerge> {
-    let mut doc = Automerge::new();
-    doc.set_actor(genesis_actor());
-    doc.transact_with(
-        |_| CommitOptions::default().with_time(0).with_message("genesis"),
-        |tx| {
-            use automerge::transaction::Transactable;
-            tx.put(ROOT, "kind", DocKind::Registry.as_str())?;
-            tx.put(ROOT, "schema", SCHEMA)?;
-            tx.put_object(ROOT, "officers", automerge::ObjType::Map)?;
-            Ok::<_, automerge::AutomergeError>(())
-        },
-    )
-    .map_err(|f| WorkspaceError::Automerge(f.error))?;
-    Ok(doc)
+    super::genesis(DocKind::Registry, "officers")
 }
 
 /// An assignment to record.
