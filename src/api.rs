@@ -1,31 +1,43 @@
 //! The local HTTPS API: what the CLI's officer commands and the web app call.
 //!
-//! rustls only; loopback by default; every request carries the node's bearer token. Handlers
-//! are thin: they turn a request into a job for the engine and the job's answer into JSON.
+//! rustls only; loopback by default. Every API request carries the node's bearer token or a
+//! logged-in officer's session, and its role is checked (`auth`). The web app's files are served
+//! from the binary (`web`), every response with strict security headers. Handlers are thin: they
+//! turn a request into a job for the engine and the job's answer into JSON.
 
+mod account_routes;
 mod auth;
 mod draft_routes;
 mod error;
 mod node_routes;
+mod presence;
+mod session;
 mod vault_routes;
+mod web;
 mod workspace_routes;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum_server::tls_rustls::RustlsConfig;
 use libp2p::Multiaddr;
 use tokio::task::JoinHandle;
 
+use crate::accounts::Accounts;
 use crate::config::PartyConfig;
 use crate::engine::EngineHandle;
 use crate::keys::PublicKeys;
 
 pub use crate::engine::DocInfo;
 pub use draft_routes::{Action as DraftAction, DiffText, DraftSummary, Spliced};
+pub use account_routes::NewAccount;
+pub use auth::{Caller, required_role};
 pub use error::AppError;
+pub use session::{COOKIE_NAME, CSRF_HEADER, SessionInfo, Sessions};
+pub use web::CSP;
 pub use node_routes::{NodeId, Reloaded};
 pub use vault_routes::{AuditReport, RecordMade, Requested};
 pub use workspace_routes::{Created, OFFICER_HEADER, ThreadSummary};
@@ -51,15 +63,28 @@ pub struct AppState {
     pub listen: Vec<Multiaddr>,
     /// Re-reads the peers.
     pub reload: Reloader,
+    /// The node's data dir (its node.toml holds the peers).
+    pub data_dir: PathBuf,
+    /// Officers' accounts.
+    pub accounts: Arc<Accounts>,
+    /// Logged-in sessions.
+    pub sessions: Arc<Sessions>,
 }
 
 /// The API's routes.
 pub fn router(state: AppState) -> Router {
+    use account_routes as a;
     use draft_routes as d;
     use node_routes as n;
     use vault_routes as v;
     use workspace_routes as w;
     let api = Router::new()
+        .route("/api/session", get(session::whoami).post(session::login).delete(session::logout))
+        .route("/api/accounts", get(a::list).post(a::add))
+        .route("/api/accounts/{name}/disable", post(a::disable))
+        .route("/api/peers", post(n::add_peer))
+        .route("/api/peers/{peer}", delete(n::remove_peer))
+        .route("/api/presence", post(presence::post))
         .route("/api/status", get(n::status))
         .route("/api/id", get(n::id))
         .route("/api/docs", get(n::docs))
@@ -95,10 +120,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/mandates", get(v::mandates_list).post(v::mandates_add))
         .route("/api/audit", get(v::audit_show))
         .route("/api/audit/verify", get(v::audit_verify))
-        // Unknown paths answer 401 too without a token: nothing is learnt without one.
-        .fallback(error::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
-    api.layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(state)
+        // Unknown API paths answer 401 too when not logged in: nothing is learnt without it.
+        .route("/api/{*rest}", axum::routing::any(error::not_found))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
+    api.fallback(web::asset)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(web::security_headers))
+        .with_state(state)
 }
 
 /// Serves the API over HTTPS on `addr` until `handle` is told to shut down. Returns the bound
@@ -114,7 +142,7 @@ pub async fn serve(
     let app = router(state);
     let server = axum_server::bind_rustls(addr, tls).handle(handle.clone());
     let task = tokio::spawn(async move {
-        if let Err(e) = server.serve(app.into_make_service()).await {
+        if let Err(e) = server.serve(app.into_make_service_with_connect_info::<SocketAddr>()).await {
             tracing::error!(error = %e, "the API server stopped");
         }
     });

@@ -1,6 +1,7 @@
 //! The `liaison` command line: sysadmin commands that work on the data dir directly, and
 //! officer commands that are clients of the running node's API.
 
+mod account;
 mod audit;
 mod bench;
 mod consent;
@@ -100,6 +101,9 @@ pub enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Officers' accounts for the web app (admins; works with the node stopped too).
+    #[command(subcommand)]
+    Account(account::AccountCmd),
     /// Benchmark real nodes on loopback over the peerbench workloads (use a release build).
     Bench(bench::BenchArgs),
 }
@@ -161,6 +165,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Explain { item, to, json } => rt()?.block_on(item::explain(&data_dir()?, item, to, *json, &officer())),
         Command::Mandate(c) => rt()?.block_on(mandate::run(&data_dir()?, c, &officer())),
         Command::Audit(c) => rt()?.block_on(audit::run(&data_dir()?, c, &officer())),
+        // No $USER fallback here: without --officer the node token acts as the admin it is; with
+        // it, that account's role applies.
+        Command::Account(c) => rt()?.block_on(account::run(&data_dir()?, c, cli.officer.as_deref().unwrap_or(""))),
     }
 }
 

@@ -15,6 +15,7 @@ mod drafts;
 mod handle;
 mod items;
 mod peers;
+mod presence;
 mod status;
 mod sync;
 
@@ -39,6 +40,7 @@ use peers::Peers;
 pub use consent::ConsentView;
 pub use items::{Explanation, ItemView};
 pub use peers::Traffic;
+pub use presence::announce as announce_presence;
 pub use status::{DocInfo, NodeStatus, PeerStatus};
 
 /// Most messages taken into one round; bounds the latency of the round's first message.
@@ -130,6 +132,19 @@ pub enum Event {
         /// `CLOCK_MONOTONIC` in ns when the change was applied in memory here (comparable
         /// across processes of one machine, for latency measurements).
         applied_mono_ns: u64,
+    },
+    /// An officer is at a draft, here or at the other Party's node (ephemeral).
+    Presence {
+        /// The draft.
+        doc: String,
+        /// The officer.
+        officer: String,
+        /// Their Party.
+        party: String,
+        /// The provision they are in.
+        provision: Option<String>,
+        /// The language they are in.
+        lang: Option<String>,
     },
     /// A peer connected or disconnected.
     Peer {

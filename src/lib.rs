@@ -22,6 +22,7 @@
 //! - [`bench`]: the benchmark harness (`liaison bench`).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod accounts;
 pub mod api;
 pub mod audit;
 pub mod bench;

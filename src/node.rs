@@ -11,6 +11,7 @@ use libp2p::{Multiaddr, PeerId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use crate::accounts::{AccountError, Accounts};
 use crate::api::{self, AppState, Reloader};
 use crate::config::{ConfigError, NodeConfig};
 use crate::engine::{self, EngineHandle, EngineOptions, Identity, Msg};
@@ -46,6 +47,9 @@ pub enum NodeError {
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The accounts database could not be opened.
+    #[error(transparent)]
+    Accounts(#[from] AccountError),
     /// The engine could not start.
     #[error(transparent)]
     Engine(#[from] engine::EngineError),
@@ -102,6 +106,7 @@ impl Node {
         let config = NodeConfig::load(data_dir)?;
         let keys = keys::load(data_dir)?;
         let public = keys.public();
+        let accounts = Arc::new(Accounts::open(data_dir)?);
         let store = Store::open(data_dir)?;
 
         let (engine_tx, engine_rx) = mpsc::channel::<Msg>(engine::INBOX_CAPACITY);
@@ -147,6 +152,9 @@ impl Node {
             public: public.clone(),
             listen: listen.clone(),
             reload: reload.clone(),
+            data_dir: data_dir.to_path_buf(),
+            accounts,
+            sessions: Arc::new(api::Sessions::default()),
         };
         let api_handle = axum_server::Handle::new();
         let (api_addr, api_task) = api::serve(config.api.listen, cert, key, state, api_handle.clone())

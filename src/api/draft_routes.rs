@@ -143,35 +143,52 @@ pub async fn set_text(
         let base = b.base.as_deref().map(draft::parse_version).transpose()?;
         c.change(id, |d| {
             draft::edit_from(d, &ctx, base.as_deref(), |d| draft::set_text_lang(d, &ctx, b.lang.as_deref(), &b.text))
+                .map(|_| ())
         })
     })
     .await
 }
 
-/// The answer to a splice: the new heads, so an editor knows which version it built on.
+/// The answer to a splice.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Spliced {
-    /// Heads after the splice, hex.
+    /// Heads of the draft after the splice (and any concurrent changes), hex.
     pub heads: Vec<String>,
+    /// The version whose text is exactly the base's with this splice applied (comma-separated
+    /// hashes): the base of the editor's next splice.
+    pub version: String,
     /// `CLOCK_MONOTONIC` ns when the splice was applied (for latency measurements).
     pub applied_mono_ns: u64,
+}
+
+/// A splice, made to the text as it was at `base` (default: the current text).
+#[derive(Deserialize)]
+pub struct SpliceAt {
+    #[serde(flatten)]
+    splice: Splice,
+    /// The version the editor's text was at.
+    #[serde(default)]
+    base: Option<String>,
 }
 
 pub async fn splice(
     State(s): State<AppState>,
     o: OfficerName,
     Path(id): Path<String>,
-    Json(sp): Json<Splice>,
+    Json(b): Json<SpliceAt>,
 ) -> Result<Json<Spliced>, AppError> {
     let ctx = s.ctx(o);
     let r = s
         .engine
         .write(move |c| {
             let id = c.resolve(DocKind::Draft, &id)?;
-            c.change(id, |d| draft::splice(d, &ctx, &sp))?;
+            let base = b.base.as_deref().map(draft::parse_version).transpose()?;
+            let version =
+                c.change(id, |d| draft::edit_from(d, &ctx, base.as_deref(), |d| draft::splice(d, &ctx, &b.splice)))?;
             let applied_mono_ns = crate::engine::mono_ns();
             let heads = c.doc(id)?.get_heads().iter().map(|h| h.to_string()).collect();
-            Ok(Spliced { heads, applied_mono_ns })
+            let version = version.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",");
+            Ok(Spliced { heads, version, applied_mono_ns })
         })
         .await?;
     Ok(Json(r))
@@ -310,6 +327,7 @@ fn act(c: &mut Core, id: DocId, ctx: &ChangeCtx, action: Action) -> Result<(), E
             let base = base.as_deref().map(draft::parse_version).transpose()?;
             c.change(id, |d| {
                 draft::edit_from(d, ctx, base.as_deref(), |d| draft::set_provision_text(d, ctx, &p, &lang, &text))
+                    .map(|_| ())
             })
         }
         Action::Align { provision } => {
@@ -334,10 +352,15 @@ fn act(c: &mut Core, id: DocId, ctx: &ChangeCtx, action: Action) -> Result<(), E
 
 pub async fn action(
     State(s): State<AppState>,
+    caller: axum::Extension<super::Caller>,
     o: OfficerName,
     Path(id): Path<String>,
     Json(a): Json<Action>,
 ) -> Result<Json<Draft>, AppError> {
+    // Signing binds the Party: it needs a liaison officer, not just a member.
+    if matches!(a, Action::Sign) {
+        super::auth::require(&caller, crate::accounts::Role::Liaison)?;
+    }
     let ctx = s.ctx(o);
     change_draft(&s, id, move |c, id| act(c, id, &ctx, a)).await
 }

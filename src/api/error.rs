@@ -12,8 +12,20 @@ use crate::workspace::WorkspaceError;
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// No or a wrong token.
-    #[error("missing or wrong API token (it is in DATA_DIR/keys/api.token)")]
+    #[error("not logged in: log in, or send the node's API token (DATA_DIR/keys/api.token)")]
     Unauthorized,
+    /// A login with a wrong name or password (which one is not said).
+    #[error("wrong account name or password")]
+    BadLogin,
+    /// Authenticated, but the role or the CSRF token does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many failed logins; retry after this many seconds.
+    #[error("too many failed logins; try again in {0} s")]
+    TooManyRequests(u64),
+    /// Something on our side that the client cannot act on.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The request itself is wrong.
     #[error("{0}")]
     BadRequest(String),
@@ -28,7 +40,10 @@ pub enum AppError {
 impl AppError {
     fn status(&self) -> StatusCode {
         match self {
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::BadLogin => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Engine(e) => match e {
@@ -55,7 +70,13 @@ impl IntoResponse for AppError {
         if status.is_server_error() {
             tracing::error!(error = %self, "API request failed");
         }
-        (status, Json(json!({ "error": self.to_string() }))).into_response()
+        let mut res = (status, Json(json!({ "error": self.to_string() }))).into_response();
+        if let AppError::TooManyRequests(secs) = self
+            && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        res
     }
 }
 

@@ -4,13 +4,15 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use libp2p::PeerId;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::Stream;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{AppError, AppState};
+use crate::config::{self, PeerRole, PinnedPeer};
 use crate::engine::{DocInfo, NodeStatus};
 
 /// What another node's sysadmin needs to pin this node (`liaison id`).
@@ -77,4 +79,58 @@ pub async fn events(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<
         }
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// A peer to pin: what `liaison id --json` printed on its node, and what it is to us.
+#[derive(Deserialize)]
+pub struct NewPeer {
+    party_id: String,
+    peer_id: String,
+    #[serde(default)]
+    listen_addrs: Vec<String>,
+    signing_key: String,
+    sealing_key: String,
+    /// `party` (default), `third-party` or `provider`.
+    #[serde(default = "party_role")]
+    role: PeerRole,
+}
+
+fn party_role() -> PeerRole {
+    PeerRole::Party
+}
+
+impl NewPeer {
+    fn pinned(self) -> Result<PinnedPeer, String> {
+        let addrs = self.listen_addrs.iter().map(|a| config::parse_multiaddr(a)).collect::<Result<Vec<_>, _>>()?;
+        Ok(PinnedPeer {
+            party_id: self.party_id.parse().map_err(|e| format!("party_id: {e}"))?,
+            peer_id: self.peer_id.parse().map_err(|e| format!("peer_id: {e}"))?,
+            addrs,
+            role: self.role,
+            signing_key: Some(config::parse_key_hex(&self.signing_key).map_err(|e| format!("signing_key: {e}"))?),
+            sealing_key: Some(config::parse_key_hex(&self.sealing_key).map_err(|e| format!("sealing_key: {e}"))?),
+        })
+    }
+}
+
+/// `POST /api/peers`: pins a peer in node.toml and applies it at once (admins only).
+pub async fn add_peer(State(s): State<AppState>, Json(b): Json<NewPeer>) -> Result<Json<Reloaded>, AppError> {
+    let peer = b.pinned().map_err(AppError::BadRequest)?;
+    let dir = s.data_dir.clone();
+    tokio::task::spawn_blocking(move || config::add_peer(&dir, &peer))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    reload(State(s)).await
+}
+
+/// `DELETE /api/peers/{peer}`: unpins a peer; its connections close (admins only).
+pub async fn remove_peer(State(s): State<AppState>, Path(peer): Path<String>) -> Result<Json<Reloaded>, AppError> {
+    let id: PeerId = peer.parse().map_err(|_| AppError::BadRequest(format!("{peer:?} is not a peer id")))?;
+    let dir = s.data_dir.clone();
+    tokio::task::spawn_blocking(move || config::remove_peer(&dir, &id))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::NotFound(e.to_string()))?;
+    reload(State(s)).await
 }

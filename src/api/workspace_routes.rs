@@ -18,12 +18,16 @@ use crate::workspace::{Author, ChangeCtx, DocKind, WorkspaceError};
 /// Header naming the officer on whose behalf the client acts.
 pub const OFFICER_HEADER: &str = "x-liaison-officer";
 
-/// The officer making the request, from [`OFFICER_HEADER`].
+/// The officer making the request: the logged-in account, or with the node token the officer
+/// [`OFFICER_HEADER`] names.
 pub struct OfficerName(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for OfficerName {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(name) = parts.extensions.get::<super::Caller>().and_then(|c| c.account.clone()) {
+            return Ok(OfficerName(name));
+        }
         let name = parts.headers.get(OFFICER_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
         if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
             return Err(AppError::BadRequest(format!(

@@ -16,7 +16,7 @@ use libp2p::request_response::InboundRequestId;
 use super::{Core, consent, items, sync};
 use crate::config::{PeerRole, PinnedPeer};
 use crate::ids::{DocId, ItemId, RecordId};
-use crate::net::protocol::{Batch, Frame, Reply};
+use crate::net::protocol::{Batch, Frame, PresenceNote, Reply};
 use crate::net::{NetCmd, NetEvent};
 use crate::store::PeerRecord;
 
@@ -88,6 +88,8 @@ pub(super) struct Session {
     pub in_flight_done: Vec<(ItemId, Option<RecordId>)>,
     /// Items to ask this peer for (a third party asking its providers).
     pub want_requests: Vec<ItemId>,
+    /// Presence notes to pass on (ephemeral; the oldest are dropped past a few).
+    pub presence: VecDeque<PresenceNote>,
 }
 
 impl Session {
@@ -352,6 +354,7 @@ fn apply_batch(core: &mut Core, peer: PeerId, batch: Batch) -> Result<(), Violat
             Frame::ItemOffer { envelope, wraps, grant } => items::on_offer(core, peer, envelope, wraps, grant)?,
             Frame::ItemChunk { item, index, data } => items::on_chunk(core, peer, item, index, data)?,
             Frame::ItemRequest(item) => items::on_request(core, peer, item)?,
+            Frame::Presence(notes) => super::presence::on_presence(core, peer, notes)?,
         }
     }
     Ok(())
@@ -374,6 +377,7 @@ fn build_batch(core: &mut Core, peer: PeerId) -> Option<Batch> {
     }
     let mut frames = Vec::new();
     let mut size = 0usize;
+    super::presence::presence_frames(core, peer, &mut frames);
     consent::record_frames(core, peer, &mut frames, &mut size);
     sync::workspace_frames(core, peer, &mut frames, &mut size);
     items::item_frames(core, peer, &mut frames, &mut size);

@@ -77,6 +77,21 @@ pub enum Frame {
     },
     /// A third party asks for an item granted to it.
     ItemRequest(ItemId),
+    /// Who is looking at which draft, between the Parties: shown live, never stored.
+    Presence(Vec<PresenceNote>),
+}
+
+/// One officer at one draft. The Party is the sending peer's, never taken from the wire.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PresenceNote {
+    /// The draft.
+    pub doc: DocId,
+    /// The officer.
+    pub officer: String,
+    /// The provision they are in, if any.
+    pub provision: Option<String>,
+    /// The language they are in, if any.
+    pub lang: Option<String>,
 }
 
 impl Frame {
@@ -92,6 +107,7 @@ impl Frame {
             Frame::ItemOffer { wraps, .. } => 512 + wraps.len() * 128,
             Frame::ItemChunk { data, .. } => data.len(),
             Frame::ItemRequest(_) => 16,
+            Frame::Presence(n) => n.len() * 64,
         }
     }
 }

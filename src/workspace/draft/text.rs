@@ -127,9 +127,10 @@ pub fn edit_from(
     ctx: &ChangeCtx,
     base: Option<&[automerge::ChangeHash]>,
     edit: impl FnOnce(&mut Automerge) -> Result<()>,
-) -> Result<()> {
+) -> Result<Vec<automerge::ChangeHash>> {
     let Some(base) = base.filter(|b| *b != doc.get_heads().as_slice()) else {
-        return edit(doc);
+        edit(doc)?;
+        return Ok(doc.get_heads());
     };
     check_open(doc, ctx)?;
     let mut fork = doc.fork_at(base).map_err(|_| WorkspaceError::Invalid {
@@ -137,8 +138,11 @@ pub fn edit_from(
         reason: "is not a version of this draft (`liaison draft show` prints the current one)".into(),
     })?;
     edit(&mut fork)?;
+    // The fork's heads name exactly "base plus this edit": an editor that keeps typing builds on
+    // that version, so its next edit is never applied against text it has not seen.
+    let version = fork.get_heads();
     doc.merge(&mut fork)?;
-    Ok(())
+    Ok(version)
 }
 
 /// Replaces the whole first-language text as made to version `base`.
@@ -148,7 +152,7 @@ pub fn set_text_from(
     base: Option<&[automerge::ChangeHash]>,
     text: &str,
 ) -> Result<()> {
-    edit_from(doc, ctx, base, |d| set_text(d, ctx, text))
+    edit_from(doc, ctx, base, |d| set_text(d, ctx, text)).map(|_| ())
 }
 
 /// Applies one splice, as a keystroke from an editor.

@@ -1,0 +1,289 @@
+//! Officers' accounts at one node: name, role, argon2 password hash, disabled or not.
+//!
+//! Accounts are local to a node (each Party manages its own officers), so they live in their own
+//! embedded database, `DATA_DIR/accounts.redb` (mode 0600), not in the replicated workspace.
+
+use std::fmt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::Utc;
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+/// File name of the accounts database in the data dir.
+pub const ACCOUNTS_FILE: &str = "accounts.redb";
+
+const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
+
+/// What an officer may do, each role including the ones before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Reads everything shared, but no provided item's content.
+    Viewer,
+    /// Also edits meetings, groups and drafts.
+    Member,
+    /// Also provides and reads items, asks for and answers consent, signs drafts.
+    Liaison,
+    /// Also manages peers and accounts.
+    Admin,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Viewer => "viewer",
+            Role::Member => "member",
+            Role::Liaison => "liaison",
+            Role::Admin => "admin",
+        })
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "member" => Ok(Role::Member),
+            "liaison" => Ok(Role::Liaison),
+            "admin" => Ok(Role::Admin),
+            _ => Err(format!("{s:?} is not a role: use admin, liaison, member or viewer")),
+        }
+    }
+}
+
+/// An account as listed (no hash).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AccountInfo {
+    /// Login name; also the officer name changes are attributed to.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// A disabled account cannot log in, and its sessions end.
+    pub disabled: bool,
+    /// When it was made, RFC 3339.
+    pub created_at: String,
+    /// Last successful login, RFC 3339.
+    pub last_login: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    #[serde(flatten)]
+    info: AccountInfo,
+    /// PHC string (argon2id).
+    hash: String,
+}
+
+/// An account operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The database.
+    #[error("accounts database {file}: {reason}")]
+    Store {
+        /// Its file.
+        file: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A name that cannot be an account name.
+    #[error("account name {0:?}: use 1 to 64 characters, letters, digits, spaces, '.', '-', '_' or '@'")]
+    BadName(String),
+    /// The name is taken.
+    #[error("an account named {0:?} already exists")]
+    Exists(String),
+    /// No such account.
+    #[error("no account named {0:?} (`liaison account list` lists them)")]
+    NoSuch(String),
+    /// Hashing failed.
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// The accounts of one node.
+pub struct Accounts {
+    db: redb::Database,
+    file: PathBuf,
+}
+
+type Result<T> = std::result::Result<T, AccountError>;
+
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.trim().is_empty()
+        && name.trim() == name
+        && name.chars().count() <= 64
+        && name.chars().all(|c| c.is_alphanumeric() || " .-_@".contains(c));
+    if ok { Ok(()) } else { Err(AccountError::BadName(name.into())) }
+}
+
+/// A fresh initial password: 20 characters from an alphabet without look-alikes (~116 bits).
+fn new_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY3479";
+    let mut bytes = [0u8; 20];
+    crate::ids::fill_random(&mut bytes);
+    // 256 is not a multiple of the alphabet's size; the bias (< 1 bit overall) is irrelevant for a
+    // one-time password the officer replaces.
+    bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    crate::ids::fill_random(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AccountError::Hash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AccountError::Hash(e.to_string()))
+}
+
+impl Accounts {
+    /// Opens (or creates) the accounts database of `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Accounts> {
+        let file = data_dir.join(ACCOUNTS_FILE);
+        let err = |e: &dyn fmt::Display| AccountError::Store { file: file.clone(), reason: e.to_string() };
+        let db = redb::Database::create(&file).map_err(|e| err(&e))?;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(|e| err(&e))?;
+        let a = Accounts { db, file };
+        // Create the table, so that reads never meet a missing one.
+        let tx = a.db.begin_write().map_err(|e| a.err(e))?;
+        tx.open_table(TABLE).map_err(|e| a.err(e))?;
+        tx.commit().map_err(|e| a.err(e))?;
+        Ok(a)
+    }
+
+    fn err(&self, e: impl fmt::Display) -> AccountError {
+        AccountError::Store { file: self.file.clone(), reason: e.to_string() }
+    }
+
+    fn get_stored(&self, name: &str) -> Result<Option<Stored>> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(TABLE).map_err(|e| self.err(e))?;
+        match t.get(name).map_err(|e| self.err(e))? {
+            Some(v) => Ok(Some(serde_json::from_slice(v.value()).map_err(|e| self.err(e))?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put(&self, s: &Stored, must_be_new: bool) -> Result<()> {
+        let bytes = serde_json::to_vec(s).map_err(|e| self.err(e))?;
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = tx.open_table(TABLE).map_err(|e| self.err(e))?;
+            if must_be_new && t.get(s.info.name.as_str()).map_err(|e| self.err(e))?.is_some() {
+                return Err(AccountError::Exists(s.info.name.clone()));
+            }
+            t.insert(s.info.name.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Makes an account; answers its one-time initial password (stored only as a hash).
+    pub fn add(&self, name: &str, role: Role) -> Result<String> {
+        check_name(name)?;
+        if self.get_stored(name)?.is_some() {
+            return Err(AccountError::Exists(name.into()));
+        }
+        let password = new_password();
+        let info =
+            AccountInfo { name: name.into(), role, disabled: false, created_at: Utc::now().to_rfc3339(), last_login: None };
+        self.put(&Stored { info, hash: hash_password(&password)? }, true)?;
+        Ok(password)
+    }
+
+    /// Every account, by name.
+    pub fn list(&self) -> Result<Vec<AccountInfo>> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(TABLE).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (_, v) = row.map_err(|e| self.err(e))?;
+            let s: Stored = serde_json::from_slice(v.value()).map_err(|e| self.err(e))?;
+            out.push(s.info);
+        }
+        Ok(out)
+    }
+
+    /// One account.
+    pub fn get(&self, name: &str) -> Result<Option<AccountInfo>> {
+        Ok(self.get_stored(name)?.map(|s| s.info))
+    }
+
+    /// Disables an account; it can no longer log in.
+    pub fn disable(&self, name: &str) -> Result<AccountInfo> {
+        let mut s = self.get_stored(name)?.ok_or_else(|| AccountError::NoSuch(name.into()))?;
+        s.info.disabled = true;
+        self.put(&s, false)?;
+        Ok(s.info)
+    }
+
+    /// Checks a login. `None` for an unknown name, a wrong password or a disabled account (the
+    /// caller must not tell which). Unknown names still cost one hash, so timing does not tell.
+    pub fn verify(&self, name: &str, password: &str) -> Result<Option<AccountInfo>> {
+        let stored = self.get_stored(name)?;
+        let hash = match &stored {
+            Some(s) => s.hash.clone(),
+            None => dummy_hash().to_string(),
+        };
+        let parsed = PasswordHash::new(&hash).map_err(|e| AccountError::Hash(e.to_string()))?;
+        let good = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        match stored {
+            Some(mut s) if good && !s.info.disabled => {
+                s.info.last_login = Some(Utc::now().to_rfc3339());
+                self.put(&s, false)?;
+                Ok(Some(s.info))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// A hash of nothing anyone knows, verified against for unknown names.
+fn dummy_hash() -> &'static str {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| hash_password(&new_password()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_logs_in_with_its_password_only_and_not_once_disabled() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Accounts::open(dir.path()).unwrap();
+        let pw = a.add("Anna Petrova", Role::Member).unwrap();
+        assert_eq!(pw.len(), 20);
+        assert!(matches!(a.add("Anna Petrova", Role::Admin), Err(AccountError::Exists(_))));
+        assert_eq!(a.verify("Anna Petrova", &pw).unwrap().unwrap().role, Role::Member);
+        assert!(a.verify("Anna Petrova", "wrong").unwrap().is_none());
+        assert!(a.verify("nobody", &pw).unwrap().is_none());
+        a.disable("Anna Petrova").unwrap();
+        assert!(a.verify("Anna Petrova", &pw).unwrap().is_none());
+        let listed = a.list().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].disabled && listed[0].last_login.is_some());
+        // Stored as an argon2 hash: the password is nowhere in the file.
+        drop(a);
+        let bytes = std::fs::read(dir.path().join(ACCOUNTS_FILE)).unwrap();
+        assert!(!bytes.windows(pw.len()).any(|w| w == pw.as_bytes()));
+        assert!(bytes.windows(9).any(|w| w == b"$argon2id"));
+        let mode = std::fs::metadata(dir.path().join(ACCOUNTS_FILE)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn names_and_roles_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Accounts::open(dir.path()).unwrap();
+        for bad in ["", " x", "a\nb", "<script>", &"x".repeat(65)] {
+            assert!(matches!(a.add(bad, Role::Viewer), Err(AccountError::BadName(_))), "{bad:?}");
+        }
+        assert!("root".parse::<Role>().unwrap_err().contains("admin, liaison, member or viewer"));
+        assert!(Role::Viewer < Role::Member && Role::Member < Role::Liaison && Role::Liaison < Role::Admin);
+    }
+}
