@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The two-node demo: CICA Secretariat and SCO RATS on loopback, each with its own embedded store,
 # pinned to each other; a meeting and a draft made on one node appear on the other; the draft is
-# edited on both nodes at once and both keep both edits; then both stop cleanly.
+# edited on both nodes at once and both keep both edits; each node gets an officer's account for
+# the web app; then both stop cleanly.
 #
 #   scripts/demo.sh            build (debug) and run; everything lives in a temporary dir
 #   KEEP=1 scripts/demo.sh     keep the temporary dir (data dirs and logs) for a look afterwards
+#   WEB=1 scripts/demo.sh      keep both nodes running at the end, to try the web app in a browser
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -92,9 +94,23 @@ echo "--- on SCO RATS:"; "$BIN" draft show --data-dir "$B" "$D" | grep -E '^  en
 say "Status of the SCO RATS node"
 run "$BIN" status --data-dir "$B"
 
+say "The officers' web app: each node serves it on its HTTPS API port, from inside the binary"
+PA=$("$BIN" account add --data-dir "$A" --name "A. Karimov" --role liaison --json | grep -o '"password": "[^"]*"' | cut -d'"' -f4)
+PB=$("$BIN" account add --data-dir "$B" --name "I. Petrov" --role liaison --json | grep -o '"password": "[^"]*"' | cut -d'"' -f4)
+UA="https://$(grep -o '"api_addr": "[^"]*"' "$A/run.json" | cut -d'"' -f4)/#/drafts/$D"
+UB="https://$(grep -o '"api_addr": "[^"]*"' "$B/run.json" | cut -d'"' -f4)/#/drafts/$D"
+echo "  CICA:     $UA   log in as \"A. Karimov\", password $PA"
+echo "  SCO RATS: $UB   log in as \"I. Petrov\", password $PB"
+echo "  (each node has its own self-signed certificate: accept it in the browser)"
+if [ "${WEB:-0}" = 1 ]; then
+  echo "  WEB=1: the nodes keep running; open both links, type in the same article, Ctrl-C to stop"
+  trap 'echo' INT
+  wait "${PIDS[0]}" || true
+fi
+
 say "Both nodes stop cleanly (SIGTERM)"
-for p in "${PIDS[@]}"; do kill -TERM "$p"; done
-for p in "${PIDS[@]}"; do wait "$p"; done
+for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+for p in "${PIDS[@]}"; do wait "$p" || true; done
 PIDS=()
 grep -h "node stopped" "$WORK/cica.log" "$WORK/sco-rats.log" | sed 's/^/  /'
 say "Demo complete"

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests, the convergence property test, in-process multi-node tests and the
-# end-to-end tests that run the real `liaison` binary as separate processes. One shared debug
-# build; cargo-nextest runs the test binaries in parallel.
+# Runs every test: unit tests, the convergence property test, in-process multi-node tests, the
+# end-to-end tests that run the real `liaison` binary as separate processes, and the browser tests
+# (Playwright driving headless Chromium against real nodes). One shared debug build;
+# cargo-nextest runs the test binaries in parallel.
+#
+#   scripts/test.sh                 everything
+#   scripts/test.sh FILTER...       only the Rust tests matching (no browser tests)
+#   SKIP_BROWSER=1 scripts/test.sh  no browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if cargo nextest --version >/dev/null 2>&1; then
@@ -10,3 +15,10 @@ else
   echo "cargo-nextest not found; falling back to cargo test" >&2
   cargo test "$@"
 fi
+if [ $# -gt 0 ] || [ "${SKIP_BROWSER:-0}" = 1 ]; then
+  exit 0
+fi
+echo "== browser tests"
+scripts/browser-setup.sh
+cargo build --quiet --bin liaison
+(cd tests/browser && LIAISON_BIN="$PWD/../../target/debug/liaison" npm test)

@@ -8,8 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Utc;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -189,8 +189,13 @@ impl Accounts {
             return Err(AccountError::Exists(name.into()));
         }
         let password = new_password();
-        let info =
-            AccountInfo { name: name.into(), role, disabled: false, created_at: Utc::now().to_rfc3339(), last_login: None };
+        let info = AccountInfo {
+            name: name.into(),
+            role,
+            disabled: false,
+            created_at: Utc::now().to_rfc3339(),
+            last_login: None,
+        };
         self.put(&Stored { info, hash: hash_password(&password)? }, true)?;
         Ok(password)
     }

@@ -32,14 +32,14 @@ use crate::engine::EngineHandle;
 use crate::keys::PublicKeys;
 
 pub use crate::engine::DocInfo;
-pub use draft_routes::{Action as DraftAction, DiffText, DraftSummary, Spliced};
 pub use account_routes::NewAccount;
 pub use auth::{Caller, required_role};
+pub use draft_routes::{Action as DraftAction, DiffText, DraftSummary, Spliced};
 pub use error::AppError;
-pub use session::{COOKIE_NAME, CSRF_HEADER, SessionInfo, Sessions};
-pub use web::CSP;
 pub use node_routes::{NodeId, Reloaded};
+pub use session::{COOKIE_NAME, CSRF_HEADER, SessionInfo, Sessions};
 pub use vault_routes::{AuditReport, RecordMade, Requested};
+pub use web::CSP;
 pub use workspace_routes::{Created, OFFICER_HEADER, ThreadSummary};
 
 /// Largest request body accepted, in bytes (a draft text is capped at 8 MiB).

@@ -143,8 +143,9 @@ async fn roles_csrf_and_sessions_are_enforced_for_browser_and_cli_alike() {
     let (s, g) = member.post("/api/groups", group).await;
     assert_eq!(s, StatusCode::OK, "{g}");
     let gid = g["id"].as_str().unwrap().to_string();
-    let (s, d) =
-        member.post("/api/drafts", json!({ "group": gid, "title": "Joint statement", "text": "Article 1. Text." })).await;
+    let (s, d) = member
+        .post("/api/drafts", json!({ "group": gid, "title": "Joint statement", "text": "Article 1. Text." }))
+        .await;
     assert_eq!(s, StatusCode::OK, "{d}");
     let did = d["id"].as_str().unwrap().to_string();
 
@@ -171,12 +172,24 @@ async fn roles_csrf_and_sessions_are_enforced_for_browser_and_cli_alike() {
     // A member may not provide items, read accounts, or sign.
     assert_eq!(member.post("/api/items", json!({})).await.0, StatusCode::FORBIDDEN);
     assert_eq!(member.get("/api/accounts").await.0, StatusCode::FORBIDDEN);
-    assert_eq!(member.post(&format!("/api/drafts/{did}/actions"), json!({ "action": "sign" })).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        member.post(&format!("/api/drafts/{did}/actions"), json!({ "action": "sign" })).await.0,
+        StatusCode::FORBIDDEN
+    );
     let (_, after) = member.get(&format!("/api/drafts/{did}")).await;
     assert_eq!(after["text"], shown["text"], "a refused request changed the draft");
 
     // The CLI is held to the same roles when it acts for an account.
-    let out = node.run(&["--officer", "Vera Viewer", "meeting", "create", "--title", "T", "--starts", "2026-12-08T09:00:00Z"]);
+    let out = node.run(&[
+        "--officer",
+        "Vera Viewer",
+        "meeting",
+        "create",
+        "--title",
+        "T",
+        "--starts",
+        "2026-12-08T09:00:00Z",
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs the member role"), "{out:?}");
 
@@ -228,13 +241,8 @@ async fn presence_reaches_the_other_node_and_splices_build_on_the_version_the_ed
     eventually("the draft at B", &[&a, &b], || b.draft_text(&did));
 
     // B's browser listens to its node's events; A's officer says where she is.
-    let mut events = wb
-        .http
-        .get(format!("{}/api/events", wb.base))
-        .header(COOKIE, wb.cookie.clone().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let mut events =
+        wb.http.get(format!("{}/api/events", wb.base)).header(COOKIE, wb.cookie.clone().unwrap()).send().await.unwrap();
     let (_, draft) = wa.get(&format!("/api/drafts/{did}")).await;
     let prov = draft["provisions"][0]["id"].as_str().unwrap().to_string();
     let here = json!({ "doc": did, "provision": prov, "lang": "ru" });
@@ -243,15 +251,16 @@ async fn presence_reaches_the_other_node_and_splices_build_on_the_version_the_ed
     while !seen.contains("\"event\":\"presence\"") {
         assert!(std::time::Instant::now() < deadline, "no presence at B; saw: {seen}");
         assert_eq!(wa.post("/api/presence", here.clone()).await.0, StatusCode::NO_CONTENT);
-        if let Ok(Ok(Some(chunk))) =
-            tokio::time::timeout(std::time::Duration::from_millis(500), events.chunk()).await
-        {
+        if let Ok(Ok(Some(chunk))) = tokio::time::timeout(std::time::Duration::from_millis(500), events.chunk()).await {
             seen.push_str(&String::from_utf8_lossy(&chunk));
         }
     }
     let line = seen.lines().find(|l| l.contains("\"presence\"")).unwrap();
     let ev: Value = serde_json::from_str(line.trim_start_matches("data:").trim()).unwrap();
-    assert_eq!((ev["officer"].as_str(), ev["party"].as_str(), ev["lang"].as_str()), (Some("Aigerim"), Some("cica"), Some("ru")));
+    assert_eq!(
+        (ev["officer"].as_str(), ev["party"].as_str(), ev["lang"].as_str()),
+        (Some("Aigerim"), Some("cica"), Some("ru"))
+    );
     // A viewer may say where it is too, but not as someone else: the officer is the account.
     assert_eq!(wb.post("/api/presence", json!({ "doc": "ffffffffffff" })).await.0, StatusCode::NOT_FOUND);
 

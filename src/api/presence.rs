@@ -30,7 +30,10 @@ pub async fn post(State(s): State<AppState>, o: OfficerName, Json(h): Json<Here>
     s.engine
         .write(move |c| {
             let doc = c.resolve(DocKind::Draft, &h.doc)?;
-            crate::engine::announce_presence(c, PresenceNote { doc, officer: o.0, provision: h.provision, lang: h.lang })
+            crate::engine::announce_presence(
+                c,
+                PresenceNote { doc, officer: o.0, provision: h.provision, lang: h.lang },
+            )
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)

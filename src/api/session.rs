@@ -186,13 +186,12 @@ pub async fn login(State(s): State<AppState>, addr: ClientAddr, Json(b): Json<Lo
     s.sessions.succeeded(&name_key);
     let (token, session) = s.sessions.start(&account.name, account.role);
     tracing::info!(name = %account.name, role = %account.role, "logged in");
-    let cookie = format!(
-        "{COOKIE_NAME}={token}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={}",
-        MAX_AGE.as_secs()
-    );
+    let cookie =
+        format!("{COOKIE_NAME}={token}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={}", MAX_AGE.as_secs());
     let info = info(&s, session.name, session.role, session.csrf);
     let mut res = Json(info).into_response();
-    res.headers_mut().insert(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?);
+    res.headers_mut()
+        .insert(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?);
     Ok(res)
 }
 
@@ -201,7 +200,11 @@ fn info(s: &AppState, name: String, role: Role, csrf: String) -> SessionInfo {
 }
 
 /// `GET /api/session`: who is logged in.
-pub async fn whoami(State(s): State<AppState>, headers: HeaderMap, caller: axum::Extension<Caller>) -> Json<SessionInfo> {
+pub async fn whoami(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    caller: axum::Extension<Caller>,
+) -> Json<SessionInfo> {
     match from_cookie(&s, &headers) {
         Some(sess) => Json(info(&s, sess.name, sess.role, sess.csrf)),
         None => {

@@ -48,7 +48,8 @@ pub async fn asset(uri: Uri) -> Response {
     match load(path) {
         Some(bytes) => {
             let mime = mime_guess::from_path(path).first_or_octet_stream();
-            let ct = HeaderValue::from_str(mime.as_ref()).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            let ct =
+                HeaderValue::from_str(mime.as_ref()).unwrap_or(HeaderValue::from_static("application/octet-stream"));
             // Files change with the binary; revalidating is cheap on loopback and never stale.
             ([(CONTENT_TYPE, ct), (CACHE_CONTROL, HeaderValue::from_static("no-cache"))], bytes).into_response()
         }

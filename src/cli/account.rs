@@ -81,7 +81,8 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
             }
         }
         AccountCmd::List { json } => {
-            let v: Vec<AccountInfo> = either(dir, officer, async |c| c.get("/api/accounts").await, |a| Ok(a.list()?)).await?;
+            let v: Vec<AccountInfo> =
+                either(dir, officer, async |c| c.get("/api/accounts").await, |a| Ok(a.list()?)).await?;
             output::list(&v, *json, &["NAME", "ROLE", "STATE", "LAST LOGIN"], |a| {
                 vec![
                     a.name.clone(),

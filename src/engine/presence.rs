@@ -16,7 +16,8 @@ use crate::workspace::DocKind;
 const MAX_QUEUED: usize = 32;
 
 fn check(note: &PresenceNote) -> Result<(), String> {
-    let short = |s: &Option<String>, max: usize| s.as_ref().is_none_or(|s| s.len() <= max && !s.chars().any(char::is_control));
+    let short =
+        |s: &Option<String>, max: usize| s.as_ref().is_none_or(|s| s.len() <= max && !s.chars().any(char::is_control));
     if note.officer.is_empty() || note.officer.len() > 100 || note.officer.chars().any(char::is_control) {
         return Err("presence with a bad officer name".into());
     }
