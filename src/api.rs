@@ -69,6 +69,9 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// Logged-in sessions.
     pub sessions: Arc<Sessions>,
+    /// Cancelled when the node stops, so that open event streams end and the graceful shutdown
+    /// need not wait them out.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 /// The API's routes.

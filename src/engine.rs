@@ -146,6 +146,8 @@ pub enum Event {
         /// The language they are in.
         lang: Option<String>,
     },
+    /// Items, consent records or the audit log changed (committed).
+    VaultChanged,
     /// A peer connected or disconnected.
     Peer {
         /// The peer.
@@ -363,6 +365,9 @@ impl Core {
             || !round.writes.is_empty()
             || !round.audit.is_empty();
         let (entries, new_head) = audit_log::seal(self, round.audit);
+        // Items, consent records and audit entries live outside the documents; subscribers hear
+        // of them once they are committed, to refresh what they show.
+        let vault_changed = !round.writes.is_empty() || !entries.is_empty();
         let writes = round.writes;
         let t0 = std::time::Instant::now();
         let result = if needs_write {
@@ -411,6 +416,9 @@ impl Core {
                             applied_mono_ns: applied,
                         });
                     }
+                }
+                if vault_changed {
+                    let _ = self.events.send(Event::VaultChanged);
                 }
                 Ok(())
             }

@@ -90,6 +90,7 @@ pub struct Node {
     net_task: tokio::task::JoinHandle<()>,
     api_task: tokio::task::JoinHandle<()>,
     api_handle: axum_server::Handle<SocketAddr>,
+    stopping: tokio_util::sync::CancellationToken,
     reload: Reloader,
 }
 
@@ -106,8 +107,9 @@ impl Node {
         let config = NodeConfig::load(data_dir)?;
         let keys = keys::load(data_dir)?;
         let public = keys.public();
-        let accounts = Arc::new(Accounts::open(data_dir)?);
+        // The store first: it says clearly when another process runs on this data dir.
         let store = Store::open(data_dir)?;
+        let accounts = Arc::new(Accounts::open(data_dir)?);
 
         let (engine_tx, engine_rx) = mpsc::channel::<Msg>(engine::INBOX_CAPACITY);
         let (net_tx, net_rx) = mpsc::channel::<NetCmd>(engine::INBOX_CAPACITY);
@@ -145,6 +147,7 @@ impl Node {
 
         let reload = reloader(data_dir.to_path_buf(), engine.clone(), net_tx.clone());
         let (cert, key) = keys::load_tls(data_dir)?;
+        let stopping = tokio_util::sync::CancellationToken::new();
         let state = AppState {
             engine: engine.clone(),
             token: Arc::from(keys.api_token.as_str()),
@@ -155,6 +158,7 @@ impl Node {
             data_dir: data_dir.to_path_buf(),
             accounts,
             sessions: Arc::new(api::Sessions::default()),
+            stopping: stopping.clone(),
         };
         let api_handle = axum_server::Handle::new();
         let (api_addr, api_task) = api::serve(config.api.listen, cert, key, state, api_handle.clone())
@@ -189,6 +193,7 @@ impl Node {
             net_task,
             api_task,
             api_handle,
+            stopping,
             reload,
         })
     }
@@ -200,6 +205,7 @@ impl Node {
 
     /// Stops cleanly: no new API requests, the engine's last round committed, the swarm closed.
     pub async fn stop(mut self) {
+        self.stopping.cancel();
         self.api_handle.graceful_shutdown(Some(Duration::from_secs(5)));
         let _ = (&mut self.api_task).await;
         self.engine.shutdown().await;

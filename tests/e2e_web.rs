@@ -130,6 +130,8 @@ async fn roles_csrf_and_sessions_are_enforced_for_browser_and_cli_alike() {
     let mut anon = Browser::at(&node);
     assert_eq!(anon.login("Max Member", "not the password").await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(anon.get("/api/meetings").await.0, StatusCode::UNAUTHORIZED);
+    // Asking who one is without a session is answered plainly: nobody.
+    assert_eq!(anon.get("/api/session").await, (StatusCode::OK, Value::Null));
 
     let member = Browser::logged_in(&node, "Max Member", &member_pw).await;
     let viewer = Browser::logged_in(&node, "Vera Viewer", &viewer_pw).await;

@@ -15,7 +15,7 @@ use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
 use super::session::{self, CSRF_HEADER};
@@ -62,7 +62,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 async fn caller(state: &AppState, method: &Method, headers: &HeaderMap) -> Result<Caller, AppError> {
     if let Some(given) = bearer(headers) {
         if !bool::from(given.as_bytes().ct_eq(state.token.as_bytes())) {
-            return Err(AppError::Unauthorized);
+            return Err(AppError::WrongToken);
         }
         let officer = headers.get(OFFICER_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
         if officer.is_empty() {
@@ -101,6 +101,11 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     }
     let c = match caller(&state, &req.method().clone(), &req.headers().clone()).await {
         Ok(c) => c,
+        // "Who am I" without a session is a plain question with a plain answer: nobody (so the
+        // web app's first look does not show up as a failed request).
+        Err(AppError::Unauthorized) if path == "/api/session" && req.method() == Method::GET => {
+            return Ok(axum::Json(serde_json::Value::Null).into_response());
+        }
         Err(e) => {
             tracing::warn!(path = %path, error = %e, "API request refused");
             return Err(e);

@@ -14,6 +14,9 @@ pub enum AppError {
     /// No or a wrong token.
     #[error("not logged in: log in, or send the node's API token (DATA_DIR/keys/api.token)")]
     Unauthorized,
+    /// A bearer token that is not the node's.
+    #[error("wrong API token (the node's is in DATA_DIR/keys/api.token)")]
+    WrongToken,
     /// A login with a wrong name or password (which one is not said).
     #[error("wrong account name or password")]
     BadLogin,
@@ -40,7 +43,7 @@ pub enum AppError {
 impl AppError {
     fn status(&self) -> StatusCode {
         match self {
-            AppError::Unauthorized | AppError::BadLogin => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::WrongToken | AppError::BadLogin => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

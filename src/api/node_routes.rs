@@ -78,6 +78,7 @@ pub async fn events(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<
             Err(RecvError::Closed) => None,
         }
     });
+    let stream = futures::StreamExt::take_until(stream, s.stopping.cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 

@@ -1,0 +1,353 @@
+// The shell: login, navigation, language switch, the connection indicator and the hash router.
+// Pages are loaded on demand and render into main#main; each may return a cleanup function,
+// which the router calls before the next page renders (or the same page re-renders).
+
+import { api, setCsrf, closeEvents, onConnection, onEvent } from '/api.js';
+import { register, t, lang, setLang, onLang } from '/i18n.js';
+import { h, fill, field, showError, pageHeading, toast } from '/pages/ui.js';
+
+register({
+  en: {
+    'app.skip': 'Skip to content',
+    'nav.label': 'Main',
+    'nav.dashboard': 'Dashboard',
+    'nav.meetings': 'Meetings',
+    'nav.groups': 'Working groups',
+    'nav.items': 'Provided information',
+    'nav.audit': 'Audit log',
+    'nav.admin': 'Administration',
+    'app.lang': 'Language',
+    'app.logout': 'Log out',
+    'app.whoami': '{name} ({role}), {party}',
+    'conn.live': 'Live',
+    'conn.down': 'Reconnecting…',
+    'conn.peers': 'peers {up}/{all} connected',
+    'conn.title': 'Connection to this node, and of this node to the pinned peers',
+    'login.title': 'Log in',
+    'login.intro': 'Liaison officers of the CICA Secretariat and the SCO RATS log in to their own Party’s node.',
+    'login.name': 'Account name',
+    'login.password': 'Password',
+    'login.submit': 'Log in',
+    'login.wrong': 'Wrong account name or password.',
+    'login.throttled': 'Too many failed attempts: {msg}',
+    'app.notfound': 'Page not found',
+    'app.notfound-text': 'There is no page at this address.',
+    'app.editor-missing': 'The draft editor is not available: {msg}',
+    'app.draft': 'Draft',
+    'app.page-failed': 'This page could not be shown',
+  },
+  ru: {
+    'app.skip': 'Перейти к содержанию',
+    'nav.label': 'Основное меню',
+    'nav.dashboard': 'Обзор',
+    'nav.meetings': 'Встречи',
+    'nav.groups': 'Рабочие группы',
+    'nav.items': 'Предоставленная информация',
+    'nav.audit': 'Журнал аудита',
+    'nav.admin': 'Администрирование',
+    'app.lang': 'Язык',
+    'app.logout': 'Выйти',
+    'app.whoami': '{name} ({role}), {party}',
+    'conn.live': 'На связи',
+    'conn.down': 'Переподключение…',
+    'conn.peers': 'узлов на связи: {up} из {all}',
+    'conn.title': 'Связь с этим узлом и связь узла с закреплёнными узлами',
+    'login.title': 'Вход',
+    'login.intro': 'Офицеры связи Секретариата СВМДА и РАТС ШОС входят на узел своей Стороны.',
+    'login.name': 'Учётная запись',
+    'login.password': 'Пароль',
+    'login.submit': 'Войти',
+    'login.wrong': 'Неверное имя учётной записи или пароль.',
+    'login.throttled': 'Слишком много неудачных попыток: {msg}',
+    'app.notfound': 'Страница не найдена',
+    'app.notfound-text': 'По этому адресу страницы нет.',
+    'app.editor-missing': 'Редактор проектов недоступен: {msg}',
+    'app.draft': 'Проект',
+    'app.page-failed': 'Не удалось показать страницу',
+  },
+});
+
+const PAGES = {
+  dashboard: () => import('/pages/dashboard.js'),
+  meetings: () => import('/pages/meetings.js'),
+  groups: () => import('/pages/groups.js'),
+  items: () => import('/pages/items.js'),
+  audit: () => import('/pages/audit.js'),
+  admin: () => import('/pages/admin.js'),
+  // The draft editor is written separately; loaded only when a draft is opened.
+  drafts: () => import('/editor.js'),
+};
+
+const $ = (id) => document.getElementById(id);
+
+let session = null; // the answer of GET/POST /api/session, or null when logged out
+let cleanup = null; // the current page's cleanup
+let seq = 0; // bumps on every render, so a slow page that lost the race is cleaned up at once
+let afterLogin = '#/dashboard';
+let shellOff = []; // listeners of the logged-in shell
+
+function ctx() {
+  return { session };
+}
+
+function parseRoute() {
+  const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  return parts.map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p;
+    }
+  });
+}
+
+function stopPage() {
+  const c = cleanup;
+  cleanup = null;
+  if (c) {
+    try {
+      c();
+    } catch (e) {
+      console.error('page cleanup failed', e);
+    }
+  }
+}
+
+/** Renders the page the hash names. `moveFocus`: after a navigation, not a re-render. */
+async function route(moveFocus = true) {
+  const mine = ++seq;
+  stopPage();
+  const main = $('main');
+  const [page = 'dashboard', ...params] = parseRoute();
+  if (!session) {
+    if (page !== 'login') afterLogin = location.hash || '#/dashboard';
+    renderLogin(main);
+    return;
+  }
+  if (page === 'login' || !location.hash) {
+    location.replace('#/dashboard');
+    return;
+  }
+  markNav(page);
+  fill(main);
+  let result;
+  try {
+    const load = PAGES[page];
+    if (!load || (page === 'drafts' && !params[0])) {
+      fill(main, pageHeading(t('app.notfound')), h('p', {}, t('app.notfound-text')));
+    } else {
+      let mod;
+      try {
+        mod = await load();
+      } catch (e) {
+        if (page !== 'drafts') throw e;
+        // The rest of the app works without the editor.
+        fill(main, pageHeading(t('app.draft')), h('p', { class: 'error' }, t('app.editor-missing', { msg: e.message })));
+        return;
+      }
+      if (mine !== seq) return;
+      result = await mod.render(main, ctx(), ...params);
+    }
+  } catch (e) {
+    if (mine !== seq) return;
+    fill(main, pageHeading(t('app.page-failed')));
+    const p = h('p', { class: 'error', role: 'alert' });
+    main.appendChild(p);
+    showError(e, p);
+    return;
+  }
+  if (mine !== seq) {
+    if (typeof result === 'function') result();
+    return;
+  }
+  cleanup = typeof result === 'function' ? result : null;
+  if (moveFocus) {
+    const h1 = main.querySelector('h1');
+    if (h1) h1.focus({ preventScroll: false });
+  }
+}
+
+function markNav(page) {
+  for (const a of document.querySelectorAll('#nav a[data-nav]')) {
+    if (a.dataset.nav === page || (page === 'drafts' && a.dataset.nav === 'groups')) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+function renderLogin(main) {
+  markNav('');
+  const name = h('input', { id: 'login-name', name: 'name', autocomplete: 'username', required: true, autofocus: true });
+  const password = h('input', {
+    id: 'login-password',
+    name: 'password',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  });
+  const error = h('p', { id: 'login-error', class: 'error', role: 'alert' });
+  const submit = h('button', { id: 'login-submit', type: 'submit', class: 'primary' }, t('login.submit'));
+  const form = h(
+    'form',
+    { class: 'login card', novalidate: true },
+    field(t('login.name'), name),
+    field(t('login.password'), password),
+    submit,
+    error,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    fill(error);
+    if (!name.value.trim() || !password.value) {
+      fill(error, t('login.wrong'));
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const info = await api('POST', '/api/session', { name: name.value.trim(), password: password.value });
+      password.value = '';
+      startSession(info);
+      const target = afterLogin && !afterLogin.startsWith('#/login') ? afterLogin : '#/dashboard';
+      if (location.hash === target) route();
+      else location.hash = target;
+    } catch (err) {
+      if (err.status === 401) fill(error, t('login.wrong'));
+      else if (err.status === 429) fill(error, t('login.throttled', { msg: err.message }));
+      else fill(error, t('ui.error', { msg: err.message }));
+      password.select();
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  fill(main, h('div', { class: 'login-page' }, pageHeading(t('login.title')), h('p', { class: 'muted' }, t('login.intro')), form));
+  name.focus();
+}
+
+// ---- the logged-in shell ----
+
+function startSession(info) {
+  session = info;
+  setCsrf(info.csrf);
+  $('nav').hidden = false;
+  $('account').hidden = false;
+  $('conn').hidden = false;
+  renderShell();
+  connState = null;
+  shellOff.push(onConnection((up) => {
+    connState = up;
+    renderConn();
+  }));
+  // Peer events keep the peer count in the indicator current.
+  shellOff.push(onEvent((ev) => {
+    if (ev.event === 'peer' || ev.event === 'lagged') refreshPeers();
+  }));
+  refreshPeers();
+}
+
+function endSession() {
+  for (const off of shellOff) off();
+  shellOff = [];
+  closeEvents();
+  session = null;
+  setCsrf('');
+  peers = null;
+  $('nav').hidden = true;
+  $('account').hidden = true;
+  $('conn').hidden = true;
+}
+
+let connState = null;
+let peers = null;
+
+async function refreshPeers() {
+  try {
+    const st = await api('GET', '/api/status');
+    peers = st.peers || [];
+  } catch {
+    peers = null;
+  }
+  renderConn();
+}
+
+function renderConn() {
+  const el = $('conn');
+  if (!session) return;
+  const parts = [];
+  if (connState === true) parts.push(t('conn.live'));
+  if (connState === false) parts.push(t('conn.down'));
+  if (peers) parts.push(t('conn.peers', { up: peers.filter((p) => p.connected).length, all: peers.length }));
+  el.textContent = parts.join(' · ');
+  el.title = t('conn.title');
+  el.dataset.state = connState === false ? 'down' : 'up';
+}
+
+/** Puts the shell's words in the current language. */
+function renderShell() {
+  $('skip-link').textContent = t('app.skip');
+  $('nav').setAttribute('aria-label', t('nav.label'));
+  for (const a of document.querySelectorAll('#nav a[data-nav]')) a.textContent = t(`nav.${a.dataset.nav}`);
+  $('lang-label').textContent = t('app.lang');
+  $('lang-select').value = lang();
+  $('logout').textContent = t('app.logout');
+  if (session) {
+    $('whoami').textContent = t('app.whoami', {
+      name: session.name,
+      role: t(`role.${session.role}`),
+      party: session.party_name || session.party_id,
+    });
+    $('party').textContent = session.party_name || '';
+  } else {
+    $('whoami').textContent = '';
+    $('party').textContent = '';
+  }
+  renderConn();
+}
+
+async function logout() {
+  try {
+    await api('DELETE', '/api/session');
+  } catch (e) {
+    // The session may be gone already; logging out locally is what matters.
+    if (e.status !== 401) showError(e);
+  }
+  endSession();
+  stopPage();
+  renderShell();
+  afterLogin = '#/dashboard';
+  if (location.hash === '#/login') route();
+  else location.hash = '#/login';
+}
+
+async function boot() {
+  renderShell();
+  $('lang-select').addEventListener('change', (e) => setLang(e.target.value));
+  $('logout').addEventListener('click', logout);
+  // The skip link must not change the hash (the router owns it): it moves focus instead.
+  $('skip-link').addEventListener('click', (e) => {
+    e.preventDefault();
+    const main = $('main');
+    (main.querySelector('h1') || main).focus();
+  });
+  onLang(() => {
+    renderShell();
+    route(false);
+  });
+  window.addEventListener('hashchange', () => route(true));
+  window.addEventListener('liaison:unauthorized', () => {
+    if (!session) return;
+    afterLogin = location.hash;
+    endSession();
+    renderShell();
+    toast(t('ui.session-ended'), 'error');
+    route(true);
+  });
+  try {
+    const info = await api('GET', '/api/session');
+    // The node's bearer token has no CSRF token and is not a browser session: log in instead.
+    if (info && info.csrf) startSession(info);
+  } catch (e) {
+    if (e.status !== 401) console.warn('session check failed:', e.message);
+  }
+  route(true);
+}
+
+boot();

@@ -1,0 +1,947 @@
+// The draft editor (#/drafts/{id}): every language side by side, provision by provision, edited
+// live by officers of both Parties (collab.js), with stale marks, comments, suggestions, versions,
+// the workflow up to signature, and who else is here.
+
+import { api, ApiError, onEvent } from './api.js';
+import { register, t, onLang } from './i18n.js';
+import { createCollab } from './collab.js';
+
+register({
+  en: {
+    'ed.loading': 'Loading the draft…',
+    'ed.notfound': 'This draft could not be opened: {msg}',
+    'ed.refused': 'The node refused: {msg}',
+    'ed.sync.saved': 'saved',
+    'ed.sync.pending': 'saving…',
+    'ed.sync.offline': 'offline, will retry',
+    'ed.sync.label': 'Sync state',
+    'ed.state.draft': 'draft',
+    'ed.state.under-review': 'under review',
+    'ed.state.agreed': 'agreed',
+    'ed.state.executed': 'executed',
+    'ed.state.withdrawn': 'withdrawn',
+    'ed.state.label': 'State',
+    'ed.meta': 'Revision {rev} · last change {at} by {by}',
+    'ed.here': 'Also here:',
+    'ed.here.none': 'No one else is here.',
+    'ed.here.at': '{officer} ({party}) — {where}',
+    'ed.here.draft': 'the draft',
+    'ed.here.cell': '{officer} ({party}) is here',
+    'ed.lang.en': 'English',
+    'ed.lang.ru': 'Russian',
+    'ed.text.label': '{label}, {lang} text',
+    'ed.provision': 'Provision',
+    'ed.kind.preamble': 'preamble paragraph',
+    'ed.kind.article': 'article',
+    'ed.kind.item': 'sub-item',
+    'ed.stale': '{lang} may no longer say what {other} says ({other} changed by {by}, {at})',
+    'ed.align': 'Align',
+    'ed.align.label': 'Mark the languages of {label} as aligned',
+    'ed.up': 'Move up',
+    'ed.down': 'Move down',
+    'ed.remove': 'Remove',
+    'ed.remove.confirm': 'Remove {label} in every language?',
+    'ed.addafter': 'Add after',
+    'ed.up.label': 'Move {label} up',
+    'ed.down.label': 'Move {label} down',
+    'ed.remove.label': 'Remove {label}',
+    'ed.addafter.label': 'Add a provision after {label}',
+    'ed.add': 'Add provision',
+    'ed.add.kind': 'Kind of the new provision',
+    'ed.review.summary': 'Comments ({c}) · Suggestions ({s})',
+    'ed.comments': 'Comments',
+    'ed.comments.none': 'No comments.',
+    'ed.comment.add': 'Add comment',
+    'ed.comment.label': 'Comment on {label}',
+    'ed.suggestions': 'Suggestions',
+    'ed.suggestions.none': 'No open suggestions.',
+    'ed.suggest': 'Suggest',
+    'ed.suggest.label': 'Suggested text for {label}',
+    'ed.suggest.lang': 'Language of the suggestion',
+    'ed.suggestion.by': '{by}, {at}, {lang}:',
+    'ed.accept': 'Accept',
+    'ed.reject': 'Reject',
+    'ed.accept.label': 'Accept the suggestion of {by}',
+    'ed.reject.label': 'Reject the suggestion of {by}',
+    'ed.workflow': 'Workflow',
+    'ed.act.review': 'Put to review',
+    'ed.act.approve': 'Approve',
+    'ed.act.sign': 'Sign',
+    'ed.act.withdraw': 'Withdraw',
+    'ed.withdraw.confirm': 'Withdraw this draft? This cannot be undone.',
+    'ed.sign.confirm': 'Sign this text for your Party with the Party key?',
+    'ed.verify': 'Verify',
+    'ed.verify.ok': 'Verified: the signatures and the text agree.',
+    'ed.verify.bad': 'Verification found problems:',
+    'ed.verify.sig': '{party} ({fingerprint}): {valid}',
+    'ed.valid': 'valid',
+    'ed.invalid': 'INVALID',
+    'ed.approvals': 'Approvals',
+    'ed.approvals.none': 'No approvals yet.',
+    'ed.approval': '{party}: {by}, {at} — {holds}',
+    'ed.signatures': 'Signatures',
+    'ed.signatures.none': 'No signatures yet.',
+    'ed.signature': '{party}: {by}, {at}, key {fingerprint} — {holds}',
+    'ed.holds': 'holds',
+    'ed.void': 'void: the text changed since',
+    'ed.export': 'Export:',
+    'ed.export.html': 'HTML',
+    'ed.export.md': 'Markdown',
+    'ed.versions': 'Versions',
+    'ed.versions.none': 'No named versions.',
+    'ed.version.item': '{name} — {by}, {at}',
+    'ed.version.name': 'Name of the current version',
+    'ed.version.add': 'Name this version',
+    'ed.diff': 'Compare',
+    'ed.diff.lang': 'Language',
+    'ed.diff.from': 'From',
+    'ed.diff.to': 'To',
+    'ed.diff.last': 'last named version',
+    'ed.diff.current': 'current text',
+    'ed.diff.show': 'Show differences',
+    'ed.diff.empty': 'No differences.',
+    'ed.readonly': 'You can read this draft; your role does not allow changes.',
+    'ed.frozen': 'This draft is {state}: its text can no longer change.',
+    'ed.unknown': 'unknown',
+    'ed.label.article': 'Article {n}',
+    'ed.label.preamble': 'Preamble {n}',
+  },
+  ru: {
+    'ed.loading': 'Загрузка проекта…',
+    'ed.notfound': 'Не удалось открыть проект: {msg}',
+    'ed.refused': 'Узел отказал: {msg}',
+    'ed.sync.saved': 'сохранено',
+    'ed.sync.pending': 'сохранение…',
+    'ed.sync.offline': 'нет связи, повторим',
+    'ed.sync.label': 'Состояние синхронизации',
+    'ed.state.draft': 'проект',
+    'ed.state.under-review': 'на рассмотрении',
+    'ed.state.agreed': 'согласован',
+    'ed.state.executed': 'подписан',
+    'ed.state.withdrawn': 'отозван',
+    'ed.state.label': 'Состояние',
+    'ed.meta': 'Редакция {rev} · последнее изменение {at}, {by}',
+    'ed.here': 'Также здесь:',
+    'ed.here.none': 'Больше никого нет.',
+    'ed.here.at': '{officer} ({party}) — {where}',
+    'ed.here.draft': 'проект',
+    'ed.here.cell': '{officer} ({party}) здесь',
+    'ed.lang.en': 'Английский',
+    'ed.lang.ru': 'Русский',
+    'ed.text.label': '{label}, текст на языке: {lang}',
+    'ed.provision': 'Положение',
+    'ed.kind.preamble': 'абзац преамбулы',
+    'ed.kind.article': 'статья',
+    'ed.kind.item': 'подпункт',
+    'ed.stale': 'Текст ({lang}) может расходиться с текстом ({other}): {other} изменён {by}, {at}',
+    'ed.align': 'Согласовать',
+    'ed.align.label': 'Отметить языки положения {label} как согласованные',
+    'ed.up': 'Выше',
+    'ed.down': 'Ниже',
+    'ed.remove': 'Удалить',
+    'ed.remove.confirm': 'Удалить {label} на всех языках?',
+    'ed.addafter': 'Добавить после',
+    'ed.up.label': 'Переместить {label} выше',
+    'ed.down.label': 'Переместить {label} ниже',
+    'ed.remove.label': 'Удалить {label}',
+    'ed.addafter.label': 'Добавить положение после {label}',
+    'ed.add': 'Добавить положение',
+    'ed.add.kind': 'Вид нового положения',
+    'ed.review.summary': 'Комментарии ({c}) · Предложения ({s})',
+    'ed.comments': 'Комментарии',
+    'ed.comments.none': 'Комментариев нет.',
+    'ed.comment.add': 'Добавить комментарий',
+    'ed.comment.label': 'Комментарий к {label}',
+    'ed.suggestions': 'Предложения',
+    'ed.suggestions.none': 'Открытых предложений нет.',
+    'ed.suggest': 'Предложить',
+    'ed.suggest.label': 'Предлагаемый текст для {label}',
+    'ed.suggest.lang': 'Язык предложения',
+    'ed.suggestion.by': '{by}, {at}, {lang}:',
+    'ed.accept': 'Принять',
+    'ed.reject': 'Отклонить',
+    'ed.accept.label': 'Принять предложение: {by}',
+    'ed.reject.label': 'Отклонить предложение: {by}',
+    'ed.workflow': 'Порядок работы',
+    'ed.act.review': 'Передать на рассмотрение',
+    'ed.act.approve': 'Одобрить',
+    'ed.act.sign': 'Подписать',
+    'ed.act.withdraw': 'Отозвать',
+    'ed.withdraw.confirm': 'Отозвать этот проект? Это действие необратимо.',
+    'ed.sign.confirm': 'Подписать этот текст ключом вашей Стороны?',
+    'ed.verify': 'Проверить',
+    'ed.verify.ok': 'Проверено: подписи и текст совпадают.',
+    'ed.verify.bad': 'Проверка выявила проблемы:',
+    'ed.verify.sig': '{party} ({fingerprint}): {valid}',
+    'ed.valid': 'действительна',
+    'ed.invalid': 'НЕДЕЙСТВИТЕЛЬНА',
+    'ed.approvals': 'Одобрения',
+    'ed.approvals.none': 'Одобрений пока нет.',
+    'ed.approval': '{party}: {by}, {at} — {holds}',
+    'ed.signatures': 'Подписи',
+    'ed.signatures.none': 'Подписей пока нет.',
+    'ed.signature': '{party}: {by}, {at}, ключ {fingerprint} — {holds}',
+    'ed.holds': 'в силе',
+    'ed.void': 'утратило силу: текст с тех пор изменился',
+    'ed.export': 'Экспорт:',
+    'ed.export.html': 'HTML',
+    'ed.export.md': 'Markdown',
+    'ed.versions': 'Версии',
+    'ed.versions.none': 'Именованных версий нет.',
+    'ed.version.item': '{name} — {by}, {at}',
+    'ed.version.name': 'Название текущей версии',
+    'ed.version.add': 'Назвать эту версию',
+    'ed.diff': 'Сравнение',
+    'ed.diff.lang': 'Язык',
+    'ed.diff.from': 'С',
+    'ed.diff.to': 'По',
+    'ed.diff.last': 'последняя именованная версия',
+    'ed.diff.current': 'текущий текст',
+    'ed.diff.show': 'Показать различия',
+    'ed.diff.empty': 'Различий нет.',
+    'ed.readonly': 'Вы можете читать этот проект; ваша роль не позволяет вносить изменения.',
+    'ed.frozen': 'Проект {state}: его текст больше не может меняться.',
+    'ed.unknown': 'неизвестно',
+    'ed.label.article': 'Статья {n}',
+    'ed.label.preamble': 'Преамбула {n}',
+  },
+});
+
+const PRESENCE_EVERY_MS = 5000;
+const PRESENCE_TTL_MS = 15000;
+
+/** Creates an element: h('button', {type: 'button', class: 'x'}, 'text', child). Text only. */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function clear(el) {
+  while (el.firstChild) el.firstChild.remove();
+}
+
+function langName(code) {
+  const k = `ed.lang.${code}`;
+  const s = t(k);
+  return s === k ? code.toUpperCase() : s;
+}
+
+/** The node's label of a provision ("Article 2", "Preamble 1", "(b)") in the interface language. */
+function labelOf(label) {
+  const m = /^(Article|Preamble) (\d+)$/.exec(label || '');
+  return m ? t(`ed.label.${m[1].toLowerCase()}`, { n: m[2] }) : label;
+}
+
+function who(a) {
+  if (!a) return t('ed.unknown');
+  return a.party ? `${a.officer} (${a.party})` : a.officer;
+}
+
+function when(s) {
+  if (!s) return t('ed.unknown');
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? s : d.toLocaleString(document.documentElement.lang || undefined);
+}
+
+let cssAdded = false;
+function addCss() {
+  if (cssAdded || document.querySelector('link[href="/editor.css"]')) return;
+  cssAdded = true;
+  document.head.append(h('link', { rel: 'stylesheet', href: '/editor.css' }));
+}
+
+let uid = 0;
+
+/** Renders the editor for one draft into `main`; returns the cleanup function. */
+export function render(main, ctx, draftId) {
+  addCss();
+  const session = (ctx && ctx.session) || {};
+  const role = session.role || 'viewer';
+  const canEdit = role !== 'viewer';
+  const canSign = role === 'liaison' || role === 'admin';
+  const n = ++uid;
+
+  let draft = null;
+  let collab = null;
+  let disposed = false;
+  const cleanups = [];
+  const rows = new Map(); // provision id -> row object
+  const presence = new Map(); // "officer\u0000party" -> {officer, party, provision, lang, at}
+  let focusAt = { provision: null, lang: null };
+  let presenceOff = false;
+
+  clear(main);
+  const status = h('p', { class: 'ed-loading', role: 'status', text: t('ed.loading') });
+  main.append(status);
+
+  // ---- the page's fixed parts (built once, relabelled on language change) ----
+  const labels = []; // [el, key, prop, vars?]
+  const lab = (el, key, prop = 'textContent') => {
+    labels.push([el, key, prop]);
+    el[prop] = t(key);
+    return el;
+  };
+  const labAttr = (el, attr, key) => {
+    labels.push([el, key, attr]);
+    el.setAttribute(attr, t(key));
+    return el;
+  };
+  const relabel = () => {
+    for (const [el, key, prop] of labels) {
+      if (prop === 'textContent') el.textContent = t(key);
+      else el.setAttribute(prop, t(key));
+    }
+  };
+
+  const titleEl = h('h1', { class: 'ed-title', id: `ed-title-${n}` });
+  const badge = h('span', { class: 'ed-badge' });
+  const syncEl = h('span', { id: 'sync-state', class: 'ed-sync', role: 'status', 'aria-live': 'polite', 'data-state': 'saved' });
+  labAttr(syncEl, 'aria-label', 'ed.sync.label');
+  const metaEl = h('p', { class: 'ed-meta' });
+  const noticeEl = h('p', { class: 'ed-notice', hidden: true });
+  const errorEl = h('p', { class: 'ed-error', role: 'alert', hidden: true });
+  const hereList = h('ul', { class: 'ed-here-list' });
+  const hereBox = h('div', { class: 'ed-presence', 'aria-live': 'polite' }, lab(h('span', { class: 'ed-here-title' }), 'ed.here'), hereList);
+
+  // Workflow.
+  const actBtn = (key, action, confirmKey) =>
+    lab(
+      h('button', {
+        type: 'button',
+        class: 'ed-act',
+        'data-action': action,
+        onclick: () => {
+          if (confirmKey && !window.confirm(t(confirmKey))) return;
+          act({ action });
+        },
+      }),
+      key,
+    );
+  const bReview = actBtn('ed.act.review', 'review');
+  const bApprove = actBtn('ed.act.approve', 'approve');
+  const bSign = actBtn('ed.act.sign', 'sign', 'ed.sign.confirm');
+  const bWithdraw = actBtn('ed.act.withdraw', 'withdraw', 'ed.withdraw.confirm');
+  const verifyOut = h('div', { class: 'ed-verify', 'aria-live': 'polite' });
+  const bVerify = lab(h('button', { type: 'button', class: 'ed-verify-btn', onclick: () => verify() }), 'ed.verify');
+  const exportHtml = lab(h('a', { class: 'ed-export', target: '_blank', rel: 'noopener' }), 'ed.export.html');
+  const exportMd = lab(h('a', { class: 'ed-export', download: '' }), 'ed.export.md');
+  const approvalsList = h('ul', { class: 'ed-approvals' });
+  const signaturesList = h('ul', { class: 'ed-signatures' });
+  const workflow = h(
+    'section',
+    { class: 'ed-workflow', 'aria-labelledby': `ed-wf-${n}` },
+    lab(h('h2', { id: `ed-wf-${n}` }), 'ed.workflow'),
+    h('div', { class: 'ed-actions' }, bReview, bApprove, bSign, bWithdraw, bVerify),
+    verifyOut,
+    h('div', { class: 'ed-cols' },
+      h('div', {}, lab(h('h3', {}), 'ed.approvals'), approvalsList),
+      h('div', {}, lab(h('h3', {}), 'ed.signatures'), signaturesList),
+    ),
+    h('p', { class: 'ed-exports' }, lab(h('span', {}), 'ed.export'), ' ', exportHtml, ' ', exportMd),
+  );
+
+  // The provisions.
+  const grid = h('div', { class: 'ed-grid' });
+  const gridHead = h('div', { class: 'ed-grid-head', 'aria-hidden': 'true' });
+  grid.append(gridHead);
+  const addKind = h('select', { id: `ed-addkind-${n}` });
+  const addBox = h(
+    'div',
+    { class: 'ed-add' },
+    lab(h('label', { for: `ed-addkind-${n}` }), 'ed.add.kind'),
+    addKind,
+    lab(h('button', { type: 'button', onclick: () => act({ action: 'add-provision', kind: addKind.value }) }), 'ed.add'),
+  );
+  const kinds = ['article', 'item', 'preamble'];
+  const fillKinds = (sel) => {
+    const v = sel.value;
+    clear(sel);
+    for (const k of kinds) sel.append(h('option', { value: k, text: t(`ed.kind.${k}`) }));
+    if (v) sel.value = v;
+  };
+
+  // Versions and diff.
+  const versionsList = h('ul', { class: 'ed-versions' });
+  const versionName = h('input', { id: `ed-vname-${n}`, type: 'text', autocomplete: 'off' });
+  const versionForm = h(
+    'form',
+    {
+      class: 'ed-vform',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const name = versionName.value.trim();
+        if (!name) return;
+        act({ action: 'version', name }).then((ok) => {
+          if (ok) versionName.value = '';
+        });
+      },
+    },
+    lab(h('label', { for: `ed-vname-${n}` }), 'ed.version.name'),
+    versionName,
+    lab(h('button', { type: 'submit' }), 'ed.version.add'),
+  );
+  const diffLang = h('select', { id: `ed-dlang-${n}` });
+  const diffFrom = h('select', { id: `ed-dfrom-${n}` });
+  const diffTo = h('select', { id: `ed-dto-${n}` });
+  const diffOut = h('pre', { class: 'ed-diff', tabindex: '0', hidden: true });
+  const diffForm = h(
+    'form',
+    {
+      class: 'ed-dform',
+      onsubmit: (e) => {
+        e.preventDefault();
+        showDiff();
+      },
+    },
+    lab(h('label', { for: `ed-dlang-${n}` }), 'ed.diff.lang'),
+    diffLang,
+    lab(h('label', { for: `ed-dfrom-${n}` }), 'ed.diff.from'),
+    diffFrom,
+    lab(h('label', { for: `ed-dto-${n}` }), 'ed.diff.to'),
+    diffTo,
+    lab(h('button', { type: 'submit' }), 'ed.diff.show'),
+  );
+  const versions = h(
+    'section',
+    { class: 'ed-versions-box', 'aria-labelledby': `ed-v-${n}` },
+    lab(h('h2', { id: `ed-v-${n}` }), 'ed.versions'),
+    versionsList,
+    versionForm,
+    lab(h('h3', {}), 'ed.diff'),
+    diffForm,
+    diffOut,
+  );
+
+  const root = h(
+    'div',
+    { class: 'ed', 'data-draft': draftId },
+    h('header', { class: 'ed-head' }, h('div', { class: 'ed-titlebar' }, titleEl, badge, syncEl), metaEl, hereBox, noticeEl, errorEl),
+    workflow,
+    grid,
+    addBox,
+    versions,
+  );
+
+  // ---- helpers ----
+
+  function showError(msg) {
+    errorEl.textContent = t('ed.refused', { msg });
+    errorEl.hidden = false;
+  }
+  function clearError() {
+    errorEl.hidden = true;
+    errorEl.textContent = '';
+  }
+
+  const frozen = () => !!draft && (draft.state === 'executed' || draft.state === 'withdrawn');
+  const textLocked = () => !canEdit || frozen();
+
+  /** Runs a draft action; refreshes after. Resolves true when the node accepted it. */
+  async function act(body) {
+    clearError();
+    try {
+      await api('POST', `/api/drafts/${encodeURIComponent(draft.id)}/actions`, body);
+      collab.refresh();
+      return true;
+    } catch (e) {
+      showError(e.message);
+      return false;
+    }
+  }
+
+  async function decide(sid, accept) {
+    clearError();
+    try {
+      await api('POST', `/api/suggestions/${encodeURIComponent(sid)}`, { accept });
+      collab.refresh();
+    } catch (e) {
+      showError(e.message);
+    }
+  }
+
+  async function verify() {
+    clear(verifyOut);
+    try {
+      const v = await api('GET', `/api/drafts/${encodeURIComponent(draft.id)}/verify`);
+      const ok = h('p', { class: v.ok ? 'ed-ok' : 'ed-bad', text: t(v.ok ? 'ed.verify.ok' : 'ed.verify.bad') });
+      verifyOut.append(ok);
+      const ul = h('ul', {});
+      for (const s of v.signatures || []) {
+        ul.append(h('li', { text: t('ed.verify.sig', { party: s.party, fingerprint: s.fingerprint, valid: t(s.valid ? 'ed.valid' : 'ed.invalid') }) }));
+      }
+      for (const p of v.problems || []) ul.append(h('li', { class: 'ed-bad', text: p }));
+      if (ul.firstChild) verifyOut.append(ul);
+      verifyOut.append(h('p', { class: 'ed-hash', text: v.hash }));
+    } catch (e) {
+      verifyOut.append(h('p', { class: 'ed-bad', text: t('ed.refused', { msg: e.message }) }));
+    }
+  }
+
+  async function showDiff() {
+    const q = new URLSearchParams();
+    q.set('lang', diffLang.value);
+    if (diffFrom.value) q.set('from', diffFrom.value);
+    if (diffTo.value) q.set('to', diffTo.value);
+    try {
+      const d = await api('GET', `/api/drafts/${encodeURIComponent(draft.id)}/diff?${q}`);
+      const text = (d && d.diff) || '';
+      diffOut.textContent = text.trim() ? text : t('ed.diff.empty');
+      diffOut.hidden = false;
+    } catch (e) {
+      showError(e.message);
+    }
+  }
+
+  // ---- presence ----
+
+  function sendPresence() {
+    if (presenceOff || !draft || disposed) return;
+    api('POST', '/api/presence', { doc: draft.id, provision: focusAt.provision, lang: focusAt.lang }).catch((e) => {
+      if (e instanceof ApiError && (e.status === 404 || e.status === 405)) presenceOff = true;
+    });
+  }
+
+  function paintPresence() {
+    const now = Date.now();
+    for (const [k, p] of presence) if (now - p.at > PRESENCE_TTL_MS) presence.delete(k);
+    clear(hereList);
+    for (const row of rows.values()) {
+      for (const cell of row.cells.values()) {
+        clear(cell.here);
+        cell.box.classList.remove('ed-others');
+      }
+    }
+    if (!presence.size) hereList.append(h('li', { class: 'ed-none', text: t('ed.here.none') }));
+    for (const p of presence.values()) {
+      const row = p.provision ? rows.get(p.provision) : null;
+      const where = row ? (p.lang ? `${row.label} · ${langName(p.lang)}` : row.label) : t('ed.here.draft');
+      hereList.append(h('li', { text: t('ed.here.at', { officer: p.officer, party: p.party, where }) }));
+      const cell = row && p.lang ? row.cells.get(p.lang) : null;
+      if (cell) {
+        cell.box.classList.add('ed-others');
+        cell.here.append(h('span', { class: 'ed-who', text: t('ed.here.cell', { officer: p.officer, party: p.party }) }));
+      }
+    }
+  }
+
+  function onPresence(ev) {
+    if (!draft || ev.doc !== draft.id) return;
+    if (ev.officer === session.name && ev.party === session.party_id) return;
+    presence.set(`${ev.officer}\u0000${ev.party}`, {
+      officer: ev.officer,
+      party: ev.party,
+      provision: ev.provision || null,
+      lang: ev.lang || null,
+      at: Date.now(),
+    });
+    paintPresence();
+  }
+
+  // ---- rows ----
+
+  function makeRow(p) {
+    const row = { id: p.id, label: labelOf(p.label), cells: new Map() };
+    const base = `ed-${n}-${p.id}`;
+    row.el = h('div', { class: 'ed-row', 'data-provision': p.id, role: 'group', 'aria-labelledby': `${base}-label` });
+    row.labelEl = h('h2', { class: 'ed-label', id: `${base}-label` });
+    row.kindEl = h('span', { class: 'ed-kind' });
+    row.staleEl = h('div', { class: 'ed-stale-box' });
+    row.alignBtn = h('button', { type: 'button', class: 'ed-align', onclick: () => act({ action: 'align', provision: p.id }) });
+    row.upBtn = h('button', { type: 'button', class: 'ed-up', onclick: () => move(row, -1) });
+    row.downBtn = h('button', { type: 'button', class: 'ed-down', onclick: () => move(row, 1) });
+    row.addBtn = h('button', {
+      type: 'button',
+      class: 'ed-addafter',
+      onclick: () => act({ action: 'add-provision', after: row.id, kind: row.kind === 'preamble' ? 'preamble' : 'article' }),
+    });
+    row.removeBtn = h('button', {
+      type: 'button',
+      class: 'ed-remove',
+      onclick: () => {
+        if (window.confirm(t('ed.remove.confirm', { label: row.label }))) act({ action: 'remove-provision', provision: row.id });
+      },
+    });
+    row.tools = h('div', { class: 'ed-tools' }, row.upBtn, row.downBtn, row.addBtn, row.removeBtn);
+    const side = h('div', { class: 'ed-side' }, row.labelEl, row.kindEl, row.staleEl, canEdit ? row.alignBtn : null, canEdit ? row.tools : null);
+    row.el.append(side);
+    for (const l of draft.languages) {
+      const id = `${base}-${l}`;
+      const labelEl = h('label', { for: id, class: 'ed-lang' });
+      const ta = h('textarea', { id, 'data-lang': l, lang: l, spellcheck: 'true', rows: '3' });
+      ta.addEventListener('focus', () => {
+        focusAt = { provision: row.id, lang: l };
+        sendPresence();
+      });
+      ta.addEventListener('blur', () => {
+        // Only a move outside any textarea says "not in a provision any more".
+        setTimeout(() => {
+          if (disposed) return;
+          const a = document.activeElement;
+          if (!a || a.tagName !== 'TEXTAREA' || !a.dataset.lang) {
+            focusAt = { provision: null, lang: null };
+            sendPresence();
+          }
+        }, 0);
+      });
+      const here = h('div', { class: 'ed-here', 'aria-live': 'polite' });
+      const box = h('div', { class: 'ed-cell', 'data-lang': l }, labelEl, ta, here);
+      row.cells.set(l, { box, ta, labelEl, here });
+      row.el.append(box);
+      collab.attach(ta, p.id, l, p.texts[l] ?? '', draft.version);
+    }
+    // Review: comments and suggestions (the forms persist across refreshes).
+    row.commentsList = h('ul', { class: 'ed-comments' });
+    row.suggList = h('ul', { class: 'ed-suggestions' });
+    row.commentText = h('textarea', { id: `${base}-comment`, rows: '2', class: 'ed-comment-text' });
+    row.commentLabel = h('label', { for: `${base}-comment` });
+    row.commentBtn = h('button', { type: 'submit' });
+    row.commentForm = h(
+      'form',
+      {
+        class: 'ed-comment-form',
+        onsubmit: (e) => {
+          e.preventDefault();
+          const text = row.commentText.value.trim();
+          if (!text) return;
+          act({ action: 'comment', provision: row.id, text }).then((ok) => {
+            if (ok) row.commentText.value = '';
+          });
+        },
+      },
+      row.commentLabel,
+      row.commentText,
+      row.commentBtn,
+    );
+    row.suggLang = h('select', { id: `${base}-slang` });
+    row.suggLangLabel = h('label', { for: `${base}-slang` });
+    row.suggText = h('textarea', { id: `${base}-sugg`, rows: '2', class: 'ed-sugg-text' });
+    row.suggLabel = h('label', { for: `${base}-sugg` });
+    row.suggBtn = h('button', { type: 'submit' });
+    row.suggForm = h(
+      'form',
+      {
+        class: 'ed-sugg-form',
+        onsubmit: (e) => {
+          e.preventDefault();
+          const text = row.suggText.value;
+          if (!text.trim()) return;
+          act({ action: 'suggest', provision: row.id, lang: row.suggLang.value, text }).then((ok) => {
+            if (ok) row.suggText.value = '';
+          });
+        },
+      },
+      row.suggLangLabel,
+      row.suggLang,
+      row.suggLabel,
+      row.suggText,
+      row.suggBtn,
+    );
+    row.summary = h('summary', {});
+    row.commentsTitle = h('h3', {});
+    row.suggTitle = h('h3', {});
+    row.review = h(
+      'details',
+      { class: 'ed-review' },
+      row.summary,
+      h('div', { class: 'ed-review-body' },
+        // A viewer gets no form at all: nothing in a provision's row that could change it.
+        h('div', {}, row.commentsTitle, row.commentsList, canEdit ? row.commentForm : null),
+        h('div', {}, row.suggTitle, row.suggList, canEdit ? row.suggForm : null),
+      ),
+    );
+    row.el.append(row.review);
+    return row;
+  }
+
+  function updateRow(row, p) {
+    row.label = labelOf(p.label);
+    row.kind = p.kind;
+    row.labelEl.textContent = row.label;
+    row.kindEl.textContent = t(`ed.kind.${p.kind}`);
+    row.el.dataset.kind = p.kind;
+    const locked = textLocked();
+    for (const [l, cell] of row.cells) {
+      cell.labelEl.textContent = langName(l);
+      cell.ta.setAttribute('aria-label', t('ed.text.label', { label: row.label, lang: langName(l) }));
+      cell.ta.readOnly = locked;
+      const st = p.stale && p.stale[l];
+      cell.box.classList.toggle('ed-is-stale', !!st);
+      if (st) cell.ta.setAttribute('aria-describedby', `ed-${n}-${p.id}-stale-${l}`);
+      else cell.ta.removeAttribute('aria-describedby');
+    }
+    clear(row.staleEl);
+    const stale = Object.entries(p.stale || {});
+    for (const [l, s] of stale) {
+      row.staleEl.append(
+        h('p', {
+          class: 'ed-stale',
+          id: `ed-${n}-${p.id}-stale-${l}`,
+          'data-lang': l,
+          text: t('ed.stale', { lang: langName(l), other: langName(s.changed_lang), by: who(s.by), at: when(s.at) }),
+        }),
+      );
+    }
+    row.el.classList.toggle('ed-row-stale', stale.length > 0);
+    row.alignBtn.textContent = t('ed.align');
+    row.alignBtn.setAttribute('aria-label', t('ed.align.label', { label: row.label }));
+    row.alignBtn.hidden = !stale.length || locked;
+    row.tools.hidden = locked;
+    // Disabled as well as hidden: a viewer's page holds no usable control that changes the draft.
+    for (const b of [row.alignBtn, row.upBtn, row.downBtn, row.addBtn, row.removeBtn, row.commentBtn, row.suggBtn]) b.disabled = locked;
+    row.upBtn.textContent = t('ed.up');
+    row.upBtn.setAttribute('aria-label', t('ed.up.label', { label: row.label }));
+    row.downBtn.textContent = t('ed.down');
+    row.downBtn.setAttribute('aria-label', t('ed.down.label', { label: row.label }));
+    row.addBtn.textContent = t('ed.addafter');
+    row.addBtn.setAttribute('aria-label', t('ed.addafter.label', { label: row.label }));
+    row.removeBtn.textContent = t('ed.remove');
+    row.removeBtn.setAttribute('aria-label', t('ed.remove.label', { label: row.label }));
+
+    // Comments.
+    const comments = p.comments || [];
+    const suggs = (draft.open_suggestions || []).filter((s) => s.provision === p.id);
+    row.summary.textContent = t('ed.review.summary', { c: comments.length, s: suggs.length });
+    row.commentsTitle.textContent = t('ed.comments');
+    clear(row.commentsList);
+    if (!comments.length) row.commentsList.append(h('li', { class: 'ed-none', text: t('ed.comments.none') }));
+    for (const c of comments) {
+      row.commentsList.append(h('li', {}, h('span', { class: 'ed-by', text: `${who(c.author)}, ${when(c.at)}: ` }), h('span', { text: c.text })));
+    }
+    row.commentLabel.textContent = t('ed.comment.label', { label: row.label });
+    row.commentBtn.textContent = t('ed.comment.add');
+    row.commentForm.hidden = !canEdit;
+    row.commentBtn.disabled = !canEdit;
+    const idx = draft.provisions.findIndex((x) => x.id === p.id);
+    if (idx === 0) row.upBtn.disabled = true;
+    if (idx === draft.provisions.length - 1) row.downBtn.disabled = true;
+
+    // Suggestions.
+    row.suggTitle.textContent = t('ed.suggestions');
+    clear(row.suggList);
+    if (!suggs.length) row.suggList.append(h('li', { class: 'ed-none', text: t('ed.suggestions.none') }));
+    for (const s of suggs) {
+      const li = h(
+        'li',
+        { 'data-suggestion': s.id },
+        h('p', { class: 'ed-by', text: t('ed.suggestion.by', { by: who(s.author), at: when(s.at), lang: langName(s.lang) }) }),
+        h('p', { class: 'ed-sugg', lang: s.lang, text: s.text }),
+      );
+      if (s.diff) li.append(h('pre', { class: 'ed-diff', text: s.diff }));
+      if (canEdit && !frozen()) {
+        li.append(
+          h('button', { type: 'button', class: 'ed-accept', 'aria-label': t('ed.accept.label', { by: who(s.author) }), text: t('ed.accept'), onclick: () => decide(s.id, true) }),
+          ' ',
+          h('button', { type: 'button', class: 'ed-reject', 'aria-label': t('ed.reject.label', { by: who(s.author) }), text: t('ed.reject'), onclick: () => decide(s.id, false) }),
+        );
+      }
+      row.suggList.append(li);
+    }
+    const v = row.suggLang.value;
+    clear(row.suggLang);
+    for (const l of draft.languages) row.suggLang.append(h('option', { value: l, text: langName(l) }));
+    if (v) row.suggLang.value = v;
+    row.suggLangLabel.textContent = t('ed.suggest.lang');
+    row.suggLabel.textContent = t('ed.suggest.label', { label: row.label });
+    row.suggBtn.textContent = t('ed.suggest');
+    row.suggForm.hidden = locked;
+    row.suggText.readOnly = locked;
+  }
+
+  function move(row, delta) {
+    const ids = draft.provisions.map((p) => p.id);
+    const i = ids.indexOf(row.id);
+    const j = i + delta;
+    if (i < 0 || j < 0 || j >= ids.length) return;
+    const focusBtn = delta < 0 ? row.upBtn : row.downBtn;
+    const body = { action: 'move-provision', provision: row.id };
+    if (delta < 0) {
+      if (j === 0) body.first = true;
+      else body.after = ids[j - 1];
+    } else body.after = ids[j];
+    act(body).then(() => focusBtn.focus());
+  }
+
+  /** Brings everything but the texts of existing textareas up to `d`. */
+  function update(d) {
+    draft = d;
+    root.dataset.draft = d.id;
+    titleEl.textContent = d.title;
+    document.title = d.title;
+    badge.textContent = t(`ed.state.${d.state}`);
+    badge.dataset.state = d.state;
+    badge.setAttribute('aria-label', `${t('ed.state.label')}: ${t(`ed.state.${d.state}`)}`);
+    metaEl.textContent = t('ed.meta', { rev: d.rev, at: when(d.updated_at), by: who(d.updated_by) });
+    if (!canEdit) {
+      noticeEl.textContent = t('ed.readonly');
+      noticeEl.hidden = false;
+    } else if (frozen()) {
+      noticeEl.textContent = t('ed.frozen', { state: t(`ed.state.${d.state}`) });
+      noticeEl.hidden = false;
+    } else noticeEl.hidden = true;
+
+    // Workflow buttons: what the role and state allow (the node decides in the end).
+    bReview.hidden = !canEdit || d.state !== 'draft';
+    bApprove.hidden = !canEdit || !(d.state === 'under-review' || d.state === 'agreed');
+    bSign.hidden = !canSign || d.state !== 'agreed';
+    bWithdraw.hidden = !canEdit || frozen();
+    const enc = encodeURIComponent(d.id);
+    exportHtml.href = `/api/drafts/${enc}/export?format=html`;
+    exportMd.href = `/api/drafts/${enc}/export?format=md`;
+    clear(approvalsList);
+    if (!d.approvals.length) approvalsList.append(h('li', { class: 'ed-none', text: t('ed.approvals.none') }));
+    for (const a of d.approvals) {
+      approvalsList.append(
+        h('li', { class: a.valid ? 'ed-ok' : 'ed-bad', 'data-party': a.party, 'data-holds': String(!!a.valid), text: t('ed.approval', { party: a.party, by: who(a.officer), at: when(a.at), holds: t(a.valid ? 'ed.holds' : 'ed.void') }) }),
+      );
+    }
+    clear(signaturesList);
+    if (!d.signatures.length) signaturesList.append(h('li', { class: 'ed-none', text: t('ed.signatures.none') }));
+    for (const s of d.signatures) {
+      signaturesList.append(
+        h('li', { class: s.matches ? 'ed-ok' : 'ed-bad', 'data-party': s.party, 'data-holds': String(!!s.matches), text: t('ed.signature', { party: s.party, by: who(s.officer), at: when(s.at), fingerprint: s.fingerprint, holds: t(s.matches ? 'ed.holds' : 'ed.void') }) }),
+      );
+    }
+
+    // Grid header.
+    clear(gridHead);
+    gridHead.append(h('span', { text: t('ed.provision') }));
+    for (const l of d.languages) gridHead.append(h('span', { lang: l, text: langName(l) }));
+    grid.style.setProperty('--ed-langs', String(d.languages.length));
+
+    // Rows: keep the existing ones (and their textareas), add new, drop removed, reorder.
+    const seen = new Set();
+    let prev = gridHead;
+    for (const p of d.provisions) {
+      seen.add(p.id);
+      let row = rows.get(p.id);
+      if (!row) {
+        row = makeRow(p);
+        rows.set(p.id, row);
+      }
+      updateRow(row, p);
+      // Move only what is out of place, so a focused textarea keeps its focus.
+      if (prev.nextSibling !== row.el) prev.after(row.el);
+      prev = row.el;
+    }
+    for (const [id, row] of rows) {
+      if (seen.has(id)) continue;
+      for (const cell of row.cells.values()) collab.detach(cell.ta);
+      row.el.remove();
+      rows.delete(id);
+    }
+    addBox.hidden = textLocked();
+
+    // Versions.
+    clear(versionsList);
+    if (!d.versions.length) versionsList.append(h('li', { class: 'ed-none', text: t('ed.versions.none') }));
+    for (const v of d.versions) {
+      versionsList.append(h('li', { text: t('ed.version.item', { name: v.name, by: who(v.by), at: when(v.at) }) }));
+    }
+    versionForm.hidden = !canEdit;
+    const keep = (sel) => sel.value;
+    const [dl, df, dt] = [keep(diffLang), keep(diffFrom), keep(diffTo)];
+    clear(diffLang);
+    for (const l of d.languages) diffLang.append(h('option', { value: l, text: langName(l) }));
+    clear(diffFrom);
+    diffFrom.append(h('option', { value: '', text: t('ed.diff.last') }));
+    clear(diffTo);
+    diffTo.append(h('option', { value: '', text: t('ed.diff.current') }));
+    for (const v of d.versions) {
+      diffFrom.append(h('option', { value: v.name, text: v.name }));
+      diffTo.append(h('option', { value: v.name, text: v.name }));
+    }
+    if (dl) diffLang.value = dl;
+    diffFrom.value = df;
+    diffTo.value = dt;
+    if (diffFrom.selectedIndex < 0) diffFrom.value = '';
+    if (diffTo.selectedIndex < 0) diffTo.value = '';
+    fillKinds(addKind);
+    paintPresence();
+  }
+
+  function paintSync(s) {
+    syncEl.dataset.state = s;
+    syncEl.textContent = t(`ed.sync.${s}`);
+  }
+
+  // ---- start ----
+
+  api('GET', `/api/drafts/${encodeURIComponent(draftId)}`).then(
+    (d) => {
+      if (disposed) return;
+      draft = d;
+      collab = createCollab({
+        draftId: d.id,
+        onDraft: (nd) => {
+          if (!disposed) update(nd);
+        },
+        onState: paintSync,
+        onError: showError,
+        onRemote: (el) => {
+          const box = el.closest('.ed-cell');
+          if (!box) return;
+          box.classList.remove('ed-flash');
+          void box.offsetWidth;
+          box.classList.add('ed-flash');
+        },
+      });
+      window.__liaisonEditor = collab.hooks;
+      clear(main);
+      main.append(root);
+      update(d);
+      relabel();
+      paintSync(collab.hooks.state() || 'saved');
+
+      cleanups.push(
+        onEvent((ev) => {
+          if (!ev || disposed) return;
+          if (ev.event === 'doc-changed' && ev.doc === draft.id) collab.onDocChanged(ev);
+          else if (ev.event === 'lagged') collab.refresh();
+          else if (ev.event === 'presence') onPresence(ev);
+        }),
+      );
+      cleanups.push(
+        onLang(() => {
+          relabel();
+          update(draft);
+          paintSync(collab.hooks.state() || 'saved');
+        }),
+      );
+      const tick = setInterval(() => {
+        sendPresence();
+        collab.refresh();
+      }, PRESENCE_EVERY_MS);
+      const sweep = setInterval(paintPresence, 1000);
+      cleanups.push(() => clearInterval(tick), () => clearInterval(sweep));
+      const beforeUnload = (e) => {
+        if (collab.pending() > 0) e.preventDefault();
+      };
+      window.addEventListener('beforeunload', beforeUnload);
+      cleanups.push(() => window.removeEventListener('beforeunload', beforeUnload));
+      sendPresence();
+    },
+    (e) => {
+      if (disposed) return;
+      status.textContent = t('ed.notfound', { msg: e.message });
+      status.setAttribute('role', 'alert');
+    },
+  );
+
+  return () => {
+    disposed = true;
+    for (const c of cleanups) c();
+    if (collab) collab.destroy();
+    if (window.__liaisonEditor && collab && window.__liaisonEditor === collab.hooks) delete window.__liaisonEditor;
+  };
+}

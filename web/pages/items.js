@@ -1,0 +1,764 @@
+// Provided information: provide an item (streamed upload with progress), the items this node
+// holds, one item (its content, consent requests for it, and where it went), and the consent
+// requests with their grant / deny / revoke actions (also used by the dashboard).
+
+import { api, ApiError, csrfToken } from '/api.js';
+import { register, t } from '/i18n.js';
+import {
+  h, fill, field, select, toast, showError, busy, can, fmtDateTime, fmtBytes, fromLocalInput, pageHeading,
+  shortId, shortPeer, table, live, badge,
+} from '/pages/ui.js';
+import { auditTable } from '/pages/audit.js';
+
+register({
+  en: {
+    'items.title': 'Provided information',
+    'items.provide': 'Provide an item',
+    'items.provide-intro': 'The file is encrypted on this node as it arrives and shared with the other Party. It goes to no third party without your Party’s consent.',
+    'items.f-title': 'Title',
+    'items.f-file': 'File',
+    'items.f-marking': 'Handling marking',
+    'items.f-marking-hint': 'RESTRICTED if left empty',
+    'items.f-mandate': 'Mandate cited',
+    'items.f-mandate-hint': 'The reference of a recorded Member-State mandate, if one applies',
+    'items.submit': 'Provide',
+    'items.progress': 'Upload progress',
+    'items.need-title': 'Give the item a title.',
+    'items.need-file': 'Choose a file.',
+    'items.provided': 'Item “{title}” provided.',
+    'items.list': 'Items held by this node',
+    'items.none': 'No items yet.',
+    'items.c-title': 'Title',
+    'items.c-provider': 'Provider',
+    'items.c-marking': 'Marking',
+    'items.c-size': 'Size',
+    'items.c-created': 'Provided',
+    'items.c-signature': 'Signature',
+    'items.untitled': '(title not readable on this node)',
+    'items.sig-ok': 'valid',
+    'items.sig-bad': 'INVALID',
+    'items.item': 'Item',
+    'items.not-found': 'No such item on this node.',
+    'items.id': 'Id',
+    'items.content-hash': 'Content hash',
+    'items.from-peer': 'Received from',
+    'items.mandate': 'Mandate',
+    'items.readable': 'Readable here',
+    'items.sig-warning': 'The provider’s signature does not verify: the stored item was altered, or the provider’s key is not pinned.',
+    'items.content': 'Content',
+    'items.open': 'Decrypt and show',
+    'items.open-hint': 'Each decryption is recorded in the audit log under your name.',
+    'items.download': 'Save “{name}”',
+    'items.binary': 'This item is not text; save it to open it.',
+    'items.back': 'All items',
+    'consent.title': 'Consent requests',
+    'consent.none': 'No consent requests.',
+    'consent.request': 'Ask for consent to pass this item to a third party',
+    'consent.third-party': 'Third party',
+    'consent.no-third-party': 'No third party is pinned on this node',
+    'consent.purpose': 'Purpose',
+    'consent.submit': 'Ask for consent',
+    'consent.requested': 'Consent requested.',
+    'consent.c-item': 'Item',
+    'consent.c-parties': 'Provider → requester → third party',
+    'consent.c-purpose': 'Purpose',
+    'consent.c-asked': 'Asked',
+    'consent.c-state': 'State',
+    'consent.c-actions': 'Actions',
+    'consent.expires': 'Expires (optional)',
+    'consent.expires-at': 'until {at}',
+    'consent.grant': 'Grant',
+    'consent.deny': 'Deny',
+    'consent.revoke': 'Revoke',
+    'consent.granted': 'Consent granted.',
+    'consent.denied': 'Consent denied.',
+    'consent.revoked': 'Consent revoked: the third party must destroy the key.',
+    'consent.transmitted': 'transmitted',
+    'consent.key-destroyed': 'key destroyed (confirmed)',
+    'consent.awaiting': 'awaiting the provider',
+    'state.pending': 'pending',
+    'state.granted': 'granted',
+    'state.denied': 'denied',
+    'state.revoked': 'revoked',
+    'state.expired': 'expired',
+    'where.title': 'Where it went',
+    'where.intro': 'For each pinned peer: may the item go there now, and if not, why.',
+    'where.c-peer': 'Peer',
+    'where.c-role': 'Role',
+    'where.c-allowed': 'May it go there?',
+    'where.c-reason': 'Grant or reason',
+    'where.allowed': 'yes',
+    'where.refused': 'no',
+    'where.no-peers': 'No peers are pinned.',
+    'where.audit': 'Audit entries for this item',
+    'mandates.title': 'Member-State mandates',
+    'mandates.intro': 'Consents of Member States, recorded once per Party and cited when providing items, setting up groups and assigning officers.',
+    'mandates.none': 'No mandates recorded.',
+    'mandates.ref': 'Reference',
+    'mandates.party': 'Party',
+    'mandates.date': 'Date',
+    'mandates.scope': 'Scope',
+    'mandates.by': 'Recorded by',
+    'mandates.add': 'Record mandate',
+    'mandates.added': 'Mandate recorded.',
+    'fetch.title': 'Ask the providers for a granted item',
+    'fetch.intro': 'On a third party’s node: if an item granted to you has not arrived, ask the providing nodes for it by its id.',
+    'fetch.id': 'Item id (32 hex digits)',
+    'fetch.submit': 'Ask',
+    'fetch.asked': 'Asked {n} providing node(s).',
+  },
+  ru: {
+    'items.title': 'Предоставленная информация',
+    'items.provide': 'Предоставить материал',
+    'items.provide-intro': 'Файл шифруется на этом узле по мере поступления и передаётся другой Стороне. Третьим сторонам он не передаётся без согласия вашей Стороны.',
+    'items.f-title': 'Название',
+    'items.f-file': 'Файл',
+    'items.f-marking': 'Гриф',
+    'items.f-marking-hint': 'Если не указан — RESTRICTED',
+    'items.f-mandate': 'Ссылка на мандат',
+    'items.f-mandate-hint': 'Номер зарегистрированного мандата государств-членов, если он требуется',
+    'items.submit': 'Предоставить',
+    'items.progress': 'Ход загрузки',
+    'items.need-title': 'Укажите название материала.',
+    'items.need-file': 'Выберите файл.',
+    'items.provided': 'Материал «{title}» предоставлен.',
+    'items.list': 'Материалы на этом узле',
+    'items.none': 'Материалов пока нет.',
+    'items.c-title': 'Название',
+    'items.c-provider': 'Предоставившая сторона',
+    'items.c-marking': 'Гриф',
+    'items.c-size': 'Размер',
+    'items.c-created': 'Предоставлен',
+    'items.c-signature': 'Подпись',
+    'items.untitled': '(название на этом узле не читается)',
+    'items.sig-ok': 'верна',
+    'items.sig-bad': 'НЕВЕРНА',
+    'items.item': 'Материал',
+    'items.not-found': 'На этом узле такого материала нет.',
+    'items.id': 'Идентификатор',
+    'items.content-hash': 'Хеш содержимого',
+    'items.from-peer': 'Получен от',
+    'items.mandate': 'Мандат',
+    'items.readable': 'Читается здесь',
+    'items.sig-warning': 'Подпись предоставившей стороны не проходит проверку: материал был изменён или её ключ не закреплён.',
+    'items.content': 'Содержание',
+    'items.open': 'Расшифровать и показать',
+    'items.open-hint': 'Каждая расшифровка записывается в журнал аудита под вашим именем.',
+    'items.download': 'Сохранить «{name}»',
+    'items.binary': 'Это не текст; сохраните файл, чтобы открыть его.',
+    'items.back': 'Все материалы',
+    'consent.title': 'Запросы согласия',
+    'consent.none': 'Запросов согласия нет.',
+    'consent.request': 'Запросить согласие на передачу материала третьей стороне',
+    'consent.third-party': 'Третья сторона',
+    'consent.no-third-party': 'На этом узле не закреплено ни одной третьей стороны',
+    'consent.purpose': 'Цель',
+    'consent.submit': 'Запросить согласие',
+    'consent.requested': 'Согласие запрошено.',
+    'consent.c-item': 'Материал',
+    'consent.c-parties': 'Предоставившая → запрашивающая → третья сторона',
+    'consent.c-purpose': 'Цель',
+    'consent.c-asked': 'Запрошено',
+    'consent.c-state': 'Состояние',
+    'consent.c-actions': 'Действия',
+    'consent.expires': 'Срок действия (необязательно)',
+    'consent.expires-at': 'до {at}',
+    'consent.grant': 'Дать согласие',
+    'consent.deny': 'Отказать',
+    'consent.revoke': 'Отозвать',
+    'consent.granted': 'Согласие дано.',
+    'consent.denied': 'В согласии отказано.',
+    'consent.revoked': 'Согласие отозвано: третья сторона обязана уничтожить ключ.',
+    'consent.transmitted': 'передан',
+    'consent.key-destroyed': 'ключ уничтожен (подтверждено)',
+    'consent.awaiting': 'ожидает ответа предоставившей стороны',
+    'state.pending': 'ожидает решения',
+    'state.granted': 'согласие дано',
+    'state.denied': 'отказано',
+    'state.revoked': 'отозвано',
+    'state.expired': 'истекло',
+    'where.title': 'Куда передан материал',
+    'where.intro': 'Для каждого закреплённого узла: можно ли передать материал туда сейчас, а если нет, то почему.',
+    'where.c-peer': 'Узел',
+    'where.c-role': 'Роль',
+    'where.c-allowed': 'Можно передать?',
+    'where.c-reason': 'Согласие или причина',
+    'where.allowed': 'да',
+    'where.refused': 'нет',
+    'where.no-peers': 'Закреплённых узлов нет.',
+    'where.audit': 'Записи журнала аудита по этому материалу',
+    'mandates.title': 'Мандаты государств-членов',
+    'mandates.intro': 'Согласия государств-членов; регистрируются один раз каждой Стороной и указываются при предоставлении материалов, создании групп и назначении офицеров.',
+    'mandates.none': 'Мандаты не зарегистрированы.',
+    'mandates.ref': 'Номер',
+    'mandates.party': 'Сторона',
+    'mandates.date': 'Дата',
+    'mandates.scope': 'Содержание',
+    'mandates.by': 'Зарегистрировал',
+    'mandates.add': 'Зарегистрировать мандат',
+    'mandates.added': 'Мандат зарегистрирован.',
+    'fetch.title': 'Запросить у предоставивших сторон материал, на который дано согласие',
+    'fetch.intro': 'На узле третьей стороны: если материал, на передачу которого дано согласие, не поступил, запросите его у предоставивших узлов по идентификатору.',
+    'fetch.id': 'Идентификатор материала (32 шестнадцатеричные цифры)',
+    'fetch.submit': 'Запросить',
+    'fetch.asked': 'Запрос направлен узлам: {n}.',
+  },
+});
+
+// Consent records and items are not workspace documents: the node announces their changes with
+// a `vault-changed` event. Pages also poll, slowly, for what no event covers (a grant expiring).
+const POLL_MS = 15000;
+
+export function render(main, ctx, id) {
+  return id ? renderItem(main, ctx, id) : renderList(main, ctx);
+}
+
+// ---- the list ----
+
+function renderList(main, ctx) {
+  const itemsBox = h('div', { 'aria-busy': 'true' }, t('ui.loading'));
+  const consentBox = h('div', {}, t('ui.loading'));
+  const fetchBox = h('div');
+  fill(
+    main,
+    pageHeading(t('items.title')),
+    can(ctx, 'liaison') ? provideForm(() => load()) : null,
+    h('section', { 'aria-labelledby': 'items-list-h' }, h('h2', { id: 'items-list-h' }, t('items.list')), itemsBox),
+    h('section', { 'aria-labelledby': 'consent-h' }, h('h2', { id: 'consent-h' }, t('consent.title')), consentBox),
+    fetchBox,
+    mandatesSection(ctx),
+  );
+  // Only a third party's node has provider peers to ask.
+  if (can(ctx, 'liaison')) {
+    api('GET', '/api/status')
+      .then((st) => {
+        if ((st.peers || []).some((p) => p.role === 'provider')) fill(fetchBox, fetchForm(() => load()));
+      })
+      .catch(() => {});
+  }
+  let lastItems = '';
+  const load = async () => {
+    try {
+      const items = await api('GET', '/api/items');
+      const key = JSON.stringify(items);
+      if (key !== lastItems) {
+        lastItems = key;
+        fill(itemsBox, itemsTable(items));
+      }
+      itemsBox.removeAttribute('aria-busy');
+    } catch (e) {
+      showError(e, itemsBox);
+    }
+  };
+  const consent = consentSection(consentBox, ctx, () => true);
+  load();
+  const timer = setInterval(() => {
+    load();
+    consent.reload();
+  }, POLL_MS);
+  const off = live((ev) => ev.event === 'peer' || ev.event === 'vault-changed', () => {
+    load();
+    consent.reload();
+  });
+  return () => {
+    clearInterval(timer);
+    off();
+  };
+}
+
+function fetchForm(onDone) {
+  const id = h('input', { id: 'item-request-id', required: true, pattern: '[0-9a-fA-F]{32}', spellcheck: 'false' });
+  const submit = h('button', { type: 'submit', id: 'item-request' }, t('fetch.submit'));
+  const form = h(
+    'form',
+    { class: 'card', 'aria-labelledby': 'fetch-h', novalidate: true },
+    h('h2', { id: 'fetch-h' }, t('fetch.title')),
+    h('p', { class: 'muted' }, t('fetch.intro')),
+    h('div', { class: 'inline-form' }, field(t('fetch.id'), id), submit),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    busy(submit, async () => {
+      const r = await api('POST', `/api/items/${encodeURIComponent(id.value.trim())}/request`);
+      toast(t('fetch.asked', { n: r.asked }));
+      setTimeout(onDone, 1500);
+    });
+  });
+  return form;
+}
+
+function mandatesSection(ctx) {
+  const box = h('div', {}, t('ui.loading'));
+  const load = async () => {
+    try {
+      const list = (await api('GET', '/api/mandates')) || [];
+      fill(
+        box,
+        list.length
+          ? table(
+              [t('mandates.ref'), t('mandates.party'), t('mandates.date'), t('mandates.scope'), t('mandates.by')],
+              list.map((m) =>
+                h('tr', { 'data-mandate': m.reference },
+                  h('td', {}, m.reference), h('td', {}, m.party), h('td', {}, m.date), h('td', {}, m.scope),
+                  h('td', {}, m.recorded_by ? `${m.recorded_by.officer}, ${fmtDateTime(m.recorded_at)}` : fmtDateTime(m.recorded_at))),
+              ),
+            )
+          : h('p', { class: 'muted' }, t('mandates.none')),
+      );
+    } catch (e) {
+      showError(e, box);
+    }
+  };
+  let form = null;
+  if (can(ctx, 'liaison')) {
+    const ref = h('input', { id: 'mandate-ref', required: true });
+    const date = h('input', { id: 'mandate-date', type: 'date', required: true });
+    const scope = h('input', { id: 'mandate-scope', required: true });
+    const submit = h('button', { type: 'submit', id: 'mandate-add' }, t('mandates.add'));
+    form = h('form', { class: 'inline-form', novalidate: true },
+      field(t('mandates.ref'), ref), field(t('mandates.date'), date), field(t('mandates.scope'), scope), submit);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      busy(submit, async () => {
+        await api('POST', '/api/mandates', { reference: ref.value.trim(), date: date.value, scope: scope.value.trim() });
+        toast(t('mandates.added'));
+        form.reset();
+        await load();
+      });
+    });
+  }
+  load();
+  return h('details', { class: 'card' },
+    h('summary', {}, t('mandates.title')),
+    h('p', { class: 'muted' }, t('mandates.intro')),
+    box,
+    form,
+  );
+}
+
+function itemsTable(items) {
+  if (!items.length) return h('p', { class: 'muted' }, t('items.none'));
+  items.sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
+  return table(
+    [t('items.c-title'), t('items.c-provider'), t('items.c-marking'), t('items.c-size'), t('items.c-created'), t('items.c-signature')],
+    items.map((it) =>
+      h(
+        'tr',
+        { 'data-item': it.id },
+        h('td', {}, h('a', { href: `#/items/${encodeURIComponent(it.id)}` }, it.title ?? t('items.untitled'))),
+        h('td', {}, it.provider),
+        h('td', {}, badge(it.marking, 'marking')),
+        h('td', { class: 'num' }, fmtBytes(it.bytes)),
+        h('td', {}, fmtDateTime(it.created_at)),
+        h('td', {}, it.signature_ok ? badge(t('items.sig-ok'), 'ok') : badge(t('items.sig-bad'), 'bad')),
+      ),
+    ),
+  );
+}
+
+function provideForm(onDone) {
+  const title = h('input', { id: 'item-title', name: 'title', required: true, maxlength: '1000' });
+  const file = h('input', { id: 'item-file', name: 'file', type: 'file', required: true });
+  const marking = h('input', { id: 'item-marking', name: 'marking', placeholder: 'RESTRICTED' });
+  const mandate = h('input', { id: 'item-mandate', name: 'mandate', list: 'mandate-refs' });
+  const refs = h('datalist', { id: 'mandate-refs' });
+  const progress = h('progress', { id: 'item-progress', max: '100', value: '0' });
+  const status = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const submit = h('button', { id: 'item-submit', type: 'submit', class: 'primary' }, t('items.submit'));
+  const form = h(
+    'form',
+    { class: 'card', 'aria-labelledby': 'provide-h', novalidate: true },
+    h('h2', { id: 'provide-h' }, t('items.provide')),
+    h('p', { class: 'muted' }, t('items.provide-intro')),
+    h('div', { class: 'grid2' },
+      field(t('items.f-title'), title),
+      field(t('items.f-file'), file),
+      field(t('items.f-marking'), marking, t('items.f-marking-hint')),
+      field(t('items.f-mandate'), mandate, t('items.f-mandate-hint')),
+    ),
+    refs,
+    h('div', { class: 'actions' }, submit, h('label', { for: 'item-progress', class: 'inline' }, t('items.progress')), progress, status),
+  );
+  // The recorded mandates, as suggestions for the mandate field.
+  api('GET', '/api/mandates')
+    .then((list) => fill(refs, (list || []).map((m) => h('option', { value: m.reference }, `${m.reference} (${m.party}): ${m.scope}`))))
+    .catch(() => {});
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!title.value.trim()) return toast(t('items.need-title'), 'error');
+    if (!file.files.length) return toast(t('items.need-file'), 'error');
+    submit.disabled = true;
+    progress.value = 0;
+    try {
+      const q = { title: title.value.trim() };
+      if (marking.value.trim()) q.marking = marking.value.trim();
+      if (mandate.value.trim()) q.mandate = mandate.value.trim();
+      const item = await upload(file.files[0], q, (done, total) => {
+        progress.max = total || 1;
+        progress.value = done;
+        status.textContent = `${fmtBytes(done)} / ${fmtBytes(total)}`;
+      });
+      progress.max = 1;
+      progress.value = 1;
+      toast(t('items.provided', { title: item.title ?? q.title }));
+      form.reset();
+      status.textContent = '';
+      onDone(item);
+    } catch (err) {
+      status.textContent = '';
+      showError(err);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
+/**
+ * Uploads a file as an item: the body is the file itself (the node streams and encrypts it),
+ * the title, marking and mandate go in the query. XMLHttpRequest because fetch cannot report
+ * upload progress.
+ */
+function upload(file, query, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/api/items?${new URLSearchParams(query)}`);
+    xhr.setRequestHeader('X-CSRF-Token', csrfToken());
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+    xhr.onload = () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else reject(new ApiError(xhr.status, (data && data.error) || `${xhr.status} ${xhr.statusText}`));
+    };
+    xhr.onerror = () => reject(new TypeError('the upload broke off'));
+    xhr.send(file);
+  });
+}
+
+// ---- consent requests ----
+
+/**
+ * Fills `box` with the consent requests that `keep` accepts, with the actions this officer
+ * may take; returns `{reload}`. Re-renders only when the data changed, so that an expiry being
+ * typed is not wiped by a poll.
+ */
+export function consentSection(box, ctx, keep, onChange) {
+  let last = '';
+  const reload = async () => {
+    try {
+      const all = (await api('GET', '/api/consent')) || [];
+      const list = all.filter(keep);
+      const key = JSON.stringify(list);
+      if (key === last) return;
+      last = key;
+      fill(box, consentTable(list, ctx, () => reload()));
+      if (onChange) onChange(list);
+    } catch (e) {
+      showError(e, box);
+    }
+  };
+  reload();
+  return { reload };
+}
+
+function consentTable(list, ctx, reload) {
+  if (!list.length) return h('p', { class: 'muted' }, t('consent.none'));
+  return table(
+    [t('consent.c-item'), t('consent.c-parties'), t('consent.c-purpose'), t('consent.c-asked'), t('consent.c-state'), t('consent.c-actions')],
+    list.map((c) => consentRow(c, ctx, reload)),
+  );
+}
+
+function stateKind(state) {
+  return { pending: 'warn', granted: 'ok', denied: 'bad', revoked: 'bad', expired: 'plain' }[state] || 'plain';
+}
+
+function consentRow(c, ctx, reload) {
+  const notes = [];
+  if (c.expires) notes.push(t('consent.expires-at', { at: fmtDateTime(c.expires) }));
+  if (c.transmitted) notes.push(t('consent.transmitted'));
+  if (c.key_destroyed) notes.push(t('consent.key-destroyed'));
+  if (c.state === 'pending' && !c.ours_to_answer) notes.push(t('consent.awaiting'));
+  return h(
+    'tr',
+    { 'data-consent': c.request, 'data-state': c.state },
+    h('td', {}, h('a', { href: `#/items/${encodeURIComponent(c.item)}` }, shortId(c.item))),
+    h('td', {}, `${c.provider} → ${c.requester} → ${c.third_party}`),
+    h('td', {}, c.purpose),
+    h('td', {}, fmtDateTime(c.requested_at)),
+    h('td', {}, badge(t(`state.${c.state}`), stateKind(c.state)), notes.length ? h('div', { class: 'muted small' }, notes.join('; ')) : null),
+    h('td', { class: 'actions-cell' }, consentActions(c, ctx, reload)),
+  );
+}
+
+function consentActions(c, ctx, reload) {
+  // Only the provider answers and revokes; the server checks that and the role again.
+  if (!c.ours_to_answer || !can(ctx, 'liaison')) return null;
+  if (c.state === 'pending') {
+    const expires = h('input', { type: 'datetime-local', id: `expires-${c.request}`, class: 'small-input' });
+    const grant = h('button', { type: 'button', 'data-action': 'grant', class: 'primary' }, t('consent.grant'));
+    const deny = h('button', { type: 'button', 'data-action': 'deny', class: 'danger' }, t('consent.deny'));
+    grant.addEventListener('click', () =>
+      busy(grant, async () => {
+        const body = {};
+        if (expires.value) body.expires = fromLocalInput(expires.value);
+        await api('POST', `/api/consent/${encodeURIComponent(c.request)}/grant`, body);
+        toast(t('consent.granted'));
+        await reload();
+      }),
+    );
+    deny.addEventListener('click', () =>
+      busy(deny, async () => {
+        await api('POST', `/api/consent/${encodeURIComponent(c.request)}/deny`);
+        toast(t('consent.denied'));
+        await reload();
+      }),
+    );
+    return [
+      h('div', { class: 'field compact' }, h('label', { for: expires.id }, t('consent.expires')), expires),
+      h('div', { class: 'actions' }, grant, deny),
+    ];
+  }
+  if (c.state === 'granted' && c.grant) {
+    const revoke = h('button', { type: 'button', 'data-action': 'revoke', class: 'danger' }, t('consent.revoke'));
+    revoke.addEventListener('click', () =>
+      busy(revoke, async () => {
+        await api('POST', `/api/consent/${encodeURIComponent(c.grant)}/revoke`);
+        toast(t('consent.revoked'));
+        await reload();
+      }),
+    );
+    return revoke;
+  }
+  return null;
+}
+
+// ---- one item ----
+
+function renderItem(main, ctx, id) {
+  const heading = pageHeading(t('items.item'));
+  const meta = h('div', {}, t('ui.loading'));
+  const content = h('div');
+  const requestBox = h('div');
+  const consentBox = h('div', {}, t('ui.loading'));
+  const whereBox = h('div', {}, t('ui.loading'));
+  const auditBox = h('div', {}, t('ui.loading'));
+  fill(
+    main,
+    h('p', {}, h('a', { href: '#/items' }, `← ${t('items.back')}`)),
+    heading,
+    meta,
+    content,
+    requestBox,
+    h('section', { 'aria-labelledby': 'consent-h' }, h('h2', { id: 'consent-h' }, t('consent.title')), consentBox),
+    h('section', { 'aria-labelledby': 'where-h' },
+      h('h2', { id: 'where-h' }, t('where.title')),
+      h('p', { class: 'muted' }, t('where.intro')),
+      whereBox,
+      h('h3', {}, t('where.audit')),
+      auditBox,
+    ),
+  );
+  let blobUrl = null;
+  let itemId = id;
+  let lastMeta = '';
+  let shown = null; // [item, peers] as last shown, for refreshing "where it went"
+  // A consent answered or carried out changes where the item may go: refresh that too.
+  const consent = consentSection(
+    consentBox,
+    ctx,
+    (c) => c.item === itemId || c.item.startsWith(id),
+    () => shown && loadWhere(...shown),
+  );
+
+  const loadMeta = async () => {
+    let items;
+    let status;
+    try {
+      [items, status] = await Promise.all([api('GET', '/api/items'), api('GET', '/api/status')]);
+    } catch (e) {
+      showError(e, meta);
+      return;
+    }
+    const it = items.find((x) => x.id === id) || items.find((x) => x.id.startsWith(id));
+    const key = JSON.stringify([it, status.peers]);
+    if (key === lastMeta) return;
+    const first = !lastMeta;
+    lastMeta = key;
+    if (!it) {
+      fill(meta, h('p', { class: 'error' }, t('items.not-found')));
+      return;
+    }
+    itemId = it.id;
+    const title = it.title ?? t('items.untitled');
+    heading.textContent = title;
+    document.title = `${title} · liaison`;
+    fill(meta, itemMeta(it));
+    shown = [it, status.peers || []];
+    if (first) {
+      fill(content, contentSection(it, ctx, (u) => {
+        if (blobUrl) URL.revokeObjectURL(blobUrl);
+        blobUrl = u;
+      }));
+      fill(requestBox, can(ctx, 'liaison') ? requestForm(it, status.peers || [], () => consent.reload()) : null);
+    }
+    loadWhere(it, status.peers || []);
+  };
+
+  const loadWhere = async (it, peers) => {
+    if (!peers.length) fill(whereBox, h('p', { class: 'muted' }, t('where.no-peers')));
+    else {
+      const rows = await Promise.all(
+        peers.map(async (p) => {
+          let ex;
+          try {
+            ex = await api('GET', `/api/items/${encodeURIComponent(it.id)}/explain?to=${encodeURIComponent(p.peer_id)}`);
+          } catch (e) {
+            ex = { allowed: false, reason: e.message };
+          }
+          return h(
+            'tr',
+            { 'data-peer': p.peer_id },
+            h('td', {}, p.party_id, ' ', shortPeer(p.peer_id)),
+            h('td', {}, p.role),
+            h('td', {}, ex.allowed ? badge(t('where.allowed'), 'ok') : badge(t('where.refused'), 'bad')),
+            h('td', {}, ex.allowed ? (ex.grant ? shortId(ex.grant) : '') : ex.reason || ''),
+          );
+        }),
+      );
+      fill(whereBox, table([t('where.c-peer'), t('where.c-role'), t('where.c-allowed'), t('where.c-reason')], rows));
+    }
+    try {
+      const entries = await api('GET', `/api/audit?item=${encodeURIComponent(it.id)}`);
+      fill(auditBox, auditTable(entries || []));
+    } catch (e) {
+      fill(auditBox, h('p', { class: 'error' }, t('ui.error', { msg: e.message })));
+    }
+  };
+
+  loadMeta();
+  const timer = setInterval(() => {
+    loadMeta();
+    consent.reload();
+  }, POLL_MS);
+  // A peer coming or going changes what explain answers, though the item did not change.
+  const off = live((ev) => ev.event === 'peer' || ev.event === 'vault-changed', () => {
+    if (lastMeta) lastMeta += '~';
+    loadMeta();
+    consent.reload();
+  });
+  return () => {
+    clearInterval(timer);
+    off();
+    if (blobUrl) URL.revokeObjectURL(blobUrl);
+  };
+}
+
+function itemMeta(it) {
+  const row = (k, v) => [h('dt', {}, k), h('dd', {}, v)];
+  return h(
+    'div',
+    {},
+    it.signature_ok ? null : h('p', { class: 'error', role: 'alert' }, t('items.sig-warning')),
+    h(
+      'dl',
+      { class: 'meta' },
+      row(t('items.id'), h('code', {}, it.id)),
+      row(t('items.c-provider'), it.provider),
+      row(t('items.c-marking'), badge(it.marking, 'marking')),
+      row(t('items.c-size'), fmtBytes(it.bytes)),
+      row(t('items.c-created'), fmtDateTime(it.created_at)),
+      it.mandate ? row(t('items.mandate'), it.mandate) : null,
+      it.from_peer ? row(t('items.from-peer'), h('code', { class: 'wrap' }, it.from_peer)) : null,
+      row(t('items.readable'), it.readable ? t('ui.yes') : t('ui.no')),
+      row(t('items.c-signature'), it.signature_ok ? t('items.sig-ok') : t('items.sig-bad')),
+      row(t('items.content-hash'), h('code', { class: 'wrap' }, it.content_hash)),
+    ),
+  );
+}
+
+function contentSection(it, ctx, setBlob) {
+  if (!it.readable || !can(ctx, 'liaison')) return null;
+  const out = h('div', { class: 'content-box' });
+  const open = h('button', { type: 'button', id: 'item-open' }, t('items.open'));
+  open.addEventListener('click', () =>
+    busy(open, async () => {
+      const res = await fetch(`/api/items/${encodeURIComponent(it.id)}/content`, { credentials: 'same-origin' });
+      if (!res.ok) {
+        let msg = `${res.status} ${res.statusText}`;
+        try {
+          const j = await res.json();
+          if (j && j.error) msg = j.error;
+        } catch {
+          // not JSON: keep the status line
+        }
+        throw new ApiError(res.status, msg);
+      }
+      const buf = await res.arrayBuffer();
+      const name = it.title || it.id;
+      const url = URL.createObjectURL(new Blob([buf], { type: 'application/octet-stream' }));
+      setBlob(url);
+      const text = asText(buf);
+      fill(
+        out,
+        text === null ? h('p', { class: 'muted' }, t('items.binary')) : h('pre', { class: 'item-text', tabindex: '0' }, text),
+        h('p', {}, h('a', { href: url, download: name, class: 'button' }, t('items.download', { name }))),
+      );
+    }),
+  );
+  return h(
+    'section',
+    { 'aria-labelledby': 'content-h' },
+    h('h2', { id: 'content-h' }, t('items.content')),
+    h('p', { class: 'muted' }, t('items.open-hint')),
+    open,
+    out,
+  );
+}
+
+/** The bytes as text if they are valid UTF-8 without control bytes other than whitespace. */
+function asText(buf) {
+  try {
+    const s = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+    // eslint-disable-next-line no-control-regex
+    return /[\u0000-\u0008\u000e-\u001f]/.test(s) ? null : s;
+  } catch {
+    return null;
+  }
+}
+
+function requestForm(it, peers, onDone) {
+  const thirds = peers.filter((p) => p.role === 'third-party');
+  // One option per third party (a party may have several nodes).
+  const parties = [...new Set(thirds.map((p) => p.party_id))];
+  const sel = select(
+    { id: 'consent-third-party', name: 'third_party', required: true, disabled: !parties.length },
+    parties.length ? parties.map((p) => [p, p]) : [['', t('consent.no-third-party')]],
+  );
+  const purpose = h('input', { id: 'consent-purpose', name: 'purpose', required: true });
+  const submit = h('button', { id: 'consent-submit', type: 'submit', class: 'primary' }, t('consent.submit'));
+  const form = h(
+    'form',
+    { class: 'card', 'aria-labelledby': 'request-h', novalidate: true },
+    h('h2', { id: 'request-h' }, t('consent.request')),
+    h('div', { class: 'grid2' }, field(t('consent.third-party'), sel), field(t('consent.purpose'), purpose)),
+    h('div', { class: 'actions' }, submit),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    busy(submit, async () => {
+      await api('POST', '/api/consent', { item: it.id, third_party: sel.value, purpose: purpose.value.trim() });
+      toast(t('consent.requested'));
+      purpose.value = '';
+      onDone();
+    });
+  });
+  return form;
+}
