@@ -72,6 +72,8 @@ pub struct AppState {
     /// Cancelled when the node stops, so that open event streams end and the graceful shutdown
     /// need not wait them out.
     pub stopping: tokio_util::sync::CancellationToken,
+    /// Answers to recent splices, for retries.
+    pub recent_edits: Arc<std::sync::Mutex<draft_routes::RecentEdits>>,
 }
 
 /// The API's routes.

@@ -159,6 +159,7 @@ impl Node {
             accounts,
             sessions: Arc::new(api::Sessions::default()),
             stopping: stopping.clone(),
+            recent_edits: Default::default(),
         };
         let api_handle = axum_server::Handle::new();
         let (api_addr, api_task) = api::serve(config.api.listen, cert, key, state, api_handle.clone())

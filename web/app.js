@@ -4,7 +4,7 @@
 
 import { api, setCsrf, closeEvents, onConnection, onEvent } from '/api.js';
 import { register, t, lang, setLang, onLang } from '/i18n.js';
-import { h, fill, field, showError, pageHeading, toast } from '/pages/ui.js';
+import { h, fill, field, showError, pageHeading, toast, errorText } from '/pages/ui.js';
 
 register({
   en: {
@@ -116,6 +116,7 @@ function stopPage() {
 /** Renders the page the hash names. `moveFocus`: after a navigation, not a re-render. */
 async function route(moveFocus = true) {
   const mine = ++seq;
+  if (stopRestore) stopRestore();
   stopPage();
   const main = $('main');
   const [page = 'dashboard', ...params] = parseRoute();
@@ -167,6 +168,136 @@ async function route(moveFocus = true) {
   }
 }
 
+// ---- keeping typed input across a language switch ----
+
+let stopRestore = null; // ends the watch for fields a page adds after it rendered
+
+/** Whether a control's value is carried over a re-render. */
+function keepable(el) {
+  if (!el.id || el.type === 'file' || el.type === 'password' || el.type === 'hidden') return false;
+  // The editor's provision texts belong to its collaboration engine, which reloads them from the
+  // node after its cleanup has sent what was unsent.
+  if (el.tagName === 'TEXTAREA' && el.hasAttribute('data-lang')) return false;
+  return true;
+}
+
+/** The values of the id'd controls in `root`, and the focused element there. */
+function keepForm(root) {
+  const fields = new Map();
+  for (const el of root.querySelectorAll('input[id], textarea[id], select[id]')) {
+    if (!keepable(el)) continue;
+    if (el.type === 'checkbox' || el.type === 'radio') fields.set(el.id, { checked: el.checked });
+    else if (el.tagName === 'SELECT' && el.multiple) fields.set(el.id, { selected: [...el.selectedOptions].map((o) => o.value) });
+    else fields.set(el.id, { value: el.value });
+  }
+  let focus = null;
+  const a = document.activeElement;
+  if (a && a !== root && root.contains(a)) {
+    focus = { id: a.id || null, start: null, end: null };
+    try {
+      if (typeof a.selectionStart === 'number') {
+        focus.start = a.selectionStart;
+        focus.end = a.selectionEnd;
+      }
+    } catch {
+      // not a text control
+    }
+  }
+  return { fields, focus };
+}
+
+/** Puts a kept value back into `el`; false if it cannot be yet (a select still lacking the option). */
+function putBack(el, v) {
+  if (!keepable(el)) return true;
+  let changed = false;
+  if ('checked' in v && (el.type === 'checkbox' || el.type === 'radio')) {
+    if (el.checked !== v.checked) {
+      el.checked = v.checked;
+      changed = true;
+    }
+  } else if (v.selected && el.tagName === 'SELECT') {
+    for (const o of el.options) {
+      const want = v.selected.includes(o.value);
+      if (o.selected !== want) {
+        o.selected = want;
+        changed = true;
+      }
+    }
+  } else if ('value' in v) {
+    if (el.value === v.value) return true;
+    if (el.tagName === 'SELECT' && ![...el.options].some((o) => o.value === v.value)) return false;
+    el.value = v.value;
+    changed = true;
+  }
+  // Tell the page, as typing would (a page may note "edited here, do not overwrite").
+  if (changed) {
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }
+  return true;
+}
+
+function refocus(el, focus) {
+  el.focus({ preventScroll: true });
+  if (focus.start !== null) {
+    try {
+      el.setSelectionRange(focus.start, focus.end);
+    } catch {
+      // not a text control any more
+    }
+  }
+}
+
+/**
+ * Restores what `keepForm` kept, by id. Fields a page adds a little later (after its data
+ * arrives) are watched for, for a few seconds, until the next navigation.
+ */
+function restoreForm(root, kept) {
+  if (stopRestore) stopRestore();
+  const pending = new Map(kept.fields);
+  let focus = kept.focus;
+  let placeholder = null; // the h1, focused while the element that had focus is not back yet
+  const nobodyElse = () => {
+    const a = document.activeElement;
+    return !a || a === document.body || a === root || (placeholder !== null && a === placeholder);
+  };
+  const pass = () => {
+    for (const [id, v] of pending) {
+      const el = document.getElementById(id);
+      if (el && root.contains(el) && putBack(el, v)) pending.delete(id);
+    }
+    if (focus && focus.id) {
+      const el = document.getElementById(focus.id);
+      if (el && root.contains(el)) {
+        if (nobodyElse()) refocus(el, focus);
+        focus = null;
+      }
+    }
+    return pending.size === 0 && !(focus && focus.id);
+  };
+  const done = pass();
+  // Focus was in the page but on nothing that came back yet: keep it in the page, not on <body>.
+  if (kept.focus && nobodyElse()) {
+    const h1 = root.querySelector('h1');
+    if (h1) {
+      h1.focus({ preventScroll: true });
+      placeholder = h1;
+    }
+  }
+  if (done) return;
+  const obs = new MutationObserver(() => {
+    if (pass()) stop();
+  });
+  const timer = setTimeout(() => stop(), 5000);
+  const stop = () => {
+    obs.disconnect();
+    clearTimeout(timer);
+    if (stopRestore === stop) stopRestore = null;
+  };
+  stopRestore = stop;
+  obs.observe(root, { childList: true, subtree: true });
+}
+
 function markNav(page) {
   for (const a of document.querySelectorAll('#nav a[data-nav]')) {
     if (a.dataset.nav === page || (page === 'drafts' && a.dataset.nav === 'groups')) a.setAttribute('aria-current', 'page');
@@ -212,7 +343,7 @@ function renderLogin(main) {
     } catch (err) {
       if (err.status === 401) fill(error, t('login.wrong'));
       else if (err.status === 429) fill(error, t('login.throttled', { msg: err.message }));
-      else fill(error, t('ui.error', { msg: err.message }));
+      else fill(error, errorText(err.message));
       password.select();
     } finally {
       submit.disabled = false;
@@ -275,9 +406,14 @@ function renderConn() {
   if (connState === true) parts.push(t('conn.live'));
   if (connState === false) parts.push(t('conn.down'));
   if (peers) parts.push(t('conn.peers', { up: peers.filter((p) => p.connected).length, all: peers.length }));
-  el.textContent = parts.join(' · ');
-  el.title = t('conn.title');
-  el.dataset.state = connState === false ? 'down' : 'up';
+  // A live region: touched only when what it says changed (reconnect attempts and peer events
+  // call this over and over with the same state).
+  const text = parts.join(' · ');
+  if (el.textContent !== text) el.textContent = text;
+  const title = t('conn.title');
+  if (el.title !== title) el.title = title;
+  const state = connState === false ? 'down' : 'up';
+  if (el.dataset.state !== state) el.dataset.state = state;
 }
 
 /** Puts the shell's words in the current language. */
@@ -285,6 +421,8 @@ function renderShell() {
   $('skip-link').textContent = t('app.skip');
   $('nav').setAttribute('aria-label', t('nav.label'));
   for (const a of document.querySelectorAll('#nav a[data-nav]')) a.textContent = t(`nav.${a.dataset.nav}`);
+  // Administration is for administrators only (the server refuses everyone else anyway).
+  $('nav-admin').hidden = !(session && session.role === 'admin');
   $('lang-label').textContent = t('app.lang');
   $('lang-select').value = lang();
   $('logout').textContent = t('app.logout');
@@ -327,9 +465,16 @@ async function boot() {
     const main = $('main');
     (main.querySelector('h1') || main).focus();
   });
-  onLang(() => {
+  onLang(async () => {
     renderShell();
-    route(false);
+    // The page is rebuilt in the new language: what was typed into it, and where the focus was,
+    // is carried over by element id. The old page's cleanup still runs first (the editor sends
+    // its unsent text there).
+    const kept = keepForm($('main'));
+    const p = route(false);
+    const mine = seq;
+    await p;
+    if (mine === seq && session) restoreForm($('main'), kept);
   });
   window.addEventListener('hashchange', () => route(true));
   window.addEventListener('liaison:unauthorized', () => {

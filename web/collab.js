@@ -10,6 +10,17 @@
 // after our own ack when the answer shows other changes), keeping the caret where it belongs. A
 // field with unsent text is never overwritten: its refresh waits for the ack.
 //
+// Every splice carries a unique `edit` id. After a network error or a 5xx it may or may not have
+// been applied, so the very same request (same body, same id) is sent again, and only after it
+// is acknowledged is the next splice computed; the node applies an id once. After 5 answers 5xx
+// in a row the field takes the server's text with the local text on top, and says so. A 401
+// tells the app once (`liaison:unauthorized` on window), keeps the text, and waits for a request
+// to succeed again (the reopened editor's) before sending.
+//
+// Line breaks: `base` is the server's text exactly; a textarea shows every CR LF and CR as LF.
+// Splices are computed on what the textarea shows and mapped onto the server's text, so `pos` and
+// `delete` count the code points of the server's text, CRs included.
+//
 // Hooks for tests and the bench (`window.__liaisonEditor`, set by the editor while it is open):
 //   pending()    number of fields with an unsent or in-flight change (0 = all saved)
 //   lastApplied  Date.now() when a remote change last replaced a textarea's text (0 = never)
@@ -47,15 +58,57 @@ export function codePoints(str, from = 0, to = str.length) {
   return n;
 }
 
-/** The splice (code points) that turns `base` into `value`, or null when they are equal. */
-export function spliceBetween(base, value) {
-  if (base === value) return null;
-  const c = changeBetween(base, value);
+/** What a <textarea> shows for `text`: its API value has every CR LF and lone CR as LF. */
+export function normLines(text) {
+  return text.indexOf('\r') < 0 ? text : text.replace(/\r\n?/g, '\n');
+}
+
+/**
+ * Where the UTF-16 index `i` of `normLines(raw)` is in `raw`: the start of the raw line break or
+ * character that normalised character `i` came from (`raw.length` at the end).
+ */
+function rawIndex(raw, i) {
+  let r = 0;
+  let k = 0;
+  while (k < i && r < raw.length) {
+    if (raw.charCodeAt(r) === 13 && raw.charCodeAt(r + 1) === 10) r += 2;
+    else r += 1;
+    k++;
+  }
+  return r;
+}
+
+/**
+ * The splice that turns the server's text `base` into what the textarea shows (`value`), or null
+ * when the textarea shows `base` as it is. Computed on the text as the textarea shows it (line
+ * breaks normalised) and mapped back onto `base`, so `pos` and `delete` count code points of
+ * `base` itself, CRs included. `result` is the server's text once the splice is applied.
+ */
+export function spliceFor(base, value) {
+  const shown = normLines(base);
+  if (shown === value) return null;
+  const c = changeBetween(shown, value);
+  let insert = value.slice(c.start, c.newEnd);
+  let start = shown === base ? c.start : rawIndex(base, c.start);
+  const end = shown === base ? c.oldEnd : rawIndex(base, c.oldEnd);
+  // A lone CR just before the splice would pair with an LF just after it into one line break the
+  // textarea does not show: replace such CRs by the LFs they stand for.
+  while (start > 0 && base.charCodeAt(start - 1) === 13 && (insert ? insert.charCodeAt(0) : base.charCodeAt(end)) === 10) {
+    start--;
+    insert = '\n' + insert;
+  }
   return {
-    pos: codePoints(base, 0, c.start),
-    delete: codePoints(base, c.start, c.oldEnd),
-    insert: value.slice(c.start, c.newEnd),
+    pos: codePoints(base, 0, start),
+    delete: codePoints(base, start, end),
+    insert,
+    result: base.slice(0, start) + insert + base.slice(end),
   };
+}
+
+/** The splice (code points of `base`) that turns `base` into `value`, or null when none is needed. */
+export function spliceBetween(base, value) {
+  const sp = spliceFor(base, value);
+  return sp && { pos: sp.pos, delete: sp.delete, insert: sp.insert };
 }
 
 /** Moves a UTF-16 position of `old` to where it belongs in `text` after the change between them. */
@@ -73,6 +126,7 @@ function rebase(base, local, remote) {
   const l = changeBetween(base, local);
   const r = changeBetween(base, remote);
   const ins = local.slice(l.start, l.newEnd);
+  if (local === remote) return local; // the same change (an insertion would otherwise double)
   if (l.oldEnd <= r.start) {
     return remote.slice(0, l.start) + ins + remote.slice(l.oldEnd);
   }
@@ -87,7 +141,40 @@ function sortedHeads(heads) {
   return Array.isArray(heads) ? [...heads].sort().join(',') : '';
 }
 
+
 const isNetwork = (e) => !(e instanceof ApiError) || e.status >= 500;
+
+/** 5xx answers in a row to the same splice before the field resyncs from the server instead. */
+const MAX_5XX = 5;
+/** Network retries a field gets after the editor closed. */
+const CLOSED_RETRIES = 20;
+
+/** A unique id for one splice: the node applies a splice with a given `edit` id at most once. */
+function newEditId() {
+  const c = globalThis.crypto;
+  if (c && typeof c.randomUUID === 'function') return c.randomUUID();
+  const b = new Uint8Array(16);
+  c.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+// The session is gone (a 401): the app is told once (it shows the login page, then reopens the
+// draft), and fields with unsent text wait, keeping it, until a request succeeds again, in this
+// engine or in the one the reopened editor makes; then they send it.
+let authLost = false;
+const authWaiters = new Set();
+function unauthorized() {
+  if (authLost) return;
+  authLost = true;
+  if (typeof window !== 'undefined') window.dispatchEvent(new Event('liaison:unauthorized'));
+}
+function authorized() {
+  if (!authLost) return;
+  authLost = false;
+  const wake = [...authWaiters];
+  authWaiters.clear();
+  for (const fn of wake) fn();
+}
 
 /**
  * Creates the engine for one draft.
@@ -126,7 +213,7 @@ export function createCollab(opts) {
   };
 
   function isDirty(f) {
-    return f.inflight !== null || f.el.value !== f.shown;
+    return f.inflight !== null || f.pending !== null || f.resyncNeeded !== null || f.el.value !== f.shown;
   }
   function pendingCount() {
     let n = 0;
@@ -154,18 +241,28 @@ export function createCollab(opts) {
       el,
       provision,
       lang,
-      base: text,
+      base: text, // the server's text at `baseVersion`, exactly (CRs included)
       baseVersion: version,
       shown: el.value, // what the textarea showed for `base` (line breaks normalised)
+      // The splice sent and not acknowledged: {body, value, result}. After a network error or a
+      // 5xx it may have been applied, so the very same body (same `edit` id) goes again first.
+      pending: null,
       inflight: null,
       retryTimer: null,
       backoff: 0,
+      fails: 0, // 5xx answers in a row to `pending`
       offline: false,
       gen: 0,
       composing: false,
       deferred: false,
       rebased: false,
+      resyncNeeded: null, // {keepLocal, maybe}: a resync still to do (after a composition, a retry)
+      authWait: false,
       closedRetries: 0,
+    };
+    f.wake = () => {
+      f.authWait = false;
+      send(f);
     };
     f.onInput = () => {
       report();
@@ -185,6 +282,14 @@ export function createCollab(opts) {
     return f;
   }
 
+  /** Forgets a field for good. */
+  function drop(f) {
+    clearTimeout(f.retryTimer);
+    f.retryTimer = null;
+    authWaiters.delete(f.wake);
+    fields.delete(f.el);
+  }
+
   /** Stops managing a textarea (its provision is gone, or the editor closes). */
   function detach(el) {
     const f = fields.get(el);
@@ -192,42 +297,81 @@ export function createCollab(opts) {
     el.removeEventListener('input', f.onInput);
     el.removeEventListener('compositionstart', f.onCompStart);
     el.removeEventListener('compositionend', f.onCompEnd);
-    clearTimeout(f.retryTimer);
-    fields.delete(el);
+    drop(f);
     report();
   }
 
+  function waitAuth(f) {
+    f.authWait = true;
+    authWaiters.add(f.wake);
+  }
+
+  function retryLater(f, ms) {
+    f.retryTimer = setTimeout(() => {
+      f.retryTimer = null;
+      send(f);
+    }, ms);
+  }
+
+  /**
+   * Sends what the field has to send: a resync still to do, else the pending splice again
+   * (verbatim), else the change between `base` and the textarea as a new splice.
+   */
   function send(f) {
-    if (f.inflight !== null || f.retryTimer || !fields.has(f.el)) return;
-    const value = f.el.value;
-    if (destroyed && value === f.shown) {
-      fields.delete(f.el); // flushed after the editor closed
+    if (f.inflight !== null || f.retryTimer || f.authWait || !fields.has(f.el)) return;
+    if (f.resyncNeeded) {
+      if (f.composing) return; // compositionend comes back here
+      const r = f.resyncNeeded;
+      f.resyncNeeded = null;
+      resync(f, r.keepLocal, r.maybe);
       return;
     }
-    if (value === f.shown) {
-      if (f.deferred) refresh();
+    if (!f.pending) {
+      const value = f.el.value;
+      if (value === f.shown) {
+        if (destroyed) drop(f); // flushed after the editor closed
+        else {
+          if (f.deferred) refresh();
+          report();
+        }
+        return;
+      }
+      const sp = spliceFor(f.base, value);
+      if (!sp) {
+        // Only a line-break normalisation differs: nothing to send.
+        f.shown = value;
+        if (destroyed) drop(f);
+        else report();
+        return;
+      }
+      f.fails = 0;
+      f.pending = {
+        body: { provision: f.provision, lang: f.lang, pos: sp.pos, delete: sp.delete, insert: sp.insert, base: f.baseVersion, edit: newEditId() },
+        value,
+        result: sp.result,
+      };
+    }
+    if (authLost) {
+      waitAuth(f);
       report();
       return;
     }
-    const sp = spliceBetween(f.base, value);
-    if (!sp) {
-      // Only a line-break normalisation differs: nothing to send.
-      f.shown = value;
-      report();
-      return;
-    }
-    f.inflight = value;
+    const pend = f.pending;
+    f.inflight = pend.value;
     report();
-    const body = { provision: f.provision, lang: f.lang, ...sp, base: f.baseVersion };
-    api('POST', `/api/drafts/${enc}/splice`, body).then(
+    api('POST', `/api/drafts/${enc}/splice`, pend.body).then(
       (ans) => {
         f.inflight = null;
+        f.pending = null;
+        f.fails = 0;
         f.backoff = 0;
         f.offline = false;
         f.rebased = false;
+        f.closedRetries = 0;
+        authorized();
         const heads = sortedHeads(ans && ans.heads);
-        f.base = value;
-        f.shown = value;
+        f.base = pend.result;
+        f.shown = pend.value;
         f.baseVersion = (ans && ans.version) || heads;
         f.gen++;
         remember(heads);
@@ -244,34 +388,53 @@ export function createCollab(opts) {
       },
       (err) => {
         f.inflight = null;
-        if (destroyed) {
-          // The editor closed with this change unsent: keep trying a while on a network error.
-          if (isNetwork(err) && ++f.closedRetries <= 20) {
-            f.retryTimer = setTimeout(() => {
-              f.retryTimer = null;
-              send(f);
-            }, 1000);
-          } else fields.delete(f.el);
-          return;
-        }
-        if (isNetwork(err) || err.status === 401) {
-          // Keep the change; it is against a version, so it merges whenever it gets through.
-          f.offline = isNetwork(err);
-          f.backoff = err.status === 401 ? 4000 : f.backoff ? Math.min(f.backoff * 2, 4000) : 250;
-          if (err.status === 401 && opts.onError) opts.onError(err.message);
-          f.retryTimer = setTimeout(() => {
-            f.retryTimer = null;
-            send(f);
-          }, f.backoff);
+        if (!fields.has(f.el)) return;
+        const status = err instanceof ApiError ? err.status : 0;
+        if (status === 401) {
+          // Not applied. Keep it (and the text) until the officer has logged in again.
+          f.offline = false;
+          unauthorized();
+          waitAuth(f);
           report();
           return;
         }
+        if (isNetwork(err)) {
+          // It may or may not have been applied: the same body goes again, and the node applies
+          // an `edit` id only once.
+          if (destroyed && ++f.closedRetries > CLOSED_RETRIES) {
+            drop(f);
+            return;
+          }
+          if (status >= 500 && ++f.fails >= MAX_5XX) {
+            // The node keeps failing on it: take its text, put ours on top, say so.
+            const maybe = f.pending;
+            f.pending = null;
+            f.fails = 0;
+            f.offline = false;
+            f.backoff = 0;
+            if (!destroyed && opts.onError) opts.onError(err.message);
+            resync(f, true, maybe);
+            report();
+            return;
+          }
+          f.offline = true;
+          f.backoff = destroyed ? 1000 : f.backoff ? Math.min(f.backoff * 2, 4000) : 250;
+          retryLater(f, f.backoff);
+          report();
+          return;
+        }
+        // Refused: not applied.
+        f.pending = null;
+        f.fails = 0;
         f.offline = false;
         f.backoff = 0;
-        if ((err.status === 409 || err.status === 422) && !f.rebased) {
+        if ((status === 409 || status === 422) && !f.rebased) {
           // The server could not apply it to that base: take its text, put ours on top, retry.
           f.rebased = true;
           resync(f, true);
+        } else if (destroyed) {
+          drop(f);
+          return;
         } else {
           // Refused: the server is the authority. Say why and show its text.
           f.rebased = false;
@@ -287,6 +450,7 @@ export function createCollab(opts) {
   function applyText(f, text) {
     const el = f.el;
     const old = el.value;
+    text = normLines(text);
     if (old === text) return;
     const c = changeBetween(old, text);
     const ss = mapThrough(el.selectionStart, c);
@@ -294,7 +458,7 @@ export function createCollab(opts) {
     const dir = el.selectionDirection;
     const top = el.scrollTop;
     el.setRangeText(text.slice(c.start, c.newEnd), c.start, c.oldEnd, 'preserve');
-    if (el.value !== text) el.value = text; // line-break normalisation
+    if (el.value !== text) el.value = text;
     el.setSelectionRange(ss, se, dir);
     el.scrollTop = top;
     hooks.lastApplied = Date.now();
@@ -304,38 +468,57 @@ export function createCollab(opts) {
   /**
    * Fetches the draft for one field after a refused splice. With `keepLocal`, the local change is
    * put on top of the server's text and sent again; without, the server's text replaces it.
+   * `maybe` is a pending splice whose fate is unknown: when the server's text is exactly its
+   * result, it was applied. After the editor closed, the merged text is still sent.
    */
-  function resync(f, keepLocal) {
+  function resync(f, keepLocal, maybe = null) {
     f.inflight = ''; // holds the field while fetching
     api('GET', `/api/drafts/${enc}`).then(
       (d) => {
         f.inflight = null;
-        if (destroyed || !fields.has(f.el)) return;
+        if (!fields.has(f.el)) return;
+        authorized();
+        if (f.composing) {
+          // Never change the text under an IME composition: again once it ends.
+          f.resyncNeeded = { keepLocal, maybe };
+          report();
+          return;
+        }
         const p = d.provisions.find((x) => x.id === f.provision);
         if (!p) {
-          refresh();
+          if (destroyed) drop(f);
+          else refresh();
           return;
         }
         const server = p.texts[f.lang] ?? '';
-        const merged = keepLocal ? rebase(f.base, f.el.value, server) : server;
-        applyText(f, server);
+        const shownServer = normLines(server);
+        const from = maybe && normLines(maybe.result) === shownServer ? maybe.result : f.base;
+        const merged = keepLocal ? rebase(normLines(from), f.el.value, shownServer) : shownServer;
+        if (destroyed) f.el.value = merged; // detached: nothing to show
+        else applyText(f, merged);
         f.base = server;
-        f.shown = f.el.value;
+        f.shown = shownServer;
         f.baseVersion = d.version;
         f.gen++;
-        if (merged !== server) {
-          applyText(f, merged);
-          send(f);
-        } else f.rebased = false;
+        remember(d.version);
+        if (f.el.value !== f.shown) send(f);
+        else {
+          f.rebased = false;
+          if (destroyed) drop(f);
+        }
         report();
-        refresh();
+        if (!destroyed) refresh();
       },
-      () => {
+      (err) => {
         f.inflight = null;
-        f.retryTimer = setTimeout(() => {
-          f.retryTimer = null;
-          resync(f, keepLocal);
-        }, 1000);
+        if (!fields.has(f.el)) return;
+        f.resyncNeeded = { keepLocal, maybe };
+        if (err instanceof ApiError && err.status === 401) {
+          unauthorized();
+          waitAuth(f);
+        } else if (destroyed && ++f.closedRetries > CLOSED_RETRIES) drop(f);
+        else retryLater(f, 1000);
+        report();
       },
     );
   }
@@ -361,6 +544,7 @@ export function createCollab(opts) {
         refreshBackoff = 0;
         if (destroyed) return;
         fetchOffline = false;
+        authorized();
         hooks.refreshes++;
         remember(d.version);
         if (opts.onDraft) opts.onDraft(d);
@@ -369,7 +553,7 @@ export function createCollab(opts) {
           if (!gens.has(f)) continue; // attached from this very draft
           const p = byId.get(f.provision);
           if (!p) continue;
-          if (isDirty(f) || f.retryTimer || f.composing) {
+          if (isDirty(f) || f.retryTimer || f.authWait || f.composing) {
             f.deferred = true;
             continue;
           }
@@ -395,7 +579,9 @@ export function createCollab(opts) {
       (err) => {
         refreshing = false;
         if (destroyed) return;
-        if (isNetwork(err)) {
+        if (err instanceof ApiError && err.status === 401) {
+          unauthorized(); // the app shows the login page; the next tick tries again, quietly
+        } else if (isNetwork(err)) {
           fetchOffline = true;
           refreshBackoff = refreshBackoff ? Math.min(refreshBackoff * 2, 4000) : 250;
           refreshRetry = setTimeout(refresh, refreshBackoff);
@@ -424,14 +610,16 @@ export function createCollab(opts) {
       el.removeEventListener('compositionstart', f.onCompStart);
       el.removeEventListener('compositionend', f.onCompEnd);
       f.composing = false;
-      if (f.inflight !== null) continue; // its answer sends the rest
+      if (f.inflight !== null || f.authWait) continue; // its answer, or a new login, sends the rest
       clearTimeout(f.retryTimer);
       f.retryTimer = null;
-      if (f.el.value === f.shown) fields.delete(el);
+      if (!isDirty(f)) drop(f);
       else send(f);
     }
   }
 
+  // The editor fetched this draft just before making the engine: the session is good again.
+  authorized();
   report();
   return { attach, detach, refresh, onDocChanged, destroy, pending: pendingCount, hooks, field: (el) => fields.get(el) };
 }

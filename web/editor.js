@@ -3,7 +3,7 @@
 // the workflow up to signature, and who else is here.
 
 import { api, ApiError, onEvent } from './api.js';
-import { register, t, onLang } from './i18n.js';
+import { register, t, onLang, lang as uiLang } from './i18n.js';
 import { createCollab } from './collab.js';
 
 register({
@@ -15,7 +15,7 @@ register({
     'ed.sync.pending': 'saving…',
     'ed.sync.offline': 'offline, will retry',
     'ed.sync.label': 'Sync state',
-    'ed.state.draft': 'draft',
+    'ed.state.draft': 'drafting',
     'ed.state.under-review': 'under review',
     'ed.state.agreed': 'agreed',
     'ed.state.executed': 'executed',
@@ -29,6 +29,8 @@ register({
     'ed.here.cell': '{officer} ({party}) is here',
     'ed.lang.en': 'English',
     'ed.lang.ru': 'Russian',
+    'ed.langin.en': 'English',
+    'ed.langin.ru': 'Russian',
     'ed.text.label': '{label}, {lang} text',
     'ed.provision': 'Provision',
     'ed.kind.preamble': 'preamble paragraph',
@@ -112,9 +114,9 @@ register({
     'ed.refused': 'Узел отказал: {msg}',
     'ed.sync.saved': 'сохранено',
     'ed.sync.pending': 'сохранение…',
-    'ed.sync.offline': 'нет связи, повторим',
+    'ed.sync.offline': 'нет связи, повтор попытки',
     'ed.sync.label': 'Состояние синхронизации',
-    'ed.state.draft': 'проект',
+    'ed.state.draft': 'на подготовке',
     'ed.state.under-review': 'на рассмотрении',
     'ed.state.agreed': 'согласован',
     'ed.state.executed': 'подписан',
@@ -128,34 +130,36 @@ register({
     'ed.here.cell': '{officer} ({party}) здесь',
     'ed.lang.en': 'Английский',
     'ed.lang.ru': 'Русский',
-    'ed.text.label': '{label}, текст на языке: {lang}',
+    'ed.langin.en': 'на английском языке',
+    'ed.langin.ru': 'на русском языке',
+    'ed.text.label': '{label}, текст {lang}',
     'ed.provision': 'Положение',
     'ed.kind.preamble': 'абзац преамбулы',
     'ed.kind.article': 'статья',
     'ed.kind.item': 'подпункт',
-    'ed.stale': 'Текст ({lang}) может расходиться с текстом ({other}): {other} изменён {by}, {at}',
+    'ed.stale': 'Текст {lang} может расходиться с текстом {other}: текст {other} изменён ({by}, {at})',
     'ed.align': 'Согласовать',
-    'ed.align.label': 'Отметить языки положения {label} как согласованные',
+    'ed.align.label': '{label}: отметить тексты на всех языках как согласованные',
     'ed.up': 'Выше',
     'ed.down': 'Ниже',
     'ed.remove': 'Удалить',
-    'ed.remove.confirm': 'Удалить {label} на всех языках?',
+    'ed.remove.confirm': '{label}: удалить на всех языках?',
     'ed.addafter': 'Добавить после',
-    'ed.up.label': 'Переместить {label} выше',
-    'ed.down.label': 'Переместить {label} ниже',
-    'ed.remove.label': 'Удалить {label}',
-    'ed.addafter.label': 'Добавить положение после {label}',
+    'ed.up.label': '{label}: переместить выше',
+    'ed.down.label': '{label}: переместить ниже',
+    'ed.remove.label': '{label}: удалить',
+    'ed.addafter.label': '{label}: добавить следующее положение',
     'ed.add': 'Добавить положение',
     'ed.add.kind': 'Вид нового положения',
     'ed.review.summary': 'Комментарии ({c}) · Предложения ({s})',
     'ed.comments': 'Комментарии',
     'ed.comments.none': 'Комментариев нет.',
     'ed.comment.add': 'Добавить комментарий',
-    'ed.comment.label': 'Комментарий к {label}',
+    'ed.comment.label': '{label}: комментарий',
     'ed.suggestions': 'Предложения',
     'ed.suggestions.none': 'Открытых предложений нет.',
     'ed.suggest': 'Предложить',
-    'ed.suggest.label': 'Предлагаемый текст для {label}',
+    'ed.suggest.label': '{label}: предлагаемый текст',
     'ed.suggest.lang': 'Язык предложения',
     'ed.suggestion.by': '{by}, {at}, {lang}:',
     'ed.accept': 'Принять',
@@ -237,6 +241,46 @@ function langName(code) {
   return s === k ? code.toUpperCase() : s;
 }
 
+/** "in English" as it fits after "text" ("English" / «на английском языке»). */
+function langIn(code) {
+  const k = `ed.langin.${code}`;
+  const s = t(k);
+  return s === k ? langName(code) : s;
+}
+
+/** Sets a text or an attribute only when it differs: no needless change for screen readers. */
+function setText(el, s) {
+  if (el.textContent !== s) el.textContent = s;
+}
+function setAttr(el, name, v) {
+  if (el.getAttribute(name) !== v) el.setAttribute(name, v);
+}
+
+const built = new WeakMap(); // element -> key of the data its content was last built from
+
+/**
+ * Rebuilds `el`'s content with `build()` only when `key` (a JSON of the data it shows, and the
+ * interface language) changed. If the focus was inside, it goes back to the new element with the
+ * same `data-focus`, or, when that is gone, to `el` itself.
+ */
+function rebuild(el, key, build) {
+  if (built.get(el) === key) return false;
+  built.set(el, key);
+  const a = document.activeElement;
+  const had = a && a !== el && el.contains(a) ? a.getAttribute('data-focus') || '' : null;
+  clear(el);
+  build();
+  if (had !== null) {
+    const back = had ? el.querySelector(`[data-focus="${CSS.escape(had)}"]`) : null;
+    if (back && !back.disabled) back.focus();
+    else {
+      if (!el.hasAttribute('tabindex')) el.setAttribute('tabindex', '-1');
+      el.focus();
+    }
+  }
+  return true;
+}
+
 /** The node's label of a provision ("Article 2", "Preamble 1", "(b)") in the interface language. */
 function labelOf(label) {
   const m = /^(Article|Preamble) (\d+)$/.exec(label || '');
@@ -306,8 +350,10 @@ export function render(main, ctx, draftId) {
 
   const titleEl = h('h1', { class: 'ed-title', id: `ed-title-${n}` });
   const badge = h('span', { class: 'ed-badge' });
-  const syncEl = h('span', { id: 'sync-state', class: 'ed-sync', role: 'status', 'aria-live': 'polite', 'data-state': 'saved' });
-  labAttr(syncEl, 'aria-label', 'ed.sync.label');
+  // Visible sync state, not a live region (it would speak on every keystroke); only going
+  // offline is announced, through `syncSr`.
+  const syncEl = h('span', { id: 'sync-state', class: 'ed-sync', 'data-state': 'saved' });
+  const syncSr = h('span', { class: 'sr-only', role: 'status' });
   const metaEl = h('p', { class: 'ed-meta' });
   const noticeEl = h('p', { class: 'ed-notice', hidden: true });
   const errorEl = h('p', { class: 'ed-error', role: 'alert', hidden: true });
@@ -426,7 +472,7 @@ export function render(main, ctx, draftId) {
   const root = h(
     'div',
     { class: 'ed', 'data-draft': draftId },
-    h('header', { class: 'ed-head' }, h('div', { class: 'ed-titlebar' }, titleEl, badge, syncEl), metaEl, hereBox, noticeEl, errorEl),
+    h('header', { class: 'ed-head' }, h('div', { class: 'ed-titlebar' }, titleEl, badge, syncEl, syncSr), metaEl, hereBox, noticeEl, errorEl),
     workflow,
     grid,
     addBox,
@@ -512,9 +558,32 @@ export function render(main, ctx, draftId) {
     });
   }
 
+  /** Our own Party's name for its id; the other Party's id as it is. */
+  function partyName(id) {
+    return id && id === session.party_id && session.party_name ? session.party_name : id;
+  }
+
+  let presenceKey = '';
+  /** Shows who else is here; repaints only when that changed (it runs every second). */
   function paintPresence() {
     const now = Date.now();
     for (const [k, p] of presence) if (now - p.at > PRESENCE_TTL_MS) presence.delete(k);
+    const entries = [];
+    for (const p of presence.values()) {
+      const row = p.provision ? rows.get(p.provision) : null;
+      const party = partyName(p.party);
+      const where = row ? (p.lang ? `${row.label} · ${langName(p.lang)}` : row.label) : t('ed.here.draft');
+      const cell = row && p.lang && row.cells.has(p.lang) ? [p.provision, p.lang] : null;
+      entries.push({
+        line: t('ed.here.at', { officer: p.officer, party, where }),
+        cell,
+        cellText: t('ed.here.cell', { officer: p.officer, party }),
+      });
+    }
+    entries.sort((a, b) => (a.line < b.line ? -1 : a.line > b.line ? 1 : 0));
+    const key = JSON.stringify([uiLang(), entries]);
+    if (key === presenceKey) return;
+    presenceKey = key;
     clear(hereList);
     for (const row of rows.values()) {
       for (const cell of row.cells.values()) {
@@ -522,15 +591,13 @@ export function render(main, ctx, draftId) {
         cell.box.classList.remove('ed-others');
       }
     }
-    if (!presence.size) hereList.append(h('li', { class: 'ed-none', text: t('ed.here.none') }));
-    for (const p of presence.values()) {
-      const row = p.provision ? rows.get(p.provision) : null;
-      const where = row ? (p.lang ? `${row.label} · ${langName(p.lang)}` : row.label) : t('ed.here.draft');
-      hereList.append(h('li', { text: t('ed.here.at', { officer: p.officer, party: p.party, where }) }));
-      const cell = row && p.lang ? row.cells.get(p.lang) : null;
+    if (!entries.length) hereList.append(h('li', { class: 'ed-none', text: t('ed.here.none') }));
+    for (const e of entries) {
+      hereList.append(h('li', { text: e.line }));
+      const cell = e.cell ? rows.get(e.cell[0]).cells.get(e.cell[1]) : null;
       if (cell) {
         cell.box.classList.add('ed-others');
-        cell.here.append(h('span', { class: 'ed-who', text: t('ed.here.cell', { officer: p.officer, party: p.party }) }));
+        cell.here.append(h('span', { class: 'ed-who', text: e.cellText }));
       }
     }
   }
@@ -554,7 +621,7 @@ export function render(main, ctx, draftId) {
     const row = { id: p.id, label: labelOf(p.label), cells: new Map() };
     const base = `ed-${n}-${p.id}`;
     row.el = h('div', { class: 'ed-row', 'data-provision': p.id, role: 'group', 'aria-labelledby': `${base}-label` });
-    row.labelEl = h('h2', { class: 'ed-label', id: `${base}-label` });
+    row.labelEl = h('h2', { class: 'ed-label', id: `${base}-label`, tabindex: '-1' });
     row.kindEl = h('span', { class: 'ed-kind' });
     row.staleEl = h('div', { class: 'ed-stale-box' });
     row.alignBtn = h('button', { type: 'button', class: 'ed-align', onclick: () => act({ action: 'align', provision: p.id }) });
@@ -594,7 +661,7 @@ export function render(main, ctx, draftId) {
           }
         }, 0);
       });
-      const here = h('div', { class: 'ed-here', 'aria-live': 'polite' });
+      const here = h('div', { class: 'ed-here' });
       const box = h('div', { class: 'ed-cell', 'data-lang': l }, labelEl, ta, here);
       row.cells.set(l, { box, ta, labelEl, here });
       row.el.append(box);
@@ -665,95 +732,101 @@ export function render(main, ctx, draftId) {
   }
 
   function updateRow(row, p) {
+    const L = uiLang();
     row.label = labelOf(p.label);
     row.kind = p.kind;
-    row.labelEl.textContent = row.label;
-    row.kindEl.textContent = t(`ed.kind.${p.kind}`);
-    row.el.dataset.kind = p.kind;
+    setText(row.labelEl, row.label);
+    setText(row.kindEl, t(`ed.kind.${p.kind}`));
+    if (row.el.dataset.kind !== p.kind) row.el.dataset.kind = p.kind;
     const locked = textLocked();
     for (const [l, cell] of row.cells) {
-      cell.labelEl.textContent = langName(l);
-      cell.ta.setAttribute('aria-label', t('ed.text.label', { label: row.label, lang: langName(l) }));
-      cell.ta.readOnly = locked;
+      setText(cell.labelEl, langName(l));
+      setAttr(cell.ta, 'aria-label', t('ed.text.label', { label: row.label, lang: langIn(l) }));
+      if (cell.ta.readOnly !== locked) cell.ta.readOnly = locked;
       const st = p.stale && p.stale[l];
       cell.box.classList.toggle('ed-is-stale', !!st);
-      if (st) cell.ta.setAttribute('aria-describedby', `ed-${n}-${p.id}-stale-${l}`);
+      if (st) setAttr(cell.ta, 'aria-describedby', `ed-${n}-${p.id}-stale-${l}`);
       else cell.ta.removeAttribute('aria-describedby');
     }
-    clear(row.staleEl);
     const stale = Object.entries(p.stale || {});
-    for (const [l, s] of stale) {
-      row.staleEl.append(
-        h('p', {
-          class: 'ed-stale',
-          id: `ed-${n}-${p.id}-stale-${l}`,
-          'data-lang': l,
-          text: t('ed.stale', { lang: langName(l), other: langName(s.changed_lang), by: who(s.by), at: when(s.at) }),
-        }),
-      );
-    }
+    rebuild(row.staleEl, JSON.stringify([L, stale]), () => {
+      for (const [l, s] of stale) {
+        row.staleEl.append(
+          h('p', {
+            class: 'ed-stale',
+            id: `ed-${n}-${p.id}-stale-${l}`,
+            'data-lang': l,
+            text: t('ed.stale', { lang: langIn(l), other: langIn(s.changed_lang), by: who(s.by), at: when(s.at) }),
+          }),
+        );
+      }
+    });
     row.el.classList.toggle('ed-row-stale', stale.length > 0);
-    row.alignBtn.textContent = t('ed.align');
-    row.alignBtn.setAttribute('aria-label', t('ed.align.label', { label: row.label }));
+    setText(row.alignBtn, t('ed.align'));
+    setAttr(row.alignBtn, 'aria-label', t('ed.align.label', { label: row.label }));
     row.alignBtn.hidden = !stale.length || locked;
     row.tools.hidden = locked;
     // Disabled as well as hidden: a viewer's page holds no usable control that changes the draft.
-    for (const b of [row.alignBtn, row.upBtn, row.downBtn, row.addBtn, row.removeBtn, row.commentBtn, row.suggBtn]) b.disabled = locked;
-    row.upBtn.textContent = t('ed.up');
-    row.upBtn.setAttribute('aria-label', t('ed.up.label', { label: row.label }));
-    row.downBtn.textContent = t('ed.down');
-    row.downBtn.setAttribute('aria-label', t('ed.down.label', { label: row.label }));
-    row.addBtn.textContent = t('ed.addafter');
-    row.addBtn.setAttribute('aria-label', t('ed.addafter.label', { label: row.label }));
-    row.removeBtn.textContent = t('ed.remove');
-    row.removeBtn.setAttribute('aria-label', t('ed.remove.label', { label: row.label }));
+    const idx = draft.provisions.findIndex((x) => x.id === p.id);
+    const off = new Map([row.alignBtn, row.upBtn, row.downBtn, row.addBtn, row.removeBtn, row.commentBtn, row.suggBtn].map((b) => [b, locked]));
+    if (idx === 0) off.set(row.upBtn, true);
+    if (idx === draft.provisions.length - 1) off.set(row.downBtn, true);
+    off.set(row.commentBtn, !canEdit); // comments stay open on a frozen draft
+    for (const [b, v] of off) if (b.disabled !== v) b.disabled = v;
+    setText(row.upBtn, t('ed.up'));
+    setAttr(row.upBtn, 'aria-label', t('ed.up.label', { label: row.label }));
+    setText(row.downBtn, t('ed.down'));
+    setAttr(row.downBtn, 'aria-label', t('ed.down.label', { label: row.label }));
+    setText(row.addBtn, t('ed.addafter'));
+    setAttr(row.addBtn, 'aria-label', t('ed.addafter.label', { label: row.label }));
+    setText(row.removeBtn, t('ed.remove'));
+    setAttr(row.removeBtn, 'aria-label', t('ed.remove.label', { label: row.label }));
 
     // Comments.
     const comments = p.comments || [];
     const suggs = (draft.open_suggestions || []).filter((s) => s.provision === p.id);
-    row.summary.textContent = t('ed.review.summary', { c: comments.length, s: suggs.length });
-    row.commentsTitle.textContent = t('ed.comments');
-    clear(row.commentsList);
-    if (!comments.length) row.commentsList.append(h('li', { class: 'ed-none', text: t('ed.comments.none') }));
-    for (const c of comments) {
-      row.commentsList.append(h('li', {}, h('span', { class: 'ed-by', text: `${who(c.author)}, ${when(c.at)}: ` }), h('span', { text: c.text })));
-    }
-    row.commentLabel.textContent = t('ed.comment.label', { label: row.label });
-    row.commentBtn.textContent = t('ed.comment.add');
+    setText(row.summary, t('ed.review.summary', { c: comments.length, s: suggs.length }));
+    setText(row.commentsTitle, t('ed.comments'));
+    rebuild(row.commentsList, JSON.stringify([L, comments]), () => {
+      if (!comments.length) row.commentsList.append(h('li', { class: 'ed-none', text: t('ed.comments.none') }));
+      for (const c of comments) {
+        row.commentsList.append(h('li', {}, h('span', { class: 'ed-by', text: `${who(c.author)}, ${when(c.at)}: ` }), h('span', { text: c.text })));
+      }
+    });
+    setText(row.commentLabel, t('ed.comment.label', { label: row.label }));
+    setText(row.commentBtn, t('ed.comment.add'));
     row.commentForm.hidden = !canEdit;
-    row.commentBtn.disabled = !canEdit;
-    const idx = draft.provisions.findIndex((x) => x.id === p.id);
-    if (idx === 0) row.upBtn.disabled = true;
-    if (idx === draft.provisions.length - 1) row.downBtn.disabled = true;
 
     // Suggestions.
-    row.suggTitle.textContent = t('ed.suggestions');
-    clear(row.suggList);
-    if (!suggs.length) row.suggList.append(h('li', { class: 'ed-none', text: t('ed.suggestions.none') }));
-    for (const s of suggs) {
-      const li = h(
-        'li',
-        { 'data-suggestion': s.id },
-        h('p', { class: 'ed-by', text: t('ed.suggestion.by', { by: who(s.author), at: when(s.at), lang: langName(s.lang) }) }),
-        h('p', { class: 'ed-sugg', lang: s.lang, text: s.text }),
-      );
-      if (s.diff) li.append(h('pre', { class: 'ed-diff', text: s.diff }));
-      if (canEdit && !frozen()) {
-        li.append(
-          h('button', { type: 'button', class: 'ed-accept', 'aria-label': t('ed.accept.label', { by: who(s.author) }), text: t('ed.accept'), onclick: () => decide(s.id, true) }),
-          ' ',
-          h('button', { type: 'button', class: 'ed-reject', 'aria-label': t('ed.reject.label', { by: who(s.author) }), text: t('ed.reject'), onclick: () => decide(s.id, false) }),
+    setText(row.suggTitle, t('ed.suggestions'));
+    const decidable = canEdit && !frozen();
+    rebuild(row.suggList, JSON.stringify([L, decidable, suggs]), () => {
+      if (!suggs.length) row.suggList.append(h('li', { class: 'ed-none', text: t('ed.suggestions.none') }));
+      for (const s of suggs) {
+        const li = h(
+          'li',
+          { 'data-suggestion': s.id },
+          h('p', { class: 'ed-by', text: t('ed.suggestion.by', { by: who(s.author), at: when(s.at), lang: langIn(s.lang) }) }),
+          h('p', { class: 'ed-sugg', lang: s.lang, text: s.text }),
         );
+        if (s.diff) li.append(h('pre', { class: 'ed-diff', text: s.diff }));
+        if (decidable) {
+          li.append(
+            h('button', { type: 'button', class: 'ed-accept', 'data-focus': `accept:${s.id}`, 'aria-label': t('ed.accept.label', { by: who(s.author) }), text: t('ed.accept'), onclick: () => decide(s.id, true) }),
+            ' ',
+            h('button', { type: 'button', class: 'ed-reject', 'data-focus': `reject:${s.id}`, 'aria-label': t('ed.reject.label', { by: who(s.author) }), text: t('ed.reject'), onclick: () => decide(s.id, false) }),
+          );
+        }
+        row.suggList.append(li);
       }
-      row.suggList.append(li);
-    }
+    });
     const v = row.suggLang.value;
-    clear(row.suggLang);
-    for (const l of draft.languages) row.suggLang.append(h('option', { value: l, text: langName(l) }));
-    if (v) row.suggLang.value = v;
-    row.suggLangLabel.textContent = t('ed.suggest.lang');
-    row.suggLabel.textContent = t('ed.suggest.label', { label: row.label });
-    row.suggBtn.textContent = t('ed.suggest');
+    if (rebuild(row.suggLang, JSON.stringify([L, draft.languages]), () => {
+      for (const l of draft.languages) row.suggLang.append(h('option', { value: l, text: langName(l) }));
+    }) && v) row.suggLang.value = v;
+    setText(row.suggLangLabel, t('ed.suggest.lang'));
+    setText(row.suggLabel, t('ed.suggest.label', { label: row.label }));
+    setText(row.suggBtn, t('ed.suggest'));
     row.suggForm.hidden = locked;
     row.suggText.readOnly = locked;
   }
@@ -772,21 +845,63 @@ export function render(main, ctx, draftId) {
     act(body).then(() => focusBtn.focus());
   }
 
+  /** What has the focus, and its selection, so that it can be put back after a reorder. */
+  function saveFocus() {
+    const el = document.activeElement;
+    if (!el || el === document.body || !grid.contains(el)) return null;
+    const f = { el, rowEl: el.closest('.ed-row'), order: [...rows.values()].map((r) => r.el) };
+    try {
+      if (typeof el.selectionStart === 'number') {
+        f.sel = [el.selectionStart, el.selectionEnd, el.selectionDirection];
+        f.scroll = el.scrollTop;
+      }
+    } catch {
+      // not a text control
+    }
+    return f;
+  }
+
+  /** Puts the focus back where saveFocus found it (moving a node in the DOM drops its focus). */
+  function restoreFocus(f) {
+    if (!f) return;
+    let el = f.el;
+    if (el.isConnected && el.disabled) {
+      // "Move up" of what became the first provision: its "Move down", and the other way round.
+      const row = [...rows.values()].find((r) => r.upBtn === el || r.downBtn === el);
+      if (row) el = el === row.upBtn ? row.downBtn : row.upBtn;
+      if (el.disabled) el = row ? row.labelEl : null;
+    }
+    if (!el || !el.isConnected) {
+      // Its provision is gone: the one that followed it, else the one before.
+      const i = f.order.indexOf(f.rowEl);
+      const next = f.order.slice(i + 1).concat(f.order.slice(0, i).reverse()).find((r) => r.isConnected);
+      el = next ? next.querySelector('.ed-label') : null;
+      if (!el) return;
+    }
+    if (document.activeElement === el) return;
+    el.focus();
+    if (el === f.el && f.sel) {
+      el.setSelectionRange(f.sel[0], f.sel[1], f.sel[2]);
+      el.scrollTop = f.scroll;
+    }
+  }
+
   /** Brings everything but the texts of existing textareas up to `d`. */
   function update(d) {
+    const L = uiLang();
     draft = d;
-    root.dataset.draft = d.id;
-    titleEl.textContent = d.title;
-    document.title = d.title;
-    badge.textContent = t(`ed.state.${d.state}`);
-    badge.dataset.state = d.state;
-    badge.setAttribute('aria-label', `${t('ed.state.label')}: ${t(`ed.state.${d.state}`)}`);
-    metaEl.textContent = t('ed.meta', { rev: d.rev, at: when(d.updated_at), by: who(d.updated_by) });
+    if (root.dataset.draft !== d.id) root.dataset.draft = d.id;
+    setText(titleEl, d.title);
+    if (document.title !== d.title) document.title = d.title;
+    setText(badge, t(`ed.state.${d.state}`));
+    if (badge.dataset.state !== d.state) badge.dataset.state = d.state;
+    setAttr(badge, 'aria-label', `${t('ed.state.label')}: ${t(`ed.state.${d.state}`)}`);
+    setText(metaEl, t('ed.meta', { rev: d.rev, at: when(d.updated_at), by: who(d.updated_by) }));
     if (!canEdit) {
-      noticeEl.textContent = t('ed.readonly');
+      setText(noticeEl, t('ed.readonly'));
       noticeEl.hidden = false;
     } else if (frozen()) {
-      noticeEl.textContent = t('ed.frozen', { state: t(`ed.state.${d.state}`) });
+      setText(noticeEl, t('ed.frozen', { state: t(`ed.state.${d.state}`) }));
       noticeEl.hidden = false;
     } else noticeEl.hidden = true;
 
@@ -796,30 +911,34 @@ export function render(main, ctx, draftId) {
     bSign.hidden = !canSign || d.state !== 'agreed';
     bWithdraw.hidden = !canEdit || frozen();
     const enc = encodeURIComponent(d.id);
-    exportHtml.href = `/api/drafts/${enc}/export?format=html`;
-    exportMd.href = `/api/drafts/${enc}/export?format=md`;
-    clear(approvalsList);
-    if (!d.approvals.length) approvalsList.append(h('li', { class: 'ed-none', text: t('ed.approvals.none') }));
-    for (const a of d.approvals) {
-      approvalsList.append(
-        h('li', { class: a.valid ? 'ed-ok' : 'ed-bad', 'data-party': a.party, 'data-holds': String(!!a.valid), text: t('ed.approval', { party: a.party, by: who(a.officer), at: when(a.at), holds: t(a.valid ? 'ed.holds' : 'ed.void') }) }),
-      );
-    }
-    clear(signaturesList);
-    if (!d.signatures.length) signaturesList.append(h('li', { class: 'ed-none', text: t('ed.signatures.none') }));
-    for (const s of d.signatures) {
-      signaturesList.append(
-        h('li', { class: s.matches ? 'ed-ok' : 'ed-bad', 'data-party': s.party, 'data-holds': String(!!s.matches), text: t('ed.signature', { party: s.party, by: who(s.officer), at: when(s.at), fingerprint: s.fingerprint, holds: t(s.matches ? 'ed.holds' : 'ed.void') }) }),
-      );
-    }
+    setAttr(exportHtml, 'href', `/api/drafts/${enc}/export?format=html`);
+    setAttr(exportMd, 'href', `/api/drafts/${enc}/export?format=md`);
+    rebuild(approvalsList, JSON.stringify([L, d.approvals]), () => {
+      if (!d.approvals.length) approvalsList.append(h('li', { class: 'ed-none', text: t('ed.approvals.none') }));
+      for (const a of d.approvals) {
+        approvalsList.append(
+          h('li', { class: a.valid ? 'ed-ok' : 'ed-bad', 'data-party': a.party, 'data-holds': String(!!a.valid), text: t('ed.approval', { party: a.party, by: who(a.officer), at: when(a.at), holds: t(a.valid ? 'ed.holds' : 'ed.void') }) }),
+        );
+      }
+    });
+    rebuild(signaturesList, JSON.stringify([L, d.signatures]), () => {
+      if (!d.signatures.length) signaturesList.append(h('li', { class: 'ed-none', text: t('ed.signatures.none') }));
+      for (const s of d.signatures) {
+        signaturesList.append(
+          h('li', { class: s.matches ? 'ed-ok' : 'ed-bad', 'data-party': s.party, 'data-holds': String(!!s.matches), text: t('ed.signature', { party: s.party, by: who(s.officer), at: when(s.at), fingerprint: s.fingerprint, holds: t(s.matches ? 'ed.holds' : 'ed.void') }) }),
+        );
+      }
+    });
 
     // Grid header.
-    clear(gridHead);
-    gridHead.append(h('span', { text: t('ed.provision') }));
-    for (const l of d.languages) gridHead.append(h('span', { lang: l, text: langName(l) }));
+    rebuild(gridHead, JSON.stringify([L, d.languages]), () => {
+      gridHead.append(h('span', { text: t('ed.provision') }));
+      for (const l of d.languages) gridHead.append(h('span', { lang: l, text: langName(l) }));
+    });
     grid.style.setProperty('--ed-langs', String(d.languages.length));
 
     // Rows: keep the existing ones (and their textareas), add new, drop removed, reorder.
+    const focus = saveFocus();
     const seen = new Set();
     let prev = gridHead;
     for (const p of d.provisions) {
@@ -830,7 +949,7 @@ export function render(main, ctx, draftId) {
         rows.set(p.id, row);
       }
       updateRow(row, p);
-      // Move only what is out of place, so a focused textarea keeps its focus.
+      // Move only what is out of place; the focus is put back below if it was in a moved row.
       if (prev.nextSibling !== row.el) prev.after(row.el);
       prev = row.el;
     }
@@ -840,39 +959,44 @@ export function render(main, ctx, draftId) {
       row.el.remove();
       rows.delete(id);
     }
+    restoreFocus(focus);
     addBox.hidden = textLocked();
 
     // Versions.
-    clear(versionsList);
-    if (!d.versions.length) versionsList.append(h('li', { class: 'ed-none', text: t('ed.versions.none') }));
-    for (const v of d.versions) {
-      versionsList.append(h('li', { text: t('ed.version.item', { name: v.name, by: who(v.by), at: when(v.at) }) }));
-    }
+    rebuild(versionsList, JSON.stringify([L, d.versions]), () => {
+      if (!d.versions.length) versionsList.append(h('li', { class: 'ed-none', text: t('ed.versions.none') }));
+      for (const v of d.versions) {
+        versionsList.append(h('li', { text: t('ed.version.item', { name: v.name, by: who(v.by), at: when(v.at) }) }));
+      }
+    });
     versionForm.hidden = !canEdit;
-    const keep = (sel) => sel.value;
-    const [dl, df, dt] = [keep(diffLang), keep(diffFrom), keep(diffTo)];
-    clear(diffLang);
-    for (const l of d.languages) diffLang.append(h('option', { value: l, text: langName(l) }));
-    clear(diffFrom);
-    diffFrom.append(h('option', { value: '', text: t('ed.diff.last') }));
-    clear(diffTo);
-    diffTo.append(h('option', { value: '', text: t('ed.diff.current') }));
-    for (const v of d.versions) {
-      diffFrom.append(h('option', { value: v.name, text: v.name }));
-      diffTo.append(h('option', { value: v.name, text: v.name }));
+    const names = d.versions.map((v) => v.name);
+    const dl = diffLang.value;
+    if (rebuild(diffLang, JSON.stringify([L, d.languages]), () => {
+      for (const l of d.languages) diffLang.append(h('option', { value: l, text: langName(l) }));
+    }) && dl) diffLang.value = dl;
+    for (const [sel, key] of [[diffFrom, 'ed.diff.last'], [diffTo, 'ed.diff.current']]) {
+      const v = sel.value;
+      if (rebuild(sel, JSON.stringify([L, names]), () => {
+        sel.append(h('option', { value: '', text: t(key) }));
+        for (const name of names) sel.append(h('option', { value: name, text: name }));
+      })) {
+        sel.value = v;
+        if (sel.selectedIndex < 0) sel.value = '';
+      }
     }
-    if (dl) diffLang.value = dl;
-    diffFrom.value = df;
-    diffTo.value = dt;
-    if (diffFrom.selectedIndex < 0) diffFrom.value = '';
-    if (diffTo.selectedIndex < 0) diffTo.value = '';
-    fillKinds(addKind);
+    if (built.get(addKind) !== L) {
+      built.set(addKind, L);
+      fillKinds(addKind);
+    }
     paintPresence();
   }
 
   function paintSync(s) {
     syncEl.dataset.state = s;
-    syncEl.textContent = t(`ed.sync.${s}`);
+    setText(syncEl, t(`ed.sync.${s}`));
+    // Announced: going offline only (an error has its own alert).
+    setText(syncSr, s === 'offline' ? t('ed.sync.offline') : '');
   }
 
   // ---- start ----

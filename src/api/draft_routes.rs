@@ -150,7 +150,7 @@ pub async fn set_text(
 }
 
 /// The answer to a splice.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Spliced {
     /// Heads of the draft after the splice (and any concurrent changes), hex.
     pub heads: Vec<String>,
@@ -169,6 +169,36 @@ pub struct SpliceAt {
     /// The version the editor's text was at.
     #[serde(default)]
     base: Option<String>,
+    /// An id the editor gives this splice, so that a retry of it (its first answer lost) is not
+    /// applied twice.
+    #[serde(default)]
+    edit: Option<String>,
+}
+
+/// How many recent splice answers are kept for retries.
+const RECENT_EDITS: usize = 4096;
+
+/// Answers to recent splices by draft and editor-given id.
+#[derive(Default)]
+pub struct RecentEdits {
+    order: std::collections::VecDeque<String>,
+    answers: std::collections::HashMap<String, Spliced>,
+}
+
+impl RecentEdits {
+    fn get(&self, key: &str) -> Option<Spliced> {
+        self.answers.get(key).cloned()
+    }
+    fn put(&mut self, key: String, answer: Spliced) {
+        if self.answers.insert(key.clone(), answer).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > RECENT_EDITS {
+            if let Some(old) = self.order.pop_front() {
+                self.answers.remove(&old);
+            }
+        }
+    }
 }
 
 pub async fn splice(
@@ -177,6 +207,13 @@ pub async fn splice(
     Path(id): Path<String>,
     Json(b): Json<SpliceAt>,
 ) -> Result<Json<Spliced>, AppError> {
+    // Remembered once the splice is durable, so a failed commit is not taken for done.
+    let key = b.edit.as_ref().map(|e| format!("{id}/{e}"));
+    let recent = s.recent_edits.clone();
+    let cached = key.as_deref().and_then(|k| recent.lock().unwrap_or_else(|e| e.into_inner()).get(k));
+    if let Some(answer) = cached {
+        return Ok(Json(answer));
+    }
     let ctx = s.ctx(o);
     let r = s
         .engine
@@ -191,6 +228,9 @@ pub async fn splice(
             Ok(Spliced { heads, version, applied_mono_ns })
         })
         .await?;
+    if let Some(k) = key {
+        recent.lock().unwrap_or_else(|e| e.into_inner()).put(k, r.clone());
+    }
     Ok(Json(r))
 }
 
@@ -357,8 +397,9 @@ pub async fn action(
     Path(id): Path<String>,
     Json(a): Json<Action>,
 ) -> Result<Json<Draft>, AppError> {
-    // Signing binds the Party: it needs a liaison officer, not just a member.
-    if matches!(a, Action::Sign) {
+    // Signing binds the Party, and withdrawing cannot be undone: both need a liaison officer,
+    // not just a member.
+    if matches!(a, Action::Sign | Action::Withdraw) {
         super::auth::require(&caller, crate::accounts::Role::Liaison)?;
     }
     let ctx = s.ctx(o);
@@ -464,5 +505,14 @@ pub async fn export(
     } else {
         (draft::export::html(&d), "text/html; charset=utf-8")
     };
-    Ok(([(header::CONTENT_TYPE, ct)], body).into_response())
+    // The export is a document to print or keep, not part of the app: its own stylesheet is
+    // inline, so it gets its own policy, sandboxed, with no script at all.
+    Ok((
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+        ],
+        body,
+    )
+        .into_response())
 }

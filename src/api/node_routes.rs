@@ -65,7 +65,16 @@ pub async fn reload(State(s): State<AppState>) -> Result<Json<Reloaded>, AppErro
 }
 
 /// Server-sent events: every durable document change and peer connection change, as JSON.
-pub async fn events(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+pub async fn events(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    // A browser's stream ends with its session (logout, account disabled); the node token's
+    // with the node.
+    let session_ended = match super::session::from_cookie(&s, &headers) {
+        Some(sess) => sess.ended,
+        None => tokio_util::sync::CancellationToken::new(),
+    };
     let rx = s.engine.subscribe();
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         match rx.recv().await {
@@ -79,6 +88,7 @@ pub async fn events(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<
         }
     });
     let stream = futures::StreamExt::take_until(stream, s.stopping.cancelled_owned());
+    let stream = futures::StreamExt::take_until(stream, session_ended.cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 

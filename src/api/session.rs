@@ -42,6 +42,9 @@ pub struct Session {
     pub role: Role,
     /// Its CSRF token.
     pub csrf: String,
+    /// Cancelled when the session ends (logout, its account disabled), so that its open event
+    /// stream ends too.
+    pub ended: tokio_util::sync::CancellationToken,
     created: Instant,
     last_seen: Instant,
 }
@@ -67,9 +70,22 @@ impl Sessions {
     fn start(&self, name: &str, role: Role) -> (String, Session) {
         let token = crate::ids::random_hex(32);
         let now = Instant::now();
-        let s = Session { name: name.into(), role, csrf: crate::ids::random_hex(32), created: now, last_seen: now };
+        let s = Session {
+            name: name.into(),
+            role,
+            csrf: crate::ids::random_hex(32),
+            ended: tokio_util::sync::CancellationToken::new(),
+            created: now,
+            last_seen: now,
+        };
         let mut map = self.by_token.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, s| s.last_seen.elapsed() < IDLE && s.created.elapsed() < MAX_AGE);
+        map.retain(|_, s| {
+            let live = s.last_seen.elapsed() < IDLE && s.created.elapsed() < MAX_AGE;
+            if !live {
+                s.ended.cancel();
+            }
+            live
+        });
         map.insert(key(&token), s.clone());
         (token, s)
     }
@@ -79,6 +95,7 @@ impl Sessions {
         let k = key(token);
         let s = map.get_mut(&k)?;
         if s.last_seen.elapsed() >= IDLE || s.created.elapsed() >= MAX_AGE {
+            s.ended.cancel();
             map.remove(&k);
             return None;
         }
@@ -87,33 +104,51 @@ impl Sessions {
     }
 
     fn end(&self, token: &str) {
-        self.by_token.lock().unwrap_or_else(|e| e.into_inner()).remove(&key(token));
+        if let Some(s) = self.by_token.lock().unwrap_or_else(|e| e.into_inner()).remove(&key(token)) {
+            s.ended.cancel();
+        }
     }
 
     /// Ends every session of an account (when it is disabled).
     pub fn end_all_of(&self, name: &str) {
-        self.by_token.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, s| s.name != name);
+        self.by_token.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, s| {
+            if s.name == name {
+                s.ended.cancel();
+            }
+            s.name != name
+        });
     }
 
-    /// Seconds until a login for `keys` may be tried again, if it may not now.
-    fn blocked(&self, keys: &[(String, u32)]) -> Option<u64> {
+    /// Counts a login attempt against `keys` before its password is checked, so that attempts
+    /// sent all at once are limited as much as attempts one after another. `Err(seconds)` when
+    /// one of the keys has no attempt left.
+    fn attempt(&self, keys: &[(String, u32)]) -> Result<(), u64> {
         let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         f.retain(|_, v| v.since.elapsed() < WINDOW);
-        keys.iter()
+        let wait = keys
+            .iter()
             .filter_map(|(k, max)| f.get(k).filter(|v| v.count >= *max))
             .map(|v| WINDOW.saturating_sub(v.since.elapsed()).as_secs().max(1))
-            .max()
-    }
-
-    fn failed(&self, keys: &[(String, u32)]) {
-        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+            .max();
+        if let Some(secs) = wait {
+            return Err(secs);
+        }
         for (k, _) in keys {
             f.entry(k.clone()).or_insert(Failures { count: 0, since: Instant::now() }).count += 1;
         }
+        Ok(())
     }
 
-    fn succeeded(&self, name_key: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(name_key);
+    /// A login succeeded: its attempt does not count, and the name's failures are forgiven.
+    fn succeeded(&self, keys: &[(String, u32)]) {
+        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, (k, _)) in keys.iter().enumerate() {
+            if i == 0 {
+                f.remove(k);
+            } else if let Some(v) = f.get_mut(k) {
+                v.count = v.count.saturating_sub(1);
+            }
+        }
     }
 }
 
@@ -163,12 +198,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 
 /// `POST /api/session`: logs in.
 pub async fn login(State(s): State<AppState>, addr: ClientAddr, Json(b): Json<Login>) -> Result<Response, AppError> {
-    let name_key = format!("name:{}", b.name);
-    let mut keys = vec![(name_key.clone(), MAX_FAILURES_PER_NAME)];
+    // The name's key first: `succeeded` forgives it whole.
+    let mut keys = vec![(format!("name:{}", b.name), MAX_FAILURES_PER_NAME)];
     if let Some(ip) = addr.0 {
         keys.push((format!("addr:{ip}"), MAX_FAILURES_PER_ADDR));
     }
-    if let Some(secs) = s.sessions.blocked(&keys) {
+    if let Err(secs) = s.sessions.attempt(&keys) {
         tracing::warn!(name = %b.name, addr = ?addr.0, "login refused: too many failed attempts");
         return Err(AppError::TooManyRequests(secs));
     }
@@ -179,11 +214,10 @@ pub async fn login(State(s): State<AppState>, addr: ClientAddr, Json(b): Json<Lo
         .map_err(|e| AppError::Internal(e.to_string()))?
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let Some(account) = found else {
-        s.sessions.failed(&keys);
         tracing::warn!(name = %b.name, addr = ?addr.0, "login failed");
         return Err(AppError::BadLogin);
     };
-    s.sessions.succeeded(&name_key);
+    s.sessions.succeeded(&keys);
     let (token, session) = s.sessions.start(&account.name, account.role);
     tracing::info!(name = %account.name, role = %account.role, "logged in");
     let cookie =
@@ -234,15 +268,16 @@ mod tests {
     #[test]
     fn failed_logins_block_the_name_after_the_limit_and_success_clears_it() {
         let s = Sessions::default();
-        let keys = vec![("name:a".to_string(), MAX_FAILURES_PER_NAME)];
-        for _ in 0..MAX_FAILURES_PER_NAME - 1 {
-            s.failed(&keys);
+        let keys = vec![("name:a".to_string(), MAX_FAILURES_PER_NAME), ("addr:x".to_string(), MAX_FAILURES_PER_ADDR)];
+        // Attempts count before their outcome is known: N at once are N attempts.
+        for _ in 0..MAX_FAILURES_PER_NAME {
+            assert_eq!(s.attempt(&keys), Ok(()));
         }
-        assert_eq!(s.blocked(&keys), None);
-        s.failed(&keys);
-        assert!(s.blocked(&keys).unwrap() > 0);
-        s.succeeded("name:a");
-        assert_eq!(s.blocked(&keys), None);
+        assert!(s.attempt(&keys).unwrap_err() > 0);
+        s.succeeded(&keys);
+        assert_eq!(s.attempt(&keys), Ok(()));
+        // Another name from the same address still has attempts left.
+        assert_eq!(s.attempt(&[("name:b".to_string(), MAX_FAILURES_PER_NAME), keys[1].clone()]), Ok(()));
     }
 
     #[test]

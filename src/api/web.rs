@@ -36,7 +36,10 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     for (k, v) in SECURITY_HEADERS {
-        h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+        // A response that set its own (stricter, sandboxed) policy keeps it: the draft export.
+        if !h.contains_key(k) {
+            h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
     }
     res
 }

@@ -6,7 +6,7 @@ import { api } from '/api.js';
 import { register, t } from '/i18n.js';
 import {
   h, fill, field, select, toast, showError, busy, can, fmtDateTime, pageHeading, shortPeer, table, live, badge,
-  confirmDialog,
+  confirmDialog, peerRole,
 } from '/pages/ui.js';
 
 const PEER_ROLES = ['party', 'third-party', 'provider'];
@@ -100,7 +100,7 @@ register({
     'admin.account-name': 'Имя (под ним записываются изменения офицера)',
     'admin.account-role': 'Роль',
     'admin.account-add': 'Добавить',
-    'admin.password-once': 'Первоначальный пароль для {name}: передайте его офицеру сейчас. Он показывается только один раз.',
+    'admin.password-once': 'Первоначальный пароль учётной записи {name}: передайте его офицеру сейчас. Он показывается только один раз.',
     'admin.never': 'не было',
   },
 });
@@ -175,7 +175,7 @@ function peersTable(list, reload) {
         { 'data-peer': p.peer_id },
         h('td', {}, p.party_id),
         h('td', {}, shortPeer(p.peer_id)),
-        h('td', {}, p.role),
+        h('td', {}, peerRole(p.role)),
         h('td', {}, p.connected ? badge(t('admin.connected'), 'ok') : badge(t('admin.disconnected'), 'bad')),
         h('td', {}, p.last_sync ? fmtDateTime(p.last_sync) : t('admin.never')),
         h('td', {}, rm),

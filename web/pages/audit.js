@@ -160,14 +160,25 @@ export function render(main) {
     });
     // Newest first: what an officer usually looks for.
     shown.sort((x, y) => y.entry.seq - x.entry.seq);
-    count.textContent = t('audit.count', { shown: shown.length, all: entries.length });
+    // A live region: only touched when the count changed.
+    const said = t('audit.count', { shown: shown.length, all: entries.length });
+    if (count.textContent !== said) count.textContent = said;
     fill(list, auditTable(shown, firstBad));
   };
 
-  const verify = async () => {
+  // `force`: an officer asked (announce the result even if it is the same as before).
+  let lastVerify = '';
+  const verify = async (force = false) => {
     try {
       const r = await api('GET', '/api/audit/verify');
       firstBad = r.ok ? null : r.first_bad;
+      // The box is a live region: a poll that finds the same result leaves it alone.
+      const key = JSON.stringify(r);
+      if (!force && key === lastVerify) {
+        if (loadedFor !== null) show();
+        return;
+      }
+      lastVerify = key;
       verifyBox.className = `verify ${r.ok ? 'verify-ok' : 'verify-bad'}`;
       verifyBox.dataset.ok = String(r.ok);
       fill(
@@ -181,6 +192,7 @@ export function render(main) {
       );
       if (loadedFor !== null) show();
     } catch (e) {
+      lastVerify = '';
       showError(e, verifyBox);
     }
   };
@@ -200,7 +212,7 @@ export function render(main) {
   };
 
   reverify.addEventListener('click', () => busy(reverify, async () => {
-    await verify();
+    await verify(true);
     loadedFor = null;
     await load();
   }));

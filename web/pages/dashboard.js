@@ -3,7 +3,7 @@
 
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
-import { h, fill, showError, fmtDateTime, pageHeading, shortPeer, table, live, badge } from '/pages/ui.js';
+import { h, fill, showError, fmtDateTime, pageHeading, shortPeer, table, live, badge, peerRole } from '/pages/ui.js';
 import { consentSection } from '/pages/items.js';
 
 register({
@@ -164,7 +164,7 @@ function peersTable(peers) {
         { 'data-peer': p.peer_id, 'data-connected': String(p.connected) },
         h('td', {}, p.party_id),
         h('td', {}, shortPeer(p.peer_id)),
-        h('td', {}, p.role),
+        h('td', {}, peerRole(p.role)),
         h('td', {}, p.connected ? badge(t('dash.connected'), 'ok') : badge(t('dash.disconnected'), 'bad')),
         h(
           'td',

@@ -94,7 +94,7 @@ register({
     'groups.edit': 'Изменить группу',
     'groups.save': 'Сохранить',
     'groups.created-by': 'Создана: {who}, {at}',
-    'draft-state.draft': 'подготовка',
+    'draft-state.draft': 'на подготовке',
     'draft-state.under-review': 'на рассмотрении',
     'draft-state.agreed': 'согласован',
     'draft-state.executed': 'подписан',

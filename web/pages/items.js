@@ -6,7 +6,7 @@ import { api, ApiError, csrfToken } from '/api.js';
 import { register, t } from '/i18n.js';
 import {
   h, fill, field, select, toast, showError, busy, can, fmtDateTime, fmtBytes, fromLocalInput, pageHeading,
-  shortId, shortPeer, table, live, badge,
+  shortId, shortPeer, table, live, badge, errorText, peerRole,
 } from '/pages/ui.js';
 import { auditTable } from '/pages/audit.js';
 
@@ -26,6 +26,8 @@ register({
     'items.need-title': 'Give the item a title.',
     'items.need-file': 'Choose a file.',
     'items.provided': 'Item “{title}” provided.',
+    'items.uploading': 'Uploading “{name}” ({size})…',
+    'items.upload-failed': 'The upload failed.',
     'items.list': 'Items held by this node',
     'items.none': 'No items yet.',
     'items.c-title': 'Title',
@@ -122,6 +124,8 @@ register({
     'items.need-title': 'Укажите название материала.',
     'items.need-file': 'Выберите файл.',
     'items.provided': 'Материал «{title}» предоставлен.',
+    'items.uploading': 'Загружается «{name}» ({size})…',
+    'items.upload-failed': 'Загрузить не удалось.',
     'items.list': 'Материалы на этом узле',
     'items.none': 'Материалов пока нет.',
     'items.c-title': 'Название',
@@ -393,19 +397,25 @@ function provideForm(onDone) {
       const q = { title: title.value.trim() };
       if (marking.value.trim()) q.marking = marking.value.trim();
       if (mandate.value.trim()) q.mandate = mandate.value.trim();
-      const item = await upload(file.files[0], q, (done, total) => {
+      const chosen = file.files[0];
+      // The live region is told only of the start, the end and a failure: the <progress>
+      // element conveys the progress itself.
+      status.textContent = t('items.uploading', { name: chosen.name, size: fmtBytes(chosen.size) });
+      const item = await upload(chosen, q, (done, total) => {
         progress.max = total || 1;
         progress.value = done;
-        status.textContent = `${fmtBytes(done)} / ${fmtBytes(total)}`;
+        progress.setAttribute('aria-valuetext', `${fmtBytes(done)} / ${fmtBytes(total)}`);
       });
       progress.max = 1;
       progress.value = 1;
-      toast(t('items.provided', { title: item.title ?? q.title }));
+      progress.removeAttribute('aria-valuetext');
+      // Announced once, by the form's own live region (no toast saying it again).
+      status.textContent = t('items.provided', { title: item.title ?? q.title });
       form.reset();
-      status.textContent = '';
       onDone(item);
     } catch (err) {
-      status.textContent = '';
+      progress.removeAttribute('aria-valuetext');
+      status.textContent = t('items.upload-failed');
       showError(err);
     } finally {
       submit.disabled = false;
@@ -627,7 +637,7 @@ function renderItem(main, ctx, id) {
             'tr',
             { 'data-peer': p.peer_id },
             h('td', {}, p.party_id, ' ', shortPeer(p.peer_id)),
-            h('td', {}, p.role),
+            h('td', {}, peerRole(p.role)),
             h('td', {}, ex.allowed ? badge(t('where.allowed'), 'ok') : badge(t('where.refused'), 'bad')),
             h('td', {}, ex.allowed ? (ex.grant ? shortId(ex.grant) : '') : ex.reason || ''),
           );
@@ -639,7 +649,7 @@ function renderItem(main, ctx, id) {
       const entries = await api('GET', `/api/audit?item=${encodeURIComponent(it.id)}`);
       fill(auditBox, auditTable(entries || []));
     } catch (e) {
-      fill(auditBox, h('p', { class: 'error' }, t('ui.error', { msg: e.message })));
+      fill(auditBox, h('p', { class: 'error' }, errorText(e.message)));
     }
   };
 

@@ -21,6 +21,13 @@ register({
     'role.member': 'member',
     'role.liaison': 'liaison officer',
     'role.admin': 'administrator',
+    'peer-role.party': 'party',
+    'peer-role.third-party': 'third party',
+    'peer-role.provider': 'provider',
+    'unit.B': 'B',
+    'unit.KiB': 'KiB',
+    'unit.MiB': 'MiB',
+    'unit.GiB': 'GiB',
   },
   ru: {
     'ui.close': 'Закрыть',
@@ -38,6 +45,13 @@ register({
     'role.member': 'участник',
     'role.liaison': 'офицер связи',
     'role.admin': 'администратор',
+    'peer-role.party': 'сторона',
+    'peer-role.third-party': 'третья сторона',
+    'peer-role.provider': 'предоставляющая сторона',
+    'unit.B': 'Б',
+    'unit.KiB': 'КиБ',
+    'unit.MiB': 'МиБ',
+    'unit.GiB': 'ГиБ',
   },
 });
 
@@ -115,6 +129,13 @@ export function formValues(form) {
 export function toast(message, kind = 'ok') {
   const area = document.getElementById('toasts');
   if (!area) return;
+  // The area is a live region, and errors stay: a poll failing again with the same words (while
+  // the first is still on screen) adds nothing to it.
+  if (kind === 'error') {
+    for (const old of area.children) {
+      if (old.classList.contains('toast-error') && old.firstChild && old.firstChild.textContent === message) return;
+    }
+  }
   const el = h(
     'div',
     { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
@@ -127,6 +148,22 @@ export function toast(message, kind = 'ok') {
 }
 
 /**
+ * The server's message (English, as it is) prefixed with a translated "Error:", unless it
+ * already starts with one.
+ */
+export function errorText(msg) {
+  const m = String(msg ?? '');
+  const prefix = t('ui.error', { msg: '' }).trim();
+  if (/^error\b/i.test(m) || /^ошибка\b/i.test(m) || (prefix && m.startsWith(prefix))) return m;
+  return t('ui.error', { msg: m });
+}
+
+/** A peer's role (`party`, `third-party`, `provider`) in the current language. */
+export function peerRole(role) {
+  return role ? t(`peer-role.${role}`) : '';
+}
+
+/**
  * Shows a failed request: always the server's own message. A 401 means the session is gone:
  * the shell is told (it shows the login page).
  */
@@ -136,7 +173,7 @@ export function showError(err, target) {
     window.dispatchEvent(new CustomEvent('liaison:unauthorized'));
     return;
   }
-  const text = err instanceof TypeError ? t('ui.offline', { msg }) : t('ui.error', { msg });
+  const text = err instanceof TypeError ? t('ui.offline', { msg }) : errorText(msg);
   if (target) fill(target, text);
   toast(text, 'error');
 }
@@ -194,9 +231,10 @@ export function fmtMonth(d) {
   return d.toLocaleDateString(locale(), { month: 'long', year: 'numeric' });
 }
 
-/** A byte count, readable. */
+/** A byte count, readable (binary units, in the current language). */
 export function fmtBytes(n) {
-  if (n < 1024) return `${n} B`;
+  const num = (v, d) => v.toLocaleString(locale(), { maximumFractionDigits: d, minimumFractionDigits: d });
+  if (n < 1024) return `${num(n, 0)} ${t('unit.B')}`;
   const units = ['KiB', 'MiB', 'GiB'];
   let v = n;
   let u = -1;
@@ -204,7 +242,7 @@ export function fmtBytes(n) {
     v /= 1024;
     u++;
   }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+  return `${num(v, v < 10 ? 1 : 0)} ${t(`unit.${units[u]}`)}`;
 }
 
 /** The value for a datetime-local input, from an RFC 3339 time (local time zone). */

@@ -9,8 +9,15 @@ fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
+/// Markdown renderers pass HTML through, so the text's own `&`, `<` and `>` are escaped as
+/// entities (the other Party's text must not become markup in anyone's viewer).
 fn md_cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace('\n', "<br>")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('\n', "<br>")
 }
 
 fn who(a: &Option<crate::workspace::Author>) -> String {
@@ -54,8 +61,8 @@ pub fn markdown(d: &Draft) -> String {
     for a in &d.approvals {
         s.push_str(&format!(
             "- {}: {} at {}{}\n",
-            a.party,
-            who(&a.officer),
+            md_cell(&a.party),
+            md_cell(&who(&a.officer)),
             a.at,
             if a.valid { "" } else { " (void: the text changed since)" }
         ));
@@ -65,8 +72,8 @@ pub fn markdown(d: &Draft) -> String {
         for g in &d.signatures {
             s.push_str(&format!(
                 "- For **{}**: signed by {} at {}; key fingerprint `{}`\n",
-                g.party,
-                who(&g.officer),
+                md_cell(&g.party),
+                md_cell(&who(&g.officer)),
                 g.at,
                 g.fingerprint
             ));

@@ -308,4 +308,6 @@ fn export_shows_both_languages_side_by_side_and_escapes_text() {
     assert!(h.contains("&lt;script&gt;") && h.contains("Статья 1") && h.contains("Article 2. Information"));
     let m = export::markdown(&v);
     assert!(m.contains("| EN | RU |") && m.contains("Article 1"));
+    // Markdown viewers render HTML: the text's markup is escaped there too.
+    assert!(!m.contains("<script>") && m.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{m}");
 }
