@@ -1,5 +1,7 @@
 //! Changes to `node.toml` that keep the sysadmin's comments and layout (through `toml_edit`),
-//! written atomically so that a crash leaves either the old or the new file.
+//! written atomically so that a crash leaves either the old or the new file, and one at a time
+//! (an exclusive lock on `node.toml.lock`), so that two at once (the CLI and the web app's admin
+//! page, say) cannot lose one another's change.
 
 use std::io::Write;
 use std::path::Path;
@@ -9,8 +11,25 @@ use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
 
 use super::{ConfigError, NodeConfig, PinnedPeer};
 
+/// Holds the config's edit lock while `f` reads, changes and writes it.
+fn locked<T>(data_dir: &Path, f: impl FnOnce() -> Result<T, ConfigError>) -> Result<T, ConfigError> {
+    use std::os::fd::AsRawFd;
+    let file = NodeConfig::path(data_dir).with_extension("toml.lock");
+    let err = |source| ConfigError::Write { file: file.clone(), source };
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&file).map_err(err)?;
+    // SAFETY: flock on a descriptor we own; the lock is released when `lock` is closed.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(err(std::io::Error::last_os_error()));
+    }
+    f()
+}
+
 /// Pins `peer` in the config of `data_dir`. Refuses a peer id that is already pinned.
 pub fn add_peer(data_dir: &Path, peer: &PinnedPeer) -> Result<NodeConfig, ConfigError> {
+    locked(data_dir, || add_peer_locked(data_dir, peer))
+}
+
+fn add_peer_locked(data_dir: &Path, peer: &PinnedPeer) -> Result<NodeConfig, ConfigError> {
     let file = NodeConfig::path(data_dir);
     let config = NodeConfig::load(data_dir)?;
     if config.peer(&peer.peer_id).is_some() {
@@ -59,6 +78,10 @@ pub fn add_peer(data_dir: &Path, peer: &PinnedPeer) -> Result<NodeConfig, Config
 
 /// Unpins `peer_id`. Returns the new config, or an error if it was not pinned.
 pub fn remove_peer(data_dir: &Path, peer_id: &PeerId) -> Result<NodeConfig, ConfigError> {
+    locked(data_dir, || remove_peer_locked(data_dir, peer_id))
+}
+
+fn remove_peer_locked(data_dir: &Path, peer_id: &PeerId) -> Result<NodeConfig, ConfigError> {
     let file = NodeConfig::path(data_dir);
     let mut doc = read_doc(&file)?;
     let wanted = peer_id.to_string();
@@ -143,5 +166,34 @@ mod tests {
         let c = remove_peer(dir.path(), &peer.peer_id).unwrap();
         assert!(c.peers.is_empty());
         assert!(remove_peer(dir.path(), &peer.peer_id).unwrap_err().to_string().contains("not pinned"));
+    }
+
+    #[test]
+    fn concurrent_edits_keep_every_peer() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = render_template(
+            &"cica".parse().unwrap(),
+            "CICA",
+            &["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            "127.0.0.1:0".parse().unwrap(),
+        );
+        std::fs::write(dir.path().join("node.toml"), &text).unwrap();
+        let peers: Vec<PinnedPeer> = (0..8)
+            .map(|_| PinnedPeer {
+                party_id: "sco-rats".parse().unwrap(),
+                peer_id: PeerId::random(),
+                addrs: vec![],
+                role: PeerRole::ThirdParty,
+                signing_key: None,
+                sealing_key: None,
+            })
+            .collect();
+        std::thread::scope(|s| {
+            for p in &peers {
+                s.spawn(|| add_peer(dir.path(), p).unwrap());
+            }
+        });
+        let c = NodeConfig::load(dir.path()).unwrap();
+        assert_eq!(c.peers.len(), peers.len(), "an edit was lost");
     }
 }

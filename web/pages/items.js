@@ -617,7 +617,9 @@ function renderItem(main, ctx, id) {
         if (blobUrl) URL.revokeObjectURL(blobUrl);
         blobUrl = u;
       }));
-      fill(requestBox, can(ctx, 'liaison') ? requestForm(it, status.peers || [], () => consent.reload()) : null);
+      // Consent is asked of the provider by the holder: not offered on the provider's own items.
+      const holder = it.provider !== ctx.session.party_id;
+      fill(requestBox, can(ctx, 'liaison') && holder ? requestForm(it, status.peers || [], () => consent.reload()) : null);
     }
     loadWhere(it, status.peers || []);
   };
