@@ -909,7 +909,7 @@ export function render(main, ctx, draftId) {
     bReview.hidden = !canEdit || d.state !== 'draft';
     bApprove.hidden = !canEdit || !(d.state === 'under-review' || d.state === 'agreed');
     bSign.hidden = !canSign || d.state !== 'agreed';
-    bWithdraw.hidden = !canEdit || frozen();
+    bWithdraw.hidden = !canSign || frozen(); // withdrawing cannot be undone: liaison officers only
     const enc = encodeURIComponent(d.id);
     setAttr(exportHtml, 'href', `/api/drafts/${enc}/export?format=html`);
     setAttr(exportMd, 'href', `/api/drafts/${enc}/export?format=md`);
