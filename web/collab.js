@@ -198,6 +198,8 @@ export function createCollab(opts) {
   // Versions this editor has seen (acks, fetches): a doc-changed event with one of them as its
   // heads is the echo of something already shown, and needs no fetch.
   const known = [];
+  // Heads of doc-changed events that came while a splice was in flight (see onDocChanged).
+  const lateHeads = new Set();
   const remember = (v) => {
     if (!v || known.includes(v)) return;
     known.push(v);
@@ -384,10 +386,12 @@ export function createCollab(opts) {
         if (heads && heads !== f.baseVersion) f.deferred = true; // someone else changed the draft
         if (f.el.value !== f.shown && !f.composing) send(f);
         else if (f.deferred) refresh();
+        settleLate();
         report();
       },
       (err) => {
         f.inflight = null;
+        settleLate();
         if (!fields.has(f.el)) return;
         const status = err instanceof ApiError ? err.status : 0;
         if (status === 401) {
@@ -593,8 +597,23 @@ export function createCollab(opts) {
 
   /** A doc-changed event for this draft: fetch unless it is the echo of what we already show. */
   function onDocChanged(ev) {
-    if (ev && Array.isArray(ev.heads) && known.includes(sortedHeads(ev.heads))) return;
+    const heads = ev && Array.isArray(ev.heads) ? sortedHeads(ev.heads) : '';
+    if (heads && known.includes(heads)) return;
+    // The node announces a change when it commits, a moment before it answers the splice that
+    // made it: while a splice is in flight, wait for its answer before deciding this is news.
+    if (heads && [...fields.values()].some((f) => f.inflight !== null)) {
+      lateHeads.add(heads);
+      return;
+    }
     refresh();
+  }
+
+  /** After a splice's answer: fetch if an event that came meanwhile was not its echo. */
+  function settleLate() {
+    if (!lateHeads.size) return;
+    const news = [...lateHeads].some((h) => !known.includes(h));
+    lateHeads.clear();
+    if (news) refresh();
   }
 
   /**

@@ -3,6 +3,8 @@
 //   npm run latency                      text
 //   npm run latency -- --json            JSON
 //   npm run latency -- --keys 300 --warmup 10
+//   npm run latency -- --same-node       the baseline: both pages on node A (no libp2p hop, no
+//                                        second node), to quote the cross-node figure against
 //
 // Two nodes (CICA, SCO RATS), one member logged in at each, both in the editor of the same draft,
 // on the same provision. Page A types single characters at the end of the provision's English
@@ -29,8 +31,9 @@ function parseArgs(argv) {
     if (a === '--json') o.json = true;
     else if (a === '--keys') o.keys = Number(argv[++i]);
     else if (a === '--warmup') o.warmup = Number(argv[++i]);
+    else if (a === '--same-node') o.sameNode = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node latency.mjs [--json] [--keys N (200)] [--warmup N (5)]');
+      console.log('usage: node latency.mjs [--json] [--keys N (200)] [--warmup N (5)] [--same-node]');
       process.exit(0);
     } else {
       console.error(`unknown argument ${a}`);
@@ -138,7 +141,9 @@ async function main() {
   try {
     log('starting two nodes (CICA, SCO RATS)...');
     const [cica, rats] = await h.parties();
-    const [accA, accB] = await Promise.all([h.account(cica, 'a.karimov', 'member'), h.account(rats, 'i.petrov', 'member')]);
+    // The baseline puts page B on node A too, with a second officer there.
+    const nodeB = opt.sameNode ? cica : rats;
+    const [accA, accB] = await Promise.all([h.account(cica, 'a.karimov', 'member'), h.account(nodeB, 'i.petrov', 'member')]);
     const group = await createGroup(cica, 'Joint working group on CFT');
     const draft = await createDraft(cica, group, 'Joint proposals', 'Article 1. The Parties shall exchange information.');
     await waitForDraft(rats, draft);
@@ -146,7 +151,7 @@ async function main() {
     const prov = d.provisions[0].id;
     const original = d.provisions[0].texts.en;
 
-    const [pageA, pageB] = await Promise.all([h.login(cica, accA), h.login(rats, accB)]);
+    const [pageA, pageB] = await Promise.all([h.login(cica, accA), h.login(nodeB, accB)]);
     for (const p of [pageA, pageB]) {
       await h.route(p, `#/drafts/${draft}`);
       await waitForBoxText(p, prov, original);
@@ -186,7 +191,9 @@ async function main() {
 
     const sorted = [...samples].sort((x, y) => x - y);
     const result = {
-      what: 'keydown in page A (node A) to the character in page B\'s textarea (node B), same provision, ms',
+      what: opt.sameNode
+        ? 'baseline: keydown in page A to the character in page B\'s textarea, both on node A, same provision, ms'
+        : 'keydown in page A (node A) to the character in page B\'s textarea (node B), same provision, ms',
       count: sorted.length,
       warmup: opt.warmup,
       median: round(pct(sorted, 50)),
@@ -201,7 +208,11 @@ async function main() {
     if (opt.json) {
       console.log(JSON.stringify(result, null, 2));
     } else {
-      console.log(`keystroke latency, page A (CICA node) -> page B (SCO RATS node), same provision`);
+      console.log(
+        opt.sameNode
+          ? 'keystroke latency baseline, page A -> page B, both on the CICA node, same provision'
+          : 'keystroke latency, page A (CICA node) -> page B (SCO RATS node), same provision',
+      );
       console.log(`  count   ${result.count} (after ${result.warmup} warm-up keys)`);
       console.log(`  median  ${result.median} ms`);
       console.log(`  p90     ${result.p90} ms`);
