@@ -103,6 +103,9 @@ pub enum AccountError {
     /// Hashing failed.
     #[error("password hashing failed: {0}")]
     Hash(String),
+    /// A new password that will not do.
+    #[error("{0}")]
+    WeakPassword(String),
 }
 
 /// The accounts of one node.
@@ -119,6 +122,21 @@ fn check_name(name: &str) -> Result<()> {
         && name.chars().count() <= 64
         && name.chars().all(|c| c.is_alphanumeric() || " .-_@".contains(c));
     if ok { Ok(()) } else { Err(AccountError::BadName(name.into())) }
+}
+
+/// Shortest password an officer may choose.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+fn check_new_password(new: &str, current: &str) -> Result<()> {
+    if new.chars().count() < MIN_PASSWORD_CHARS || new.len() > 1024 {
+        return Err(AccountError::WeakPassword(format!(
+            "a password needs {MIN_PASSWORD_CHARS} characters or more (a phrase of several words is easiest)"
+        )));
+    }
+    if new == current {
+        return Err(AccountError::WeakPassword("the new password is the current one".into()));
+    }
+    Ok(())
 }
 
 /// A fresh initial password: 20 characters from an alphabet without look-alikes (~116 bits).
@@ -226,6 +244,22 @@ impl Accounts {
         Ok(s.info)
     }
 
+    /// Changes an account's password, given its current one. `Ok(false)` when the current
+    /// password is wrong (or the account unknown or disabled).
+    pub fn change_password(&self, name: &str, current: &str, new: &str) -> Result<bool> {
+        check_new_password(new, current)?;
+        let Some(mut s) = self.get_stored(name)? else {
+            return Ok(false);
+        };
+        let parsed = PasswordHash::new(&s.hash).map_err(|e| AccountError::Hash(e.to_string()))?;
+        if s.info.disabled || Argon2::default().verify_password(current.as_bytes(), &parsed).is_err() {
+            return Ok(false);
+        }
+        s.hash = hash_password(new)?;
+        self.put(&s, false)?;
+        Ok(true)
+    }
+
     /// Checks a login. `None` for an unknown name, a wrong password or a disabled account (the
     /// caller must not tell which). Unknown names still cost one hash, so timing does not tell.
     pub fn verify(&self, name: &str, password: &str) -> Result<Option<AccountInfo>> {
@@ -270,6 +304,7 @@ mod tests {
         a.disable("Anna Petrova").unwrap();
         assert!(a.verify("Anna Petrova", &pw).unwrap().is_none());
         let listed = a.list().unwrap();
+        assert!(!a.change_password("Anna Petrova", &pw, "a long enough passphrase").unwrap(), "disabled");
         assert_eq!(listed.len(), 1);
         assert!(listed[0].disabled && listed[0].last_login.is_some());
         // Stored as an argon2 hash: the password is nowhere in the file.
@@ -279,6 +314,18 @@ mod tests {
         assert!(bytes.windows(9).any(|w| w == b"$argon2id"));
         let mode = std::fs::metadata(dir.path().join(ACCOUNTS_FILE)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn an_officer_changes_the_password_with_the_current_one_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Accounts::open(dir.path()).unwrap();
+        let pw = a.add("omar", Role::Viewer).unwrap();
+        assert!(matches!(a.change_password("omar", &pw, "short"), Err(AccountError::WeakPassword(_))));
+        assert!(!a.change_password("omar", "not it", "correct horse battery").unwrap());
+        assert!(a.change_password("omar", &pw, "correct horse battery").unwrap());
+        assert!(a.verify("omar", &pw).unwrap().is_none());
+        assert!(a.verify("omar", "correct horse battery").unwrap().is_some());
     }
 
     #[test]

@@ -85,6 +85,7 @@ pub fn router(state: AppState) -> Router {
     use workspace_routes as w;
     let api = Router::new()
         .route("/api/session", get(session::whoami).post(session::login).delete(session::logout))
+        .route("/api/session/password", post(session::change_password))
         .route("/api/accounts", get(a::list).post(a::add))
         .route("/api/accounts/{name}/disable", post(a::disable))
         .route("/api/peers", post(n::add_peer))

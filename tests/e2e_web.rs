@@ -202,6 +202,20 @@ async fn roles_csrf_and_sessions_are_enforced_for_browser_and_cli_alike() {
     let listed = node.json(&["account", "list", "--json"]);
     assert_eq!(listed.as_array().unwrap().iter().find(|a| a["name"] == "Vera Viewer").unwrap()["disabled"], true);
 
+    // An officer replaces the one-time password: only with the current one, and not with a short one.
+    let change = |current: &str, new: &str| json!({ "current": current, "new": new });
+    assert_eq!(
+        member.post("/api/session/password", change("wrong", "a long new passphrase")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(member.post("/api/session/password", change(&member_pw, "short")).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        member.post("/api/session/password", change(&member_pw, "a long new passphrase")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(Browser::at(&node).login("Max Member", &member_pw).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(Browser::at(&node).login("Max Member", "a long new passphrase").await.status(), StatusCode::OK);
+
     // Logging out ends the session, and its open event stream.
     let mut events = member
         .http

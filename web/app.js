@@ -18,6 +18,7 @@ register({
     'nav.admin': 'Administration',
     'app.lang': 'Language',
     'app.logout': 'Log out',
+    'app.account': 'Password',
     'app.whoami': '{name} ({role}), {party}',
     'conn.live': 'Live',
     'conn.down': 'Reconnecting…',
@@ -47,6 +48,7 @@ register({
     'nav.admin': 'Администрирование',
     'app.lang': 'Язык',
     'app.logout': 'Выйти',
+    'app.account': 'Пароль',
     'app.whoami': '{name} ({role}), {party}',
     'conn.live': 'На связи',
     'conn.down': 'Переподключение…',
@@ -74,6 +76,7 @@ const PAGES = {
   items: () => import('/pages/items.js'),
   audit: () => import('/pages/audit.js'),
   admin: () => import('/pages/admin.js'),
+  account: () => import('/pages/account.js'),
   // The draft editor is written separately; loaded only when a draft is opened.
   drafts: () => import('/editor.js'),
 };
@@ -426,6 +429,7 @@ function renderShell() {
   $('lang-label').textContent = t('app.lang');
   $('lang-select').value = lang();
   $('logout').textContent = t('app.logout');
+  $('my-account').textContent = t('app.account');
   if (session) {
     $('whoami').textContent = t('app.whoami', {
       name: session.name,

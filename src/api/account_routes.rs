@@ -21,7 +21,9 @@ pub struct NewAccount {
 
 fn account_error(e: AccountError) -> AppError {
     match e {
-        AccountError::BadName(_) | AccountError::Exists(_) => AppError::BadRequest(e.to_string()),
+        AccountError::BadName(_) | AccountError::Exists(_) | AccountError::WeakPassword(_) => {
+            AppError::BadRequest(e.to_string())
+        }
         AccountError::NoSuch(_) => AppError::NotFound(e.to_string()),
         AccountError::Store { .. } | AccountError::Hash(_) => AppError::Internal(e.to_string()),
     }

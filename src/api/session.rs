@@ -141,11 +141,17 @@ impl Sessions {
 
     /// A login succeeded: its attempt does not count, and the name's failures are forgiven.
     fn succeeded(&self, keys: &[(String, u32)]) {
+        self.give_back(keys);
+        if let Some((name_key, _)) = keys.first() {
+            self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(name_key);
+        }
+    }
+
+    /// An attempt that tried no password after all: it does not count.
+    fn give_back(&self, keys: &[(String, u32)]) {
         let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for (i, (k, _)) in keys.iter().enumerate() {
-            if i == 0 {
-                f.remove(k);
-            } else if let Some(v) = f.get_mut(k) {
+        for (k, _) in keys {
+            if let Some(v) = f.get_mut(k) {
                 v.count = v.count.saturating_sub(1);
             }
         }
@@ -244,6 +250,54 @@ pub async fn whoami(
         None => {
             let name = caller.account.clone().unwrap_or_else(|| "(node API token)".into());
             Json(info(&s, name, caller.role, String::new()))
+        }
+    }
+}
+
+/// A password change.
+#[derive(Deserialize)]
+pub struct NewPassword {
+    current: String,
+    new: String,
+}
+
+/// `POST /api/session/password`: the logged-in officer changes their password. Counted against
+/// the same limit as logins, since it too tries a password.
+pub async fn change_password(
+    State(s): State<AppState>,
+    addr: ClientAddr,
+    caller: axum::Extension<Caller>,
+    Json(b): Json<NewPassword>,
+) -> Result<axum::http::StatusCode, AppError> {
+    let Some(name) = caller.account.clone() else {
+        return Err(AppError::BadRequest("the node's API token has no password to change".into()));
+    };
+    let mut keys = vec![(format!("name:{name}"), MAX_FAILURES_PER_NAME)];
+    if let Some(ip) = addr.0 {
+        keys.push((format!("addr:{ip}"), MAX_FAILURES_PER_ADDR));
+    }
+    if let Err(secs) = s.sessions.attempt(&keys) {
+        return Err(AppError::TooManyRequests(secs));
+    }
+    let accounts = s.accounts.clone();
+    let n = name.clone();
+    let changed = tokio::task::spawn_blocking(move || accounts.change_password(&n, &b.current, &b.new))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    match changed {
+        Ok(true) => {
+            s.sessions.succeeded(&keys);
+            tracing::info!(name = %name, "password changed");
+            Ok(axum::http::StatusCode::NO_CONTENT)
+        }
+        Ok(false) => {
+            tracing::warn!(name = %name, "password change refused: wrong current password");
+            Err(AppError::Forbidden("the current password is wrong".into()))
+        }
+        Err(e) => {
+            // Not a guess at the current password: give the attempt back.
+            s.sessions.give_back(&keys);
+            Err(AppError::BadRequest(e.to_string()))
         }
     }
 }
