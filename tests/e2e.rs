@@ -14,24 +14,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Node, eventually, files_containing, in_sync_with, never, peer_entry};
+use common::{DEADLINE, Node, eventually, files_containing, in_sync_with, never, pair, peer_entry};
 use serde_json::Value;
-
-/// A (cica) and B (sco-rats), running, pinned to each other, connected and in sync.
-fn pair() -> (Node, Node) {
-    let mut a = Node::init("A", "cica", "CICA Secretariat");
-    let mut b = Node::init("B", "sco-rats", "SCO RATS Executive Committee");
-    a.start();
-    b.start();
-    a.pin(&b, None);
-    b.pin(&a, None);
-    let (pa, pb) = (a.peer_id(), b.peer_id());
-    eventually("A and B connected and in sync", &[&a, &b], || {
-        in_sync_with(&a.status(), &pb)?;
-        in_sync_with(&b.status(), &pa)
-    });
-    (a, b)
-}
 
 /// Waits until `get` gives the same JSON on both nodes and returns it.
 fn same_on_both(what: &str, a: &Node, b: &Node, args: &[&str]) -> Value {

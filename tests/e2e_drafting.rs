@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 
 use automerge::{ActorId, Automerge, ObjType, ROOT, ReadDoc, transaction::Transactable};
-use common::{Node, eventually, in_sync_with, never, peer_entry};
+use common::{Node, eventually, never, pair, peer_entry};
 use serde_json::Value;
 use sha2::Digest;
 
@@ -30,22 +30,6 @@ const RU: [&str; 3] = [
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 // ---------------------------------------------------------------------------------------------
-
-/// A (cica) and B (sco-rats), running, pinned to each other as Parties, connected and in sync.
-fn pair() -> (Node, Node) {
-    let mut a = Node::init("A", "cica", "CICA Secretariat");
-    let mut b = Node::init("B", "sco-rats", "SCO RATS Executive Committee");
-    a.start();
-    b.start();
-    a.pin(&b, None);
-    b.pin(&a, None);
-    let (pa, pb) = (a.peer_id(), b.peer_id());
-    eventually("A and B connected and in sync", &[&a, &b], || {
-        in_sync_with(&a.status(), &pb)?;
-        in_sync_with(&b.status(), &pa)
-    });
-    (a, b)
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -258,12 +258,7 @@ async fn repeated_failed_logins_are_refused_for_a_while_even_with_the_right_pass
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_reaches_the_other_node_and_splices_build_on_the_version_the_editor_saw() {
-    let mut a = Node::init("A", "cica", "CICA Secretariat");
-    let mut b = Node::init("B", "sco-rats", "SCO RATS Executive Committee");
-    a.start();
-    b.start();
-    a.pin(&b, None);
-    b.pin(&a, None);
+    let (a, b) = common::pair();
     let pw_a = account(&a, "Aigerim", "member");
     let pw_b = account(&b, "Boris", "member");
     let wa = Browser::logged_in(&a, "Aigerim", &pw_a).await;

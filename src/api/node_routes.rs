@@ -127,21 +127,25 @@ impl NewPeer {
 /// `POST /api/peers`: pins a peer in node.toml and applies it at once (admins only).
 pub async fn add_peer(State(s): State<AppState>, Json(b): Json<NewPeer>) -> Result<Json<Reloaded>, AppError> {
     let peer = b.pinned().map_err(AppError::BadRequest)?;
-    let dir = s.data_dir.clone();
-    tokio::task::spawn_blocking(move || config::add_peer(&dir, &peer))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    reload(State(s)).await
+    edit_peers(s, move |dir| config::add_peer(dir, &peer), AppError::BadRequest).await
 }
 
 /// `DELETE /api/peers/{peer}`: unpins a peer; its connections close (admins only).
 pub async fn remove_peer(State(s): State<AppState>, Path(peer): Path<String>) -> Result<Json<Reloaded>, AppError> {
     let id: PeerId = peer.parse().map_err(|_| AppError::BadRequest(format!("{peer:?} is not a peer id")))?;
+    edit_peers(s, move |dir| config::remove_peer(dir, &id), AppError::NotFound).await
+}
+
+/// Edits node.toml off the async threads (it takes a file lock), then has the node apply it.
+async fn edit_peers(
+    s: AppState,
+    edit: impl FnOnce(&std::path::Path) -> Result<config::NodeConfig, config::ConfigError> + Send + 'static,
+    refused: fn(String) -> AppError,
+) -> Result<Json<Reloaded>, AppError> {
     let dir = s.data_dir.clone();
-    tokio::task::spawn_blocking(move || config::remove_peer(&dir, &id))
+    tokio::task::spawn_blocking(move || edit(&dir))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::NotFound(e.to_string()))?;
+        .map_err(|e| refused(e.to_string()))?;
     reload(State(s)).await
 }

@@ -140,8 +140,8 @@ mod tests {
     use super::*;
     use crate::config::{PeerRole, render_template};
 
-    #[test]
-    fn add_and_remove_keep_comments() {
+    /// A data dir with the commented config `init` writes.
+    fn node_dir() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let text = render_template(
             &"cica".parse().unwrap(),
@@ -150,6 +150,12 @@ mod tests {
             "127.0.0.1:0".parse().unwrap(),
         );
         std::fs::write(dir.path().join("node.toml"), &text).unwrap();
+        dir
+    }
+
+    #[test]
+    fn add_and_remove_keep_comments() {
+        let dir = node_dir();
         let peer = PinnedPeer {
             party_id: "sco-rats".parse().unwrap(),
             peer_id: PeerId::random(),
@@ -170,14 +176,7 @@ mod tests {
 
     #[test]
     fn concurrent_edits_keep_every_peer() {
-        let dir = tempfile::tempdir().unwrap();
-        let text = render_template(
-            &"cica".parse().unwrap(),
-            "CICA",
-            &["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-            "127.0.0.1:0".parse().unwrap(),
-        );
-        std::fs::write(dir.path().join("node.toml"), &text).unwrap();
+        let dir = node_dir();
         let peers: Vec<PinnedPeer> = (0..8)
             .map(|_| PinnedPeer {
                 party_id: "sco-rats".parse().unwrap(),

@@ -324,6 +324,22 @@ impl Node {
     }
 }
 
+/// A (cica) and B (sco-rats), running, pinned to each other as Parties, connected and in sync.
+pub fn pair() -> (Node, Node) {
+    let mut a = Node::init("A", "cica", "CICA Secretariat");
+    let mut b = Node::init("B", "sco-rats", "SCO RATS Executive Committee");
+    a.start();
+    b.start();
+    a.pin(&b, None);
+    b.pin(&a, None);
+    let (pa, pb) = (a.peer_id(), b.peer_id());
+    eventually("A and B connected and in sync", &[&a, &b], || {
+        in_sync_with(&a.status(), &pb)?;
+        in_sync_with(&b.status(), &pa)
+    });
+    (a, b)
+}
+
 /// The logs of every node, for a failure message.
 pub fn all_logs(nodes: &[&Node]) -> String {
     nodes.iter().map(|n| n.logs()).collect::<Vec<_>>().join("\n")
