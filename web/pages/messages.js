@@ -1,0 +1,236 @@
+// Liaison communications: threads of messages between the officers of the two Parties. The list
+// of threads, one thread with its messages, a new thread and a reply (liaison officers and
+// administrators). Message text is shown as text (pre-wrap), never as markup.
+
+import { api } from '/api.js';
+import { register, t } from '/i18n.js';
+import { h, fill, field, toast, showError, busy, can, fmtDateTime, pageHeading, table, live } from '/pages/ui.js';
+
+register({
+  en: {
+    'messages.title': 'Communications',
+    'messages.intro': 'Correspondence between the liaison officers of the Parties.',
+    'messages.threads': 'Threads',
+    'messages.none': 'No threads yet.',
+    'messages.c-subject': 'Subject',
+    'messages.c-count': 'Messages',
+    'messages.c-last': 'Last message',
+    'messages.last': '{when}, {officer} ({party})',
+    'messages.new': 'Start a thread',
+    'messages.f-subject': 'Subject',
+    'messages.f-text': 'Message',
+    'messages.start': 'Send',
+    'messages.started': 'Thread started.',
+    'messages.need-start': 'A thread needs a subject and a message.',
+    'messages.back': 'All threads',
+    'messages.thread': 'Thread',
+    'messages.list': 'Messages',
+    'messages.no-messages': 'No messages in this thread.',
+    'messages.from': '{officer} ({party})',
+    'messages.unknown': 'unknown sender',
+    'messages.reply': 'Reply',
+    'messages.reply-text': 'Your reply',
+    'messages.send': 'Send the reply',
+    'messages.sent': 'Reply sent.',
+    'messages.need-reply': 'The reply is empty.',
+    'messages.readonly': 'Only liaison officers send messages.',
+  },
+  ru: {
+    'messages.title': 'Переписка',
+    'messages.intro': 'Переписка офицеров связи Сторон.',
+    'messages.threads': 'Темы',
+    'messages.none': 'Тем пока нет.',
+    'messages.c-subject': 'Тема',
+    'messages.c-count': 'Сообщений',
+    'messages.c-last': 'Последнее сообщение',
+    'messages.last': '{when}, {officer} ({party})',
+    'messages.new': 'Новая тема',
+    'messages.f-subject': 'Тема',
+    'messages.f-text': 'Сообщение',
+    'messages.start': 'Отправить',
+    'messages.started': 'Тема создана.',
+    'messages.need-start': 'Укажите тему и текст сообщения.',
+    'messages.back': 'Все темы',
+    'messages.thread': 'Тема',
+    'messages.list': 'Сообщения',
+    'messages.no-messages': 'В этой теме нет сообщений.',
+    'messages.from': '{officer} ({party})',
+    'messages.unknown': 'отправитель неизвестен',
+    'messages.reply': 'Ответ',
+    'messages.reply-text': 'Ваш ответ',
+    'messages.send': 'Отправить ответ',
+    'messages.sent': 'Ответ отправлен.',
+    'messages.need-reply': 'Ответ пуст.',
+    'messages.readonly': 'Отправлять сообщения могут только офицеры связи.',
+  },
+});
+
+export function render(main, ctx, id) {
+  return id ? renderThread(main, ctx, id) : renderList(main, ctx);
+}
+
+const from = (a) => (a ? t('messages.from', { officer: a.officer, party: a.party }) : t('messages.unknown'));
+
+// ---- the list of threads ----
+
+function renderList(main, ctx) {
+  const box = h('div', {}, t('ui.loading'));
+  fill(
+    main,
+    pageHeading(t('messages.title')),
+    h('p', { class: 'muted' }, t('messages.intro')),
+    h('section', { 'aria-labelledby': 'threads-h' }, h('h2', { id: 'threads-h' }, t('messages.threads')), box),
+    can(ctx, 'liaison') ? newThreadForm() : null,
+  );
+  const load = async () => {
+    let threads;
+    try {
+      threads = await api('GET', '/api/threads');
+    } catch (e) {
+      showError(e, box);
+      return;
+    }
+    if (!threads.length) {
+      fill(box, h('p', { class: 'muted' }, t('messages.none')));
+      return;
+    }
+    fill(
+      box,
+      table(
+        [t('messages.c-subject'), t('messages.c-count'), t('messages.c-last')],
+        threads.map((th) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, h('a', { href: `#/messages/${encodeURIComponent(th.id)}`, 'data-thread': th.id }, th.subject)),
+            h('td', { class: 'num' }, String(th.messages)),
+            h('td', {}, th.last_at
+              ? (th.last_by
+                ? t('messages.last', { when: fmtDateTime(th.last_at), officer: th.last_by.officer, party: th.last_by.party })
+                : fmtDateTime(th.last_at))
+              : ''),
+          ),
+        ),
+      ),
+    );
+  };
+  load();
+  return live((ev) => ev.event === 'doc-changed' && ev.kind === 'thread', load);
+}
+
+function newThreadForm() {
+  const subject = h('input', { id: 'thread-subject', required: true, autocomplete: 'off' });
+  const text = h('textarea', { id: 'thread-text', rows: '6', required: true });
+  const submit = h('button', { id: 'thread-start', type: 'submit', class: 'primary' }, t('messages.start'));
+  const form = h(
+    'form',
+    { class: 'card', 'aria-labelledby': 'new-thread-h', novalidate: true },
+    h('h2', { id: 'new-thread-h' }, t('messages.new')),
+    field(t('messages.f-subject'), subject),
+    field(t('messages.f-text'), text),
+    h('div', { class: 'actions' }, submit),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (!subject.value.trim() || !text.value.trim()) {
+      toast(t('messages.need-start'), 'error');
+      (subject.value.trim() ? text : subject).focus();
+      return;
+    }
+    busy(submit, async () => {
+      const created = await api('POST', '/api/threads', { subject: subject.value.trim(), text: text.value });
+      toast(t('messages.started'));
+      form.reset();
+      location.hash = `#/messages/${encodeURIComponent(created.id)}`;
+    });
+  });
+  return form;
+}
+
+// ---- one thread ----
+
+function renderThread(main, ctx, id) {
+  const heading = pageHeading(t('messages.thread'));
+  const meta = h('p', { class: 'muted' });
+  const box = h('div', {}, t('ui.loading'));
+  const editable = can(ctx, 'liaison');
+  let thread = null;
+
+  const show = (th) => {
+    thread = th;
+    heading.textContent = th.subject;
+    document.title = `${th.subject} · liaison`;
+    fill(meta, th.created_at ? `${from(th.created_by)}, ${fmtDateTime(th.created_at)}` : '');
+    if (!th.messages.length) {
+      fill(box, h('p', { class: 'muted' }, t('messages.no-messages')));
+      return;
+    }
+    fill(
+      box,
+      h(
+        'ol',
+        { class: 'messages' },
+        th.messages.map((m) =>
+          h(
+            'li',
+            { 'data-message': m.id, class: 'message card' },
+            h(
+              'p',
+              { class: 'message-meta' },
+              h('strong', {}, from(m.author)),
+              ' · ',
+              h('time', { datetime: m.at }, fmtDateTime(m.at)),
+            ),
+            h('div', { class: 'message-text' }, m.text),
+          ),
+        ),
+      ),
+    );
+  };
+
+  const load = async () => {
+    try {
+      show(await api('GET', `/api/threads/${encodeURIComponent(id)}`));
+    } catch (e) {
+      showError(e, box);
+    }
+  };
+
+  let replyForm = null;
+  if (editable) {
+    const text = h('textarea', { id: 'reply-text', rows: '5', required: true });
+    const submit = h('button', { id: 'reply-send', type: 'submit', class: 'primary' }, t('messages.send'));
+    replyForm = h(
+      'form',
+      { class: 'card', 'aria-labelledby': 'reply-h', novalidate: true },
+      h('h2', { id: 'reply-h' }, t('messages.reply')),
+      field(t('messages.reply-text'), text),
+      h('div', { class: 'actions' }, submit),
+    );
+    replyForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (!text.value.trim()) {
+        toast(t('messages.need-reply'), 'error');
+        text.focus();
+        return;
+      }
+      busy(submit, async () => {
+        show(await api('POST', `/api/threads/${encodeURIComponent(id)}/messages`, { text: text.value }));
+        text.value = '';
+        toast(t('messages.sent'));
+        text.focus();
+      });
+    });
+  }
+
+  fill(
+    main,
+    h('p', {}, h('a', { href: '#/messages' }, `← ${t('messages.back')}`)),
+    heading,
+    meta,
+    h('section', { 'aria-labelledby': 'messages-h' }, h('h2', { id: 'messages-h' }, t('messages.list')), box),
+    replyForm || h('p', { class: 'muted' }, t('messages.readonly')),
+  );
+  load();
+  return live((ev) => ev.event === 'doc-changed' && ev.kind === 'thread' && (ev.doc === id || (thread && ev.doc === thread.id)), load);
+}
