@@ -12,27 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*" | sed "s#$BIN#liaison#; s#$WORK/##g" >&2; "$@"; }
-
-say "Building liaison (first build takes a few minutes)"
-cargo build --quiet --bin liaison
-BIN="$PWD/target/debug/liaison"
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/liaison-consent.XXXXXX")"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-wait_for() { # wait_for DESCRIPTION COMMAND...: retry for up to 30 s
-  local what="$1"; shift
-  for _ in $(seq 1 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  echo "timed out waiting for: $what" >&2
-  for n in cica sco-rats un-oct; do echo "--- $n log"; tail -15 "$WORK/$n.log" >&2; done
-  return 1
-}
+source scripts/lib/demo.sh consent
 
 A="$WORK/cica"; B="$WORK/sco-rats"; T="$WORK/un-oct"
 say "Three nodes: the two Parties and a third party (same binary, its own party id)"

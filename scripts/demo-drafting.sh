@@ -9,25 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*" | sed "s#$BIN#liaison#; s#$WORK/##g" >&2; "$@"; }
-
-say "Building liaison (first build takes a few minutes)"
-cargo build --quiet --bin liaison
-BIN="$PWD/target/debug/liaison"
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/liaison-drafting.XXXXXX")"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-wait_for() {
-  local what="$1"; shift
-  for _ in $(seq 1 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  echo "timed out waiting for: $what" >&2; tail -15 "$WORK"/*.log >&2; return 1
-}
+source scripts/lib/demo.sh drafting
 same() { # same JSONFIELD: the field of `draft show --json` is equal on both nodes
   [ "$("$BIN" draft show --data-dir "$A" "$D" --json | grep -o "\"$1\": \"[^\"]*\"")" = \
     "$("$BIN" draft show --data-dir "$B" "$D" --json | grep -o "\"$1\": \"[^\"]*\"")" ]

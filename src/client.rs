@@ -107,21 +107,7 @@ impl Client {
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req.send().await.map_err(|e| {
-            if e.is_connect() {
-                ClientError::NoNode { url: self.base.clone(), data_dir: self.data_dir.clone() }
-            } else {
-                ClientError::Transport { url: url.clone(), reason: error_chain(&e) }
-            }
-        })?;
-        let status = resp.status();
-        let bytes =
-            resp.bytes().await.map_err(|e| ClientError::Transport { url: url.clone(), reason: error_chain(&e) })?;
-        if !status.is_success() {
-            return Err(api_error(status, &bytes));
-        }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| ClientError::Transport { url, reason: format!("unexpected answer: {e}") })
+        self.finish(req, url).await
     }
 }
 
@@ -284,6 +270,19 @@ pub fn http_client(pem: &[u8]) -> Result<reqwest::Client, String> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     reqwest::Client::builder().use_preconfigured_tls(tls).no_proxy().build().map_err(|e| e.to_string())
+}
+
+/// Percent-encodes a path segment or query value (names hold spaces, titles anything).
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Where to connect to reach a server bound to `addr`: the unspecified address means loopback.

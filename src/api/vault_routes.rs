@@ -257,9 +257,7 @@ pub async fn consent_grant(
     Path(id): Path<String>,
     Json(b): Json<GrantBody>,
 ) -> Result<Json<RecordMade>, AppError> {
-    let officer = o.0;
-    let g = s.engine.write(move |c| c.consent_grant(&id, b.expires, &officer)).await?;
-    Ok(Json(RecordMade { id: g.to_string() }))
+    consent_step(&s, o, move |c, officer| c.consent_grant(&id, b.expires, officer)).await
 }
 
 /// `POST /api/consent/{id}/deny`.
@@ -268,9 +266,7 @@ pub async fn consent_deny(
     o: OfficerName,
     Path(id): Path<String>,
 ) -> Result<Json<RecordMade>, AppError> {
-    let officer = o.0;
-    let d = s.engine.write(move |c| c.consent_deny(&id, &officer)).await?;
-    Ok(Json(RecordMade { id: d.to_string() }))
+    consent_step(&s, o, move |c, officer| c.consent_deny(&id, officer)).await
 }
 
 /// `POST /api/consent/{id}/revoke`.
@@ -279,9 +275,18 @@ pub async fn consent_revoke(
     o: OfficerName,
     Path(id): Path<String>,
 ) -> Result<Json<RecordMade>, AppError> {
+    consent_step(&s, o, move |c, officer| c.consent_revoke(&id, officer)).await
+}
+
+/// Makes one signed consent record as `o` and answers its id.
+async fn consent_step<R: std::fmt::Display + Send + 'static>(
+    s: &AppState,
+    o: OfficerName,
+    step: impl FnOnce(&mut crate::engine::Core, &str) -> Result<R, crate::engine::EngineError> + Send + 'static,
+) -> Result<Json<RecordMade>, AppError> {
     let officer = o.0;
-    let r = s.engine.write(move |c| c.consent_revoke(&id, &officer)).await?;
-    Ok(Json(RecordMade { id: r.to_string() }))
+    let id = s.engine.write(move |c| step(c, &officer)).await?;
+    Ok(Json(RecordMade { id: id.to_string() }))
 }
 
 /// `GET /api/mandates`.

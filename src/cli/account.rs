@@ -93,7 +93,7 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
             })?;
         }
         AccountCmd::Disable { name } => {
-            let path = format!("/api/accounts/{}/disable", urlencode(name));
+            let path = format!("/api/accounts/{}/disable", crate::client::encode(name));
             let _: AccountInfo = either(
                 dir,
                 officer,
@@ -105,14 +105,4 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
         }
     }
     Ok(())
-}
-
-/// Percent-encodes a path segment (names may hold spaces and `@`).
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -410,7 +410,7 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
             let mut q = Vec::new();
             for (k, v) in [("lang", lang), ("from", from), ("to", to)] {
                 if let Some(v) = v {
-                    q.push(format!("{k}={}", url_encode(v)));
+                    q.push(format!("{k}={}", crate::client::encode(v)));
                 }
             }
             let path = format!("/api/drafts/{id}/diff{}{}", if q.is_empty() { "" } else { "?" }, q.join("&"));
@@ -461,18 +461,6 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
             Ok(())
         }
     }
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn print_status(d: &Draft) {

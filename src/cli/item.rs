@@ -67,27 +67,16 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
-fn encode_query(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()> {
     let c = Client::for_data_dir(dir, officer)?;
     match cmd {
         ItemCmd::Share { title, file, marking, mandate, json } => {
             let f = tokio::fs::File::open(file).await.with_context(|| format!("opening {}", file.display()))?;
             let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
-            let mut q = format!("/api/items?title={}&marking={}", encode_query(title), encode_query(marking));
+            let mut q =
+                format!("/api/items?title={}&marking={}", crate::client::encode(title), crate::client::encode(marking));
             if let Some(m) = mandate {
-                q.push_str(&format!("&mandate={}", encode_query(m)));
+                q.push_str(&format!("&mandate={}", crate::client::encode(m)));
             }
             let pb = bar(len, "encrypting and storing");
             let pb2 = pb.clone();
@@ -206,7 +195,7 @@ fn human_bytes(n: u64) -> String {
 /// `liaison explain ITEM --to PEER`.
 pub async fn explain(dir: &Path, item: &str, to: &str, json: bool, officer: &str) -> anyhow::Result<()> {
     let c = Client::for_data_dir(dir, officer)?;
-    let e: Explanation = c.get(&format!("/api/items/{item}/explain?to={}", encode_query(to))).await?;
+    let e: Explanation = c.get(&format!("/api/items/{item}/explain?to={}", crate::client::encode(to))).await?;
     if json {
         return output::json(&e);
     }
