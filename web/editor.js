@@ -14,7 +14,6 @@ register({
     'ed.sync.saved': 'saved',
     'ed.sync.pending': 'saving…',
     'ed.sync.offline': 'offline, will retry',
-    'ed.sync.label': 'Sync state',
     'ed.state.draft': 'drafting',
     'ed.state.under-review': 'under review',
     'ed.state.agreed': 'agreed',
@@ -115,7 +114,6 @@ register({
     'ed.sync.saved': 'сохранено',
     'ed.sync.pending': 'сохранение…',
     'ed.sync.offline': 'нет связи, повтор попытки',
-    'ed.sync.label': 'Состояние синхронизации',
     'ed.state.draft': 'на подготовке',
     'ed.state.under-review': 'на рассмотрении',
     'ed.state.agreed': 'согласован',
@@ -334,11 +332,6 @@ export function render(main, ctx, draftId) {
   const lab = (el, key, prop = 'textContent') => {
     labels.push([el, key, prop]);
     el[prop] = t(key);
-    return el;
-  };
-  const labAttr = (el, attr, key) => {
-    labels.push([el, key, attr]);
-    el.setAttribute(attr, t(key));
     return el;
   };
   const relabel = () => {
