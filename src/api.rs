@@ -124,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/consent/{id}/deny", post(v::consent_deny))
         .route("/api/consent/{id}/revoke", post(v::consent_revoke))
         .route("/api/mandates", get(v::mandates_list).post(v::mandates_add))
+        .route("/api/mandates/{reference}", post(v::mandates_change))
         .route("/api/audit", get(v::audit_show))
         .route("/api/audit/verify", get(v::audit_verify))
         // Unknown API paths answer 401 too when not logged in: nothing is learnt without it.

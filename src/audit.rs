@@ -125,6 +125,15 @@ pub enum Event {
         /// "pinned", "unpinned" or "role changed to ...".
         change: String,
     },
+    /// The store was upgraded from before authenticated changes.
+    Upgraded {
+        /// Documents held.
+        documents: u64,
+        /// Actors sealed as having written before authentication.
+        sealed_actors: u64,
+        /// Records of our Party copied into its own documents.
+        records_copied: u64,
+    },
 }
 
 /// One entry, before signing.

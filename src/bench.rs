@@ -169,6 +169,7 @@ fn templates(work: &Path, name: &str, docs: &[GenDoc]) -> anyhow::Result<(PathBu
                 snapshot_bytes: bytes.len() as u64,
                 chunk_bytes: 0,
                 next_chunk: 0,
+                owner: crate::authority::Owner::Joint,
             };
             w.put_snapshot(DocId(g.id), &bytes)?;
             w.put_meta(DocId(g.id), &meta)?;

@@ -9,6 +9,7 @@
 //! peer one batch with everything that peer is missing.
 
 mod audit_log;
+mod auth;
 mod consent;
 pub mod docs;
 mod drafts;
@@ -16,8 +17,10 @@ mod handle;
 mod items;
 mod peers;
 mod presence;
+mod records;
 mod status;
 mod sync;
+mod upgrade;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -33,7 +36,8 @@ use crate::ids::DocId;
 use crate::net::protocol::Reply;
 use crate::net::{NetCmd, NetEvent};
 use crate::store::{Store, StoreError};
-use crate::workspace::{self, DocKind, WorkspaceError, registry};
+use crate::workspace::party_docs::PartyDoc;
+use crate::workspace::{self, DocKind, WorkspaceError};
 use docs::{Docs, LoadError};
 use peers::Peers;
 
@@ -221,6 +225,10 @@ pub struct Core {
     consent: consent::ConsentState,
     items: items::ItemState,
     audit_head: Option<crate::audit::Head>,
+    /// Certificates, signed heads, and our signing of our own.
+    auth: auth::Auth,
+    /// What the peer batch being applied changed, to undo if it is refused.
+    stage: Option<auth::Stage>,
 }
 
 type Write = Box<dyn FnOnce(&mut crate::store::Writer<'_>) -> Result<(), StoreError> + Send>;
@@ -238,6 +246,9 @@ struct Round {
     writes: Vec<Write>,
     /// Audit events, chained and signed into the round's transaction.
     audit: Vec<crate::audit::Event>,
+    /// The newest change of each of our actors in each document changed by an officer this
+    /// round: signed once at the end of the round.
+    own_heads: std::collections::BTreeMap<(DocId, Vec<u8>), (u64, [u8; 32])>,
 }
 
 /// Handle to the engine: cheap to clone; every method is a request to the engine's thread.
@@ -257,6 +268,13 @@ pub fn spawn(
 ) -> Result<(EngineHandle, JoinHandle<()>), EngineError> {
     let actor = ActorId::from(store.actor().map_err(|e| EngineError::Store(Arc::new(e)))?.as_slice());
     let docs = Docs::open(&store, opts.cache_docs, actor).map_err(|e| EngineError::Store(Arc::new(e)))?;
+    let auth = auth::Auth::open(
+        &store,
+        &opts.identity.party.id,
+        &opts.crypto.signing,
+        &opts.crypto.node_key,
+        opts.identity.peer_id,
+    )?;
     let (events, _) = broadcast::channel(4096);
     let peers = Peers::new(&opts.peers);
     let audit_head = store.audit_head().map_err(|e| EngineError::Store(Arc::new(e)))?;
@@ -273,6 +291,8 @@ pub fn spawn(
         consent: consent::ConsentState::default(),
         items: items::ItemState::default(),
         audit_head,
+        auth,
+        stage: None,
     };
     consent::load(&mut core).map_err(|e| EngineError::Store(Arc::new(e)))?;
     items::cleanup(&mut core);
@@ -289,8 +309,10 @@ pub fn spawn(
         audit_log::record(&mut core, crate::audit::Event::LogStarted { node, after_loss });
     }
     core.audit_config_changes(&opts.peers);
-    // The registry and the mandates exist from the first start (no peer yet, so no network use).
-    core.ensure_registry()?;
+    // Our Party's registry and mandates exist from the first start (no peer yet, so no network
+    // use); a store from before authentication is upgraded first.
+    upgrade::run_if_pending(&mut core)?;
+    core.ensure_own_docs()?;
     let (tx, mut rx) = inbox;
     let thread = std::thread::Builder::new()
         .name("liaison-engine".into())
@@ -341,25 +363,22 @@ impl Core {
         }
     }
 
-    /// The registry exists from the first start, created the same way on every node.
-    fn ensure_registry(&mut self) -> Result<(), EngineError> {
-        use crate::workspace::mandates;
-        if !self.docs.contains(registry::REGISTRY_ID) {
-            self.docs.insert_local(registry::REGISTRY_ID, DocKind::Registry, registry::genesis()?);
-            self.round.origins.insert(registry::REGISTRY_ID, (Origin::Local, mono_ns()));
-        }
-        if !self.docs.contains(mandates::MANDATES_ID) {
-            self.docs.insert_local(mandates::MANDATES_ID, DocKind::Mandates, mandates::genesis()?);
-            self.round.origins.insert(mandates::MANDATES_ID, (Origin::Local, mono_ns()));
-        }
+    /// Our Party's registry and mandates exist from the first start, created the same way on
+    /// each of its nodes.
+    fn ensure_own_docs(&mut self) -> Result<(), EngineError> {
+        self.own_party_doc(PartyDoc::Registry)?;
+        self.own_party_doc(PartyDoc::Mandates)?;
         self.finish_round();
         Ok(())
     }
 
     /// Commits the round, answers everyone who waited for it, and sends peers what changed.
     fn finish_round(&mut self) {
-        let round = std::mem::take(&mut self.round);
+        let mut round = std::mem::take(&mut self.round);
+        // One signature per actor of ours and document changed, in the same commit.
+        self.sign_own_heads(std::mem::take(&mut round.own_heads));
         let needs_write = self.docs.has_dirty()
+            || self.auth.has_dirty()
             || !round.sync_dirty.is_empty()
             || !round.forget_peers.is_empty()
             || !round.writes.is_empty()
@@ -373,8 +392,10 @@ impl Core {
         let result = if needs_write {
             let docs = &mut self.docs;
             let peers = &self.peers;
+            let auth = &mut self.auth;
             self.store.write(|w| {
                 let out = docs.persist(w)?;
+                auth.persist(w)?;
                 for (peer, doc) in &round.sync_dirty {
                     if let Some(state) = peers.state_bytes(peer, *doc) {
                         w.put_sync_state(&peer.to_bytes(), *doc, &state)?;
@@ -398,6 +419,7 @@ impl Core {
         let outcome = match result {
             Ok(Some((pending, changed))) => {
                 self.docs.committed(pending);
+                self.auth.committed();
                 if new_head.is_some() {
                     self.audit_head = new_head;
                 }
@@ -496,36 +518,52 @@ impl Core {
         Ok(&*self.docs.get(&self.store, id)?)
     }
 
-    /// Changes a document with `f`; the change is committed at the end of the round.
+    /// Changes a document with `f`; the change is committed at the end of the round. The rule
+    /// of who may write what is applied first: a document of the other Party, a sealed one, or
+    /// an executed draft is refused before anything is written.
     pub fn change<T>(
         &mut self,
         id: DocId,
         f: impl FnOnce(&mut Automerge) -> Result<T, WorkspaceError>,
     ) -> Result<T, EngineError> {
+        self.check_own_write(id)?;
         let doc = self.docs.get(&self.store, id)?;
         let before = doc.get_heads();
         let out = f(doc)?;
         if doc.get_heads() != before {
             self.docs.mark_changed(id);
             self.round.origins.insert(id, (Origin::Local, mono_ns()));
+            self.note_own_changes(id, &before);
         }
         Ok(out)
     }
 
-    /// Creates a document of `kind` with `f`.
+    /// Changes one of our Party's documents (created if this node does not hold it yet).
+    pub fn change_own<T>(
+        &mut self,
+        pd: PartyDoc,
+        f: impl FnOnce(&mut Automerge) -> Result<T, WorkspaceError>,
+    ) -> Result<T, EngineError> {
+        let id = self.own_party_doc(pd)?;
+        self.change(id, f)
+    }
+
+    /// Creates a joint document of `kind` with `f`, written with this node's actor.
     pub fn create(
         &mut self,
         kind: DocKind,
         f: impl FnOnce(&mut Automerge) -> Result<(), WorkspaceError>,
     ) -> Result<DocId, EngineError> {
         let mut doc = Automerge::new();
+        doc.set_actor(self.docs.actor().clone());
         f(&mut doc)?;
         if workspace::kind_of(&doc) != Some(kind) {
             return Err(WorkspaceError::Malformed(format!("new document is not a {kind}")).into());
         }
         let id = DocId::random();
-        self.docs.insert_local(id, kind, doc);
+        self.docs.insert_local(id, kind, crate::authority::Owner::Joint, doc);
         self.round.origins.insert(id, (Origin::Local, mono_ns()));
+        self.note_own_changes(id, &[]);
         Ok(id)
     }
 
@@ -560,13 +598,21 @@ impl Core {
             ))),
             None => Ok(()),
             Some(reference) => {
-                let doc = self.doc(crate::workspace::mandates::MANDATES_ID)?;
-                if crate::workspace::mandates::find(doc, &party, reference)?.is_some() {
-                    Ok(())
-                } else {
-                    Err(EngineError::Mandate(format!(
+                let id = self.own_party_doc(PartyDoc::Mandates)?;
+                let doc = self.doc(id)?;
+                match crate::workspace::mandates::find(doc, reference)? {
+                    Some(m) if m.in_force(chrono::Utc::now().date_naive()) => Ok(()),
+                    Some(m) if m.withdrawn_at.is_some() => Err(EngineError::Mandate(format!(
+                        "mandate {reference:?} of {party} was withdrawn on {}",
+                        m.withdrawn_at.unwrap_or_default()
+                    ))),
+                    Some(m) => Err(EngineError::Mandate(format!(
+                        "mandate {reference:?} of {party} is dated {}: it is not in force yet",
+                        m.date
+                    ))),
+                    None => Err(EngineError::Mandate(format!(
                         "no mandate {reference:?} of {party} is recorded (`liaison mandate list` shows them; `liaison mandate add` records one)"
-                    )))
+                    ))),
                 }
             }
         }

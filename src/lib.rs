@@ -9,6 +9,9 @@
 //! - [`ids`]: document and Party identifiers.
 //! - [`workspace`]: the automerge documents (meetings, groups, drafts, registry, threads).
 //! - [`policy`]: the one function that says what may go to which peer, and why not.
+//! - [`authority`]: the one function that says who may write which document (each Party's
+//!   records are its own), and why not.
+//! - [`authorship`]: who made each change, proven: actor certificates and signed heads.
 //!
 //! Adapters:
 //! - [`config`]: `node.toml`, parsed and validated once.
@@ -25,6 +28,8 @@
 pub mod accounts;
 pub mod api;
 pub mod audit;
+pub mod authority;
+pub mod authorship;
 pub mod bench;
 pub mod cli;
 pub mod client;

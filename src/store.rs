@@ -5,12 +5,14 @@
 //! leaves the last committed state. The engine commits once per batch of work, so that many
 //! officers' edits and peer messages share one fsync.
 //!
-//! # Schema (version 1)
+//! # Schema (version 2)
 //!
 //! | table | key | value |
 //! | --- | --- | --- |
 //! | `meta` | `&str` name | bytes: `schema` (u32 LE), `actor` (16 bytes: this node's automerge actor) |
-//! | `docs` | `[u8; 16]` doc id | postcard [`DocMeta`] |
+//! | `docs` | `[u8; 16]` doc id | postcard [`DocMeta`] (kind, heads, owner, storage) |
+//! | `certs` | `[u8; 16]` node actor | postcard `ActorCert`: a Party's certificate of a node's actor |
+//! | `heads` | `([u8; 16], &[u8])` doc id, actor | postcard `SignedHead`: the newest signed change of that actor |
 //! | `doc_snapshots` | `[u8; 16]` doc id | the document compacted by `Automerge::save` |
 //! | `doc_chunks` | `([u8; 16], u64)` doc id, sequence | an incremental save since the previous chunk |
 //! | `sync_states` | `(&[u8], [u8; 16])` peer id bytes, doc id | automerge sync state (`State::encode`) |
@@ -23,8 +25,16 @@
 //! | `audit` | `u64` sequence | postcard `SignedEntry` |
 //! | `originals` | `[u8; 16]` draft id | postcard `Original`: this node's own original of an executed draft |
 //!
-//! `meta` also holds `audit_head` (the signed head of the audit log, written with each append)
-//! and `peers_known` (the pinned peers as last seen, to audit changes made while stopped).
+//! `meta` also holds `audit_head` (the signed head of the audit log, written with each append),
+//! `peers_known` (the pinned peers as last seen, to audit changes made while stopped) and
+//! `upgrade_pending` (set when a version 1 store was converted: the engine still has to seal what
+//! was written before authentication and copy its Party's records into its own documents).
+//!
+//! # Versions
+//!
+//! Version 1 (liaison before authenticated changes) had no `certs` or `heads`, and a `DocMeta`
+//! without its owner. Opening one takes a copy of the file first
+//! (`store/liaison.redb.v1-backup-<unix time>`), then converts it in one transaction.
 //!
 //! Items are partitioned by provider (the first part of their key), and hold ciphertext only:
 //! the title and body are encrypted before they reach the store, and the keys are sealed.
@@ -40,6 +50,8 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
+use crate::authority::Owner;
+use crate::authorship::{ActorCert, NodeActor, SignedHead};
 use crate::ids::DocId;
 use crate::workspace::DocKind;
 
@@ -59,9 +71,11 @@ const ITEM_KEYS: TableDefinition<([u8; 16], &str), &[u8]> = TableDefinition::new
 const CONSENT: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("consent");
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 const ORIGINALS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("originals");
+const CERTS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("certs");
+const HEADS: TableDefinition<([u8; 16], &[u8]), &[u8]> = TableDefinition::new("heads");
 
-/// Schema version written by this code; a store with another version is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Schema version written by this code; a newer one is refused, an older one converted.
+pub const SCHEMA_VERSION: u32 = 2;
 /// Directory of the store inside the data dir.
 pub const STORE_DIR: &str = "store";
 /// The database file.
@@ -82,6 +96,18 @@ pub struct DocMeta {
     pub chunk_bytes: u64,
     /// Sequence number for the next chunk.
     pub next_chunk: u64,
+    /// Whose it is: who may write it (see [`crate::authority`]).
+    pub owner: Owner,
+}
+
+/// A document's metadata as version 1 stored it.
+#[derive(Deserialize)]
+struct DocMetaV1 {
+    kind: DocKind,
+    heads: Vec<[u8; 32]>,
+    snapshot_bytes: u64,
+    chunk_bytes: u64,
+    next_chunk: u64,
 }
 
 /// What we remember of a peer between runs.
@@ -141,19 +167,81 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store of `data_dir`, after taking the data dir's lock.
+    /// Opens (creating if needed) the store of `data_dir`, after taking the data dir's lock. A
+    /// version 1 store is copied aside, then converted.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         let lock = DirLock::acquire(data_dir)?;
         let dir = data_dir.join(STORE_DIR);
         std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io { path: dir.clone(), source })?;
         let path = data_dir.join(DB_FILE);
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(&path)
-            .map_err(|e| StoreError::Db { path: path.clone(), source: Box::new(e.into()) })?;
-        let store = Store { db, path, _lock: lock };
+        let open = |path: &Path| {
+            Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(path)
+                .map_err(|e| StoreError::Db { path: path.to_path_buf(), source: Box::new(e.into()) })
+        };
+        let mut store = Store { db: open(&path)?, path: path.clone(), _lock: lock };
+        if store.schema()? == Some(1) {
+            // The copy is taken with the database closed, so that it is a consistent file.
+            let Store { db, path, _lock } = store;
+            drop(db);
+            let backup = dir.join(format!("liaison.redb.v1-backup-{}", chrono::Utc::now().timestamp()));
+            std::fs::copy(&path, &backup).map_err(|source| StoreError::Io { path: backup.clone(), source })?;
+            tracing::warn!(backup = %backup.display(), "store of version 1: a copy was taken; converting it to version {SCHEMA_VERSION}");
+            store = Store { db: open(&path)?, path, _lock };
+            store.upgrade_from_v1()?;
+        }
         store.init()?;
         Ok(store)
+    }
+
+    /// The schema version the store says it has, if it says one.
+    fn schema(&self) -> Result<Option<u32>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let meta = match tx.open_table(META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(self.db_err(e)),
+        };
+        let found = meta.get("schema").map_err(|e| self.db_err(e))?.map(|v| v.value().to_vec());
+        match found {
+            None => Ok(None),
+            Some(v) => Ok(Some(u32::from_le_bytes(v.as_slice().try_into().map_err(|_| self.corrupt("meta", "schema"))?))),
+        }
+    }
+
+    /// Converts a version 1 store in one transaction: every document gets its owner (the two
+    /// documents the Parties shared are sealed, the rest joint), and `upgrade_pending` is set for
+    /// the engine.
+    fn upgrade_from_v1(&self) -> Result<(), StoreError> {
+        use crate::workspace::party_docs::{LEGACY_MANDATES_ID, LEGACY_REGISTRY_ID};
+        let tx = self.db.begin_write().map_err(|e| self.db_err(e))?;
+        {
+            let mut docs = tx.open_table(DOCS).map_err(|e| self.db_err(e))?;
+            let mut rows = Vec::new();
+            for row in docs.iter().map_err(|e| self.db_err(e))? {
+                let (k, v) = row.map_err(|e| self.db_err(e))?;
+                let old: DocMetaV1 = postcard::from_bytes(v.value()).map_err(|e| self.corrupt("docs", e))?;
+                rows.push((k.value(), old));
+            }
+            for (id, old) in rows {
+                let sealed = DocId(id) == LEGACY_REGISTRY_ID || DocId(id) == LEGACY_MANDATES_ID;
+                let meta = DocMeta {
+                    kind: old.kind,
+                    heads: old.heads,
+                    snapshot_bytes: old.snapshot_bytes,
+                    chunk_bytes: old.chunk_bytes,
+                    next_chunk: old.next_chunk,
+                    owner: if sealed { Owner::Sealed } else { Owner::Joint },
+                };
+                let bytes = postcard::to_allocvec(&meta).map_err(|e| self.corrupt("docs", e))?;
+                docs.insert(id, bytes.as_slice()).map_err(|e| self.db_err(e))?;
+            }
+            let mut meta = tx.open_table(META).map_err(|e| self.db_err(e))?;
+            meta.insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice()).map_err(|e| self.db_err(e))?;
+            meta.insert("upgrade_pending", [1u8].as_slice()).map_err(|e| self.db_err(e))?;
+        }
+        tx.commit().map_err(|e| self.db_err(e))
     }
 
     fn db_err(&self, e: impl Into<redb::Error>) -> StoreError {
@@ -197,6 +285,8 @@ impl Store {
             tx.open_table(CONSENT).map_err(|e| self.db_err(e))?;
             tx.open_table(AUDIT).map_err(|e| self.db_err(e))?;
             tx.open_table(ORIGINALS).map_err(|e| self.db_err(e))?;
+            tx.open_table(CERTS).map_err(|e| self.db_err(e))?;
+            tx.open_table(HEADS).map_err(|e| self.db_err(e))?;
         }
         tx.commit().map_err(|e| self.db_err(e))
     }
@@ -208,6 +298,45 @@ impl Store {
         let meta = tx.open_table(META).map_err(|e| self.db_err(e))?;
         let v = meta.get("actor").map_err(|e| self.db_err(e))?.ok_or_else(|| self.corrupt("meta", "no actor"))?;
         v.value().try_into().map_err(|_| self.corrupt("meta", "actor is not 16 bytes"))
+    }
+
+    /// Every actor certificate stored.
+    pub fn certs(&self) -> Result<Vec<ActorCert>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let t = tx.open_table(CERTS).map_err(|e| self.db_err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.db_err(e))? {
+            let (_, v) = row.map_err(|e| self.db_err(e))?;
+            out.push(postcard::from_bytes(v.value()).map_err(|e| self.corrupt("certs", e))?);
+        }
+        Ok(out)
+    }
+
+    /// The signed heads of a document, one per actor.
+    pub fn heads(&self, doc: DocId) -> Result<Vec<SignedHead>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let t = tx.open_table(HEADS).map_err(|e| self.db_err(e))?;
+        let mut out = Vec::new();
+        let lo: &[u8] = &[];
+        for row in t.range((doc.0, lo)..).map_err(|e| self.db_err(e))? {
+            let (k, v) = row.map_err(|e| self.db_err(e))?;
+            if k.value().0 != doc.0 {
+                break;
+            }
+            out.push(postcard::from_bytes(v.value()).map_err(|e| self.corrupt("heads", e))?);
+        }
+        Ok(out)
+    }
+
+    /// Whether a converted version 1 store still waits for the engine's part of the upgrade.
+    pub fn upgrade_pending(&self) -> Result<bool, StoreError> {
+        Ok(self.meta_value_raw("upgrade_pending")?.is_some_and(|v| v == [1]))
+    }
+
+    fn meta_value_raw(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let meta = tx.open_table(META).map_err(|e| self.db_err(e))?;
+        Ok(meta.get(key).map_err(|e| self.db_err(e))?.map(|v| v.value().to_vec()))
     }
 
     /// Every document's metadata.
@@ -290,6 +419,8 @@ impl Store {
                 consent: tx.open_table(CONSENT).map_err(|e| self.db_err(e))?,
                 audit: tx.open_table(AUDIT).map_err(|e| self.db_err(e))?,
                 originals: tx.open_table(ORIGINALS).map_err(|e| self.db_err(e))?,
+                certs: tx.open_table(CERTS).map_err(|e| self.db_err(e))?,
+                heads: tx.open_table(HEADS).map_err(|e| self.db_err(e))?,
                 path: &self.path,
             };
             f(&mut w)?
@@ -314,6 +445,8 @@ pub struct Writer<'t> {
     consent: redb::Table<'t, [u8; 16], &'static [u8]>,
     audit: redb::Table<'t, u64, &'static [u8]>,
     originals: redb::Table<'t, [u8; 16], &'static [u8]>,
+    certs: redb::Table<'t, [u8; 16], &'static [u8]>,
+    heads: redb::Table<'t, ([u8; 16], &'static [u8]), &'static [u8]>,
     path: &'t Path,
 }
 
@@ -360,6 +493,35 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Stores a verified actor certificate.
+    pub fn put_cert(&mut self, cert: &ActorCert) -> Result<(), StoreError> {
+        let bytes = postcard::to_allocvec(cert).map_err(|e| StoreError::Corrupt {
+            path: self.path.to_path_buf(),
+            table: "certs",
+            reason: e.to_string(),
+        })?;
+        let NodeActor(actor) = cert.actor;
+        self.certs.insert(actor, bytes.as_slice()).map_err(|e| db_err(self.path, e))?;
+        Ok(())
+    }
+
+    /// Stores a verified signed head (replacing the actor's previous one in that document).
+    pub fn put_head(&mut self, head: &SignedHead) -> Result<(), StoreError> {
+        let bytes = postcard::to_allocvec(head).map_err(|e| StoreError::Corrupt {
+            path: self.path.to_path_buf(),
+            table: "heads",
+            reason: e.to_string(),
+        })?;
+        self.heads.insert((head.doc.0, head.actor.as_slice()), bytes.as_slice()).map_err(|e| db_err(self.path, e))?;
+        Ok(())
+    }
+
+    /// Marks the engine's part of a version 1 upgrade as done.
+    pub fn finish_upgrade(&mut self) -> Result<(), StoreError> {
+        self.meta.remove("upgrade_pending").map_err(|e| db_err(self.path, e))?;
+        Ok(())
+    }
+
     /// Records what we remember of a peer.
     pub fn put_peer_record(&mut self, peer: &[u8], rec: &PeerRecord) -> Result<(), StoreError> {
         let bytes = postcard::to_allocvec(rec).map_err(|e| StoreError::Corrupt {
@@ -377,7 +539,7 @@ mod tests {
     use super::*;
 
     fn meta(kind: DocKind) -> DocMeta {
-        DocMeta { kind, heads: vec![[1; 32]], snapshot_bytes: 3, chunk_bytes: 2, next_chunk: 2 }
+        DocMeta { kind, heads: vec![[1; 32]], snapshot_bytes: 3, chunk_bytes: 2, next_chunk: 2, owner: Owner::Joint }
     }
 
     #[test]

@@ -10,9 +10,10 @@ pub mod draft;
 pub mod group;
 pub mod mandates;
 pub mod meeting;
+pub mod party_docs;
 pub mod registry;
 pub mod thread;
-mod util;
+pub(crate) mod util;
 
 use std::fmt;
 use std::str::FromStr;
@@ -44,12 +45,21 @@ pub enum DocKind {
     Thread,
     /// The Member-State mandates the Parties recorded (one per workspace).
     Mandates,
+    /// A Party's record on a draft or a thread: what only that Party writes about it.
+    Annex,
 }
 
 impl DocKind {
     /// Every kind.
-    pub const ALL: [DocKind; 6] =
-        [DocKind::Registry, DocKind::Meeting, DocKind::Group, DocKind::Draft, DocKind::Thread, DocKind::Mandates];
+    pub const ALL: [DocKind; 7] = [
+        DocKind::Registry,
+        DocKind::Meeting,
+        DocKind::Group,
+        DocKind::Draft,
+        DocKind::Thread,
+        DocKind::Mandates,
+        DocKind::Annex,
+    ];
 
     /// The name stored in documents and shown to users.
     pub fn as_str(self) -> &'static str {
@@ -60,6 +70,7 @@ impl DocKind {
             DocKind::Draft => "draft",
             DocKind::Thread => "thread",
             DocKind::Mandates => "mandates",
+            DocKind::Annex => "annex",
         }
     }
 }
@@ -114,6 +125,9 @@ pub enum WorkspaceError {
     /// automerge refused an operation.
     #[error("automerge: {0}")]
     Automerge(#[from] AutomergeError),
+    /// The rule of who may write what refuses it.
+    #[error("{0}")]
+    Refused(#[from] crate::authority::Refusal),
 }
 
 /// Result of workspace operations.

@@ -550,6 +550,7 @@ fn tamper_russian(data_dir: &Path, draft: &str, provision: &str, from: &str, to:
         snapshot_bytes: saved.len() as u64,
         chunk_bytes: 0,
         next_chunk: 0,
+        owner: meta.owner,
     };
     store
         .write(|w| {

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::workspace_routes::{OfficerName, read_all, read_one};
+use super::workspace_routes::OfficerName;
 use super::{AppError, AppState};
 use crate::engine::{Core, EngineError};
 use crate::ids::DocId;
@@ -54,7 +54,7 @@ pub async fn list(State(s): State<AppState>, Query(q): Query<DraftQuery>) -> Res
                 Some(g) => Some(c.resolve(DocKind::Group, g)?.to_string()),
                 None => None,
             };
-            let all = read_all(c, DocKind::Draft, draft::read)?;
+            let all = c.read_drafts()?;
             Ok(all
                 .into_iter()
                 .filter(|d| group.as_ref().is_none_or(|g| *g == d.group))
@@ -99,7 +99,14 @@ pub async fn create(
 }
 
 pub async fn show(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Draft>, AppError> {
-    Ok(Json(s.engine.read(move |c| read_one(c, DocKind::Draft, &id, draft::read)).await?))
+    Ok(Json(
+        s.engine
+            .read(move |c| {
+                let id = c.resolve(DocKind::Draft, &id)?;
+                c.read_draft(id)
+            })
+            .await?,
+    ))
 }
 
 /// Runs a change on a draft and answers with the draft as it then stands.
@@ -113,7 +120,7 @@ async fn change_draft(
         .write(move |c| {
             let id = c.resolve(DocKind::Draft, &id)?;
             f(c, id)?;
-            Ok(draft::read(c.doc(id)?, &id.to_string())?)
+            c.read_draft(id)
         })
         .await?;
     Ok(Json(d))
@@ -310,6 +317,9 @@ pub enum Action {
         provision: String,
         /// The comment.
         text: String,
+        /// The comment it answers.
+        #[serde(default)]
+        reply_to: Option<String>,
     },
     /// Suggest a text for a provision in one language.
     Suggest {
@@ -374,19 +384,19 @@ fn act(c: &mut Core, id: DocId, ctx: &ChangeCtx, action: Action) -> Result<(), E
             let p = pv(c, &provision)?;
             c.change(id, |d| draft::align(d, ctx, &p))
         }
-        Action::Comment { provision, text } => {
+        Action::Comment { provision, text, reply_to } => {
             let p = pv(c, &provision)?;
-            c.change(id, |d| draft::comment(d, ctx, &p, &text).map(|_| ()))
+            c.comment_draft(id, ctx, &p, &text, reply_to.as_deref()).map(|_| ())
         }
         Action::Suggest { provision, lang, text } => {
             let p = pv(c, &provision)?;
-            c.change(id, |d| draft::suggest(d, ctx, &p, &lang, &text).map(|_| ()))
+            c.suggest_draft(id, ctx, &p, &lang, &text).map(|_| ())
         }
         Action::Version { name } => c.change(id, |d| draft::name_version(d, ctx, &name)),
-        Action::Review => c.change(id, |d| draft::start_review(d, ctx)),
-        Action::Approve => c.change(id, |d| draft::approve(d, ctx, &id.to_string())),
+        Action::Review => c.review_draft(id, ctx),
+        Action::Approve => c.approve_draft(id, ctx),
         Action::Sign => c.sign_draft(id, ctx),
-        Action::Withdraw => c.change(id, |d| draft::withdraw(d, ctx)),
+        Action::Withdraw => c.withdraw_draft(id, ctx),
     }
 }
 
@@ -423,17 +433,8 @@ pub async fn decide(
     let d = s
         .engine
         .write(move |c| {
-            for id in c.ids_of(DocKind::Draft) {
-                let holds = draft::suggestions(c.doc(id)?)?.iter().any(|x| x.id == sid);
-                if holds {
-                    c.change(id, |d| draft::decide(d, &ctx, &sid, b.accept))?;
-                    return Ok(draft::read(c.doc(id)?, &id.to_string())?);
-                }
-            }
-            Err(EngineError::Workspace(std::sync::Arc::new(crate::workspace::WorkspaceError::NoSuchEntry {
-                what: "suggestion",
-                id: sid,
-            })))
+            let id = c.decide_suggestion(&sid, &ctx, b.accept)?;
+            c.read_draft(id)
         })
         .await?;
     Ok(Json(d))
@@ -499,7 +500,13 @@ pub async fn export(
     if format != "md" && format != "html" {
         return Err(AppError::BadRequest(format!("format {format:?}: use md or html")));
     }
-    let d = s.engine.read(move |c| read_one(c, DocKind::Draft, &id, draft::read)).await?;
+    let d = s
+        .engine
+        .read(move |c| {
+            let id = c.resolve(DocKind::Draft, &id)?;
+            c.read_draft(id)
+        })
+        .await?;
     let (body, ct) = if format == "md" {
         (draft::export::markdown(&d), "text/markdown; charset=utf-8")
     } else {

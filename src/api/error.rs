@@ -56,6 +56,8 @@ impl AppError {
                     WorkspaceError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                     WorkspaceError::NoSuchEntry { .. } => StatusCode::NOT_FOUND,
                     WorkspaceError::Malformed(_) | WorkspaceError::Automerge(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                    // Who may write what: the caller's Party may not.
+                    WorkspaceError::Refused(_) => StatusCode::FORBIDDEN,
                 },
                 EngineError::Load(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::Store(_) | EngineError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
@@ -73,7 +75,16 @@ impl IntoResponse for AppError {
         if status.is_server_error() {
             tracing::error!(error = %self, "API request failed");
         }
-        let mut res = (status, Json(json!({ "error": self.to_string() }))).into_response();
+        // A refusal by the rule of who may write what carries its code and parameters, for the
+        // web app to say in the officer's language.
+        let body = match &self {
+            AppError::Engine(EngineError::Workspace(w)) => match w.as_ref() {
+                WorkspaceError::Refused(r) => json!({ "error": self.to_string(), "refusal": r }),
+                _ => json!({ "error": self.to_string() }),
+            },
+            _ => json!({ "error": self.to_string() }),
+        };
+        let mut res = (status, Json(body)).into_response();
         if let AppError::TooManyRequests(secs) = self
             && let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string())
         {

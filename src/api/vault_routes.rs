@@ -18,7 +18,7 @@ use crate::config::MandatedAction;
 use crate::engine::{ConsentView, EngineError, Explanation, ItemView};
 use crate::ids::{ItemId, PartyId};
 use crate::vault::{self, CHUNK_BYTES, Sealer};
-use crate::workspace::mandates::{self, Mandate, NewMandate};
+use crate::workspace::mandates::{Mandate, NewMandate};
 use crate::workspace::{Author, ChangeCtx};
 
 /// Largest item accepted: 2 GiB.
@@ -291,7 +291,41 @@ async fn consent_step<R: std::fmt::Display + Send + 'static>(
 
 /// `GET /api/mandates`.
 pub async fn mandates_list(State(s): State<AppState>) -> Result<Json<Vec<Mandate>>, AppError> {
-    Ok(Json(s.engine.read(|c| Ok(mandates::list(c.doc(mandates::MANDATES_ID)?)?)).await?))
+    Ok(Json(s.engine.read(|c| c.mandates()).await?))
+}
+
+/// A change to one of our Party's mandates.
+#[derive(Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum MandateChange {
+    /// Withdraw it: from now on it is not in force.
+    Withdraw,
+    /// Amend its scope.
+    Amend {
+        /// The new scope.
+        scope: String,
+    },
+}
+
+/// `POST /api/mandates/{ref}`: withdraw or amend a mandate of our Party.
+pub async fn mandates_change(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(reference): Path<String>,
+    Json(m): Json<MandateChange>,
+) -> Result<Json<Vec<Mandate>>, AppError> {
+    let ctx = ChangeCtx { author: Author { officer: o.0, party: s.party.id.clone() }, now: chrono::Utc::now() };
+    let v = s
+        .engine
+        .write(move |c| {
+            match m {
+                MandateChange::Withdraw => c.withdraw_mandate(&ctx, &reference)?,
+                MandateChange::Amend { scope } => c.amend_mandate(&ctx, &reference, &scope)?,
+            }
+            c.mandates()
+        })
+        .await?;
+    Ok(Json(v))
 }
 
 /// `POST /api/mandates`: record a Member-State consent of our Party.
@@ -304,8 +338,8 @@ pub async fn mandates_add(
     let v = s
         .engine
         .write(move |c| {
-            c.change(mandates::MANDATES_ID, |d| mandates::add(d, &ctx, &m))?;
-            Ok(mandates::list(c.doc(mandates::MANDATES_ID)?)?)
+            c.add_mandate(&ctx, &m)?;
+            c.mandates()
         })
         .await?;
     Ok(Json(v))

@@ -11,8 +11,8 @@ use super::{AppError, AppState};
 use crate::engine::{Core, EngineError};
 use crate::workspace::group::{self, Group, GroupPatch, NewGroup};
 use crate::workspace::meeting::{self, Meeting, MeetingPatch, NewMeeting};
-use crate::workspace::registry::{self, NewOfficer, Officer, REGISTRY_ID};
-use crate::workspace::thread::{self, Thread};
+use crate::workspace::registry::{NewOfficer, Officer};
+use crate::workspace::thread::Thread;
 use crate::workspace::{Author, ChangeCtx, DocKind, WorkspaceError};
 
 /// Header naming the officer on whose behalf the client acts.
@@ -169,7 +169,7 @@ pub async fn update_group(
 // ---- officers ----
 
 pub async fn list_officers(State(s): State<AppState>) -> Result<Json<Vec<Officer>>, AppError> {
-    Ok(Json(s.engine.read(|c| Ok(registry::list(c.doc(REGISTRY_ID)?)?)).await?))
+    Ok(Json(s.engine.read(|c| c.officers()).await?))
 }
 
 pub async fn assign_officer(
@@ -178,13 +178,7 @@ pub async fn assign_officer(
     Json(new): Json<NewOfficer>,
 ) -> Result<Json<Created>, AppError> {
     let ctx = s.ctx(o);
-    let id = s
-        .engine
-        .write(move |c| {
-            c.check_mandate(crate::config::MandatedAction::OfficerAssign, new.mandate.as_deref())?;
-            c.change(REGISTRY_ID, |d| registry::assign(d, &ctx, &new))
-        })
-        .await?;
+    let id = s.engine.write(move |c| c.assign_officer(&ctx, &new)).await?;
     Ok(Json(Created { id }))
 }
 
@@ -197,8 +191,8 @@ pub async fn end_officer(
     let v = s
         .engine
         .write(move |c| {
-            c.change(REGISTRY_ID, |d| registry::end(d, &ctx, &id))?;
-            Ok(registry::list(c.doc(REGISTRY_ID)?)?)
+            c.end_officer(&ctx, &id)?;
+            c.officers()
         })
         .await?;
     Ok(Json(v))
@@ -222,7 +216,7 @@ pub struct ThreadSummary {
 }
 
 pub async fn list_threads(State(s): State<AppState>) -> Result<Json<Vec<ThreadSummary>>, AppError> {
-    let all = s.engine.read(|c| read_all(c, DocKind::Thread, thread::read)).await?;
+    let all = s.engine.read(|c| c.read_threads()).await?;
     let mut v: Vec<ThreadSummary> = all
         .into_iter()
         .map(|t| {
@@ -255,15 +249,19 @@ pub async fn start_thread(
     Json(body): Json<NewThread>,
 ) -> Result<Json<Created>, AppError> {
     let ctx = s.ctx(o);
-    let id = s
-        .engine
-        .write(move |c| c.create(DocKind::Thread, |d| thread::start(d, &ctx, &body.subject, &body.text)))
-        .await?;
+    let id = s.engine.write(move |c| c.start_thread(&ctx, &body.subject, &body.text)).await?;
     Ok(Json(Created { id: id.to_string() }))
 }
 
 pub async fn show_thread(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Thread>, AppError> {
-    Ok(Json(s.engine.read(move |c| read_one(c, DocKind::Thread, &id, thread::read)).await?))
+    Ok(Json(
+        s.engine
+            .read(move |c| {
+                let id = c.resolve(DocKind::Thread, &id)?;
+                c.read_thread(id)
+            })
+            .await?,
+    ))
 }
 
 /// A reply.
@@ -284,8 +282,8 @@ pub async fn post_message(
         .engine
         .write(move |c| {
             let id = c.resolve(DocKind::Thread, &id)?;
-            c.change(id, |d| thread::post(d, &ctx, &body.text))?;
-            Ok(thread::read(c.doc(id)?, &id.to_string())?)
+            c.post_message(&ctx, id, &body.text)?;
+            c.read_thread(id)
         })
         .await?;
     Ok(Json(t))

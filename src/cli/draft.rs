@@ -116,6 +116,9 @@ pub enum DraftCmd {
         /// The comment.
         #[arg(long)]
         text: String,
+        /// The comment (of either Party) this one answers.
+        #[arg(long, value_name = "COMMENT")]
+        reply_to: Option<String>,
     },
     /// Suggest a text for a provision in one language; it changes nothing until accepted.
     Suggest {
@@ -382,8 +385,13 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
             let d = act(&c, id, &DraftAction::Align { provision: at.provision.clone() }).await?;
             done(&d, "aligned")
         }
-        DraftCmd::Comment { id, at, text } => {
-            let d = act(&c, id, &DraftAction::Comment { provision: at.provision.clone(), text: text.clone() }).await?;
+        DraftCmd::Comment { id, at, text, reply_to } => {
+            let d = act(
+                &c,
+                id,
+                &DraftAction::Comment { provision: at.provision.clone(), text: text.clone(), reply_to: reply_to.clone() },
+            )
+            .await?;
             done(&d, "commented")
         }
         DraftCmd::Suggest { id, at, lang, text_file } => {

@@ -19,9 +19,10 @@ pub enum OfficerCmd {
         /// Name.
         #[arg(long)]
         name: String,
-        /// The assigning Party.
+        /// The assigning Party: always this node's own (a Party assigns its own officers); if
+        /// given, it must be this node's Party.
         #[arg(long)]
-        party: PartyId,
+        party: Option<PartyId>,
         /// How to reach the officer.
         #[arg(long)]
         contact: String,

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use automerge::{ActorId, Automerge, ChangeHash};
 
+use crate::authority::Owner;
 use crate::ids::DocId;
 use crate::store::{DocMeta, Store, StoreError, Writer};
 use crate::workspace::DocKind;
@@ -20,7 +21,8 @@ struct Slot {
 }
 
 /// What must be written for a document at the next commit.
-enum Dirty {
+#[derive(Clone)]
+pub(super) enum Dirty {
     /// The loaded document changed; write what changed since `meta.heads`.
     Changed,
     /// A document received whole from a peer: its bytes (already verified by loading them)
@@ -30,6 +32,17 @@ enum Dirty {
 
 /// A change of metadata that takes effect once the transaction commits.
 pub(super) struct Pending(Vec<(DocId, DocMeta)>);
+
+/// How to put a document back as it was before a peer's batch touched it, if the batch is
+/// refused.
+pub(super) enum Backup {
+    /// It had nothing uncommitted: dropping it from memory brings back the stored state.
+    Clean,
+    /// It had uncommitted changes (an officer's, or an earlier batch's, this round): a copy.
+    Dirty(Box<Automerge>, Dirty),
+    /// The batch brought it: forget it.
+    New,
+}
 
 /// All documents of the node.
 pub(super) struct Docs {
@@ -120,21 +133,26 @@ impl Docs {
         slot.doc.as_mut().ok_or(LoadError::Missing(id))
     }
 
+    /// This node's actor, which every document it writes uses.
+    pub fn actor(&self) -> &ActorId {
+        &self.actor
+    }
+
     /// Adds a document created on this node.
-    pub fn insert_local(&mut self, id: DocId, kind: DocKind, mut doc: Automerge) {
+    pub fn insert_local(&mut self, id: DocId, kind: DocKind, owner: Owner, mut doc: Automerge) {
         doc.set_actor(self.actor.clone());
-        self.insert(id, kind, doc, Dirty::Changed);
+        self.insert(id, kind, owner, doc, Dirty::Changed);
     }
 
     /// Adds a document received whole from a peer, with the bytes it came as.
-    pub fn insert_received(&mut self, id: DocId, kind: DocKind, mut doc: Automerge, bytes: Vec<u8>) {
+    pub fn insert_received(&mut self, id: DocId, kind: DocKind, owner: Owner, mut doc: Automerge, bytes: Vec<u8>) {
         doc.set_actor(self.actor.clone());
-        self.insert(id, kind, doc, Dirty::Received(bytes));
+        self.insert(id, kind, owner, doc, Dirty::Received(bytes));
     }
 
-    fn insert(&mut self, id: DocId, kind: DocKind, doc: Automerge, dirty: Dirty) {
+    fn insert(&mut self, id: DocId, kind: DocKind, owner: Owner, doc: Automerge, dirty: Dirty) {
         self.tick += 1;
-        let meta = DocMeta { kind, heads: Vec::new(), snapshot_bytes: 0, chunk_bytes: 0, next_chunk: 0 };
+        let meta = DocMeta { kind, heads: Vec::new(), snapshot_bytes: 0, chunk_bytes: 0, next_chunk: 0, owner };
         if let Some(old) = self.slots.insert(id, Slot { meta, doc: Some(doc), last_used: self.tick })
             && old.doc.is_some()
         {
@@ -142,6 +160,48 @@ impl Docs {
         }
         self.loaded += 1;
         self.dirty.insert(id, dirty);
+    }
+
+    /// What it takes to put `id` back as it is now, should a peer's batch that is about to
+    /// change it be refused. Cheap unless the document has uncommitted changes.
+    pub fn backup(&self, id: DocId) -> Backup {
+        match (self.slots.get(&id), self.dirty.get(&id)) {
+            (None, _) => Backup::New,
+            (Some(s), Some(d)) => match &s.doc {
+                Some(doc) => Backup::Dirty(Box::new(doc.clone()), d.clone()),
+                None => Backup::Clean,
+            },
+            (Some(_), None) => Backup::Clean,
+        }
+    }
+
+    /// Puts a document back as [`Docs::backup`] found it.
+    pub fn restore(&mut self, id: DocId, backup: Backup) {
+        match backup {
+            Backup::New => {
+                if self.slots.remove(&id).is_some_and(|s| s.doc.is_some()) {
+                    self.loaded -= 1;
+                }
+                self.dirty.remove(&id);
+            }
+            Backup::Clean => {
+                if let Some(s) = self.slots.get_mut(&id)
+                    && s.doc.take().is_some()
+                {
+                    self.loaded -= 1;
+                }
+                self.dirty.remove(&id);
+            }
+            Backup::Dirty(doc, d) => {
+                if let Some(s) = self.slots.get_mut(&id) {
+                    if s.doc.is_none() {
+                        self.loaded += 1;
+                    }
+                    s.doc = Some(*doc);
+                }
+                self.dirty.insert(id, d);
+            }
+        }
     }
 
     /// Notes that a loaded document changed and must be written at the next commit.
@@ -269,7 +329,7 @@ mod tests {
             },
         )
         .unwrap();
-        docs.insert_local(id, DocKind::Draft, d);
+        docs.insert_local(id, DocKind::Draft, Owner::Joint, d);
         let (p, changed) = store.write(|w| docs.persist(w)).unwrap();
         assert_eq!(changed, vec![id]);
         docs.committed(p);
@@ -322,7 +382,7 @@ mod tests {
                 },
             )
             .unwrap();
-            docs.insert_local(DocId::random(), DocKind::Draft, d);
+            docs.insert_local(DocId::random(), DocKind::Draft, Owner::Joint, d);
         }
         let (p, _) = store.write(|w| docs.persist(w)).unwrap();
         docs.committed(p);

@@ -1,24 +1,40 @@
-//! The engine's part in drafting: what needs the node's keys, its config or its store beside
-//! the draft document (the Parties and languages of a new draft, signing, verifying against the
-//! pinned keys, and keeping this node's own original of an executed draft).
+//! The engine's part in drafting: what needs the node's keys, its config, its store or more than
+//! one document (the joint draft and each Party's annex of it): the Parties and languages of a
+//! new draft, each Party's record (approval, signature, comments, suggestions, decisions) in its
+//! own annex, verifying against the pinned keys, and keeping this node's own original of an
+//! executed draft.
 
 use std::sync::Arc;
 
 use super::{Core, EngineError};
 use crate::ids::DocId;
-use crate::workspace::DocKind;
+use crate::workspace::draft::{self, Draft};
+use crate::workspace::party_docs::PartyDoc;
+use crate::workspace::{ChangeCtx, DocKind};
 
 impl Core {
     /// Once a draft is executed (signed here or by a peer), this node keeps its own original:
     /// the signed canonical text, which `draft verify` compares the stored text with.
-    pub(super) fn keep_original(&mut self, id: DocId) {
-        if self.docs.meta(id).map(|m| m.kind) != Some(DocKind::Draft) {
-            return;
-        }
+    pub(super) fn keep_original(&mut self, changed: DocId) {
+        // A draft executes when its text or a Party's annex of it changes.
+        let id = match self.docs.meta(changed).map(|m| m.kind) {
+            Some(DocKind::Draft) => changed,
+            Some(DocKind::Annex) => match self.docs.get(&self.store, changed).ok().and_then(|a| {
+                crate::workspace::util::get_str(&*a, &automerge::ROOT, "parent").ok().flatten()
+            }) {
+                Some(p) => match p.parse::<DocId>() {
+                    Ok(p) if self.docs.meta(p).is_some_and(|m| m.kind == DocKind::Draft) => p,
+                    _ => return,
+                },
+                None => return,
+            },
+            _ => return,
+        };
         // Cheap for a draft not signed by every Party, which is nearly every change; the store
         // is asked only for an executed draft.
+        let Ok(recs) = self.draft_records(id) else { return };
         let original = match self.docs.get(&self.store, id) {
-            Ok(doc) => crate::workspace::draft::executed_original(doc, &id.to_string()),
+            Ok(doc) => draft::executed_original(doc, &recs, &id.to_string()),
             Err(_) => return,
         };
         if let Ok(Some(o)) = original
@@ -48,10 +64,113 @@ impl Core {
         self.policy.draft_languages.clone()
     }
 
+    /// A draft with both Parties' records on it.
+    pub fn read_draft(&mut self, id: DocId) -> Result<Draft, EngineError> {
+        let recs = self.draft_records(id)?;
+        Ok(draft::read_with(self.doc(id)?, &recs, &id.to_string())?)
+    }
+
+    /// Every draft with both Parties' records, skipping (and logging) any that do not read.
+    pub fn read_drafts(&mut self) -> Result<Vec<Draft>, EngineError> {
+        let mut out = Vec::new();
+        for id in self.ids_of(DocKind::Draft) {
+            match self.read_draft(id) {
+                Ok(d) => out.push(d),
+                Err(e) => tracing::warn!(%id, error = %e, "draft does not read; left out of the list"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs `f` on our Party's annex of a draft (made if we have none yet), with the draft and
+    /// both Parties' records as they stand.
+    fn in_own_annex<T>(
+        &mut self,
+        id: DocId,
+        f: impl FnOnce(&mut automerge::Automerge, &automerge::Automerge, &draft::Records) -> crate::workspace::Result<T>,
+    ) -> Result<T, EngineError> {
+        let recs = self.draft_records(id)?;
+        let doc = self.doc(id)?.clone();
+        self.change_own(PartyDoc::Annex(id), |a| f(a, &doc, &recs))
+    }
+
+    /// Comments on a provision for our Party; returns the comment's id.
+    pub fn comment_draft(
+        &mut self,
+        id: DocId,
+        ctx: &ChangeCtx,
+        provision: &str,
+        text: &str,
+        reply_to: Option<&str>,
+    ) -> Result<String, EngineError> {
+        self.in_own_annex(id, |a, d, _| draft::comment(a, d, ctx, provision, text, reply_to))
+    }
+
+    /// Suggests a text for our Party; returns the suggestion's id.
+    pub fn suggest_draft(
+        &mut self,
+        id: DocId,
+        ctx: &ChangeCtx,
+        provision: &str,
+        lang: &str,
+        text: &str,
+    ) -> Result<String, EngineError> {
+        self.in_own_annex(id, |a, d, _| draft::suggest(a, d, ctx, provision, lang, text))
+    }
+
+    /// Records our Party's approval of the draft as it stands.
+    pub fn approve_draft(&mut self, id: DocId, ctx: &ChangeCtx) -> Result<(), EngineError> {
+        self.in_own_annex(id, |a, d, recs| draft::approve(a, d, recs, ctx, &id.to_string()))
+    }
+
     /// Signs an agreed draft for our Party (the Party key never leaves the engine).
-    pub fn sign_draft(&mut self, id: DocId, ctx: &crate::workspace::ChangeCtx) -> Result<(), EngineError> {
+    pub fn sign_draft(&mut self, id: DocId, ctx: &ChangeCtx) -> Result<(), EngineError> {
         let key = self.crypto.signing.clone();
-        self.change(id, |d| crate::workspace::draft::sign(d, ctx, &id.to_string(), &key))
+        self.in_own_annex(id, |a, d, recs| draft::sign(a, d, recs, ctx, &id.to_string(), &key))
+    }
+
+    /// Puts a draft to review.
+    pub fn review_draft(&mut self, id: DocId, ctx: &ChangeCtx) -> Result<(), EngineError> {
+        let recs = self.draft_records(id)?;
+        self.change(id, |d| draft::start_review(d, &recs, ctx))
+    }
+
+    /// Withdraws a draft.
+    pub fn withdraw_draft(&mut self, id: DocId, ctx: &ChangeCtx) -> Result<(), EngineError> {
+        let recs = self.draft_records(id)?;
+        self.change(id, |d| draft::withdraw(d, &recs, ctx))
+    }
+
+    /// Accepts or rejects a suggestion (of either Party) on whichever draft holds it; returns
+    /// that draft's id.
+    pub fn decide_suggestion(&mut self, sid: &str, ctx: &ChangeCtx, accept: bool) -> Result<DocId, EngineError> {
+        for id in self.ids_of(DocKind::Draft) {
+            let recs = self.draft_records(id)?;
+            if !recs.parties.iter().any(|r| r.suggestions.iter().any(|s| s.id == sid)) {
+                continue;
+            }
+            // The text edit (joint) first, then our decision (our annex); both in this round.
+            let mut edited = self.doc(id)?.clone();
+            let annex_id = self.own_party_doc(PartyDoc::Annex(id))?;
+            let mut annex = self.doc(annex_id)?.clone();
+            draft::decide(&mut edited, &mut annex, &recs, ctx, sid, accept)?;
+            let merge = |from: automerge::Automerge| {
+                move |d: &mut automerge::Automerge| -> crate::workspace::Result<()> {
+                    let mut from = from;
+                    d.merge(&mut from)?;
+                    Ok(())
+                }
+            };
+            if accept {
+                self.change(id, merge(edited))?;
+            }
+            self.change_own(PartyDoc::Annex(id), merge(annex))?;
+            return Ok(id);
+        }
+        Err(EngineError::Workspace(Arc::new(crate::workspace::WorkspaceError::NoSuchEntry {
+            what: "suggestion",
+            id: sid.into(),
+        })))
     }
 
     /// Checks an executed draft's signatures against the pinned Party keys, and its text against
@@ -65,7 +184,8 @@ impl Core {
         let key_of = move |p: &crate::ids::PartyId| {
             if *p == us { Some(own) } else { keys.iter().find(|(q, _)| q == p).map(|(_, k)| *k) }
         };
+        let recs = self.draft_records(id)?;
         let doc = self.docs.get(&self.store, id)?;
-        Ok(crate::workspace::draft::verify(doc, &id.to_string(), &key_of, original.as_ref())?)
+        Ok(draft::verify(doc, &recs, &id.to_string(), &key_of, original.as_ref())?)
     }
 }

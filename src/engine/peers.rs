@@ -90,6 +90,12 @@ pub(super) struct Session {
     pub want_requests: Vec<ItemId>,
     /// Presence notes to pass on (ephemeral; the oldest are dropped past a few).
     pub presence: VecDeque<PresenceNote>,
+    /// Send every actor certificate we know (once, at the start of a workspace session).
+    pub send_certs: bool,
+    /// Certificates learnt since, to pass on.
+    pub want_certs: Vec<crate::authorship::ActorCert>,
+    /// The newest seq of each actor's signed head sent in this session, by document.
+    pub sent_heads: HashMap<DocId, HashMap<Vec<u8>, u64>>,
 }
 
 impl Session {
@@ -246,6 +252,7 @@ fn connected(core: &mut Core, peer: PeerId) {
     }
     p.session = Some(Session {
         workspace,
+        send_certs: workspace,
         send_catalog: workspace,
         send_all_records: true,
         send_item_list: workspace,
@@ -314,13 +321,27 @@ pub(super) fn set_peers(core: &mut Core, list: &[PinnedPeer]) {
 fn inbound(core: &mut Core, peer: PeerId, request: InboundRequestId, batch: Batch) {
     let frames = batch.frames.len();
     let t0 = std::time::Instant::now();
+    core.begin_batch();
     match apply_batch(core, peer, batch) {
         Ok(()) => {
+            core.accept_batch();
             tracing::debug!(%peer, frames, ms = t0.elapsed().as_millis() as u64, "batch applied");
             core.round.acks.push((peer, request));
         }
         Err(Violation(reason)) => {
-            tracing::warn!(%peer, %reason, "refused a peer's batch; dropping its session");
+            // Nothing of the batch is kept; only its refusal is recorded.
+            core.undo_batch();
+            let party = core.peers.by_id.get(&peer).map(|p| p.pinned.party_id.to_string()).unwrap_or_default();
+            super::audit_log::record(
+                core,
+                crate::audit::Event::ReceiveRefused {
+                    what: "batch".into(),
+                    id: None,
+                    from_peer: format!("{peer} ({party})"),
+                    reason: reason.clone(),
+                },
+            );
+            tracing::warn!(%peer, %reason, "refused a peer's batch; nothing of it is kept; dropping its session");
             core.net_cmd(NetCmd::Respond { request, reply: Reply::Refused(reason.clone()) });
             if let Some(p) = core.peers.by_id.get_mut(&peer) {
                 p.session = None;
@@ -341,14 +362,21 @@ fn apply_batch(core: &mut Core, peer: PeerId, batch: Batch) -> Result<(), Violat
         return Err(Violation("no session with this peer".into()));
     }
     let mut loaded = sync::preload(core, peer, &batch.frames);
-    for frame in batch.frames {
+    // The workspace first: it is all-or-nothing, and checked whole before anything else of the
+    // batch is looked at.
+    let (workspace, rest): (Vec<Frame>, Vec<Frame>) = batch
+        .frames
+        .into_iter()
+        .partition(|f| matches!(f, Frame::Certs(_) | Frame::Catalog(_) | Frame::Snapshot { .. } | Frame::Sync { .. }));
+    for frame in workspace.into_iter().chain(rest) {
         match frame {
+            Frame::Certs(certs) => core.on_certs(peer, certs)?,
             Frame::Catalog(entries) => sync::on_catalog(core, peer, entries)?,
-            Frame::Snapshot { doc, kind, bytes } => {
+            Frame::Snapshot { doc, kind, bytes, heads } => {
                 let pre = loaded.remove(&doc);
-                sync::on_snapshot(core, peer, doc, kind, bytes, pre)?
+                sync::on_snapshot(core, peer, doc, kind, bytes, heads, pre)?
             }
-            Frame::Sync { doc, msg } => sync::on_sync(core, peer, doc, &msg)?,
+            Frame::Sync { doc, msg, heads } => sync::on_sync(core, peer, doc, &msg, heads)?,
             Frame::Records(records) => consent::on_records(core, peer, records)?,
             Frame::ItemList(list) => items::on_item_list(core, peer, list)?,
             Frame::ItemOffer { envelope, wraps, grant } => items::on_offer(core, peer, envelope, wraps, grant)?,

@@ -11,15 +11,19 @@
 use std::collections::HashMap;
 
 use automerge::sync::{Have, Message, State, SyncDoc};
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 use libp2p::PeerId;
 
+use super::auth;
 use super::peers::{SOFT_BATCH_BYTES, Violation};
 use super::{Core, Origin, mono_ns};
+use crate::authority::{DocFacts, Owner};
+use crate::authorship::{ChangeFacts, SignedHead};
 use crate::ids::DocId;
 use crate::net::protocol::{CatalogEntry, Frame, Hash};
 use crate::policy::{self, Subject};
-use crate::workspace::{self, DocKind, registry::REGISTRY_ID};
+use crate::workspace::party_docs::PartyDoc;
+use crate::workspace::{self, DocKind};
 
 /// A sync state that says "the peer has exactly `heads`", so that the next local change goes
 /// out in one message instead of a round of negotiation.
@@ -62,14 +66,24 @@ pub(super) fn doc_changed(core: &mut Core, doc: DocId, _origin: Origin) {
     }
 }
 
-/// Loads (parses and verifies) the batch's snapshots of documents we do not have, on every
-/// core at once: loading is nearly all the work of receiving documents, and each is
-/// independent. Only kinds the peer may send are loaded; the rest is refused in order later.
-pub(super) fn preload(core: &Core, peer: PeerId, frames: &[Frame]) -> HashMap<DocId, Result<Automerge, String>> {
+/// A snapshot loaded ahead, with the facts of all its changes.
+pub(super) type Preloaded = Result<(Automerge, Vec<ChangeFacts>), String>;
+
+fn load_with_facts(bytes: &[u8]) -> Preloaded {
+    let d = Automerge::load(bytes).map_err(|e| e.to_string())?;
+    let facts = auth::change_facts(&d, &[]);
+    Ok((d, facts))
+}
+
+/// Loads (parses and verifies) the batch's snapshots of documents we do not have, with the
+/// metadata of every change in them, on every core at once: loading is nearly all the work of
+/// receiving documents, and each is independent. Only kinds the peer may send are loaded; the
+/// rest is refused in order later.
+pub(super) fn preload(core: &Core, peer: PeerId, frames: &[Frame]) -> HashMap<DocId, Preloaded> {
     let todo: Vec<(DocId, &[u8])> = frames
         .iter()
         .filter_map(|f| match f {
-            Frame::Snapshot { doc, kind, bytes }
+            Frame::Snapshot { doc, kind, bytes, .. }
                 if !core.docs.contains(*doc) && check_accept(core, peer, *kind).is_ok() =>
             {
                 Some((*doc, bytes.as_slice()))
@@ -79,17 +93,13 @@ pub(super) fn preload(core: &Core, peer: PeerId, frames: &[Frame]) -> HashMap<Do
         .collect();
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(todo.len().max(1));
     if workers <= 1 || todo.len() < 8 {
-        return todo.into_iter().map(|(d, b)| (d, Automerge::load(b).map_err(|e| e.to_string()))).collect();
+        return todo.into_iter().map(|(d, b)| (d, load_with_facts(b))).collect();
     }
     let per = todo.len().div_ceil(workers);
     std::thread::scope(|scope| {
         let handles: Vec<_> = todo
             .chunks(per)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter().map(|(d, b)| (*d, Automerge::load(b).map_err(|e| e.to_string()))).collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.iter().map(|(d, b)| (*d, load_with_facts(b))).collect::<Vec<_>>()))
             .collect();
         // A worker that panicked preloads nothing: its documents are loaded again, one by one
         // and with the error reported, where the batch is applied.
@@ -155,39 +165,58 @@ pub(super) fn on_snapshot(
     doc: DocId,
     kind: DocKind,
     bytes: Vec<u8>,
-    preloaded: Option<Result<Automerge, String>>,
+    heads: Vec<SignedHead>,
+    preloaded: Option<Preloaded>,
 ) -> Result<(), Violation> {
     check_accept(core, peer, kind)?;
-    let singleton = |k: DocKind, id: DocId| (kind == k) != (doc == id);
-    if singleton(DocKind::Registry, REGISTRY_ID)
-        || singleton(DocKind::Mandates, crate::workspace::mandates::MANDATES_ID)
-    {
-        return Err(Violation(format!("document {doc} claims to be a {kind}, which it cannot be")));
-    }
+    core.on_heads(doc, heads)?;
     let applied = mono_ns();
     let their_heads = if let Some(meta) = core.docs.meta(doc) {
         if meta.kind != kind {
             return Err(Violation(format!("document {doc} is a {}, the peer says {kind}", meta.kind)));
         }
+        let (kind, owner, frozen) = core.facts_of(doc).map_err(|e| Violation(format!("document {doc}: {e}")))?;
+        core.stage_doc(doc);
         let d = core.docs.get(&core.store, doc).map_err(|e| Violation(format!("cannot merge into {doc}: {e}")))?;
         let before = d.get_heads();
         d.load_incremental(&bytes).map_err(|e| Violation(format!("snapshot of {doc} does not load: {e}")))?;
-        if d.get_heads() != before {
+        let incomplete = !d.get_missing_deps(&[]).is_empty();
+        let changed = d.get_heads() != before;
+        let new = auth::change_facts(d, &before);
+        if incomplete {
+            return Err(Violation(format!("snapshot of {doc} lacks changes its changes depend on")));
+        }
+        let genesis = identity_genesis(doc, d);
+        core.check_changes(doc, &DocFacts { kind, owner: &owner, frozen }, genesis, &new)?;
+        check_root_unchanged(core, doc, kind, &owner)?;
+        if changed {
             core.docs.mark_changed(doc);
             core.round.origins.insert(doc, (Origin::Peer(peer.to_string()), applied));
         }
         None
     } else {
-        let d = match preloaded {
+        let (d, facts) = match preloaded {
             Some(r) => r,
-            None => Automerge::load(&bytes).map_err(|e| e.to_string()),
+            None => load_with_facts(&bytes),
         }
         .map_err(|e| Violation(format!("snapshot of {doc} does not load: {e}")))?;
-        if workspace::kind_of(&d) != Some(kind) {
+        if !d.get_missing_deps(&[]).is_empty() {
+            return Err(Violation(format!("snapshot of {doc} lacks changes its changes depend on")));
+        }
+        let who = auth::identify(doc, &d)?;
+        if who.kind != kind {
             return Err(Violation(format!("snapshot of {doc} is not a {kind}")));
         }
+        let frozen = match who.party_doc {
+            Some(PartyDoc::Annex(parent)) if core.docs.contains(parent) => {
+                core.doc_frozen(parent).map_err(|e| Violation(format!("document {parent}: {e}")))?
+            }
+            _ => false,
+        };
         let heads = d.get_heads();
-        core.docs.insert_received(doc, kind, d, bytes);
+        core.stage_doc(doc);
+        core.docs.insert_received(doc, kind, who.owner.clone(), d, bytes);
+        core.check_changes(doc, &DocFacts { kind, owner: &who.owner, frozen }, who.genesis, &facts)?;
         core.round.origins.insert(doc, (Origin::Peer(peer.to_string()), applied));
         Some(heads)
     };
@@ -211,19 +240,42 @@ pub(super) fn on_snapshot(
     Ok(())
 }
 
-pub(super) fn on_sync(core: &mut Core, peer: PeerId, doc: DocId, msg: &[u8]) -> Result<(), Violation> {
+/// The hash of a document's fixed first change, if it has one (a Party's documents).
+fn identity_genesis(doc: DocId, d: &Automerge) -> Option<[u8; 32]> {
+    crate::workspace::party_docs::identify(doc, d).ok().and_then(|i| i.genesis)
+}
+
+/// A document's root says what it is and whose: nobody may change that once it exists.
+fn check_root_unchanged(core: &mut Core, doc: DocId, kind: DocKind, owner: &Owner) -> Result<(), Violation> {
+    let d = core.docs.get(&core.store, doc).map_err(|e| Violation(format!("document {doc}: {e}")))?;
+    if workspace::kind_of(d) != Some(kind) {
+        return Err(Violation(format!("a change turns document {doc} from a {kind} into something else")));
+    }
+    if let Owner::Party(p) = owner
+        && crate::workspace::party_docs::party_of(d).as_ref() != Some(p)
+    {
+        return Err(Violation(format!("a change moves {p}'s document {doc} to another Party")));
+    }
+    Ok(())
+}
+
+pub(super) fn on_sync(core: &mut Core, peer: PeerId, doc: DocId, msg: &[u8], heads: Vec<SignedHead>) -> Result<(), Violation> {
     let Some(kind) = core.docs.meta(doc).map(|m| m.kind) else {
         return Err(Violation(format!("sync message for document {doc}, which we never had")));
     };
     check_accept(core, peer, kind)?;
     let m = Message::decode(msg).map_err(|e| Violation(format!("undecodable sync message for {doc}: {e}")))?;
+    core.on_heads(doc, heads)?;
+    let (kind, owner, frozen) = core.facts_of(doc).map_err(|e| Violation(format!("document {doc}: {e}")))?;
     let applied = mono_ns();
-    let Some(p) = core.peers.by_id.get_mut(&peer) else {
+    core.stage_doc(doc);
+    let Core { peers, docs, store, .. } = &mut *core;
+    let Some(p) = peers.by_id.get_mut(&peer) else {
         return Ok(());
     };
     let state = p.states.entry(doc).or_default();
     let shared_before = state.shared_heads.clone();
-    let d = core.docs.get(&core.store, doc).map_err(|e| Violation(format!("cannot apply to {doc}: {e}")))?;
+    let d = docs.get(store, doc).map_err(|e| Violation(format!("cannot apply to {doc}: {e}")))?;
     let before = d.get_heads();
     // automerge records a message's heads as "sent by us" when they equal ours, to save a
     // message. After concurrent edits merge, that leaves the peer never hearing that we reached
@@ -232,14 +284,29 @@ pub(super) fn on_sync(core: &mut Core, peer: PeerId, doc: DocId, msg: &[u8]) -> 
     let really_sent = state.last_sent_heads.clone();
     d.receive_sync_message(state, m).map_err(|e| Violation(format!("sync message for {doc} does not apply: {e}")))?;
     state.last_sent_heads = really_sent;
-    if d.get_heads() != before {
+    let changed = d.get_heads() != before;
+    // Every change must come with what it depends on (a sender sends everything since the heads
+    // both sides share), so that each can be checked now and none waits unchecked.
+    if !d.get_missing_deps(&[]).is_empty() {
+        return Err(Violation(format!("sync message for {doc} lacks changes its changes depend on")));
+    }
+    let new = if changed { auth::change_facts(d, &before) } else { Vec::new() };
+    let genesis = if changed { identity_genesis(doc, d) } else { None };
+    let shared_changed = state.shared_heads != shared_before;
+    let their = state.their_heads.clone();
+    if changed {
+        core.check_changes(doc, &DocFacts { kind, owner: &owner, frozen }, genesis, &new)?;
+        check_root_unchanged(core, doc, kind, &owner)?;
         core.docs.mark_changed(doc);
         core.round.origins.insert(doc, (Origin::Peer(peer.to_string()), applied));
     }
-    if state.shared_heads != shared_before {
+    if shared_changed {
         core.round.sync_dirty.insert((peer, doc));
     }
-    if let Some(h) = state.their_heads.clone() {
+    let Some(p) = core.peers.by_id.get_mut(&peer) else {
+        return Ok(());
+    };
+    if let Some(h) = their {
         p.their_heads.insert(doc, h);
     }
     if let Some(s) = p.session.as_mut() {
@@ -248,18 +315,30 @@ pub(super) fn on_sync(core: &mut Core, peer: PeerId, doc: DocId, msg: &[u8]) -> 
     Ok(())
 }
 
-/// Adds the workspace frames due to `peer` to a batch being built: the catalog at the start of
-/// a session, then snapshots of documents it lacks, then sync messages.
+/// Adds the workspace frames due to `peer` to a batch being built: certificates and the
+/// catalog at the start of a session, then snapshots of documents it lacks, then sync messages,
+/// each with the signed heads that prove who made its changes.
 pub(super) fn workspace_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<Frame>, size: &mut usize) {
-    let Core { store, docs, peers, .. } = core;
-    let Some(p) = peers.by_id.get_mut(&peer) else { return };
+    let all_certs: Vec<crate::authorship::ActorCert> = core.auth.certs.all().cloned().collect();
+    let Some(p) = core.peers.by_id.get_mut(&peer) else { return };
     let Some(s) = p.session.as_mut() else { return };
     if !s.workspace {
         return;
     }
+    if s.send_certs {
+        s.send_certs = false;
+        s.want_certs.clear();
+        *size += all_certs.len() * 200;
+        frames.push(Frame::Certs(all_certs));
+    } else if !s.want_certs.is_empty() {
+        let c = std::mem::take(&mut s.want_certs);
+        *size += c.len() * 200;
+        frames.push(Frame::Certs(c));
+    }
     if s.send_catalog {
         s.send_catalog = false;
-        let entries: Vec<CatalogEntry> = docs
+        let entries: Vec<CatalogEntry> = core
+            .docs
             .all()
             .filter(|(_, m)| policy::may_send(&Subject::WorkspaceDoc(m.kind), Some(&p.pinned)).is_allowed())
             .map(|(id, m)| CatalogEntry { doc: id, kind: m.kind, heads: m.heads.iter().map(|h| Hash(*h)).collect() })
@@ -270,25 +349,25 @@ pub(super) fn workspace_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<F
     if !s.catalog_received {
         return;
     }
+    let mut snapshots = Vec::new();
     while *size < SOFT_BATCH_BYTES {
         let Some(doc) = s.want_snapshot.pop_front() else { break };
         s.want_snapshot_set.remove(&doc);
-        let Some(meta) = docs.meta(doc) else { continue };
+        let Some(meta) = core.docs.meta(doc) else { continue };
         let (kind, heads) = (meta.kind, to_hashes(&meta.heads));
-        match store.doc_bytes(doc) {
+        match core.store.doc_bytes(doc) {
             Ok(Some(bytes)) => {
                 *size += bytes.len();
-                frames.push(Frame::Snapshot { doc, kind, bytes });
-                p.states.insert(doc, in_sync_state(&heads));
-                p.their_heads.insert(doc, heads);
+                snapshots.push((doc, kind, bytes, heads));
             }
             Ok(None) => {}
             Err(e) => tracing::error!(%doc, error = %e, "cannot read a document to send"),
         }
     }
+    let mut syncs = Vec::new();
     while *size < SOFT_BATCH_BYTES {
         let Some(doc) = s.want_sync.pop_first() else { break };
-        let d = match docs.get(store, doc) {
+        let d = match core.docs.get(&core.store, doc) {
             Ok(d) => d,
             Err(e) => {
                 tracing::error!(%doc, error = %e, "cannot load a document to sync");
@@ -296,10 +375,60 @@ pub(super) fn workspace_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<F
             }
         };
         let state = p.states.entry(doc).or_default();
-        if let Some(m) = d.generate_sync_message(state) {
+        if let Some(mut m) = d.generate_sync_message(state) {
+            close_over_dependencies(d, state, &mut m);
             let msg = m.encode();
             *size += msg.len();
-            frames.push(Frame::Sync { doc, msg });
+            syncs.push((doc, msg));
         }
     }
+    for (doc, kind, bytes, heads) in snapshots {
+        let signed = core.heads_for(doc);
+        if let Some(p) = core.peers.by_id.get_mut(&peer) {
+            if let Some(s) = p.session.as_mut() {
+                let sent = s.sent_heads.entry(doc).or_default();
+                for h in &signed {
+                    sent.insert(h.actor.clone(), h.seq);
+                }
+            }
+            p.states.insert(doc, in_sync_state(&heads));
+            p.their_heads.insert(doc, heads);
+        }
+        frames.push(Frame::Snapshot { doc, kind, bytes, heads: signed });
+    }
+    for (doc, msg) in syncs {
+        let heads = unsent_heads(core, peer, doc);
+        frames.push(Frame::Sync { doc, msg, heads });
+    }
+}
+
+/// The signed heads of `doc` that this session has not sent yet (newer than what it sent).
+fn unsent_heads(core: &mut Core, peer: PeerId, doc: DocId) -> Vec<SignedHead> {
+    let all = core.heads_for(doc);
+    let Some(s) = core.peers.by_id.get_mut(&peer).and_then(|p| p.session.as_mut()) else { return all };
+    let sent = s.sent_heads.entry(doc).or_default();
+    let mut out = Vec::new();
+    for h in all {
+        if sent.get(&h.actor).is_none_or(|seq| *seq < h.seq) {
+            sent.insert(h.actor.clone(), h.seq);
+            out.push(h);
+        }
+    }
+    out
+}
+
+/// automerge leaves out of a sync message the changes its Bloom filter wrongly takes for ones
+/// the peer has; the peer would then hold changes whose dependencies it lacks, which it cannot
+/// check yet. Send everything since the heads both sides are known to share instead (a change
+/// the peer has from elsewhere is ignored there).
+fn close_over_dependencies(d: &Automerge, state: &State, m: &mut Message) {
+    if m.changes.is_empty() || !matches!(m.version, automerge::sync::MessageVersion::V1) {
+        return;
+    }
+    let since = d.get_changes_meta(&state.shared_heads);
+    if since.len() <= m.changes.len() {
+        return;
+    }
+    let all: Vec<Vec<u8>> = d.get_changes(&state.shared_heads).into_iter().map(|c| c.raw_bytes().to_vec()).collect();
+    m.changes = all.into();
 }

@@ -10,13 +10,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::authorship::{ActorCert, SignedHead};
 use crate::consent::SignedRecord;
 use crate::ids::{DocId, ItemId};
 use crate::vault::{KeyWrap, SignedEnvelope};
 use crate::workspace::DocKind;
 
-/// The protocol name on the wire.
-pub const SYNC_PROTOCOL: &str = "/liaison/sync/1";
+/// The protocol name on the wire. Version 2 carries who made each change: actor certificates
+/// and signed heads (see [`crate::authorship`]); a version 1 node cannot talk to it.
+pub const SYNC_PROTOCOL: &str = "/liaison/sync/2";
 
 /// One request: frames to apply in order.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -41,6 +43,8 @@ pub enum Frame {
         /// Bytes for `Automerge::load`.
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
+        /// The signed head of every actor in it: what proves who made each change.
+        heads: Vec<SignedHead>,
     },
     /// An automerge sync message for a document both sides have.
     Sync {
@@ -49,7 +53,12 @@ pub enum Frame {
         /// `automerge::sync::Message::encode()`.
         #[serde(with = "serde_bytes")]
         msg: Vec<u8>,
+        /// Signed heads the receiver may not have yet, covering the changes in `msg`.
+        heads: Vec<SignedHead>,
     },
+    /// Certificates of the actors of nodes (a Party's certificate of each of its nodes), sent
+    /// at the start of a session and whenever a new one is learnt.
+    Certs(Vec<ActorCert>),
     /// Signed consent records (requests, grants, denials, revocations, confirmations, reports).
     Records(Vec<SignedRecord>),
     /// Between the Parties' nodes, at the start of a session: the items we hold complete.
@@ -100,8 +109,9 @@ impl Frame {
     pub fn payload_len(&self) -> usize {
         match self {
             Frame::Catalog(entries) => entries.iter().map(|e| 17 + 32 * e.heads.len()).sum(),
-            Frame::Snapshot { bytes, .. } => bytes.len(),
-            Frame::Sync { msg, .. } => msg.len(),
+            Frame::Snapshot { bytes, heads, .. } => bytes.len() + heads.len() * 160,
+            Frame::Sync { msg, heads, .. } => msg.len() + heads.len() * 160,
+            Frame::Certs(c) => c.len() * 200,
             Frame::Records(r) => r.len() * 256,
             Frame::ItemList(l) => l.len() * 16,
             Frame::ItemOffer { wraps, .. } => 512 + wraps.len() * 128,

@@ -18,13 +18,17 @@
 //!   is read once, at its first place);
 //! - `provisions: {id: {kind, removed?, texts: {lang: text}, stale: {lang: {since, lang, by,
 //!   at}}, comments: [{id, author, at, text}]}}`;
-//! - `suggestions: {id: {provision, lang, text, base, author, at, state, decided_by?}}`;
 //! - `versions: [{name, version, by, at}]`;
-//! - `approvals: {party: {hash, officer, at}}`; `signatures: {party: {hash, signature, key,
-//!   officer, at}}`;
 //! - `created_by`, `created_at`, `updated_by`, `updated_at`.
+//!
+//! Each Party's approval, signature, comments, suggestions and decisions are its own record,
+//! in its annex of the draft ([`records`]), which only it writes. (Before authentication they
+//! were kept in the draft document itself, under `approvals`, `signatures`, `suggestions` and
+//! each provision's `comments`; each Party's node copies its own into its annex when it
+//! upgrades, and nothing reads them there any more.)
 
 pub mod export;
+pub mod records;
 mod review;
 mod structure;
 mod text;
@@ -38,13 +42,16 @@ use serde::{Deserialize, Serialize};
 use super::util::{get_author, get_str, map_maps, req_str};
 use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, check_line, init_root, touch};
 
-pub use review::{Comment, Suggestion, Version, comment, decide, diff, name_version, suggest, suggestions};
+pub use records::{Comment, Records};
+pub use review::{Suggestion, Version, comment, decide, diff, name_version, suggest, suggestions};
 pub use structure::{Place, add_provision, move_provision, remove_provision};
-pub use text::{align, edit_from, set_provision_text, set_text, set_text_from, set_text_lang, set_title, splice};
+pub use text::{
+    align, check_editable, edit_from, set_provision_text, set_text, set_text_from, set_text_lang, set_title, splice,
+};
 use text::{check_open, write_text};
 pub use workflow::{
     Approval, DraftState, Original, Signature, SignatureCheck, Verification, approve, canonical, content_hash,
-    executed_original, fingerprint, review as start_review, sign, state, verify, withdraw,
+    executed, executed_original, fingerprint, fully_signed, review as start_review, sign, state, verify, withdraw,
 };
 
 /// Largest text of a provision in one language, in bytes.
@@ -286,10 +293,7 @@ pub fn create(doc: &mut Automerge, ctx: &ChangeCtx, new: &NewDraft) -> Result<()
         tx.put_counter(&ROOT, "rev")?;
         tx.list(&ROOT, "order")?;
         tx.map(&ROOT, "provisions")?;
-        tx.map(&ROOT, "suggestions")?;
         tx.list(&ROOT, "versions")?;
-        tx.map(&ROOT, "approvals")?;
-        tx.map(&ROOT, "signatures")?;
         for p in &paragraphs {
             let id = structure::insert_provision(tx, None, ProvisionKind::guess(p), &languages)?;
             write_text(tx, ctx, &id, &new.lang, p)?;
@@ -366,8 +370,15 @@ pub fn whole_text<R: ReadDoc>(doc: &R, lang: &str) -> Result<String> {
     Ok(parts.join(PROVISION_BREAK))
 }
 
-/// Reads a draft document.
+/// Reads a draft document alone, without the Parties' records (no approval, signature,
+/// comment or suggestion).
 pub fn read(doc: &Automerge, id: &str) -> Result<Draft> {
+    read_with(doc, &Records::default(), id)
+}
+
+/// Reads a draft with both Parties' records on it.
+pub fn read_with(doc: &Automerge, recs: &Records, id: &str) -> Result<Draft> {
+    let all_comments = recs.comments();
     let languages = languages(doc)?;
     let lang = languages.first().cloned().unwrap_or_else(|| "en".into());
     let mut provisions = Vec::new();
@@ -405,7 +416,8 @@ pub fn read(doc: &Automerge, id: &str) -> Result<Draft> {
                 },
             );
         }
-        provisions.push(Provision { id: pid, kind, label, texts, stale, comments: review::comments(doc, &p)? });
+        let comments = all_comments.iter().filter(|c| c.provision == pid).cloned().collect();
+        provisions.push(Provision { id: pid, kind, label, texts, stale, comments });
     }
     let text = provisions
         .iter()
@@ -414,14 +426,14 @@ pub fn read(doc: &Automerge, id: &str) -> Result<Draft> {
         .join(PROVISION_BREAK);
     let parties = strings(doc, &ROOT, "parties")?;
     let hash = content_hash(doc)?;
-    let approvals = workflow::approvals(doc, &hash)?;
-    let signatures = workflow::signatures(doc, &hash)?;
-    let open_suggestions = review::suggestions(doc)?.into_iter().filter(|s| s.state == "open").collect();
+    let approvals = workflow::approvals(recs, &hash);
+    let signatures = workflow::signatures(recs, &hash);
+    let open_suggestions = review::suggestions(doc, recs)?.into_iter().filter(|s| s.state == "open").collect();
     Ok(Draft {
         id: id.to_string(),
         group: req_str(doc, &ROOT, "group")?,
         title: req_str(doc, &ROOT, "title")?,
-        state: workflow::state_of(doc, &provisions, &parties, &approvals, &signatures)?,
+        state: workflow::state_of(doc, recs, &provisions, &parties, &approvals, &signatures)?,
         lang,
         languages,
         text,

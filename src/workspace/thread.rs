@@ -1,14 +1,20 @@
 //! Liaison communications: threads of messages between the Parties' liaison officers, each
 //! message attributed and timestamped. Messages are never edited once sent.
 //!
-//! Layout: `kind`, `schema`, `subject`, `created_by`, `created_at`,
-//! `messages: [{id, author, at, text}]`.
+//! A thread is a joint document with its subject (layout: `kind`, `schema`, `subject`,
+//! `created_by`, `created_at`), and each Party's messages are in its annex of the thread
+//! (`posts: {id: {text, by, at}}`), which only that Party writes: nobody can post in the other
+//! Party's name, nor edit or remove its messages. (Before authentication the messages were in
+//! the thread document, under `messages`; each Party's node copies its own into its annex when
+//! it upgrades.)
 
 use automerge::{Automerge, ROOT};
 use serde::{Deserialize, Serialize};
 
-use super::util::{get_author, get_str, list_maps, req_str};
+use super::party_docs::party_of;
+use super::util::{get_author, get_str, list_maps, map_maps, req_str};
 use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, check_line, init_root};
+use crate::authority::Refusal;
 use crate::ids::random_hex;
 
 /// Longest message accepted, in bytes.
@@ -42,7 +48,8 @@ pub struct Message {
     pub text: String,
 }
 
-fn check_body(text: &str) -> Result<()> {
+/// Refuses an empty or over-long message.
+pub(crate) fn check_body(text: &str) -> Result<()> {
     if text.trim().is_empty() {
         return Err(WorkspaceError::Invalid { field: "text", reason: "the message is empty".into() });
     }
@@ -52,48 +59,52 @@ fn check_body(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Starts a thread with its first message.
-pub fn start(doc: &mut Automerge, ctx: &ChangeCtx, subject: &str, text: &str) -> Result<()> {
+/// Starts a thread (its subject; the first message is [`post`]ed to the author's annex).
+pub fn start(doc: &mut Automerge, ctx: &ChangeCtx, subject: &str) -> Result<()> {
     check_line("subject", subject)?;
-    check_body(text)?;
     change(doc, ctx, |tx| {
         init_root(tx, DocKind::Thread, ctx)?;
-        tx.put_str(&ROOT, "subject", subject)?;
-        let list = tx.list(&ROOT, "messages")?;
-        push(tx, &list, ctx, text)
+        tx.put_str(&ROOT, "subject", subject)
     })
 }
 
-/// Adds a message to a thread.
-pub fn post(doc: &mut Automerge, ctx: &ChangeCtx, text: &str) -> Result<()> {
+/// Adds a message of the author's Party to its annex of a thread; returns its id.
+pub fn post(annex: &mut Automerge, ctx: &ChangeCtx, text: &str) -> Result<String> {
     check_body(text)?;
-    change(doc, ctx, |tx| {
-        let list = tx.list(&ROOT, "messages")?;
-        push(tx, &list, ctx, text)
-    })
+    let owner = party_of(annex).ok_or_else(|| WorkspaceError::Malformed("an annex that names no Party".into()))?;
+    if owner != ctx.author.party {
+        return Err(WorkspaceError::Refused(Refusal::NotItsParty {
+            kind: DocKind::Annex,
+            owner,
+            writer: ctx.author.party.clone(),
+        }));
+    }
+    let id = random_hex(6);
+    change(annex, ctx, |tx| {
+        let posts = tx.map(&ROOT, "posts")?;
+        let m = tx.put_map(&posts, &id)?;
+        tx.put_str(&m, "by", &ctx.author.officer)?;
+        tx.put_str(&m, "at", &ctx.now_str())?;
+        tx.put_str(&m, "text", text)
+    })?;
+    Ok(id)
 }
 
-fn push(tx: &mut super::Tx<'_, '_>, list: &automerge::ObjId, ctx: &ChangeCtx, text: &str) -> Result<()> {
-    let m = tx.push_map(list)?;
-    tx.put_str(&m, "id", &random_hex(4))?;
-    tx.put_author(&m, "author", &ctx.author)?;
-    tx.put_str(&m, "at", &ctx.now_str())?;
-    tx.put_str(&m, "text", text)
-}
-
-/// Reads a thread.
-pub fn read(doc: &Automerge, id: &str) -> Result<Thread> {
-    let messages = list_maps(doc, &ROOT, "messages")?
-        .iter()
-        .map(|m| {
-            Ok(Message {
-                id: req_str(doc, m, "id")?,
-                author: get_author(doc, m, "author")?,
-                at: req_str(doc, m, "at")?,
-                text: req_str(doc, m, "text")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+/// Reads a thread with the messages in its Parties' annexes, in the order they were sent.
+pub fn read(doc: &Automerge, annexes: &[&Automerge], id: &str) -> Result<Thread> {
+    let mut messages = Vec::new();
+    for a in annexes {
+        let Some(party) = party_of(*a) else { continue };
+        for (mid, m) in map_maps(*a, &ROOT, "posts")? {
+            messages.push(Message {
+                id: mid,
+                author: Some(Author { officer: get_str(*a, &m, "by")?.unwrap_or_default(), party: party.clone() }),
+                at: req_str(*a, &m, "at")?,
+                text: req_str(*a, &m, "text")?,
+            });
+        }
+    }
+    messages.sort_by(|a, b| (&a.at, &a.id).cmp(&(&b.at, &b.id)));
     Ok(Thread {
         id: id.to_string(),
         subject: req_str(doc, &ROOT, "subject")?,
@@ -103,23 +114,65 @@ pub fn read(doc: &Automerge, id: &str) -> Result<Thread> {
     })
 }
 
+/// Copies the author's Party's messages from the thread document (where they were kept before
+/// authentication) into its annex, under the same ids. Returns how many it copied.
+pub fn migrate_from_legacy(annex: &mut Automerge, thread: &Automerge, ctx: &ChangeCtx) -> Result<usize> {
+    let mine: Vec<(String, String, String, String)> = list_maps(thread, &ROOT, "messages")?
+        .iter()
+        .filter_map(|m| {
+            let a = get_author(thread, m, "author").ok().flatten()?;
+            (a.party == ctx.author.party).then(|| {
+                Some((
+                    req_str(thread, m, "id").ok()?,
+                    a.officer,
+                    req_str(thread, m, "at").ok()?,
+                    req_str(thread, m, "text").ok()?,
+                ))
+            })?
+        })
+        .collect();
+    if mine.is_empty() {
+        return Ok(0);
+    }
+    change(annex, ctx, |tx| {
+        let posts = tx.map(&ROOT, "posts")?;
+        for (id, by, at, text) in &mine {
+            let m = tx.put_map(&posts, id)?;
+            tx.put_str(&m, "by", by)?;
+            tx.put_str(&m, "at", at)?;
+            tx.put_str(&m, "text", text)?;
+        }
+        Ok(())
+    })?;
+    Ok(mine.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::workspace::testing::{ctx, sync_pair};
 
     #[test]
-    fn replies_from_both_sides_are_kept_and_attributed() {
-        let mut a = Automerge::new();
-        start(&mut a, &ctx("ana", "cica"), "Exchange of lists", "Please find our list.").unwrap();
-        let mut b = a.fork();
-        post(&mut a, &ctx("ana", "cica"), "Also the annex.").unwrap();
+    fn messages_from_both_sides_are_kept_and_attributed_to_their_party() {
+        use crate::workspace::party_docs::PartyDoc;
+        let mut t = Automerge::new();
+        start(&mut t, &ctx("ana", "cica"), "Exchange of lists").unwrap();
+        let tid = crate::ids::DocId([9; 16]);
+        let annex = |p: &str| {
+            let mut d = PartyDoc::Annex(tid).genesis(&p.parse().unwrap()).unwrap();
+            d.set_actor(automerge::ActorId::random());
+            d
+        };
+        let (mut a1, mut a2, mut b) = (annex("cica"), annex("cica"), annex("sco-rats"));
+        post(&mut a1, &ctx("ana", "cica"), "Please find our list.").unwrap();
+        post(&mut a2, &ctx("aigul", "cica"), "Also the annex.").unwrap();
         post(&mut b, &ctx("ivan", "sco-rats"), "Received, thank you.").unwrap();
-        sync_pair(&mut a, &mut b);
-        let t = read(&a, "t").unwrap();
-        assert_eq!(t.messages.len(), 3);
-        assert_eq!(t, read(&b, "t").unwrap());
-        assert!(t.messages.iter().any(|m| m.author.as_ref().unwrap().party.as_str() == "sco-rats"));
-        assert!(post(&mut a, &ctx("ana", "cica"), "  ").is_err());
+        sync_pair(&mut a1, &mut a2);
+        let th = read(&t, &[&a1, &b], "t").unwrap();
+        assert_eq!(th.messages.len(), 3);
+        assert!(th.messages.iter().any(|m| m.author.as_ref().unwrap().party.as_str() == "sco-rats"));
+        assert!(post(&mut a1, &ctx("ana", "cica"), "  ").is_err());
+        // Nobody posts into the other Party's annex.
+        assert!(matches!(post(&mut b, &ctx("ana", "cica"), "forged"), Err(WorkspaceError::Refused(_))));
     }
 }

@@ -2,28 +2,15 @@
 //! one language, shown as a diff, changing nothing until accepted), named versions, and diffs
 //! between versions.
 
-use automerge::{Automerge, ObjId, ROOT, ReadDoc};
+use automerge::{Automerge, ROOT};
 use serde::{Deserialize, Serialize};
 
+use super::records::{self, Records};
 use super::{
     check_open, edit_from, languages, parse_version, provision_obj, set_provision_text, text_of, version_of, whole_text,
 };
-use crate::ids::random_hex;
-use crate::workspace::util::{get_author, get_str, list_maps, map_maps, req_str};
-use crate::workspace::{Author, ChangeCtx, Result, WorkspaceError, change, check_line, touch};
-
-/// A comment on a provision.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Comment {
-    /// Id.
-    pub id: String,
-    /// Who wrote it.
-    pub author: Option<Author>,
-    /// When.
-    pub at: String,
-    /// What it says.
-    pub text: String,
-}
+use crate::workspace::util::{get_author, get_str, list_maps, req_str};
+use crate::workspace::{Author, ChangeCtx, Result, WorkspaceError, change, check_line};
 
 /// A suggested text for one provision in one language.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,40 +50,33 @@ pub struct Version {
     pub at: String,
 }
 
-pub(super) fn comments<R: ReadDoc>(doc: &R, provision: &ObjId) -> Result<Vec<Comment>> {
-    list_maps(doc, provision, "comments")?
-        .iter()
-        .map(|c| {
-            Ok(Comment {
-                id: req_str(doc, c, "id")?,
-                author: get_author(doc, c, "author")?,
-                at: req_str(doc, c, "at")?,
-                text: req_str(doc, c, "text")?,
-            })
-        })
-        .collect()
-}
-
-/// Comments on a provision; returns the comment's id.
-pub fn comment(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str, text: &str) -> Result<String> {
+/// Comments on a provision, for the author's Party (in its annex); returns the comment's id.
+/// `reply_to` names the comment it answers, of either Party.
+pub fn comment(
+    annex: &mut Automerge,
+    doc: &Automerge,
+    ctx: &ChangeCtx,
+    provision: &str,
+    text: &str,
+    reply_to: Option<&str>,
+) -> Result<String> {
     if text.trim().is_empty() || text.len() > 100_000 {
         return Err(WorkspaceError::Invalid { field: "text", reason: "a comment is 1 to 100000 bytes".into() });
     }
-    let p = provision_obj(doc, provision)?;
-    let id = random_hex(4);
-    change(doc, ctx, |tx| {
-        let list = tx.list(&p, "comments")?;
-        let c = tx.push_map(&list)?;
-        tx.put_str(&c, "id", &id)?;
-        tx.put_author(&c, "author", &ctx.author)?;
-        tx.put_str(&c, "at", &ctx.now_str())?;
-        tx.put_str(&c, "text", text)
-    })?;
-    Ok(id)
+    provision_obj(doc, provision)?;
+    records::put_comment(annex, ctx, provision, text, reply_to)
 }
 
-/// Suggests `text` for a provision in `lang`; returns the suggestion's id.
-pub fn suggest(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str, lang: &str, text: &str) -> Result<String> {
+/// Suggests `text` for a provision in `lang`, for the author's Party (in its annex); returns the
+/// suggestion's id.
+pub fn suggest(
+    annex: &mut Automerge,
+    doc: &Automerge,
+    ctx: &ChangeCtx,
+    provision: &str,
+    lang: &str,
+    text: &str,
+) -> Result<String> {
     check_open(doc, ctx)?;
     provision_obj(doc, provision)?;
     if !languages(doc)?.iter().any(|l| l == lang) {
@@ -105,56 +85,55 @@ pub fn suggest(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str, lang: &str
             reason: format!("{lang:?} is not a language of this draft"),
         });
     }
-    let id = random_hex(4);
-    let base = version_of(doc);
-    change(doc, ctx, |tx| {
-        let all = tx.map(&ROOT, "suggestions")?;
-        let s = tx.put_map(&all, &id)?;
-        tx.put_str(&s, "provision", provision)?;
-        tx.put_str(&s, "lang", lang)?;
-        tx.put_str(&s, "text", text)?;
-        tx.put_str(&s, "base", &base)?;
-        tx.put_author(&s, "author", &ctx.author)?;
-        tx.put_str(&s, "at", &ctx.now_str())?;
-        tx.put_str(&s, "state", "open")
-    })?;
-    Ok(id)
+    records::put_suggestion(annex, ctx, provision, lang, text, &version_of(doc))
 }
 
-/// Every suggestion, each with its diff against the current text.
-pub fn suggestions(doc: &Automerge) -> Result<Vec<Suggestion>> {
+/// Every suggestion of both Parties, each with where it stands and its diff against the current
+/// text.
+pub fn suggestions(doc: &Automerge, recs: &Records) -> Result<Vec<Suggestion>> {
     let mut out = Vec::new();
-    for (id, s) in map_maps(doc, &ROOT, "suggestions")? {
-        let provision = req_str(doc, &s, "provision")?;
-        let lang = req_str(doc, &s, "lang")?;
-        let text = req_str(doc, &s, "text")?;
-        let current = match provision_obj(doc, &provision) {
-            Ok(p) => text_of(doc, &p, &lang)?,
+    for s in recs.parties.iter().flat_map(|r| r.suggestions.iter()) {
+        let current = match provision_obj(doc, &s.provision) {
+            Ok(p) => text_of(doc, &p, &s.lang)?,
             Err(_) => String::new(),
         };
         let diff =
-            similar::TextDiff::from_words(&current, &text).unified_diff().header("current", "suggested").to_string();
+            similar::TextDiff::from_words(&current, &s.text).unified_diff().header("current", "suggested").to_string();
+        let decision = recs.decision(&s.id);
         out.push(Suggestion {
-            id,
-            provision,
-            lang,
-            text,
-            base: req_str(doc, &s, "base")?,
-            author: get_author(doc, &s, "author")?,
-            at: req_str(doc, &s, "at")?,
-            state: req_str(doc, &s, "state")?,
-            decided_by: get_author(doc, &s, "decided_by")?,
+            id: s.id.clone(),
+            provision: s.provision.clone(),
+            lang: s.lang.clone(),
+            text: s.text.clone(),
+            base: s.base.clone(),
+            author: Some(s.by.clone()),
+            at: s.at.clone(),
+            state: match decision {
+                None => "open".into(),
+                Some(d) if d.accept => "accepted".into(),
+                Some(_) => "rejected".into(),
+            },
+            decided_by: decision.map(|d| d.by.clone()),
             diff,
         });
     }
-    out.sort_by(|a, b| a.at.cmp(&b.at));
+    out.sort_by(|a, b| (&a.at, &a.id).cmp(&(&b.at, &b.id)));
     Ok(out)
 }
 
-/// Accepts (applies, as made to the version it was made from) or rejects a suggestion.
-pub fn decide(doc: &mut Automerge, ctx: &ChangeCtx, id: &str, accept: bool) -> Result<()> {
+/// Accepts (applies to the joint text, as made to the version it was made from) or rejects a
+/// suggestion of either Party; the decision is the author's Party's record, in its annex.
+pub fn decide(
+    doc: &mut Automerge,
+    annex: &mut Automerge,
+    recs: &Records,
+    ctx: &ChangeCtx,
+    id: &str,
+    accept: bool,
+) -> Result<()> {
     check_open(doc, ctx)?;
-    let s = suggestions(doc)?
+    records::check_own(annex, ctx)?;
+    let s = suggestions(doc, recs)?
         .into_iter()
         .find(|s| s.id == id)
         .ok_or_else(|| WorkspaceError::NoSuchEntry { what: "suggestion", id: id.into() })?;
@@ -165,14 +144,7 @@ pub fn decide(doc: &mut Automerge, ctx: &ChangeCtx, id: &str, accept: bool) -> R
         let base = parse_version(&s.base)?;
         edit_from(doc, ctx, Some(&base), |d| set_provision_text(d, ctx, &s.provision, &s.lang, &s.text))?;
     }
-    change(doc, ctx, |tx| {
-        let all = tx.map(&ROOT, "suggestions")?;
-        let m = tx.map(&all, id)?;
-        tx.put_str(&m, "state", if accept { "accepted" } else { "rejected" })?;
-        tx.put_author(&m, "decided_by", &ctx.author)?;
-        tx.put_str(&m, "decided_at", &ctx.now_str())?;
-        touch(tx, ctx)
-    })
+    records::put_decision(annex, ctx, id, accept)
 }
 
 /// Names the current version.

@@ -67,7 +67,6 @@ pub(crate) fn insert_provision(
         tx.put_text(&texts, l, "")?;
     }
     tx.put_map(&p, "stale")?;
-    tx.list(&p, "comments")?;
     let index = index_for(tx, after.unwrap_or(&Place::Last))?;
     let order = tx.list(&ROOT, "order")?;
     tx.insert_str(&order, index, &id)?;

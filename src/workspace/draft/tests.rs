@@ -2,6 +2,7 @@ use automerge::Automerge;
 use ed25519_dalek::SigningKey;
 
 use super::*;
+use crate::workspace::WorkspaceError;
 use crate::workspace::testing::{ctx, sync_pair};
 
 fn cica() -> ChangeCtx {
@@ -130,47 +131,122 @@ fn ready_for_approval(d: &mut Automerge) {
         set_provision_text(d, &rats(), &p.id, "ru", &format!("Русский текст {}", p.label)).unwrap();
         align(d, &cica(), &p.id).unwrap();
     }
-    start_review(d, &cica()).unwrap();
+    start_review(d, &Records::default(), &cica()).unwrap();
+}
+
+const DRAFT: crate::ids::DocId = crate::ids::DocId([8; 16]);
+
+fn keys() -> (SigningKey, SigningKey) {
+    (SigningKey::from_bytes(&[1; 32]), SigningKey::from_bytes(&[2; 32]))
+}
+
+fn pinned(p: &crate::ids::PartyId) -> Option<[u8; 32]> {
+    let (kc, kr) = keys();
+    match p.as_str() {
+        "cica" => Some(kc.verifying_key().to_bytes()),
+        "sco-rats" => Some(kr.verifying_key().to_bytes()),
+        _ => None,
+    }
+}
+
+/// A draft with each Party's annex, as two nodes hold them.
+struct Desk {
+    doc: Automerge,
+    cica: Automerge,
+    rats: Automerge,
+}
+
+impl Desk {
+    fn new(doc: Automerge) -> Desk {
+        let annex = |p: &str| {
+            let mut a = crate::workspace::party_docs::PartyDoc::Annex(DRAFT).genesis(&p.parse().unwrap()).unwrap();
+            a.set_actor(automerge::ActorId::random());
+            a
+        };
+        Desk { doc, cica: annex("cica"), rats: annex("sco-rats") }
+    }
+    fn recs(&self) -> Records {
+        Records::read(&[&self.cica, &self.rats], &pinned).unwrap()
+    }
+    fn read(&self) -> Draft {
+        read_with(&self.doc, &self.recs(), "x").unwrap()
+    }
+    fn state(&self) -> DraftState {
+        self.read().state
+    }
+    fn approve(&mut self, ctx: &ChangeCtx) -> Result<()> {
+        let recs = self.recs();
+        let annex = if ctx.author.party.as_str() == "cica" { &mut self.cica } else { &mut self.rats };
+        approve(annex, &self.doc, &recs, ctx, "x")
+    }
+    fn sign(&mut self, ctx: &ChangeCtx, key: &SigningKey) -> Result<()> {
+        let recs = self.recs();
+        let annex = if ctx.author.party.as_str() == "cica" { &mut self.cica } else { &mut self.rats };
+        sign(annex, &self.doc, &recs, ctx, "x", key)
+    }
+    fn fork(&self) -> Desk {
+        Desk { doc: self.doc.fork(), cica: self.cica.fork(), rats: self.rats.fork() }
+    }
+    fn sync(&mut self, other: &mut Desk) {
+        sync_pair(&mut self.doc, &mut other.doc);
+        sync_pair(&mut self.cica, &mut other.cica);
+        sync_pair(&mut self.rats, &mut other.rats);
+    }
 }
 
 #[test]
 fn agreement_needs_no_stale_no_open_suggestion_and_both_approvals_and_an_edit_voids_them() {
-    let mut d = new_draft();
-    ready_for_approval(&mut d);
-    approve(&mut d, &cica(), "x").unwrap();
-    assert_eq!(state(&d, "x").unwrap(), DraftState::UnderReview);
-    approve(&mut d, &rats(), "x").unwrap();
-    assert_eq!(state(&d, "x").unwrap(), DraftState::Agreed);
+    let mut d = Desk::new(new_draft());
+    ready_for_approval(&mut d.doc);
+    d.approve(&cica()).unwrap();
+    assert_eq!(d.state(), DraftState::UnderReview);
+    d.approve(&rats()).unwrap();
+    assert_eq!(d.state(), DraftState::Agreed);
     // An open suggestion holds it back, until decided.
-    let a1 = art(&d, 1);
-    let s = suggest(&mut d, &rats(), &a1, "en", "Article 1. The Parties shall cooperate closely.").unwrap();
-    assert_eq!(state(&d, "x").unwrap(), DraftState::UnderReview);
-    assert_eq!(
-        read(&d, "x").unwrap().provisions.iter().find(|p| p.id == a1).unwrap().texts["en"],
-        "Article 1. The Parties cooperate."
-    );
-    assert!(suggestions(&d).unwrap()[0].diff.contains("closely"));
-    decide(&mut d, &cica(), &s, false).unwrap();
-    assert_eq!(state(&d, "x").unwrap(), DraftState::Agreed);
+    let a1 = art(&d.doc, 1);
+    let s = suggest(&mut d.rats, &d.doc, &rats(), &a1, "en", "Article 1. The Parties shall cooperate closely.").unwrap();
+    assert_eq!(d.state(), DraftState::UnderReview);
+    assert_eq!(d.read().provisions.iter().find(|p| p.id == a1).unwrap().texts["en"], "Article 1. The Parties cooperate.");
+    assert!(suggestions(&d.doc, &d.recs()).unwrap()[0].diff.contains("closely"));
+    // A Party cannot suggest, or decide, in the other's annex.
+    assert!(suggest(&mut d.cica, &d.doc, &rats(), &a1, "en", "x").is_err());
+    let recs = d.recs();
+    decide(&mut d.doc, &mut d.cica, &recs, &cica(), &s, false).unwrap();
+    assert_eq!(d.state(), DraftState::Agreed);
+    let recs = d.recs();
+    assert!(decide(&mut d.doc, &mut d.cica, &recs, &cica(), &s, true).is_err(), "decided already");
     // Any later edit voids both approvals.
-    set_provision_text(&mut d, &cica(), &a1, "en", "Article 1. The Parties cooperate fully.").unwrap();
-    let v = read(&d, "x").unwrap();
+    set_provision_text(&mut d.doc, &cica(), &a1, "en", "Article 1. The Parties cooperate fully.").unwrap();
+    let v = d.read();
     assert!(v.approvals.iter().all(|a| !a.valid));
     assert_eq!(v.state, DraftState::UnderReview);
 }
 
 #[test]
+fn an_accepted_suggestion_goes_into_the_text_and_either_party_may_accept() {
+    let mut d = Desk::new(new_draft());
+    let a1 = art(&d.doc, 1);
+    let s = suggest(&mut d.cica, &d.doc, &cica(), &a1, "en", "Article 1. The Parties cooperate closely.").unwrap();
+    let recs = d.recs();
+    decide(&mut d.doc, &mut d.rats, &recs, &rats(), &s, true).unwrap();
+    let v = d.read();
+    assert!(v.open_suggestions.is_empty());
+    assert!(v.text.contains("cooperate closely"));
+    assert_eq!(suggestions(&d.doc, &d.recs()).unwrap()[0].decided_by.as_ref().unwrap().party.as_str(), "sco-rats");
+}
+
+#[test]
 fn approval_concurrent_with_an_edit_is_void_on_both_nodes() {
-    let mut a = new_draft();
-    ready_for_approval(&mut a);
-    approve(&mut a, &rats(), "x").unwrap();
-    let mut b = fork(&a);
-    approve(&mut a, &cica(), "x").unwrap();
-    let p2 = art(&b, 2);
-    set_provision_text(&mut b, &rats(), &p2, "en", "Article 2. Changed.").unwrap();
-    sync_pair(&mut a, &mut b);
+    let mut a = Desk::new(new_draft());
+    ready_for_approval(&mut a.doc);
+    a.approve(&rats()).unwrap();
+    let mut b = a.fork();
+    a.approve(&cica()).unwrap();
+    let p2 = art(&b.doc, 2);
+    set_provision_text(&mut b.doc, &rats(), &p2, "en", "Article 2. Changed.").unwrap();
+    a.sync(&mut b);
     for d in [&a, &b] {
-        let v = read(d, "x").unwrap();
+        let v = d.read();
         assert_ne!(v.state, DraftState::Agreed);
         assert!(v.approvals.iter().all(|x| !x.valid));
     }
@@ -178,37 +254,37 @@ fn approval_concurrent_with_an_edit_is_void_on_both_nodes() {
 
 #[test]
 fn both_parties_signing_at_once_executes_it_and_freezes_it() {
-    let (kc, kr) = (SigningKey::from_bytes(&[1; 32]), SigningKey::from_bytes(&[2; 32]));
-    let mut a = new_draft();
-    ready_for_approval(&mut a);
-    approve(&mut a, &cica(), "x").unwrap();
-    approve(&mut a, &rats(), "x").unwrap();
-    let mut b = fork(&a);
+    let (kc, kr) = keys();
+    let mut a = Desk::new(new_draft());
+    ready_for_approval(&mut a.doc);
+    a.approve(&cica()).unwrap();
+    a.approve(&rats()).unwrap();
+    let mut b = a.fork();
     // A draft that is not agreed cannot be signed, and says why.
-    let mut c = new_draft();
-    let e = sign(&mut c, &cica(), "x", &kc).unwrap_err().to_string();
+    let mut c = Desk::new(new_draft());
+    let e = c.sign(&cica(), &kc).unwrap_err().to_string();
     assert!(e.contains("not agreed"), "{e}");
-    sign(&mut a, &cica(), "x", &kc).unwrap();
-    sign(&mut b, &rats(), "x", &kr).unwrap();
-    sync_pair(&mut a, &mut b);
-    assert_eq!(state(&a, "x").unwrap(), DraftState::Executed);
-    assert_eq!(read(&a, "x").unwrap(), read(&b, "x").unwrap());
-    let p1 = art(&a, 1);
-    let e = set_provision_text(&mut a, &cica(), &p1, "en", "x").unwrap_err().to_string();
-    assert!(e.contains("executed") && e.contains("frozen"), "{e}");
-    let p1 = art(&a, 1);
-    assert!(move_provision(&mut a, &cica(), &p1, &Place::Last).is_err());
-    assert!(add_provision(&mut a, &cica(), &Place::Last, ProvisionKind::Article, None).is_err());
+    a.sign(&cica(), &kc).unwrap();
+    // The signing Party can no longer change the text it signed; the other Party could.
+    let p1 = art(&a.doc, 1);
+    let e = check_editable(&a.doc, &a.recs(), "cica").unwrap_err().to_string();
+    assert!(e.contains("signed this text"), "{e}");
+    assert!(check_editable(&a.doc, &a.recs(), "sco-rats").is_ok());
+    b.sign(&rats(), &kr).unwrap();
+    a.sync(&mut b);
+    assert_eq!(a.state(), DraftState::Executed);
+    assert_eq!(a.read(), b.read());
+    for p in ["cica", "sco-rats"] {
+        let e = check_editable(&a.doc, &a.recs(), p).unwrap_err();
+        assert!(matches!(e, WorkspaceError::Refused(crate::authority::Refusal::Frozen)), "{e}");
+    }
+    assert!(executed(&a.doc, &a.recs()).unwrap());
+    let _ = p1;
     // Verification against the pinned keys and this node's original.
-    let keys = |p: &crate::ids::PartyId| match p.as_str() {
-        "cica" => Some(kc.verifying_key().to_bytes()),
-        "sco-rats" => Some(kr.verifying_key().to_bytes()),
-        _ => None,
-    };
-    let original = executed_original(&a, "x").unwrap().unwrap();
-    assert!(verify(&a, "x", &keys, Some(&original)).unwrap().ok);
+    let original = executed_original(&a.doc, &a.recs(), "x").unwrap().unwrap();
+    assert!(verify(&a.doc, &a.recs(), "x", &pinned, Some(&original)).unwrap().ok);
     // A stored text tampered with afterwards (a change made behind the node's back) fails.
-    let mut tampered = a.fork();
+    let mut tampered = a.doc.fork();
     {
         use automerge::transaction::Transactable;
         let p = provision_obj(&tampered, &art(&tampered, 2)).unwrap();
@@ -224,13 +300,31 @@ fn both_parties_signing_at_once_executes_it_and_freezes_it() {
         tx.splice_text(&t, 0, 0, "НЕ ").unwrap();
         tx.commit();
     }
-    let v = verify(&tampered, "x", &keys, Some(&original)).unwrap();
+    let v = verify(&tampered, &a.recs(), "x", &pinned, Some(&original)).unwrap();
     assert!(!v.ok);
     assert!(v.problems.iter().any(|p| p.contains("does not verify")), "{:?}", v.problems);
     assert!(v.problems.iter().any(|p| p.contains("differs from this node's executed original")), "{:?}", v.problems);
-    // A signature by a key other than the pinned one is refused too.
-    let wrong = |p: &crate::ids::PartyId| if p.as_str() == "cica" { Some([9; 32]) } else { keys(p) };
-    assert!(!verify(&a, "x", &wrong, Some(&original)).unwrap().ok);
+    // A signature by a key other than the pinned one does not count: the draft is not executed.
+    let wrong = |p: &crate::ids::PartyId| if p.as_str() == "cica" { Some([9; 32]) } else { pinned(p) };
+    let recs_wrong = Records::read(&[&a.cica, &a.rats], &wrong).unwrap();
+    assert!(!executed(&a.doc, &recs_wrong).unwrap());
+    assert!(!verify(&a.doc, &recs_wrong, "x", &wrong, Some(&original)).unwrap().ok);
+}
+
+#[test]
+fn garbage_signatures_do_not_execute_a_draft() {
+    let (kc, _) = keys();
+    let mut a = Desk::new(new_draft());
+    ready_for_approval(&mut a.doc);
+    a.approve(&cica()).unwrap();
+    a.approve(&rats()).unwrap();
+    a.sign(&cica(), &kc).unwrap();
+    // The other Party's annex holds a signature that is not one (its own word, and worthless).
+    let hash = hex::encode(content_hash(&a.doc).unwrap());
+    records::put_signature(&mut a.rats, &rats(), &hash, &"00".repeat(64), &hex::encode([7u8; 32]), "").unwrap();
+    assert_ne!(a.state(), DraftState::Executed);
+    assert!(!executed(&a.doc, &a.recs()).unwrap());
+    assert!(check_editable(&a.doc, &a.recs(), "sco-rats").is_ok());
 }
 
 #[test]

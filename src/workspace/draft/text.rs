@@ -4,9 +4,10 @@
 
 use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, Value};
 
+use super::records::Records;
 use super::{
-    DraftState, PROVISION_BREAK, ProvisionKind, Splice, check_text, counter, languages, ordered, provision_obj, read,
-    resolve_provision, split_text, structure, text_of,
+    PROVISION_BREAK, ProvisionKind, Splice, check_text, counter, languages, ordered, provision_obj, resolve_provision,
+    split_text, structure, text_of,
 };
 use crate::workspace::util::{get_str, map_maps};
 use crate::workspace::{ChangeCtx, Result, Tx, WorkspaceError, change, check_line, touch};
@@ -25,33 +26,38 @@ pub(super) fn write_text(tx: &mut Tx<'_, '_>, ctx: &ChangeCtx, id: &str, lang: &
     mark_others_stale(tx, ctx, &p, lang)
 }
 
-/// Refuses changes to a frozen (executed) or withdrawn draft, and changes by a Party that has
-/// signed the text as it stands: its signature says this is the text it executes, so its own
-/// officers must not move the text from under it (the other Party still may, which voids the
-/// signature and puts the draft back to review).
-pub(super) fn check_open(doc: &Automerge, ctx: &ChangeCtx) -> Result<()> {
-    let d = read(doc, "")?;
-    if d.state != DraftState::Executed
-        && let Some(s) = d.signatures.iter().find(|s| s.matches && s.party == ctx.author.party.as_str())
-    {
+/// Refuses changes to a withdrawn draft. (An executed draft, and a Party editing the text it
+/// signed, are refused by [`check_editable`], which needs both Parties' records: the node
+/// applies it to every change of a draft, its own and its peers'.)
+pub(super) fn check_open(doc: &Automerge, _ctx: &ChangeCtx) -> Result<()> {
+    if get_str(doc, &ROOT, "phase")?.as_deref() == Some("withdrawn") {
+        return Err(WorkspaceError::Invalid { field: "draft", reason: "the draft was withdrawn".into() });
+    }
+    Ok(())
+}
+
+/// Whether `party` may change the draft's text: not once it is executed (both Parties signed
+/// it: the text is frozen), and not by a Party that signed the text as it stands (its signature
+/// says this is the text it executes, so its own officers must not move the text from under it;
+/// the other Party still may, which voids the signature and puts the draft back to review).
+pub fn check_editable(doc: &Automerge, recs: &Records, party: &str) -> Result<()> {
+    let Some(sig) = recs.of(party).and_then(|r| r.signature.as_ref()) else {
+        return Ok(());
+    };
+    let current = hex::encode(super::content_hash(doc)?);
+    if super::workflow::executed(doc, recs)? {
+        return Err(WorkspaceError::Refused(crate::authority::Refusal::Frozen));
+    }
+    if sig.verified && sig.hash == current {
         return Err(WorkspaceError::Invalid {
             field: "draft",
             reason: format!(
-                "{} signed this text on {}; it can no longer change it (the other Party's signature completes the execution)",
-                s.party, s.at
+                "{party} signed this text on {}; it can no longer change it (the other Party's signature completes the execution)",
+                sig.at
             ),
         });
     }
-    match d.state {
-        DraftState::Executed => Err(WorkspaceError::Invalid {
-            field: "draft",
-            reason: "the draft is executed: both Parties signed it, and its text is frozen".into(),
-        }),
-        DraftState::Withdrawn => {
-            Err(WorkspaceError::Invalid { field: "draft", reason: "the draft was withdrawn".into() })
-        }
-        _ => Ok(()),
-    }
+    Ok(())
 }
 
 /// Sets provision `provision`'s text in `lang`.

@@ -18,9 +18,10 @@ use ed25519_dalek::{Signer, SigningKey, Verifier};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Provision, languages, ordered, read, text_of};
+use super::records::{self, Records};
+use super::{Provision, languages, ordered, read_with, text_of};
 use crate::ids::PartyId;
-use crate::workspace::util::{get_author, get_str, map_maps, req_str};
+use crate::workspace::util::{get_str, req_str};
 use crate::workspace::{Author, ChangeCtx, Result, WorkspaceError, change, touch};
 
 const HASH_DOMAIN: &[u8] = b"liaison/draft-content/v1\0";
@@ -86,7 +87,10 @@ pub struct Signature {
     pub officer: Option<Author>,
     /// When.
     pub at: String,
-    /// Whether it is over the current text.
+    /// Whether it verifies with the Party's pinned key over the hash it names.
+    #[serde(default)]
+    pub verified: bool,
+    /// Whether it verifies and is over the current text.
     pub matches: bool,
 }
 
@@ -125,46 +129,59 @@ pub fn fingerprint(key: &[u8]) -> String {
     d[..16].chunks(2).map(hex::encode).collect::<Vec<_>>().join(":")
 }
 
-pub(super) fn approvals(doc: &Automerge, current: &[u8; 32]) -> Result<Vec<Approval>> {
+pub(super) fn approvals(recs: &Records, current: &[u8; 32]) -> Vec<Approval> {
     let cur = hex::encode(current);
-    map_maps(doc, &ROOT, "approvals")?
-        .into_iter()
-        .map(|(party, a)| {
-            let hash = req_str(doc, &a, "hash")?;
-            Ok(Approval {
-                valid: hash == cur,
-                party,
-                hash,
-                officer: get_author(doc, &a, "officer")?,
-                at: req_str(doc, &a, "at")?,
+    recs.parties
+        .iter()
+        .filter_map(|r| {
+            let a = r.approval.as_ref()?;
+            Some(Approval {
+                party: a.by.party.to_string(),
+                valid: a.hash == cur,
+                hash: a.hash.clone(),
+                officer: Some(a.by.clone()),
+                at: a.at.clone(),
             })
         })
         .collect()
 }
 
-pub(super) fn signatures(doc: &Automerge, current: &[u8; 32]) -> Result<Vec<Signature>> {
+pub(super) fn signatures(recs: &Records, current: &[u8; 32]) -> Vec<Signature> {
     let cur = hex::encode(current);
-    map_maps(doc, &ROOT, "signatures")?
-        .into_iter()
-        .map(|(party, s)| {
-            let hash = req_str(doc, &s, "hash")?;
-            let key = req_str(doc, &s, "key")?;
-            Ok(Signature {
-                matches: hash == cur,
-                fingerprint: hex::decode(&key).map(|k| fingerprint(&k)).unwrap_or_default(),
-                party,
-                hash,
-                signature: req_str(doc, &s, "signature")?,
-                key,
-                officer: get_author(doc, &s, "officer")?,
-                at: req_str(doc, &s, "at")?,
+    recs.parties
+        .iter()
+        .filter_map(|r| {
+            let s = r.signature.as_ref()?;
+            Some(Signature {
+                party: s.by.party.to_string(),
+                matches: s.verified && s.hash == cur,
+                verified: s.verified,
+                fingerprint: hex::decode(&s.key).map(|k| fingerprint(&k)).unwrap_or_default(),
+                hash: s.hash.clone(),
+                signature: s.signature.clone(),
+                key: s.key.clone(),
+                officer: Some(s.by.clone()),
+                at: s.at.clone(),
             })
         })
         .collect()
+}
+
+/// Whether `sig` (hex) is a valid execution signature by `key` over `hash` (hex).
+pub(crate) fn signature_verifies(key: &[u8; 32], hash: &str, sig: &str) -> bool {
+    let Ok(hash) = <[u8; 32]>::try_from(hex::decode(hash).unwrap_or_default().as_slice()) else {
+        return false;
+    };
+    let Ok(sig) = <[u8; 64]>::try_from(hex::decode(sig).unwrap_or_default().as_slice()) else {
+        return false;
+    };
+    ed25519_dalek::VerifyingKey::from_bytes(key)
+        .is_ok_and(|vk| vk.verify(&sign_message(&hash), &ed25519_dalek::Signature::from_bytes(&sig)).is_ok())
 }
 
 pub(super) fn state_of(
     doc: &Automerge,
+    recs: &Records,
     provisions: &[Provision],
     parties: &[String],
     approvals: &[Approval],
@@ -182,7 +199,7 @@ pub(super) fn state_of(
         return Ok(DraftState::Draft);
     }
     let no_stale = provisions.iter().all(|p| p.stale.is_empty());
-    let no_open = super::review::suggestions(doc)?.iter().all(|s| s.state != "open");
+    let no_open = super::review::suggestions(doc, recs)?.iter().all(|s| s.state != "open");
     if no_stale && no_open && every(&|p| approvals.iter().any(|a| a.party == p && a.valid)) {
         Ok(DraftState::Agreed)
     } else {
@@ -191,8 +208,8 @@ pub(super) fn state_of(
 }
 
 /// The draft's state.
-pub fn state(doc: &Automerge, id: &str) -> Result<DraftState> {
-    Ok(read(doc, id)?.state)
+pub fn state(doc: &Automerge, recs: &Records, id: &str) -> Result<DraftState> {
+    Ok(read_with(doc, recs, id)?.state)
 }
 
 fn refuse(reason: String) -> WorkspaceError {
@@ -200,8 +217,8 @@ fn refuse(reason: String) -> WorkspaceError {
 }
 
 /// Puts a draft to review.
-pub fn review(doc: &mut Automerge, ctx: &ChangeCtx) -> Result<()> {
-    let s = state(doc, "")?;
+pub fn review(doc: &mut Automerge, recs: &Records, ctx: &ChangeCtx) -> Result<()> {
+    let s = state(doc, recs, "")?;
     if s != DraftState::Draft {
         return Err(refuse(format!("it is {s}, not a draft being written")));
     }
@@ -214,22 +231,17 @@ pub fn review(doc: &mut Automerge, ctx: &ChangeCtx) -> Result<()> {
     })
 }
 
-/// Records the author's Party's approval of the draft as it stands.
-pub fn approve(doc: &mut Automerge, ctx: &ChangeCtx, id: &str) -> Result<()> {
-    let d = read(doc, id)?;
+/// Records the author's Party's approval of the draft as it stands, in its annex.
+pub fn approve(annex: &mut Automerge, doc: &Automerge, recs: &Records, ctx: &ChangeCtx, id: &str) -> Result<()> {
+    records::check_own(annex, ctx)?;
+    let d = read_with(doc, recs, id)?;
     if !matches!(d.state, DraftState::UnderReview | DraftState::Agreed) {
         return Err(refuse(format!("it is {}; put it to review first (`liaison draft review`)", d.state)));
     }
     if !d.parties.iter().any(|p| p == ctx.author.party.as_str()) {
         return Err(refuse(format!("{} is not one of the Parties of this draft", ctx.author.party)));
     }
-    change(doc, ctx, |tx| {
-        let all = tx.map(&ROOT, "approvals")?;
-        let a = tx.put_map(&all, ctx.author.party.as_str())?;
-        tx.put_str(&a, "hash", &d.content_hash)?;
-        tx.put_author(&a, "officer", &ctx.author)?;
-        tx.put_str(&a, "at", &ctx.now_str())
-    })
+    records::put_approval(annex, ctx, &d.content_hash)
 }
 
 fn sign_message(hash: &[u8; 32]) -> Vec<u8> {
@@ -239,10 +251,18 @@ fn sign_message(hash: &[u8; 32]) -> Vec<u8> {
     m
 }
 
-/// Signs the canonical hash for the author's Party with its signing key. Only an agreed draft
-/// is signed; once each Party has signed, it is executed.
-pub fn sign(doc: &mut Automerge, ctx: &ChangeCtx, id: &str, key: &SigningKey) -> Result<()> {
-    let d = read(doc, id)?;
+/// Signs the canonical hash for the author's Party with its signing key, in its annex, with the
+/// version signed. Only an agreed draft is signed; once each Party has signed, it is executed.
+pub fn sign(
+    annex: &mut Automerge,
+    doc: &Automerge,
+    recs: &Records,
+    ctx: &ChangeCtx,
+    id: &str,
+    key: &SigningKey,
+) -> Result<()> {
+    records::check_own(annex, ctx)?;
+    let d = read_with(doc, recs, id)?;
     match d.state {
         DraftState::Agreed => {}
         DraftState::Executed => return Err(refuse("it is executed already".into())),
@@ -267,20 +287,19 @@ pub fn sign(doc: &mut Automerge, ctx: &ChangeCtx, id: &str, key: &SigningKey) ->
     }
     let hash = content_hash(doc)?;
     let sig = key.sign(&sign_message(&hash));
-    change(doc, ctx, |tx| {
-        let all = tx.map(&ROOT, "signatures")?;
-        let s = tx.put_map(&all, ctx.author.party.as_str())?;
-        tx.put_str(&s, "hash", &hex::encode(hash))?;
-        tx.put_str(&s, "signature", &hex::encode(sig.to_bytes()))?;
-        tx.put_str(&s, "key", &hex::encode(key.verifying_key().to_bytes()))?;
-        tx.put_author(&s, "officer", &ctx.author)?;
-        tx.put_str(&s, "at", &ctx.now_str())
-    })
+    records::put_signature(
+        annex,
+        ctx,
+        &hex::encode(hash),
+        &hex::encode(sig.to_bytes()),
+        &hex::encode(key.verifying_key().to_bytes()),
+        &super::version_of(doc),
+    )
 }
 
 /// Withdraws a draft (either Party may).
-pub fn withdraw(doc: &mut Automerge, ctx: &ChangeCtx) -> Result<()> {
-    let s = state(doc, "")?;
+pub fn withdraw(doc: &mut Automerge, recs: &Records, ctx: &ChangeCtx) -> Result<()> {
+    let s = state(doc, recs, "")?;
     if matches!(s, DraftState::Executed | DraftState::Withdrawn) {
         return Err(refuse(format!("it is {s}")));
     }
@@ -301,15 +320,32 @@ pub struct Original {
     pub signatures: BTreeMap<String, ([u8; 32], Vec<u8>)>,
 }
 
+/// Whether every Party of the draft has a signature that verifies with its pinned key: the
+/// cheap test before hashing the text.
+pub fn fully_signed(doc: &Automerge, recs: &Records) -> Result<bool> {
+    let parties = super::strings(doc, &ROOT, "parties")?;
+    Ok(!parties.is_empty()
+        && parties.iter().all(|p| recs.of(p).and_then(|r| r.signature.as_ref()).is_some_and(|s| s.verified)))
+}
+
+/// Whether the draft is executed: every Party's signature verifies with its pinned key over the
+/// content hash of the text as it stands.
+pub fn executed(doc: &Automerge, recs: &Records) -> Result<bool> {
+    if !fully_signed(doc, recs)? {
+        return Ok(false);
+    }
+    let hash = hex::encode(content_hash(doc)?);
+    Ok(recs.parties.iter().filter_map(|r| r.signature.as_ref()).all(|s| s.hash == hash))
+}
+
 /// The original of an executed draft, to keep.
-pub fn executed_original(doc: &Automerge, id: &str) -> Result<Option<Original>> {
+pub fn executed_original(doc: &Automerge, recs: &Records, id: &str) -> Result<Option<Original>> {
     // The engine asks after every change to a draft, so answer the common "not signed by every
-    // Party" case from the signature count, without reading (and hashing) the whole draft.
-    let signed = map_maps(doc, &ROOT, "signatures")?.len();
-    if signed == 0 || signed < super::strings(doc, &ROOT, "parties")?.len() {
+    // Party" case from the records, without reading (and hashing) the whole draft.
+    if !fully_signed(doc, recs)? {
         return Ok(None);
     }
-    let d = read(doc, id)?;
+    let d = read_with(doc, recs, id)?;
     if d.state != DraftState::Executed {
         return Ok(None);
     }
@@ -349,11 +385,12 @@ pub struct SignatureCheck {
 /// hash of the text as stored now, and the stored text against this node's own original.
 pub fn verify(
     doc: &Automerge,
+    recs: &Records,
     id: &str,
     key_of: &dyn Fn(&PartyId) -> Option<[u8; 32]>,
     original: Option<&Original>,
 ) -> Result<Verification> {
-    let d = read(doc, id)?;
+    let d = read_with(doc, recs, id)?;
     let hash = content_hash(doc)?;
     let mut problems = Vec::new();
     let mut checks = Vec::new();
