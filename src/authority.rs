@@ -68,7 +68,7 @@ pub enum Refusal {
         writer: PartyId,
     },
     /// The draft is executed: both Parties signed it, and nothing of it changes any more.
-    #[error("the draft is executed (both Parties signed it): nothing of it may change")]
+    #[error("the draft is executed (both Parties signed it): it is frozen, and nothing of it may change")]
     Frozen,
     /// Written before authentication and kept read-only.
     #[error("this {kind} was written before authentication and is kept read-only")]

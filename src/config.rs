@@ -469,6 +469,24 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
             .as_deref()
             .map(|h| parse_key_hex(h).map_err(|r| invalid(key("sealing_key"), r)))
             .transpose()?;
+        let clash = signing_key.and_then(|k| {
+            peers.iter().find(|q| q.party_id == party_id && q.signing_key.is_some_and(|other| other != k))
+        });
+        if let Some(other) = clash {
+            return Err(invalid(
+                key("signing_key"),
+                format!(
+                    "differs from the signing key pinned for {party_id}'s node {}: a Party has one signing key; check which one is right",
+                    other.peer_id
+                ),
+            ));
+        }
+        if p.role == PeerRole::Party && signing_key.is_none() {
+            return Err(invalid(
+                key("signing_key"),
+                "a party peer needs its Party's signing key: it proves who made each change the peer sends (take it from the peer's `liaison id --json`, or pin with `liaison peer add --from-id`)".into(),
+            ));
+        }
         peers.push(PinnedPeer { party_id, peer_id, addrs, role: p.role, signing_key, sealing_key });
     }
     Ok(NodeConfig {
@@ -508,6 +526,7 @@ name = "CICA Secretariat"
 party_id = "sco-rats"
 peer_id = "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo"
 addrs = ["/ip4/127.0.0.1/tcp/4720"]
+signing_key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
 "#;
 
     fn parse(text: &str) -> Result<NodeConfig, ConfigError> {
@@ -540,6 +559,10 @@ addrs = ["/ip4/127.0.0.1/tcp/4720"]
 
         let e = parse(&GOOD.replace("[party]", "[network]\nlisten = \"tcp/4001\"\n[party]")).unwrap_err().to_string();
         assert!(e.contains("network.listen") && e.contains("e.g. listen = [\"/ip4/"), "{e}");
+
+        // A Party's node without its Party's signing key could not prove who made its changes.
+        let e = parse(&GOOD.replace("signing_key", "# signing_key")).unwrap_err().to_string();
+        assert!(e.contains("peers[0].signing_key") && e.contains("liaison id --json"), "{e}");
 
         let e = parse("[party\n").unwrap_err().to_string();
         assert!(e.contains("/d/node.toml:1"), "{e}");

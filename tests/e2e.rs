@@ -165,8 +165,9 @@ fn two_parties_converge_on_everything_either_creates() {
         let (sa, sb) = (a.status(), b.status());
         in_sync_with(&sa, &pb)?;
         in_sync_with(&sb, &pa)?;
-        // registry, mandates, 2 meetings, group, draft, thread
-        if sa["documents_total"] == 7 && sa["documents"] == sb["documents"] {
+        // each Party's registry and mandates, 2 meetings, group, draft, thread and each Party's
+        // messages in it
+        if sa["documents_total"] == 11 && sa["documents"] == sb["documents"] {
             Ok(())
         } else {
             Err(format!("A documents {}, B documents {}", sa["documents"], sb["documents"]))

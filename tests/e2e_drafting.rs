@@ -624,19 +624,25 @@ fn an_executed_draft_verifies_on_both_and_a_tampered_stored_text_does_not() {
         format!("the text as stored (hash {new_hash}) differs from this node's executed original (hash {signed_hash})");
     assert!(problems.contains(&want.as_str()), "no {want:?} in {problems:#?}");
 
-    // CICA starts again: the tampered change replicates to it (it is an automerge change like
-    // any other), and CICA's verify catches it against CICA's own original.
+    // CICA starts again. The tampered change is no change SCO RATS's node made (no signature of
+    // its node covers it), and the draft is executed and frozen at CICA: CICA refuses it, keeps
+    // its text, records the refusal, and its verify still passes.
     a.start();
-    eventually("the tampered change reaches CICA", &[&a, &b], || {
-        let v = show(&a, &d);
-        if provision(&v, &p2)["texts"]["ru"] == tampered.as_str() { Ok(()) } else { Err(format!("A: {v}")) }
+    eventually("CICA refuses the tampered change", &[&a, &b], || {
+        let n = a.log_count("refused a peer's batch");
+        if n > 0 { Ok(()) } else { Err("no refusal in CICA's log yet".into()) }
     });
-    let out = a.run(&["draft", "verify", &d, "--json"]);
-    assert!(!out.status.success(), "CICA verifies the tampered text: {}", stdout(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).expect("verify --json");
-    assert_eq!(v["ok"], false);
-    let problems: Vec<&str> = v["problems"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
-    assert!(problems.contains(&want.as_str()), "CICA: no {want:?} in {problems:#?}");
+    let v = show(&a, &d);
+    assert_eq!(str_of(&v, "content_hash"), signed_hash, "CICA took the tampered text: {v}");
+    assert_eq!(v["state"], "executed");
+    let v = a.json(&["draft", "verify", &d, "--json"]);
+    assert_eq!(v["ok"], true, "{v}");
+    let audit = a.json(&["audit", "show", "--json"]);
+    assert!(
+        audit.as_array().unwrap().iter().any(|e| e.to_string().contains("receive-refused")
+            && e.to_string().contains(&b.peer_id())),
+        "no refusal of SCO RATS's batch in CICA's audit log: {audit}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -893,7 +899,7 @@ fn an_alignment_concurrent_with_an_edit_of_the_other_language_keeps_it_stale() {
 /// review when the partition heals (it once did).
 #[test]
 fn an_executed_draft_stays_executed_when_the_other_party_edits_after_signing() {
-    let (a, b) = pair();
+    let (mut a, mut b) = pair();
     let d = create_draft(&a, &b, &EN);
     let v = fill_russian(&a, &b, &d, &RU);
     let p = ids(&v);
@@ -907,14 +913,20 @@ fn an_executed_draft_stays_executed_when_the_other_party_edits_after_signing() {
     });
     b.ok(&["draft", "sign", &d]);
     same_draft("B's signature on A", &a, &b, &d);
-    partition(&a, &b);
-    a.ok(&["draft", "sign", &d]);
-    assert_eq!(show(&a, &d)["state"], "executed");
+    // Apart (each stopped in turn, so that both keep the other's Party key pinned): SCO RATS,
+    // which signed, tries to edit its text; CICA signs and so executes the draft.
+    a.keep_listen_port();
+    b.keep_listen_port();
+    a.stop();
     // SCO RATS signed: its text must be frozen for it too.
     let f = file(&b, "a1.txt", &EN[0].replace("exchange", "promptly exchange"));
     let out = b.run(&["draft", "text", &d, "--provision", &p[0], "--lang", "en", "--text-file", &f]);
     let b_edit = format!("status {}, stdout {}, stderr {}", out.status, stdout(&out), stderr(&out));
-    rejoin(&a, &b);
+    b.stop();
+    a.start();
+    a.ok(&["draft", "sign", &d]);
+    assert_eq!(show(&a, &d)["state"], "executed");
+    b.start();
     let v = same_draft("the merge on both", &a, &b, &d);
     assert_eq!(
         v["state"], "executed",

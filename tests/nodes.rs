@@ -99,7 +99,7 @@ async fn hostile_peers_lose_their_session_and_the_others_keep_syncing() {
     pin_pair(&a, &b).await;
     let hostile_key = Keypair::generate_ed25519();
     let hostile_id = hostile_key.public().to_peer_id();
-    a.pin(hostile_id, "sco-rats", vec![], PeerRole::Party).await;
+    a.pin_with_keys(hostile_id, "sco-rats", PeerRole::Party, Some(b.keys().signing_key), None).await;
     let mut hostile = raw_swarm(hostile_key);
     let addr = a.addrs()[0].clone();
 

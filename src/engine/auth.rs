@@ -152,9 +152,10 @@ impl Core {
     }
 
     /// The batch is refused: put back every document, head and certificate it changed, and drop
-    /// its writes; only the refusals it recorded stay in the audit log.
-    pub(super) fn undo_batch(&mut self) {
-        let Some(stage) = self.stage.take() else { return };
+    /// its writes; only the refusals it recorded stay in the audit log. Says whether it recorded
+    /// any.
+    pub(super) fn undo_batch(&mut self) -> bool {
+        let Some(stage) = self.stage.take() else { return false };
         for (doc, backup) in stage.docs.into_iter().rev() {
             self.docs.restore(doc, backup);
             self.round.origins.remove(&doc);
@@ -176,7 +177,9 @@ impl Core {
         }
         self.round.writes.truncate(stage.writes);
         let tail: Vec<_> = self.round.audit.drain(stage.audit..).filter(is_refusal).collect();
+        let any = !tail.is_empty();
         self.round.audit.extend(tail);
+        any
     }
 
     /// Before a batch changes `doc`: remember how to put it back.
@@ -216,7 +219,8 @@ impl Core {
             return Err(Violation("more than 4096 certificates in one batch".into()));
         }
         if self.peers.by_id.get(&peer).map(|p| p.pinned.role) != Some(crate::config::PeerRole::Party) {
-            return Err(Violation("actor certificates come from the Parties' nodes only".into()));
+            // Certificates are part of the workspace, which only the Parties share.
+            return Err(Violation(crate::policy::DenyReason::WorkspaceToThirdParty.to_string()));
         }
         for c in certs {
             let Some(key) = self.party_key(&c.party) else {
@@ -357,12 +361,15 @@ impl Core {
         Ok(Records::read(&refs, &key_of)?)
     }
 
-    /// The annexes of a draft or thread held here (one per Party that wrote any).
+    /// The annexes of a draft or thread held here (one per Party that wrote any): of our Party,
+    /// of the Parties pinned, and of any Party whose node's certificate we hold (a peer unpinned
+    /// for a while keeps its records).
     pub fn annexes_of(&self, parent: DocId) -> Result<Vec<DocId>, EngineError> {
         let mut parties: Vec<PartyId> = vec![self.identity.party.id.clone()];
-        for p in self.peers.pinned() {
-            if p.role == crate::config::PeerRole::Party && !parties.contains(&p.party_id) {
-                parties.push(p.party_id.clone());
+        let pinned = self.peers.pinned().filter(|p| p.role == crate::config::PeerRole::Party).map(|p| &p.party_id);
+        for p in pinned.chain(self.auth.certs.all().map(|c| &c.party)) {
+            if !parties.contains(p) {
+                parties.push(p.clone());
             }
         }
         Ok(parties.iter().map(|p| PartyDoc::Annex(parent).id(p)).filter(|id| self.docs.contains(*id)).collect())

@@ -330,17 +330,17 @@ fn inbound(core: &mut Core, peer: PeerId, request: InboundRequestId, batch: Batc
         }
         Err(Violation(reason)) => {
             // Nothing of the batch is kept; only its refusal is recorded.
-            core.undo_batch();
-            let party = core.peers.by_id.get(&peer).map(|p| p.pinned.party_id.to_string()).unwrap_or_default();
-            super::audit_log::record(
-                core,
-                crate::audit::Event::ReceiveRefused {
-                    what: "batch".into(),
-                    id: None,
-                    from_peer: format!("{peer} ({party})"),
-                    reason: reason.clone(),
-                },
-            );
+            if !core.undo_batch() {
+                super::audit_log::record(
+                    core,
+                    crate::audit::Event::ReceiveRefused {
+                        what: "workspace change".into(),
+                        id: None,
+                        from_peer: peer.to_string(),
+                        reason: reason.clone(),
+                    },
+                );
+            }
             tracing::warn!(%peer, %reason, "refused a peer's batch; nothing of it is kept; dropping its session");
             core.net_cmd(NetCmd::Respond { request, reply: Reply::Refused(reason.clone()) });
             if let Some(p) = core.peers.by_id.get_mut(&peer) {

@@ -76,7 +76,7 @@ impl TestNode {
         self.node = Some(Node::start(self.dir.path()).await.unwrap());
     }
 
-    /// Pins `other` (at its current addresses) and tells the running node.
+    /// Pins `other` (at its current addresses, with no Party keys) and tells the running node.
     pub async fn pin(&self, other: PeerId, party: &str, addrs: Vec<Multiaddr>, role: PeerRole) {
         let peer = PinnedPeer {
             party_id: party.parse().unwrap(),
@@ -85,6 +85,21 @@ impl TestNode {
             role,
             signing_key: None,
             sealing_key: None,
+        };
+        config::add_peer(self.dir.path(), &peer).unwrap();
+        self.node().reload().await.unwrap();
+    }
+
+    /// Pins another test node (at its current addresses) with its Party keys.
+    pub async fn pin_node(&self, other: &TestNode, role: PeerRole) {
+        let k = other.keys();
+        let peer = PinnedPeer {
+            party_id: other.party.parse().unwrap(),
+            peer_id: other.peer_id(),
+            addrs: other.addrs(),
+            role,
+            signing_key: Some(k.signing_key),
+            sealing_key: Some(k.sealing_key),
         };
         config::add_peer(self.dir.path(), &peer).unwrap();
         self.node().reload().await.unwrap();
@@ -182,10 +197,10 @@ impl TestNode {
     }
 }
 
-/// Pins two nodes to each other as Party peers.
+/// Pins two nodes to each other as Party peers, each with the other's Party keys.
 pub async fn pin_pair(a: &TestNode, b: &TestNode) {
-    a.pin(b.peer_id(), b.party, b.addrs(), PeerRole::Party).await;
-    b.pin(a.peer_id(), a.party, a.addrs(), PeerRole::Party).await;
+    a.pin_node(b, PeerRole::Party).await;
+    b.pin_node(a, PeerRole::Party).await;
 }
 
 /// Polls `f` until it returns `Some`, or fails after 20 s with `what`.

@@ -143,12 +143,26 @@ pub fn edit_from(
         field: "base",
         reason: "is not a version of this draft (`liaison draft show` prints the current one)".into(),
     })?;
+    fork.set_actor(isolated_actor(doc, base));
     edit(&mut fork)?;
     // The fork's heads name exactly "base plus this edit": an editor that keeps typing builds on
     // that version, so its next edit is never applied against text it has not seen.
     let version = fork.get_heads();
     doc.merge(&mut fork)?;
     Ok(version)
+}
+
+/// The actor an edit made at `base` writes with: the node's own if it made no change that `base`
+/// lacks, else one derived from it (automerge's own derivation) that made none, so that its
+/// changes continue where that actor left off inside `base` and every change stays the node's.
+fn isolated_actor(doc: &Automerge, base: &[automerge::ChangeHash]) -> automerge::ActorId {
+    let own = doc.get_actor().clone();
+    let Some(node) = crate::authorship::node_actor_of(own.to_bytes()) else {
+        return automerge::ActorId::random();
+    };
+    let busy: std::collections::HashSet<Vec<u8>> =
+        doc.get_changes_meta(base).iter().map(|m| m.actor.to_bytes().to_vec()).collect();
+    (0u64..).map(|l| node.actor(l)).find(|a| !busy.contains(a.to_bytes())).unwrap_or(own)
 }
 
 /// Replaces the whole first-language text as made to version `base`.
