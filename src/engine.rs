@@ -14,6 +14,7 @@ mod consent;
 pub mod docs;
 mod drafts;
 mod handle;
+mod history;
 mod items;
 mod peers;
 mod presence;
@@ -41,7 +42,9 @@ use crate::workspace::{self, DocKind, WorkspaceError};
 use docs::{Docs, LoadError};
 use peers::Peers;
 
+pub use auth::import_own_documents;
 pub use consent::ConsentView;
+pub use history::HistoryEntry;
 pub use items::{Explanation, ItemView};
 pub use peers::Traffic;
 pub use presence::announce as announce_presence;

@@ -21,6 +21,9 @@ use crate::store::{Store, StoreError};
 
 /// File in the data dir where a running node says where it listens, for the CLI.
 pub const RUN_FILE: &str = "run.json";
+/// File in the data dir with this node's actor certificate (written at each start), for
+/// `liaison id`.
+pub const ACTOR_CERT_FILE: &str = "actor-cert.json";
 
 /// What a running node writes to [`RUN_FILE`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -129,6 +132,16 @@ impl Node {
             policy: config.policy.clone(),
         };
         let (engine, engine_thread) = engine::spawn(store, opts, (engine_tx.clone(), engine_rx), net_tx.clone())?;
+        // The node's actor certificate, for its id card (public; the other Party's nodes also
+        // get it in the sync protocol).
+        if let Ok(cert) = engine.read(|c| Ok(c.own_cert())).await {
+            let file = data_dir.join(ACTOR_CERT_FILE);
+            if let Ok(json) = serde_json::to_vec_pretty(&cert)
+                && let Err(e) = std::fs::write(&file, json)
+            {
+                tracing::warn!(file = %file.display(), error = %e, "cannot write the actor certificate for the id card");
+            }
+        }
 
         let net_opts = NetOptions {
             keypair: keys.node.clone(),

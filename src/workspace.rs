@@ -8,6 +8,7 @@
 
 pub mod draft;
 pub mod group;
+pub mod history;
 pub mod mandates;
 pub mod meeting;
 pub mod party_docs;

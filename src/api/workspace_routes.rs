@@ -166,6 +166,71 @@ pub async fn update_group(
     Ok(Json(g))
 }
 
+// ---- history ----
+
+/// What a history shows.
+#[derive(Deserialize)]
+pub struct HistoryQuery {
+    /// Only what concerns this provision (id, prefix or label), for a draft.
+    #[serde(default)]
+    provision: Option<String>,
+    /// The newest this many entries (default 500).
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// The history of a document of `kind`: who changed what and when, from the authenticated
+/// changes.
+async fn history_of(
+    s: &AppState,
+    kind: DocKind,
+    id: String,
+    q: HistoryQuery,
+) -> Result<Json<Vec<crate::engine::HistoryEntry>>, AppError> {
+    let v = s
+        .engine
+        .read(move |c| {
+            let id = c.resolve(kind, &id)?;
+            let provision = match &q.provision {
+                Some(p) => Some(crate::workspace::draft::resolve_provision(c.doc(id)?, p)?),
+                None => None,
+            };
+            c.history(id, provision.as_deref(), q.limit.unwrap_or(500).min(100_000))
+        })
+        .await?;
+    Ok(Json(v))
+}
+
+pub async fn draft_history(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
+) -> Result<Json<Vec<crate::engine::HistoryEntry>>, AppError> {
+    history_of(&s, DocKind::Draft, id, q).await
+}
+
+pub async fn meeting_history(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
+) -> Result<Json<Vec<crate::engine::HistoryEntry>>, AppError> {
+    if q.provision.is_some() {
+        return Err(AppError::BadRequest("a meeting has no provisions".into()));
+    }
+    history_of(&s, DocKind::Meeting, id, q).await
+}
+
+pub async fn group_history(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
+) -> Result<Json<Vec<crate::engine::HistoryEntry>>, AppError> {
+    if q.provision.is_some() {
+        return Err(AppError::BadRequest("a working group has no provisions".into()));
+    }
+    history_of(&s, DocKind::Group, id, q).await
+}
+
 // ---- officers ----
 
 pub async fn list_officers(State(s): State<AppState>) -> Result<Json<Vec<Officer>>, AppError> {

@@ -81,6 +81,21 @@ pub enum DraftCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Who changed what and when (Party and node proven, officer as each change says), with
+    /// each Party's record (approvals, signatures, comments, suggestions).
+    History {
+        /// Its id (or a unique prefix).
+        id: String,
+        /// Only what concerns this provision (id, prefix or label such as a2).
+        #[arg(long, value_name = "P")]
+        provision: Option<String>,
+        /// Show the newest this many entries.
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add, move or remove provisions.
     #[command(subcommand)]
     Provision(ProvisionCmd),
@@ -343,6 +358,14 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
             }
             print_status(&d);
             Ok(())
+        }
+        DraftCmd::History { id, provision, limit, json } => {
+            let mut path = format!("/api/drafts/{}/history?limit={limit}", crate::client::encode(id));
+            if let Some(p) = provision {
+                path.push_str(&format!("&provision={}", crate::client::encode(p)));
+            }
+            let v: Vec<crate::engine::HistoryEntry> = c.get(&path).await?;
+            output::history(&v, *json)
         }
         DraftCmd::Provision(p) => {
             let (id, a) = match p {

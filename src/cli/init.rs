@@ -65,6 +65,10 @@ pub struct IdCard {
     pub signing_key: String,
     /// X25519 public key of the Party, hex.
     pub sealing_key: String,
+    /// The node's automerge actor, certified by the Party key (written when the node first
+    /// starts): the other Party's nodes check every change of this node against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_cert: Option<crate::authorship::ActorCert>,
 }
 
 pub fn init(dir: &Path, a: &InitArgs) -> anyhow::Result<()> {
@@ -109,6 +113,9 @@ fn card(dir: &Path) -> anyhow::Result<IdCard> {
         listen_addrs,
         signing_key: hex::encode(k.signing_key),
         sealing_key: hex::encode(k.sealing_key),
+        actor_cert: std::fs::read(dir.join(crate::node::ACTOR_CERT_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok()),
     })
 }
 
@@ -124,6 +131,10 @@ pub fn id(dir: &Path, a: &IdArgs) -> anyhow::Result<()> {
     }
     println!("signing key  {}", c.signing_key);
     println!("sealing key  {}", c.sealing_key);
+    match &c.actor_cert {
+        Some(a) => println!("actor        {} (certified by the Party key)", a.actor),
+        None => println!("actor        (certified at the node's first start)"),
+    }
     println!();
     println!(
         "To pin this node on another: liaison peer add --party-id {} --peer-id {} --addr <ADDR> --signing-key {} --sealing-key {}",

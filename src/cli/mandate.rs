@@ -17,12 +17,28 @@ pub enum MandateCmd {
         /// Its reference, such as a decision number.
         #[arg(long = "ref", value_name = "REF")]
         reference: String,
-        /// Its date (YYYY-MM-DD).
+        /// Its date (YYYY-MM-DD): it is in force from that day.
         #[arg(long)]
         date: String,
         /// What it allows.
         #[arg(long)]
         scope: String,
+    },
+    /// Amend the scope of a mandate of our Party.
+    Amend {
+        /// Its reference.
+        #[arg(long = "ref", value_name = "REF")]
+        reference: String,
+        /// The new scope.
+        #[arg(long)]
+        scope: String,
+    },
+    /// Withdraw a mandate of our Party: from now on it is not in force, and actions can no
+    /// longer cite it.
+    Withdraw {
+        /// Its reference.
+        #[arg(long = "ref", value_name = "REF")]
+        reference: String,
     },
     /// List the recorded mandates of both Parties.
     List {
@@ -40,10 +56,30 @@ pub async fn run(dir: &Path, cmd: &MandateCmd, officer: &str) -> anyhow::Result<
             let _: Vec<Mandate> = c.send(Method::POST, "/api/mandates", &body).await?;
             println!("recorded mandate {reference}");
         }
+        MandateCmd::Amend { reference, scope } => {
+            let body = serde_json::json!({ "action": "amend", "scope": scope });
+            let path = format!("/api/mandates/{}", crate::client::encode(reference));
+            let _: Vec<Mandate> = c.send(Method::POST, &path, &body).await?;
+            println!("amended mandate {reference}");
+        }
+        MandateCmd::Withdraw { reference } => {
+            let body = serde_json::json!({ "action": "withdraw" });
+            let path = format!("/api/mandates/{}", crate::client::encode(reference));
+            let _: Vec<Mandate> = c.send(Method::POST, &path, &body).await?;
+            println!("withdrew mandate {reference}");
+        }
         MandateCmd::List { json } => {
             let v: Vec<Mandate> = c.get("/api/mandates").await?;
-            output::list(&v, *json, &["PARTY", "REF", "DATE", "SCOPE"], |m| {
-                vec![m.party.clone(), m.reference.clone(), m.date.clone(), m.scope.clone()]
+            let today = chrono::Utc::now().date_naive();
+            output::list(&v, *json, &["PARTY", "REF", "DATE", "STATE", "SCOPE"], |m| {
+                let state = if m.withdrawn_at.is_some() {
+                    "withdrawn"
+                } else if m.in_force(today) {
+                    "in force"
+                } else {
+                    "not yet in force"
+                };
+                vec![m.party.clone(), m.reference.clone(), m.date.clone(), state.into(), m.scope.clone()]
             })?;
         }
     }

@@ -51,6 +51,17 @@ pub enum MeetingCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Who changed what and when (Party and node proven, officer as each change says).
+    History {
+        /// Its id (or a unique prefix).
+        id: String,
+        /// Show the newest this many entries.
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Change a meeting: fields, status, agenda, participants, minutes.
     Update {
         /// Its id (or a unique prefix).
@@ -146,6 +157,11 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
                 print_meeting(&m);
                 Ok(())
             }
+        }
+        MeetingCmd::History { id, limit, json } => {
+            let v: Vec<crate::engine::HistoryEntry> =
+                c.get(&format!("/api/meetings/{}/history?limit={limit}", crate::client::encode(id))).await?;
+            output::history(&v, *json)
         }
         MeetingCmd::Update {
             id,

@@ -66,3 +66,41 @@ pub fn short(id: &str) -> String {
 pub fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "-".into())
 }
+
+/// Prints a history (from `GET /api/.../history`): one line per change or run of like changes,
+/// with the Party and node (proven) and the officer (the Party's word).
+pub fn history(v: &[crate::engine::HistoryEntry], json: bool) -> anyhow::Result<()> {
+    if json {
+        return self::json(&v);
+    }
+    if v.is_empty() {
+        println!("(no change)");
+    }
+    for e in v {
+        let when = if e.from == e.to { e.from.clone() } else { format!("{} .. {}", e.from, e.to) };
+        let who = match e.proof.as_str() {
+            "node" => format!(
+                "{} ({}, node {})",
+                e.officer.as_deref().unwrap_or("?"),
+                e.party.as_deref().unwrap_or("?"),
+                short_node(e.node.as_deref().unwrap_or(""))
+            ),
+            "genesis" => "(the first change every node makes)".into(),
+            "before-authentication" => format!(
+                "{} (before authentication; sealed by {})",
+                e.officer.as_deref().unwrap_or("?"),
+                e.sealed_by.as_deref().unwrap_or("?")
+            ),
+            _ => format!("{} (UNVERIFIED)", e.officer.as_deref().unwrap_or("?")),
+        };
+        let times = if e.changes > 1 { format!(" ({} changes)", e.changes) } else { String::new() };
+        let record = e.record_of.as_ref().map(|p| format!(" [{p}'s record]")).unwrap_or_default();
+        println!("{when}  {who}{record}: {}{times}", e.what.join(", "));
+    }
+    Ok(())
+}
+
+fn short_node(node: &str) -> String {
+    let n = node.len();
+    if n > 12 { format!("…{}", &node[n - 8..]) } else { node.to_string() }
+}

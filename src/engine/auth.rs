@@ -390,6 +390,11 @@ impl Core {
 
     // ---- our own changes ----
 
+    /// This node's actor certificate.
+    pub fn own_cert(&self) -> ActorCert {
+        self.auth.own_cert.clone()
+    }
+
     /// Who we are, as the rule sees a change of ours.
     pub(super) fn own_attribution(&self) -> Attribution {
         Attribution::Node { party: self.identity.party.id.clone(), node: self.identity.peer_id.to_string() }
@@ -515,4 +520,63 @@ pub(super) fn change_facts(doc: &Automerge, since: &[ChangeHash]) -> Vec<ChangeF
 /// Tells what a received document is and whose; refuses one whose root does not match its id.
 pub(super) fn identify(doc: DocId, d: &Automerge) -> Result<party_docs::Identity, Violation> {
     party_docs::identify(doc, d).map_err(|e| Violation(format!("document {doc}: {e}")))
+}
+
+/// Puts whole documents written elsewhere with this node's actor into a stopped node's store,
+/// signed as this node's own: what a benchmark or a test seeds a node with. Every change must be
+/// by this node's actor (or one derived from it).
+pub fn import_own_documents(
+    data_dir: &std::path::Path,
+    docs: &[(DocId, DocKind, &Automerge)],
+) -> Result<(), EngineError> {
+    let keys = crate::keys::load(data_dir).map_err(|e| EngineError::Item(e.to_string()))?;
+    let store = Store::open(data_dir).map_err(|e| EngineError::Store(Arc::new(e)))?;
+    let own = NodeActor(store.actor().map_err(|e| EngineError::Store(Arc::new(e)))?);
+    let secret: [u8; 32] = keys
+        .node_ed25519
+        .secret()
+        .as_ref()
+        .try_into()
+        .map_err(|_| EngineError::Item("the node key is not an Ed25519 secret".into()))?;
+    let signer = ed25519_dalek::SigningKey::from_bytes(&secret);
+    store
+        .write(|w| {
+            for (id, kind, doc) in docs {
+                let mut newest: BTreeMap<Vec<u8>, (u64, [u8; 32])> = BTreeMap::new();
+                for m in doc.get_changes_meta(&[]) {
+                    let e = newest.entry(m.actor.to_bytes().to_vec()).or_insert((0, [0; 32]));
+                    if m.seq > e.0 {
+                        *e = (m.seq, m.hash.0);
+                    }
+                }
+                for (actor, (seq, hash)) in newest {
+                    if authorship::node_actor_of(&actor) != Some(own) {
+                        return Err(StoreError::Corrupt {
+                            path: data_dir.to_path_buf(),
+                            table: "heads",
+                            reason: format!("document {id} has changes of actor {} not this node's", hex::encode(&actor)),
+                        });
+                    }
+                    let head = SignedHead::sign(&signer, *id, actor, seq, hash).map_err(|e| StoreError::Corrupt {
+                        path: data_dir.to_path_buf(),
+                        table: "heads",
+                        reason: e.to_string(),
+                    })?;
+                    w.put_head(&head)?;
+                }
+                let bytes = doc.save();
+                let meta = crate::store::DocMeta {
+                    kind: *kind,
+                    heads: doc.get_heads().iter().map(|h| h.0).collect(),
+                    snapshot_bytes: bytes.len() as u64,
+                    chunk_bytes: 0,
+                    next_chunk: 0,
+                    owner: Owner::Joint,
+                };
+                w.put_snapshot(*id, &bytes)?;
+                w.put_meta(*id, &meta)?;
+            }
+            Ok(())
+        })
+        .map_err(|e| EngineError::Store(Arc::new(e)))
 }
