@@ -88,7 +88,9 @@ impl Core {
         if let Some(p) = provision {
             rows.retain(|r| r.step.provisions.contains(p));
         }
-        rows.sort_by(|a, b| (a.step.time, a.step.hash).cmp(&(b.step.time, b.step.hash)));
+        // Each document's changes come in causal order; a stable sort by time keeps it where
+        // the clocks agree and interleaves the Parties' records with the text.
+        rows.sort_by_key(|r| r.step.time);
         let mut out: Vec<HistoryEntry> = Vec::new();
         let mut last_time = i64::MIN;
         for r in rows {

@@ -101,6 +101,10 @@ pub fn steps(doc: &Automerge, kind: DocKind) -> Vec<Step> {
                 provisions.insert(p);
             }
         }
+        // "Who changed it last" is written with every change: say it only when nothing else was.
+        if what.len() > 1 {
+            what.remove("touched");
+        }
         out.push(Step {
             hash: e.hash.map(|h| h.0).unwrap_or(c.hash().0),
             actor: e.actor_id.to_bytes().to_vec(),
