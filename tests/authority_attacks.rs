@@ -473,7 +473,6 @@ async fn an_executed_draft_refuses_every_change_and_garbage_signatures_execute_n
     let recs = s.cica.node().engine.read(move |x| x.draft_records(d)).await.unwrap();
     let mut annex = PartyDoc::Annex(s.draft).genesis(&"sco-rats".parse().unwrap()).unwrap();
     annex.set_actor(h.actor.actor(0));
-    let before = annex.get_heads();
     draft::approve(&mut annex, &draft_doc, &recs, &ctx("ivan", "sco-rats"), &d.to_string()).unwrap();
     let heads = vec![h.head(sco_annex, &annex, &h.actor.actor(0))];
     let b = Batch {
