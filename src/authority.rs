@@ -151,11 +151,7 @@ mod tests {
             assert_eq!(may_write(&facts(kind, &cica, false), &node("cica")), Ok(()));
             assert_eq!(
                 may_write(&facts(kind, &cica, false), &node("sco-rats")),
-                Err(Refusal::NotItsParty {
-                    kind,
-                    owner: "cica".parse().unwrap(),
-                    writer: "sco-rats".parse().unwrap()
-                })
+                Err(Refusal::NotItsParty { kind, owner: "cica".parse().unwrap(), writer: "sco-rats".parse().unwrap() })
             );
         }
     }

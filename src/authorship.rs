@@ -140,13 +140,17 @@ impl ActorCert {
 
     /// Checks the Party's signature with its pinned key, and that the peer id is the node key's.
     pub fn verify(&self, party_key: &[u8; 32]) -> Result<(), AuthError> {
-        let body = CertBody { party: self.party.as_str(), node: &self.node, node_key: &self.node_key, actor: &self.actor.0 };
+        let body =
+            CertBody { party: self.party.as_str(), node: &self.node, node_key: &self.node_key, actor: &self.actor.0 };
         signing::verify(party_key, self.party.as_str(), CERT_DOMAIN, &body, &self.sig)
             .map_err(|e| AuthError::BadCert { actor: self.actor, reason: e.to_string() })?;
         let derived = libp2p::identity::ed25519::PublicKey::try_from_bytes(&self.node_key)
             .map(|k| libp2p::PeerId::from_public_key(&libp2p::identity::PublicKey::from(k)).to_string());
         if derived.ok().as_deref() != Some(self.node.as_str()) {
-            return Err(AuthError::BadCert { actor: self.actor, reason: "the node key is not the named node's".into() });
+            return Err(AuthError::BadCert {
+                actor: self.actor,
+                reason: "the node key is not the named node's".into(),
+            });
         }
         Ok(())
     }
@@ -318,6 +322,9 @@ impl Attribution {
     }
 }
 
+/// Answers, for a change hash, the actor and seq of that change if the document holds it.
+pub type Present<'a> = &'a dyn Fn(&[u8; 32]) -> Option<(Vec<u8>, u64)>;
+
 /// What [`attribute`] needs to know of one change (automerge's change metadata).
 #[derive(Clone, Debug)]
 pub struct ChangeFacts {
@@ -380,22 +387,58 @@ pub enum AuthError {
     },
 }
 
-/// The best signed head of each actor of one document.
-pub type HeadBook = BTreeMap<Vec<u8>, SignedHead>;
+/// How many signed heads of one actor a document keeps: the newest ones. A head arrives before
+/// the change it names when the other path is faster; an older head whose change is there
+/// still proves what it covers meanwhile.
+pub const HEADS_PER_ACTOR: usize = 8;
 
-/// Keeps `head` if it is newer than what `book` has for its actor; says whether it did. A node's
-/// own signature always wins over a legacy seal of the same actor (the node upgraded after the
-/// sealing Party did, and now vouches for its old changes itself).
-pub fn keep_newest(book: &mut HeadBook, head: SignedHead) -> bool {
-    let node = |h: &SignedHead| matches!(h.signer, HeadSigner::Node);
-    match book.get(&head.actor) {
-        Some(old) if node(old) && !node(&head) => false,
-        Some(old) if node(old) == node(&head) && old.seq >= head.seq => false,
-        _ => {
-            book.insert(head.actor.clone(), head);
-            true
-        }
+/// The signed heads of one document, a few per actor, newest first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HeadBook {
+    by_actor: BTreeMap<Vec<u8>, Vec<SignedHead>>,
+}
+
+impl HeadBook {
+    /// An empty book.
+    pub fn new() -> HeadBook {
+        HeadBook::default()
     }
+
+    /// Keeps `head` (verified) unless it is known or older than every kept head of its actor;
+    /// says whether it did.
+    pub fn keep(&mut self, head: SignedHead) -> bool {
+        let list = self.by_actor.entry(head.actor.clone()).or_default();
+        if list.iter().any(|h| h.seq == head.seq && h.hash == head.hash && h.signer == head.signer) {
+            return false;
+        }
+        if list.len() >= HEADS_PER_ACTOR && list.last().is_some_and(|h| h.seq >= head.seq) {
+            return false;
+        }
+        list.push(head);
+        // Newest first; for one seq, the node's own signature before a Party's legacy seal.
+        list.sort_by(|a, b| b.seq.cmp(&a.seq).then_with(|| legacy(a).cmp(&legacy(b))));
+        list.truncate(HEADS_PER_ACTOR);
+        true
+    }
+
+    /// Every head kept.
+    pub fn heads(&self) -> impl Iterator<Item = &SignedHead> {
+        self.by_actor.values().flatten()
+    }
+
+    /// The heads of one actor, newest first.
+    pub fn of(&self, actor: &[u8]) -> &[SignedHead] {
+        self.by_actor.get(actor).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Every actor with a head.
+    pub fn actors(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.by_actor.keys()
+    }
+}
+
+fn legacy(h: &SignedHead) -> bool {
+    matches!(h.signer, HeadSigner::Legacy(_))
 }
 
 /// Proves who made each of `changes` (new changes of document `doc`, now in it), or says why
@@ -408,11 +451,12 @@ pub fn attribute(
     heads: &HeadBook,
     certs: &Certs,
     genesis: Option<[u8; 32]>,
-    present: &dyn Fn(&[u8; 32]) -> Option<(Vec<u8>, u64)>,
+    present: Present<'_>,
 ) -> Result<Vec<Attribution>, AuthError> {
     let mut seen: HashSet<(&[u8], u64)> = HashSet::with_capacity(changes.len());
-    // Whether each actor's signed head is in the document (asked once per actor).
-    let mut anchored: HashMap<&[u8], bool> = HashMap::new();
+    // For each actor (asked once): up to which seq its node's signature, and a Party's legacy
+    // seal, cover it with a change that is in the document.
+    let mut covered: HashMap<&[u8], (u64, u64)> = HashMap::new();
     let mut out = Vec::with_capacity(changes.len());
     for c in changes {
         if !seen.insert((c.actor.as_slice(), c.seq)) {
@@ -425,32 +469,82 @@ pub fn attribute(
             }
             return Err(AuthError::BadGenesis { doc });
         }
-        let not_covered = |signed: String| AuthError::NotCovered { actor: hex::encode(&c.actor), seq: c.seq, signed };
-        let Some(head) = heads.get(&c.actor) else {
+        let signed = heads.of(&c.actor);
+        if signed.is_empty() {
             if certs.of_actor(&c.actor).is_none() {
                 return Err(AuthError::Uncertified { actor: hex::encode(&c.actor) });
             }
-            return Err(not_covered("none".into()));
-        };
-        if head.seq < c.seq {
-            return Err(not_covered(head.seq.to_string()));
+            return Err(AuthError::NotCovered { actor: hex::encode(&c.actor), seq: c.seq, signed: "none".into() });
         }
-        let ok = *anchored
-            .entry(c.actor.as_slice())
-            .or_insert_with(|| present(&head.hash).is_some_and(|(a, s)| a == head.actor && s == head.seq));
-        if !ok {
-            return Err(not_covered(format!("{} (its change is not in the document)", head.seq)));
-        }
-        out.push(match &head.signer {
-            HeadSigner::Node => {
-                let cert =
-                    certs.of_actor(&c.actor).ok_or_else(|| AuthError::Uncertified { actor: hex::encode(&c.actor) })?;
-                Attribution::Node { party: cert.party.clone(), node: cert.node.clone() }
+        let (by_node, by_seal) = *covered.entry(c.actor.as_slice()).or_insert_with(|| {
+            let mut best = (0, 0);
+            for h in signed {
+                if present(&h.hash).is_some_and(|(a, s)| a == h.actor && s == h.seq) {
+                    let slot = if legacy(h) { &mut best.1 } else { &mut best.0 };
+                    *slot = (*slot).max(h.seq);
+                }
             }
-            HeadSigner::Legacy(p) => Attribution::Legacy { sealed_by: p.clone() },
+            best
         });
+        if c.seq <= by_node {
+            let cert =
+                certs.of_actor(&c.actor).ok_or_else(|| AuthError::Uncertified { actor: hex::encode(&c.actor) })?;
+            out.push(Attribution::Node { party: cert.party.clone(), node: cert.node.clone() });
+        } else if c.seq <= by_seal {
+            let Some(HeadSigner::Legacy(p)) = signed.iter().find(|h| legacy(h) && h.seq >= c.seq).map(|h| &h.signer)
+            else {
+                return Err(AuthError::NotCovered { actor: hex::encode(&c.actor), seq: c.seq, signed: "none".into() });
+            };
+            out.push(Attribution::Legacy { sealed_by: p.clone() });
+        } else {
+            let newest = signed.first().map(|h| h.seq).unwrap_or(0);
+            return Err(AuthError::NotCovered {
+                actor: hex::encode(&c.actor),
+                seq: c.seq,
+                signed: if newest > by_node.max(by_seal) {
+                    format!("{newest}, whose change is not in the document")
+                } else {
+                    newest.to_string()
+                },
+            });
+        }
     }
     Ok(out)
+}
+
+/// Makes a sync message carry every change since the heads both sides are known to share.
+///
+/// automerge leaves out of a sync message the changes its Bloom filter wrongly takes for ones
+/// the peer has; the peer would then hold changes whose dependencies it lacks, which it cannot
+/// check yet (and a node refuses such a message). `sent_before` is the state's `sent_hashes`
+/// before the message was generated: what the message carries is what it added, unless it is
+/// the whole document. A change the peer already has from elsewhere is ignored there.
+pub fn close_over_dependencies(
+    d: &automerge::Automerge,
+    state: &automerge::sync::State,
+    sent_before: &std::collections::BTreeSet<automerge::ChangeHash>,
+    m: &mut automerge::sync::Message,
+) {
+    // A document chunk (type 0 after the magic bytes and the checksum) is the whole history.
+    if m.changes.is_empty() || m.changes.iter().any(|c| c.get(8) == Some(&0)) {
+        return;
+    }
+    let missing: Vec<automerge::ChangeHash> = d
+        .get_changes_meta(&state.shared_heads)
+        .into_iter()
+        .map(|c| c.hash)
+        .filter(|h| !state.sent_hashes.contains(h) && !sent_before.contains(h))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let mut all: Vec<Vec<u8>> = m.changes.iter().map(<[u8]>::to_vec).collect();
+    for h in missing {
+        if let Some(c) = automerge::ReadDoc::get_change_by_hash(d, &h) {
+            all.push(c.raw_bytes().to_vec());
+        }
+    }
+    m.changes = all.into();
 }
 
 mod hex32 {

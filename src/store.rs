@@ -12,7 +12,7 @@
 //! | `meta` | `&str` name | bytes: `schema` (u32 LE), `actor` (16 bytes: this node's automerge actor) |
 //! | `docs` | `[u8; 16]` doc id | postcard [`DocMeta`] (kind, heads, owner, storage) |
 //! | `certs` | `[u8; 16]` node actor | postcard `ActorCert`: a Party's certificate of a node's actor |
-//! | `heads` | `([u8; 16], &[u8])` doc id, actor | postcard `SignedHead`: the newest signed change of that actor |
+//! | `heads` | `([u8; 16], &[u8])` doc id, actor | postcard `Vec<SignedHead>`: that actor's newest signed changes (a few) |
 //! | `doc_snapshots` | `[u8; 16]` doc id | the document compacted by `Automerge::save` |
 //! | `doc_chunks` | `([u8; 16], u64)` doc id, sequence | an incremental save since the previous chunk |
 //! | `sync_states` | `(&[u8], [u8; 16])` peer id bytes, doc id | automerge sync state (`State::encode`) |
@@ -159,6 +159,20 @@ pub enum StoreError {
     },
 }
 
+/// The schema version a store file says it has, read without writing to it; `None` if it cannot
+/// be read so (no file yet, or a file that needs repair).
+fn peek_schema(path: &Path) -> Option<u32> {
+    if !path.exists() {
+        return None;
+    }
+    let db = redb::ReadOnlyDatabase::open(path).ok()?;
+    let tx = db.begin_read().ok()?;
+    let meta = tx.open_table(META).ok()?;
+    let v = meta.get("schema").ok()??;
+    let bytes: [u8; 4] = v.value().try_into().ok()?;
+    Some(u32::from_le_bytes(bytes))
+}
+
 /// The open store. Only one process may hold it.
 pub struct Store {
     db: Database,
@@ -180,15 +194,29 @@ impl Store {
                 .create(path)
                 .map_err(|e| StoreError::Db { path: path.to_path_buf(), source: Box::new(e.into()) })
         };
+        let backup = |path: &Path| -> Result<(), StoreError> {
+            let backup = dir.join(format!("liaison.redb.v1-backup-{}", chrono::Utc::now().timestamp()));
+            std::fs::copy(path, &backup).map_err(|source| StoreError::Io { path: backup.clone(), source })?;
+            tracing::warn!(backup = %backup.display(), "store of version 1: a copy was taken; converting it to version {SCHEMA_VERSION}");
+            Ok(())
+        };
+        // The copy is taken before anything opens the file for writing: a read-write open of
+        // redb commits when it closes (its allocator state, in the other header slot), so a copy
+        // taken after one is no longer the file the old version left.
+        let copied = peek_schema(&path) == Some(1);
+        if copied {
+            backup(&path)?;
+        }
         let mut store = Store { db: open(&path)?, path: path.clone(), _lock: lock };
         if store.schema()? == Some(1) {
-            // The copy is taken with the database closed, so that it is a consistent file.
-            let Store { db, path, _lock } = store;
-            drop(db);
-            let backup = dir.join(format!("liaison.redb.v1-backup-{}", chrono::Utc::now().timestamp()));
-            std::fs::copy(&path, &backup).map_err(|source| StoreError::Io { path: backup.clone(), source })?;
-            tracing::warn!(backup = %backup.display(), "store of version 1: a copy was taken; converting it to version {SCHEMA_VERSION}");
-            store = Store { db: open(&path)?, path, _lock };
+            if !copied {
+                // A file that could not be read without writing (redb had to repair it): the
+                // copy is taken with the database closed, so that it is a consistent file.
+                let Store { db, path, _lock } = store;
+                drop(db);
+                backup(&path)?;
+                store = Store { db: open(&path)?, path, _lock };
+            }
             store.upgrade_from_v1()?;
         }
         store.init()?;
@@ -206,7 +234,9 @@ impl Store {
         let found = meta.get("schema").map_err(|e| self.db_err(e))?.map(|v| v.value().to_vec());
         match found {
             None => Ok(None),
-            Some(v) => Ok(Some(u32::from_le_bytes(v.as_slice().try_into().map_err(|_| self.corrupt("meta", "schema"))?))),
+            Some(v) => {
+                Ok(Some(u32::from_le_bytes(v.as_slice().try_into().map_err(|_| self.corrupt("meta", "schema"))?)))
+            }
         }
     }
 
@@ -323,7 +353,8 @@ impl Store {
             if k.value().0 != doc.0 {
                 break;
             }
-            out.push(postcard::from_bytes(v.value()).map_err(|e| self.corrupt("heads", e))?);
+            let heads: Vec<SignedHead> = postcard::from_bytes(v.value()).map_err(|e| self.corrupt("heads", e))?;
+            out.extend(heads);
         }
         Ok(out)
     }
@@ -505,14 +536,15 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Stores a verified signed head (replacing the actor's previous one in that document).
-    pub fn put_head(&mut self, head: &SignedHead) -> Result<(), StoreError> {
-        let bytes = postcard::to_allocvec(head).map_err(|e| StoreError::Corrupt {
+    /// Stores the verified signed heads kept of one actor in one document (replacing those
+    /// stored before).
+    pub fn put_heads(&mut self, doc: DocId, actor: &[u8], heads: &[SignedHead]) -> Result<(), StoreError> {
+        let bytes = postcard::to_allocvec(heads).map_err(|e| StoreError::Corrupt {
             path: self.path.to_path_buf(),
             table: "heads",
             reason: e.to_string(),
         })?;
-        self.heads.insert((head.doc.0, head.actor.as_slice()), bytes.as_slice()).map_err(|e| db_err(self.path, e))?;
+        self.heads.insert((doc.0, actor), bytes.as_slice()).map_err(|e| db_err(self.path, e))?;
         Ok(())
     }
 

@@ -293,7 +293,8 @@ async fn a_party_node_cannot_write_the_other_partys_records() {
         move |c| Ok(c.read_draft(d)?.content_hash)
     });
     let hash = hash.await.unwrap();
-    let forgeries: Vec<(&str, Box<dyn Fn(&mut Automerge, &str)>)> = vec![
+    type Forgery = Box<dyn Fn(&mut Automerge, &str)>;
+    let forgeries: Vec<(&str, Forgery)> = vec![
         (
             "approval",
             Box::new(|a: &mut Automerge, hash: &str| {
@@ -381,7 +382,10 @@ async fn a_party_node_cannot_write_the_other_partys_records() {
     // CICA's registry and mandates are as CICA made them, on both of its nodes.
     for n in [&s.cica, &s.backup] {
         let officers = n.node().engine.read(|c| c.officers()).await.unwrap();
-        assert_eq!(officers.iter().map(|o| (o.name.as_str(), o.ended_at.is_none())).collect::<Vec<_>>(), [("Ana", true)]);
+        assert_eq!(
+            officers.iter().map(|o| (o.name.as_str(), o.ended_at.is_none())).collect::<Vec<_>>(),
+            [("Ana", true)]
+        );
         let m = n.node().engine.read(|c| c.mandates()).await.unwrap();
         assert_eq!(m.len(), 1);
         assert!(m[0].withdrawn_at.is_none());
@@ -419,8 +423,12 @@ async fn changes_not_covered_by_their_own_nodes_signature_are_refused() {
     // A valid actor, no signature at all.
     let mut m = h.copy(&s.cica, s.meeting).await;
     let before = m.get_heads();
-    meeting::update(&mut m, &ctx("ivan", "sco-rats"), &meeting::MeetingPatch { venue: Some("Moscow".into()), ..Default::default() })
-        .unwrap();
+    meeting::update(
+        &mut m,
+        &ctx("ivan", "sco-rats"),
+        &meeting::MeetingPatch { venue: Some("Moscow".into()), ..Default::default() },
+    )
+    .unwrap();
     let b = h.batch(s.meeting, &before, &m, vec![]);
     refuse(h, &s.cica, &b, "is not covered by a signature of its node").await;
 
@@ -434,8 +442,12 @@ async fn changes_not_covered_by_their_own_nodes_signature_are_refused() {
     let mut m = h.copy(&s.cica, s.meeting).await;
     m.set_actor(cica_cert.actor.actor(0));
     let before = m.get_heads();
-    meeting::update(&mut m, &ctx("A. Karimov", "cica"), &meeting::MeetingPatch { venue: Some("Nowhere".into()), ..Default::default() })
-        .unwrap();
+    meeting::update(
+        &mut m,
+        &ctx("A. Karimov", "cica"),
+        &meeting::MeetingPatch { venue: Some("Nowhere".into()), ..Default::default() },
+    )
+    .unwrap();
     let forged = h.head(s.meeting, &m, &cica_cert.actor.actor(0));
     let b = h.batch(s.meeting, &before, &m, vec![forged]);
     refuse(h, &s.cica, &b, "does not hold").await;
@@ -446,8 +458,12 @@ async fn changes_not_covered_by_their_own_nodes_signature_are_refused() {
     let mut m = h.copy(&s.cica, s.meeting).await;
     m.set_actor(ActorId::from([0x77u8; 16].as_slice()));
     let before = m.get_heads();
-    meeting::update(&mut m, &ctx("ghost", "sco-rats"), &meeting::MeetingPatch { venue: Some("?".into()), ..Default::default() })
-        .unwrap();
+    meeting::update(
+        &mut m,
+        &ctx("ghost", "sco-rats"),
+        &meeting::MeetingPatch { venue: Some("?".into()), ..Default::default() },
+    )
+    .unwrap();
     let b = h.batch(s.meeting, &before, &m, vec![]);
     refuse(h, &s.cica, &b, "is not certified by any pinned Party").await;
 

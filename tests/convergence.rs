@@ -254,3 +254,393 @@ proptest! {
         }
     }
 }
+
+// ---- authenticated changes: three nodes of two Parties ----
+//
+// Node 0 is CICA's headquarters, node 1 CICA's backup (same Party key, its own node key and
+// actor), node 2 SCO RATS's. Each edits the joint meeting and draft (also from old versions, as
+// an editor does, which writes with a derived actor) and its own Party's registry, and after
+// each edit signs its heads, as a node does once per round. A sync message carries the
+// sender's signed heads and every change since the shared heads; the receiver checks every
+// new change as a node does (proven author, and the rule of who may write what) and must
+// never refuse an honest node. At the end all converge, and every change of every replica is
+// attributed to the Party of the node that made it.
+
+mod authenticated {
+    use super::*;
+    use std::collections::HashMap;
+
+    use automerge::ReadDoc;
+
+    use ed25519_dalek::SigningKey;
+    use liaison::authority::{self, DocFacts, Owner};
+    use liaison::authorship::{self, ActorCert, Attribution, Certs, ChangeFacts, HeadBook, NodeActor, SignedHead};
+    use liaison::ids::{DocId, PartyId};
+    use liaison::workspace::party_docs::PartyDoc;
+    use liaison::workspace::registry::{self, NewOfficer};
+
+    const NODES: usize = 3;
+    const PARTY: [&str; NODES] = ["cica", "cica", "sco-rats"];
+
+    #[derive(Clone, Debug)]
+    pub enum AOp {
+        Splice(usize, f64, String),
+        /// An edit from the version the node had `back` changes ago (a derived actor if it
+        /// changed the draft since).
+        EditFromOld(usize, f64, String),
+        Agenda(usize, String),
+        Officer(usize, String),
+        Sync(usize, usize),
+        Drop(usize, usize),
+    }
+
+    pub fn aop() -> impl Strategy<Value = AOp> {
+        let n = 0..NODES;
+        prop_oneof![
+            3 => (n.clone(), 0.0..1.0f64, "[a-zа-я ]{1,5}").prop_map(|(i, p, s)| AOp::Splice(i, p, s)),
+            1 => (n.clone(), 0.0..1.0f64, "[a-z]{1,4}").prop_map(|(i, p, s)| AOp::EditFromOld(i, p, s)),
+            1 => (n.clone(), "[a-z]{1,8}").prop_map(|(i, s)| AOp::Agenda(i, s)),
+            1 => (n.clone(), "[A-Z][a-z]{1,6}").prop_map(|(i, s)| AOp::Officer(i, s)),
+            5 => (n.clone(), n.clone()).prop_map(|(a, b)| AOp::Sync(a, b)),
+            1 => (n.clone(), n).prop_map(|(a, b)| AOp::Drop(a, b)),
+        ]
+    }
+
+    struct Node {
+        party: PartyId,
+        node_key: SigningKey,
+        actor: NodeActor,
+        docs: Vec<Automerge>,
+        books: Vec<HeadBook>,
+        /// The draft's heads at the previous edit: the "old version" an editor may still show.
+        old_draft: Vec<automerge::ChangeHash>,
+    }
+
+    pub struct World {
+        nodes: Vec<Node>,
+        ids: Vec<DocId>,
+        owners: Vec<Owner>,
+        genesis: Vec<Option<[u8; 32]>>,
+        certs: Certs,
+        party_keys: HashMap<PartyId, [u8; 32]>,
+        /// Sync states `[doc][from][to]`.
+        states: Vec<Vec<Vec<State>>>,
+    }
+
+    // Documents: 0 meeting, 1 draft, 2 CICA's registry, 3 SCO RATS's registry.
+    const MEETING: usize = 0;
+    const DRAFT: usize = 1;
+
+    pub fn world() -> World {
+        let cica_key = SigningKey::from_bytes(&[1; 32]);
+        let rats_key = SigningKey::from_bytes(&[2; 32]);
+        let (cica, rats): (PartyId, PartyId) = ("cica".parse().unwrap(), "sco-rats".parse().unwrap());
+        let reg_c = PartyDoc::Registry.genesis(&cica).unwrap();
+        let reg_r = PartyDoc::Registry.genesis(&rats).unwrap();
+        let ids = vec![DocId([1; 16]), DocId([2; 16]), PartyDoc::Registry.id(&cica), PartyDoc::Registry.id(&rats)];
+        let owners = vec![Owner::Joint, Owner::Joint, Owner::Party(cica.clone()), Owner::Party(rats.clone())];
+        let genesis = vec![None, None, Some(reg_c.get_heads()[0].0), Some(reg_r.get_heads()[0].0)];
+        let mut certs = Certs::default();
+        let mut nodes = Vec::new();
+        for (i, party) in PARTY.iter().enumerate() {
+            let party: PartyId = party.parse().unwrap();
+            let pk = if party == cica { &cica_key } else { &rats_key };
+            let node_key = SigningKey::from_bytes(&[10 + i as u8; 32]);
+            let lp =
+                libp2p::identity::ed25519::PublicKey::try_from_bytes(&node_key.verifying_key().to_bytes()).unwrap();
+            let peer = libp2p::PeerId::from_public_key(&libp2p::identity::PublicKey::from(lp)).to_string();
+            let actor = NodeActor([0xa0 + i as u8; 16]);
+            let cert = ActorCert::issue(pk, party.clone(), peer, node_key.verifying_key().to_bytes(), actor).unwrap();
+            certs.add(cert).unwrap();
+            nodes.push(Node {
+                party,
+                node_key,
+                actor,
+                docs: Vec::new(),
+                books: vec![HeadBook::new(); 4],
+                old_draft: Vec::new(),
+            });
+        }
+        // The base replicas were made with random actors; make fresh ones authored by node 0.
+        let meeting = {
+            let mut d = Automerge::new();
+            d.set_actor(nodes[0].actor.actor(0));
+            meeting::create(
+                &mut d,
+                &ctx(0),
+                &NewMeeting {
+                    title: "Consultations".into(),
+                    starts: "2026-12-01T09:00:00Z".into(),
+                    ends: None,
+                    kind: meeting::MeetingKind::Consultation,
+                    venue: None,
+                    sidelines_of: None,
+                },
+            )
+            .unwrap();
+            d
+        };
+        let draft = {
+            let mut d = Automerge::new();
+            d.set_actor(nodes[0].actor.actor(0));
+            draft::create(
+                &mut d,
+                &ctx(0),
+                &draft::NewDraft {
+                    group: "g".into(),
+                    title: "Statement".into(),
+                    lang: "en".into(),
+                    text: "The Parties agree.".into(),
+                    languages: vec![],
+                    parties: vec![],
+                },
+            )
+            .unwrap();
+            d
+        };
+        let start = [meeting, draft, reg_c, reg_r];
+        for n in &mut nodes {
+            n.docs = start
+                .iter()
+                .map(|d| {
+                    let mut d = d.fork();
+                    d.set_actor(n.actor.actor(0));
+                    d
+                })
+                .collect();
+            n.old_draft = n.docs[DRAFT].get_heads();
+        }
+        let mut w = World {
+            nodes,
+            ids,
+            owners,
+            genesis,
+            certs,
+            party_keys: [(cica, cica_key.verifying_key().to_bytes()), (rats, rats_key.verifying_key().to_bytes())]
+                .into_iter()
+                .collect(),
+            states: (0..4).map(|_| (0..NODES).map(|_| (0..NODES).map(|_| State::new()).collect()).collect()).collect(),
+        };
+        // Everyone holds node 0's signature of the joint documents' first change.
+        for doc in [MEETING, DRAFT] {
+            let h = sign_newest(&w.nodes[0], w.ids[doc], &w.nodes[0].docs[doc]);
+            for n in &mut w.nodes {
+                for h in &h {
+                    n.books[doc].keep(h.clone());
+                }
+            }
+        }
+        w
+    }
+
+    fn ctx(i: usize) -> ChangeCtx {
+        ChangeCtx {
+            author: Author { officer: format!("officer{i}"), party: PARTY[i].parse().unwrap() },
+            now: Utc.timestamp_opt(1_800_000_000 + i as i64, 0).unwrap(),
+        }
+    }
+
+    /// The node's signed heads of its own actors in `doc`, as it makes them each round.
+    fn sign_newest(n: &Node, id: DocId, doc: &Automerge) -> Vec<SignedHead> {
+        let mut newest: HashMap<Vec<u8>, (u64, [u8; 32])> = HashMap::new();
+        for m in doc.get_changes_meta(&[]) {
+            let a = m.actor.to_bytes().to_vec();
+            if authorship::node_actor_of(&a) == Some(n.actor) {
+                let e = newest.entry(a).or_insert((0, [0; 32]));
+                if m.seq > e.0 {
+                    *e = (m.seq, m.hash.0);
+                }
+            }
+        }
+        newest.into_iter().map(|(a, (s, h))| SignedHead::sign(&n.node_key, id, a, s, h).unwrap()).collect()
+    }
+
+    fn signed(w: &mut World, i: usize, doc: usize) {
+        let heads = sign_newest(&w.nodes[i], w.ids[doc], &w.nodes[i].docs[doc]);
+        for h in heads {
+            w.nodes[i].books[doc].keep(h);
+        }
+    }
+
+    pub fn apply(w: &mut World, op: &AOp) -> Result<(), TestCaseError> {
+        match op {
+            AOp::Splice(i, p, s) => {
+                let n = &mut w.nodes[*i];
+                n.old_draft = n.docs[DRAFT].get_heads();
+                let d = &mut n.docs[DRAFT];
+                let len = draft::read(d, "").unwrap().text.chars().count();
+                let pos = ((len as f64) * p) as usize;
+                draft::splice(d, &ctx(*i), &Splice { provision: None, lang: None, pos, delete: 0, insert: s.clone() })
+                    .unwrap();
+                signed(w, *i, DRAFT);
+            }
+            AOp::EditFromOld(i, p, s) => {
+                let n = &mut w.nodes[*i];
+                let base = n.old_draft.clone();
+                let old = n.docs[DRAFT].fork_at(&base).unwrap();
+                let text = draft::read(&old, "").unwrap().text;
+                let chars: Vec<char> = text.chars().collect();
+                let pos = ((chars.len() as f64) * p) as usize;
+                let new: String = chars[..pos]
+                    .iter()
+                    .chain(s.chars().collect::<Vec<_>>().iter())
+                    .chain(chars[pos..].iter())
+                    .collect();
+                let c = ctx(*i);
+                draft::edit_from(&mut n.docs[DRAFT], &c, Some(&base), |d| draft::set_text(d, &c, &new)).unwrap();
+                signed(w, *i, DRAFT);
+            }
+            AOp::Agenda(i, t) => {
+                meeting::update(
+                    &mut w.nodes[*i].docs[MEETING],
+                    &ctx(*i),
+                    &MeetingPatch { add_agenda: vec![t.clone()], ..Default::default() },
+                )
+                .unwrap();
+                signed(w, *i, MEETING);
+            }
+            AOp::Officer(i, name) => {
+                let doc = if PARTY[*i] == "cica" { 2 } else { 3 };
+                let new = NewOfficer { name: name.clone(), party: None, contact: "c".into(), mandate: None };
+                registry::assign(&mut w.nodes[*i].docs[doc], &ctx(*i), &new).unwrap();
+                signed(w, *i, doc);
+            }
+            AOp::Sync(a, b) | AOp::Drop(a, b) => {
+                for doc in 0..4 {
+                    deliver(w, doc, *a, *b, matches!(op, AOp::Sync(..)))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One message of `doc` from node `a` to node `b`, checked by `b` as a node checks it.
+    fn deliver(w: &mut World, doc: usize, a: usize, b: usize, arrive: bool) -> Result<bool, TestCaseError> {
+        if a == b {
+            return Ok(false);
+        }
+        let (from, to) = if a < b {
+            let (x, y) = w.nodes.split_at_mut(b);
+            (&mut x[a], &mut y[0])
+        } else {
+            let (x, y) = w.nodes.split_at_mut(a);
+            (&mut y[0], &mut x[b])
+        };
+        let state = &mut w.states[doc][a][b];
+        let sent_before = state.sent_hashes.clone();
+        let Some(mut msg) = from.docs[doc].generate_sync_message(state) else { return Ok(false) };
+        authorship::close_over_dependencies(&from.docs[doc], state, &sent_before, &mut msg);
+        let heads: Vec<SignedHead> = from.books[doc].heads().cloned().collect();
+        if !arrive {
+            w.states[doc][a][b] = State::decode(&w.states[doc][a][b].encode()).unwrap();
+            w.states[doc][b][a] = State::decode(&w.states[doc][b][a].encode()).unwrap();
+            return Ok(true);
+        }
+        let keys = w.party_keys.clone();
+        let key_of = |p: &PartyId| keys.get(p).copied();
+        for h in heads {
+            h.verify(&w.certs, &key_of).map_err(|e| TestCaseError::fail(format!("honest head refused: {e}")))?;
+            to.books[doc].keep(h);
+        }
+        let before = to.docs[doc].get_heads();
+        let (n_changes, version) = (msg.changes.len(), format!("{:?}", msg.version));
+        let decoded = automerge::sync::Message::decode(&msg.encode()).unwrap();
+        to.docs[doc].receive_sync_message(&mut w.states[doc][b][a], decoded).unwrap();
+        let missing = to.docs[doc].get_missing_deps(&[]);
+        prop_assert!(
+            missing.is_empty(),
+            "a message ({} changes, version {:?}, doc {doc}, {a}->{b}) left changes without their dependencies {:?}; shared heads {:?}",
+            n_changes,
+            version,
+            missing,
+            w.states[doc][a][b].shared_heads
+        );
+        let new: Vec<ChangeFacts> = to.docs[doc]
+            .get_changes_meta(&before)
+            .into_iter()
+            .map(|m| ChangeFacts { hash: m.hash.0, actor: m.actor.to_bytes().to_vec(), seq: m.seq })
+            .collect();
+        check(w.ids[doc], &to.docs[doc], &new, &to.books[doc], &w.certs, w.genesis[doc], &w.owners[doc])?;
+        Ok(true)
+    }
+
+    fn check(
+        id: DocId,
+        d: &Automerge,
+        changes: &[ChangeFacts],
+        book: &HeadBook,
+        certs: &Certs,
+        genesis: Option<[u8; 32]>,
+        owner: &Owner,
+    ) -> Result<Vec<Attribution>, TestCaseError> {
+        use liaison::workspace::DocKind;
+        let present = |h: &[u8; 32]| {
+            d.get_change_meta_by_hash(&automerge::ChangeHash(*h)).map(|m| (m.actor.to_bytes().to_vec(), m.seq))
+        };
+        let who = authorship::attribute(id, changes, book, certs, genesis, &present)
+            .map_err(|e| TestCaseError::fail(format!("an honest change was refused: {e}")))?;
+        let kind = liaison::workspace::kind_of(d).unwrap_or(DocKind::Meeting);
+        for w in &who {
+            authority::may_write(&DocFacts { kind, owner, frozen: false }, w)
+                .map_err(|e| TestCaseError::fail(format!("an honest change broke the rule: {e}")))?;
+        }
+        Ok(who)
+    }
+
+    pub fn settle_and_check(w: &mut World) -> Result<(), TestCaseError> {
+        for _ in 0..100 {
+            let mut any = false;
+            for doc in 0..4 {
+                for a in 0..NODES {
+                    for b in 0..NODES {
+                        any |= deliver(w, doc, a, b, true)?;
+                    }
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+        for doc in 0..4 {
+            let heads = w.nodes[0].docs[doc].get_heads();
+            for n in &w.nodes {
+                prop_assert_eq!(&n.docs[doc].get_heads(), &heads);
+                // Every change of the document, from the first, is proven to be of the Party
+                // of the node that made it.
+                let all: Vec<ChangeFacts> = n.docs[doc]
+                    .get_changes_meta(&[])
+                    .into_iter()
+                    .map(|m| ChangeFacts { hash: m.hash.0, actor: m.actor.to_bytes().to_vec(), seq: m.seq })
+                    .collect();
+                let who =
+                    check(w.ids[doc], &n.docs[doc], &all, &n.books[doc], &w.certs, w.genesis[doc], &w.owners[doc])?;
+                for (c, a) in all.iter().zip(&who) {
+                    let maker = w.nodes.iter().find(|m| authorship::node_actor_of(&c.actor) == Some(m.actor));
+                    match (maker, a) {
+                        (Some(m), Attribution::Node { party, .. }) => prop_assert_eq!(party, &m.party),
+                        (None, Attribution::Genesis) => {}
+                        (m, a) => prop_assert!(false, "change {:?} attributed {:?}", m.map(|m| &m.party), a),
+                    }
+                }
+            }
+        }
+        let view = draft::read(&w.nodes[0].docs[DRAFT], "").unwrap();
+        for n in &w.nodes[1..] {
+            prop_assert_eq!(&draft::read(&n.docs[DRAFT], "").unwrap(), &view);
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn authenticated_changes_of_three_nodes_of_two_parties_converge(ops in prop::collection::vec(authenticated::aop(), 1..60)) {
+        let mut w = authenticated::world();
+        for op in &ops {
+            authenticated::apply(&mut w, op)?;
+        }
+        authenticated::settle_and_check(&mut w)?;
+    }
+}

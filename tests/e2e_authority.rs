@@ -66,14 +66,19 @@ async fn an_sco_rats_officer_cannot_assign_or_end_a_cica_officer() {
     .await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["refusal"]["code"], "not-its-party", "{body}");
-    assert_eq!((body["refusal"]["owner"].as_str(), body["refusal"]["writer"].as_str()), (Some("cica"), Some("sco-rats")));
-    let (status, body) = api(&b, reqwest::Method::POST, &format!("/api/officers/{ana}/end"), json!({}), "I. Petrov").await;
+    assert_eq!(
+        (body["refusal"]["owner"].as_str(), body["refusal"]["writer"].as_str()),
+        (Some("cica"), Some("sco-rats"))
+    );
+    let (status, body) =
+        api(&b, reqwest::Method::POST, &format!("/api/officers/{ana}/end"), json!({}), "I. Petrov").await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["refusal"]["code"], "not-its-party", "{body}");
 
     // SCO RATS assigns its own officer: that works, and CICA sees it.
     b.id_of(&["officer", "assign", "--name", "Ivan Sokolov", "--contact", "ivan@rats.example"]);
-    let both = vec![("Ana Bekova".to_string(), "cica".to_string(), true), ("Ivan Sokolov".into(), "sco-rats".into(), true)];
+    let both =
+        vec![("Ana Bekova".to_string(), "cica".to_string(), true), ("Ivan Sokolov".into(), "sco-rats".into(), true)];
     eventually("A lists SCO RATS's officer", &[&a, &b], || {
         if officers(&a) == both { Ok(()) } else { Err(format!("{:?}", officers(&a))) }
     });
@@ -93,7 +98,16 @@ fn a_drafts_history_says_who_changed_what_with_the_party_proven() {
     let (a, b) = pair();
     let text = a.text_file("d.txt", "Article 1. The Parties cooperate.\n\nArticle 2. Information is exchanged.");
     let g = a.id_of(&["group", "create", "--name", "Joint group", "--mandate", "Proposals"]);
-    let d = a.id_of(&["draft", "create", "--group", &g, "--title", "Joint proposals", "--text-file", text.to_str().unwrap()]);
+    let d = a.id_of(&[
+        "draft",
+        "create",
+        "--group",
+        &g,
+        "--title",
+        "Joint proposals",
+        "--text-file",
+        text.to_str().unwrap(),
+    ]);
     eventually("B has the draft", &[&a, &b], || b.draft_text(&d).map(|_| ()));
     let ru = b.text_file("ru.txt", "Статья 2. Стороны обмениваются информацией.");
     let out = b
@@ -106,7 +120,10 @@ fn a_drafts_history_says_who_changed_what_with_the_party_proven() {
     let h = eventually("A's history shows B's edit", &[&a, &b], || {
         let h = a.json(&["draft", "history", &d, "--provision", "a2", "--json"]);
         let found = h.as_array().unwrap().iter().any(|e| {
-            e["party"] == "sco-rats" && e["node"] == b_node.as_str() && e["proof"] == "node" && e["officer"] == "I. Petrov"
+            e["party"] == "sco-rats"
+                && e["node"] == b_node.as_str()
+                && e["proof"] == "node"
+                && e["officer"] == "I. Petrov"
         });
         if found { Ok(h) } else { Err(h.to_string()) }
     });
@@ -115,7 +132,14 @@ fn a_drafts_history_says_who_changed_what_with_the_party_proven() {
     assert!(entries.iter().all(|e| e["provisions"].as_array().unwrap().iter().any(|p| p.is_string())), "{h}");
     assert_eq!(entries[0]["party"], "cica", "{h}");
     let edit = entries.iter().find(|e| e["party"] == "sco-rats").unwrap();
-    assert!(edit["what"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with("text of") && w.as_str().unwrap().ends_with("(ru)")), "{edit}");
+    assert!(
+        edit["what"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().starts_with("text of") && w.as_str().unwrap().ends_with("(ru)")),
+        "{edit}"
+    );
     // The plain listing names the officer and the Party.
     let out = a.ok(&["draft", "history", &d]);
     assert!(out.contains("I. Petrov (sco-rats, node") && out.contains("text of"), "{out}");

@@ -639,8 +639,11 @@ fn an_executed_draft_verifies_on_both_and_a_tampered_stored_text_does_not() {
     assert_eq!(v["ok"], true, "{v}");
     let audit = a.json(&["audit", "show", "--json"]);
     assert!(
-        audit.as_array().unwrap().iter().any(|e| e.to_string().contains("receive-refused")
-            && e.to_string().contains(&b.peer_id())),
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.to_string().contains("receive-refused") && e.to_string().contains(&b.peer_id())),
         "no refusal of SCO RATS's batch in CICA's audit log: {audit}"
     );
 }

@@ -115,14 +115,21 @@ async fn hostile_peers_lose_their_session_and_the_others_keep_syncing() {
     assert_eq!(r, Outcome::Dropped);
     eventually("A drops the session of the peer that sent garbage", || dropped(&a)).await;
     // A well-formed batch over the size cap (32 MiB by default): read up to the cap, then dropped.
-    let big = Batch { frames: vec![Frame::Sync { doc: DocId::random(), msg: vec![0x42; 33 * 1024 * 1024], heads: vec![] }] };
+    let big =
+        Batch { frames: vec![Frame::Sync { doc: DocId::random(), msg: vec![0x42; 33 * 1024 * 1024], heads: vec![] }] };
     let r = send_raw(&mut hostile, a.peer_id(), addr.clone(), cbor(&big)).await;
     assert_eq!(r, Outcome::Dropped);
     eventually("A drops the session of the peer that sent too much", || dropped(&a)).await;
     // Well-formed, but a snapshot that is not a document: refused, session dropped, nothing kept.
     let fake = DocId::random();
-    let batch =
-        Batch { frames: vec![Frame::Snapshot { doc: fake, kind: DocKind::Meeting, bytes: b"not automerge".to_vec(), heads: vec![] }] };
+    let batch = Batch {
+        frames: vec![Frame::Snapshot {
+            doc: fake,
+            kind: DocKind::Meeting,
+            bytes: b"not automerge".to_vec(),
+            heads: vec![],
+        }],
+    };
     let r = send_raw(&mut hostile, a.peer_id(), addr.clone(), cbor(&batch)).await;
     match r {
         Outcome::Answered(bytes) => assert!(String::from_utf8_lossy(&bytes).contains("Refused"), "{bytes:?}"),
@@ -171,7 +178,12 @@ async fn unpinned_and_third_party_peers_get_nothing() {
     )
     .unwrap();
     let plant = cbor(&Batch {
-        frames: vec![Frame::Snapshot { doc: DocId::random(), kind: DocKind::Meeting, bytes: doc.save(), heads: vec![] }],
+        frames: vec![Frame::Snapshot {
+            doc: DocId::random(),
+            kind: DocKind::Meeting,
+            bytes: doc.save(),
+            heads: vec![],
+        }],
     });
     match send_raw(&mut tp, a.peer_id(), addr.clone(), plant).await {
         Outcome::Answered(bytes) => {

@@ -1,13 +1,73 @@
 // The web app's one way to the node's API. Same origin, session cookie (HttpOnly, so script
 // never sees it), and the CSRF token the login answer gave, on every request that changes state.
 
+import { register, t } from './i18n.js';
+
 let csrf = '';
 
-/** An API answer that was not 2xx: `status` is the HTTP status, `message` the node's words. */
+// A refusal by the rule of who may write what (HTTP 403 with `refusal: {code, ...}`), said in
+// the officer's language from its code and parameters. Other errors keep the node's words.
+register({
+  en: {
+    'refusal.not-its-party': '{kind} of {owner} can be written by {owner} only; this node acts for {writer}.',
+    'refusal.frozen': 'The draft is executed (both Parties signed it): nothing of it may change any more.',
+    'refusal.sealed': 'This record ({kind}) was written before authentication and is kept read-only.',
+    'refusal.legacy-in-party-records': 'A change written before authentication cannot be part of a Party’s own records ({kind}).',
+    'doc-kind.registry': 'the liaison officers’ registry',
+    'doc-kind.mandates': 'the Member-State mandates',
+    'doc-kind.annex': 'the Party’s own record (approval, signature, comments, messages)',
+    'doc-kind.meeting': 'the meeting',
+    'doc-kind.group': 'the working group',
+    'doc-kind.draft': 'the draft',
+    'doc-kind.thread': 'the thread',
+  },
+  ru: {
+    'refusal.not-its-party': '{kind} Стороны {owner} вправе изменять только {owner}; этот узел действует от имени {writer}.',
+    'refusal.frozen': 'Проект подписан обеими Сторонами: в нём больше ничего нельзя изменить.',
+    'refusal.sealed': 'Эта запись ({kind}) внесена до введения аутентификации и доступна только для чтения.',
+    'refusal.legacy-in-party-records': 'Изменение, внесённое до введения аутентификации, не может входить в собственные записи Стороны ({kind}).',
+    'doc-kind.registry': 'реестр офицеров связи',
+    'doc-kind.mandates': 'мандаты государств-членов',
+    'doc-kind.annex': 'собственные записи (одобрение, подпись, комментарии, сообщения)',
+    'doc-kind.meeting': 'встреча',
+    'doc-kind.group': 'рабочая группа',
+    'doc-kind.draft': 'проект',
+    'doc-kind.thread': 'переписка',
+  },
+});
+
+/** A document kind (`registry`, `annex` ...) in the interface language; unknown ones as they are. */
+export function docKindName(kind) {
+  const k = `doc-kind.${kind}`;
+  const s = t(k);
+  return s === k ? String(kind ?? '') : s;
+}
+
+/**
+ * The officer's-language sentence for a refusal `{code, ...params}`, or null for a code this
+ * app does not know (the node's own words are shown then).
+ */
+export function refusalText(refusal) {
+  if (!refusal || typeof refusal.code !== 'string') return null;
+  const key = `refusal.${refusal.code}`;
+  if (t(key) === key) return null;
+  const vars = {};
+  for (const [k, v] of Object.entries(refusal)) vars[k] = k === 'kind' ? docKindName(v) : String(v ?? '');
+  const s = t(key, vars);
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * An API answer that was not 2xx: `status` is the HTTP status, `message` what to show (the
+ * node's words, or a refusal said in the officer's language); `refusal` is the refusal's code
+ * and parameters when the node gave them, `serverMessage` the node's own words.
+ */
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, refusal = null, serverMessage = message) {
     super(message);
     this.status = status;
+    this.refusal = refusal;
+    this.serverMessage = serverMessage;
   }
 }
 
@@ -41,7 +101,8 @@ export async function api(method, path, body) {
   }
   if (!res.ok) {
     const msg = data && typeof data === 'object' && data.error ? data.error : `${res.status} ${res.statusText}`;
-    throw new ApiError(res.status, msg);
+    const refusal = data && typeof data === 'object' && data.refusal && typeof data.refusal === 'object' ? data.refusal : null;
+    throw new ApiError(res.status, refusalText(refusal) || msg, refusal, msg);
   }
   return data;
 }

@@ -1,10 +1,12 @@
 // The draft editor (#/drafts/{id}): every language side by side, provision by provision, edited
-// live by officers of both Parties (collab.js), with stale marks, comments, suggestions, versions,
-// the workflow up to signature, and who else is here.
+// live by officers of both Parties (collab.js), with stale marks, comments (and replies),
+// suggestions, versions, the workflow up to signature, who else is here, and the draft's history
+// (pages/history.js).
 
 import { api, ApiError, onEvent } from './api.js';
 import { register, t, onLang, lang as uiLang } from './i18n.js';
 import { createCollab } from './collab.js';
+import { historyPanel } from './pages/history.js';
 
 register({
   en: {
@@ -54,6 +56,14 @@ register({
     'ed.comments.none': 'No comments.',
     'ed.comment.add': 'Add comment',
     'ed.comment.label': 'Comment on {label}',
+    'ed.reply': 'Reply',
+    'ed.reply.label': 'Reply to the comment of {by}',
+    'ed.reply.to': 'Replying to {by}: “{text}”',
+    'ed.reply.cancel': 'Cancel reply',
+    'ed.reply.text-label': 'Reply to {by} on {label}',
+    'ed.reply.send': 'Send reply',
+    'ed.comments.closed': 'The draft is executed: no more comments.',
+    'ed.history': 'History of the draft',
     'ed.suggestions': 'Suggestions',
     'ed.suggestions.none': 'No open suggestions.',
     'ed.suggest': 'Suggest',
@@ -154,6 +164,14 @@ register({
     'ed.comments.none': 'Комментариев нет.',
     'ed.comment.add': 'Добавить комментарий',
     'ed.comment.label': '{label}: комментарий',
+    'ed.reply': 'Ответить',
+    'ed.reply.label': 'Ответить на комментарий: {by}',
+    'ed.reply.to': 'Ответ на комментарий {by}: «{text}»',
+    'ed.reply.cancel': 'Не отвечать',
+    'ed.reply.text-label': '{label}: ответ на комментарий {by}',
+    'ed.reply.send': 'Отправить ответ',
+    'ed.comments.closed': 'Проект подписан: комментарии больше не принимаются.',
+    'ed.history': 'История проекта',
     'ed.suggestions': 'Предложения',
     'ed.suggestions.none': 'Открытых предложений нет.',
     'ed.suggest': 'Предложить',
@@ -322,6 +340,8 @@ export function render(main, ctx, draftId) {
   const presence = new Map(); // "officer\u0000party" -> {officer, party, provision, lang, at}
   let focusAt = { provision: null, lang: null };
   let presenceOff = false;
+  let lastProvision = null; // the provision whose text the officer was last in (history filter)
+  let hist = null; // the history panel, once the draft is loaded
 
   clear(main);
   const status = h('p', { class: 'ed-loading', role: 'status', text: t('ed.loading') });
@@ -641,6 +661,10 @@ export function render(main, ctx, draftId) {
       const ta = h('textarea', { id, 'data-lang': l, lang: l, spellcheck: 'true', rows: '3' });
       ta.addEventListener('focus', () => {
         focusAt = { provision: row.id, lang: l };
+        if (lastProvision !== row.id) {
+          lastProvision = row.id;
+          if (hist) hist.refreshFilter();
+        }
         sendPresence();
       });
       ta.addEventListener('blur', () => {
@@ -666,6 +690,18 @@ export function render(main, ctx, draftId) {
     row.commentText = h('textarea', { id: `${base}-comment`, rows: '2', class: 'ed-comment-text' });
     row.commentLabel = h('label', { for: `${base}-comment` });
     row.commentBtn = h('button', { type: 'submit' });
+    // Replying to a comment: which one, said above the text, with a way back to a new comment.
+    row.replyTo = null;
+    row.replyText = h('span', { class: 'ed-reply-text' });
+    row.replyCancel = h('button', {
+      type: 'button',
+      class: 'ed-reply-cancel',
+      onclick: () => {
+        setReply(row, null);
+        row.commentText.focus();
+      },
+    });
+    row.replyNote = h('p', { class: 'ed-reply-note', hidden: true }, row.replyText, ' ', row.replyCancel);
     row.commentForm = h(
       'form',
       {
@@ -674,15 +710,28 @@ export function render(main, ctx, draftId) {
           e.preventDefault();
           const text = row.commentText.value.trim();
           if (!text) return;
-          act({ action: 'comment', provision: row.id, text }).then((ok) => {
-            if (ok) row.commentText.value = '';
+          const body = { action: 'comment', provision: row.id, text };
+          if (row.replyTo) body.reply_to = row.replyTo.id;
+          act(body).then((ok) => {
+            if (!ok) return;
+            row.commentText.value = '';
+            setReply(row, null);
           });
         },
+        onkeydown: (e) => {
+          if (e.key === 'Escape' && row.replyTo) {
+            e.preventDefault();
+            setReply(row, null);
+            row.commentText.focus();
+          }
+        },
       },
+      row.replyNote,
       row.commentLabel,
       row.commentText,
       row.commentBtn,
     );
+    row.commentsClosed = h('p', { class: 'ed-none', hidden: true });
     row.suggLang = h('select', { id: `${base}-slang` });
     row.suggLangLabel = h('label', { for: `${base}-slang` });
     row.suggText = h('textarea', { id: `${base}-sugg`, rows: '2', class: 'ed-sugg-text' });
@@ -716,7 +765,7 @@ export function render(main, ctx, draftId) {
       row.summary,
       h('div', { class: 'ed-review-body' },
         // A viewer gets no form at all: nothing in a provision's row that could change it.
-        h('div', {}, row.commentsTitle, row.commentsList, canEdit ? row.commentForm : null),
+        h('div', {}, row.commentsTitle, row.commentsList, canEdit ? row.commentForm : null, canEdit ? row.commentsClosed : null),
         h('div', {}, row.suggTitle, row.suggList, canEdit ? row.suggForm : null),
       ),
     );
@@ -764,7 +813,9 @@ export function render(main, ctx, draftId) {
     const off = new Map([row.alignBtn, row.upBtn, row.downBtn, row.addBtn, row.removeBtn, row.commentBtn, row.suggBtn].map((b) => [b, locked]));
     if (idx === 0) off.set(row.upBtn, true);
     if (idx === draft.provisions.length - 1) off.set(row.downBtn, true);
-    off.set(row.commentBtn, !canEdit); // comments stay open on a frozen draft
+    // Comments stay open on a withdrawn draft; an executed one takes nothing more.
+    const commentsOpen = canEdit && draft.state !== 'executed';
+    off.set(row.commentBtn, !commentsOpen);
     for (const [b, v] of off) if (b.disabled !== v) b.disabled = v;
     setText(row.upBtn, t('ed.up'));
     setAttr(row.upBtn, 'aria-label', t('ed.up.label', { label: row.label }));
@@ -780,15 +831,53 @@ export function render(main, ctx, draftId) {
     const suggs = (draft.open_suggestions || []).filter((s) => s.provision === p.id);
     setText(row.summary, t('ed.review.summary', { c: comments.length, s: suggs.length }));
     setText(row.commentsTitle, t('ed.comments'));
-    rebuild(row.commentsList, JSON.stringify([L, comments]), () => {
+    rebuild(row.commentsList, JSON.stringify([L, commentsOpen, comments]), () => {
       if (!comments.length) row.commentsList.append(h('li', { class: 'ed-none', text: t('ed.comments.none') }));
+      // Replies under the comment they answer (one whose comment is not here stays on top).
+      const ids = new Set(comments.map((c) => c.id));
+      const replies = new Map();
       for (const c of comments) {
-        row.commentsList.append(h('li', {}, h('span', { class: 'ed-by', text: `${who(c.author)}, ${when(c.at)}: ` }), h('span', { text: c.text })));
+        if (c.reply_to && ids.has(c.reply_to) && c.reply_to !== c.id) {
+          if (!replies.has(c.reply_to)) replies.set(c.reply_to, []);
+          replies.get(c.reply_to).push(c);
+        }
       }
+      const seen = new Set();
+      const item = (c) => {
+        seen.add(c.id);
+        const li = h('li', { 'data-comment': c.id }, h('span', { class: 'ed-by', text: `${who(c.author)}, ${when(c.at)}: ` }), h('span', { text: c.text }));
+        if (commentsOpen) {
+          li.append(
+            ' ',
+            h('button', {
+              type: 'button',
+              class: 'ed-reply',
+              'data-focus': `reply:${c.id}`,
+              'aria-label': t('ed.reply.label', { by: who(c.author) }),
+              text: t('ed.reply'),
+              onclick: () => {
+                setReply(row, c);
+                row.commentText.focus();
+              },
+            }),
+          );
+        }
+        const kids = (replies.get(c.id) || []).filter((k) => !seen.has(k.id));
+        if (kids.length) li.append(h('ul', { class: 'ed-replies' }, ...kids.map(item)));
+        return li;
+      };
+      for (const c of comments) {
+        if (!(c.reply_to && ids.has(c.reply_to) && c.reply_to !== c.id)) row.commentsList.append(item(c));
+      }
+      // A loop of replies (it cannot be made here, but data is data): shown flat.
+      for (const c of comments) if (!seen.has(c.id)) row.commentsList.append(item(c));
     });
-    setText(row.commentLabel, t('ed.comment.label', { label: row.label }));
-    setText(row.commentBtn, t('ed.comment.add'));
-    row.commentForm.hidden = !canEdit;
+    if (row.replyTo && !comments.some((c) => c.id === row.replyTo.id)) row.replyTo = null;
+    if (!commentsOpen) row.replyTo = null;
+    paintReply(row);
+    row.commentForm.hidden = !commentsOpen;
+    setText(row.commentsClosed, t('ed.comments.closed'));
+    row.commentsClosed.hidden = commentsOpen || !canEdit;
 
     // Suggestions.
     setText(row.suggTitle, t('ed.suggestions'));
@@ -822,6 +911,28 @@ export function render(main, ctx, draftId) {
     setText(row.suggBtn, t('ed.suggest'));
     row.suggForm.hidden = locked;
     row.suggText.readOnly = locked;
+  }
+
+  /** Replies to comment `c` (or, with null, writes a new comment) in `row`'s comment form. */
+  function setReply(row, c) {
+    row.replyTo = c;
+    paintReply(row);
+  }
+
+  function paintReply(row) {
+    const c = row.replyTo;
+    row.replyNote.hidden = !c;
+    if (c) {
+      const text = c.text.length > 80 ? `${c.text.slice(0, 80)}…` : c.text;
+      setText(row.replyText, t('ed.reply.to', { by: who(c.author), text }));
+      setText(row.replyCancel, t('ed.reply.cancel'));
+      setText(row.commentLabel, t('ed.reply.text-label', { by: who(c.author), label: row.label }));
+      setText(row.commentBtn, t('ed.reply.send'));
+      row.review.open = true;
+    } else {
+      setText(row.commentLabel, t('ed.comment.label', { label: row.label }));
+      setText(row.commentBtn, t('ed.comment.add'));
+    }
   }
 
   function move(row, delta) {
@@ -982,6 +1093,7 @@ export function render(main, ctx, draftId) {
       built.set(addKind, L);
       fillKinds(addKind);
     }
+    if (hist) hist.refreshFilter();
     paintPresence();
   }
 
@@ -1014,6 +1126,19 @@ export function render(main, ctx, draftId) {
         },
       });
       window.__liaisonEditor = collab.hooks;
+      const provisionLabel = (pid) => {
+        const row = rows.get(pid);
+        return row ? row.label : pid;
+      };
+      hist = historyPanel({
+        path: `/api/drafts/${encodeURIComponent(d.id)}/history`,
+        id: 'draft-history',
+        provisions: () => (draft ? draft.provisions.map((p) => [p.id, provisionLabel(p.id)]) : []),
+        label: provisionLabel,
+        current: () => (lastProvision && rows.has(lastProvision) ? lastProvision : null),
+      });
+      cleanups.push(() => hist.stop());
+      root.append(h('section', { class: 'ed-history-box', 'aria-label': t('ed.history') }, hist.el));
       clear(main);
       main.append(root);
       update(d);
@@ -1023,9 +1148,18 @@ export function render(main, ctx, draftId) {
       cleanups.push(
         onEvent((ev) => {
           if (!ev || disposed) return;
-          if (ev.event === 'doc-changed' && ev.doc === draft.id) collab.onDocChanged(ev);
-          else if (ev.event === 'lagged') collab.refresh();
-          else if (ev.event === 'presence') onPresence(ev);
+          if (ev.event === 'doc-changed' && ev.doc === draft.id) {
+            collab.onDocChanged(ev);
+            hist.poke();
+          } else if (ev.event === 'doc-changed' && ev.kind === 'annex') {
+            // A Party's own record (approval, signature, comments ...) is a document of its own,
+            // and the event does not say whose draft it is on: refresh, it may be this one's.
+            collab.refresh();
+            hist.poke();
+          } else if (ev.event === 'lagged') {
+            collab.refresh();
+            hist.poke();
+          } else if (ev.event === 'presence') onPresence(ev);
         }),
       );
       cleanups.push(

@@ -84,16 +84,22 @@ fn certificates_bind_actor_node_and_party() {
     c.actor = NodeActor([2; 16]);
     assert!(c.verify(&key).is_err(), "actor changed");
     // A certificate whose node is not the node key's is refused even when the Party signed it.
-    let wrong = ActorCert::issue(&n.party_key, "cica".parse().unwrap(), "12D3KooWxyz".into(), [5; 32], n.actor).unwrap();
+    let wrong =
+        ActorCert::issue(&n.party_key, "cica".parse().unwrap(), "12D3KooWxyz".into(), [5; 32], n.actor).unwrap();
     assert!(wrong.verify(&key).is_err());
     // An actor is one node's for good.
     let mut certs = Certs::default();
     assert!(certs.add(n.cert.clone()).unwrap());
     assert!(!certs.add(n.cert.clone()).unwrap());
     let thief = node("sco-rats", 3, 4);
-    let stolen =
-        ActorCert::issue(&thief.party_key, "sco-rats".parse().unwrap(), thief.cert.node.clone(), thief.cert.node_key, n.actor)
-            .unwrap();
+    let stolen = ActorCert::issue(
+        &thief.party_key,
+        "sco-rats".parse().unwrap(),
+        thief.cert.node.clone(),
+        thief.cert.node_key,
+        n.actor,
+    )
+    .unwrap();
     assert!(certs.add(stolen).is_err());
 }
 
@@ -112,7 +118,7 @@ fn changes_are_attributed_only_when_a_signed_head_covers_them() {
     let mut heads = HeadBook::new();
     let h = head_of(&cica, id, &doc, 0);
     h.verify(&certs, &pinned(&[&cica, &rats])).unwrap();
-    keep_newest(&mut heads, h.clone());
+    heads.keep(h.clone());
     let all = facts(&doc, &[]);
     let who = attribute(id, &all, &heads, &certs, None, &present(&doc)).unwrap();
     assert_eq!(who, vec![Attribution::Node { party: "cica".parse().unwrap(), node: cica.cert.node.clone() }; 2]);
@@ -124,15 +130,21 @@ fn changes_are_attributed_only_when_a_signed_head_covers_them() {
     let e = attribute(id, &new, &heads, &certs, None, &present(&doc)).unwrap_err();
     assert!(matches!(e, AuthError::NotCovered { seq: 3, .. }), "{e}");
     // The old signature replayed does not help; a new one does.
-    assert!(!keep_newest(&mut heads, h.clone()));
-    keep_newest(&mut heads, head_of(&cica, id, &doc, 0));
+    assert!(!heads.keep(h.clone()));
+    // A newer head whose change is not here yet does not hide an older one that is.
+    let mut ahead = doc.fork();
+    put(&mut ahead, "d");
+    let mut book = heads.clone();
+    book.keep(head_of(&cica, id, &ahead, 0));
+    let old = facts(&doc, &[]);
+    attribute(id, &old[..2], &book, &certs, None, &present(&doc)).unwrap();
+    heads.keep(head_of(&cica, id, &doc, 0));
     attribute(id, &new, &heads, &certs, None, &present(&doc)).unwrap();
 
     // A signed head for another document is refused where it matters: the hash is not there.
-    let mut other_heads = HeadBook::new();
-    keep_newest(&mut other_heads, head_of(&cica, DocId([6; 16]), &doc, 0));
-    other_heads.values_mut().for_each(|h| h.doc = id);
-    assert!(other_heads.values().next().unwrap().verify(&certs, &pinned(&[&cica])).is_err(), "doc is signed");
+    let mut moved = head_of(&cica, DocId([6; 16]), &doc, 0);
+    moved.doc = id;
+    assert!(moved.verify(&certs, &pinned(&[&cica])).is_err(), "the document is signed too");
 }
 
 #[test]
@@ -171,9 +183,11 @@ fn a_change_under_another_nodes_actor_or_an_unknown_actor_is_refused() {
     .unwrap();
     let mut book = HeadBook::new();
     let real = SignedHead::sign(&cica.node_key, id, cica.actor.actor(0).to_bytes().to_vec(), 1, last.hash.0).unwrap();
-    assert!(keep_newest(&mut book, real.clone()));
-    assert!(!keep_newest(&mut book, seal));
-    assert_eq!(book.values().next(), Some(&real));
+    assert!(book.keep(real.clone()));
+    assert!(!book.keep(real.clone()), "kept twice");
+    book.keep(seal);
+    let who = attribute(id, &facts(&doc, &[]), &book, &certs, None, &present(&doc)).unwrap();
+    assert!(matches!(&who[0], Attribution::Node { party, .. } if party.as_str() == "cica"), "{who:?}");
 }
 
 #[test]
@@ -192,10 +206,11 @@ fn genesis_and_legacy_changes_are_told_apart() {
     doc.set_actor(ActorId::from([77u8; 16].as_slice()));
     put(&mut doc, "old");
     let old = doc.get_changes_meta(&[]).into_iter().find(|m| m.actor.to_bytes() == [77u8; 16]).unwrap();
-    let seal = SignedHead::seal_legacy(&cica.party_key, "cica".parse().unwrap(), id, vec![77; 16], 1, old.hash.0).unwrap();
+    let seal =
+        SignedHead::seal_legacy(&cica.party_key, "cica".parse().unwrap(), id, vec![77; 16], 1, old.hash.0).unwrap();
     seal.verify(&certs, &pinned(&[&cica])).unwrap();
     let mut heads = HeadBook::new();
-    keep_newest(&mut heads, seal);
+    heads.keep(seal);
     let who = attribute(id, &facts(&doc, &[]), &heads, &certs, Some(genesis), &present(&doc)).unwrap();
     assert_eq!(who, vec![Attribution::Genesis, Attribution::Legacy { sealed_by: "cica".parse().unwrap() }]);
     // A genesis change that is not the expected one.

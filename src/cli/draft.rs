@@ -412,7 +412,11 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
             let d = act(
                 &c,
                 id,
-                &DraftAction::Comment { provision: at.provision.clone(), text: text.clone(), reply_to: reply_to.clone() },
+                &DraftAction::Comment {
+                    provision: at.provision.clone(),
+                    text: text.clone(),
+                    reply_to: reply_to.clone(),
+                },
             )
             .await?;
             done(&d, "commented")

@@ -75,27 +75,21 @@ impl Auth {
         if certs.add(own_cert.clone()).map_err(|e| EngineError::Item(e.to_string()))? {
             new_certs.push(own_cert.clone());
         }
-        Ok(Auth {
-            certs,
-            own,
-            own_cert,
-            node_signer,
-            books: HashMap::new(),
-            dirty_heads: BTreeSet::new(),
-            new_certs,
-        })
+        Ok(Auth { certs, own, own_cert, node_signer, books: HashMap::new(), dirty_heads: BTreeSet::new(), new_certs })
     }
 
     /// The signed heads of `doc`.
     pub fn book(&mut self, store: &Store, doc: DocId) -> Result<&mut HeadBook, StoreError> {
-        if !self.books.contains_key(&doc) {
-            let mut b = HeadBook::new();
-            for h in store.heads(doc)? {
-                authorship::keep_newest(&mut b, h);
+        match self.books.entry(doc) {
+            std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let mut b = HeadBook::new();
+                for h in store.heads(doc)? {
+                    b.keep(h);
+                }
+                Ok(e.insert(b))
             }
-            self.books.insert(doc, b);
         }
-        Ok(self.books.entry(doc).or_default())
     }
 
     /// Writes what changed since the last commit.
@@ -104,8 +98,8 @@ impl Auth {
             w.put_cert(c)?;
         }
         for (doc, actor) in &self.dirty_heads {
-            if let Some(h) = self.books.get(doc).and_then(|b| b.get(actor)) {
-                w.put_head(h)?;
+            if let Some(b) = self.books.get(doc) {
+                w.put_heads(*doc, actor, b.of(actor))?;
             }
         }
         Ok(())
@@ -281,7 +275,7 @@ impl Core {
             h.verify(&self.auth.certs, &key_of).map_err(|e| Violation(e.to_string()))?;
             let actor = h.actor.clone();
             let book = self.auth.book(&self.store, doc).map_err(|e| Violation(e.to_string()))?;
-            if authorship::keep_newest(book, h) {
+            if book.keep(h) {
                 self.auth.dirty_heads.insert((doc, actor));
             }
         }
@@ -303,9 +297,8 @@ impl Core {
         let Core { auth, store, docs, .. } = self;
         let book = auth.book(store, doc).map_err(|e| Violation(e.to_string()))?.clone();
         let d = docs.get(store, doc).map_err(|e| Violation(e.to_string()))?;
-        let present = |h: &[u8; 32]| {
-            d.get_change_meta_by_hash(&ChangeHash(*h)).map(|m| (m.actor.to_bytes().to_vec(), m.seq))
-        };
+        let present =
+            |h: &[u8; 32]| d.get_change_meta_by_hash(&ChangeHash(*h)).map(|m| (m.actor.to_bytes().to_vec(), m.seq));
         let who = authorship::attribute(doc, changes, &book, &auth.certs, genesis, &present)
             .map_err(|e| Violation(format!("document {doc}: {e}")))?;
         let mut seen = std::collections::HashSet::new();
@@ -320,13 +313,13 @@ impl Core {
     /// Whether `doc` belongs to an executed draft: the draft itself, or a Party's annex of it.
     pub(super) fn doc_frozen(&mut self, doc: DocId) -> Result<bool, EngineError> {
         let Some(meta) = self.docs.meta(doc) else { return Ok(false) };
-        let draft = match meta.kind {
-            DocKind::Draft => doc,
+        let (draft, annex) = match meta.kind {
+            DocKind::Draft => (doc, false),
             DocKind::Annex => {
                 let d = self.docs.get(&self.store, doc)?;
                 match crate::workspace::util::get_str(&*d, &automerge::ROOT, "parent").ok().flatten() {
                     Some(p) => match p.parse::<DocId>() {
-                        Ok(p) if self.docs.meta(p).is_some_and(|m| m.kind == DocKind::Draft) => p,
+                        Ok(p) if self.docs.meta(p).is_some_and(|m| m.kind == DocKind::Draft) => (p, true),
                         _ => return Ok(false),
                     },
                     None => return Ok(false),
@@ -334,8 +327,18 @@ impl Core {
             }
             _ => return Ok(false),
         };
+        self.draft_frozen(draft, annex)
+    }
+
+    /// Whether `draft` is executed, for a change of the draft itself or (`annex`) of a Party's
+    /// record on it. The draft's text is frozen once this node kept its original. A Party's
+    /// record is frozen once the records held here execute the draft: a draft executed before
+    /// authentication has its original kept here while the Parties' records on it are still
+    /// being copied into their own annexes (each Party's node copies its own when it upgrades),
+    /// and those copies must still be written and received.
+    pub(super) fn draft_frozen(&mut self, draft: DocId, annex: bool) -> Result<bool, EngineError> {
         // Kept once executed: no need to hash the text again.
-        if matches!(self.store.original(draft), Ok(Some(_))) {
+        if !annex && matches!(self.store.original(draft), Ok(Some(_))) {
             return Ok(true);
         }
         let recs = self.draft_records(draft)?;
@@ -446,7 +449,7 @@ impl Core {
             };
             match self.auth.book(&self.store, doc) {
                 Ok(book) => {
-                    if authorship::keep_newest(book, head) {
+                    if book.keep(head) {
                         self.auth.dirty_heads.insert((doc, actor));
                     }
                 }
@@ -480,7 +483,7 @@ impl Core {
             let seal = SignedHead::seal_legacy(&self.crypto.signing, party.clone(), doc, actor.clone(), seq, hash)
                 .map_err(|e| EngineError::Item(e.to_string()))?;
             let book = self.auth.book(&self.store, doc).map_err(|e| EngineError::Store(Arc::new(e)))?;
-            if authorship::keep_newest(book, seal) {
+            if book.keep(seal) {
                 self.auth.dirty_heads.insert((doc, actor));
                 sealed += 1;
             }
@@ -499,7 +502,7 @@ impl Core {
     /// The signed heads to send with a document.
     pub(super) fn heads_for(&mut self, doc: DocId) -> Vec<SignedHead> {
         match self.auth.book(&self.store, doc) {
-            Ok(b) => b.values().cloned().collect(),
+            Ok(b) => b.heads().cloned().collect(),
             Err(e) => {
                 tracing::error!(%doc, error = %e, "cannot read the signed heads");
                 Vec::new()
@@ -554,15 +557,16 @@ pub fn import_own_documents(
                         return Err(StoreError::Corrupt {
                             path: data_dir.to_path_buf(),
                             table: "heads",
-                            reason: format!("document {id} has changes of actor {} not this node's", hex::encode(&actor)),
+                            reason: format!(
+                                "document {id} has changes of actor {} not this node's",
+                                hex::encode(&actor)
+                            ),
                         });
                     }
-                    let head = SignedHead::sign(&signer, *id, actor, seq, hash).map_err(|e| StoreError::Corrupt {
-                        path: data_dir.to_path_buf(),
-                        table: "heads",
-                        reason: e.to_string(),
+                    let head = SignedHead::sign(&signer, *id, actor.clone(), seq, hash).map_err(|e| {
+                        StoreError::Corrupt { path: data_dir.to_path_buf(), table: "heads", reason: e.to_string() }
                     })?;
-                    w.put_head(&head)?;
+                    w.put_heads(*id, &actor, &[head])?;
                 }
                 let bytes = doc.save();
                 let meta = crate::store::DocMeta {

@@ -19,9 +19,12 @@ impl Core {
         // A draft executes when its text or a Party's annex of it changes.
         let id = match self.docs.meta(changed).map(|m| m.kind) {
             Some(DocKind::Draft) => changed,
-            Some(DocKind::Annex) => match self.docs.get(&self.store, changed).ok().and_then(|a| {
-                crate::workspace::util::get_str(&*a, &automerge::ROOT, "parent").ok().flatten()
-            }) {
+            Some(DocKind::Annex) => match self
+                .docs
+                .get(&self.store, changed)
+                .ok()
+                .and_then(|a| crate::workspace::util::get_str(&*a, &automerge::ROOT, "parent").ok().flatten())
+            {
                 Some(p) => match p.parse::<DocId>() {
                     Ok(p) if self.docs.meta(p).is_some_and(|m| m.kind == DocKind::Draft) => p,
                     _ => return,

@@ -70,7 +70,8 @@ impl Core {
                 crate::authority::Owner::Party(p) => Some(p.to_string()),
                 _ => None,
             };
-            let book = self.auth.book(&self.store, doc).map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?.clone();
+            let book =
+                self.auth.book(&self.store, doc).map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?.clone();
             let d = self.docs.get(&self.store, doc)?;
             let genesis = party_docs::identify(doc, d).ok().and_then(|i| i.genesis);
             let steps = history::steps(d, kind);

@@ -94,8 +94,8 @@ pub(super) struct Session {
     pub send_certs: bool,
     /// Certificates learnt since, to pass on.
     pub want_certs: Vec<crate::authorship::ActorCert>,
-    /// The newest seq of each actor's signed head sent in this session, by document.
-    pub sent_heads: HashMap<DocId, HashMap<Vec<u8>, u64>>,
+    /// The signed heads (actor, seq) sent in this session, by document.
+    pub sent_heads: HashMap<DocId, std::collections::HashSet<(Vec<u8>, u64)>>,
 }
 
 impl Session {

@@ -208,8 +208,8 @@ pub(super) fn on_snapshot(
             return Err(Violation(format!("snapshot of {doc} is not a {kind}")));
         }
         let frozen = match who.party_doc {
-            Some(PartyDoc::Annex(parent)) if core.docs.contains(parent) => {
-                core.doc_frozen(parent).map_err(|e| Violation(format!("document {parent}: {e}")))?
+            Some(PartyDoc::Annex(parent)) if core.docs.meta(parent).is_some_and(|m| m.kind == DocKind::Draft) => {
+                core.draft_frozen(parent, true).map_err(|e| Violation(format!("document {parent}: {e}")))?
             }
             _ => false,
         };
@@ -259,7 +259,13 @@ fn check_root_unchanged(core: &mut Core, doc: DocId, kind: DocKind, owner: &Owne
     Ok(())
 }
 
-pub(super) fn on_sync(core: &mut Core, peer: PeerId, doc: DocId, msg: &[u8], heads: Vec<SignedHead>) -> Result<(), Violation> {
+pub(super) fn on_sync(
+    core: &mut Core,
+    peer: PeerId,
+    doc: DocId,
+    msg: &[u8],
+    heads: Vec<SignedHead>,
+) -> Result<(), Violation> {
     let Some(kind) = core.docs.meta(doc).map(|m| m.kind) else {
         return Err(Violation(format!("sync message for document {doc}, which we never had")));
     };
@@ -375,8 +381,9 @@ pub(super) fn workspace_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<F
             }
         };
         let state = p.states.entry(doc).or_default();
+        let sent_before = state.sent_hashes.clone();
         if let Some(mut m) = d.generate_sync_message(state) {
-            close_over_dependencies(d, state, &mut m);
+            crate::authorship::close_over_dependencies(d, state, &sent_before, &mut m);
             let msg = m.encode();
             *size += msg.len();
             syncs.push((doc, msg));
@@ -388,7 +395,7 @@ pub(super) fn workspace_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<F
             if let Some(s) = p.session.as_mut() {
                 let sent = s.sent_heads.entry(doc).or_default();
                 for h in &signed {
-                    sent.insert(h.actor.clone(), h.seq);
+                    sent.insert((h.actor.clone(), h.seq));
                 }
             }
             p.states.insert(doc, in_sync_state(&heads));
@@ -402,33 +409,10 @@ pub(super) fn workspace_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<F
     }
 }
 
-/// The signed heads of `doc` that this session has not sent yet (newer than what it sent).
+/// The signed heads of `doc` that this session has not sent yet.
 fn unsent_heads(core: &mut Core, peer: PeerId, doc: DocId) -> Vec<SignedHead> {
     let all = core.heads_for(doc);
     let Some(s) = core.peers.by_id.get_mut(&peer).and_then(|p| p.session.as_mut()) else { return all };
     let sent = s.sent_heads.entry(doc).or_default();
-    let mut out = Vec::new();
-    for h in all {
-        if sent.get(&h.actor).is_none_or(|seq| *seq < h.seq) {
-            sent.insert(h.actor.clone(), h.seq);
-            out.push(h);
-        }
-    }
-    out
-}
-
-/// automerge leaves out of a sync message the changes its Bloom filter wrongly takes for ones
-/// the peer has; the peer would then hold changes whose dependencies it lacks, which it cannot
-/// check yet. Send everything since the heads both sides are known to share instead (a change
-/// the peer has from elsewhere is ignored there).
-fn close_over_dependencies(d: &Automerge, state: &State, m: &mut Message) {
-    if m.changes.is_empty() || !matches!(m.version, automerge::sync::MessageVersion::V1) {
-        return;
-    }
-    let since = d.get_changes_meta(&state.shared_heads);
-    if since.len() <= m.changes.len() {
-        return;
-    }
-    let all: Vec<Vec<u8>> = d.get_changes(&state.shared_heads).into_iter().map(|c| c.raw_bytes().to_vec()).collect();
-    m.changes = all.into();
+    all.into_iter().filter(|h| sent.insert((h.actor.clone(), h.seq))).collect()
 }

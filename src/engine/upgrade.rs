@@ -61,7 +61,11 @@ pub(super) fn run_if_pending(core: &mut Core) -> Result<(), EngineError> {
     tracing::warn!(documents = all.len(), sealed, copied, "upgraded a store from before authenticated changes");
     super::audit_log::record(
         core,
-        crate::audit::Event::Upgraded { documents: all.len() as u64, sealed_actors: sealed as u64, records_copied: copied as u64 },
+        crate::audit::Event::Upgraded {
+            documents: all.len() as u64,
+            sealed_actors: sealed as u64,
+            records_copied: copied as u64,
+        },
     );
     core.round.writes.push(Box::new(|w| w.finish_upgrade()));
     core.finish_round();

@@ -145,7 +145,9 @@ fn label(kind: DocKind, path: &[Seg]) -> (String, Option<String>) {
         (DocKind::Draft, "rev") => ("revision".into(), None),
         (DocKind::Draft, "phase") => ("workflow".into(), None),
         (DocKind::Draft, "versions") => ("named version".into(), None),
-        (DocKind::Draft, "approvals" | "signatures" | "suggestions") => (format!("{top} (before authentication)"), None),
+        (DocKind::Draft, "approvals" | "signatures" | "suggestions") => {
+            (format!("{top} (before authentication)"), None)
+        }
         (DocKind::Annex, "approval") => ("approval".into(), None),
         (DocKind::Annex, "signature") => ("execution signature".into(), None),
         (DocKind::Annex, "comments") => ("comment".into(), None),

@@ -103,7 +103,8 @@ pub fn add(doc: &mut Automerge, ctx: &ChangeCtx, new: &NewMandate) -> Result<()>
 pub fn amend(doc: &mut Automerge, ctx: &ChangeCtx, reference: &str, scope: &str) -> Result<()> {
     check_own(doc, ctx)?;
     check_line("scope", scope)?;
-    let m = find(doc, reference)?.ok_or_else(|| WorkspaceError::NoSuchEntry { what: "mandate", id: reference.into() })?;
+    let m =
+        find(doc, reference)?.ok_or_else(|| WorkspaceError::NoSuchEntry { what: "mandate", id: reference.into() })?;
     if m.withdrawn_at.is_some() {
         return Err(WorkspaceError::Invalid { field: "ref", reason: format!("{reference} was withdrawn") });
     }
@@ -118,7 +119,8 @@ pub fn amend(doc: &mut Automerge, ctx: &ChangeCtx, reference: &str, scope: &str)
 /// Withdraws one of the author's Party's mandates: from now on it is not in force.
 pub fn withdraw(doc: &mut Automerge, ctx: &ChangeCtx, reference: &str) -> Result<()> {
     check_own(doc, ctx)?;
-    let m = find(doc, reference)?.ok_or_else(|| WorkspaceError::NoSuchEntry { what: "mandate", id: reference.into() })?;
+    let m =
+        find(doc, reference)?.ok_or_else(|| WorkspaceError::NoSuchEntry { what: "mandate", id: reference.into() })?;
     if m.withdrawn_at.is_some() {
         return Err(WorkspaceError::Invalid { field: "ref", reason: format!("{reference} was withdrawn already") });
     }
@@ -218,7 +220,12 @@ mod tests {
         let mut b = doc("cica");
         assert_eq!(a.get_heads(), b.get_heads());
         add(&mut a, &ctx("sec", "cica"), &m("MS-2026/14", "2026-10-01")).unwrap();
-        assert!(add(&mut a, &ctx("sec", "cica"), &m("MS-2026/14", "2026-10-01")).unwrap_err().to_string().contains("already"));
+        assert!(
+            add(&mut a, &ctx("sec", "cica"), &m("MS-2026/14", "2026-10-01"))
+                .unwrap_err()
+                .to_string()
+                .contains("already")
+        );
         add(&mut b, &ctx("sec", "cica"), &m("MS-2027/1", "2027-01-15")).unwrap();
         sync_pair(&mut a, &mut b);
         let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();

@@ -152,7 +152,12 @@ pub fn identify(id: DocId, doc: &Automerge) -> Result<Identity> {
                     pd.id(&party)
                 )));
             }
-            Ok(Identity { kind, owner: Owner::Party(party.clone()), party_doc: Some(pd), genesis: Some(pd.genesis_hash(&party)?) })
+            Ok(Identity {
+                kind,
+                owner: Owner::Party(party.clone()),
+                party_doc: Some(pd),
+                genesis: Some(pd.genesis_hash(&party)?),
+            })
         }
         _ => Ok(Identity { kind, owner: Owner::Joint, party_doc: None, genesis: None }),
     }

@@ -111,7 +111,10 @@ pub fn end(doc: &mut Automerge, ctx: &ChangeCtx, id: &str) -> Result<()> {
         return Err(WorkspaceError::NoSuchEntry { what: "officer", id: id.into() });
     };
     if o.ended_at.is_some() {
-        return Err(WorkspaceError::Invalid { field: "officer", reason: format!("the assignment of {} ended already", o.name) });
+        return Err(WorkspaceError::Invalid {
+            field: "officer",
+            reason: format!("the assignment of {} ended already", o.name),
+        });
     }
     change(doc, ctx, |tx| {
         let officers = tx.map(&ROOT, "officers")?;
@@ -235,8 +238,9 @@ mod tests {
         assert!(matches!(e, WorkspaceError::Refused(Refusal::NotItsParty { .. })), "{e}");
         // Naming the other Party in the request, in one's own registry, is refused too.
         let mut rats = registry("sco-rats");
-        let e = assign(&mut rats, &ctx("x", "sco-rats"), &NewOfficer { party: Some("cica".parse().unwrap()), ..new("I") })
-            .unwrap_err();
+        let e =
+            assign(&mut rats, &ctx("x", "sco-rats"), &NewOfficer { party: Some("cica".parse().unwrap()), ..new("I") })
+                .unwrap_err();
         assert!(matches!(e, WorkspaceError::Refused(Refusal::NotItsParty { .. })), "{e}");
         assert_eq!(cica.get_heads(), before, "nothing was written");
     }

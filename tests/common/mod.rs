@@ -73,6 +73,13 @@ impl Node {
         node
     }
 
+    /// A node on a data dir that already exists (such as a fixture the test unpacked): `dir`,
+    /// inside `tmp`, which the node owns from now on. Its serve log is `tmp/serve.log`.
+    pub fn adopt(name: &str, tmp: TempDir, dir: PathBuf) -> Node {
+        let log = tmp.path().join("serve.log");
+        Node { name: name.to_string(), dir, log, child: None, tmp }
+    }
+
     /// A scratch directory beside the data dir (for text files, id cards).
     pub fn scratch(&self) -> &Path {
         self.tmp.path()

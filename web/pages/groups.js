@@ -4,6 +4,7 @@
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
 import { h, fill, field, select, toast, showError, busy, can, fmtDateTime, pageHeading, table, live, badge } from '/pages/ui.js';
+import { historyPanel } from '/pages/history.js';
 
 register({
   en: {
@@ -44,6 +45,7 @@ register({
     'groups.d-stale': 'Stale provisions',
     'groups.d-languages': 'Languages',
     'groups.edit': 'Edit the group',
+    'groups.history': 'History of the group',
     'groups.save': 'Save',
     'groups.created-by': 'Set up by {who} on {at}',
     'draft-state.draft': 'drafting',
@@ -92,6 +94,7 @@ register({
     'groups.d-stale': 'Несогласованных положений',
     'groups.d-languages': 'Языки',
     'groups.edit': 'Изменить группу',
+    'groups.history': 'История группы',
     'groups.save': 'Сохранить',
     'groups.created-by': 'Создана: {who}, {at}',
     'draft-state.draft': 'на подготовке',
@@ -194,6 +197,7 @@ function renderGroup(main, ctx, id) {
   const memberFormBox = h('div');
   const drafts = h('div', {}, t('ui.loading'));
   const editBox = h('div');
+  const history = historyPanel({ path: `/api/groups/${encodeURIComponent(id)}/history`, id: 'group-history' });
   fill(
     main,
     h('p', {}, h('a', { href: '#/groups' }, `← ${t('groups.back')}`)),
@@ -202,6 +206,7 @@ function renderGroup(main, ctx, id) {
     h('section', { 'aria-labelledby': 'drafts-h' }, h('h2', { id: 'drafts-h' }, t('groups.drafts')), drafts, can(ctx, 'member') ? newDraftForm(id, () => loadDrafts()) : null),
     h('section', { 'aria-labelledby': 'members-h' }, h('h2', { id: 'members-h' }, t('groups.members')), members, memberFormBox),
     editBox,
+    h('section', { 'aria-label': t('groups.history') }, history.el),
   );
   let group = null;
   let first = true;
@@ -242,13 +247,19 @@ function renderGroup(main, ctx, id) {
 
   load();
   loadDrafts();
-  return live(
+  const off = live(
     (ev) => ev.event === 'doc-changed' && (ev.kind === 'group' || ev.kind === 'draft'),
     () => {
       load();
       loadDrafts();
     },
   );
+  const offHistory = live((ev) => ev.event === 'doc-changed' && (ev.doc === id || (group && ev.doc === group.id)), () => history.poke());
+  return () => {
+    off();
+    offHistory();
+    history.stop();
+  };
 }
 
 /** A table of drafts (also the dashboard's): each title links to the editor. */

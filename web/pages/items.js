@@ -6,7 +6,7 @@ import { api, ApiError, csrfToken } from '/api.js';
 import { register, t } from '/i18n.js';
 import {
   h, fill, field, select, toast, showError, busy, can, fmtDateTime, fmtBytes, fromLocalInput, pageHeading,
-  shortId, shortPeer, table, live, badge, errorText, peerRole,
+  shortId, shortPeer, table, live, badge, errorText, peerRole, confirmDialog,
 } from '/pages/ui.js';
 import { auditTable } from '/pages/audit.js';
 
@@ -103,6 +103,23 @@ register({
     'mandates.by': 'Recorded by',
     'mandates.add': 'Record mandate',
     'mandates.added': 'Mandate recorded.',
+    'mandates.own-only': 'This node records, amends and withdraws mandates of its own Party ({party}) only.',
+    'mandates.state': 'State',
+    'mandates.actions': 'Actions',
+    'mandates.in-force': 'in force',
+    'mandates.not-yet': 'not yet in force',
+    'mandates.withdrawn': 'withdrawn {at}',
+    'mandates.amended': 'amended {at}',
+    'mandates.migrated': 'migrated from before authentication',
+    'mandates.withdraw': 'Withdraw',
+    'mandates.withdraw-x': 'Withdraw mandate {ref}',
+    'mandates.withdraw-confirm': 'Withdraw mandate {ref}? From now on it is not in force; this cannot be undone.',
+    'mandates.withdrawn-ok': 'Mandate withdrawn.',
+    'mandates.amend': 'Amend',
+    'mandates.amend-x': 'Amend the scope of mandate {ref}',
+    'mandates.new-scope': 'New scope of {ref}',
+    'mandates.amend-save': 'Save scope',
+    'mandates.amended-ok': 'Mandate amended.',
     'fetch.title': 'Ask the providers for a granted item',
     'fetch.intro': 'On a third party’s node: if an item granted to you has not arrived, ask the providing nodes for it by its id.',
     'fetch.id': 'Item id (32 hex digits)',
@@ -201,6 +218,23 @@ register({
     'mandates.by': 'Зарегистрировал',
     'mandates.add': 'Зарегистрировать мандат',
     'mandates.added': 'Мандат зарегистрирован.',
+    'mandates.own-only': 'Этот узел регистрирует, изменяет и отзывает мандаты только своей Стороны ({party}).',
+    'mandates.state': 'Состояние',
+    'mandates.actions': 'Действия',
+    'mandates.in-force': 'действует',
+    'mandates.not-yet': 'ещё не вступил в силу',
+    'mandates.withdrawn': 'отозван {at}',
+    'mandates.amended': 'изменён {at}',
+    'mandates.migrated': 'перенесено из записей до введения аутентификации',
+    'mandates.withdraw': 'Отозвать',
+    'mandates.withdraw-x': 'Отозвать мандат {ref}',
+    'mandates.withdraw-confirm': 'Отозвать мандат {ref}? С этого момента он не действует; отменить это нельзя.',
+    'mandates.withdrawn-ok': 'Мандат отозван.',
+    'mandates.amend': 'Изменить',
+    'mandates.amend-x': 'Изменить содержание мандата {ref}',
+    'mandates.new-scope': 'Новое содержание мандата {ref}',
+    'mandates.amend-save': 'Сохранить',
+    'mandates.amended-ok': 'Мандат изменён.',
     'fetch.title': 'Запросить у предоставивших сторон материал, на который дано согласие',
     'fetch.intro': 'На узле третьей стороны: если материал, на передачу которого дано согласие, не поступил, запросите его у предоставивших узлов по идентификатору.',
     'fetch.id': 'Идентификатор материала (32 шестнадцатеричные цифры)',
@@ -220,6 +254,7 @@ export function render(main, ctx, id) {
 // ---- the list ----
 
 function renderList(main, ctx) {
+  const mandates = mandatesSection(ctx);
   const itemsBox = h('div', { 'aria-busy': 'true' }, t('ui.loading'));
   const consentBox = h('div', {}, t('ui.loading'));
   const fetchBox = h('div');
@@ -230,7 +265,7 @@ function renderList(main, ctx) {
     h('section', { 'aria-labelledby': 'items-list-h' }, h('h2', { id: 'items-list-h' }, t('items.list')), itemsBox),
     h('section', { 'aria-labelledby': 'consent-h' }, h('h2', { id: 'consent-h' }, t('consent.title')), consentBox),
     fetchBox,
-    mandatesSection(ctx),
+    mandates.el,
   );
   // Only a third party's node has provider peers to ask.
   if (can(ctx, 'liaison')) {
@@ -267,6 +302,7 @@ function renderList(main, ctx) {
   return () => {
     clearInterval(timer);
     off();
+    mandates.stop();
   };
 }
 
@@ -291,30 +327,139 @@ function fetchForm(onDone) {
   return form;
 }
 
+/** Today as YYYY-MM-DD in the officer's time zone (a mandate's date is a plain date). */
+function today() {
+  const d = new Date();
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+/**
+ * A mandate's state: in force from its date until withdrawn. `[word, badge kind, state]`.
+ */
+function mandateState(m) {
+  if (m.withdrawn_at) return [t('mandates.withdrawn', { at: fmtDateTime(m.withdrawn_at) }), 'bad', 'withdrawn'];
+  if (String(m.date) > today()) return [t('mandates.not-yet'), 'warn', 'not-yet'];
+  return [t('mandates.in-force'), 'ok', 'in-force'];
+}
+
+/**
+ * The Member-State mandates of both Parties, with their state; a liaison officer records new
+ * ones, and amends or withdraws those of their own Party (the node refuses the other's).
+ * Returns `{el, stop}`.
+ */
 function mandatesSection(ctx) {
   const box = h('div', {}, t('ui.loading'));
+  const summary = h('summary', {}, t('mandates.title'));
+  const editable = can(ctx, 'liaison');
+  const own = ctx.session.party_id;
+  const change = (m, body) => api('POST', `/api/mandates/${encodeURIComponent(m.reference)}`, body);
+  let list = null;
+  let amending = null; // the reference whose scope is being amended (its form survives reloads)
+  const amendForms = new Map();
+
+  const actionsFor = (m) => {
+    const cell = h('td', { class: 'actions-cell' });
+    if (m.party !== own || m.withdrawn_at) return cell;
+    const withdraw = h('button', {
+      type: 'button', class: 'small danger', 'data-withdraw': m.reference, 'aria-label': t('mandates.withdraw-x', { ref: m.reference }),
+    }, t('mandates.withdraw'));
+    withdraw.addEventListener('click', async () => {
+      if (!(await confirmDialog(t('mandates.withdraw-confirm', { ref: m.reference })))) return;
+      await busy(withdraw, async () => {
+        list = await change(m, { action: 'withdraw' });
+        toast(t('mandates.withdrawn-ok'));
+        show(`[data-mandate="${CSS.escape(m.reference)}"] [data-amend]`);
+      });
+    });
+    const amend = h('button', {
+      type: 'button', class: 'small', 'data-amend': m.reference, 'aria-label': t('mandates.amend-x', { ref: m.reference }),
+      'aria-expanded': amending === m.reference ? 'true' : 'false',
+    }, t('mandates.amend'));
+    amend.addEventListener('click', () => {
+      amending = amending === m.reference ? null : m.reference;
+      show(amending ? `[data-mandate="${CSS.escape(m.reference)}"] input` : `[data-mandate="${CSS.escape(m.reference)}"] [data-amend]`);
+    });
+    cell.appendChild(h('div', { class: 'actions' }, amend, withdraw));
+    if (amending === m.reference) {
+      let form = amendForms.get(m.reference);
+      if (!form) {
+        const scope = h('input', { id: `mandate-scope-${m.reference.replace(/[^A-Za-z0-9_-]/g, '_')}`, value: m.scope, required: true });
+        const save = h('button', { type: 'submit', class: 'small primary' }, t('mandates.amend-save'));
+        const cancel = h('button', { type: 'button', class: 'small' }, t('ui.cancel'));
+        form = h('form', { class: 'inline-form', novalidate: true }, field(t('mandates.new-scope', { ref: m.reference }), scope), save, cancel);
+        const close = () => {
+          amending = null;
+          amendForms.delete(m.reference);
+          show(`[data-mandate="${CSS.escape(m.reference)}"] [data-amend]`);
+        };
+        cancel.addEventListener('click', close);
+        form.addEventListener('keydown', (e) => {
+          if (e.key === 'Escape') {
+            e.preventDefault();
+            close();
+          }
+        });
+        form.addEventListener('submit', (e) => {
+          e.preventDefault();
+          if (!scope.value.trim()) return;
+          busy(save, async () => {
+            list = await change(m, { action: 'amend', scope: scope.value.trim() });
+            toast(t('mandates.amended-ok'));
+            close();
+          });
+        });
+        amendForms.set(m.reference, form);
+      }
+      cell.appendChild(form);
+    }
+    return cell;
+  };
+
+  const show = (focusSel) => {
+    if (!list) return;
+    // Keep the focus where it was across a reload (the row and its control are rebuilt).
+    const a = document.activeElement;
+    const keep = !focusSel && a && box.contains(a) && a.closest('[data-mandate]') && a.tagName === 'BUTTON'
+      ? `[data-mandate="${CSS.escape(a.closest('[data-mandate]').dataset.mandate)}"] [${a.hasAttribute('data-amend') ? 'data-amend' : 'data-withdraw'}]`
+      : null;
+    const keepForm = a && [...amendForms.values()].some((f) => f.contains(a));
+    fill(
+      box,
+      list.length
+        ? table(
+            [t('mandates.ref'), t('mandates.party'), t('mandates.date'), t('mandates.scope'), t('mandates.state'), t('mandates.by'),
+              editable ? t('mandates.actions') : null].filter((x) => x !== null),
+            list.map((m) => {
+              const [word, kind, state] = mandateState(m);
+              const scope = h('td', {}, m.scope);
+              if (m.amended_at) scope.append(h('br'), h('span', { class: 'small muted' }, t('mandates.amended', { at: fmtDateTime(m.amended_at) })));
+              const by = h('td', {}, m.recorded_by ? `${m.recorded_by.officer}, ${fmtDateTime(m.recorded_at)}` : fmtDateTime(m.recorded_at));
+              if (m.migrated) by.append(h('br'), h('span', { class: 'small muted', 'data-migrated': '' }, t('mandates.migrated')));
+              return h('tr', { 'data-mandate': m.reference, 'data-party': m.party, 'data-state': state },
+                h('td', {}, m.reference), h('td', {}, m.party), h('td', {}, m.date), scope,
+                h('td', {}, badge(word, kind)), by,
+                editable ? actionsFor(m) : null);
+            }),
+          )
+        : h('p', { class: 'muted' }, t('mandates.none')),
+    );
+    const sel = focusSel || keep;
+    if (sel) (box.querySelector(sel) || summary).focus();
+    else if (keepForm && a.isConnected) a.focus();
+  };
+
   const load = async () => {
     try {
-      const list = (await api('GET', '/api/mandates')) || [];
-      fill(
-        box,
-        list.length
-          ? table(
-              [t('mandates.ref'), t('mandates.party'), t('mandates.date'), t('mandates.scope'), t('mandates.by')],
-              list.map((m) =>
-                h('tr', { 'data-mandate': m.reference },
-                  h('td', {}, m.reference), h('td', {}, m.party), h('td', {}, m.date), h('td', {}, m.scope),
-                  h('td', {}, m.recorded_by ? `${m.recorded_by.officer}, ${fmtDateTime(m.recorded_at)}` : fmtDateTime(m.recorded_at))),
-              ),
-            )
-          : h('p', { class: 'muted' }, t('mandates.none')),
-      );
+      list = (await api('GET', '/api/mandates')) || [];
     } catch (e) {
       showError(e, box);
+      return;
     }
+    show();
   };
   let form = null;
-  if (can(ctx, 'liaison')) {
+  if (editable) {
     const ref = h('input', { id: 'mandate-ref', required: true });
     const date = h('input', { id: 'mandate-date', type: 'date', required: true });
     const scope = h('input', { id: 'mandate-scope', required: true });
@@ -324,20 +469,23 @@ function mandatesSection(ctx) {
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       busy(submit, async () => {
-        await api('POST', '/api/mandates', { reference: ref.value.trim(), date: date.value, scope: scope.value.trim() });
+        list = await api('POST', '/api/mandates', { reference: ref.value.trim(), date: date.value, scope: scope.value.trim() });
         toast(t('mandates.added'));
         form.reset();
-        await load();
+        show();
       });
     });
   }
   load();
-  return h('details', { class: 'card' },
-    h('summary', {}, t('mandates.title')),
+  const stop = live((ev) => ev.event === 'doc-changed' && ev.kind === 'mandates', load);
+  const el = h('details', { class: 'card', id: 'mandates' },
+    summary,
     h('p', { class: 'muted' }, t('mandates.intro')),
+    editable ? h('p', { class: 'muted small' }, t('mandates.own-only', { party: ctx.session.party_name || own })) : null,
     box,
     form,
   );
+  return { el, stop };
 }
 
 function itemsTable(items) {

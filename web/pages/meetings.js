@@ -8,6 +8,7 @@ import {
   pageHeading, table, live, badge,
 } from '/pages/ui.js';
 import { knownParties } from '/pages/groups.js';
+import { historyPanel } from '/pages/history.js';
 
 const KINDS = ['working-meeting', 'consultation'];
 const STATUSES = ['proposed', 'confirmed', 'held', 'cancelled'];
@@ -60,6 +61,7 @@ register({
     'meetings.minutes-save': 'Save the minutes',
     'meetings.minutes-hint': 'Edits by officers of both Parties are merged.',
     'meetings.last-change': 'Last change',
+    'meetings.history': 'History of the meeting',
     'kind.working-meeting': 'working meeting',
     'kind.consultation': 'consultation',
     'status.proposed': 'proposed',
@@ -114,6 +116,7 @@ register({
     'meetings.minutes-save': 'Сохранить протокол',
     'meetings.minutes-hint': 'Правки офицеров обеих Сторон объединяются.',
     'meetings.last-change': 'Последнее изменение',
+    'meetings.history': 'История встречи',
     'kind.working-meeting': 'рабочая встреча',
     'kind.consultation': 'консультации',
     'status.proposed': 'предложена',
@@ -339,6 +342,7 @@ function renderMeeting(main, ctx, id) {
   const participants = h('div');
   const participantFormBox = h('div');
   const minutesBox = h('div');
+  const history = historyPanel({ path: `/api/meetings/${encodeURIComponent(id)}/history`, id: 'meeting-history' });
   fill(
     main,
     h('p', {}, h('a', { href: '#/meetings' }, `← ${t('meetings.back')}`)),
@@ -347,6 +351,7 @@ function renderMeeting(main, ctx, id) {
     h('section', { 'aria-labelledby': 'agenda-h' }, h('h2', { id: 'agenda-h' }, t('meetings.agenda')), agenda, agendaFormBox),
     h('section', { 'aria-labelledby': 'participants-h' }, h('h2', { id: 'participants-h' }, t('meetings.participants')), participants, participantFormBox),
     h('section', { 'aria-labelledby': 'minutes-h' }, h('h2', { id: 'minutes-h' }, t('meetings.minutes')), minutesBox),
+    h('section', { 'aria-label': t('meetings.history') }, history.el),
   );
   const editable = can(ctx, 'member');
   let m = null;
@@ -420,7 +425,14 @@ function renderMeeting(main, ctx, id) {
     if (editable) partyList = await knownParties(ctx);
     await load();
   })();
-  return live((ev) => ev.event === 'doc-changed' && (ev.doc === id || (m && ev.doc === m.id)), load);
+  const off = live((ev) => ev.event === 'doc-changed' && (ev.doc === id || (m && ev.doc === m.id)), () => {
+    load();
+    history.poke();
+  });
+  return () => {
+    off();
+    history.stop();
+  };
 }
 
 function editForm(m, patch, reload) {

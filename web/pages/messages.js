@@ -115,7 +115,9 @@ function renderList(main, ctx) {
     );
   };
   load();
-  return live((ev) => ev.event === 'doc-changed' && ev.kind === 'thread', load);
+  // Each Party's messages are in its own record on the thread (kind annex), which the event does
+  // not tie to its thread: any of them may be news here.
+  return live((ev) => ev.event === 'doc-changed' && (ev.kind === 'thread' || ev.kind === 'annex'), load);
 }
 
 function newThreadForm() {
@@ -232,5 +234,10 @@ function renderThread(main, ctx, id) {
     replyForm || h('p', { class: 'muted' }, t('messages.readonly')),
   );
   load();
-  return live((ev) => ev.event === 'doc-changed' && ev.kind === 'thread' && (ev.doc === id || (thread && ev.doc === thread.id)), load);
+  // A reply is in its Party's own record on the thread (kind annex), a document of its own that
+  // the event does not tie to this thread: reload on any, as well as on the thread itself.
+  return live(
+    (ev) => ev.event === 'doc-changed' && (ev.kind === 'annex' || (ev.kind === 'thread' && (ev.doc === id || (thread && ev.doc === thread.id)))),
+    load,
+  );
 }

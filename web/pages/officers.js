@@ -1,13 +1,13 @@
 // The liaison officers' registry: every officer either Party ever assigned, with how to reach
 // them; liaison officers (and administrators) record a new assignment or end one. Ended entries
-// stay, for the record.
+// stay, for the record. Each Party keeps its own registry: a node assigns and ends officers of
+// its own Party only (the node refuses anything else), so this page offers nothing more.
 
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
 import {
-  h, fill, field, select, toast, showError, busy, can, fmtDateTime, pageHeading, table, live, badge, confirmDialog,
+  h, fill, field, toast, showError, busy, can, fmtDateTime, pageHeading, table, live, badge, confirmDialog,
 } from '/pages/ui.js';
-import { knownParties } from '/pages/groups.js';
 
 register({
   en: {
@@ -26,9 +26,12 @@ register({
     'officers.active': 'active',
     'officers.ended': 'ended {when}',
     'officers.by': 'recorded by {officer} ({party})',
+    'officers.ended-by': 'ended by {officer} ({party})',
+    'officers.migrated': 'migrated from before authentication',
+    'officers.theirs': 'only {party} can end it',
     'officers.new': 'Assign an officer',
     'officers.f-name': 'Name',
-    'officers.f-party': 'Party',
+    'officers.for': 'Assigned by {party}: this node records and ends assignments of its own Party only. The other Party keeps its own officers.',
     'officers.f-contact': 'Contact',
     'officers.f-contact-hint': 'E-mail, phone or other channel',
     'officers.f-mandate': 'Mandate cited',
@@ -57,9 +60,12 @@ register({
     'officers.active': 'действует',
     'officers.ended': 'завершено {when}',
     'officers.by': 'внёс(ла) {officer} ({party})',
+    'officers.ended-by': 'завершил(а) {officer} ({party})',
+    'officers.migrated': 'перенесено из записей до введения аутентификации',
+    'officers.theirs': 'завершить может только {party}',
     'officers.new': 'Назначить офицера',
     'officers.f-name': 'Имя',
-    'officers.f-party': 'Сторона',
+    'officers.for': 'Назначает {party}: этот узел регистрирует и завершает назначения только своей Стороны. Другая Сторона ведёт своих офицеров сама.',
     'officers.f-contact': 'Контакты',
     'officers.f-contact-hint': 'Электронная почта, телефон или иной канал связи',
     'officers.f-mandate': 'Ссылка на мандат',
@@ -112,7 +118,7 @@ export function render(main, ctx) {
           t('officers.c-name'), t('officers.c-party'), t('officers.c-contact'), t('officers.c-since'),
           t('officers.c-status'), t('officers.c-mandate'), editable ? t('officers.c-actions') : null,
         ].filter((x) => x !== null),
-        list.map((o) => officerRow(o, editable, load)),
+        list.map((o) => officerRow(o, editable, ctx.session.party_id, load)),
       ),
     );
     if (focused) {
@@ -133,26 +139,35 @@ export function render(main, ctx) {
 
   showEnded.addEventListener('change', show);
 
-  (async () => {
-    if (editable) {
-      const parties = await knownParties(ctx);
-      fill(formBox, assignForm(ctx, parties, load));
-    }
-    await load();
-  })();
+  if (editable) fill(formBox, assignForm(ctx, load));
+  load();
   return live((ev) => ev.event === 'doc-changed' && ev.kind === 'registry', load);
 }
 
-function officerRow(o, editable, reload) {
+function officerRow(o, editable, ownParty, reload) {
   const since = h('td', {}, fmtDateTime(o.assigned_at));
   if (o.assigned_by) {
     since.appendChild(h('br'));
     since.appendChild(h('span', { class: 'small muted' }, t('officers.by', { officer: o.assigned_by.officer, party: o.assigned_by.party })));
   }
+  if (o.migrated) {
+    since.appendChild(h('br'));
+    since.appendChild(h('span', { class: 'small muted', 'data-migrated': '' }, t('officers.migrated')));
+  }
+  const status = h('td', {}, o.ended_at
+    ? badge(t('officers.ended', { when: fmtDateTime(o.ended_at) }), 'plain')
+    : badge(t('officers.active'), 'ok'));
+  if (o.ended_at && o.ended_by) {
+    status.appendChild(h('br'));
+    status.appendChild(h('span', { class: 'small muted' }, t('officers.ended-by', { officer: o.ended_by.officer, party: o.ended_by.party })));
+  }
   let actions = null;
   if (editable) {
     actions = h('td', { class: 'actions-cell' });
-    if (!o.ended_at) {
+    // Only the Party that assigned an officer ends the assignment: no button for the other's.
+    if (!o.ended_at && o.party !== ownParty) {
+      actions.appendChild(h('span', { class: 'small muted' }, t('officers.theirs', { party: o.party })));
+    } else if (!o.ended_at) {
       const end = h(
         'button',
         { type: 'button', class: 'small danger', 'data-end': o.id, 'aria-label': t('officers.end-x', { name: o.name }) },
@@ -171,34 +186,33 @@ function officerRow(o, editable, reload) {
   }
   return h(
     'tr',
-    { 'data-officer': o.id, class: o.ended_at ? 'ended-row' : null },
+    { 'data-officer': o.id, 'data-party': o.party, class: o.ended_at ? 'ended-row' : null },
     h('td', {}, o.name),
     h('td', {}, o.party),
     h('td', { class: 'wrap-any' }, o.contact),
     since,
-    h('td', {}, o.ended_at
-      ? badge(t('officers.ended', { when: fmtDateTime(o.ended_at) }), 'plain')
-      : badge(t('officers.active'), 'ok')),
+    status,
     h('td', {}, o.mandate || ''),
     actions,
   );
 }
 
-function assignForm(ctx, parties, onDone) {
+/** The form for a new assignment: always for this node's own Party (it is not asked). */
+function assignForm(ctx, onDone) {
+  const own = ctx.session.party_name || ctx.session.party_id;
   const name = h('input', { id: 'officer-name', required: true, autocomplete: 'off' });
-  const party = select({ id: 'officer-party' }, parties.map((p) => [p, p]), ctx.session.party_id);
   const contact = h('input', { id: 'officer-contact', required: true, autocomplete: 'off' });
   const mandate = h('input', { id: 'officer-mandate', autocomplete: 'off' });
   const submit = h('button', { id: 'officer-assign', type: 'submit', class: 'primary' }, t('officers.assign'));
   const form = h(
     'form',
-    { class: 'card', 'aria-labelledby': 'new-officer-h', novalidate: true },
+    { class: 'card', 'aria-labelledby': 'new-officer-h', 'aria-describedby': 'officer-for', novalidate: true },
     h('h2', { id: 'new-officer-h' }, t('officers.new')),
+    h('p', { id: 'officer-for', class: 'muted', 'data-party': ctx.session.party_id }, t('officers.for', { party: own })),
     h(
       'div',
       { class: 'grid2' },
       field(t('officers.f-name'), name),
-      field(t('officers.f-party'), party),
       field(t('officers.f-contact'), contact, t('officers.f-contact-hint')),
       field(t('officers.f-mandate'), mandate, t('officers.f-mandate-hint')),
     ),
@@ -212,7 +226,7 @@ function assignForm(ctx, parties, onDone) {
       return;
     }
     busy(submit, async () => {
-      const body = { name: name.value.trim(), party: party.value, contact: contact.value.trim() };
+      const body = { name: name.value.trim(), contact: contact.value.trim() };
       if (mandate.value.trim()) body.mandate = mandate.value.trim();
       await api('POST', '/api/officers', body);
       toast(t('officers.assigned'));

@@ -171,9 +171,8 @@ fn read_annex(doc: &Automerge, key_of: &dyn Fn(&PartyId) -> Option<[u8; 32]>) ->
             let hash = req_str(doc, &s, "hash")?;
             let signature = req_str(doc, &s, "signature")?;
             let key = req_str(doc, &s, "key")?;
-            let verified = key_of(&party).is_some_and(|k| {
-                hex::encode(k) == key && super::workflow::signature_verifies(&k, &hash, &signature)
-            });
+            let verified = key_of(&party)
+                .is_some_and(|k| hex::encode(k) == key && super::workflow::signature_verifies(&k, &hash, &signature));
             Some(SignatureRecord {
                 hash,
                 signature,
@@ -245,7 +244,14 @@ pub(super) fn put_approval(annex: &mut Automerge, ctx: &ChangeCtx, hash: &str) -
 }
 
 /// Writes the author's Party's signature into its annex.
-pub(super) fn put_signature(annex: &mut Automerge, ctx: &ChangeCtx, hash: &str, sig: &str, key: &str, heads: &str) -> Result<()> {
+pub(super) fn put_signature(
+    annex: &mut Automerge,
+    ctx: &ChangeCtx,
+    hash: &str,
+    sig: &str,
+    key: &str,
+    heads: &str,
+) -> Result<()> {
     check_own(annex, ctx)?;
     change(annex, ctx, |tx| {
         let s = tx.map(&ROOT, "signature")?;
@@ -326,7 +332,9 @@ pub fn migrate_from_legacy(annex: &mut Automerge, draft: &Automerge, ctx: &Chang
     let mine = |a: Option<Author>| a.filter(|a| a.party.as_str() == party);
     let mut n = 0;
     let approval = match map_maps(draft, &ROOT, "approvals")?.into_iter().find(|(p, _)| p == party) {
-        Some((_, a)) => Some((req_str(draft, &a, "hash")?, get_author(draft, &a, "officer")?, req_str(draft, &a, "at")?)),
+        Some((_, a)) => {
+            Some((req_str(draft, &a, "hash")?, get_author(draft, &a, "officer")?, req_str(draft, &a, "at")?))
+        }
         None => None,
     };
     let signature = match map_maps(draft, &ROOT, "signatures")?.into_iter().find(|(p, _)| p == party) {
@@ -343,7 +351,13 @@ pub fn migrate_from_legacy(annex: &mut Automerge, draft: &Automerge, ctx: &Chang
     for (pid, p) in map_maps(draft, &ROOT, "provisions")? {
         for c in crate::workspace::util::list_maps(draft, &p, "comments")? {
             if let Some(a) = mine(get_author(draft, &c, "author")?) {
-                comments.push((req_str(draft, &c, "id")?, pid.clone(), a, req_str(draft, &c, "at")?, req_str(draft, &c, "text")?));
+                comments.push((
+                    req_str(draft, &c, "id")?,
+                    pid.clone(),
+                    a,
+                    req_str(draft, &c, "at")?,
+                    req_str(draft, &c, "text")?,
+                ));
             }
         }
     }
@@ -368,7 +382,11 @@ pub fn migrate_from_legacy(annex: &mut Automerge, draft: &Automerge, ctx: &Chang
             decisions.push((id, state == "accepted", a, get_str(draft, &s, "decided_at")?.unwrap_or_default()));
         }
     }
-    n += usize::from(approval.is_some()) + usize::from(signature.is_some()) + comments.len() + suggestions.len() + decisions.len();
+    n += usize::from(approval.is_some())
+        + usize::from(signature.is_some())
+        + comments.len()
+        + suggestions.len()
+        + decisions.len();
     if n == 0 {
         return Ok(0);
     }

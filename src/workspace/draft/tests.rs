@@ -204,9 +204,13 @@ fn agreement_needs_no_stale_no_open_suggestion_and_both_approvals_and_an_edit_vo
     assert_eq!(d.state(), DraftState::Agreed);
     // An open suggestion holds it back, until decided.
     let a1 = art(&d.doc, 1);
-    let s = suggest(&mut d.rats, &d.doc, &rats(), &a1, "en", "Article 1. The Parties shall cooperate closely.").unwrap();
+    let s =
+        suggest(&mut d.rats, &d.doc, &rats(), &a1, "en", "Article 1. The Parties shall cooperate closely.").unwrap();
     assert_eq!(d.state(), DraftState::UnderReview);
-    assert_eq!(d.read().provisions.iter().find(|p| p.id == a1).unwrap().texts["en"], "Article 1. The Parties cooperate.");
+    assert_eq!(
+        d.read().provisions.iter().find(|p| p.id == a1).unwrap().texts["en"],
+        "Article 1. The Parties cooperate."
+    );
     assert!(suggestions(&d.doc, &d.recs()).unwrap()[0].diff.contains("closely"));
     // A Party cannot suggest, or decide, in the other's annex.
     assert!(suggest(&mut d.cica, &d.doc, &rats(), &a1, "en", "x").is_err());
