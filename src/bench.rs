@@ -34,12 +34,12 @@ use crate::client::Client;
 use crate::engine::NodeStatus;
 use crate::ids::DocId;
 use crate::node::{InitOptions, init_data_dir};
-use crate::store::{DocMeta, Store};
+use crate::store::Store;
 use crate::workspace::DocKind;
 use data::{GenDoc, Typist};
 use procs::{Proc, copy_dir, peak_rss_mib, pin};
 
-pub use data::{note_doc, typed_doc};
+pub use data::{note_doc, note_doc_by, typed_doc, typed_doc_by};
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -120,11 +120,17 @@ pub async fn run(o: &BenchOptions) -> anyhow::Result<()> {
     for w in &o.workloads {
         let results = match w.to_ascii_uppercase().as_str() {
             "A" => {
-                bench_sync(&exe, &work, "A", o, (0..o.docs).map(|i| note_doc(0xa000 + i as u32, i, o.edits)).collect())
-                    .await?
+                let make = |actor: &[u8]| {
+                    Ok((0..o.docs).map(|i| note_doc_by(0xa000 + i as u32, i, o.edits, Some(actor))).collect())
+                };
+                bench_sync(&exe, &work, "A", o, &make).await?
             }
-            "C" => bench_sync(&exe, &work, "C", o, vec![typed_doc(0xc000, o.c_keys)]).await?,
-            "D" => bench_sync(&exe, &work, "D", o, vec![drafting::treaty_doc(o.d_edits)?]).await?,
+            "C" => {
+                bench_sync(&exe, &work, "C", o, &|a: &[u8]| Ok(vec![typed_doc_by(0xc000, o.c_keys, Some(a))])).await?
+            }
+            "D" => {
+                bench_sync(&exe, &work, "D", o, &|a: &[u8]| Ok(vec![drafting::treaty_doc(o.d_edits, Some(a))?])).await?
+            }
             "B" => bench_latency(&exe, &work, o).await?,
             other => bail!("unknown workload {other:?}; use A, B, C or D"),
         };
@@ -141,9 +147,13 @@ pub async fn run(o: &BenchOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Two data dirs: A (cica) seeded with `docs` in its store, and B (sco-rats) empty; each pins
-/// the other (B learns A's address once A runs).
-fn templates(work: &Path, name: &str, docs: &[GenDoc]) -> anyhow::Result<(PathBuf, PathBuf)> {
+/// The documents of a workload, written by the given actor (the seeded node's own).
+type Generate<'a> = &'a dyn Fn(&[u8]) -> anyhow::Result<Vec<GenDoc>>;
+
+/// Two data dirs: A (cica) seeded with the documents `generate` makes with A's own actor, signed
+/// as A's own (as if A's officers had written them), and B (sco-rats) empty; each pins the other
+/// (B learns A's address once A runs). Returns the dirs and the documents.
+fn templates(work: &Path, name: &str, generate: Generate<'_>) -> anyhow::Result<(PathBuf, PathBuf, Vec<GenDoc>)> {
     let (a, b) = (work.join(format!("{name}-template-a")), work.join(format!("{name}-template-b")));
     for (dir, party) in [(&a, "cica"), (&b, "sco-rats")] {
         let _ = std::fs::remove_dir_all(dir);
@@ -159,24 +169,11 @@ fn templates(work: &Path, name: &str, docs: &[GenDoc]) -> anyhow::Result<(PathBu
         )?;
     }
     pin(&a, &b, None)?;
-    let store = Store::open(&a)?;
-    store.write(|w| {
-        for g in docs {
-            let bytes = g.doc.save();
-            let meta = DocMeta {
-                kind: DocKind::Draft,
-                heads: g.doc.get_heads().iter().map(|h| h.0).collect(),
-                snapshot_bytes: bytes.len() as u64,
-                chunk_bytes: 0,
-                next_chunk: 0,
-                owner: crate::authority::Owner::Joint,
-            };
-            w.put_snapshot(DocId(g.id), &bytes)?;
-            w.put_meta(DocId(g.id), &meta)?;
-        }
-        Ok(())
-    })?;
-    Ok((a, b))
+    let actor = Store::open(&a)?.actor()?;
+    let docs = generate(&actor)?;
+    let list: Vec<(DocId, DocKind, &Automerge)> = docs.iter().map(|g| (DocId(g.id), DocKind::Draft, &g.doc)).collect();
+    crate::engine::import_own_documents(&a, &list)?;
+    Ok((a, b, docs))
 }
 
 /// Workloads A and C: time for a fresh node to hold every document of a seeded one.
@@ -185,14 +182,14 @@ async fn bench_sync(
     work: &Path,
     name: &str,
     o: &BenchOptions,
-    docs: Vec<GenDoc>,
+    generate: Generate<'_>,
 ) -> anyhow::Result<Vec<RunResult>> {
+    let (ta, tb, docs) = templates(work, name, generate)?;
     eprintln!(
         "[{name}] {} document(s), {} change(s) in all",
         docs.len(),
         docs.iter().map(|g| g.doc.get_changes(&[]).len()).sum::<usize>()
     );
-    let (ta, tb) = templates(work, name, &docs)?;
     let saved: Vec<Vec<u8>> = docs.iter().map(|g| g.doc.save()).collect();
     let expected: Vec<(String, Vec<String>)> = docs
         .iter()
@@ -223,8 +220,9 @@ async fn bench_sync(
         let t0 = Instant::now();
         let pb = Proc::serve(exe, &b).await?;
         let cb = Client::for_data_dir(&b, "bench")?;
-        // Everything A holds: the documents under test and the ones every node has.
-        let want = ca.get::<NodeStatus>("/api/status").await?.documents_total;
+        // Everything A holds (the documents under test and its Party's registry and mandates),
+        // and B's own Party's registry and mandates, which B makes at its first start.
+        let want = ca.get::<NodeStatus>("/api/status").await?.documents_total + 2;
         loop {
             if let Ok(s) = cb.get::<NodeStatus>("/api/status").await
                 && s.documents_total == want
@@ -335,11 +333,12 @@ fn floor_sync(saved: &[Vec<u8>]) -> f64 {
 /// Workload B: isolated keystrokes at A, until B has applied them.
 async fn bench_latency(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Vec<RunResult>> {
     use futures::StreamExt;
-    let g = note_doc(0xb000, 0, o.edits);
+    let edits = o.edits;
+    let (ta, tb, docs) = templates(work, "B", &|a: &[u8]| Ok(vec![note_doc_by(0xb000, 0, edits, Some(a))]))?;
+    let g = &docs[0];
     let id = DocId(g.id).to_string();
     let text_len = crate::workspace::draft::read(&g.doc, "")?.text.chars().count();
     let floor_doc = g.doc.clone();
-    let (ta, tb) = templates(work, "B", &[g])?;
     let mut out = Vec::new();
     for run in 1..=o.runs {
         let dir = work.join(format!("B-run{run}"));
@@ -352,7 +351,8 @@ async fn bench_latency(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Res
         let pb = Proc::serve(exe, &b).await?;
         let (ca, cb) = (Client::for_data_dir(&a, "bench")?, Client::for_data_dir(&b, "bench")?);
         let deadline = Instant::now() + Duration::from_secs(60);
-        let want = ca.get::<NodeStatus>("/api/status").await?.documents_total;
+        // A's documents and B's own Party's registry and mandates.
+        let want = ca.get::<NodeStatus>("/api/status").await?.documents_total + 2;
         while !cb
             .get::<NodeStatus>("/api/status")
             .await

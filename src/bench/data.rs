@@ -154,8 +154,15 @@ fn splice(doc: &mut Automerge, time: i64, pos: usize, del: usize, ins: &str) {
 /// (a 7 to 13 letter word inserted at a random place; one edit in 8 also deletes 1 to 4
 /// characters), as `makeNoteDoc` in the reference.
 pub fn note_doc(seed: u32, idx: usize, edits: usize) -> GenDoc {
+    note_doc_by(seed, idx, edits, None)
+}
+
+/// [`note_doc`] written by `actor` instead of the reference's (a node's own actor, so that the
+/// node can sign it as its own); the same text and shape.
+pub fn note_doc_by(seed: u32, idx: usize, edits: usize, actor: Option<&[u8]>) -> GenDoc {
     let mut rng = Rng::new(seed);
-    let (actor, id) = actor_and_id(&mut rng);
+    let (drawn, id) = actor_and_id(&mut rng);
+    let actor = actor.map(<[u8]>::to_vec).unwrap_or(drawn);
     let title = format!("Note {idx}: {} {}", rng.word(4, 9), rng.word(4, 9));
     let mut t = FIXED_TIME;
     let mut g = new_draft(actor, id, &title, t);
@@ -175,8 +182,14 @@ pub fn note_doc(seed: u32, idx: usize, edits: usize) -> GenDoc {
 /// Workload C's document: `keys` single-character insertions, one change each, typed by the
 /// reference's typist (`makeTypedDoc`).
 pub fn typed_doc(seed: u32, keys: usize) -> GenDoc {
+    typed_doc_by(seed, keys, None)
+}
+
+/// [`typed_doc`] written by `actor` instead of the reference's.
+pub fn typed_doc_by(seed: u32, keys: usize, actor: Option<&[u8]>) -> GenDoc {
     let mut rng = Rng::new(seed);
-    let (actor, id) = actor_and_id(&mut rng);
+    let (drawn, id) = actor_and_id(&mut rng);
+    let actor = actor.map(<[u8]>::to_vec).unwrap_or(drawn);
     let mut g = new_draft(actor, id, "Large typed document", FIXED_TIME);
     let mut typist = Typist::new(seed + 1, 0, 200);
     for k in 0..keys {

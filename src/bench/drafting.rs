@@ -13,9 +13,9 @@ use crate::workspace::{Author, ChangeCtx};
 pub const ARTICLES: usize = 200;
 
 /// Builds the draft: `edits` single-character edits per language, spread over the articles.
-pub fn treaty_doc(edits: usize) -> anyhow::Result<GenDoc> {
+pub fn treaty_doc(edits: usize, actor: Option<&[u8]>) -> anyhow::Result<GenDoc> {
     let mut doc = Automerge::new();
-    doc.set_actor(ActorId::from(b"bench-treaty-cica".to_vec()));
+    doc.set_actor(ActorId::from(actor.map(<[u8]>::to_vec).unwrap_or_else(|| b"bench-treaty-cica".to_vec())));
     let ctx = ChangeCtx {
         author: Author { officer: "bench".into(), party: "cica".parse()? },
         now: chrono::DateTime::from_timestamp(FIXED_TIME, 0).unwrap_or_default(),

@@ -356,12 +356,11 @@ impl Core {
         let key_of = move |p: &PartyId| {
             if *p == us { Some(own) } else { keys.iter().find(|(q, _)| q == p).map(|(_, k)| *k) }
         };
-        let mut loaded = Vec::new();
-        for id in &annexes {
-            loaded.push(self.docs.get(&self.store, *id)?.clone());
+        let mut recs = Records::default();
+        for id in annexes {
+            recs.add(self.docs.get(&self.store, id)?, &key_of)?;
         }
-        let refs: Vec<&Automerge> = loaded.iter().collect();
-        Ok(Records::read(&refs, &key_of)?)
+        Ok(recs)
     }
 
     /// The annexes of a draft or thread held here (one per Party that wrote any): of our Party,

@@ -83,6 +83,10 @@ impl Core {
                 let who = authorship::attribute(doc, &facts, &book, &self.auth.certs, genesis, &present)
                     .ok()
                     .and_then(|mut v| v.pop());
+                // The fixed first change of a Party's document is nobody's act: not history.
+                if who == Some(Attribution::Genesis) {
+                    continue;
+                }
                 rows.push(Row { step, who, record_of: record_of.clone() });
             }
         }

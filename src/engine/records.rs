@@ -79,8 +79,12 @@ impl Core {
     /// Every mandate of both Parties.
     pub fn mandates(&mut self) -> Result<Vec<Mandate>, EngineError> {
         let mut out = Vec::new();
+        let today = chrono::Utc::now().date_naive();
         for (id, _) in self.party_docs_of(DocKind::Mandates) {
-            out.extend(mandates::list(self.doc(id)?)?);
+            out.extend(mandates::list(self.doc(id)?)?.into_iter().map(|mut m| {
+                m.in_force = m.in_force(today);
+                m
+            }));
         }
         out.sort_by(|a, b| (&a.party, &a.reference).cmp(&(&b.party, &b.reference)));
         Ok(out)
@@ -93,12 +97,34 @@ impl Core {
 
     /// Amends the scope of a mandate of our Party.
     pub fn amend_mandate(&mut self, ctx: &ChangeCtx, reference: &str, scope: &str) -> Result<(), EngineError> {
+        self.refuse_others_mandate(ctx, reference)?;
         self.change_own(PartyDoc::Mandates, |d| mandates::amend(d, ctx, reference, scope))
     }
 
     /// Withdraws a mandate of our Party.
     pub fn withdraw_mandate(&mut self, ctx: &ChangeCtx, reference: &str) -> Result<(), EngineError> {
+        self.refuse_others_mandate(ctx, reference)?;
         self.change_own(PartyDoc::Mandates, |d| mandates::withdraw(d, ctx, reference))
+    }
+
+    /// A reference that is only the other Party's names its mandate: refused by the rule, not
+    /// "not found".
+    fn refuse_others_mandate(&mut self, ctx: &ChangeCtx, reference: &str) -> Result<(), EngineError> {
+        let mut others = None;
+        for (doc, party) in self.party_docs_of(DocKind::Mandates) {
+            if mandates::find(self.doc(doc)?, reference)?.is_some() {
+                if party == ctx.author.party {
+                    return Ok(());
+                }
+                others = Some(party);
+            }
+        }
+        match others {
+            Some(owner) => {
+                Err(refused(Refusal::NotItsParty { kind: DocKind::Mandates, owner, writer: ctx.author.party.clone() }))
+            }
+            None => Ok(()),
+        }
     }
 
     /// A thread with the messages of both Parties.

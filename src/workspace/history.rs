@@ -101,8 +101,11 @@ pub fn steps(doc: &Automerge, kind: DocKind) -> Vec<Step> {
                 provisions.insert(p);
             }
         }
-        // "Who changed it last" is written with every change: say it only when nothing else was.
-        if what.len() > 1 {
+        // The change that made the document is its creation, whatever it wrote; "who changed it
+        // last" is written with every change: say it only when nothing else was.
+        if what.contains("created") {
+            what = BTreeSet::from(["created".to_string()]);
+        } else if what.len() > 1 {
             what.remove("touched");
         }
         out.push(Step {
@@ -129,7 +132,8 @@ fn key(path: &[Seg], i: usize) -> Option<&str> {
 fn label(kind: DocKind, path: &[Seg]) -> (String, Option<String>) {
     let top = key(path, 0).unwrap_or("");
     match (kind, top) {
-        (_, "kind" | "schema" | "party" | "parent" | "created_by" | "created_at") => ("created".into(), None),
+        (_, "kind" | "created_by" | "created_at") => ("created".into(), None),
+        (_, "schema" | "party" | "parent") => ("document".into(), None),
         (_, "updated_by" | "updated_at") => ("touched".into(), None),
         (DocKind::Draft, "provisions") => {
             let p = key(path, 1).map(str::to_string);

@@ -53,6 +53,9 @@ pub struct Mandate {
     /// Copied from the document the Parties shared before authentication.
     #[serde(default)]
     pub migrated: bool,
+    /// Whether it is in force today, by the node's clock (set when the node lists mandates).
+    #[serde(default)]
+    pub in_force: bool,
 }
 
 impl Mandate {
@@ -155,6 +158,7 @@ pub fn list(doc: &Automerge) -> Result<Vec<Mandate>> {
                 amended_at: get_str(doc, &m, "amended_at")?,
                 withdrawn_at: get_str(doc, &m, "withdrawn_at")?,
                 migrated: get_str(doc, &m, "migrated")?.is_some(),
+                in_force: false,
             })
         })
         .collect()

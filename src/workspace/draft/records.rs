@@ -123,12 +123,18 @@ impl Records {
     /// Reads the annexes of a draft; `key_of` gives each Party's pinned signing key, with which
     /// its signature is checked.
     pub fn read(annexes: &[&Automerge], key_of: &dyn Fn(&PartyId) -> Option<[u8; 32]>) -> Result<Records> {
-        let mut parties = Vec::new();
+        let mut r = Records::default();
         for a in annexes {
-            parties.push(read_annex(a, key_of)?);
+            r.add(a, key_of)?;
         }
-        parties.sort_by(|a, b| a.party.cmp(&b.party));
-        Ok(Records { parties })
+        Ok(r)
+    }
+
+    /// Adds one Party's annex.
+    pub fn add(&mut self, annex: &Automerge, key_of: &dyn Fn(&PartyId) -> Option<[u8; 32]>) -> Result<()> {
+        self.parties.push(read_annex(annex, key_of)?);
+        self.parties.sort_by(|a, b| a.party.cmp(&b.party));
+        Ok(())
     }
 
     /// A Party's record.
