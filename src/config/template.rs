@@ -60,7 +60,8 @@ require_mandate = []
 #               "third-party" (receives only items a provider consented to), or, on a third
 #               party's own node, "provider" (a Party's node it receives granted items from);
 #               default "party"
-#   signing_key the peer Party's Ed25519 public key, hex (from `liaison id`)
+#   signing_key the peer Party's Ed25519 public key, hex (from `liaison id`); it proves who made
+#               each change the peer sends; required for a "party" peer
 #   sealing_key the peer Party's X25519 public key, hex (from `liaison id`)
 "#,
         max = super::DEFAULT_MAX_MESSAGE_BYTES,
