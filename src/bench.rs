@@ -347,12 +347,14 @@ async fn bench_latency(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Res
         copy_dir(&ta, &a)?;
         copy_dir(&tb, &b)?;
         let pa = Proc::serve(exe, &a).await?;
+        let ca = Client::for_data_dir(&a, "bench")?;
+        // A's documents and B's own Party's registry and mandates (counted before B starts and
+        // sends them).
+        let want = ca.get::<NodeStatus>("/api/status").await?.documents_total + 2;
         pin(&b, &a, Some(&pa.listen()?))?;
         let pb = Proc::serve(exe, &b).await?;
-        let (ca, cb) = (Client::for_data_dir(&a, "bench")?, Client::for_data_dir(&b, "bench")?);
+        let cb = Client::for_data_dir(&b, "bench")?;
         let deadline = Instant::now() + Duration::from_secs(60);
-        // A's documents and B's own Party's registry and mandates.
-        let want = ca.get::<NodeStatus>("/api/status").await?.documents_total + 2;
         while !cb
             .get::<NodeStatus>("/api/status")
             .await

@@ -467,6 +467,40 @@ async fn changes_not_covered_by_their_own_nodes_signature_are_refused() {
     let b = h.batch(s.meeting, &before, &m, vec![]);
     refuse(h, &s.cica, &b, "is not certified by any pinned Party").await;
 
+    // A change whose seq skips a number (automerge itself would panic on it): refused, and the
+    // node is still up and serving.
+    let mut m = h.copy(&s.cica, s.meeting).await;
+    let before = m.get_heads();
+    meeting::update(
+        &mut m,
+        &ctx("ivan", "sco-rats"),
+        &meeting::MeetingPatch { venue: Some("Gap".into()), ..Default::default() },
+    )
+    .unwrap();
+    let mut e: automerge::ExpandedChange = m.get_last_local_change().unwrap().decode();
+    e.seq += 5;
+    e.hash = None;
+    let gapped = automerge::Change::from(e);
+    let head =
+        SignedHead::sign(&h.node_key, s.meeting, h.actor.actor(0).to_bytes().to_vec(), gapped.seq(), gapped.hash().0)
+            .unwrap();
+    let msg = Message {
+        heads: vec![gapped.hash()],
+        need: vec![],
+        have: vec![],
+        changes: ChunkList::from(vec![gapped.raw_bytes().to_vec()]),
+        flags: None,
+        version: MessageVersion::V1,
+    };
+    let b = Batch {
+        frames: vec![
+            Frame::Certs(vec![h.cert.clone()]),
+            Frame::Sync { doc: s.meeting, msg: msg.encode(), heads: vec![head] },
+        ],
+    };
+    let _ = before;
+    refuse(h, &s.cica, &b, "malformed").await;
+
     // A certificate for the hostile's actor signed with the wrong Party key is refused whole.
     let mut bad = h.cert.clone();
     bad.sig = [7; 64];

@@ -310,6 +310,28 @@ impl Core {
         Ok(())
     }
 
+    /// Checks a whole document a peer sent (now held, not yet stored): who made every change,
+    /// one actor at a time, and whether each may write this document.
+    pub(super) fn check_whole(
+        &mut self,
+        doc: DocId,
+        facts: &DocFacts<'_>,
+        genesis: Option<[u8; 32]>,
+        spans: &BTreeMap<Vec<u8>, authorship::ActorSpan>,
+    ) -> Result<(), Violation> {
+        let Core { auth, store, docs, .. } = self;
+        let book = auth.book(store, doc).map_err(|e| Violation(e.to_string()))?.clone();
+        let d = docs.get(store, doc).map_err(|e| Violation(e.to_string()))?;
+        let present =
+            |h: &[u8; 32]| d.get_change_meta_by_hash(&ChangeHash(*h)).map(|m| (m.actor.to_bytes().to_vec(), m.seq));
+        let who = authorship::attribute_whole(doc, spans, &book, &auth.certs, genesis, &present)
+            .map_err(|e| Violation(format!("document {doc}: {e}")))?;
+        for w in who {
+            authority::may_write(facts, &w).map_err(|e| Violation(format!("document {doc}: {e}")))?;
+        }
+        Ok(())
+    }
+
     /// Whether `doc` belongs to an executed draft: the draft itself, or a Party's annex of it.
     pub(super) fn doc_frozen(&mut self, doc: DocId) -> Result<bool, EngineError> {
         let Some(meta) = self.docs.meta(doc) else { return Ok(false) };

@@ -8,7 +8,7 @@
 //! state saved last time, so a reconnect costs what changed). After that, a change to any
 //! document is pushed at once to every peer in session.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use automerge::sync::{Have, Message, State, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
@@ -18,7 +18,7 @@ use super::auth;
 use super::peers::{SOFT_BATCH_BYTES, Violation};
 use super::{Core, Origin, mono_ns};
 use crate::authority::{DocFacts, Owner};
-use crate::authorship::{ChangeFacts, SignedHead};
+use crate::authorship::{ActorSpan, SignedHead};
 use crate::ids::DocId;
 use crate::net::protocol::{CatalogEntry, Frame, Hash};
 use crate::policy::{self, Subject};
@@ -66,13 +66,23 @@ pub(super) fn doc_changed(core: &mut Core, doc: DocId, _origin: Origin) {
     }
 }
 
-/// A snapshot loaded ahead, with the facts of all its changes.
-pub(super) type Preloaded = Result<(Automerge, Vec<ChangeFacts>), String>;
+/// A snapshot loaded ahead, with what it holds of each actor.
+pub(super) type Preloaded = Result<(Automerge, BTreeMap<Vec<u8>, ActorSpan>), String>;
 
-fn load_with_facts(bytes: &[u8]) -> Preloaded {
-    let d = Automerge::load(bytes).map_err(|e| e.to_string())?;
-    let facts = auth::change_facts(&d, &[]);
-    Ok((d, facts))
+/// Runs automerge on a peer's bytes. automerge panics on some malformed input (a change whose
+/// seq skips a number, for one): that is the peer's fault, refused like any other, and must not
+/// take the node down.
+pub(super) fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(format!("{what}: automerge could not process it (malformed input)")))
+}
+
+fn load_with_spans(bytes: &[u8]) -> Preloaded {
+    guarded("snapshot", || {
+        let d = Automerge::load(bytes).map_err(|e| e.to_string())?;
+        let spans = crate::authorship::actor_spans(&d);
+        Ok((d, spans))
+    })
 }
 
 /// Loads (parses and verifies) the batch's snapshots of documents we do not have, with the
@@ -93,13 +103,13 @@ pub(super) fn preload(core: &Core, peer: PeerId, frames: &[Frame]) -> HashMap<Do
         .collect();
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(todo.len().max(1));
     if workers <= 1 || todo.len() < 8 {
-        return todo.into_iter().map(|(d, b)| (d, load_with_facts(b))).collect();
+        return todo.into_iter().map(|(d, b)| (d, load_with_spans(b))).collect();
     }
     let per = todo.len().div_ceil(workers);
     std::thread::scope(|scope| {
         let handles: Vec<_> = todo
             .chunks(per)
-            .map(|part| scope.spawn(move || part.iter().map(|(d, b)| (*d, load_with_facts(b))).collect::<Vec<_>>()))
+            .map(|part| scope.spawn(move || part.iter().map(|(d, b)| (*d, load_with_spans(b))).collect::<Vec<_>>()))
             .collect();
         // A worker that panicked preloads nothing: its documents are loaded again, one by one
         // and with the error reported, where the batch is applied.
@@ -179,7 +189,8 @@ pub(super) fn on_snapshot(
         core.stage_doc(doc);
         let d = core.docs.get(&core.store, doc).map_err(|e| Violation(format!("cannot merge into {doc}: {e}")))?;
         let before = d.get_heads();
-        d.load_incremental(&bytes).map_err(|e| Violation(format!("snapshot of {doc} does not load: {e}")))?;
+        guarded("snapshot", || d.load_incremental(&bytes).map_err(|e| e.to_string()))
+            .map_err(|e| Violation(format!("snapshot of {doc} does not load: {e}")))?;
         let incomplete = !d.get_missing_deps(&[]).is_empty();
         let changed = d.get_heads() != before;
         let new = auth::change_facts(d, &before);
@@ -195,9 +206,9 @@ pub(super) fn on_snapshot(
         }
         None
     } else {
-        let (d, facts) = match preloaded {
+        let (d, spans) = match preloaded {
             Some(r) => r,
-            None => load_with_facts(&bytes),
+            None => load_with_spans(&bytes),
         }
         .map_err(|e| Violation(format!("snapshot of {doc} does not load: {e}")))?;
         if !d.get_missing_deps(&[]).is_empty() {
@@ -216,7 +227,7 @@ pub(super) fn on_snapshot(
         let heads = d.get_heads();
         core.stage_doc(doc);
         core.docs.insert_received(doc, kind, who.owner.clone(), d, bytes);
-        core.check_changes(doc, &DocFacts { kind, owner: &who.owner, frozen }, who.genesis, &facts)?;
+        core.check_whole(doc, &DocFacts { kind, owner: &who.owner, frozen }, who.genesis, &spans)?;
         core.round.origins.insert(doc, (Origin::Peer(peer.to_string()), applied));
         Some(heads)
     };
@@ -288,7 +299,8 @@ pub(super) fn on_sync(
     // the merged heads (it would show us behind forever). Keep what we really sent, so that we
     // announce our heads once; the peer's answer to that is empty and the exchange ends.
     let really_sent = state.last_sent_heads.clone();
-    d.receive_sync_message(state, m).map_err(|e| Violation(format!("sync message for {doc} does not apply: {e}")))?;
+    guarded("sync message", || d.receive_sync_message(state, m).map_err(|e| e.to_string()))
+        .map_err(|e| Violation(format!("sync message for {doc} does not apply: {e}")))?;
     state.last_sent_heads = really_sent;
     let changed = d.get_heads() != before;
     // Every change must come with what it depends on (a sender sends everything since the heads
