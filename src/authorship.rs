@@ -336,97 +336,96 @@ pub struct ChangeFacts {
     pub seq: u64,
 }
 
-/// What a whole document holds of each actor, read in one pass over its change metadata: how
-/// many changes, the highest seq, whether a seq came twice. With one change per seq from 1 to
-/// the highest (no gap, no repeat), one signed head at the highest seq proves them all.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ActorSpan {
-    /// Changes of the actor.
-    pub count: u64,
-    /// Its highest seq.
-    pub max_seq: u64,
-    /// Whether some seq appears twice.
-    pub repeated: bool,
-}
-
-/// The actors of a whole document (from automerge's change metadata), with what each holds.
-pub fn actor_spans(doc: &automerge::Automerge) -> BTreeMap<Vec<u8>, ActorSpan> {
-    let mut seen: HashMap<Vec<u8>, (ActorSpan, Vec<u64>)> = HashMap::new();
-    for m in doc.get_changes_meta(&[]) {
-        let actor = m.actor.to_bytes();
-        let e = match seen.get_mut(actor) {
-            Some(e) => e,
-            None => seen.entry(actor.to_vec()).or_default(),
-        };
-        e.0.count += 1;
-        e.0.max_seq = e.0.max_seq.max(m.seq);
-        // One bit per seq: a repeat is seen at once, and a gap shows as count < max.
-        let (word, bit) = ((m.seq / 64) as usize, m.seq % 64);
-        if m.seq > 1 << 32 {
-            e.0.repeated = true;
-            continue;
-        }
-        if e.1.len() <= word {
-            e.1.resize(word + 1, 0);
-        }
-        if e.1[word] & (1 << bit) != 0 {
-            e.0.repeated = true;
-        }
-        e.1[word] |= 1 << bit;
-    }
-    seen.into_iter().map(|(a, (span, _))| (a, span)).collect()
-}
-
-/// Proves who made every change of a whole document, one actor at a time: each actor's changes
-/// must be seq 1 to n with none missing or repeated, and a signed head of that actor at seq n
-/// must be in the document (or the actor is the genesis actor with the expected first change).
-/// Returns who wrote, one entry per actor.
+/// Proves who made every change of a whole document (one just received) without reading each
+/// change: one signed head per actor, and one ancestry query per signer.
+///
+/// - Every actor of the document must have a signed head whose change is in it (the count of
+///   actors with one must be automerge's count of actors), or be the genesis actor with the
+///   document's expected first change.
+/// - For each signer (a node, with all its actors; a Party for the old actors it sealed; the
+///   genesis), the changes outside the ancestry of that signer's heads must include none of its
+///   own actors: each of its changes is one its signed heads vouch for. A change passed off as
+///   another node's, a change beyond the signed seq, or a second change with a signed seq, is
+///   outside that ancestry and refused.
+///
+/// Returns who wrote, one entry per actor. The cost grows with the actors and with the changes
+/// a signer's heads do not cover (other signers' concurrent work), not with the history.
 pub fn attribute_whole(
     doc: DocId,
-    spans: &BTreeMap<Vec<u8>, ActorSpan>,
+    d: &automerge::Automerge,
     heads: &HeadBook,
     certs: &Certs,
     genesis: Option<[u8; 32]>,
-    present: Present<'_>,
 ) -> Result<Vec<Attribution>, AuthError> {
-    let mut out = Vec::with_capacity(spans.len());
-    for (actor, span) in spans {
-        if span.repeated || span.count != span.max_seq {
-            return Err(AuthError::DuplicateSeq { actor: hex::encode(actor), seq: span.max_seq });
-        }
-        if actor.as_slice() == GENESIS_ACTOR.as_slice() {
-            let ok = span.max_seq == 1
-                && genesis.is_some_and(|g| present(&g).is_some_and(|(a, s)| a == GENESIS_ACTOR.as_slice() && s == 1));
-            if !ok {
+    use automerge::ReadDoc;
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    enum Signer {
+        Genesis,
+        Node(String),
+        Sealed(PartyId),
+    }
+    let present = |h: &[u8; 32]| {
+        d.get_change_meta_by_hash(&automerge::ChangeHash(*h)).map(|m| (m.actor.to_bytes().to_vec(), m.seq))
+    };
+    let mut groups: BTreeMap<Signer, (Vec<automerge::ChangeHash>, HashSet<Vec<u8>>)> = BTreeMap::new();
+    let mut out = Vec::new();
+    if let Some(g) = genesis
+        && present(&g).is_some_and(|(a, s)| a == GENESIS_ACTOR.as_slice() && s == 1)
+    {
+        let e = groups.entry(Signer::Genesis).or_default();
+        e.0.push(automerge::ChangeHash(g));
+        e.1.insert(GENESIS_ACTOR.to_vec());
+        out.push(Attribution::Genesis);
+    }
+    for actor in heads.actors() {
+        // The newest of its heads that is here; the node's own signature before a seal.
+        let best = heads
+            .of(actor)
+            .iter()
+            .filter(|h| present(&h.hash).is_some_and(|(a, s)| a == h.actor && s == h.seq))
+            .max_by(|a, b| a.seq.cmp(&b.seq).then_with(|| legacy(b).cmp(&legacy(a))));
+        let Some(h) = best else { continue };
+        let (signer, who) = match &h.signer {
+            HeadSigner::Node => {
+                let cert = certs.of_actor(actor).ok_or_else(|| AuthError::Uncertified { actor: hex::encode(actor) })?;
+                (
+                    Signer::Node(cert.node.clone()),
+                    Attribution::Node { party: cert.party.clone(), node: cert.node.clone() },
+                )
+            }
+            HeadSigner::Legacy(p) => (Signer::Sealed(p.clone()), Attribution::Legacy { sealed_by: p.clone() }),
+        };
+        let e = groups.entry(signer).or_default();
+        e.0.push(automerge::ChangeHash(h.hash));
+        e.1.insert(actor.clone());
+        out.push(who);
+    }
+    let covered: usize = groups.values().map(|(_, actors)| actors.len()).sum();
+    if covered as u64 != d.stats().num_actors {
+        // Name an actor without a head, for the refusal (a rare path: read what it takes).
+        let known: HashSet<&Vec<u8>> = groups.values().flat_map(|(_, a)| a.iter()).collect();
+        let stranger =
+            d.get_changes_meta(&[]).into_iter().map(|m| m.actor.to_bytes().to_vec()).find(|a| !known.contains(a));
+        return Err(match stranger {
+            Some(a) if a.as_slice() == GENESIS_ACTOR.as_slice() => AuthError::BadGenesis { doc },
+            Some(a) if certs.of_actor(&a).is_none() && heads.of(&a).is_empty() => {
+                AuthError::Uncertified { actor: hex::encode(a) }
+            }
+            Some(a) => AuthError::NotCovered { actor: hex::encode(a), seq: 0, signed: "none here".into() },
+            None => AuthError::NotCovered { actor: "?".into(), seq: 0, signed: "none".into() },
+        });
+    }
+    for (hashes, actors) in groups.values() {
+        if let Some(m) = d.get_changes_meta(hashes).into_iter().find(|m| actors.contains(m.actor.to_bytes())) {
+            let actor = m.actor.to_bytes();
+            if actor == GENESIS_ACTOR.as_slice() {
                 return Err(AuthError::BadGenesis { doc });
             }
-            out.push(Attribution::Genesis);
-            continue;
-        }
-        let signed = heads.of(actor);
-        if signed.is_empty() && certs.of_actor(actor).is_none() {
-            return Err(AuthError::Uncertified { actor: hex::encode(actor) });
-        }
-        let at_max = |h: &&SignedHead| {
-            h.seq == span.max_seq && present(&h.hash).is_some_and(|(a, s)| a == h.actor && s == h.seq)
-        };
-        // The node's own signature first; a Party's seal of an old actor otherwise.
-        match signed.iter().filter(at_max).min_by_key(|h| legacy(h)) {
-            Some(h) => out.push(match &h.signer {
-                HeadSigner::Node => {
-                    let cert =
-                        certs.of_actor(actor).ok_or_else(|| AuthError::Uncertified { actor: hex::encode(actor) })?;
-                    Attribution::Node { party: cert.party.clone(), node: cert.node.clone() }
-                }
-                HeadSigner::Legacy(p) => Attribution::Legacy { sealed_by: p.clone() },
-            }),
-            None => {
-                return Err(AuthError::NotCovered {
-                    actor: hex::encode(actor),
-                    seq: span.max_seq,
-                    signed: signed.first().map(|h| h.seq.to_string()).unwrap_or_else(|| "none".into()),
-                });
-            }
+            return Err(AuthError::NotCovered {
+                actor: hex::encode(actor),
+                seq: m.seq,
+                signed: heads.of(actor).first().map(|h| h.seq.to_string()).unwrap_or_else(|| "none".into()),
+            });
         }
     }
     Ok(out)

@@ -41,6 +41,11 @@ use procs::{Proc, copy_dir, peak_rss_mib, pin};
 
 pub use data::{note_doc, note_doc_by, typed_doc, typed_doc_by};
 
+/// The text object of a generated document's single article (what its edits go to).
+pub fn data_text_obj(doc: &Automerge) -> automerge::ObjId {
+    data::text_obj(doc).unwrap_or(automerge::ROOT)
+}
+
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct BenchOptions {

@@ -317,15 +317,14 @@ impl Core {
         doc: DocId,
         facts: &DocFacts<'_>,
         genesis: Option<[u8; 32]>,
-        spans: &BTreeMap<Vec<u8>, authorship::ActorSpan>,
     ) -> Result<(), Violation> {
         let Core { auth, store, docs, .. } = self;
         let book = auth.book(store, doc).map_err(|e| Violation(e.to_string()))?.clone();
         let d = docs.get(store, doc).map_err(|e| Violation(e.to_string()))?;
-        let present =
-            |h: &[u8; 32]| d.get_change_meta_by_hash(&ChangeHash(*h)).map(|m| (m.actor.to_bytes().to_vec(), m.seq));
-        let who = authorship::attribute_whole(doc, spans, &book, &auth.certs, genesis, &present)
-            .map_err(|e| Violation(format!("document {doc}: {e}")))?;
+        let who = super::sync::guarded("snapshot", || {
+            authorship::attribute_whole(doc, d, &book, &auth.certs, genesis).map_err(|e| e.to_string())
+        })
+        .map_err(|e| Violation(format!("document {doc}: {e}")))?;
         for w in who {
             authority::may_write(facts, &w).map_err(|e| Violation(format!("document {doc}: {e}")))?;
         }

@@ -8,7 +8,7 @@
 //! state saved last time, so a reconnect costs what changed). After that, a change to any
 //! document is pushed at once to every peer in session.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use automerge::sync::{Have, Message, State, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
@@ -18,7 +18,7 @@ use super::auth;
 use super::peers::{SOFT_BATCH_BYTES, Violation};
 use super::{Core, Origin, mono_ns};
 use crate::authority::{DocFacts, Owner};
-use crate::authorship::{ActorSpan, SignedHead};
+use crate::authorship::SignedHead;
 use crate::ids::DocId;
 use crate::net::protocol::{CatalogEntry, Frame, Hash};
 use crate::policy::{self, Subject};
@@ -66,8 +66,8 @@ pub(super) fn doc_changed(core: &mut Core, doc: DocId, _origin: Origin) {
     }
 }
 
-/// A snapshot loaded ahead, with what it holds of each actor.
-pub(super) type Preloaded = Result<(Automerge, BTreeMap<Vec<u8>, ActorSpan>), String>;
+/// A snapshot loaded ahead.
+pub(super) type Preloaded = Result<Automerge, String>;
 
 /// Runs automerge on a peer's bytes. automerge panics on some malformed input (a change whose
 /// seq skips a number, for one): that is the peer's fault, refused like any other, and must not
@@ -77,12 +77,8 @@ pub(super) fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> R
         .unwrap_or_else(|_| Err(format!("{what}: automerge could not process it (malformed input)")))
 }
 
-fn load_with_spans(bytes: &[u8]) -> Preloaded {
-    guarded("snapshot", || {
-        let d = Automerge::load(bytes).map_err(|e| e.to_string())?;
-        let spans = crate::authorship::actor_spans(&d);
-        Ok((d, spans))
-    })
+fn load_snapshot(bytes: &[u8]) -> Preloaded {
+    guarded("snapshot", || Automerge::load(bytes).map_err(|e| e.to_string()))
 }
 
 /// Loads (parses and verifies) the batch's snapshots of documents we do not have, with the
@@ -103,13 +99,13 @@ pub(super) fn preload(core: &Core, peer: PeerId, frames: &[Frame]) -> HashMap<Do
         .collect();
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(todo.len().max(1));
     if workers <= 1 || todo.len() < 8 {
-        return todo.into_iter().map(|(d, b)| (d, load_with_spans(b))).collect();
+        return todo.into_iter().map(|(d, b)| (d, load_snapshot(b))).collect();
     }
     let per = todo.len().div_ceil(workers);
     std::thread::scope(|scope| {
         let handles: Vec<_> = todo
             .chunks(per)
-            .map(|part| scope.spawn(move || part.iter().map(|(d, b)| (*d, load_with_spans(b))).collect::<Vec<_>>()))
+            .map(|part| scope.spawn(move || part.iter().map(|(d, b)| (*d, load_snapshot(b))).collect::<Vec<_>>()))
             .collect();
         // A worker that panicked preloads nothing: its documents are loaded again, one by one
         // and with the error reported, where the batch is applied.
@@ -206,9 +202,9 @@ pub(super) fn on_snapshot(
         }
         None
     } else {
-        let (d, spans) = match preloaded {
+        let d = match preloaded {
             Some(r) => r,
-            None => load_with_spans(&bytes),
+            None => load_snapshot(&bytes),
         }
         .map_err(|e| Violation(format!("snapshot of {doc} does not load: {e}")))?;
         if !d.get_missing_deps(&[]).is_empty() {
@@ -227,7 +223,7 @@ pub(super) fn on_snapshot(
         let heads = d.get_heads();
         core.stage_doc(doc);
         core.docs.insert_received(doc, kind, who.owner.clone(), d, bytes);
-        core.check_whole(doc, &DocFacts { kind, owner: &who.owner, frozen }, who.genesis, &spans)?;
+        core.check_whole(doc, &DocFacts { kind, owner: &who.owner, frozen }, who.genesis)?;
         core.round.origins.insert(doc, (Origin::Peer(peer.to_string()), applied));
         Some(heads)
     };
