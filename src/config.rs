@@ -5,6 +5,7 @@
 //! file, the key and what would be right.
 
 mod edit;
+mod limits;
 mod template;
 
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::PartyId;
 
 pub use edit::{add_peer, remove_peer};
+pub use limits::{ApiLimits, Limits, PeerLimits};
 pub use template::render as render_template;
 
 /// Name of the configuration file inside the data dir.
@@ -48,6 +50,8 @@ pub struct NodeConfig {
     pub peers: Vec<PinnedPeer>,
     /// Rules this Party sets for its own officers.
     pub policy: PolicyConfig,
+    /// Bounds on what peers and clients may send (`[limits.peer]`, `[limits.api]`).
+    pub limits: Limits,
 }
 
 /// Rules a Party sets for its officers.
@@ -216,6 +220,8 @@ struct RawConfig {
     policy: RawPolicy,
     #[serde(default)]
     drafts: RawDrafts,
+    #[serde(default)]
+    limits: Limits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -436,6 +442,7 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
             ));
         }
     }
+    raw.limits.check().map_err(|(key, reason)| invalid(key, reason))?;
     if raw.store.cache_docs == 0 {
         return Err(invalid("store.cache_docs".into(), "must be at least 1".into()));
     }
@@ -497,6 +504,7 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
         store: StoreConfig { cache_docs: raw.store.cache_docs },
         peers,
         policy: PolicyConfig { require_mandate: raw.policy.require_mandate, draft_languages: raw.drafts.languages },
+        limits: raw.limits,
     })
 }
 

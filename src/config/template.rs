@@ -52,6 +52,37 @@ languages = ["en", "ru"]
 # Default [] (none required).
 require_mandate = []
 
+# Bounds on what a peer may send or make this node hold. A peer past one loses its session, the
+# refusal is audited, and the other peers are served on. Leave a key out for its default.
+[limits.peer]
+# Largest document from a peer once decompressed, in bytes. Default 268435456 (256 MiB).
+doc_bytes = 268435456
+# Most changes in one document from a peer. Default 2000000.
+doc_changes = 2000000
+# Most workspace documents one peer may create here. Default 200000.
+docs = 200000
+# Most store bytes of workspace documents one peer may add here. Default 8589934592 (8 GiB).
+bytes = 8589934592
+# Most item offers from one peer in flight at once. Default 64.
+pending_offers = 64
+# Largest item from a peer, in 1 MiB chunks, checked against its signed envelope before any
+# chunk is stored. Default 16384 (16 GiB).
+item_chunks = 16384
+# Refused requests from one peer are audited once per this many seconds, with a count.
+# Default 60.
+refusal_audit_secs = 60
+
+# Bounds on what a client of the API may send.
+[limits.api]
+# Seconds a client has to send a request's line and headers. Default 10.
+header_timeout_secs = 10
+# Most API connections open at once; more wait. Default 512.
+max_connections = 512
+# Longest account name, in characters. Default 64.
+name_chars = 64
+# Longest password, in bytes. Default 1024.
+password_bytes = 1024
+
 # Pinned peers, one [[peers]] table each (`liaison peer add` writes them):
 #   party_id    the organisation of the peer
 #   peer_id     its libp2p identity (from `liaison id` on that node)
@@ -94,5 +125,7 @@ mod tests {
         assert_eq!(c.party.name, "CICA \"Secretariat\"");
         assert_eq!(c.network.listen[0].to_string(), "/ip4/127.0.0.1/tcp/0");
         assert!(c.peers.is_empty());
+        // The defaults written in the template are the defaults in code.
+        assert_eq!(c.limits, crate::config::Limits::default());
     }
 }

@@ -1,0 +1,132 @@
+//! Every bound the node enforces on what peers and clients send, in one place: `[limits.peer]`
+//! and `[limits.api]` in node.toml, each key with its default here.
+//!
+//! A bound is checked before the work it bounds (before decompressing past it, before writing a
+//! byte to the store, before reading more of a request). A peer past a bound loses its session and
+//! the refusal is audited; a client gets a 4xx. The README's security section lists these with
+//! their defaults; keep the two in step.
+
+use serde::Deserialize;
+
+const MIB: u64 = 1024 * 1024;
+
+/// Bounds on what one pinned peer may make this node hold or do.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PeerLimits {
+    /// Largest document a peer may send, in bytes once decompressed (snapshot or applied
+    /// changes). A 100,000-change draft is about 10 MiB loaded.
+    pub doc_bytes: u64,
+    /// Most changes one document from a peer may hold.
+    pub doc_changes: u64,
+    /// Most workspace documents one peer may create here.
+    pub docs: u64,
+    /// Most store bytes of workspace documents one peer may add here.
+    pub bytes: u64,
+    /// Most item offers from one peer in flight at once (offered, not yet complete).
+    pub pending_offers: u32,
+    /// Largest item, in 1 MiB chunks, accepted from a peer (checked against the signed
+    /// envelope before any chunk is written).
+    pub item_chunks: u32,
+    /// Refused requests from one peer are audited as one entry per this many seconds, with a
+    /// count, instead of one entry each.
+    pub refusal_audit_secs: u64,
+}
+
+impl Default for PeerLimits {
+    fn default() -> Self {
+        PeerLimits {
+            doc_bytes: 256 * MIB,
+            doc_changes: 2_000_000,
+            docs: 200_000,
+            bytes: 8 * 1024 * MIB,
+            pending_offers: 64,
+            item_chunks: 16 * 1024,
+            refusal_audit_secs: 60,
+        }
+    }
+}
+
+/// Bounds on what an API client may send.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiLimits {
+    /// Seconds a client has to send a request's head (line and headers) after connecting or
+    /// after its previous response.
+    pub header_timeout_secs: u64,
+    /// Most connections open at once; past it new connections wait to be accepted.
+    pub max_connections: u32,
+    /// Longest login (account) name, in characters.
+    pub name_chars: u32,
+    /// Longest password, in bytes.
+    pub password_bytes: u32,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits { header_timeout_secs: 10, max_connections: 512, name_chars: 64, password_bytes: 1024 }
+    }
+}
+
+/// `[limits]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// `[limits.peer]`.
+    pub peer: PeerLimits,
+    /// `[limits.api]`.
+    pub api: ApiLimits,
+}
+
+impl Limits {
+    /// The first key whose value makes no sense, with what would be right.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        let positive = [
+            ("limits.peer.doc_bytes", self.peer.doc_bytes),
+            ("limits.peer.doc_changes", self.peer.doc_changes),
+            ("limits.peer.docs", self.peer.docs),
+            ("limits.peer.bytes", self.peer.bytes),
+            ("limits.peer.pending_offers", u64::from(self.peer.pending_offers)),
+            ("limits.peer.item_chunks", u64::from(self.peer.item_chunks)),
+            ("limits.peer.refusal_audit_secs", self.peer.refusal_audit_secs),
+            ("limits.api.header_timeout_secs", self.api.header_timeout_secs),
+            ("limits.api.max_connections", u64::from(self.api.max_connections)),
+            ("limits.api.name_chars", u64::from(self.api.name_chars)),
+            ("limits.api.password_bytes", u64::from(self.api.password_bytes)),
+        ];
+        for (key, v) in positive {
+            if v == 0 {
+                return Err((key.into(), "must be at least 1 (leave the key out for the default)".into()));
+            }
+        }
+        if self.peer.doc_bytes < MIB {
+            return Err(("limits.peer.doc_bytes".into(), "must be at least 1048576 (1 MiB)".into()));
+        }
+        if self.api.password_bytes < 12 {
+            return Err(("limits.api.password_bytes".into(), "must allow at least 12 bytes".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::NodeConfig;
+    use std::path::Path;
+
+    fn parse(extra: &str) -> Result<NodeConfig, String> {
+        let text = format!("[party]\nid = \"cica\"\nname = \"CICA\"\n{extra}");
+        NodeConfig::parse(Path::new("/d"), Path::new("/d/node.toml"), &text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_bound_left_out_takes_its_default_and_a_zero_names_its_key() {
+        let c = parse("[limits.peer]\ndocs = 10\n").unwrap();
+        assert_eq!(c.limits.peer.docs, 10);
+        assert_eq!(c.limits.peer.doc_changes, super::PeerLimits::default().doc_changes);
+        let e = parse("[limits.api]\nmax_connections = 0\n").unwrap_err();
+        assert!(e.contains("limits.api.max_connections") && e.contains("at least 1"), "{e}");
+        let e = parse("[limits.peer]\nnonsense = 1\n").unwrap_err();
+        assert!(e.contains("nonsense"), "{e}");
+    }
+}
