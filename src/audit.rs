@@ -102,6 +102,15 @@ pub enum Event {
         by: String,
     },
     /// An item's key was destroyed (revocation at a third party, or deletion).
+    /// A grant's expiry came: transmissions under it stop, and the third party destroys the key.
+    GrantExpired {
+        /// The grant.
+        grant: RecordId,
+        /// The item.
+        item: ItemId,
+        /// The third party it named.
+        third_party: String,
+    },
     KeyDestroyed {
         /// The item.
         item: ItemId,
