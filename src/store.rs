@@ -56,8 +56,8 @@ use crate::authorship::{ActorCert, NodeActor, SignedHead};
 use crate::ids::DocId;
 use crate::workspace::DocKind;
 
-pub use items::StoredItem;
-pub use keyslots::{KeySlots, LockedWrap, SLOTS_FILE, copy_on_write_fs};
+pub use items::{StoredItem, wrap_aad};
+pub use keyslots::{KeySlots, LockedWrap, SLOTS_FILE, copy_on_write_fs, unlock_with};
 pub use lock::{DirLock, LockError};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");

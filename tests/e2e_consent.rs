@@ -868,3 +868,200 @@ fn a_100_mib_item_moves_between_the_parties_in_bounded_memory() {
     fs::remove_file(&src).unwrap();
     fs::remove_file(&dst).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5. Revocation and expiry reach every copy, and leave nothing on the disk that opens (issue 10,
+//    findings 1 to 3).
+// ---------------------------------------------------------------------------------------------
+
+/// What someone holding a node's data dir learns of an item's key: the key wrap sealed to the
+/// node's Party as it came (opened by the Party's long-term sealing key), and the wrap as the
+/// store locks it (opened by any key slot left in the slot file), both read with the node
+/// stopped while it still holds the item.
+struct KeyTraces {
+    /// HPKE encapsulated key and sealed item key, as they came in the offer.
+    encapped: Vec<u8>,
+    sealed: Vec<u8>,
+    /// The locked wrap as stored, and what it is bound to.
+    locked: liaison::store::LockedWrap,
+    aad: Vec<u8>,
+}
+
+fn key_traces(dir: &Path, id: ItemId, party: &str) -> KeyTraces {
+    let store = Store::open(dir).unwrap_or_else(|e| panic!("open the store of {}: {e}", dir.display()));
+    let wraps = store.item_keys(id).expect("read key wraps");
+    let wrap = wraps.iter().find(|w| w.recipient.as_str() == party).expect("a key wrap for the node's Party");
+    let material = store.item_key_material(id).expect("read key material");
+    assert_eq!(material.len(), wraps.len(), "each wrap has its key slot");
+    let (_, bytes) = material.into_iter().next().expect("key material");
+    KeyTraces {
+        encapped: wrap.encapped.clone(),
+        sealed: wrap.sealed.clone(),
+        locked: postcard::from_bytes(&bytes).expect("a locked wrap"),
+        aad: liaison::store::wrap_aad(id, party),
+    }
+}
+
+/// The attack of finding 1, run on a stopped node's whole data dir with every key on it: is the
+/// wrap as it came anywhere (its own sealing key would open it), and does any 32 bytes of the key
+/// slot file open the locked wrap? Returns what opened, empty if nothing.
+fn open_with_everything_on_disk(dir: &Path, t: &KeyTraces) -> Vec<String> {
+    let mut opened = Vec::new();
+    let files: Vec<(PathBuf, Vec<u8>)> =
+        files_under(dir).into_iter().filter_map(|f| fs::read(&f).ok().map(|b| (f, b))).collect();
+    let has = |b: &[u8], needle: &[u8]| b.windows(needle.len()).any(|w| w == needle);
+    for (f, b) in &files {
+        if has(b, &t.encapped) && has(b, &t.sealed) {
+            opened.push(format!("the key wrap as it came, in {}", f.display()));
+        }
+    }
+    let slots = fs::read(dir.join(liaison::store::SLOTS_FILE)).unwrap_or_default();
+    for key in slots.chunks_exact(32) {
+        let key: [u8; 32] = key.try_into().expect("32 bytes");
+        if liaison::store::unlock_with(&key, &t.locked, &t.aad).is_some() {
+            opened.push("the locked wrap, with a key in the slot file".into());
+        }
+    }
+    opened
+}
+
+/// A flow up to the third party reading the item: CICA provides, SCO RATS asks, CICA grants
+/// (with `expires`, if any), SCO RATS transmits, the third party reads the body. Returns the
+/// item id and the grant id.
+fn granted_and_read(a: &Node, b: &Node, t: &Node, body: &str, expires: Option<&str>) -> (String, String) {
+    let title = format!("Watch list {TITLE_MARKER}");
+    let file = a.text_file("watch.txt", body);
+    let id = share(a, &title, &file, &["--marking", "RESTRICTED"]);
+    eventually("the item on SCO RATS", &[a, b], || listed(b, &id));
+    let req = b.id_of(&["consent", "request", &id, "--third-party", "un-oct", "--purpose", "assessment"]);
+    eventually("the request on CICA", &[a, b], || consent_view(a, &req));
+    let mut args = vec!["consent", "grant", req.as_str()];
+    if let Some(e) = expires {
+        args.extend(["--expires", e]);
+    }
+    let grant = a.id_of(&args);
+    eventually("the item on the third party", &[a, b, t], || listed(t, &id));
+    let out = t.run(&["item", "show", &id]);
+    assert!(out.status.success(), "item show on T failed: {}\n{}", text(&out.stderr), t.logs());
+    assert_eq!(out.stdout, body.as_bytes());
+    eventually("CICA learns of the transmission", &[a, b, t], || {
+        let v = consent_view(a, &req)?;
+        if v["transmitted"] == true { Ok(()) } else { Err(format!("{v}")) }
+    });
+    (id, grant)
+}
+
+#[test]
+fn a_revocation_reaches_the_third_party_with_the_holder_down_and_leaves_nothing_that_opens() {
+    let (a, mut b, mut t) = three_nodes();
+    let pa = a.peer_id();
+    let body = format!("Entities to watch.\n{BODY_MARKER}\n");
+    let (id, grant) = granted_and_read(&a, &b, &t, &body, None);
+    let iid = item_id(&id);
+
+    // What the third party's disk holds while it holds the item: the attack opens the key, so
+    // that it opening nothing later means something. The wrap as it came is never stored.
+    t.stop();
+    let traces = key_traces(&t.dir, iid, "un-oct");
+    let opened = open_with_everything_on_disk(&t.dir, &traces);
+    assert_eq!(opened, vec!["the locked wrap, with a key in the slot file".to_string()], "before revocation");
+    t.start();
+
+    // The holder is down; CICA revokes; the revocation goes straight to the third party.
+    b.stop();
+    wait_third_party_connected_to(&a, &t);
+    let rev = a.id_of(&["consent", "revoke", &grant]);
+    eventually("the third party destroys the item with the holder down", &[&a, &t], || holds_no_item(&t));
+    let out = refused(&t, &["item", "show", &id]);
+    assert!(out.stdout.is_empty(), "item show after the revocation printed {:?}", text(&out.stdout));
+    eventually("CICA gets the confirmation straight from the third party", &[&a, &t], || {
+        let v = consent_view_by_grant(&a, &grant)?;
+        if v["key_destroyed"] == true { Ok(()) } else { Err(format!("{v}")) }
+    });
+    let ev_t = audit_events(&t, &id).unwrap();
+    assert!(
+        ev_t.iter().any(|(k, f)| k == "consent:revocation" && f["by"] == pa.as_str()),
+        "the third party's log does not say the revocation came from CICA's node: {ev_t:?}"
+    );
+    assert!(ev_t.iter().any(|(k, f)| k == "key-destroyed" && f["revocation"] == rev.as_str()), "{ev_t:?}");
+
+    // The holder comes back: it learns of the revocation, the third party sees no replay.
+    b.start();
+    eventually("SCO RATS learns of the revocation", &[&a, &b], || {
+        let v = consent_view_by_grant(&b, &grant)?;
+        if v["state"] == "revoked" { Ok(()) } else { Err(format!("{v}")) }
+    });
+
+    // The whole disk of the third party, with every key on it, opens nothing of the item.
+    t.stop();
+    let opened = open_with_everything_on_disk(&t.dir, &traces);
+    assert!(opened.is_empty(), "after revocation the third party's disk still opens the item's key: {opened:?}");
+    for m in [TITLE_MARKER, BODY_MARKER] {
+        assert!(files_containing(&t.dir, m).is_empty(), "plaintext {m:?} on the third party's disk");
+    }
+    store_holds_nothing_of(&t.dir, iid);
+    assert_eq!(t.log_count("replayed revocation"), 0, "the holder's copy of the revocation was taken for a replay");
+}
+
+#[test]
+fn an_expired_grant_is_carried_out_by_the_third_party_itself() {
+    let (mut a, mut b, mut t) = three_nodes();
+    // Long enough for the flow to reach the third party on a slow machine, short for a test.
+    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(15);
+    let expires = expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let body = format!("Travel notice.\n{BODY_MARKER}\n");
+    let (id, grant) = granted_and_read(&a, &b, &t, &body, Some(&expires));
+    let iid = item_id(&id);
+    t.stop();
+    let traces = key_traces(&t.dir, iid, "un-oct");
+    t.start();
+
+    // Both Parties' nodes are down: nobody tells the third party anything.
+    a.stop();
+    b.stop();
+    let wait = (expires_at - chrono::Utc::now()).to_std().unwrap_or_default();
+    std::thread::sleep(wait);
+    eventually("the third party destroys the item at the expiry by itself", &[&t], || holds_no_item(&t));
+    let out = refused(&t, &["item", "show", &id]);
+    assert!(out.stdout.is_empty(), "item show after the expiry printed {:?}", text(&out.stdout));
+    let ev_t = audit_events(&t, &id).unwrap();
+    assert!(ev_t.iter().any(|(k, f)| k == "grant-expired" && f["grant"] == grant.as_str()), "{ev_t:?}");
+    assert!(ev_t.iter().any(|(k, f)| k == "key-destroyed" && f["revocation"].is_null()), "{ev_t:?}");
+    assert!(ev_t.iter().any(|(k, _)| k == "consent:expiry-ack"), "{ev_t:?}");
+    let at = ev_t.iter().find(|(k, _)| k == "key-destroyed").map(|(_, f)| f.clone());
+    t.stop();
+    let opened = open_with_everything_on_disk(&t.dir, &traces);
+    assert!(
+        opened.is_empty(),
+        "after the expiry the third party's disk still opens the item's key: {opened:?} ({at:?})"
+    );
+    store_holds_nothing_of(&t.dir, iid);
+    t.start();
+
+    // The provider comes back: it audits the expiry itself and gets the signed confirmation.
+    a.start();
+    eventually("CICA gets the third party's confirmation of the expiry", &[&a, &t], || {
+        let v = consent_view_by_grant(&a, &grant)?;
+        if v["state"] == "expired" && v["key_destroyed"] == true { Ok(()) } else { Err(format!("{v}")) }
+    });
+    let ev_a = audit_events(&a, &id).unwrap();
+    assert!(ev_a.iter().any(|(k, f)| k == "grant-expired" && f["grant"] == grant.as_str()), "{ev_a:?}");
+    assert!(ev_a.iter().any(|(k, _)| k == "consent:expiry-ack"), "{ev_a:?}");
+}
+
+/// The consent view of the request a grant answered.
+fn consent_view_by_grant(n: &Node, grant: &str) -> Result<Value, String> {
+    let all = n.try_json(&["consent", "list", "--json"])?;
+    all.as_array()
+        .and_then(|a| a.iter().find(|v| v["grant"].as_str() == Some(grant)).cloned())
+        .ok_or_else(|| format!("no request with grant {grant} on {}: {all}", n.name))
+}
+
+/// T and A connected, as both see it.
+fn wait_third_party_connected_to(a: &Node, t: &Node) {
+    let (pa, pt) = (a.peer_id(), t.peer_id());
+    eventually("the third party connected with CICA", &[a, t], || {
+        connected(a, &pt)?;
+        connected(t, &pa)
+    });
+}

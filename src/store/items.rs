@@ -372,6 +372,7 @@ impl Writer<'_> {
 }
 
 /// What a locked wrap is bound to: its item and recipient Party.
-fn wrap_aad(id: ItemId, party: &str) -> Vec<u8> {
+#[doc(hidden)]
+pub fn wrap_aad(id: ItemId, party: &str) -> Vec<u8> {
     [&id.0[..], party.as_bytes()].concat()
 }
