@@ -130,6 +130,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/mandates/{reference}", post(v::mandates_change))
         .route("/api/audit", get(v::audit_show))
         .route("/api/audit/verify", get(v::audit_verify))
+        .route("/api/audit/witnessed", get(v::audit_witnessed))
         // Unknown API paths answer 401 too when not logged in: nothing is learnt without it.
         .route("/api/{*rest}", axum::routing::any(error::not_found))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));

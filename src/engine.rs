@@ -22,6 +22,7 @@ mod records;
 mod status;
 mod sync;
 mod upgrade;
+mod witness;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -228,6 +229,7 @@ pub struct Core {
     consent: consent::ConsentState,
     items: items::ItemState,
     audit_head: Option<crate::audit::Head>,
+    witness: witness::WitnessState,
     /// Certificates, signed heads, and our signing of our own.
     auth: auth::Auth,
     /// What the peer batch being applied changed, to undo if it is refused.
@@ -294,6 +296,7 @@ pub fn spawn(
         consent: consent::ConsentState::default(),
         items: items::ItemState::default(),
         audit_head,
+        witness: Default::default(),
         auth,
         stage: None,
     };

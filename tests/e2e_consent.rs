@@ -1065,3 +1065,97 @@ fn wait_third_party_connected_to(a: &Node, t: &Node) {
         connected(t, &pa)
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. The other Party witnesses each node's audit log (issue 10, finding 12).
+// ---------------------------------------------------------------------------------------------
+
+/// `liaison audit verify --witness FILE` on a stopped node.
+fn verify_with_witness(dir: &Path, file: &Path) -> Output {
+    let mut c = Command::new(common::bin());
+    c.arg("--data-dir").arg(dir).args(["audit", "verify", "--witness"]).arg(file);
+    c.env("LIAISON_LOG", "warn").env_remove("LIAISON_DATA_DIR").stdin(Stdio::null()).output().expect("run liaison")
+}
+
+#[test]
+fn a_log_rewritten_and_signed_again_with_the_nodes_own_key_fails_against_the_other_partys_witness() {
+    let (mut a, b) = pair_with(|_| {});
+    let pa = a.peer_id();
+    // CICA's officers act: each act is audited on CICA's node.
+    a.ok(&["mandate", "add", "--ref", "CICA-MS-2026/9", "--date", "2026-10-01", "--scope", "exchange with SCO RATS"]);
+    let id = share(&a, "Annex", &a.text_file("annex.txt", "An annex.\n"), &[]);
+    a.ok(&["item", "show", &id]);
+    let all = a.json(&["audit", "show", "--json"]);
+    let kinds: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["entry"]["event"].as_object().and_then(|o| o.keys().next().cloned()))
+        .collect();
+    assert!(kinds.contains(&"party-act".to_string()), "the mandate is not audited: {kinds:?}");
+    // Restarting CICA starts a session, which sends SCO RATS the head as it is now.
+    a.stop();
+    let len = Store::open(&a.dir).unwrap().audit_head().unwrap().expect("a head").len;
+    a.start();
+    let file = b.scratch().join("witnessed-by-sco-rats.json");
+    eventually("SCO RATS witnesses CICA's head", &[&a, &b], || {
+        let list = b.try_json(&["audit", "witnessed", "--json"])?;
+        let of_a = list.as_array().map(|l| l.iter().filter(|w| w["node"] == pa.as_str()).count()).unwrap_or(0);
+        let grown = list
+            .as_array()
+            .is_some_and(|l| l.iter().any(|w| w["node"] == pa.as_str() && w["head"]["len"].as_u64() >= Some(len)));
+        if grown {
+            fs::write(&file, serde_json::to_vec(&list).unwrap()).unwrap();
+            Ok(())
+        } else {
+            Err(format!("{of_a} head(s) of A witnessed, none at {len}: {list}"))
+        }
+    });
+    // CICA also holds its copy: its own heads, countersigned by SCO RATS.
+    eventually("CICA holds SCO RATS's countersignature", &[&a, &b], || {
+        let list = a.try_json(&["audit", "witnessed", "--json"])?;
+        let ours = list.as_array().is_some_and(|l| l.iter().any(|w| w["node"] == pa.as_str()));
+        if ours { Ok(()) } else { Err(format!("{list}")) }
+    });
+
+    // Honest: the log matches what the other Party witnessed.
+    a.stop();
+    let out = verify_with_witness(&a.dir, &file);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_says("verify --witness on the honest log", &text(&out.stdout), &["matches the", "witnessed"]);
+
+    // Whoever holds CICA's data dir rewrites entry 1 and signs the whole chain again with the
+    // node's own key: the log verifies on its own...
+    let keys = liaison::keys::load(&a.dir).unwrap();
+    let entries = Store::open(&a.dir).unwrap().audit_entries().unwrap();
+    with_audit_table(&a.dir, |t| {
+        t.retain(|_, _| false).unwrap();
+    });
+    let store = Store::open(&a.dir).unwrap();
+    store
+        .write(|w| {
+            let mut head = None;
+            for (i, e) in entries.iter().enumerate() {
+                let mut event = e.entry.event.clone();
+                if i == 1 {
+                    event = liaison::audit::Event::LogStarted { node: "a quiet start".into(), after_loss: false };
+                }
+                let (signed, h) = liaison::audit::append(&keys.node_ed25519, head.as_ref(), e.entry.at.clone(), event);
+                w.append_audit(&signed, &h)?;
+                head = Some(h);
+            }
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let out = verify_offline(&a.dir, false);
+    assert!(out.status.success(), "the rewritten log should verify on its own: {}", text(&out.stdout));
+    // ...but not against the other Party's witness, which names where it differs.
+    let out = verify_with_witness(&a.dir, &file);
+    assert!(!out.status.success(), "a rewritten log passed verify --witness: {}", text(&out.stdout));
+    assert_says(
+        "verify --witness on the rewritten log",
+        &text(&out.stdout),
+        &["NOT INTACT", "witnessed this log", "rewritten"],
+    );
+}

@@ -412,3 +412,9 @@ pub async fn audit_verify(State(s): State<AppState>) -> Result<Json<AuditReport>
         .await?;
     Ok(Json(AuditReport::from_result(r, total)))
 }
+
+/// `GET /api/audit/witnessed`: the audit heads this node holds witnessed (of the other Party's
+/// nodes, countersigned here; and of its own, countersigned there).
+pub async fn audit_witnessed(State(s): State<AppState>) -> Result<Json<Vec<crate::witness::Witnessed>>, AppError> {
+    Ok(Json(s.engine.read(|c| Ok(c.audit_witnessed())).await?))
+}

@@ -61,7 +61,11 @@ fn about(e: &Event) -> Option<ItemId> {
         | Event::KeyDestroyed { item, .. }
         | Event::GrantExpired { item, .. } => Some(*item),
         Event::ReceiveRefused { id, .. } => id.as_deref().and_then(crate::ids::parse_id16).map(ItemId),
-        Event::PeerConfig { .. } | Event::LogStarted { .. } | Event::Upgraded { .. } => None,
+        Event::PeerConfig { .. }
+        | Event::LogStarted { .. }
+        | Event::Upgraded { .. }
+        | Event::PartyAct { .. }
+        | Event::WitnessConflict { .. } => None,
     }
 }
 

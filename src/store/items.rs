@@ -149,7 +149,7 @@ impl Store {
     /// The key slot and locked bytes of each wrap of an item, for forensic tests that check they
     /// are gone from the disk after destruction.
     #[doc(hidden)]
-    pub fn item_key_material(&self, id: ItemId) -> Result<Vec<([u8; 32], Vec<u8>)>, StoreError> {
+    pub fn item_key_material(&self, id: ItemId) -> Result<Vec<KeyMaterial>, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
         let t = tx.open_table(ITEM_KEYS).map_err(|e| self.db_err(e))?;
         let slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -370,6 +370,9 @@ impl Writer<'_> {
         Ok(())
     }
 }
+
+/// A wrap's slot key and its locked bytes as stored.
+pub type KeyMaterial = ([u8; 32], Vec<u8>);
 
 /// What a locked wrap is bound to: its item and recipient Party.
 #[doc(hidden)]
