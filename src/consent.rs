@@ -151,6 +151,21 @@ pub struct ExpiryAck {
     pub at: String,
 }
 
+/// The provider deletes an item: every Party node that holds it destroys it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deletion {
+    /// Record id.
+    pub id: RecordId,
+    /// The item.
+    pub item: ItemId,
+    /// The provider (signer).
+    pub provider: PartyId,
+    /// When.
+    pub at: String,
+    /// The provider's officer.
+    pub officer: String,
+}
+
 /// The holder reports an onward transmission to the provider.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transmission {
@@ -189,6 +204,8 @@ pub enum Record {
     Transmission(Transmission),
     /// A confirmation of key destruction at a grant's expiry.
     ExpiryAck(ExpiryAck),
+    /// The provider deleted the item.
+    Deletion(Deletion),
 }
 
 impl Record {
@@ -202,6 +219,7 @@ impl Record {
             Record::RevocationAck(r) => r.id,
             Record::Transmission(r) => r.id,
             Record::ExpiryAck(r) => r.id,
+            Record::Deletion(r) => r.id,
         }
     }
 
@@ -215,6 +233,7 @@ impl Record {
             Record::RevocationAck(r) => r.item,
             Record::Transmission(r) => r.item,
             Record::ExpiryAck(r) => r.item,
+            Record::Deletion(r) => r.item,
         }
     }
 
@@ -228,6 +247,7 @@ impl Record {
             Record::RevocationAck(r) => &r.third_party,
             Record::Transmission(r) => &r.holder,
             Record::ExpiryAck(r) => &r.third_party,
+            Record::Deletion(r) => &r.provider,
         }
     }
 
@@ -252,6 +272,7 @@ impl Record {
             Record::RevocationAck(_) => "revocation-ack",
             Record::Transmission(_) => "transmission",
             Record::ExpiryAck(_) => "expiry-ack",
+            Record::Deletion(_) => "deletion",
         }
     }
 
@@ -264,6 +285,7 @@ impl Record {
             Record::RevocationAck(_) => "liaison/consent-revocation-ack/v1",
             Record::Transmission(_) => "liaison/consent-transmission/v1",
             Record::ExpiryAck(_) => "liaison/consent-expiry-ack/v1",
+            Record::Deletion(_) => "liaison/item-deletion/v1",
         }
     }
 }
@@ -278,6 +300,7 @@ impl Record {
             Record::Transmission(_) => 2,
             Record::Revocation(_) => 3,
             Record::RevocationAck(_) | Record::ExpiryAck(_) => 4,
+            Record::Deletion(_) => 5,
         }
     }
 
@@ -323,7 +346,7 @@ impl Record {
                     return Err(Misfit::NotAskedOfItsSigner(t.grant));
                 }
             }
-            Record::Request(_) | Record::Grant(_) | Record::Denial(_) => {}
+            Record::Request(_) | Record::Grant(_) | Record::Denial(_) | Record::Deletion(_) => {}
         }
         Ok(())
     }

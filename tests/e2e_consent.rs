@@ -890,10 +890,12 @@ struct KeyTraces {
 fn key_traces(dir: &Path, id: ItemId, party: &str) -> KeyTraces {
     let store = Store::open(dir).unwrap_or_else(|e| panic!("open the store of {}: {e}", dir.display()));
     let wraps = store.item_keys(id).expect("read key wraps");
-    let wrap = wraps.iter().find(|w| w.recipient.as_str() == party).expect("a key wrap for the node's Party");
+    let at = wraps.iter().position(|w| w.recipient.as_str() == party).expect("a key wrap for the node's Party");
+    let wrap = &wraps[at];
     let material = store.item_key_material(id).expect("read key material");
+    // Both in the store's order (by Party).
     assert_eq!(material.len(), wraps.len(), "each wrap has its key slot");
-    let (_, bytes) = material.into_iter().next().expect("key material");
+    let (_, bytes) = material.into_iter().nth(at).expect("key material");
     KeyTraces {
         encapped: wrap.encapped.clone(),
         sealed: wrap.sealed.clone(),
@@ -1158,4 +1160,37 @@ fn a_log_rewritten_and_signed_again_with_the_nodes_own_key_fails_against_the_oth
         &text(&out.stdout),
         &["NOT INTACT", "witnessed this log", "rewritten"],
     );
+}
+
+#[test]
+fn an_item_its_provider_deletes_is_destroyed_everywhere_and_not_taken_back() {
+    let (a, mut b, t) = three_nodes();
+    let body = format!("Withdrawn annex.\n{BODY_MARKER}\n");
+    let (id, _grant) = granted_and_read(&a, &b, &t, &body, None);
+    let iid = item_id(&id);
+    // Only the provider deletes.
+    let out = refused(&b, &["item", "delete", &id]);
+    assert_says("item delete by the holder", &text(&out.stderr), &["only its provider can delete it"]);
+    // The holder is down when CICA deletes; the third party learns straight from CICA.
+    b.stop();
+    let traces = key_traces(&b.dir, iid, "sco-rats");
+    assert!(!open_with_everything_on_disk(&b.dir, &traces).is_empty(), "the attack does not open B's copy");
+    a.ok(&["item", "delete", &id]);
+    assert_eq!(items(&a).unwrap(), Vec::<Value>::new(), "the provider still lists its deleted item");
+    eventually("the third party destroys its copy", &[&a, &t], || holds_no_item(&t));
+    // The holder comes back: it destroys its copy, and does not give it back to the provider.
+    b.start();
+    eventually("the holder destroys its copy", &[&a, &b], || holds_no_item(&b));
+    wait_pair_in_sync(&a, &b);
+    never("the deleted item comes back to the provider", &[&a, &b], || {
+        let held = items(&a)?;
+        if held.is_empty() { Ok(()) } else { Err(format!("{held:?}")) }
+    });
+    let ev_b = audit_events(&b, &id).unwrap();
+    assert!(ev_b.iter().any(|(k, _)| k == "consent:deletion"), "{ev_b:?}");
+    assert!(ev_b.iter().any(|(k, _)| k == "key-destroyed"), "{ev_b:?}");
+    b.stop();
+    let opened = open_with_everything_on_disk(&b.dir, &traces);
+    assert!(opened.is_empty(), "after the deletion the holder's disk still opens the item's key: {opened:?}");
+    store_holds_nothing_of(&b.dir, iid);
 }

@@ -212,6 +212,19 @@ pub async fn request_item(State(s): State<AppState>, Path(id): Path<String>) -> 
     Ok(Json(Requested { asked }))
 }
 
+/// `DELETE /api/items/{id}`: the provider deletes its item everywhere.
+pub async fn delete_item(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+) -> Result<Json<RecordMade>, AppError> {
+    consent_step(&s, o, move |c, officer| {
+        let item = c.item_resolve(&id)?;
+        c.item_delete(item, officer)
+    })
+    .await
+}
+
 /// A new consent request.
 #[derive(Deserialize)]
 pub struct NewRequest {

@@ -16,7 +16,7 @@ use super::peers::{SOFT_BATCH_BYTES, Violation};
 use super::{Core, EngineError, audit_log, items};
 use crate::audit::Event;
 use crate::config::PeerRole;
-use crate::consent::{Denial, ExpiryAck, Grant, Record, Request, Revocation, RevocationAck, SignedRecord};
+use crate::consent::{Deletion, Denial, ExpiryAck, Grant, Record, Request, Revocation, RevocationAck, SignedRecord};
 use crate::ids::{PartyId, RecordId};
 use crate::net::protocol::Frame;
 use crate::policy::{self, Decision, Subject};
@@ -232,6 +232,51 @@ pub(super) fn revoke(core: &mut Core, grant: &str, officer: &str) -> Result<Reco
     make(core, Record::Revocation(v), officer)
 }
 
+/// `item delete`: the provider deletes its item. Every grant of it is revoked first (so third
+/// parties destroy their copies), then a signed deletion makes every Party node that holds it
+/// destroy it, this one included.
+pub(super) fn delete_item(core: &mut Core, item: crate::ids::ItemId, officer: &str) -> Result<RecordId, EngineError> {
+    let stored = core
+        .store
+        .item(item)
+        .map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?
+        .ok_or_else(|| EngineError::NoItem(item.to_string()))?;
+    let provider = stored.envelope.envelope.provider.clone();
+    if provider != core.identity.party.id {
+        return Err(EngineError::Consent(format!(
+            "item {item} was provided by {provider}; only its provider can delete it"
+        )));
+    }
+    let revoked: HashSet<RecordId> = core
+        .consent
+        .records
+        .values()
+        .filter_map(|r| match &r.record {
+            Record::Revocation(v) => Some(v.grant),
+            _ => None,
+        })
+        .collect();
+    let open: Vec<RecordId> = core
+        .consent
+        .records
+        .values()
+        .filter_map(|r| match &r.record {
+            Record::Grant(g) if g.item == item && !revoked.contains(&g.id) => Some(g.id),
+            _ => None,
+        })
+        .collect();
+    for g in open {
+        revoke(core, &g.to_string(), officer)?;
+    }
+    let d = Deletion { id: RecordId::random(), item, provider, at: now(), officer: officer.to_string() };
+    make(core, Record::Deletion(d), officer)
+}
+
+/// Whether the provider deleted this item: it is not taken again from anyone.
+pub(super) fn deleted(core: &Core, item: crate::ids::ItemId) -> bool {
+    core.consent.records.values().any(|r| matches!(&r.record, Record::Deletion(d) if d.item == item))
+}
+
 /// Signs a record an officer here made, and adds it; returns its id.
 fn make(core: &mut Core, record: Record, officer: &str) -> Result<RecordId, EngineError> {
     let id = record.id();
@@ -277,6 +322,14 @@ pub(super) fn add_record(core: &mut Core, r: SignedRecord, by: String) {
             }
         }
         Record::Revocation(v) if v.third_party == us => destroy(core, v),
+        Record::Deletion(d) => {
+            // Only an item of the deletion's signer: a Party deletes its own items.
+            let held = core.store.item(d.item).ok().flatten();
+            if held.is_some_and(|i| i.envelope.envelope.provider == d.provider) {
+                destroy_item(core, d.item, &d.provider, None);
+                tracing::info!(item = %d.item, provider = %d.provider, "item deleted by its provider: destroyed here");
+            }
+        }
         _ => {}
     }
 }
@@ -605,6 +658,11 @@ impl Core {
     /// `consent revoke`.
     pub fn consent_revoke(&mut self, grant_id: &str, officer: &str) -> Result<RecordId, EngineError> {
         revoke(self, grant_id, officer)
+    }
+
+    /// `item delete`.
+    pub fn item_delete(&mut self, item: crate::ids::ItemId, officer: &str) -> Result<RecordId, EngineError> {
+        delete_item(self, item, officer)
     }
 
     /// Carries out the grant expiries that have come (the node calls this every second).
