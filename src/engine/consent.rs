@@ -495,8 +495,12 @@ pub(super) fn on_records(core: &mut Core, peer: PeerId, records: Vec<SignedRecor
             let records = &core.consent.records;
             r.record.fits(|id| records.get(id).map(|s| &s.record))
         };
-        if let Err(m) = fits {
-            return Err(refuse(core, m.to_string()));
+        match fits {
+            Ok(()) => {}
+            // A confirmation or report may come before what it refers to (from another peer);
+            // it sets nothing off, so it is kept. A revocation must find its grant.
+            Err(crate::consent::Misfit::Unknown(_)) if !matches!(r.record, Record::Revocation(_)) => {}
+            Err(m) => return Err(refuse(core, m.to_string())),
         }
         if matches!(r.record, Record::Revocation(_)) {
             core.consent.revocations_from.insert((id, peer));
