@@ -61,6 +61,12 @@ fn about(e: &Event) -> Option<ItemId> {
         | Event::KeyDestroyed { item, .. } => Some(*item),
         Event::ReceiveRefused { id, .. } => id.as_deref().and_then(crate::ids::parse_id16).map(ItemId),
         Event::PeerConfig { .. } | Event::LogStarted { .. } | Event::Upgraded { .. } => None,
+        Event::AccountAdded { .. }
+        | Event::AccountRoleChanged { .. }
+        | Event::AccountDisabled { .. }
+        | Event::PasswordChanged { .. }
+        | Event::LoginSucceeded { .. }
+        | Event::LoginsFailed { .. } => None,
     }
 }
 
@@ -75,6 +81,13 @@ impl Core {
     /// The audit log, optionally about one item.
     pub fn audit_show(&self, item: Option<ItemId>) -> Result<Vec<SignedEntry>, EngineError> {
         show(self, item)
+    }
+
+    /// Notes an event from outside the engine (the API's accounts and logins) for the audit
+    /// log: chained, signed and written with this round's commit like the engine's own, so the
+    /// caller's `write` returns once it is durable.
+    pub fn audit(&mut self, event: Event) {
+        record(self, event);
     }
 
     /// Checks the audit log; the inner result names the first bad entry.
