@@ -116,12 +116,14 @@ pub struct Accounts {
 
 type Result<T> = std::result::Result<T, AccountError>;
 
+/// Whether an account could have this name, its length aside: letters, digits, spaces, '.',
+/// '-', '_' or '@', and no space at either end. (A login checks this before any work.)
+pub fn could_be_name(name: &str) -> bool {
+    !name.trim().is_empty() && name.trim() == name && name.chars().all(|c| c.is_alphanumeric() || " .-_@".contains(c))
+}
+
 fn check_name(name: &str) -> Result<()> {
-    let ok = !name.trim().is_empty()
-        && name.trim() == name
-        && name.chars().count() <= 64
-        && name.chars().all(|c| c.is_alphanumeric() || " .-_@".contains(c));
-    if ok { Ok(()) } else { Err(AccountError::BadName(name.into())) }
+    if could_be_name(name) && name.chars().count() <= 64 { Ok(()) } else { Err(AccountError::BadName(name.into())) }
 }
 
 /// Shortest password an officer may choose.

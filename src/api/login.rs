@@ -80,6 +80,13 @@ fn check_name(name: &str, l: &ApiLimits) -> Result<(), AppError> {
     if name.chars().any(char::is_control) {
         return Err(AppError::BadRequest("an account name has no control characters (such as a line break)".into()));
     }
+    // Nor anything else no account can have (such as a bidirectional override), so that the
+    // names in the log and the audit log are names someone could have meant.
+    if !crate::accounts::could_be_name(name) {
+        return Err(AppError::BadRequest(
+            "no account has such a name: names are letters, digits, spaces, '.', '-', '_' or '@'".into(),
+        ));
+    }
     Ok(())
 }
 
@@ -214,6 +221,9 @@ mod tests {
         for bad in ["n".repeat(65), "admin\nlogged in name=admin".into(), "a\rb".into(), "a\u{7f}".into()] {
             let e = check_name(&bad, &l).unwrap_err().to_string();
             assert!(e.contains("64 characters") || e.contains("control characters"), "{bad:?}: {e}");
+        }
+        for bad in ["", " lena", "lena\u{202e}", "<script>"] {
+            assert!(check_name(bad, &l).unwrap_err().to_string().contains("no account has such a name"), "{bad:?}");
         }
         assert!(check_password(&"p".repeat(1024), &l).is_ok());
         assert!(check_password(&"p".repeat(1025), &l).unwrap_err().to_string().contains("1024 bytes"));

@@ -164,6 +164,8 @@ mod tests {
         assert_eq!(c.limits.peer.doc_changes, super::PeerLimits::default().doc_changes);
         let e = parse("[limits.api]\nmax_connections = 0\n").unwrap_err();
         assert!(e.contains("limits.api.max_connections") && e.contains("at least 1"), "{e}");
+        let e = parse("[limits.api]\nlogin_max_delay_secs = 86400\n").unwrap_err();
+        assert!(e.contains("limits.api.login_max_delay_secs") && e.contains("at most 3600"), "{e}");
         let e = parse("[limits.peer]\nnonsense = 1\n").unwrap_err();
         assert!(e.contains("nonsense"), "{e}");
     }
