@@ -171,7 +171,9 @@ pub struct ApiStream<T = TcpStream> {
     activity: Arc<Activity>,
     timeouts: Timeouts,
     idle_timer: Pin<Box<Sleep>>,
-    send_timer: Option<Pin<Box<Sleep>>>,
+    send_timer: Pin<Box<Sleep>>,
+    /// Whether a write is pending and `send_timer` counts its stall.
+    stalled: bool,
     _slot: Option<OwnedSemaphorePermit>,
 }
 
@@ -183,32 +185,52 @@ impl<T> ApiStream<T> {
             activity: Activity::new(),
             timeouts,
             idle_timer: Box::pin(tokio::time::sleep_until(deadline)),
-            send_timer: None,
+            send_timer: Box::pin(tokio::time::sleep(timeouts.send)),
+            stalled: false,
             _slot: slot.into(),
         }
     }
 
-    /// `Ready(Err)` once the connection has been idle too long; otherwise arms the timer.
-    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.idle_timer.as_mut().poll(cx).is_ready() {
-            let now = Instant::now();
-            let next = match self.activity.idle_deadline(self.timeouts.idle) {
-                Some(d) if d <= now => {
-                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "no request in time")));
-                }
-                Some(d) => d,
-                None => now + self.timeouts.idle,
-            };
-            self.idle_timer.as_mut().reset(tokio::time::Instant::from_std(next));
+    /// Whether the connection has been idle too long; moves the idle timer on when it is not.
+    /// It only reads the clock, so that a busy stream does not spend the task's poll budget on
+    /// its timer at every read.
+    fn idle_expired(&mut self) -> bool {
+        let now = Instant::now();
+        if now < self.idle_timer.deadline().into_std() {
+            return false;
         }
-        Poll::Pending
+        match self.activity.idle_deadline(self.timeouts.idle) {
+            Some(d) if d <= now => true,
+            next => {
+                let next = next.unwrap_or(now + self.timeouts.idle);
+                self.idle_timer.as_mut().reset(tokio::time::Instant::from_std(next));
+                false
+            }
+        }
     }
 
-    /// Called when a write is pending: `Ready(Err)` once it has been for too long.
+    /// On a read that is pending: the time-out, or the timer armed to wake the task when the
+    /// connection may be due.
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            if self.idle_expired() {
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "no request in time")));
+            }
+            if self.idle_timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// On a write that is pending: the time-out once the stall has lasted too long. The timer
+    /// is set when a stall begins, not at every write.
     fn poll_stalled(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let send = self.timeouts.send;
-        let timer = self.send_timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(send)));
-        match timer.as_mut().poll(cx) {
+        if !self.stalled {
+            self.stalled = true;
+            let deadline = tokio::time::Instant::now() + self.timeouts.send;
+            self.send_timer.as_mut().reset(deadline);
+        }
+        match self.send_timer.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "the client reads nothing"))),
             Poll::Pending => Poll::Pending,
         }
@@ -221,7 +243,7 @@ impl<T> ApiStream<T> {
                 _ => Poll::Pending,
             },
             done => {
-                self.send_timer = None;
+                self.stalled = false;
                 done
             }
         }
@@ -233,14 +255,10 @@ impl<T: AsyncRead + Unpin> AsyncRead for ApiStream<T> {
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Pending => this.poll_idle(cx),
-            ready => {
-                // Bytes read do not reset the idle clock (only a request's end does), but the
-                // time-out must hold for a client that sends without pause too.
-                match this.poll_idle(cx) {
-                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                    _ => ready,
-                }
-            }
+            // Bytes read do not reset the idle clock (only a request's end does), and the
+            // time-out holds for a client that sends without pause too.
+            _ if this.idle_expired() => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "no request in time"))),
+            ready => ready,
         }
     }
 }
