@@ -116,19 +116,22 @@ pub struct Accounts {
 
 type Result<T> = std::result::Result<T, AccountError>;
 
+/// Whether an account could have this name, its length aside: letters, digits, spaces, '.',
+/// '-', '_' or '@', and no space at either end. (A login checks this before any work.)
+pub fn could_be_name(name: &str) -> bool {
+    !name.trim().is_empty() && name.trim() == name && name.chars().all(|c| c.is_alphanumeric() || " .-_@".contains(c))
+}
+
 fn check_name(name: &str) -> Result<()> {
-    let ok = !name.trim().is_empty()
-        && name.trim() == name
-        && name.chars().count() <= 64
-        && name.chars().all(|c| c.is_alphanumeric() || " .-_@".contains(c));
-    if ok { Ok(()) } else { Err(AccountError::BadName(name.into())) }
+    if could_be_name(name) && name.chars().count() <= 64 { Ok(()) } else { Err(AccountError::BadName(name.into())) }
 }
 
 /// Shortest password an officer may choose.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
+// The longest password is the API's bound (`limits.api.password_bytes`), checked before this.
 fn check_new_password(new: &str, current: &str) -> Result<()> {
-    if new.chars().count() < MIN_PASSWORD_CHARS || new.len() > 1024 {
+    if new.chars().count() < MIN_PASSWORD_CHARS {
         return Err(AccountError::WeakPassword(format!(
             "a password needs {MIN_PASSWORD_CHARS} characters or more (a phrase of several words is easiest)"
         )));
@@ -244,6 +247,25 @@ impl Accounts {
         Ok(s.info)
     }
 
+    /// Gives an account another role; answers the role it had.
+    pub fn set_role(&self, name: &str, role: Role) -> Result<Role> {
+        let mut s = self.get_stored(name)?.ok_or_else(|| AccountError::NoSuch(name.into()))?;
+        let before = s.info.role;
+        s.info.role = role;
+        self.put(&s, false)?;
+        Ok(before)
+    }
+
+    /// Replaces an account's password with a new one-time password, which it answers (stored
+    /// only as a hash): for an officer who lost theirs.
+    pub fn reset_password(&self, name: &str) -> Result<String> {
+        let mut s = self.get_stored(name)?.ok_or_else(|| AccountError::NoSuch(name.into()))?;
+        let password = new_password();
+        s.hash = hash_password(&password)?;
+        self.put(&s, false)?;
+        Ok(password)
+    }
+
     /// Changes an account's password, given its current one. `Ok(false)` when the current
     /// password is wrong (or the account unknown or disabled).
     pub fn change_password(&self, name: &str, current: &str, new: &str) -> Result<bool> {
@@ -326,6 +348,21 @@ mod tests {
         assert!(a.change_password("omar", &pw, "correct horse battery").unwrap());
         assert!(a.verify("omar", &pw).unwrap().is_none());
         assert!(a.verify("omar", "correct horse battery").unwrap().is_some());
+    }
+
+    #[test]
+    fn an_admin_changes_a_role_and_resets_a_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Accounts::open(dir.path()).unwrap();
+        let old = a.add("omar", Role::Liaison).unwrap();
+        assert_eq!(a.set_role("omar", Role::Viewer).unwrap(), Role::Liaison);
+        assert_eq!(a.get("omar").unwrap().unwrap().role, Role::Viewer);
+        let new = a.reset_password("omar").unwrap();
+        assert_ne!(new, old);
+        assert!(a.verify("omar", &old).unwrap().is_none());
+        assert!(a.verify("omar", &new).unwrap().is_some());
+        assert!(matches!(a.set_role("nobody", Role::Admin), Err(AccountError::NoSuch(_))));
+        assert!(matches!(a.reset_password("nobody"), Err(AccountError::NoSuch(_))));
     }
 
     #[test]

@@ -3,12 +3,17 @@
 //! rustls only; loopback by default. Every API request carries the node's bearer token or a
 //! logged-in officer's session, and its role is checked (`auth`). The web app's files are served
 //! from the binary (`web`), every response with strict security headers. Handlers are thin: they
-//! turn a request into a job for the engine and the job's answer into JSON.
+//! turn a request into a job for the engine and the job's answer into JSON. Connections are
+//! capped and time out when idle (`conn`); logins are bounded and slowed (`login`).
 
 mod account_routes;
 mod auth;
+mod conn;
 mod draft_routes;
 mod error;
+mod login;
+mod login_audit;
+mod login_limit;
 mod node_routes;
 mod presence;
 mod session;
@@ -19,23 +24,26 @@ mod workspace_routes;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{delete, get, post, put};
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use libp2p::Multiaddr;
 use tokio::task::JoinHandle;
 
 use crate::accounts::Accounts;
-use crate::config::PartyConfig;
+use crate::config::{ApiLimits, PartyConfig};
 use crate::engine::EngineHandle;
 use crate::keys::PublicKeys;
 
 pub use crate::engine::DocInfo;
-pub use account_routes::NewAccount;
+pub use account_routes::{NewAccount, NewRole, Reset};
 pub use auth::{Caller, required_role};
+pub use conn::{ApiAddr, ServerHandle};
 pub use draft_routes::{Action as DraftAction, DiffText, DraftSummary, Spliced};
 pub use error::AppError;
+pub use login::Logins;
 pub use node_routes::{NodeId, Reloaded};
 pub use session::{COOKIE_NAME, CSRF_HEADER, SessionInfo, Sessions};
 pub use vault_routes::{AuditReport, RecordMade, Requested};
@@ -69,6 +77,10 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// Logged-in sessions.
     pub sessions: Arc<Sessions>,
+    /// The bounds on clients (`[limits.api]`).
+    pub limits: ApiLimits,
+    /// Failed-login counters and their tally for the audit log.
+    pub logins: Arc<Logins>,
     /// Cancelled when the node stops, so that open event streams end and the graceful shutdown
     /// need not wait them out.
     pub stopping: tokio_util::sync::CancellationToken,
@@ -84,10 +96,12 @@ pub fn router(state: AppState) -> Router {
     use vault_routes as v;
     use workspace_routes as w;
     let api = Router::new()
-        .route("/api/session", get(session::whoami).post(session::login).delete(session::logout))
-        .route("/api/session/password", post(session::change_password))
+        .route("/api/session", get(session::whoami).post(login::login).delete(session::logout))
+        .route("/api/session/password", post(login::change_password))
         .route("/api/accounts", get(a::list).post(a::add))
         .route("/api/accounts/{name}/disable", post(a::disable))
+        .route("/api/accounts/{name}/role", post(a::set_role))
+        .route("/api/accounts/{name}/reset", post(a::reset))
         .route("/api/peers", post(n::add_peer))
         .route("/api/peers/{peer}", delete(n::remove_peer))
         .route("/api/presence", post(presence::post))
@@ -142,28 +156,37 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves the API over HTTPS on `addr` until `handle` is told to shut down. Returns the bound
-/// address (port 0 resolved) and the server task.
+/// address (port 0 resolved) and the server task, which writes the last failed logins to the
+/// audit log as it ends.
 pub async fn serve(
     addr: SocketAddr,
     cert_pem: Vec<u8>,
     key_pem: Vec<u8>,
     state: AppState,
-    handle: axum_server::Handle<SocketAddr>,
+    handle: ServerHandle,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let tls = RustlsConfig::from_pem(cert_pem, key_pem).await?;
-    let app = router(state);
-    // TCP_NODELAY: an answer written as several small TLS records must not wait out the peer's
-    // delayed ACK (Nagle), which added 40 ms to about half of all requests, keystrokes included.
-    let acceptor =
-        axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(axum_server::accept::NoDelayAcceptor::new());
-    let server = axum_server::bind(addr).acceptor(acceptor).handle(handle.clone());
+    let limits = state.limits.clone();
+    let idle = Duration::from_secs(limits.header_timeout_secs);
+    let timeouts = conn::Timeouts { idle, send: Duration::from_secs(limits.send_timeout_secs) };
+    let listener = conn::Listener::bind(addr, limits.max_connections, timeouts).await?;
+    let app = router(state.clone());
+    let acceptor = RustlsAcceptor::new(tls).acceptor(conn::Counting);
+    let mut server = axum_server::Server::from_listener(listener).acceptor(acceptor).handle(handle.clone());
+    // hyper's own time-out for an HTTP/1 head; `conn` bounds the rest (HTTP/2, idle connections,
+    // protocol detection) under TLS, where hyper does not.
+    server.http_builder().http1().header_read_timeout(idle);
+    let audit_every = Duration::from_secs(limits.login_audit_secs);
+    let flusher = tokio::spawn(login_audit::run(state.clone(), audit_every));
     let task = tokio::spawn(async move {
         if let Err(e) = server.serve(app.into_make_service_with_connect_info::<SocketAddr>()).await {
             tracing::error!(error = %e, "the API server stopped");
         }
+        flusher.abort();
+        login_audit::flush(&state).await;
     });
     match handle.listening().await {
-        Some(bound) => Ok((bound, task)),
+        Some(bound) => Ok((bound.0, task)),
         None => {
             task.abort();
             Err(std::io::Error::other(format!("cannot listen on {addr}")))

@@ -163,6 +163,64 @@ pub enum Event {
         /// The length now claimed.
         new_len: u64,
     },
+    // Accounts and logins (the local API's officers).
+    /// An account was made at this node.
+    AccountAdded {
+        /// Its name.
+        name: String,
+        /// Its role.
+        role: String,
+        /// Who made it: an admin's account, or the node's API token.
+        by: String,
+    },
+    /// An account's role changed; its sessions ended.
+    AccountRoleChanged {
+        /// The account.
+        name: String,
+        /// The role before.
+        from: String,
+        /// The role now.
+        to: String,
+        /// Who changed it.
+        by: String,
+    },
+    /// An account was disabled; its sessions ended.
+    AccountDisabled {
+        /// The account.
+        name: String,
+        /// Who disabled it.
+        by: String,
+    },
+    /// An account's password was changed by its officer, or reset by an admin to a new one-time
+    /// password; the account's other sessions ended.
+    PasswordChanged {
+        /// The account.
+        name: String,
+        /// Who changed it.
+        by: String,
+        /// True for an admin's reset.
+        reset: bool,
+    },
+    /// An officer logged in.
+    LoginSucceeded {
+        /// The account.
+        name: String,
+        /// The client's address, when known.
+        addr: Option<String>,
+    },
+    /// Failed logins for one name from one address in one interval (`limits.api.login_audit_secs`),
+    /// counted rather than one entry each, so that a flood writes a bounded number of entries.
+    LoginsFailed {
+        /// The name tried (checked for length and control characters); `None` for the tries
+        /// past `limits.api.login_tracked` names in one interval, counted together.
+        name: Option<String>,
+        /// The client's address, when known.
+        addr: Option<String>,
+        /// Passwords tried and wrong (or an unknown name, or a disabled account).
+        failed: u64,
+        /// Tries turned away unchecked because they came before their wait was over.
+        refused: u64,
+    },
 }
 
 /// One entry, before signing.

@@ -92,7 +92,7 @@ pub struct Node {
     engine_thread: Option<std::thread::JoinHandle<()>>,
     net_task: tokio::task::JoinHandle<()>,
     api_task: tokio::task::JoinHandle<()>,
-    api_handle: axum_server::Handle<SocketAddr>,
+    api_handle: api::ServerHandle,
     stopping: tokio_util::sync::CancellationToken,
     reload: Reloader,
 }
@@ -171,6 +171,8 @@ impl Node {
             data_dir: data_dir.to_path_buf(),
             accounts,
             sessions: Arc::new(api::Sessions::default()),
+            limits: config.limits.api.clone(),
+            logins: Arc::new(api::Logins::new(&config.limits.api)),
             stopping: stopping.clone(),
             recent_edits: Default::default(),
         };

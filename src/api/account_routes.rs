@@ -1,11 +1,18 @@
-//! Officers' accounts at this node (admins only; the role check is in `auth`).
+//! Officers' accounts at this node (admins only; the role check is in `auth`). Every change is
+//! audited, and a change to what an account may do or how it logs in (disabled, role, password
+//! reset) ends its sessions: a session holds the role it logged in with.
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
+use super::auth::Caller;
+use super::login_audit::record;
+use super::workspace_routes::OFFICER_HEADER;
 use super::{AppError, AppState};
 use crate::accounts::{AccountError, AccountInfo, Role};
+use crate::audit::Event;
 
 /// A new account, and (in the answer) its one-time initial password.
 #[derive(Debug, Serialize, Deserialize)]
@@ -19,7 +26,23 @@ pub struct NewAccount {
     pub password: Option<String>,
 }
 
-fn account_error(e: AccountError) -> AppError {
+/// A role to give an account.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NewRole {
+    /// The role.
+    pub role: Role,
+}
+
+/// A new one-time password, in answer to a reset.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Reset {
+    /// The account.
+    pub name: String,
+    /// Its new one-time password; shown once.
+    pub password: String,
+}
+
+pub(super) fn account_error(e: AccountError) -> AppError {
     match e {
         AccountError::BadName(_) | AccountError::Exists(_) | AccountError::WeakPassword(_) => {
             AppError::BadRequest(e.to_string())
@@ -41,21 +64,85 @@ async fn blocking<T: Send + 'static>(
         .map_err(account_error)
 }
 
+/// Who made a change, for the audit log: the admin's account, or the node's API token (with the
+/// officer the CLI names, if any).
+fn by(c: &Caller, headers: &HeaderMap) -> String {
+    if let Some(a) = &c.account {
+        return a.clone();
+    }
+    match headers.get(OFFICER_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|o| !o.is_empty()) {
+        Some(o) => format!("API token ({o})"),
+        None => "API token".into(),
+    }
+}
+
 pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<AccountInfo>>, AppError> {
     Ok(Json(blocking(&s, |a| a.list()).await?))
 }
 
-pub async fn add(State(s): State<AppState>, Json(b): Json<NewAccount>) -> Result<Json<NewAccount>, AppError> {
+pub async fn add(
+    State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
+    headers: HeaderMap,
+    Json(b): Json<NewAccount>,
+) -> Result<Json<NewAccount>, AppError> {
+    // An account whose name is past the login bound could never log in.
+    if b.name.chars().count() > s.limits.name_chars as usize {
+        return Err(AppError::BadRequest(format!(
+            "an account name has at most {} characters (limits.api.name_chars)",
+            s.limits.name_chars
+        )));
+    }
     let (name, role) = (b.name.clone(), b.role);
     let password = blocking(&s, move |a| a.add(&name, role)).await?;
-    tracing::info!(name = %b.name, role = %b.role, "account added");
+    tracing::info!(name = ?b.name, role = %b.role, "account added");
+    let by = by(&caller, &headers);
+    record(&s, Event::AccountAdded { name: b.name.clone(), role: b.role.to_string(), by }).await?;
     Ok(Json(NewAccount { name: b.name, role: b.role, password: Some(password) }))
 }
 
-pub async fn disable(State(s): State<AppState>, Path(name): Path<String>) -> Result<Json<AccountInfo>, AppError> {
+pub async fn disable(
+    State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<AccountInfo>, AppError> {
     let n = name.clone();
     let info = blocking(&s, move |a| a.disable(&n)).await?;
-    s.sessions.end_all_of(&name);
-    tracing::info!(name = %name, "account disabled; its sessions ended");
+    s.sessions.end_all_of(&name, None);
+    tracing::info!(name = ?name, "account disabled; its sessions ended");
+    record(&s, Event::AccountDisabled { name, by: by(&caller, &headers) }).await?;
     Ok(Json(info))
+}
+
+pub async fn set_role(
+    State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Json(b): Json<NewRole>,
+) -> Result<Json<AccountInfo>, AppError> {
+    let n = name.clone();
+    let (before, info) = blocking(&s, move |a| Ok((a.set_role(&n, b.role)?, a.get(&n)?))).await?;
+    let info = info.ok_or_else(|| AppError::NotFound(format!("no account named {name:?}")))?;
+    s.sessions.end_all_of(&name, None);
+    tracing::info!(name = ?name, from = %before, to = %b.role, "account role changed; its sessions ended");
+    let event =
+        Event::AccountRoleChanged { name, from: before.to_string(), to: b.role.to_string(), by: by(&caller, &headers) };
+    record(&s, event).await?;
+    Ok(Json(info))
+}
+
+pub async fn reset(
+    State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<Reset>, AppError> {
+    let n = name.clone();
+    let password = blocking(&s, move |a| a.reset_password(&n)).await?;
+    s.sessions.end_all_of(&name, None);
+    tracing::info!(name = ?name, "account password reset; its sessions ended");
+    record(&s, Event::PasswordChanged { name: name.clone(), by: by(&caller, &headers), reset: true }).await?;
+    Ok(Json(Reset { name, password }))
 }

@@ -107,6 +107,8 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             return Ok(axum::Json(serde_json::Value::Null).into_response());
         }
         Err(e) => {
+            // A request's path has no control characters (hyper refuses a request line with
+            // them), so it cannot forge a log line; a name in `e` is Debug-quoted.
             tracing::warn!(path = %path, error = %e, "API request refused");
             return Err(e);
         }

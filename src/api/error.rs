@@ -23,7 +23,7 @@ pub enum AppError {
     /// Authenticated, but the role or the CSRF token does not allow it.
     #[error("{0}")]
     Forbidden(String),
-    /// Too many failed logins; retry after this many seconds.
+    /// Too many failed logins from here; retry after this many seconds.
     #[error("too many failed logins; try again in {0} s")]
     TooManyRequests(u64),
     /// Something on our side that the client cannot act on.
@@ -32,6 +32,12 @@ pub enum AppError {
     /// The request itself is wrong.
     #[error("{0}")]
     BadRequest(String),
+    /// The request's body is larger than the route takes.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The request's body did not arrive in time.
+    #[error("{0}")]
+    Timeout(String),
     /// No such route or object.
     #[error("{0}")]
     NotFound(String),
@@ -48,6 +54,8 @@ impl AppError {
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Engine(e) => match e {
                 EngineError::NotFound { .. } => StatusCode::NOT_FOUND,

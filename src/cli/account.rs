@@ -1,5 +1,6 @@
-//! `liaison account add|list|disable`: officers' accounts for the web app. Through the running
-//! node's API (admins only); with no node running, straight in the node's accounts database.
+//! `liaison account add|list|disable|role|reset`: officers' accounts for the web app. Through the
+//! running node's API (admins only); with no node running, straight in the node's accounts
+//! database, and audited straight in its store (the same signed log the node keeps).
 
 use std::path::Path;
 
@@ -8,7 +9,8 @@ use reqwest::Method;
 
 use super::output;
 use crate::accounts::{AccountInfo, Accounts, Role};
-use crate::api::NewAccount;
+use crate::api::{NewAccount, NewRole, Reset};
+use crate::audit::{self, Event};
 use crate::client::{Client, ClientError};
 
 /// Account commands.
@@ -38,20 +40,79 @@ pub enum AccountCmd {
         /// The account name.
         name: String,
     },
+    /// Give an account another role; its sessions end (they hold the role they logged in with).
+    Role {
+        /// The account name.
+        name: String,
+        /// The new role.
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+    /// Replace an account's password with a new one-time password (printed once); its sessions
+    /// end.
+    Reset {
+        /// The account name.
+        name: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-/// Runs `f` through the node if it runs, else on the accounts database directly.
+/// Runs `f` through the node if it runs, else on the accounts database directly; there, the
+/// event `offline` answers (if any) is audited too, as the node would have.
 async fn either<T>(
     dir: &Path,
     officer: &str,
     via_api: impl AsyncFnOnce(&Client) -> Result<T, ClientError>,
-    offline: impl FnOnce(&Accounts) -> anyhow::Result<T>,
+    offline: impl FnOnce(&Accounts, String) -> anyhow::Result<(T, Option<Event>)>,
 ) -> anyhow::Result<T> {
     let c = Client::for_data_dir(dir, officer)?;
     match via_api(&c).await {
-        Err(ClientError::NoNode { .. }) => offline(&Accounts::open(dir)?),
+        Err(ClientError::NoNode { .. }) => {
+            let by = if officer.is_empty() {
+                "CLI, node stopped".to_string()
+            } else {
+                format!("CLI ({officer}), node stopped")
+            };
+            let (out, event) = offline(&Accounts::open(dir)?, by)?;
+            if let Some(e) = event {
+                audit_offline(dir, e)?;
+            }
+            Ok(out)
+        }
         r => Ok(r?),
     }
+}
+
+/// Appends `event` to the stopped node's audit log, signed with its node key. A log not yet
+/// begun (the node never ran) begins as the node would begin it.
+fn audit_offline(dir: &Path, event: Event) -> anyhow::Result<()> {
+    let keys = crate::keys::load(dir)?;
+    let store = crate::store::Store::open(dir)?;
+    let at = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut head = store.audit_head()?;
+    let mut entries = Vec::new();
+    if head.is_none() {
+        let after_loss = store.meta_value::<Vec<(String, String, String)>>("peers_known")?.is_some();
+        let node = keys.public().peer_id.to_string();
+        let (e, h) = audit::append(&keys.node_ed25519, None, at(), Event::LogStarted { node, after_loss });
+        entries.push(e);
+        head = Some(h);
+    }
+    let (e, h) = audit::append(&keys.node_ed25519, head.as_ref(), at(), event);
+    entries.push(e);
+    store.write(|w| entries.iter().try_for_each(|e| w.append_audit(e, &h)))?;
+    Ok(())
+}
+
+/// Refuses a name no login could use (past `limits.api.name_chars`).
+fn check_login_bound(dir: &Path, name: &str) -> anyhow::Result<()> {
+    let max = crate::config::NodeConfig::load(dir)?.limits.api.name_chars;
+    if name.chars().count() > max as usize {
+        anyhow::bail!("an account name has at most {max} characters (limits.api.name_chars in node.toml)");
+    }
+    Ok(())
 }
 
 pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<()> {
@@ -62,7 +123,12 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
                 dir,
                 officer,
                 async |c| c.send(Method::POST, "/api/accounts", &body).await,
-                |a| Ok(NewAccount { name: name.clone(), role: *role, password: Some(a.add(name, *role)?) }),
+                |a, by| {
+                    check_login_bound(dir, name)?;
+                    let password = Some(a.add(name, *role)?);
+                    let event = Event::AccountAdded { name: name.clone(), role: role.to_string(), by };
+                    Ok((NewAccount { name: name.clone(), role: *role, password }, Some(event)))
+                },
             )
             .await?;
             // With the node stopped and port 0 configured, the address is known only once it runs.
@@ -82,7 +148,7 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
         }
         AccountCmd::List { json } => {
             let v: Vec<AccountInfo> =
-                either(dir, officer, async |c| c.get("/api/accounts").await, |a| Ok(a.list()?)).await?;
+                either(dir, officer, async |c| c.get("/api/accounts").await, |a, _| Ok((a.list()?, None))).await?;
             output::list(&v, *json, &["NAME", "ROLE", "STATE", "LAST LOGIN"], |a| {
                 vec![
                     a.name.clone(),
@@ -98,10 +164,45 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
                 dir,
                 officer,
                 async |c| c.send(Method::POST, &path, &serde_json::json!({})).await,
-                |a| Ok(a.disable(name)?),
+                |a, by| Ok((a.disable(name)?, Some(Event::AccountDisabled { name: name.clone(), by }))),
             )
             .await?;
             println!("account {name:?} disabled");
+        }
+        AccountCmd::Role { name, role } => {
+            let path = format!("/api/accounts/{}/role", crate::client::encode(name));
+            let _: AccountInfo = either(
+                dir,
+                officer,
+                async |c| c.send(Method::POST, &path, &NewRole { role: *role }).await,
+                |a, by| {
+                    let from = a.set_role(name, *role)?.to_string();
+                    let info = a.get(name)?.ok_or_else(|| anyhow::anyhow!("no account named {name:?}"))?;
+                    let to = role.to_string();
+                    Ok((info, Some(Event::AccountRoleChanged { name: name.clone(), from, to, by })))
+                },
+            )
+            .await?;
+            println!("account {name:?} is now {role}; its sessions ended");
+        }
+        AccountCmd::Reset { name, json } => {
+            let path = format!("/api/accounts/{}/reset", crate::client::encode(name));
+            let r: Reset = either(
+                dir,
+                officer,
+                async |c| c.send(Method::POST, &path, &serde_json::json!({})).await,
+                |a, by| {
+                    let password = a.reset_password(name)?;
+                    let event = Event::PasswordChanged { name: name.clone(), by, reset: true };
+                    Ok((Reset { name: name.clone(), password }, Some(event)))
+                },
+            )
+            .await?;
+            if *json {
+                return output::json(&r);
+            }
+            println!("account {:?}: its sessions ended", r.name);
+            println!("new one-time password (shown once): {}", r.password);
         }
     }
     Ok(())

@@ -47,24 +47,52 @@ impl Default for PeerLimits {
     }
 }
 
-/// Bounds on what an API client may send.
+/// Bounds on what an API client may send, and on how failed logins are slowed.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApiLimits {
     /// Seconds a client has to send a request's head (line and headers) after connecting or
-    /// after its previous response.
+    /// after its previous response; a connection idle that long is closed.
     pub header_timeout_secs: u64,
+    /// Seconds a response may wait for the client to read any of it before the connection is
+    /// closed.
+    pub send_timeout_secs: u64,
     /// Most connections open at once; past it new connections wait to be accepted.
     pub max_connections: u32,
     /// Longest login (account) name, in characters.
     pub name_chars: u32,
     /// Longest password, in bytes.
     pub password_bytes: u32,
+    /// Failed logins for one name from one address before each further try must wait (1 s,
+    /// doubling with each failure, up to `login_max_delay_secs`).
+    pub login_free_failures: u32,
+    /// Failed logins from one address, whatever the names, before each further try from it must
+    /// wait likewise.
+    pub login_free_failures_per_addr: u32,
+    /// Longest wait between two login tries.
+    pub login_max_delay_secs: u64,
+    /// Most failed-login counters kept (one per name and address, one per address); past it
+    /// the oldest are forgotten.
+    pub login_tracked: u32,
+    /// Failed logins are audited (and logged) once per this many seconds for each name and
+    /// address, with a count, instead of one entry each.
+    pub login_audit_secs: u64,
 }
 
 impl Default for ApiLimits {
     fn default() -> Self {
-        ApiLimits { header_timeout_secs: 10, max_connections: 512, name_chars: 64, password_bytes: 1024 }
+        ApiLimits {
+            header_timeout_secs: 10,
+            send_timeout_secs: 30,
+            max_connections: 512,
+            name_chars: 64,
+            password_bytes: 1024,
+            login_free_failures: 5,
+            login_free_failures_per_addr: 20,
+            login_max_delay_secs: 60,
+            login_tracked: 10_000,
+            login_audit_secs: 60,
+        }
     }
 }
 
@@ -90,9 +118,15 @@ impl Limits {
             ("limits.peer.item_chunks", u64::from(self.peer.item_chunks)),
             ("limits.peer.refusal_audit_secs", self.peer.refusal_audit_secs),
             ("limits.api.header_timeout_secs", self.api.header_timeout_secs),
+            ("limits.api.send_timeout_secs", self.api.send_timeout_secs),
             ("limits.api.max_connections", u64::from(self.api.max_connections)),
             ("limits.api.name_chars", u64::from(self.api.name_chars)),
             ("limits.api.password_bytes", u64::from(self.api.password_bytes)),
+            ("limits.api.login_free_failures", u64::from(self.api.login_free_failures)),
+            ("limits.api.login_free_failures_per_addr", u64::from(self.api.login_free_failures_per_addr)),
+            ("limits.api.login_max_delay_secs", self.api.login_max_delay_secs),
+            ("limits.api.login_tracked", u64::from(self.api.login_tracked)),
+            ("limits.api.login_audit_secs", self.api.login_audit_secs),
         ];
         for (key, v) in positive {
             if v == 0 {
@@ -104,6 +138,10 @@ impl Limits {
         }
         if self.api.password_bytes < 12 {
             return Err(("limits.api.password_bytes".into(), "must allow at least 12 bytes".into()));
+        }
+        // A wait longer than this would be a lockout by another name.
+        if self.api.login_max_delay_secs > 3600 {
+            return Err(("limits.api.login_max_delay_secs".into(), "must be at most 3600 (an hour)".into()));
         }
         Ok(())
     }
@@ -126,6 +164,8 @@ mod tests {
         assert_eq!(c.limits.peer.doc_changes, super::PeerLimits::default().doc_changes);
         let e = parse("[limits.api]\nmax_connections = 0\n").unwrap_err();
         assert!(e.contains("limits.api.max_connections") && e.contains("at least 1"), "{e}");
+        let e = parse("[limits.api]\nlogin_max_delay_secs = 86400\n").unwrap_err();
+        assert!(e.contains("limits.api.login_max_delay_secs") && e.contains("at most 3600"), "{e}");
         let e = parse("[limits.peer]\nnonsense = 1\n").unwrap_err();
         assert!(e.contains("nonsense"), "{e}");
     }

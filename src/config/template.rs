@@ -74,14 +74,32 @@ refusal_audit_secs = 60
 
 # Bounds on what a client of the API may send.
 [limits.api]
-# Seconds a client has to send a request's line and headers. Default 10.
+# Seconds a client has to send a request's line and headers, after connecting or after its
+# previous response; an idle connection is closed after it. Default 10.
 header_timeout_secs = 10
-# Most API connections open at once; more wait. Default 512.
+# Most API connections open at once; more wait to be accepted. Default 512.
 max_connections = 512
 # Longest account name, in characters. Default 64.
 name_chars = 64
 # Longest password, in bytes. Default 1024.
 password_bytes = 1024
+# Seconds a response may wait for the client to read any of it before the connection is
+# closed. Default 30.
+send_timeout_secs = 30
+# Failed logins for one name from one address before each further try must wait: 1 s, doubling
+# with each failure, up to login_max_delay_secs. Other names and other addresses are not
+# slowed by them. Default 5.
+login_free_failures = 5
+# Failed logins from one address, whatever the names, before its tries must wait likewise.
+# Default 20.
+login_free_failures_per_addr = 20
+# Longest wait between two login tries, in seconds. Default 60.
+login_max_delay_secs = 60
+# Most failed-login counters kept; past it the oldest are forgotten. Default 10000.
+login_tracked = 10000
+# Failed logins are audited once per this many seconds for each name and address, with a
+# count. Default 60.
+login_audit_secs = 60
 
 # Pinned peers, one [[peers]] table each (`liaison peer add` writes them):
 #   party_id    the organisation of the peer

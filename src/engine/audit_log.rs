@@ -66,6 +66,12 @@ fn about(e: &Event) -> Option<ItemId> {
         | Event::Upgraded { .. }
         | Event::PartyAct { .. }
         | Event::WitnessConflict { .. } => None,
+        Event::AccountAdded { .. }
+        | Event::AccountRoleChanged { .. }
+        | Event::AccountDisabled { .. }
+        | Event::PasswordChanged { .. }
+        | Event::LoginSucceeded { .. }
+        | Event::LoginsFailed { .. } => None,
     }
 }
 
@@ -80,6 +86,13 @@ impl Core {
     /// The audit log, optionally about one item.
     pub fn audit_show(&self, item: Option<ItemId>) -> Result<Vec<SignedEntry>, EngineError> {
         show(self, item)
+    }
+
+    /// Notes an event from outside the engine (the API's accounts and logins) for the audit
+    /// log: chained, signed and written with this round's commit like the engine's own, so the
+    /// caller's `write` returns once it is durable.
+    pub fn audit(&mut self, event: Event) {
+        record(self, event);
     }
 
     /// Checks the audit log; the inner result names the first bad entry.
