@@ -60,7 +60,10 @@ fn about(e: &Event) -> Option<ItemId> {
         | Event::Consent { item, .. }
         | Event::KeyDestroyed { item, .. } => Some(*item),
         Event::ReceiveRefused { id, .. } => id.as_deref().and_then(crate::ids::parse_id16).map(ItemId),
-        Event::PeerConfig { .. } | Event::LogStarted { .. } | Event::Upgraded { .. } => None,
+        Event::PeerConfig { .. }
+        | Event::LogStarted { .. }
+        | Event::Upgraded { .. }
+        | Event::RefusalsCounted { .. } => None,
     }
 }
 
