@@ -166,7 +166,7 @@ mod tests {
         let e = parse("[limits.peer]\nnonsense = 1\n").unwrap_err();
         assert!(e.contains("nonsense"), "{e}");
         // A batch bound that an honest batch with one large document would not fit.
-        let e = parse("[limits.peer]\ndoc_bytes = 100000000\n").unwrap_err();
+        let e = parse("[limits.peer]\ndoc_bytes = 120000000\n").unwrap_err();
         assert!(e.contains("limits.peer.batch_doc_bytes"), "{e}");
         let e = parse("[limits.peer]\nbatch_frames = 100\n").unwrap_err();
         assert!(e.contains("limits.peer.batch_frames") && e.contains("8192"), "{e}");
