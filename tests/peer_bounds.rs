@@ -1,0 +1,304 @@
+//! What a hostile peer can make a node hold or do is bounded (`[limits.peer]`), and a peer past
+//! a bound loses its session, is audited once, and the other peers are served on. The hostile
+//! peer is SCO RATS's node gone rogue (its real keys, a raw libp2p swarm speaking the real
+//! protocol), or a third party; the hostile inputs are built with automerge and the vault
+//! themselves. Against it: CICA's real node, with CICA's backup node as the honest peer that
+//! keeps syncing through every attack.
+
+mod inproc;
+
+use std::time::Instant;
+
+use automerge::sync::{ChunkList, Message, MessageVersion};
+use automerge::transaction::Transactable;
+use automerge::{ActorId, Automerge, ROOT};
+use chrono::Utc;
+use ed25519_dalek::SigningKey;
+use inproc::{TestNode, eventually, pin_pair, raw_swarm, send_batch};
+use liaison::audit::Event;
+use liaison::authorship::{ActorCert, NodeActor, SignedHead};
+use liaison::config::PeerRole;
+use liaison::ids::{DocId, ItemId};
+use liaison::net::protocol::{Batch, Frame, Reply};
+use liaison::node::{InitOptions, init_data_dir};
+use liaison::vault::{CHUNK_BYTES, Sealer, SignedEnvelope};
+use liaison::workspace::meeting::{self, MeetingKind, NewMeeting};
+use liaison::workspace::{Author, ChangeCtx, DocKind};
+use libp2p::{PeerId, Swarm, identity::Keypair};
+
+/// SCO RATS's node, gone rogue: its real node key, Party key and a certified actor.
+struct Hostile {
+    swarm: Swarm<inproc::Raw>,
+    peer: PeerId,
+    node_key: SigningKey,
+    party_key: SigningKey,
+    actor: NodeActor,
+    cert: ActorCert,
+    _dir: tempfile::TempDir,
+}
+
+impl Hostile {
+    fn new() -> Hostile {
+        let dir = tempfile::tempdir().unwrap();
+        init_data_dir(
+            dir.path(),
+            &InitOptions {
+                party_id: "sco-rats".parse().unwrap(),
+                party_name: "SCO RATS".into(),
+                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+                api: "127.0.0.1:0".parse().unwrap(),
+                party_keys_from: None,
+            },
+        )
+        .unwrap();
+        let keys = liaison::keys::load(dir.path()).unwrap();
+        let node_key = SigningKey::from_bytes(&keys.node_ed25519.secret().as_ref().try_into().unwrap());
+        let actor = NodeActor([0x5c; 16]);
+        let peer = keys.node.public().to_peer_id();
+        let cert = ActorCert::issue(
+            &keys.signing,
+            "sco-rats".parse().unwrap(),
+            peer.to_string(),
+            node_key.verifying_key().to_bytes(),
+            actor,
+        )
+        .unwrap();
+        Hostile {
+            swarm: raw_swarm(keys.node.clone()),
+            peer,
+            node_key,
+            party_key: keys.signing.clone(),
+            actor,
+            cert,
+            _dir: dir,
+        }
+    }
+
+    async fn pinned_by(&self, n: &TestNode) {
+        let key = Some(self.party_key.verifying_key().to_bytes());
+        n.pin_with_keys(self.peer, "sco-rats", PeerRole::Party, key, None).await;
+    }
+
+    fn actor_id(&self) -> ActorId {
+        self.actor.actor(0)
+    }
+
+    /// The signed head of the hostile actor's newest change in `doc`.
+    fn head(&self, id: DocId, doc: &Automerge) -> SignedHead {
+        let me = self.actor_id();
+        let last = doc.get_changes_meta(&[]).into_iter().filter(|m| *m.actor == me).max_by_key(|m| m.seq).unwrap();
+        SignedHead::sign(&self.node_key, id, me.to_bytes().to_vec(), last.seq, last.hash.0).unwrap()
+    }
+
+    /// A meeting made by the hostile node, proven as SCO RATS's: what it may send.
+    fn meeting(&self, title: &str) -> (DocId, Automerge) {
+        let mut d = Automerge::new();
+        d.set_actor(self.actor_id());
+        let ctx = ChangeCtx { author: Author { officer: "ivan".into(), party: "sco-rats".parse().unwrap() }, now: Utc::now() };
+        let new = NewMeeting {
+            title: title.into(),
+            starts: "2026-12-01T09:00:00Z".into(),
+            ends: None,
+            kind: MeetingKind::Consultation,
+            venue: None,
+            sidelines_of: None,
+        };
+        meeting::create(&mut d, &ctx, &new).unwrap();
+        (DocId::random(), d)
+    }
+
+    fn snapshot(&self, id: DocId, d: &Automerge) -> Frame {
+        Frame::Snapshot { doc: id, kind: DocKind::Meeting, bytes: d.save(), heads: vec![self.head(id, d)] }
+    }
+
+    async fn send(&mut self, n: &TestNode, batch: &Batch) -> Option<Reply> {
+        send_batch(&mut self.swarm, n.peer_id(), n.addrs()[0].clone(), batch).await
+    }
+}
+
+/// Sets `[limits.peer]` keys in a stopped or running node's node.toml, and restarts it.
+async fn with_limits(n: &mut TestNode, keys: &[(&str, u64)]) {
+    let file = n.dir.path().join("node.toml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    for (k, v) in keys {
+        let start = text.find(&format!("\n{k} = ")).unwrap_or_else(|| panic!("no {k} in node.toml")) + 1;
+        let end = start + text[start..].find('\n').unwrap();
+        text.replace_range(start..end, &format!("{k} = {v}"));
+    }
+    std::fs::write(&file, text).unwrap();
+    n.restart().await;
+}
+
+fn refused(r: &Option<Reply>) -> String {
+    match r {
+        Some(Reply::Refused(reason)) => reason.clone(),
+        other => panic!("expected a refusal with its reason, got {other:?}"),
+    }
+}
+
+async fn audit(n: &TestNode) -> Vec<Event> {
+    n.node().engine.read(|c| c.audit_show(None)).await.unwrap().into_iter().map(|e| e.entry.event).collect()
+}
+
+/// Every document's heads at `n`.
+async fn heads(n: &TestNode) -> std::collections::BTreeMap<String, Vec<String>> {
+    n.node().engine.read(|c| Ok(c.doc_heads())).await.unwrap().into_iter().map(|d| (d.id, d.heads)).collect()
+}
+
+/// Refusals audited for `peer` because a batch was past a bound.
+async fn bound_refusals(n: &TestNode, peer: PeerId) -> Vec<String> {
+    audit(n)
+        .await
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::ReceiveRefused { what, from_peer, reason, .. }
+                if what == "batch past a bound" && from_peer == peer.to_string() =>
+            {
+                Some(reason)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+async fn connected(n: &TestNode, peer: PeerId) -> bool {
+    n.status().await.peers.iter().any(|p| p.peer_id == peer.to_string() && p.connected)
+}
+
+/// The refusal of `batch` names `key`, the session is dropped, the refusal is audited once, and
+/// nothing of the batch is kept (no new document, no new head).
+async fn refused_for(h: &mut Hostile, n: &TestNode, batch: &Batch, key: &str) -> std::time::Duration {
+    let before = heads(n).await;
+    let audited = bound_refusals(n, h.peer).await.len();
+    let t0 = Instant::now();
+    let reason = refused(&h.send(n, batch).await);
+    let took = t0.elapsed();
+    assert!(reason.contains(key), "refused, but for {reason:?}, not {key}");
+    let peer = h.peer;
+    eventually("the node drops the session", || async { (!connected(n, peer).await).then_some(()) }).await;
+    assert_eq!(heads(n).await, before, "a refused batch left something");
+    let after = bound_refusals(n, h.peer).await;
+    assert_eq!(after.len(), audited + 1, "not audited once: {after:?}");
+    assert!(after.last().unwrap().contains(key), "{after:?}");
+    took
+}
+
+/// The honest peer still syncs both ways with `a`.
+async fn honest_still_syncs(a: &TestNode, b: &TestNode, title: &str) {
+    let id = b.create_meeting(title).await;
+    eventually("the honest peer's meeting reaches the node", || async {
+        a.meetings().await.iter().any(|m| m.id == id.to_string()).then_some(())
+    })
+    .await;
+    let id = a.create_meeting(&format!("{title}, answered")).await;
+    eventually("the node's meeting reaches the honest peer", || async {
+        b.meetings().await.iter().any(|m| m.id == id.to_string()).then_some(())
+    })
+    .await;
+}
+
+/// A document holding one string of `bytes` repeated bytes: a few KB saved, `bytes` loaded.
+fn bomb(h: &Hostile, bytes: usize) -> Automerge {
+    let mut d = Automerge::new();
+    d.set_actor(h.actor_id());
+    let mut tx = d.transaction();
+    tx.put(ROOT, "s", "a".repeat(bytes)).unwrap();
+    tx.commit();
+    d
+}
+
+// ---- finding 6: decompressed size and change count, before decompressing or loading ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_past_the_bounds_are_refused_before_they_are_loaded() {
+    let mut a = TestNode::new("cica", None).await;
+    // The smallest bounds the config takes, so that the hostile inputs stay small here.
+    with_limits(&mut a, &[("doc_bytes", 1 << 20), ("batch_doc_bytes", 17 << 20), ("doc_changes", 1000)]).await;
+    let b = TestNode::new("cica", Some(a.dir.path())).await;
+    pin_pair(&a, &b).await;
+    let mut h = Hostile::new();
+    h.pinned_by(&a).await;
+    h.pinned_by(&b).await;
+    let certs = Frame::Certs(vec![h.cert.clone()]);
+
+    // A snapshot that is 16 KB saved and 16 MiB once decompressed.
+    let d = bomb(&h, 16 << 20);
+    let saved = d.save();
+    assert!(saved.len() < 64 << 10, "{}", saved.len());
+    let id = DocId::random();
+    let frame = Frame::Snapshot { doc: id, kind: DocKind::Meeting, bytes: saved, heads: vec![h.head(id, &d)] };
+    let took = refused_for(&mut h, &a, &Batch { frames: vec![certs.clone(), frame] }, "limits.peer.doc_bytes").await;
+    assert!(took.as_secs() < 10, "refusing took {took:?}");
+    honest_still_syncs(&a, &b, "After the bomb").await;
+
+    // Many snapshots that each fit, together past the batch bound: nothing of them is loaded.
+    let frames: Vec<Frame> = std::iter::once(certs.clone())
+        .chain((0..20).map(|_| {
+            let d = bomb(&h, 900 << 10);
+            let id = DocId::random();
+            Frame::Snapshot { doc: id, kind: DocKind::Meeting, bytes: d.save(), heads: vec![h.head(id, &d)] }
+        }))
+        .collect();
+    refused_for(&mut h, &a, &Batch { frames }, "limits.peer.batch_doc_bytes").await;
+
+    // A document of 1,500 empty changes: a few KB, past the change bound.
+    let (id, mut d) = h.meeting("Many changes");
+    for _ in 0..1500 {
+        d.empty_commit(Default::default());
+    }
+    let frame = h.snapshot(id, &d);
+    refused_for(&mut h, &a, &Batch { frames: vec![certs.clone(), frame] }, "limits.peer.doc_changes").await;
+
+    // The sync message path: a compressed change that inflates past the bound, to a meeting we hold.
+    let target = a.create_meeting("Target").await;
+    let bytes = a.node().engine.read(move |c| Ok(c.doc(target)?.save())).await.unwrap();
+    let mut copy = Automerge::load(&bytes).unwrap();
+    copy.set_actor(h.actor_id());
+    let before = copy.get_heads();
+    let mut tx = copy.transaction();
+    tx.put(ROOT, "padding", "a".repeat(8 << 20)).unwrap();
+    tx.commit();
+    let mut change = copy.get_changes(&before).pop().unwrap().clone();
+    let packed = change.bytes().into_owned();
+    assert!(packed.len() < 64 << 10, "{}", packed.len());
+    let msg = Message {
+        heads: copy.get_heads(),
+        need: vec![],
+        have: vec![],
+        changes: ChunkList::from(vec![packed]),
+        flags: None,
+        version: MessageVersion::V1,
+    };
+    let frame = Frame::Sync { doc: target, msg: msg.encode(), heads: vec![h.head(target, &copy)] };
+    refused_for(&mut h, &a, &Batch { frames: vec![certs.clone(), frame] }, "limits.peer.doc_bytes").await;
+
+    // Growth: changes that each fit, to a document that they would take past the bound.
+    let mut copy = Automerge::load(&bytes).unwrap();
+    copy.set_actor(h.actor_id());
+    for round in 0..2 {
+        let before = copy.get_heads();
+        let text: String = (0..600_000).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+        let mut tx = copy.transaction();
+        tx.put(ROOT, format!("note{round}"), text).unwrap();
+        tx.commit();
+        let changes = copy.get_changes(&before).into_iter().map(|c| c.raw_bytes().to_vec()).collect::<Vec<_>>();
+        let msg = Message {
+            heads: copy.get_heads(),
+            need: vec![],
+            have: vec![],
+            changes: ChunkList::from(changes),
+            flags: None,
+            version: MessageVersion::V1,
+        };
+        let batch = Batch {
+            frames: vec![certs.clone(), Frame::Sync { doc: target, msg: msg.encode(), heads: vec![h.head(target, &copy)] }],
+        };
+        if round == 0 {
+            let r = h.send(&a, &batch).await;
+            assert!(matches!(r, Some(Reply::Ack)), "a change within the bounds: {r:?}");
+        } else {
+            refused_for(&mut h, &a, &batch, "limits.peer.doc_bytes").await;
+        }
+    }
+    honest_still_syncs(&a, &b, "After every document attack").await;
+}
