@@ -302,3 +302,205 @@ async fn documents_past_the_bounds_are_refused_before_they_are_loaded() {
     }
     honest_still_syncs(&a, &b, "After every document attack").await;
 }
+
+// ---- finding 7: what one peer may create here, kept across restarts ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_creates_no_more_documents_than_its_quota_even_after_a_restart() {
+    let mut a = TestNode::new("cica", None).await;
+    with_limits(&mut a, &[("docs", 5)]).await;
+    let b = TestNode::new("cica", Some(a.dir.path())).await;
+    pin_pair(&a, &b).await;
+    let mut h = Hostile::new();
+    h.pinned_by(&a).await;
+    h.pinned_by(&b).await;
+    let certs = Frame::Certs(vec![h.cert.clone()]);
+    let meetings_before = a.meetings().await.len();
+
+    // Five meetings, the quota, in two batches: accepted, and proven as SCO RATS's.
+    for titles in [&["M1", "M2", "M3"][..], &["M4", "M5"]] {
+        let frames = std::iter::once(certs.clone())
+            .chain(titles.iter().map(|t| {
+                let (id, d) = h.meeting(t);
+                h.snapshot(id, &d)
+            }))
+            .collect();
+        let r = h.send(&a, &Batch { frames }).await;
+        assert!(matches!(r, Some(Reply::Ack)), "within the quota: {r:?}");
+    }
+    assert_eq!(a.meetings().await.len(), meetings_before + 5);
+    // A sixth is past it: refused whole, audited once, the session dropped.
+    let (id, d) = h.meeting("M6");
+    let batch = Batch { frames: vec![certs.clone(), h.snapshot(id, &d)] };
+    refused_for(&mut h, &a, &batch, "limits.peer.docs").await;
+    honest_still_syncs(&a, &b, "Honest after the quota").await;
+
+    // A restart does not give the peer a new quota.
+    a.restart().await;
+    let (id, d) = h.meeting("M7");
+    let batch = Batch { frames: vec![certs.clone(), h.snapshot(id, &d)] };
+    refused_for(&mut h, &a, &batch, "limits.peer.docs").await;
+    assert_eq!(a.meetings().await.iter().filter(|m| m.title.starts_with('M')).count(), 5);
+}
+
+// ---- finding 7: item offers against the signed envelope, before anything is written ----
+
+/// An item provided by SCO RATS (signed with its real Party key): `chunks` full chunks and a
+/// short last one.
+fn sco_item(h: &Hostile, full: usize) -> (SignedEnvelope, Vec<Vec<u8>>) {
+    let mut s = Sealer::new(ItemId::random());
+    let mut cts: Vec<Vec<u8>> = (0..full).map(|i| s.chunk(&vec![i as u8; CHUNK_BYTES], false).unwrap()).collect();
+    cts.push(s.chunk(b"the end", true).unwrap());
+    let (env, _) =
+        s.finish("sco-rats".parse().unwrap(), Utc::now().to_rfc3339(), "RESTRICTED".into(), None, "t", &h.party_key).unwrap();
+    (env, cts)
+}
+
+fn offer(env: &SignedEnvelope) -> Frame {
+    Frame::ItemOffer { envelope: Box::new(env.clone()), wraps: vec![], grant: None }
+}
+
+async fn chunk_stored(n: &TestNode, item: ItemId, index: u32) -> bool {
+    n.node().engine.read(move |c| Ok(c.item_chunk(item, index).is_ok())).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_offers_are_checked_against_the_signed_envelope_before_a_byte_is_written() {
+    let a = TestNode::new("cica", None).await;
+    let b = TestNode::new("cica", Some(a.dir.path())).await;
+    pin_pair(&a, &b).await;
+    let mut h = Hostile::new();
+    h.pinned_by(&a).await;
+    h.pinned_by(&b).await;
+    let store_before = a.status().await.store_bytes;
+
+    // An offer that claims u32::MAX chunks: refused before anything (the bound comes before the
+    // signature, which a Party could make anyway).
+    let (mut env, _) = sco_item(&h, 0);
+    env.envelope.chunks = u32::MAX;
+    env.envelope.plaintext_bytes = u64::from(u32::MAX) * CHUNK_BYTES as u64;
+    refused_item(&mut h, &a, &Batch { frames: vec![offer(&env)] }, "limits.peer.item_chunks").await;
+
+    // A real two-chunk item, then a 30 MiB chunk where its envelope says 1 MiB and 16 bytes.
+    let (env, cts) = sco_item(&h, 1);
+    let item = env.envelope.item;
+    let big = Frame::ItemChunk { item, index: 0, data: vec![0x42; 30 << 20] };
+    refused_item(&mut h, &a, &Batch { frames: vec![offer(&env), big] }, "where its signed envelope makes it").await;
+    assert!(!chunk_stored(&a, item, 0).await, "a chunk of the wrong size was written");
+    let grown = a.status().await.store_bytes.saturating_sub(store_before);
+    assert!(grown < 4 << 20, "the store grew by {grown} bytes");
+
+    // Offers past limits.peer.pending_offers (8 by default) in flight at once.
+    let frames = (0..9).map(|_| offer(&sco_item(&h, 0).0)).collect();
+    refused_item(&mut h, &a, &Batch { frames }, "limits.peer.pending_offers").await;
+
+    // A transfer abandoned half way: its chunk is on disk once acknowledged, and removed as soon
+    // as the session ends, not at the next start.
+    let r = h.send(&a, &Batch { frames: vec![offer(&env), Frame::ItemChunk { item, index: 0, data: cts[0].clone() }] }).await;
+    assert!(matches!(r, Some(Reply::Ack)), "{r:?}");
+    assert!(chunk_stored(&a, item, 0).await);
+    h.swarm = raw_swarm(liaison::keys::load(h._dir.path()).unwrap().node);
+    eventually("the abandoned transfer's chunk is removed", || async { (!chunk_stored(&a, item, 0).await).then_some(()) })
+        .await;
+
+    // The whole item, in order and of the right sizes, is received.
+    let r = h
+        .send(
+            &a,
+            &Batch {
+                frames: vec![
+                    offer(&env),
+                    Frame::ItemChunk { item, index: 0, data: cts[0].clone() },
+                    Frame::ItemChunk { item, index: 1, data: cts[1].clone() },
+                ],
+            },
+        )
+        .await;
+    assert!(matches!(r, Some(Reply::Ack)), "{r:?}");
+    let items = a.node().engine.read(|c| c.item_list()).await.unwrap();
+    assert!(items.iter().any(|i| i.id == item.to_string()), "the honest transfer was not kept");
+    honest_still_syncs(&a, &b, "Honest after the offers").await;
+}
+
+/// An item refusal: its reason, the session dropped, one item refusal audited.
+async fn refused_item(h: &mut Hostile, n: &TestNode, batch: &Batch, why: &str) {
+    let me = h.peer.to_string();
+    let count = |ev: &[Event]| {
+        ev.iter()
+            .filter(|e| matches!(e, Event::ReceiveRefused { what, from_peer, .. } if what == "item" && *from_peer == me))
+            .count()
+    };
+    let audited = count(&audit(n).await);
+    let reason = refused(&h.send(n, batch).await);
+    assert!(reason.contains(why), "refused, but for {reason:?}, not {why:?}");
+    let peer = h.peer;
+    eventually("the node drops the session", || async { (!connected(n, peer).await).then_some(()) }).await;
+    assert_eq!(count(&audit(n).await), audited + 1, "not audited once");
+}
+
+// ---- finding 5: a flood of refused requests ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_item_requests_costs_one_audit_entry_per_interval() {
+    let holder = TestNode::new("sco-rats", None).await;
+    let backup = TestNode::new("sco-rats", Some(holder.dir.path())).await;
+    pin_pair(&holder, &backup).await;
+    let x = Keypair::generate_ed25519();
+    let x_id = x.public().to_peer_id();
+    holder.pin_with_keys(x_id, "x-org", PeerRole::ThirdParty, None, None).await;
+    let mut asker = raw_swarm(x);
+    let addr = holder.addrs()[0].clone();
+    let entries = |n: &TestNode| {
+        let e = n.node().engine.clone();
+        async move { e.read(|c| c.audit_show(None)).await.unwrap().len() }
+    };
+    // The pin is applied (and audited) in a round of its own: start counting after it.
+    eventually("the third party is pinned", || async {
+        holder.status().await.peers.iter().any(|p| p.peer_id == x_id.to_string()).then_some(())
+    })
+    .await;
+    let (audit_before, store_before) = (entries(&holder).await, holder.status().await.store_bytes);
+
+    // 200,000 requests in one batch: past limits.peer.batch_frames, refused without looking at
+    // any of them: one audit entry, and quickly.
+    let flood = Batch { frames: (0..200_000).map(|_| Frame::ItemRequest(ItemId::random())).collect() };
+    let t0 = Instant::now();
+    let r = send_batch(&mut asker, holder.peer_id(), addr.clone(), &flood).await;
+    let took = t0.elapsed();
+    assert!(refused(&r).contains("limits.peer.batch_frames"), "{r:?}");
+    assert!(took.as_secs() < 10, "refusing the flood took {took:?}");
+    let ev = audit(&holder).await;
+    assert_eq!(ev.len(), audit_before + 1, "{:?}", &ev[audit_before..]);
+
+    // Within the frame bound, 3 × 10,000 requests: each answered, the first refusal audited on
+    // its own, the rest counted, and the count audited once the session ends.
+    for _ in 0..3 {
+        let batch = Batch { frames: (0..10_000).map(|_| Frame::ItemRequest(ItemId::random())).collect() };
+        let r = send_batch(&mut asker, holder.peer_id(), addr.clone(), &batch).await;
+        assert!(matches!(r, Some(Reply::Ack)), "{r:?}");
+    }
+    let ev = audit(&holder).await;
+    assert_eq!(ev.len(), audit_before + 2, "the first refusal has its entry, the rest are counted: {:?}", &ev[audit_before..]);
+    drop(asker);
+    let counted = eventually("the count is audited when the session ends", || async {
+        audit(&holder).await.into_iter().find_map(|e| match e {
+            Event::RefusalsCounted { from_peer, count, .. } if from_peer == x_id.to_string() => Some(count),
+            _ => None,
+        })
+    })
+    .await;
+    assert_eq!(counted, 29_999);
+    let ev = audit(&holder).await;
+    assert_eq!(ev.len(), audit_before + 3, "{:?}", &ev[audit_before..]);
+    let grown = holder.status().await.store_bytes.saturating_sub(store_before);
+    assert!(grown < 2 << 20, "the store grew by {grown} bytes");
+    let intact = holder.node().engine.read(|c| c.audit_verify()).await.unwrap();
+    assert!(intact.is_ok(), "{intact:?}");
+
+    // The other peers are served on.
+    let id = backup.create_meeting("After the flood").await;
+    eventually("the backup's meeting reaches the holder", || async {
+        holder.meetings().await.iter().any(|m| m.id == id.to_string()).then_some(())
+    })
+    .await;
+}
