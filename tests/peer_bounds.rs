@@ -504,3 +504,51 @@ async fn a_flood_of_item_requests_costs_one_audit_entry_per_interval() {
     })
     .await;
 }
+
+// ---- finding 6 through the real binary: the node process's memory ----
+
+#[path = "common/mod.rs"]
+mod common;
+
+/// The peak resident memory of a process so far, in bytes.
+fn vm_hwm(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_decompression_bombs_in_one_batch_do_not_raise_the_nodes_memory() {
+    // The attack as it was made: `liaison serve` with its default bounds, and SCO RATS's node
+    // (pinned, with its Party key) sending three 512 MiB documents of about 510 KB each.
+    let mut a = common::Node::init("A", "cica", "CICA");
+    let h = common::Node::init("H", "sco-rats", "SCO RATS");
+    a.pin(&h, None);
+    let info = a.start();
+    let addr: libp2p::Multiaddr = info["listen"][0].as_str().unwrap().parse().unwrap();
+    let a_id: PeerId = a.peer_id().parse().unwrap();
+    let mut swarm = raw_swarm(liaison::keys::load(&h.dir).unwrap().node);
+
+    let saved = {
+        let mut d = Automerge::new();
+        let mut tx = d.transaction();
+        tx.put(ROOT, "s", "a".repeat(512 << 20)).unwrap();
+        tx.commit();
+        d.save()
+    };
+    assert!(saved.len() < 1 << 20, "{}", saved.len());
+    let frames = (0..3)
+        .map(|_| Frame::Snapshot { doc: DocId::random(), kind: DocKind::Meeting, bytes: saved.clone(), heads: vec![] })
+        .collect();
+    let before = vm_hwm(a.pid());
+    let t0 = Instant::now();
+    let r = send_batch(&mut swarm, a_id, addr, &Batch { frames }).await;
+    let took = t0.elapsed();
+    let reason = refused(&r);
+    assert!(reason.contains("limits.peer.doc_bytes"), "{reason}\n{}", a.logs());
+    let grew = vm_hwm(a.pid()).saturating_sub(before);
+    eprintln!("VmHWM of the node: {} MiB before, grew by {} KiB; refused in {took:?}", before >> 20, grew >> 10);
+    assert!(grew < 32 << 20, "the node's peak memory grew by {} MiB", grew >> 20);
+    let audited = a.ok(&["audit", "show", "--json"]).matches("batch past a bound").count();
+    assert_eq!(audited, 1, "{}", a.logs());
+}
