@@ -94,7 +94,10 @@ impl Hostile {
     fn meeting(&self, title: &str) -> (DocId, Automerge) {
         let mut d = Automerge::new();
         d.set_actor(self.actor_id());
-        let ctx = ChangeCtx { author: Author { officer: "ivan".into(), party: "sco-rats".parse().unwrap() }, now: Utc::now() };
+        let ctx = ChangeCtx {
+            author: Author { officer: "ivan".into(), party: "sco-rats".parse().unwrap() },
+            now: Utc::now(),
+        };
         let new = NewMeeting {
             title: title.into(),
             starts: "2026-12-01T09:00:00Z".into(),
@@ -291,7 +294,10 @@ async fn documents_past_the_bounds_are_refused_before_they_are_loaded() {
             version: MessageVersion::V1,
         };
         let batch = Batch {
-            frames: vec![certs.clone(), Frame::Sync { doc: target, msg: msg.encode(), heads: vec![h.head(target, &copy)] }],
+            frames: vec![
+                certs.clone(),
+                Frame::Sync { doc: target, msg: msg.encode(), heads: vec![h.head(target, &copy)] },
+            ],
         };
         if round == 0 {
             let r = h.send(&a, &batch).await;
@@ -351,8 +357,9 @@ fn sco_item(h: &Hostile, full: usize) -> (SignedEnvelope, Vec<Vec<u8>>) {
     let mut s = Sealer::new(ItemId::random());
     let mut cts: Vec<Vec<u8>> = (0..full).map(|i| s.chunk(&vec![i as u8; CHUNK_BYTES], false).unwrap()).collect();
     cts.push(s.chunk(b"the end", true).unwrap());
-    let (env, _) =
-        s.finish("sco-rats".parse().unwrap(), Utc::now().to_rfc3339(), "RESTRICTED".into(), None, "t", &h.party_key).unwrap();
+    let (env, _) = s
+        .finish("sco-rats".parse().unwrap(), Utc::now().to_rfc3339(), "RESTRICTED".into(), None, "t", &h.party_key)
+        .unwrap();
     (env, cts)
 }
 
@@ -396,12 +403,16 @@ async fn item_offers_are_checked_against_the_signed_envelope_before_a_byte_is_wr
 
     // A transfer abandoned half way: its chunk is on disk once acknowledged, and removed as soon
     // as the session ends, not at the next start.
-    let r = h.send(&a, &Batch { frames: vec![offer(&env), Frame::ItemChunk { item, index: 0, data: cts[0].clone() }] }).await;
+    let r = h
+        .send(&a, &Batch { frames: vec![offer(&env), Frame::ItemChunk { item, index: 0, data: cts[0].clone() }] })
+        .await;
     assert!(matches!(r, Some(Reply::Ack)), "{r:?}");
     assert!(chunk_stored(&a, item, 0).await);
     h.swarm = raw_swarm(liaison::keys::load(h._dir.path()).unwrap().node);
-    eventually("the abandoned transfer's chunk is removed", || async { (!chunk_stored(&a, item, 0).await).then_some(()) })
-        .await;
+    eventually("the abandoned transfer's chunk is removed", || async {
+        (!chunk_stored(&a, item, 0).await).then_some(())
+    })
+    .await;
 
     // The whole item, in order and of the right sizes, is received.
     let r = h
@@ -427,7 +438,9 @@ async fn refused_item(h: &mut Hostile, n: &TestNode, batch: &Batch, why: &str) {
     let me = h.peer.to_string();
     let count = |ev: &[Event]| {
         ev.iter()
-            .filter(|e| matches!(e, Event::ReceiveRefused { what, from_peer, .. } if what == "item" && *from_peer == me))
+            .filter(
+                |e| matches!(e, Event::ReceiveRefused { what, from_peer, .. } if what == "item" && *from_peer == me),
+            )
             .count()
     };
     let audited = count(&audit(n).await);
@@ -480,7 +493,12 @@ async fn a_flood_of_item_requests_costs_one_audit_entry_per_interval() {
         assert!(matches!(r, Some(Reply::Ack)), "{r:?}");
     }
     let ev = audit(&holder).await;
-    assert_eq!(ev.len(), audit_before + 2, "the first refusal has its entry, the rest are counted: {:?}", &ev[audit_before..]);
+    assert_eq!(
+        ev.len(),
+        audit_before + 2,
+        "the first refusal has its entry, the rest are counted: {:?}",
+        &ev[audit_before..]
+    );
     drop(asker);
     let counted = eventually("the count is audited when the session ends", || async {
         audit(&holder).await.into_iter().find_map(|e| match e {

@@ -22,7 +22,9 @@ pub struct PeerLimits {
     pub doc_changes: u64,
     /// Most workspace documents one peer may create here.
     pub docs: u64,
-    /// Most store bytes of workspace documents one peer may add here.
+    /// Most bytes of workspace documents one peer may add here, counted decompressed (what
+    /// they take loaded; the store holds them compressed): the documents it creates and the
+    /// changes it applies.
     pub bytes: u64,
     /// Most item offers from one peer in flight at once (offered, not yet complete).
     pub pending_offers: u32,

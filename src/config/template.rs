@@ -62,7 +62,8 @@ doc_bytes = 67108864
 doc_changes = 2000000
 # Most workspace documents one peer may create here. Default 200000.
 docs = 200000
-# Most store bytes of workspace documents one peer may add here. Default 8589934592 (8 GiB).
+# Most bytes of workspace documents and changes one peer may add here, counted decompressed.
+# Default 8589934592 (8 GiB).
 bytes = 8589934592
 # Most item offers from one peer in flight at once (liaison sends one at a time); their
 # partial chunks are removed when its session ends. Default 8.

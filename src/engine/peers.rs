@@ -417,8 +417,8 @@ fn apply_batch(core: &mut Core, peer: PeerId, batch: Batch) -> Result<(), Violat
             Frame::Certs(certs) => core.on_certs(peer, certs)?,
             Frame::Catalog(entries) => sync::on_catalog(core, peer, entries)?,
             Frame::Snapshot { doc, kind, bytes, heads } => {
-                let pre = loaded.remove(&doc);
-                sync::on_snapshot(core, peer, doc, kind, bytes, heads, pre, measured.ok_or_else(unmeasured)?)?
+                let pre = sync::Prepared { loaded: loaded.remove(&doc), measured: measured.ok_or_else(unmeasured)? };
+                sync::on_snapshot(core, peer, doc, kind, bytes, heads, pre)?
             }
             Frame::Sync { doc, msg, heads } => {
                 sync::on_sync(core, peer, doc, &msg, heads, measured.ok_or_else(unmeasured)?)?

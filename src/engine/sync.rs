@@ -72,6 +72,13 @@ pub(super) fn doc_changed(core: &mut Core, doc: DocId, _origin: Origin) {
 /// A snapshot loaded ahead.
 pub(super) type Preloaded = Result<Automerge, String>;
 
+/// What was found of a snapshot before it is applied: what it measures (always), and the
+/// document loaded ahead (if it is new here).
+pub(super) struct Prepared {
+    pub loaded: Option<Preloaded>,
+    pub measured: measure::Measure,
+}
+
 /// Runs automerge on a peer's bytes. automerge panics on some malformed input (a change whose
 /// seq skips a number, for one): that is the peer's fault, refused like any other, and must not
 /// take the node down.
@@ -175,9 +182,9 @@ pub(super) fn on_snapshot(
     kind: DocKind,
     bytes: Vec<u8>,
     heads: Vec<SignedHead>,
-    preloaded: Option<Preloaded>,
-    measured: measure::Measure,
+    prepared: Prepared,
 ) -> Result<(), Violation> {
+    let Prepared { loaded: preloaded, measured } = prepared;
     check_accept(core, peer, kind)?;
     if core.docs.contains(doc) {
         bounds::check_growth(core, peer, doc, measured)?;
