@@ -5,8 +5,11 @@
 #
 #   1. CICA shares an item.           2. SCO RATS reads it.       3. The third party has nothing.
 #   4. SCO RATS asks for consent, CICA grants it.                 5. The third party reads it.
-#   6. CICA revokes the grant: the third party's node destroys the key and confirms.
-#   7. audit verify passes on every node.
+#   6. With SCO RATS (the holder) down, CICA revokes the grant: the revocation goes straight to
+#      the third party, whose node destroys the key and confirms.
+#   7. A second item under a grant that expires: at the expiry the third party's node destroys
+#      the key by itself and confirms.
+#   8. audit verify passes on every node.
 #
 #   scripts/demo-consent.sh            KEEP=1 scripts/demo-consent.sh  (keep the temporary dir)
 set -euo pipefail
@@ -68,15 +71,46 @@ run "$BIN" item show --data-dir "$T" "$I"
 wait_for "CICA to learn of the transmission" sh -c "'$BIN' consent list --data-dir '$A' --json | grep -q '\"transmitted\": true'"
 run "$BIN" consent list --data-dir "$A"
 
-say "6. CICA revokes the grant: the third party destroys the key and confirms"
+say "6. SCO RATS (the holder) goes down; CICA revokes the grant; the revocation goes straight"
+say "   to the third party, which destroys the key and confirms"
+kill -TERM "${PIDS[1]}"; wait "${PIDS[1]}" || true
+echo "SCO RATS node stopped"
 export LIAISON_OFFICER="A. Karimov"
 run "$BIN" consent revoke --data-dir "$A" "$G" >/dev/null
 wait_for "the confirmation on CICA" sh -c "'$BIN' consent list --data-dir '$A' --json | grep -q '\"key_destroyed\": true'"
 run "$BIN" consent list --data-dir "$A"
 run "$BIN" item list --data-dir "$T"
+run "$BIN" audit show --data-dir "$T" --item "$I"
+"$BIN" serve --data-dir "$B" 2>>"$WORK/sco-rats.log" & PIDS[1]=$!
+wait_for "SCO RATS back" test -s "$B/run.json"
+wait_for "SCO RATS to learn of the revocation" sh -c "'$BIN' consent list --data-dir '$B' --json | grep -q '\"revoked\"'"
 run "$BIN" explain --data-dir "$B" "$I" --to un-oct
 
-say "7. The audit logs: every crossing recorded, hash-chained and signed; verify on every node"
+say "7. A second item, granted until 25 seconds from now: at the expiry the third party's node"
+say "   destroys the key by itself, and CICA gets its signed confirmation"
+printf 'Travel notice.\nSECRET-MARKER-BODY-7f3a\n' > "$WORK/notice.txt"
+I2=$(run "$BIN" item share --data-dir "$A" --title "Travel notice SECRET-MARKER-TITLE-7f3a" --file "$WORK/notice.txt" --marking "RESTRICTED" --mandate "CICA-MS-2026/7")
+wait_for "the second item on SCO RATS" sh -c "'$BIN' item list --data-dir '$B' --json | grep -q '$I2'"
+export LIAISON_OFFICER="I. Petrov"
+R2=$(run "$BIN" consent request --data-dir "$B" "$I2" --third-party un-oct --purpose "border check")
+wait_for "the second request on CICA" sh -c "'$BIN' consent list --data-dir '$A' --json | grep -q '$R2'"
+export LIAISON_OFFICER="A. Karimov"
+UNTIL=$(date -u -d '+25 seconds' +%Y-%m-%dT%H:%M:%SZ)
+G2=$(run "$BIN" consent grant --data-dir "$A" "$R2" --expires "$UNTIL")
+echo "grant $G2 until $UNTIL"
+export LIAISON_OFFICER="UN analyst"
+wait_for "the second item on the third party" sh -c "'$BIN' item list --data-dir '$T' --json | grep -q '$I2'"
+run "$BIN" item show --data-dir "$T" "$I2"
+echo "waiting for the expiry at $UNTIL"
+WAIT_SECS=60 wait_for "the third party to destroy the second item at the expiry" sh -c "! '$BIN' item list --data-dir '$T' --json | grep -q '$I2'"
+run "$BIN" item list --data-dir "$T"
+if "$BIN" item show --data-dir "$T" "$I2" >/dev/null 2>&1; then echo "the expired item still opens" >&2; exit 1; fi
+echo "item show $I2 on the third party is refused"
+run "$BIN" audit show --data-dir "$T" --item "$I2"
+wait_for "CICA to get the confirmation of the expiry" sh -c "'$BIN' audit show --data-dir '$A' --item '$I2' --json | grep -q 'expiry-ack'"
+run "$BIN" consent list --data-dir "$A"
+
+say "8. The audit logs: every crossing recorded, hash-chained and signed; verify on every node"
 run "$BIN" audit show --data-dir "$A" --item "$I"
 for n in cica sco-rats un-oct; do run "$BIN" audit verify --data-dir "$WORK/$n"; done
 

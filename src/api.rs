@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/threads/{id}/messages", post(w::post_message))
         // An item's body streams in and is encrypted chunk by chunk; it has its own size limit.
         .route("/api/items", get(v::list).post(v::share).layer(axum::extract::DefaultBodyLimit::disable()))
+        .route("/api/items/{id}", axum::routing::delete(v::delete_item))
         .route("/api/items/{id}/content", get(v::content))
         .route("/api/items/{id}/explain", get(v::explain))
         .route("/api/items/{id}/request", post(v::request_item))
@@ -130,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/mandates/{reference}", post(v::mandates_change))
         .route("/api/audit", get(v::audit_show))
         .route("/api/audit/verify", get(v::audit_verify))
+        .route("/api/audit/witnessed", get(v::audit_witnessed))
         // Unknown API paths answer 401 too when not logged in: nothing is learnt without it.
         .route("/api/{*rest}", axum::routing::any(error::not_found))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));

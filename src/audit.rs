@@ -134,6 +134,35 @@ pub enum Event {
         /// Records of our Party copied into its own documents.
         records_copied: u64,
     },
+    /// A grant's expiry came: transmissions under it stop, and the third party destroys the key.
+    GrantExpired {
+        /// The grant.
+        grant: RecordId,
+        /// The item.
+        item: ItemId,
+        /// The third party it named.
+        third_party: String,
+    },
+    /// An officer of this node did something in its Party's name in the shared workspace.
+    PartyAct {
+        /// What: officer-assigned, officer-ended, mandate-recorded, mandate-amended,
+        /// mandate-withdrawn, draft-approved, draft-signed, draft-in-review, draft-withdrawn.
+        act: String,
+        /// What it was done to: an officer id, a mandate reference, a draft id.
+        subject: String,
+        /// The officer.
+        officer: String,
+    },
+    /// The other Party's node sent an audit head that does not follow the last one witnessed of
+    /// it: its log went back or changed.
+    WitnessConflict {
+        /// That node.
+        node: String,
+        /// The length witnessed before.
+        witnessed_len: u64,
+        /// The length now claimed.
+        new_len: u64,
+    },
     /// Requests from one peer refused after the first of an interval
     /// (`limits.peer.refusal_audit_secs`), counted in this one entry instead of one each. The
     /// first of each interval has its own entry.

@@ -134,6 +134,38 @@ pub struct RevocationAck {
     pub at: String,
 }
 
+/// The third party confirms that it destroyed the item's key because the grant expired.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiryAck {
+    /// Record id.
+    pub id: RecordId,
+    /// The grant that expired.
+    pub grant: RecordId,
+    /// The item.
+    pub item: ItemId,
+    /// The item's provider.
+    pub provider: PartyId,
+    /// The third party (signer).
+    pub third_party: PartyId,
+    /// When the key was destroyed.
+    pub at: String,
+}
+
+/// The provider deletes an item: every Party node that holds it destroys it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deletion {
+    /// Record id.
+    pub id: RecordId,
+    /// The item.
+    pub item: ItemId,
+    /// The provider (signer).
+    pub provider: PartyId,
+    /// When.
+    pub at: String,
+    /// The provider's officer.
+    pub officer: String,
+}
+
 /// The holder reports an onward transmission to the provider.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transmission {
@@ -170,6 +202,10 @@ pub enum Record {
     RevocationAck(RevocationAck),
     /// A report of an onward transmission.
     Transmission(Transmission),
+    /// A confirmation of key destruction at a grant's expiry.
+    ExpiryAck(ExpiryAck),
+    /// The provider deleted the item.
+    Deletion(Deletion),
 }
 
 impl Record {
@@ -182,6 +218,8 @@ impl Record {
             Record::Revocation(r) => r.id,
             Record::RevocationAck(r) => r.id,
             Record::Transmission(r) => r.id,
+            Record::ExpiryAck(r) => r.id,
+            Record::Deletion(r) => r.id,
         }
     }
 
@@ -194,6 +232,8 @@ impl Record {
             Record::Revocation(r) => r.item,
             Record::RevocationAck(r) => r.item,
             Record::Transmission(r) => r.item,
+            Record::ExpiryAck(r) => r.item,
+            Record::Deletion(r) => r.item,
         }
     }
 
@@ -206,6 +246,8 @@ impl Record {
             Record::Revocation(r) => &r.provider,
             Record::RevocationAck(r) => &r.third_party,
             Record::Transmission(r) => &r.holder,
+            Record::ExpiryAck(r) => &r.third_party,
+            Record::Deletion(r) => &r.provider,
         }
     }
 
@@ -215,6 +257,7 @@ impl Record {
             Record::Grant(r) => Some(&r.third_party),
             Record::Revocation(r) => Some(&r.third_party),
             Record::RevocationAck(r) => Some(&r.third_party),
+            Record::ExpiryAck(r) => Some(&r.third_party),
             _ => None,
         }
     }
@@ -228,6 +271,8 @@ impl Record {
             Record::Revocation(_) => "revocation",
             Record::RevocationAck(_) => "revocation-ack",
             Record::Transmission(_) => "transmission",
+            Record::ExpiryAck(_) => "expiry-ack",
+            Record::Deletion(_) => "deletion",
         }
     }
 
@@ -239,8 +284,94 @@ impl Record {
             Record::Revocation(_) => "liaison/consent-revocation/v1",
             Record::RevocationAck(_) => "liaison/consent-revocation-ack/v1",
             Record::Transmission(_) => "liaison/consent-transmission/v1",
+            Record::ExpiryAck(_) => "liaison/consent-expiry-ack/v1",
+            Record::Deletion(_) => "liaison/item-deletion/v1",
         }
     }
+}
+
+impl Record {
+    /// Where it comes in the order of a consent's life: a batch is applied in this order, so
+    /// that a record is checked against the ones it refers to whatever order they were sent in.
+    pub fn rank(&self) -> u8 {
+        match self {
+            Record::Request(_) => 0,
+            Record::Grant(_) | Record::Denial(_) => 1,
+            Record::Transmission(_) => 2,
+            Record::Revocation(_) => 3,
+            Record::RevocationAck(_) | Record::ExpiryAck(_) => 4,
+            Record::Deletion(_) => 5,
+        }
+    }
+
+    /// Whether it agrees with the records it refers to (`known` finds one by id). A revocation
+    /// may only withdraw a grant that its own signer gave, for the same item, holder and third
+    /// party; an acknowledgement only confirms what was asked of its signer; a transmission is
+    /// reported only by the grant's holder. Records that refer to nothing are not checked here.
+    pub fn fits<'a>(&self, known: impl Fn(&RecordId) -> Option<&'a Record>) -> Result<(), Misfit> {
+        let grant = |id: &RecordId| match known(id) {
+            Some(Record::Grant(g)) => Ok(g),
+            Some(_) => Err(Misfit::NotAGrant(*id)),
+            None => Err(Misfit::Unknown(*id)),
+        };
+        match self {
+            Record::Revocation(v) => {
+                let g = grant(&v.grant)?;
+                if g.provider != v.provider
+                    || g.item != v.item
+                    || g.holder != v.holder
+                    || g.third_party != v.third_party
+                {
+                    return Err(Misfit::NotTheGrantOfItsSigner { grant: g.id, by: v.provider.clone() });
+                }
+            }
+            Record::RevocationAck(a) => {
+                let v = match known(&a.revocation) {
+                    Some(Record::Revocation(v)) => v,
+                    Some(_) | None => return Err(Misfit::Unknown(a.revocation)),
+                };
+                if v.third_party != a.third_party || v.grant != a.grant || v.item != a.item {
+                    return Err(Misfit::NotAskedOfItsSigner(a.revocation));
+                }
+            }
+            Record::ExpiryAck(a) => {
+                let g = grant(&a.grant)?;
+                if g.third_party != a.third_party || g.item != a.item || g.expires.is_none() {
+                    return Err(Misfit::NotAskedOfItsSigner(a.grant));
+                }
+            }
+            Record::Transmission(t) => {
+                let g = grant(&t.grant)?;
+                if g.holder != t.holder || g.item != t.item || g.third_party != t.third_party {
+                    return Err(Misfit::NotAskedOfItsSigner(t.grant));
+                }
+            }
+            Record::Request(_) | Record::Grant(_) | Record::Denial(_) | Record::Deletion(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// Why a record does not agree with the records it refers to.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Misfit {
+    /// It refers to a record not held here.
+    #[error("it refers to {0}, which is not held here")]
+    Unknown(RecordId),
+    /// It refers to a record that is not a grant.
+    #[error("{0} is not a grant")]
+    NotAGrant(RecordId),
+    /// A revocation of a grant that its signer did not give (or of other terms).
+    #[error("grant {grant} was not given by {by} on these terms; only the grant's signer can revoke it")]
+    NotTheGrantOfItsSigner {
+        /// The grant.
+        grant: RecordId,
+        /// Who signed the revocation.
+        by: PartyId,
+    },
+    /// An acknowledgement or report of something not asked of its signer.
+    #[error("it does not match {0}")]
+    NotAskedOfItsSigner(RecordId),
 }
 
 /// A record with its signer's signature.

@@ -23,6 +23,7 @@ mod records;
 mod status;
 mod sync;
 mod upgrade;
+mod witness;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -231,6 +232,7 @@ pub struct Core {
     consent: consent::ConsentState,
     items: items::ItemState,
     audit_head: Option<crate::audit::Head>,
+    witness: witness::WitnessState,
     /// Certificates, signed heads, and our signing of our own.
     auth: auth::Auth,
     /// What the peer batch being applied changed, to undo if it is refused.
@@ -297,6 +299,7 @@ pub fn spawn(
         consent: consent::ConsentState::default(),
         items: items::ItemState::default(),
         audit_head,
+        witness: Default::default(),
         auth,
         stage: None,
     };

@@ -44,4 +44,5 @@ pub mod policy;
 pub mod signing;
 pub mod store;
 pub mod vault;
+pub mod witness;
 pub mod workspace;

@@ -175,6 +175,24 @@ impl Node {
             stopping: stopping.clone(),
             recent_edits: Default::default(),
         };
+        // Grant expiries are carried out by the clock, not only when something else happens: a
+        // third party destroys an expired item's key by itself, within a second.
+        let clock = engine.clone();
+        let clock_stop = stopping.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    _ = clock_stop.cancelled() => break,
+                    _ = tick.tick() => {
+                        if clock.write(|c| { c.expire_grants(); Ok(()) }).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
         let api_handle = axum_server::Handle::new();
         let (api_addr, api_task) = api::serve(config.api.listen, cert, key, state, api_handle.clone())
             .await

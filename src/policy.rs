@@ -136,7 +136,7 @@ pub fn may_send(subject: &Subject<'_>, peer: Option<&PinnedPeer>) -> Decision {
                 PeerRole::ThirdParty => {
                     concerns(&peer.party_id) && matches!(r, Record::Grant(_) | Record::Revocation(_))
                 }
-                _ => matches!(r, Record::RevocationAck(_)),
+                _ => matches!(r, Record::RevocationAck(_) | Record::ExpiryAck(_)),
             };
             if ok { Decision::Allow } else { Decision::Deny(DenyReason::RecordNotTheirs) }
         }
@@ -183,11 +183,12 @@ pub fn may_accept(subject: &Subject<'_>, peer: Option<&PinnedPeer>, us: &PartyId
             }
         }
         (Subject::Record(r), PeerRole::ThirdParty) => {
-            if matches!(r, Record::RevocationAck(a) if a.third_party == peer.party_id) {
-                Decision::Allow
-            } else {
-                Decision::Deny(DenyReason::RecordNotTheirs)
-            }
+            let acked_by = match r {
+                Record::RevocationAck(a) => Some(&a.third_party),
+                Record::ExpiryAck(a) => Some(&a.third_party),
+                _ => None,
+            };
+            if acked_by == Some(&peer.party_id) { Decision::Allow } else { Decision::Deny(DenyReason::RecordNotTheirs) }
         }
     }
 }

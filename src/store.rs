@@ -21,14 +21,14 @@
 //! | `items` | `(&str, [u8; 16])` provider, item id | postcard [`StoredItem`]: signed envelope (no plaintext) |
 //! | `item_index` | `[u8; 16]` item id | `&str` provider: finds an item's partition |
 //! | `item_chunks` | `([u8; 16], u32)` item id, chunk | ciphertext of one chunk |
-//! | `item_keys` | `([u8; 16], &str)` item id, Party | postcard `KeyWrap`: the item key sealed to that Party |
+//! | `item_keys` | `([u8; 16], &str)` item id, Party | postcard `LockedWrap`: the item key sealed to that Party (a `KeyWrap`), encrypted under a key in `keys/item-key-slots` that is overwritten when the item is destroyed |
 //! | `consent` | `[u8; 16]` record id | postcard `SignedRecord` |
 //! | `audit` | `u64` sequence | postcard `SignedEntry` |
 //! | `originals` | `[u8; 16]` draft id | postcard `Original`: this node's own original of an executed draft |
 //!
 //! `meta` also holds `audit_head` (the signed head of the audit log, written with each append),
 //! `peers_known` (the pinned peers as last seen, to audit changes made while stopped) and
-//! `upgrade_pending` (set when a version 1 store was converted: the engine still has to seal what
+//! `item_keys_locked` (set once every key wrap is locked under a key slot), and `upgrade_pending` (set when a version 1 store was converted: the engine still has to seal what
 //! was written before authentication and copy its Party's records into its own documents).
 //!
 //! # Versions
@@ -44,6 +44,7 @@
 //! takes that concatenation in one call. Compaction rewrites the snapshot and drops the chunks.
 
 mod items;
+mod keyslots;
 mod lock;
 
 use std::path::{Path, PathBuf};
@@ -56,7 +57,8 @@ use crate::authorship::{ActorCert, NodeActor, SignedHead};
 use crate::ids::DocId;
 use crate::workspace::DocKind;
 
-pub use items::StoredItem;
+pub use items::{StoredItem, wrap_aad};
+pub use keyslots::{KeySlots, LockedWrap, SLOTS_FILE, copy_on_write_fs, unlock_with};
 pub use lock::{DirLock, LockError};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -191,6 +193,8 @@ pub struct Store {
     db: Database,
     path: PathBuf,
     _lock: DirLock,
+    /// Where the keys of item key wraps live (see `keyslots`); opened once the tables are.
+    slots: std::sync::Mutex<Option<KeySlots>>,
 }
 
 impl Store {
@@ -220,19 +224,20 @@ impl Store {
         if copied {
             backup(&path)?;
         }
-        let mut store = Store { db: open(&path)?, path: path.clone(), _lock: lock };
+        let mut store = Store { db: open(&path)?, path: path.clone(), _lock: lock, slots: Default::default() };
         if store.schema()? == Some(1) {
             if !copied {
                 // A file that could not be read without writing (redb had to repair it): the
                 // copy is taken with the database closed, so that it is a consistent file.
-                let Store { db, path, _lock } = store;
+                let Store { db, path, _lock, slots } = store;
                 drop(db);
                 backup(&path)?;
-                store = Store { db: open(&path)?, path, _lock };
+                store = Store { db: open(&path)?, path, _lock, slots };
             }
             store.upgrade_from_v1()?;
         }
         store.init()?;
+        store.open_key_slots(data_dir)?;
         Ok(store)
     }
 
@@ -463,8 +468,10 @@ impl Store {
     /// write of `f` survives a crash.
     pub fn write<T>(&self, f: impl FnOnce(&mut Writer<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let tx = self.db.begin_write().map_err(|e| self.db_err(e))?;
+        let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let out = {
             let mut w = Writer {
+                slots: slots.as_mut(),
                 docs: tx.open_table(DOCS).map_err(|e| self.db_err(e))?,
                 snapshots: tx.open_table(SNAPSHOTS).map_err(|e| self.db_err(e))?,
                 chunks: tx.open_table(CHUNKS).map_err(|e| self.db_err(e))?,
@@ -485,6 +492,10 @@ impl Store {
             };
             f(&mut w)?
         };
+        // New keys and shredded slots are on the disk before the commit that refers to them.
+        if let Some(s) = slots.as_mut() {
+            s.sync()?;
+        }
         tx.commit().map_err(|e| self.db_err(e))?;
         Ok(out)
     }
@@ -492,6 +503,7 @@ impl Store {
 
 /// The tables of one write transaction.
 pub struct Writer<'t> {
+    slots: Option<&'t mut KeySlots>,
     docs: redb::Table<'t, [u8; 16], &'static [u8]>,
     snapshots: redb::Table<'t, [u8; 16], &'static [u8]>,
     chunks: redb::Table<'t, ([u8; 16], u64), &'static [u8]>,

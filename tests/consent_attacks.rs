@@ -329,3 +329,49 @@ async fn a_third_party_asking_for_an_item_it_was_not_granted_gets_nothing() {
     assert_eq!(p.traffic.bytes_sent, 0, "{p:?}");
     audit_intact(&holder).await;
 }
+
+/// Finding 4 of issue 10: a revocation is tied to the grant it withdraws. A Party whose key is
+/// pinned (SCO RATS, the holder) signs a revocation in its own name of CICA's grant: the
+/// signature is good, but only the grant's signer may revoke it, so it is refused, audited, and
+/// the item stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_grants_signer_can_revoke_it() {
+    let s = scene().await;
+    let to = s.third.peer_id();
+    let addr = s.third.addrs()[0].clone();
+    let mut attacker = raw_swarm(s.rats_node.clone());
+    let it = item(&s.cica, b"stays readable");
+    let g = grant(&it, None);
+    let signed = SignedRecord::sign(Record::Grant(g.clone()), &s.cica).unwrap();
+    let r = send_batch(&mut attacker, to, addr.clone(), &offer(&it, wrap_to(&it, &s.third_sealing), signed)).await;
+    assert!(matches!(r, Some(Reply::Ack)), "{r:?}");
+    let rev = |provider: &str, grant_id: RecordId| Revocation {
+        id: RecordId::random(),
+        grant: grant_id,
+        item: it.env.envelope.item,
+        provider: provider.parse().unwrap(),
+        holder: "sco-rats".parse().unwrap(),
+        third_party: "un-oct".parse().unwrap(),
+        at: Utc::now().to_rfc3339(),
+        officer: "mallory".into(),
+    };
+    // Signed by SCO RATS in its own name: the signature verifies, the grant is not its own.
+    let own_name = SignedRecord::sign(Record::Revocation(rev("sco-rats", g.id)), &s.rats).unwrap();
+    let why = refused(
+        &send_batch(&mut attacker, to, addr.clone(), &Batch { frames: vec![Frame::Records(vec![own_name])] }).await,
+    );
+    assert!(why.contains("only the grant's signer can revoke it"), "{why}");
+    // A revocation of a grant that does not exist here is refused too.
+    let unknown = SignedRecord::sign(Record::Revocation(rev("cica", RecordId::random())), &s.cica).unwrap();
+    let why = refused(
+        &send_batch(&mut attacker, to, addr.clone(), &Batch { frames: vec![Frame::Records(vec![unknown])] }).await,
+    );
+    assert!(why.contains("not held here"), "{why}");
+    assert_eq!(items_of(&s.third).await, vec![it.env.envelope.item.to_string()], "the item was destroyed");
+    let events = audit_events(&s.third).await;
+    assert!(!events.iter().any(|e| matches!(e, Event::KeyDestroyed { .. })), "{events:?}");
+    let refusals =
+        events.iter().filter(|e| matches!(e, Event::ReceiveRefused { what, .. } if what == "revocation")).count();
+    assert_eq!(refusals, 2, "{events:?}");
+    audit_intact(&s.third).await;
+}

@@ -868,3 +868,329 @@ fn a_100_mib_item_moves_between_the_parties_in_bounded_memory() {
     fs::remove_file(&src).unwrap();
     fs::remove_file(&dst).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5. Revocation and expiry reach every copy, and leave nothing on the disk that opens (issue 10,
+//    findings 1 to 3).
+// ---------------------------------------------------------------------------------------------
+
+/// What someone holding a node's data dir learns of an item's key: the key wrap sealed to the
+/// node's Party as it came (opened by the Party's long-term sealing key), and the wrap as the
+/// store locks it (opened by any key slot left in the slot file), both read with the node
+/// stopped while it still holds the item.
+struct KeyTraces {
+    /// HPKE encapsulated key and sealed item key, as they came in the offer.
+    encapped: Vec<u8>,
+    sealed: Vec<u8>,
+    /// The locked wrap as stored, and what it is bound to.
+    locked: liaison::store::LockedWrap,
+    aad: Vec<u8>,
+}
+
+fn key_traces(dir: &Path, id: ItemId, party: &str) -> KeyTraces {
+    let store = Store::open(dir).unwrap_or_else(|e| panic!("open the store of {}: {e}", dir.display()));
+    let wraps = store.item_keys(id).expect("read key wraps");
+    let at = wraps.iter().position(|w| w.recipient.as_str() == party).expect("a key wrap for the node's Party");
+    let wrap = &wraps[at];
+    let material = store.item_key_material(id).expect("read key material");
+    // Both in the store's order (by Party).
+    assert_eq!(material.len(), wraps.len(), "each wrap has its key slot");
+    let (_, bytes) = material.into_iter().nth(at).expect("key material");
+    KeyTraces {
+        encapped: wrap.encapped.clone(),
+        sealed: wrap.sealed.clone(),
+        locked: postcard::from_bytes(&bytes).expect("a locked wrap"),
+        aad: liaison::store::wrap_aad(id, party),
+    }
+}
+
+/// The attack of finding 1, run on a stopped node's whole data dir with every key on it: is the
+/// wrap as it came anywhere (its own sealing key would open it), and does any 32 bytes of the key
+/// slot file open the locked wrap? Returns what opened, empty if nothing.
+fn open_with_everything_on_disk(dir: &Path, t: &KeyTraces) -> Vec<String> {
+    let mut opened = Vec::new();
+    let files: Vec<(PathBuf, Vec<u8>)> =
+        files_under(dir).into_iter().filter_map(|f| fs::read(&f).ok().map(|b| (f, b))).collect();
+    let has = |b: &[u8], needle: &[u8]| b.windows(needle.len()).any(|w| w == needle);
+    for (f, b) in &files {
+        if has(b, &t.encapped) && has(b, &t.sealed) {
+            opened.push(format!("the key wrap as it came, in {}", f.display()));
+        }
+    }
+    let slots = fs::read(dir.join(liaison::store::SLOTS_FILE)).unwrap_or_default();
+    for key in slots.chunks_exact(32) {
+        let key: [u8; 32] = key.try_into().expect("32 bytes");
+        if liaison::store::unlock_with(&key, &t.locked, &t.aad).is_some() {
+            opened.push("the locked wrap, with a key in the slot file".into());
+        }
+    }
+    opened
+}
+
+/// A flow up to the third party reading the item: CICA provides, SCO RATS asks, CICA grants
+/// (with `expires`, if any), SCO RATS transmits, the third party reads the body. Returns the
+/// item id and the grant id.
+fn granted_and_read(a: &Node, b: &Node, t: &Node, body: &str, expires: Option<&str>) -> (String, String) {
+    let title = format!("Watch list {TITLE_MARKER}");
+    let file = a.text_file("watch.txt", body);
+    let id = share(a, &title, &file, &["--marking", "RESTRICTED"]);
+    eventually("the item on SCO RATS", &[a, b], || listed(b, &id));
+    let req = b.id_of(&["consent", "request", &id, "--third-party", "un-oct", "--purpose", "assessment"]);
+    eventually("the request on CICA", &[a, b], || consent_view(a, &req));
+    let mut args = vec!["consent", "grant", req.as_str()];
+    if let Some(e) = expires {
+        args.extend(["--expires", e]);
+    }
+    let grant = a.id_of(&args);
+    eventually("the item on the third party", &[a, b, t], || listed(t, &id));
+    let out = t.run(&["item", "show", &id]);
+    assert!(out.status.success(), "item show on T failed: {}\n{}", text(&out.stderr), t.logs());
+    assert_eq!(out.stdout, body.as_bytes());
+    eventually("CICA learns of the transmission", &[a, b, t], || {
+        let v = consent_view(a, &req)?;
+        if v["transmitted"] == true { Ok(()) } else { Err(format!("{v}")) }
+    });
+    (id, grant)
+}
+
+#[test]
+fn a_revocation_reaches_the_third_party_with_the_holder_down_and_leaves_nothing_that_opens() {
+    let (a, mut b, mut t) = three_nodes();
+    let pa = a.peer_id();
+    let body = format!("Entities to watch.\n{BODY_MARKER}\n");
+    let (id, grant) = granted_and_read(&a, &b, &t, &body, None);
+    let iid = item_id(&id);
+
+    // What the third party's disk holds while it holds the item: the attack opens the key, so
+    // that it opening nothing later means something. The wrap as it came is never stored.
+    t.stop();
+    let traces = key_traces(&t.dir, iid, "un-oct");
+    let opened = open_with_everything_on_disk(&t.dir, &traces);
+    assert_eq!(opened, vec!["the locked wrap, with a key in the slot file".to_string()], "before revocation");
+    t.start();
+
+    // The holder is down; CICA revokes; the revocation goes straight to the third party.
+    b.stop();
+    wait_third_party_connected_to(&a, &t);
+    let rev = a.id_of(&["consent", "revoke", &grant]);
+    eventually("the third party destroys the item with the holder down", &[&a, &t], || holds_no_item(&t));
+    let out = refused(&t, &["item", "show", &id]);
+    assert!(out.stdout.is_empty(), "item show after the revocation printed {:?}", text(&out.stdout));
+    eventually("CICA gets the confirmation straight from the third party", &[&a, &t], || {
+        let v = consent_view_by_grant(&a, &grant)?;
+        if v["key_destroyed"] == true { Ok(()) } else { Err(format!("{v}")) }
+    });
+    let ev_t = audit_events(&t, &id).unwrap();
+    assert!(
+        ev_t.iter().any(|(k, f)| k == "consent:revocation" && f["by"] == pa.as_str()),
+        "the third party's log does not say the revocation came from CICA's node: {ev_t:?}"
+    );
+    assert!(ev_t.iter().any(|(k, f)| k == "key-destroyed" && f["revocation"] == rev.as_str()), "{ev_t:?}");
+
+    // The holder comes back: it learns of the revocation, the third party sees no replay.
+    b.start();
+    eventually("SCO RATS learns of the revocation", &[&a, &b], || {
+        let v = consent_view_by_grant(&b, &grant)?;
+        if v["state"] == "revoked" { Ok(()) } else { Err(format!("{v}")) }
+    });
+
+    // The whole disk of the third party, with every key on it, opens nothing of the item.
+    t.stop();
+    let opened = open_with_everything_on_disk(&t.dir, &traces);
+    assert!(opened.is_empty(), "after revocation the third party's disk still opens the item's key: {opened:?}");
+    for m in [TITLE_MARKER, BODY_MARKER] {
+        assert!(files_containing(&t.dir, m).is_empty(), "plaintext {m:?} on the third party's disk");
+    }
+    store_holds_nothing_of(&t.dir, iid);
+    assert_eq!(t.log_count("replayed revocation"), 0, "the holder's copy of the revocation was taken for a replay");
+}
+
+#[test]
+fn an_expired_grant_is_carried_out_by_the_third_party_itself() {
+    let (mut a, mut b, mut t) = three_nodes();
+    // Long enough for the flow to reach the third party on a slow machine, short for a test.
+    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(15);
+    let expires = expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let body = format!("Travel notice.\n{BODY_MARKER}\n");
+    let (id, grant) = granted_and_read(&a, &b, &t, &body, Some(&expires));
+    let iid = item_id(&id);
+    t.stop();
+    let traces = key_traces(&t.dir, iid, "un-oct");
+    t.start();
+
+    // Both Parties' nodes are down: nobody tells the third party anything.
+    a.stop();
+    b.stop();
+    let wait = (expires_at - chrono::Utc::now()).to_std().unwrap_or_default();
+    std::thread::sleep(wait);
+    eventually("the third party destroys the item at the expiry by itself", &[&t], || holds_no_item(&t));
+    let out = refused(&t, &["item", "show", &id]);
+    assert!(out.stdout.is_empty(), "item show after the expiry printed {:?}", text(&out.stdout));
+    let ev_t = audit_events(&t, &id).unwrap();
+    assert!(ev_t.iter().any(|(k, f)| k == "grant-expired" && f["grant"] == grant.as_str()), "{ev_t:?}");
+    assert!(ev_t.iter().any(|(k, f)| k == "key-destroyed" && f["revocation"].is_null()), "{ev_t:?}");
+    assert!(ev_t.iter().any(|(k, _)| k == "consent:expiry-ack"), "{ev_t:?}");
+    let at = ev_t.iter().find(|(k, _)| k == "key-destroyed").map(|(_, f)| f.clone());
+    t.stop();
+    let opened = open_with_everything_on_disk(&t.dir, &traces);
+    assert!(
+        opened.is_empty(),
+        "after the expiry the third party's disk still opens the item's key: {opened:?} ({at:?})"
+    );
+    store_holds_nothing_of(&t.dir, iid);
+    t.start();
+
+    // The provider comes back: it audits the expiry itself and gets the signed confirmation.
+    a.start();
+    eventually("CICA gets the third party's confirmation of the expiry", &[&a, &t], || {
+        let v = consent_view_by_grant(&a, &grant)?;
+        if v["state"] == "expired" && v["key_destroyed"] == true { Ok(()) } else { Err(format!("{v}")) }
+    });
+    let ev_a = audit_events(&a, &id).unwrap();
+    assert!(ev_a.iter().any(|(k, f)| k == "grant-expired" && f["grant"] == grant.as_str()), "{ev_a:?}");
+    assert!(ev_a.iter().any(|(k, _)| k == "consent:expiry-ack"), "{ev_a:?}");
+}
+
+/// The consent view of the request a grant answered.
+fn consent_view_by_grant(n: &Node, grant: &str) -> Result<Value, String> {
+    let all = n.try_json(&["consent", "list", "--json"])?;
+    all.as_array()
+        .and_then(|a| a.iter().find(|v| v["grant"].as_str() == Some(grant)).cloned())
+        .ok_or_else(|| format!("no request with grant {grant} on {}: {all}", n.name))
+}
+
+/// T and A connected, as both see it.
+fn wait_third_party_connected_to(a: &Node, t: &Node) {
+    let (pa, pt) = (a.peer_id(), t.peer_id());
+    eventually("the third party connected with CICA", &[a, t], || {
+        connected(a, &pt)?;
+        connected(t, &pa)
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. The other Party witnesses each node's audit log (issue 10, finding 12).
+// ---------------------------------------------------------------------------------------------
+
+/// `liaison audit verify --witness FILE` on a stopped node.
+fn verify_with_witness(dir: &Path, file: &Path) -> Output {
+    let mut c = Command::new(common::bin());
+    c.arg("--data-dir").arg(dir).args(["audit", "verify", "--witness"]).arg(file);
+    c.env("LIAISON_LOG", "warn").env_remove("LIAISON_DATA_DIR").stdin(Stdio::null()).output().expect("run liaison")
+}
+
+#[test]
+fn a_log_rewritten_and_signed_again_with_the_nodes_own_key_fails_against_the_other_partys_witness() {
+    let (mut a, b) = pair_with(|_| {});
+    let pa = a.peer_id();
+    // CICA's officers act: each act is audited on CICA's node.
+    a.ok(&["mandate", "add", "--ref", "CICA-MS-2026/9", "--date", "2026-10-01", "--scope", "exchange with SCO RATS"]);
+    let id = share(&a, "Annex", &a.text_file("annex.txt", "An annex.\n"), &[]);
+    a.ok(&["item", "show", &id]);
+    let all = a.json(&["audit", "show", "--json"]);
+    let kinds: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["entry"]["event"].as_object().and_then(|o| o.keys().next().cloned()))
+        .collect();
+    assert!(kinds.contains(&"party-act".to_string()), "the mandate is not audited: {kinds:?}");
+    // Restarting CICA starts a session, which sends SCO RATS the head as it is now.
+    a.stop();
+    let len = Store::open(&a.dir).unwrap().audit_head().unwrap().expect("a head").len;
+    a.start();
+    let file = b.scratch().join("witnessed-by-sco-rats.json");
+    eventually("SCO RATS witnesses CICA's head", &[&a, &b], || {
+        let list = b.try_json(&["audit", "witnessed", "--json"])?;
+        let of_a = list.as_array().map(|l| l.iter().filter(|w| w["node"] == pa.as_str()).count()).unwrap_or(0);
+        let grown = list
+            .as_array()
+            .is_some_and(|l| l.iter().any(|w| w["node"] == pa.as_str() && w["head"]["len"].as_u64() >= Some(len)));
+        if grown {
+            fs::write(&file, serde_json::to_vec(&list).unwrap()).unwrap();
+            Ok(())
+        } else {
+            Err(format!("{of_a} head(s) of A witnessed, none at {len}: {list}"))
+        }
+    });
+    // CICA also holds its copy: its own heads, countersigned by SCO RATS.
+    eventually("CICA holds SCO RATS's countersignature", &[&a, &b], || {
+        let list = a.try_json(&["audit", "witnessed", "--json"])?;
+        let ours = list.as_array().is_some_and(|l| l.iter().any(|w| w["node"] == pa.as_str()));
+        if ours { Ok(()) } else { Err(format!("{list}")) }
+    });
+
+    // Honest: the log matches what the other Party witnessed.
+    a.stop();
+    let out = verify_with_witness(&a.dir, &file);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_says("verify --witness on the honest log", &text(&out.stdout), &["matches the", "witnessed"]);
+
+    // Whoever holds CICA's data dir rewrites entry 1 and signs the whole chain again with the
+    // node's own key: the log verifies on its own...
+    let keys = liaison::keys::load(&a.dir).unwrap();
+    let entries = Store::open(&a.dir).unwrap().audit_entries().unwrap();
+    with_audit_table(&a.dir, |t| {
+        t.retain(|_, _| false).unwrap();
+    });
+    let store = Store::open(&a.dir).unwrap();
+    store
+        .write(|w| {
+            let mut head = None;
+            for (i, e) in entries.iter().enumerate() {
+                let mut event = e.entry.event.clone();
+                if i == 1 {
+                    event = liaison::audit::Event::LogStarted { node: "a quiet start".into(), after_loss: false };
+                }
+                let (signed, h) = liaison::audit::append(&keys.node_ed25519, head.as_ref(), e.entry.at.clone(), event);
+                w.append_audit(&signed, &h)?;
+                head = Some(h);
+            }
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let out = verify_offline(&a.dir, false);
+    assert!(out.status.success(), "the rewritten log should verify on its own: {}", text(&out.stdout));
+    // ...but not against the other Party's witness, which names where it differs.
+    let out = verify_with_witness(&a.dir, &file);
+    assert!(!out.status.success(), "a rewritten log passed verify --witness: {}", text(&out.stdout));
+    assert_says(
+        "verify --witness on the rewritten log",
+        &text(&out.stdout),
+        &["NOT INTACT", "witnessed this log", "rewritten"],
+    );
+}
+
+#[test]
+fn an_item_its_provider_deletes_is_destroyed_everywhere_and_not_taken_back() {
+    let (a, mut b, t) = three_nodes();
+    let body = format!("Withdrawn annex.\n{BODY_MARKER}\n");
+    let (id, _grant) = granted_and_read(&a, &b, &t, &body, None);
+    let iid = item_id(&id);
+    // Only the provider deletes.
+    let out = refused(&b, &["item", "delete", &id]);
+    assert_says("item delete by the holder", &text(&out.stderr), &["only its provider can delete it"]);
+    // The holder is down when CICA deletes; the third party learns straight from CICA.
+    b.stop();
+    let traces = key_traces(&b.dir, iid, "sco-rats");
+    assert!(!open_with_everything_on_disk(&b.dir, &traces).is_empty(), "the attack does not open B's copy");
+    a.ok(&["item", "delete", &id]);
+    assert_eq!(items(&a).unwrap(), Vec::<Value>::new(), "the provider still lists its deleted item");
+    eventually("the third party destroys its copy", &[&a, &t], || holds_no_item(&t));
+    // The holder comes back: it destroys its copy, and does not give it back to the provider.
+    b.start();
+    eventually("the holder destroys its copy", &[&a, &b], || holds_no_item(&b));
+    wait_pair_in_sync(&a, &b);
+    never("the deleted item comes back to the provider", &[&a, &b], || {
+        let held = items(&a)?;
+        if held.is_empty() { Ok(()) } else { Err(format!("{held:?}")) }
+    });
+    let ev_b = audit_events(&b, &id).unwrap();
+    assert!(ev_b.iter().any(|(k, _)| k == "consent:deletion"), "{ev_b:?}");
+    assert!(ev_b.iter().any(|(k, _)| k == "key-destroyed"), "{ev_b:?}");
+    b.stop();
+    let opened = open_with_everything_on_disk(&b.dir, &traces);
+    assert!(opened.is_empty(), "after the deletion the holder's disk still opens the item's key: {opened:?}");
+    store_holds_nothing_of(&b.dir, iid);
+}

@@ -18,10 +18,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_for DESCRIPTION COMMAND...: retries for up to 30 s; on time-out shows every node's log.
+# wait_for DESCRIPTION COMMAND...: retries for up to WAIT_SECS (default 30) s; on time-out shows
+# every node's log.
 wait_for() {
   local what="$1"; shift
-  for _ in $(seq 1 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  for _ in $(seq 1 $(( ${WAIT_SECS:-30} * 10 ))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "timed out waiting for: $what" >&2
   for log in "$WORK"/*.log; do echo "--- $log" >&2; tail -15 "$log" >&2; done
   return 1

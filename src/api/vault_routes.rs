@@ -212,6 +212,19 @@ pub async fn request_item(State(s): State<AppState>, Path(id): Path<String>) -> 
     Ok(Json(Requested { asked }))
 }
 
+/// `DELETE /api/items/{id}`: the provider deletes its item everywhere.
+pub async fn delete_item(
+    State(s): State<AppState>,
+    o: OfficerName,
+    Path(id): Path<String>,
+) -> Result<Json<RecordMade>, AppError> {
+    consent_step(&s, o, move |c, officer| {
+        let item = c.item_resolve(&id)?;
+        c.item_delete(item, officer)
+    })
+    .await
+}
+
 /// A new consent request.
 #[derive(Deserialize)]
 pub struct NewRequest {
@@ -411,4 +424,10 @@ pub async fn audit_verify(State(s): State<AppState>) -> Result<Json<AuditReport>
         })
         .await?;
     Ok(Json(AuditReport::from_result(r, total)))
+}
+
+/// `GET /api/audit/witnessed`: the audit heads this node holds witnessed (of the other Party's
+/// nodes, countersigned here; and of its own, countersigned there).
+pub async fn audit_witnessed(State(s): State<AppState>) -> Result<Json<Vec<crate::witness::Witnessed>>, AppError> {
+    Ok(Json(s.engine.read(|c| Ok(c.audit_witnessed())).await?))
 }

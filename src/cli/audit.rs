@@ -10,6 +10,7 @@ use crate::api::AuditReport;
 use crate::audit::{self, SignedEntry};
 use crate::client::{Client, ClientError};
 use crate::ids::ItemId;
+use crate::witness::Witnessed;
 
 /// Audit commands.
 #[derive(Subcommand, Debug)]
@@ -26,7 +27,20 @@ pub enum AuditCmd {
     /// Check the whole log: an edited, removed, reordered or cut-off entry is found, and the
     /// first bad one named. Exits non-zero if the log is not intact.
     Verify {
+        /// Also check the log against the heads the other Party's node witnessed: a JSON file
+        /// that its sysadmin exports with `liaison audit witnessed --json`. A log rewritten here
+        /// (even signed again with this node's key) fails, naming the entry.
+        #[arg(long, value_name = "FILE")]
+        witness: Option<std::path::PathBuf>,
         /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit heads this node holds witnessed: each node of the other Party's log, as that
+    /// node sent it and this node countersigned it (hand this to the other Party for its
+    /// `audit verify --witness`), and this node's own, countersigned by the other Party.
+    Witnessed {
+        /// Print as JSON (the form `audit verify --witness` reads).
         #[arg(long)]
         json: bool,
     },
@@ -68,21 +82,54 @@ pub async fn run(dir: &Path, cmd: &AuditCmd, officer: &str) -> anyhow::Result<()
                 println!("(no entries)");
             }
         }
-        AuditCmd::Verify { json } => {
-            let report: AuditReport = match c.get("/api/audit/verify").await {
+        AuditCmd::Verify { witness, json } => {
+            let mut report: AuditReport = match c.get("/api/audit/verify").await {
                 Ok(r) => r,
                 Err(ClientError::NoNode { .. }) => offline_verify(dir)?,
                 Err(e) => return Err(e.into()),
             };
+            let witnessed = match witness {
+                Some(file) => Some(check_witness(&c, dir, file).await?),
+                None => None,
+            };
+            if let Some(Err(e)) = &witnessed {
+                report.ok = false;
+                report.error = Some(e.to_string());
+            }
             if *json {
-                output::json(&report)?;
+                let mut v = serde_json::to_value(&report)?;
+                if let Some(Ok(n)) = &witnessed {
+                    v["witnessed_heads"] = (*n).into();
+                }
+                output::json(&v)?;
             } else if report.ok {
                 println!("audit log intact: {} entries, chained and signed by this node", report.entries);
+                if let Some(Ok(n)) = &witnessed {
+                    println!("and it matches the {n} head(s) the other Party witnessed");
+                }
             } else {
                 println!("AUDIT LOG NOT INTACT: {}", report.error.clone().unwrap_or_default());
             }
             if !report.ok {
                 anyhow::bail!("the audit log of {} failed verification", dir.display());
+            }
+        }
+        AuditCmd::Witnessed { json } => {
+            let list: Vec<Witnessed> = match c.get("/api/audit/witnessed").await {
+                Ok(v) => v,
+                Err(ClientError::NoNode { .. }) => offline_witnessed(dir)?,
+                Err(e) => return Err(e.into()),
+            };
+            if *json {
+                return output::json(&list);
+            }
+            let us = crate::keys::load(dir)?.node.public().to_peer_id().to_string();
+            for w in &list {
+                let whose = if w.node == us { "this node".to_string() } else { w.node.clone() };
+                println!("{}  log of {whose} at {} entries, witnessed by {}", w.at, w.head.len, w.witness);
+            }
+            if list.is_empty() {
+                println!("(none yet: heads are exchanged with the other Party's nodes once connected)");
             }
         }
     }
@@ -93,6 +140,44 @@ fn about(e: &SignedEntry) -> Option<ItemId> {
     let v = serde_json::to_value(&e.entry.event).ok()?;
     let fields = v.as_object()?.values().next()?;
     serde_json::from_value::<ItemId>(fields.get("item")?.clone()).ok()
+}
+
+/// Checks this node's log against a file of heads the other Party witnessed; the outer error is
+/// a file that cannot be read, the inner one a log that does not match.
+async fn check_witness(
+    c: &Client,
+    dir: &Path,
+    file: &Path,
+) -> anyhow::Result<Result<usize, crate::witness::WitnessError>> {
+    let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let list: Vec<Witnessed> = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a list of witnessed heads as `liaison audit witnessed --json` prints it: {e}",
+            file.display()
+        )
+    })?;
+    let entries: Vec<SignedEntry> = match c.get("/api/audit").await {
+        Ok(v) => v,
+        Err(ClientError::NoNode { .. }) => offline_entries(dir)?,
+        Err(e) => return Err(e.into()),
+    };
+    let us = crate::keys::load(dir)?.node.public().to_peer_id().to_string();
+    if !list.iter().any(|w| w.node == us) {
+        anyhow::bail!(
+            "{} holds no head of this node's log ({us}); ask the other Party for the right export",
+            file.display()
+        );
+    }
+    Ok(crate::witness::check_log(&entries, &us, &list))
+}
+
+fn offline_witnessed(dir: &Path) -> anyhow::Result<Vec<Witnessed>> {
+    let store = crate::store::Store::open(dir)?;
+    let mut out: Vec<Witnessed> = store.meta_value("witness-receipts")?.unwrap_or_default();
+    for p in crate::config::NodeConfig::load(dir)?.peers {
+        out.extend(store.meta_value::<Vec<Witnessed>>(&format!("witnessed/{}", p.peer_id))?.unwrap_or_default());
+    }
+    Ok(out)
 }
 
 fn offline_entries(dir: &Path) -> anyhow::Result<Vec<SignedEntry>> {

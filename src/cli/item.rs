@@ -54,6 +54,16 @@ pub enum ItemCmd {
         /// The item id (32 hex digits).
         id: String,
     },
+    /// Delete an item our Party provided: every grant of it is revoked (third parties destroy
+    /// their copies and confirm), and every Party node that holds it destroys it. Its key slots
+    /// are overwritten, so nothing left on any disk opens it.
+    Delete {
+        /// Its id (or a unique prefix).
+        id: String,
+        /// Print the deletion record's id as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -153,6 +163,16 @@ pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()>
             let r: Requested =
                 c.send(Method::POST, &format!("/api/items/{id}/request"), &serde_json::json!({})).await?;
             println!("asked {} provider node(s); a granted item arrives by itself (`liaison item list`)", r.asked);
+            Ok(())
+        }
+        ItemCmd::Delete { id, json } => {
+            let r: crate::api::RecordMade =
+                c.send(Method::DELETE, &format!("/api/items/{id}"), &serde_json::json!({})).await?;
+            if *json {
+                return super::output::json(&r);
+            }
+            println!("{}", r.id);
+            eprintln!("item {id} deleted: its grants are revoked and every node that holds it destroys it");
             Ok(())
         }
     }

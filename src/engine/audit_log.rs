@@ -58,11 +58,14 @@ fn about(e: &Event) -> Option<ItemId> {
         | Event::Transmitted { item, .. }
         | Event::TransmissionRefused { item, .. }
         | Event::Consent { item, .. }
-        | Event::KeyDestroyed { item, .. } => Some(*item),
+        | Event::KeyDestroyed { item, .. }
+        | Event::GrantExpired { item, .. } => Some(*item),
         Event::ReceiveRefused { id, .. } => id.as_deref().and_then(crate::ids::parse_id16).map(ItemId),
         Event::PeerConfig { .. }
         | Event::LogStarted { .. }
         | Event::Upgraded { .. }
+        | Event::PartyAct { .. }
+        | Event::WitnessConflict { .. }
         | Event::RefusalsCounted { .. } => None,
     }
 }

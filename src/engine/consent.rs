@@ -6,7 +6,7 @@
 //! Records replicate to every `party` peer; a third party sees only the grants and revocations
 //! that name it (the policy says which).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use libp2p::PeerId;
@@ -16,7 +16,7 @@ use super::peers::{SOFT_BATCH_BYTES, Violation};
 use super::{Core, EngineError, audit_log, items};
 use crate::audit::Event;
 use crate::config::PeerRole;
-use crate::consent::{Denial, Grant, Record, Request, Revocation, RevocationAck, SignedRecord};
+use crate::consent::{Deletion, Denial, ExpiryAck, Grant, Record, Request, Revocation, RevocationAck, SignedRecord};
 use crate::ids::{PartyId, RecordId};
 use crate::net::protocol::Frame;
 use crate::policy::{self, Decision, Subject};
@@ -25,7 +25,16 @@ use crate::policy::{self, Decision, Subject};
 #[derive(Default)]
 pub(super) struct ConsentState {
     pub records: BTreeMap<RecordId, SignedRecord>,
+    /// Grants whose expiry this node has carried out (audited, and at the third party the key
+    /// destroyed); kept in the store's meta as `grants_expired`.
+    pub expired: BTreeSet<RecordId>,
+    /// Which peer delivered which revocation: the same one from the provider and from the
+    /// holder is expected, the same one twice from one peer is a replay.
+    pub revocations_from: HashSet<(RecordId, PeerId)>,
 }
+
+/// Meta key of the grants whose expiry was carried out.
+const EXPIRED_KEY: &str = "grants_expired";
 
 /// A request and what became of it, as `consent list` shows it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -223,6 +232,51 @@ pub(super) fn revoke(core: &mut Core, grant: &str, officer: &str) -> Result<Reco
     make(core, Record::Revocation(v), officer)
 }
 
+/// `item delete`: the provider deletes its item. Every grant of it is revoked first (so third
+/// parties destroy their copies), then a signed deletion makes every Party node that holds it
+/// destroy it, this one included.
+pub(super) fn delete_item(core: &mut Core, item: crate::ids::ItemId, officer: &str) -> Result<RecordId, EngineError> {
+    let stored = core
+        .store
+        .item(item)
+        .map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?
+        .ok_or_else(|| EngineError::NoItem(item.to_string()))?;
+    let provider = stored.envelope.envelope.provider.clone();
+    if provider != core.identity.party.id {
+        return Err(EngineError::Consent(format!(
+            "item {item} was provided by {provider}; only its provider can delete it"
+        )));
+    }
+    let revoked: HashSet<RecordId> = core
+        .consent
+        .records
+        .values()
+        .filter_map(|r| match &r.record {
+            Record::Revocation(v) => Some(v.grant),
+            _ => None,
+        })
+        .collect();
+    let open: Vec<RecordId> = core
+        .consent
+        .records
+        .values()
+        .filter_map(|r| match &r.record {
+            Record::Grant(g) if g.item == item && !revoked.contains(&g.id) => Some(g.id),
+            _ => None,
+        })
+        .collect();
+    for g in open {
+        revoke(core, &g.to_string(), officer)?;
+    }
+    let d = Deletion { id: RecordId::random(), item, provider, at: now(), officer: officer.to_string() };
+    make(core, Record::Deletion(d), officer)
+}
+
+/// Whether the provider deleted this item: it is not taken again from anyone.
+pub(super) fn deleted(core: &Core, item: crate::ids::ItemId) -> bool {
+    core.consent.records.values().any(|r| matches!(&r.record, Record::Deletion(d) if d.item == item))
+}
+
 /// Signs a record an officer here made, and adds it; returns its id.
 fn make(core: &mut Core, record: Record, officer: &str) -> Result<RecordId, EngineError> {
     let id = record.id();
@@ -268,6 +322,14 @@ pub(super) fn add_record(core: &mut Core, r: SignedRecord, by: String) {
             }
         }
         Record::Revocation(v) if v.third_party == us => destroy(core, v),
+        Record::Deletion(d) => {
+            // Only an item of the deletion's signer: a Party deletes its own items.
+            let held = core.store.item(d.item).ok().flatten();
+            if held.is_some_and(|i| i.envelope.envelope.provider == d.provider) {
+                destroy_item(core, d.item, &d.provider, None);
+                tracing::info!(item = %d.item, provider = %d.provider, "item deleted by its provider: destroyed here");
+            }
+        }
         _ => {}
     }
 }
@@ -275,19 +337,13 @@ pub(super) fn add_record(core: &mut Core, r: SignedRecord, by: String) {
 /// At a third party: a revocation arrived; destroy the item's key (and its ciphertext), and
 /// confirm to the Parties.
 fn destroy(core: &mut Core, v: &Revocation) {
-    let item = v.item;
-    let provider = v.provider.clone();
-    // Removing the sealed key is what makes the item unreadable: redb reuses freed pages but
-    // does not zero them, so old ciphertext may linger on disk until overwritten, and without
-    // the key it is noise.
-    core.round.writes.push(Box::new(move |w| w.remove_item(item, &provider)));
-    audit_log::record(core, Event::KeyDestroyed { item, revocation: Some(v.id) });
-    tracing::info!(%item, revocation = %v.id, "grant revoked: the item's key is destroyed");
+    destroy_item(core, v.item, &v.provider, Some(v.id));
+    tracing::info!(item = %v.item, revocation = %v.id, "grant revoked: the item's key is destroyed");
     let ack = RevocationAck {
         id: RecordId::random(),
         revocation: v.id,
         grant: v.grant,
-        item,
+        item: v.item,
         provider: v.provider.clone(),
         third_party: core.identity.party.id.clone(),
         at: now(),
@@ -296,6 +352,83 @@ fn destroy(core: &mut Core, v: &Revocation) {
         Ok(r) => add_record(core, r, "this node".into()),
         Err(e) => tracing::error!(error = %e, "cannot sign the confirmation of a revocation"),
     }
+}
+
+/// Removes an item here: its key slots are overwritten (see `store::keyslots`), so what may
+/// linger of its envelope and ciphertext in the store's freed pages opens with nothing.
+fn destroy_item(core: &mut Core, item: crate::ids::ItemId, provider: &PartyId, revocation: Option<RecordId>) {
+    let provider = provider.clone();
+    core.round.writes.push(Box::new(move |w| w.remove_item(item, &provider)));
+    audit_log::record(core, Event::KeyDestroyed { item, revocation });
+}
+
+/// When a grant's expiry has come, if it has one.
+fn expiry(g: &Grant) -> Option<DateTime<Utc>> {
+    g.expires.as_deref().and_then(|e| DateTime::parse_from_rfc3339(e).ok()).map(|t| t.with_timezone(&Utc))
+}
+
+/// Whether the grant an item was received under (at a third party) has expired or been revoked:
+/// from that moment the item is not shown, even before `expire_due` has destroyed it.
+pub(super) fn grant_lapsed(core: &Core, grant: Option<RecordId>) -> bool {
+    let Some(id) = grant else { return false };
+    if core.consent.records.values().any(|r| matches!(&r.record, Record::Revocation(v) if v.grant == id)) {
+        return true;
+    }
+    match core.consent.records.get(&id).map(|r| &r.record) {
+        Some(Record::Grant(g)) => expiry(g).is_some_and(|t| t <= Utc::now()),
+        // Received under a grant not held here: nothing proves it still stands.
+        _ => true,
+    }
+}
+
+/// Carries out every grant expiry that has come: each node audits it once; the third party
+/// named destroys the item's key by itself and confirms with a signed record. Run at start and
+/// every second.
+pub(super) fn expire_due(core: &mut Core) {
+    let now = Utc::now();
+    let us = core.identity.party.id.clone();
+    let due: Vec<Grant> = core
+        .consent
+        .records
+        .values()
+        .filter_map(|r| match &r.record {
+            Record::Grant(g) if !core.consent.expired.contains(&g.id) && expiry(g).is_some_and(|t| t <= now) => {
+                Some(g.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    if due.is_empty() {
+        return;
+    }
+    for g in &due {
+        core.consent.expired.insert(g.id);
+        audit_log::record(
+            core,
+            Event::GrantExpired { grant: g.id, item: g.item, third_party: g.third_party.to_string() },
+        );
+        if g.third_party == us {
+            let held = core.store.item(g.item).ok().flatten().is_some_and(|i| i.grant == Some(g.id));
+            if held {
+                destroy_item(core, g.item, &g.provider, None);
+                tracing::info!(item = %g.item, grant = %g.id, "grant expired: the item's key is destroyed");
+            }
+            let ack = ExpiryAck {
+                id: RecordId::random(),
+                grant: g.id,
+                item: g.item,
+                provider: g.provider.clone(),
+                third_party: us.clone(),
+                at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            };
+            match sign(core, Record::ExpiryAck(ack)) {
+                Ok(r) => add_record(core, r, "this node".into()),
+                Err(e) => tracing::error!(error = %e, "cannot sign the confirmation of an expiry"),
+            }
+        }
+    }
+    let expired: Vec<RecordId> = core.consent.expired.iter().copied().collect();
+    core.round.writes.push(Box::new(move |w| w.put_meta_value(EXPIRED_KEY, &expired)));
 }
 
 fn key_of(core: &Core, p: &PartyId) -> Option<[u8; 32]> {
@@ -313,6 +446,8 @@ pub(super) fn on_records(core: &mut Core, peer: PeerId, records: Vec<SignedRecor
         return Err(Violation("not pinned".into()));
     };
     let us = core.identity.party.id.clone();
+    let mut records = records;
+    records.sort_by_key(|r| r.record.rank());
     for r in records {
         let id = r.record.id();
         let kind = r.record.kind();
@@ -338,8 +473,10 @@ pub(super) fn on_records(core: &mut Core, peer: PeerId, records: Vec<SignedRecor
             if known != &r {
                 return Err(refuse(core, "a different record with the same id is held here".into()));
             }
-            if matches!(&r.record, Record::Revocation(v) if v.third_party == us) {
+            let again_from_this_peer = !core.consent.revocations_from.insert((id, peer));
+            if again_from_this_peer && matches!(&r.record, Record::Revocation(v) if v.third_party == us) {
                 // Carried out already: a replay is refused (and audited), not carried out twice.
+                // (The same revocation from the provider and from the holder is not a replay.)
                 let reason = "replayed revocation: it was already carried out here".to_string();
                 tracing::warn!(%peer, revocation = %id, "{reason}");
                 audit_log::record(
@@ -353,6 +490,20 @@ pub(super) fn on_records(core: &mut Core, peer: PeerId, records: Vec<SignedRecor
                 );
             }
             continue;
+        }
+        let fits = {
+            let records = &core.consent.records;
+            r.record.fits(|id| records.get(id).map(|s| &s.record))
+        };
+        match fits {
+            Ok(()) => {}
+            // A confirmation or report may come before what it refers to (from another peer);
+            // it sets nothing off, so it is kept. A revocation must find its grant.
+            Err(crate::consent::Misfit::Unknown(_)) if !matches!(r.record, Record::Revocation(_)) => {}
+            Err(m) => return Err(refuse(core, m.to_string())),
+        }
+        if matches!(r.record, Record::Revocation(_)) {
+            core.consent.revocations_from.insert((id, peer));
         }
         add_record(core, r, peer.to_string());
     }
@@ -380,17 +531,30 @@ pub(super) fn record_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<Fram
             _ => None,
         })
         .collect();
+    let transmitted: HashSet<RecordId> = core
+        .consent
+        .records
+        .values()
+        .filter_map(|r| match &r.record {
+            Record::Transmission(t) if t.provider == us && t.third_party == p.pinned.party_id => Some(t.grant),
+            _ => None,
+        })
+        .collect();
     let mut out = Vec::new();
+    let mut ids = ids;
+    ids.sort_by_key(|id| core.consent.records.get(id).map(|r| r.record.rank()));
     for id in ids {
         let Some(r) = core.consent.records.get(&id) else { continue };
         if !policy::may_send(&Subject::Record(&r.record), Some(&p.pinned)).is_allowed() {
             continue;
         }
         if p.pinned.role == PeerRole::ThirdParty {
-            // Grants travel with their items. A revocation goes from the holder, until the
-            // third party has confirmed it.
+            // Grants travel with their items. A revocation goes from the holder, and from the
+            // provider too once a transmission report says the third party received the item
+            // (so it reaches the third party while the holder is down), until it is confirmed.
             match &r.record {
-                Record::Revocation(v) if v.holder == us && !acked.contains(&v.id) => {}
+                Record::Revocation(v)
+                    if !acked.contains(&v.id) && (v.holder == us || transmitted.contains(&v.grant)) => {}
                 _ => continue,
             }
         }
@@ -446,6 +610,7 @@ pub(super) fn list(core: &Core) -> Vec<ConsentView> {
                     Record::Revocation(v) if v.grant.to_string() == gid => view.state = "revoked".into(),
                     Record::Transmission(t) if t.grant.to_string() == gid => view.transmitted = true,
                     Record::RevocationAck(a) if a.grant.to_string() == gid => view.key_destroyed = true,
+                    Record::ExpiryAck(a) if a.grant.to_string() == gid => view.key_destroyed = true,
                     _ => {}
                 }
             }
@@ -461,6 +626,9 @@ pub(super) fn load(core: &mut Core) -> Result<(), crate::store::StoreError> {
     for r in core.store.records()? {
         core.consent.records.insert(r.record.id(), r);
     }
+    core.consent.expired =
+        core.store.meta_value::<Vec<RecordId>>(EXPIRED_KEY)?.unwrap_or_default().into_iter().collect();
+    expire_due(core);
     Ok(())
 }
 
@@ -494,6 +662,16 @@ impl Core {
     /// `consent revoke`.
     pub fn consent_revoke(&mut self, grant_id: &str, officer: &str) -> Result<RecordId, EngineError> {
         revoke(self, grant_id, officer)
+    }
+
+    /// `item delete`.
+    pub fn item_delete(&mut self, item: crate::ids::ItemId, officer: &str) -> Result<RecordId, EngineError> {
+        delete_item(self, item, officer)
+    }
+
+    /// Carries out the grant expiries that have come (the node calls this every second).
+    pub fn expire_grants(&mut self) {
+        expire_due(self)
     }
 
     /// `consent list`.

@@ -123,25 +123,33 @@ impl Core {
 
     /// Records our Party's approval of the draft as it stands.
     pub fn approve_draft(&mut self, id: DocId, ctx: &ChangeCtx) -> Result<(), EngineError> {
-        self.in_own_annex(id, |a, d, recs| draft::approve(a, d, recs, ctx, &id.to_string()))
+        self.in_own_annex(id, |a, d, recs| draft::approve(a, d, recs, ctx, &id.to_string()))?;
+        self.audit_act(ctx, "draft-approved", &id.to_string());
+        Ok(())
     }
 
     /// Signs an agreed draft for our Party (the Party key never leaves the engine).
     pub fn sign_draft(&mut self, id: DocId, ctx: &ChangeCtx) -> Result<(), EngineError> {
         let key = self.crypto.signing.clone();
-        self.in_own_annex(id, |a, d, recs| draft::sign(a, d, recs, ctx, &id.to_string(), &key))
+        self.in_own_annex(id, |a, d, recs| draft::sign(a, d, recs, ctx, &id.to_string(), &key))?;
+        self.audit_act(ctx, "draft-signed", &id.to_string());
+        Ok(())
     }
 
     /// Puts a draft to review.
     pub fn review_draft(&mut self, id: DocId, ctx: &ChangeCtx) -> Result<(), EngineError> {
         let recs = self.draft_records(id)?;
-        self.change(id, |d| draft::start_review(d, &recs, ctx))
+        self.change(id, |d| draft::start_review(d, &recs, ctx))?;
+        self.audit_act(ctx, "draft-in-review", &id.to_string());
+        Ok(())
     }
 
     /// Withdraws a draft.
     pub fn withdraw_draft(&mut self, id: DocId, ctx: &ChangeCtx) -> Result<(), EngineError> {
         let recs = self.draft_records(id)?;
-        self.change(id, |d| draft::withdraw(d, &recs, ctx))
+        self.change(id, |d| draft::withdraw(d, &recs, ctx))?;
+        self.audit_act(ctx, "draft-withdrawn", &id.to_string());
+        Ok(())
     }
 
     /// Accepts or rejects a suggestion (of either Party) on whichever draft holds it; returns

@@ -182,6 +182,11 @@ pub(super) fn finish_upload(
 // ---- reading ----
 
 fn our_key(core: &Core, item: &StoredItem) -> Option<ItemKey> {
+    // Received under a grant that has expired or was revoked: unreadable from that moment, even
+    // before the key is destroyed.
+    if super::consent::grant_lapsed(core, item.grant) {
+        return None;
+    }
     let wrap = core.store.item_key(item.envelope.envelope.item, &core.identity.party.id).ok()??;
     vault::open_key(&wrap, &item.envelope, &core.crypto.sealing_secret).ok()
 }
@@ -275,6 +280,11 @@ pub(super) fn open(core: &mut Core, id: ItemId, officer: &str) -> Result<(Signed
     let digest: [u8; 32] = h.finalize().into();
     if digest != item.envelope.envelope.ciphertext_hash {
         return Err(err(VaultError::HashMismatch { item: id }));
+    }
+    if super::consent::grant_lapsed(core, item.grant) {
+        return Err(err(format!(
+            "item {id}: the provider's consent under which it was received has expired or was revoked; its key is destroyed"
+        )));
     }
     let key = our_key(core, &item)
         .ok_or_else(|| err(format!("item {id}: no key sealed to {} is held here", core.identity.party.id)))?;

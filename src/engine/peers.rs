@@ -299,6 +299,8 @@ fn connected(core: &mut Core, peer: PeerId) {
     }
     // A third party that connects may have grants waiting for it.
     items::schedule_grants_for(core, peer);
+    // The other Party's node witnesses our audit head from the first batch.
+    super::witness::session_started(core, peer);
 }
 
 pub(super) fn set_peers(core: &mut Core, list: &[PinnedPeer]) {
@@ -429,6 +431,8 @@ fn apply_batch(core: &mut Core, peer: PeerId, batch: Batch) -> Result<(), Violat
             Frame::ItemChunk { item, index, data } => items::on_chunk(core, peer, item, index, data)?,
             Frame::ItemRequest(item) => items::on_request(core, peer, item)?,
             Frame::Presence(notes) => super::presence::on_presence(core, peer, notes)?,
+            Frame::AuditHead(head) => super::witness::on_head(core, peer, head)?,
+            Frame::Witnessed(receipts) => super::witness::on_witnessed(core, peer, receipts)?,
         }
     }
     Ok(())
@@ -452,6 +456,7 @@ fn build_batch(core: &mut Core, peer: PeerId) -> Option<Batch> {
     let mut frames = Vec::new();
     let mut size = 0usize;
     super::presence::presence_frames(core, peer, &mut frames);
+    super::witness::frames(core, peer, &mut frames);
     consent::record_frames(core, peer, &mut frames, &mut size);
     sync::workspace_frames(core, peer, &mut frames, &mut size);
     items::item_frames(core, peer, &mut frames, &mut size);

@@ -55,7 +55,21 @@ impl Core {
             }));
         }
         self.check_mandate(crate::config::MandatedAction::OfficerAssign, new.mandate.as_deref())?;
-        self.change_own(PartyDoc::Registry, |d| registry::assign(d, ctx, new))
+        let id = self.change_own(PartyDoc::Registry, |d| registry::assign(d, ctx, new))?;
+        self.audit_act(ctx, "officer-assigned", &id);
+        Ok(id)
+    }
+
+    /// Audits an act of an officer of ours in our Party's name.
+    pub(super) fn audit_act(&mut self, ctx: &ChangeCtx, act: &str, subject: &str) {
+        super::audit_log::record(
+            self,
+            crate::audit::Event::PartyAct {
+                act: act.into(),
+                subject: subject.into(),
+                officer: ctx.author.officer.clone(),
+            },
+        );
     }
 
     /// Ends an assignment of our Party; one of the other Party's is refused.
@@ -71,7 +85,9 @@ impl Core {
                     writer: ctx.author.party.clone(),
                 }));
             }
-            return self.change(doc, |d| registry::end(d, ctx, id));
+            self.change(doc, |d| registry::end(d, ctx, id))?;
+            self.audit_act(ctx, "officer-ended", id);
+            return Ok(());
         }
         Err(WorkspaceError::NoSuchEntry { what: "officer", id: id.into() }.into())
     }
@@ -92,19 +108,25 @@ impl Core {
 
     /// Records a mandate of our Party.
     pub fn add_mandate(&mut self, ctx: &ChangeCtx, new: &NewMandate) -> Result<(), EngineError> {
-        self.change_own(PartyDoc::Mandates, |d| mandates::add(d, ctx, new))
+        self.change_own(PartyDoc::Mandates, |d| mandates::add(d, ctx, new))?;
+        self.audit_act(ctx, "mandate-recorded", &new.reference);
+        Ok(())
     }
 
     /// Amends the scope of a mandate of our Party.
     pub fn amend_mandate(&mut self, ctx: &ChangeCtx, reference: &str, scope: &str) -> Result<(), EngineError> {
         self.refuse_others_mandate(ctx, reference)?;
-        self.change_own(PartyDoc::Mandates, |d| mandates::amend(d, ctx, reference, scope))
+        self.change_own(PartyDoc::Mandates, |d| mandates::amend(d, ctx, reference, scope))?;
+        self.audit_act(ctx, "mandate-amended", reference);
+        Ok(())
     }
 
     /// Withdraws a mandate of our Party.
     pub fn withdraw_mandate(&mut self, ctx: &ChangeCtx, reference: &str) -> Result<(), EngineError> {
         self.refuse_others_mandate(ctx, reference)?;
-        self.change_own(PartyDoc::Mandates, |d| mandates::withdraw(d, ctx, reference))
+        self.change_own(PartyDoc::Mandates, |d| mandates::withdraw(d, ctx, reference))?;
+        self.audit_act(ctx, "mandate-withdrawn", reference);
+        Ok(())
     }
 
     /// A reference that is only the other Party's names its mandate: refused by the rule, not

@@ -88,6 +88,10 @@ pub enum Frame {
     ItemRequest(ItemId),
     /// Who is looking at which draft, between the Parties: shown live, never stored.
     Presence(Vec<PresenceNote>),
+    /// Between the Parties: the sender's signed audit head, for the receiver to witness.
+    AuditHead(crate::audit::Head),
+    /// Between the Parties: heads of the receiver's audit log, countersigned by the sender.
+    Witnessed(Vec<crate::witness::Witnessed>),
 }
 
 /// One officer at one draft. The Party is the sending peer's, never taken from the wire.
@@ -118,6 +122,8 @@ impl Frame {
             Frame::ItemChunk { data, .. } => data.len(),
             Frame::ItemRequest(_) => 16,
             Frame::Presence(n) => n.len() * 64,
+            Frame::AuditHead(_) => 112,
+            Frame::Witnessed(w) => w.len() * 320,
         }
     }
 }

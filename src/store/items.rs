@@ -5,6 +5,7 @@ use redb::{ReadableDatabase, ReadableTable};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::keyslots::{KeySlots, LockedWrap};
 use super::{
     AUDIT, CONSENT, ITEM_CHUNKS, ITEM_INDEX, ITEM_KEYS, ITEMS, META, ORIGINALS, Store, StoreError, Writer, db_err,
 };
@@ -110,12 +111,12 @@ impl Store {
         Ok(out)
     }
 
-    /// The item's key sealed to `party`, if we hold one.
+    /// The item's key sealed to `party`, if we hold one (none once destroyed).
     pub fn item_key(&self, id: ItemId, party: &PartyId) -> Result<Option<KeyWrap>, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
         let t = tx.open_table(ITEM_KEYS).map_err(|e| self.db_err(e))?;
         match t.get((id.0, party.as_str())).map_err(|e| self.db_err(e))? {
-            Some(v) => Ok(Some(decode(self, "item_keys", v.value())?)),
+            Some(v) => self.unlock_wrap(id, party.as_str(), v.value()),
             None => Ok(None),
         }
     }
@@ -130,9 +131,84 @@ impl Store {
             if k.value().0 != id.0 {
                 break;
             }
-            out.push(decode(self, "item_keys", v.value())?);
+            out.extend(self.unlock_wrap(id, k.value().1, v.value())?);
         }
         Ok(out)
+    }
+
+    fn unlock_wrap(&self, id: ItemId, party: &str, bytes: &[u8]) -> Result<Option<KeyWrap>, StoreError> {
+        let locked: LockedWrap = decode(self, "item_keys", bytes)?;
+        let slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(slots) = slots.as_ref() else { return Err(self.corrupt("item_keys", "key slots not open")) };
+        match slots.unlock(&locked, &wrap_aad(id, party))? {
+            Some(plain) => Ok(Some(decode(self, "item_keys", &plain)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The key slot and locked bytes of each wrap of an item, for forensic tests that check they
+    /// are gone from the disk after destruction.
+    #[doc(hidden)]
+    pub fn item_key_material(&self, id: ItemId) -> Result<Vec<KeyMaterial>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let t = tx.open_table(ITEM_KEYS).map_err(|e| self.db_err(e))?;
+        let slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = Vec::new();
+        for row in t.range((id.0, "")..).map_err(|e| self.db_err(e))? {
+            let (k, v) = row.map_err(|e| self.db_err(e))?;
+            if k.value().0 != id.0 {
+                break;
+            }
+            let locked: LockedWrap = decode(self, "item_keys", v.value())?;
+            if let Some(key) = slots.as_ref().map(|s| s.raw_key(locked.slot)).transpose()?.flatten() {
+                out.push((key, v.value().to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Opens the key slots; a store whose wraps predate them has each one locked now.
+    pub(super) fn open_key_slots(&self, data_dir: &std::path::Path) -> Result<(), StoreError> {
+        if let Some(fs) = super::copy_on_write_fs(data_dir) {
+            tracing::warn!(
+                data_dir = %data_dir.display(),
+                fs,
+                "the data dir is on a copy-on-write file system: a destroyed item key may stay on the disk until the blocks are reused; use ext4 or xfs, or full-disk encryption"
+            );
+        }
+        let locked = self.meta_value::<bool>("item_keys_locked")?.unwrap_or(false);
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let t = tx.open_table(ITEM_KEYS).map_err(|e| self.db_err(e))?;
+        let mut used = std::collections::BTreeSet::new();
+        let mut legacy = Vec::new();
+        for row in t.iter().map_err(|e| self.db_err(e))? {
+            let (k, v) = row.map_err(|e| self.db_err(e))?;
+            if locked {
+                used.insert(decode::<LockedWrap>(self, "item_keys", v.value())?.slot);
+            } else {
+                legacy.push(decode::<KeyWrap>(self, "item_keys", v.value())?);
+                let _ = k;
+            }
+        }
+        drop(t);
+        drop(tx);
+        let slots = KeySlots::open(data_dir, &used)?;
+        *self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(slots);
+        if !locked {
+            // Wraps kept before key slots existed: locked now. Their old bytes may stay in
+            // freed pages until reused; items destroyed from now on leave nothing that opens.
+            let n = legacy.len();
+            self.write(|w| {
+                for wrap in &legacy {
+                    w.put_item_key(wrap)?;
+                }
+                w.put_meta_value("item_keys_locked", &true)
+            })?;
+            if n > 0 {
+                tracing::info!(wraps = n, "item key wraps locked under destroyable key slots");
+            }
+        }
+        Ok(())
     }
 
     /// Every consent record.
@@ -201,17 +277,49 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Stores an item key sealed to a Party.
+    /// Stores an item key sealed to a Party, locked under a fresh key slot (a wrap it replaces
+    /// has its slot shredded).
     pub fn put_item_key(&mut self, wrap: &KeyWrap) -> Result<(), StoreError> {
-        let bytes = encode(self, "item_keys", wrap)?;
-        self.item_keys
+        let plain = encode(self, "item_keys", wrap)?;
+        let aad = wrap_aad(wrap.item, wrap.recipient.as_str());
+        let path = self.path.to_path_buf();
+        let slots = self.slots.as_deref_mut().ok_or_else(|| StoreError::Corrupt {
+            path,
+            table: "item_keys",
+            reason: "key slots not open".into(),
+        })?;
+        let locked = slots.lock(&plain, &aad)?;
+        let bytes = encode(self, "item_keys", &locked)?;
+        let old = self
+            .item_keys
             .insert((wrap.item.0, wrap.recipient.as_str()), bytes.as_slice())
-            .map_err(|e| db_err(self.path, e))?;
+            .map_err(|e| db_err(self.path, e))?
+            .map(|v| v.value().to_vec());
+        if let Some(old) = old {
+            self.shred_locked(&old)?;
+        }
         Ok(())
     }
 
-    /// Destroys every key wrap of an item: nothing here can decrypt it any more.
+    fn shred_locked(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        // A value that is not a locked wrap (a legacy one being replaced) has no slot.
+        if let (Ok(old), Some(slots)) = (postcard::from_bytes::<LockedWrap>(bytes), self.slots.as_deref_mut()) {
+            slots.shred(old.slot)?;
+        }
+        Ok(())
+    }
+
+    /// Destroys every key wrap of an item: its key slots are overwritten with zeros (synced
+    /// before the commit), so nothing on this disk can decrypt it any more.
     pub fn destroy_item_keys(&mut self, id: ItemId) -> Result<(), StoreError> {
+        let mut old = Vec::new();
+        for row in self.item_keys.range((id.0, "")..=(id.0, "\u{10ffff}")).map_err(|e| db_err(self.path, e))? {
+            let (_, v) = row.map_err(|e| db_err(self.path, e))?;
+            old.push(v.value().to_vec());
+        }
+        for bytes in old {
+            self.shred_locked(&bytes)?;
+        }
         self.item_keys.retain_in((id.0, "")..=(id.0, "\u{10ffff}"), |_, _| false).map_err(|e| db_err(self.path, e))?;
         Ok(())
     }
@@ -261,4 +369,13 @@ impl Writer<'_> {
         self.meta.insert(key, bytes.as_slice()).map_err(|e| db_err(self.path, e))?;
         Ok(())
     }
+}
+
+/// A wrap's slot key and its locked bytes as stored.
+pub type KeyMaterial = ([u8; 32], Vec<u8>);
+
+/// What a locked wrap is bound to: its item and recipient Party.
+#[doc(hidden)]
+pub fn wrap_aad(id: ItemId, party: &str) -> Vec<u8> {
+    [&id.0[..], party.as_bytes()].concat()
 }

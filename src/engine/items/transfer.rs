@@ -359,7 +359,9 @@ pub(in crate::engine) fn on_offer(
     if pinned.role == PeerRole::Provider && !wraps.iter().any(|w| w.recipient == us) {
         return Err(refuse(core, peer, item, "no key sealed to this node's Party came with it".into()));
     }
-    let have = core.store.item(item).map_err(|e| Violation(e.to_string()))?.is_some_and(|i| i.complete);
+    // An item its provider deleted is not taken again (a holder that was away may still offer it).
+    let have = core.store.item(item).map_err(|e| Violation(e.to_string()))?.is_some_and(|i| i.complete)
+        || consent::deleted(core, item);
     core.items.incoming.insert(
         item,
         Incoming { from: peer, envelope: *envelope, wraps, grant, next: 0, hasher: Sha256::new(), skip: have },
