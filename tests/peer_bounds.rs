@@ -324,11 +324,14 @@ async fn a_peer_creates_no_more_documents_than_its_quota_even_after_a_restart() 
     let meetings_before = a.meetings().await.len();
 
     // Five meetings, the quota, in two batches: accepted, and proven as SCO RATS's.
+    let mut made = Vec::new();
     for titles in [&["M1", "M2", "M3"][..], &["M4", "M5"]] {
         let frames = std::iter::once(certs.clone())
             .chain(titles.iter().map(|t| {
                 let (id, d) = h.meeting(t);
-                h.snapshot(id, &d)
+                let f = h.snapshot(id, &d);
+                made.push((id, d));
+                f
             }))
             .collect();
         let r = h.send(&a, &Batch { frames }).await;
@@ -347,6 +350,30 @@ async fn a_peer_creates_no_more_documents_than_its_quota_even_after_a_restart() 
     let batch = Batch { frames: vec![certs.clone(), h.snapshot(id, &d)] };
     refused_for(&mut h, &a, &batch, "limits.peer.docs").await;
     assert_eq!(a.meetings().await.iter().filter(|m| m.title.starts_with('M')).count(), 5);
+
+    // The bytes it added count too, across the restart: with limits.peer.bytes below what it
+    // has added already, a change to one of its own meetings is refused.
+    with_limits(&mut a, &[("bytes", 1)]).await;
+    let (id, mut d) = made.swap_remove(0);
+    let before = d.get_heads();
+    let mut tx = d.transaction();
+    tx.put(ROOT, "note", "one more line").unwrap();
+    tx.commit();
+    let msg = Message {
+        heads: d.get_heads(),
+        need: vec![],
+        have: vec![],
+        changes: ChunkList::from(
+            d.get_changes(&before).into_iter().map(|c| c.raw_bytes().to_vec()).collect::<Vec<_>>(),
+        ),
+        flags: None,
+        version: MessageVersion::V1,
+    };
+    let batch =
+        Batch { frames: vec![certs.clone(), Frame::Sync { doc: id, msg: msg.encode(), heads: vec![h.head(id, &d)] }] };
+    // (Every peer has its own count: the honest one is past a bound of 1 byte too, so it is not
+    // asked to sync here.)
+    refused_for(&mut h, &a, &batch, "limits.peer.bytes").await;
 }
 
 // ---- finding 7: item offers against the signed envelope, before anything is written ----
@@ -381,11 +408,13 @@ async fn item_offers_are_checked_against_the_signed_envelope_before_a_byte_is_wr
     h.pinned_by(&b).await;
     let store_before = a.status().await.store_bytes;
 
-    // An offer that claims u32::MAX chunks: refused before anything (the bound comes before the
-    // signature, which a Party could make anyway).
+    // An offer that claims u32::MAX chunks, signed with SCO RATS's real Party key (a dishonest
+    // Party can sign whatever it likes): refused before anything.
     let (mut env, _) = sco_item(&h, 0);
     env.envelope.chunks = u32::MAX;
     env.envelope.plaintext_bytes = u64::from(u32::MAX) * CHUNK_BYTES as u64;
+    env.signature = liaison::signing::sign(&h.party_key, "liaison/item-envelope/v1", &env.envelope).unwrap();
+    assert!(env.verify(&h.party_key.verifying_key().to_bytes()).is_ok(), "the claim is properly signed");
     refused_item(&mut h, &a, &Batch { frames: vec![offer(&env)] }, "limits.peer.item_chunks").await;
 
     // A real two-chunk item, then a 30 MiB chunk where its envelope says 1 MiB and 16 bytes.
@@ -395,6 +424,7 @@ async fn item_offers_are_checked_against_the_signed_envelope_before_a_byte_is_wr
     refused_item(&mut h, &a, &Batch { frames: vec![offer(&env), big] }, "where its signed envelope makes it").await;
     assert!(!chunk_stored(&a, item, 0).await, "a chunk of the wrong size was written");
     let grown = a.status().await.store_bytes.saturating_sub(store_before);
+    eprintln!("store after the u32::MAX offer and the 30 MiB chunk: grew by {} KiB", grown >> 10);
     assert!(grown < 4 << 20, "the store grew by {grown} bytes");
 
     // Offers past limits.peer.pending_offers (8 by default) in flight at once.
@@ -481,6 +511,7 @@ async fn a_flood_of_item_requests_costs_one_audit_entry_per_interval() {
     let r = send_batch(&mut asker, holder.peer_id(), addr.clone(), &flood).await;
     let took = t0.elapsed();
     assert!(refused(&r).contains("limits.peer.batch_frames"), "{r:?}");
+    eprintln!("200,000 requests in one batch refused in {took:?}");
     assert!(took.as_secs() < 10, "refusing the flood took {took:?}");
     let ev = audit(&holder).await;
     assert_eq!(ev.len(), audit_before + 1, "{:?}", &ev[audit_before..]);
@@ -511,6 +542,7 @@ async fn a_flood_of_item_requests_costs_one_audit_entry_per_interval() {
     let ev = audit(&holder).await;
     assert_eq!(ev.len(), audit_before + 3, "{:?}", &ev[audit_before..]);
     let grown = holder.status().await.store_bytes.saturating_sub(store_before);
+    eprintln!("after 230,000 refused requests the store grew by {} KiB", grown >> 10);
     assert!(grown < 2 << 20, "the store grew by {grown} bytes");
     let intact = holder.node().engine.read(|c| c.audit_verify()).await.unwrap();
     assert!(intact.is_ok(), "{intact:?}");
