@@ -1,8 +1,14 @@
 //! Refused item requests, audited without letting a peer write the log for us: the first
-//! refusal of a peer in each interval of `limits.peer.refusal_audit_secs` gets its own entry (so
-//! a single probe is on record at once, with its item), the rest of the interval are counted and
-//! audited as one [`Event::RefusalsCounted`] when the interval is over, or when the peer's
-//! session ends. A flood of 200,000 requests costs one signed entry per interval, not 200,000.
+//! refusal of a peer for a reason in each interval of `limits.peer.refusal_audit_secs` gets its
+//! own entry (so a single probe is on record at once, with its item), the rest of the interval
+//! are counted and audited as one [`Event::RefusalsCounted`] when the interval is over, or when
+//! the peer's session ends. A flood of 200,000 requests costs one signed entry per interval,
+//! not 200,000.
+//!
+//! The reason is part of the key so that a refusal that means something new (a request for an
+//! item whose grant was just revoked) is on record at once, not hidden in a count of requests
+//! for items that do not exist. A peer cannot make reasons up: they come from the items, grants
+//! and providers held here, and past [`MAX_REASONS`] per peer they share one count.
 //!
 //! Counted entries are written outside any peer batch (when the next network event comes, or
 //! the session ends), so that a refused batch, which is undone, cannot take them with it.
@@ -27,10 +33,15 @@ pub(in crate::engine) struct Tally {
     reason: String,
 }
 
-/// Refusals per peer.
+/// Most reasons counted apart for one peer; more share one count.
+const MAX_REASONS: usize = 32;
+/// The reason under which the refusals past [`MAX_REASONS`] are counted.
+const OTHER: &str = "refused for other reasons";
+
+/// Refusals per peer and reason.
 #[derive(Default)]
 pub(in crate::engine) struct Refusals {
-    by_peer: HashMap<PeerId, Tally>,
+    by_peer: HashMap<(PeerId, String), Tally>,
     /// Counts of intervals that ended inside a batch, to audit outside it.
     due: Vec<Event>,
 }
@@ -56,7 +67,13 @@ pub(in crate::engine) fn refused(core: &mut Core, peer: PeerId, item: ItemId, re
     let interval = Duration::from_secs(core.peers.limits.refusal_audit_secs);
     let r = &mut core.items.refusals;
     let at = now();
-    match r.by_peer.get_mut(&peer) {
+    let known = r.by_peer.contains_key(&(peer, reason.clone()));
+    let key = if known || r.by_peer.keys().filter(|(p, _)| *p == peer).count() < MAX_REASONS {
+        (peer, reason.clone())
+    } else {
+        (peer, OTHER.to_string())
+    };
+    match r.by_peer.get_mut(&key) {
         Some(t) if t.started.elapsed() < interval => {
             if t.counted == 0 {
                 t.since = at.clone();
@@ -71,7 +88,7 @@ pub(in crate::engine) fn refused(core: &mut Core, peer: PeerId, item: ItemId, re
         _ => {}
     }
     r.by_peer.insert(
-        peer,
+        key,
         Tally { started: Instant::now(), counted: 0, since: at.clone(), until: at, reason: reason.clone() },
     );
     tracing::warn!(%peer, %item, %reason, "refused a request for an item (more within the interval are counted)");
@@ -92,7 +109,7 @@ pub(in crate::engine) fn flush_expired(core: &mut Core) {
     let interval = Duration::from_secs(core.peers.limits.refusal_audit_secs);
     let r = &mut core.items.refusals;
     let mut due = std::mem::take(&mut r.due);
-    r.by_peer.retain(|peer, t| {
+    r.by_peer.retain(|(peer, _), t| {
         let over = t.started.elapsed() >= interval;
         if over && t.counted > 0 {
             due.push(counted_event(*peer, t));
@@ -107,11 +124,11 @@ pub(in crate::engine) fn flush_expired(core: &mut Core) {
 pub(in crate::engine) fn flush(core: &mut Core, peer: PeerId) {
     let r = &mut core.items.refusals;
     let mut due = std::mem::take(&mut r.due);
-    if let Some(t) = r.by_peer.get_mut(&peer)
-        && t.counted > 0
-    {
-        due.push(counted_event(peer, t));
-        t.counted = 0;
+    for ((p, _), t) in r.by_peer.iter_mut() {
+        if *p == peer && t.counted > 0 {
+            due.push(counted_event(peer, t));
+            t.counted = 0;
+        }
     }
     write(core, due);
 }

@@ -190,10 +190,11 @@ fn document(body: &[u8], bound: &Bound, budget: &Cell<u64>) -> Result<Measure, O
     let op_cols = columns(&mut s)?;
     let stored: usize =
         change_cols.iter().chain(&op_cols).try_fold(0usize, |a, (_, l)| a.checked_add(*l)).ok_or(malformed("size"))?;
-    // Everything that is not a DEFLATE column counts as it is.
+    let mut data = Slice(s.take(stored)?);
+    // Everything that is not a DEFLATE column counts as it is (the columns are all within the
+    // body, just checked, so this cannot underflow).
     let deflated: usize = change_cols.iter().chain(&op_cols).filter(|(sp, _)| sp & DEFLATE_BIT != 0).map(|c| c.1).sum();
     charge(budget, (body.len() - deflated) as u64, bound)?;
-    let mut data = Slice(s.take(stored)?);
     let changes = column_rows(&mut data, &change_cols, bound, budget)?;
     if changes > bound.changes {
         return Err(Over::Changes(bound.changes));
@@ -602,6 +603,18 @@ mod tests {
         let saved = text_doc(5, "x").save();
         for cut in 0..saved.len() {
             let _ = measure(&saved[..cut], &ROOMY);
+        }
+        // Every byte of a document and of a change chunk changed in turn: refused or measured,
+        // never a panic (the input is a peer's).
+        let change = text_doc(3, "yz").get_changes(&[]).pop().unwrap().raw_bytes().to_vec();
+        for bytes in [saved, change] {
+            for i in 0..bytes.len() {
+                for flip in [0x01u8, 0x40, 0x80, 0xff] {
+                    let mut b = bytes.clone();
+                    b[i] ^= flip;
+                    let _ = measure(&b, &ROOMY);
+                }
+            }
         }
     }
 }
