@@ -221,6 +221,23 @@ pub enum Event {
         /// Tries turned away unchecked because they came before their wait was over.
         refused: u64,
     },
+    /// Requests from one peer refused after the first of an interval
+    /// (`limits.peer.refusal_audit_secs`), counted in this one entry instead of one each. The
+    /// first of each interval has its own entry.
+    RefusalsCounted {
+        /// The peer.
+        from_peer: String,
+        /// What was asked ("item request").
+        what: String,
+        /// How many were refused.
+        count: u64,
+        /// When the first of them came, RFC 3339.
+        since: String,
+        /// When the last of them came, RFC 3339.
+        until: String,
+        /// Why the last of them was refused.
+        reason: String,
+    },
 }
 
 /// One entry, before signing.

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::PartyId;
 
 pub use edit::{add_peer, remove_peer};
-pub use limits::{ApiLimits, Limits, PeerLimits};
+pub use limits::{ApiLimits, Limits, PeerLimits, SENT_BATCH_DOC_BYTES, SENT_BATCH_FRAMES};
 pub use template::render as render_template;
 
 /// Name of the configuration file inside the data dir.

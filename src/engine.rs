@@ -10,6 +10,7 @@
 
 mod audit_log;
 mod auth;
+mod bounds;
 mod consent;
 pub mod docs;
 mod drafts;
@@ -201,6 +202,8 @@ pub struct EngineOptions {
     pub crypto: Crypto,
     /// The Party's rules for its officers.
     pub policy: crate::config::PolicyConfig,
+    /// Bounds on what each peer may send or make this node hold.
+    pub limits: crate::config::PeerLimits,
 }
 
 /// The keys the engine uses.
@@ -281,7 +284,7 @@ pub fn spawn(
         opts.identity.peer_id,
     )?;
     let (events, _) = broadcast::channel(4096);
-    let peers = Peers::new(&opts.peers);
+    let peers = Peers::new(&opts.peers, opts.limits);
     let audit_head = store.audit_head().map_err(|e| EngineError::Store(Arc::new(e)))?;
     let mut core = Core {
         store,

@@ -130,6 +130,7 @@ impl Node {
             peers: config.peers.clone(),
             crypto,
             policy: config.policy.clone(),
+            limits: config.limits.peer.clone(),
         };
         let (engine, engine_thread) = engine::spawn(store, opts, (engine_tx.clone(), engine_rx), net_tx.clone())?;
         // The node's actor certificate, for its id card (public; the other Party's nodes also

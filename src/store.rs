@@ -17,6 +17,7 @@
 //! | `doc_chunks` | `([u8; 16], u64)` doc id, sequence | an incremental save since the previous chunk |
 //! | `sync_states` | `(&[u8], [u8; 16])` peer id bytes, doc id | automerge sync state (`State::encode`) |
 //! | `peers_seen` | `&[u8]` peer id bytes | postcard [`PeerRecord`] |
+//! | `peer_usage` | `&[u8]` peer id bytes | postcard [`PeerUsage`]: what the peer added here, against its quota |
 //! | `items` | `(&str, [u8; 16])` provider, item id | postcard [`StoredItem`]: signed envelope (no plaintext) |
 //! | `item_index` | `[u8; 16]` item id | `&str` provider: finds an item's partition |
 //! | `item_chunks` | `([u8; 16], u32)` item id, chunk | ciphertext of one chunk |
@@ -66,6 +67,8 @@ const SNAPSHOTS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("doc_sn
 const CHUNKS: TableDefinition<([u8; 16], u64), &[u8]> = TableDefinition::new("doc_chunks");
 const SYNC_STATES: TableDefinition<(&[u8], [u8; 16]), &[u8]> = TableDefinition::new("sync_states");
 const PEERS_SEEN: TableDefinition<&[u8], &[u8]> = TableDefinition::new("peers_seen");
+// Added within schema 2: a store without it has no usage counted yet, which `init` creates.
+const PEER_USAGE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("peer_usage");
 const ITEMS: TableDefinition<(&str, [u8; 16]), &[u8]> = TableDefinition::new("items");
 const ITEM_INDEX: TableDefinition<[u8; 16], &str> = TableDefinition::new("item_index");
 const ITEM_CHUNKS: TableDefinition<([u8; 16], u32), &[u8]> = TableDefinition::new("item_chunks");
@@ -117,6 +120,16 @@ struct DocMetaV1 {
 pub struct PeerRecord {
     /// Last time (Unix ms) a sync exchange with the peer completed.
     pub last_sync_ms: Option<i64>,
+}
+
+/// What one peer has added here, counted against `[limits.peer]` `docs` and `bytes`. Kept in
+/// the store, written with what it counts, so that a restart does not reset it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerUsage {
+    /// Workspace documents it created here (sent whole, new to this node).
+    pub docs: u64,
+    /// Decompressed bytes of those documents and of the changes it applied.
+    pub bytes: u64,
 }
 
 /// A store operation failed.
@@ -313,6 +326,7 @@ impl Store {
             tx.open_table(CHUNKS).map_err(|e| self.db_err(e))?;
             tx.open_table(SYNC_STATES).map_err(|e| self.db_err(e))?;
             tx.open_table(PEERS_SEEN).map_err(|e| self.db_err(e))?;
+            tx.open_table(PEER_USAGE).map_err(|e| self.db_err(e))?;
             tx.open_table(ITEMS).map_err(|e| self.db_err(e))?;
             tx.open_table(ITEM_INDEX).map_err(|e| self.db_err(e))?;
             tx.open_table(ITEM_CHUNKS).map_err(|e| self.db_err(e))?;
@@ -426,6 +440,20 @@ impl Store {
         }
     }
 
+    /// What `peer` has added here (nothing, for a peer never counted).
+    pub fn peer_usage(&self, peer: &[u8]) -> Result<PeerUsage, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let t = match tx.open_table(PEER_USAGE) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(PeerUsage::default()),
+            Err(e) => return Err(self.db_err(e)),
+        };
+        match t.get(peer).map_err(|e| self.db_err(e))? {
+            Some(v) => postcard::from_bytes(v.value()).map_err(|e| self.corrupt("peer_usage", e)),
+            None => Ok(PeerUsage::default()),
+        }
+    }
+
     /// Size of the database file in bytes.
     pub fn size_bytes(&self) -> u64 {
         std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
@@ -449,6 +477,7 @@ impl Store {
                 chunks: tx.open_table(CHUNKS).map_err(|e| self.db_err(e))?,
                 sync_states: tx.open_table(SYNC_STATES).map_err(|e| self.db_err(e))?,
                 peers_seen: tx.open_table(PEERS_SEEN).map_err(|e| self.db_err(e))?,
+                peer_usage: tx.open_table(PEER_USAGE).map_err(|e| self.db_err(e))?,
                 meta: tx.open_table(META).map_err(|e| self.db_err(e))?,
                 items: tx.open_table(ITEMS).map_err(|e| self.db_err(e))?,
                 item_index: tx.open_table(ITEM_INDEX).map_err(|e| self.db_err(e))?,
@@ -480,6 +509,7 @@ pub struct Writer<'t> {
     chunks: redb::Table<'t, ([u8; 16], u64), &'static [u8]>,
     sync_states: redb::Table<'t, (&'static [u8], [u8; 16]), &'static [u8]>,
     peers_seen: redb::Table<'t, &'static [u8], &'static [u8]>,
+    peer_usage: redb::Table<'t, &'static [u8], &'static [u8]>,
     meta: redb::Table<'t, &'static str, &'static [u8]>,
     items: redb::Table<'t, (&'static str, [u8; 16]), &'static [u8]>,
     item_index: redb::Table<'t, [u8; 16], &'static str>,
@@ -566,6 +596,17 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Records what a peer has added here.
+    pub fn put_peer_usage(&mut self, peer: &[u8], usage: &PeerUsage) -> Result<(), StoreError> {
+        let bytes = postcard::to_allocvec(usage).map_err(|e| StoreError::Corrupt {
+            path: self.path.to_path_buf(),
+            table: "peer_usage",
+            reason: e.to_string(),
+        })?;
+        self.peer_usage.insert(peer, bytes.as_slice()).map_err(|e| db_err(self.path, e))?;
+        Ok(())
+    }
+
     /// Records what we remember of a peer.
     pub fn put_peer_record(&mut self, peer: &[u8], rec: &PeerRecord) -> Result<(), StoreError> {
         let bytes = postcard::to_allocvec(rec).map_err(|e| StoreError::Corrupt {
@@ -610,6 +651,12 @@ mod tests {
         assert_eq!(s.sync_states(b"peer-a").unwrap(), vec![(id, b"st".to_vec())]);
         assert!(s.sync_states(b"peer-b").unwrap().is_empty());
         assert_eq!(s.peer_record(b"peer-a").unwrap().last_sync_ms, Some(5));
+        assert_eq!(s.peer_usage(b"peer-a").unwrap(), PeerUsage::default());
+        let used = PeerUsage { docs: 3, bytes: 4096 };
+        s.write(|w| w.put_peer_usage(b"peer-a", &used)).unwrap();
+        drop(s);
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.peer_usage(b"peer-a").unwrap(), used, "a peer's usage survives a restart");
         s.write(|w| w.put_snapshot(id, b"xyz")).unwrap();
         assert_eq!(s.doc_bytes(id).unwrap().unwrap(), b"xyz", "a new snapshot drops the old chunks");
         s.write(|w| w.drop_sync_states(b"peer-a")).unwrap();

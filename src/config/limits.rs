@@ -14,14 +14,17 @@ const MIB: u64 = 1024 * 1024;
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PeerLimits {
-    /// Largest document a peer may send, in bytes once decompressed (snapshot or applied
-    /// changes). A 100,000-change draft is about 10 MiB loaded.
+    /// Largest document a peer may send or grow, in bytes once decompressed (a snapshot, or a
+    /// document with the changes applied to it). A 100,000-change draft is about 10 MiB
+    /// loaded; automerge takes about four times this in memory while it loads one.
     pub doc_bytes: u64,
     /// Most changes one document from a peer may hold.
     pub doc_changes: u64,
     /// Most workspace documents one peer may create here.
     pub docs: u64,
-    /// Most store bytes of workspace documents one peer may add here.
+    /// Most bytes of workspace documents one peer may add here, counted decompressed (what
+    /// they take loaded; the store holds them compressed): the documents it creates and the
+    /// changes it applies.
     pub bytes: u64,
     /// Most item offers from one peer in flight at once (offered, not yet complete).
     pub pending_offers: u32,
@@ -31,18 +34,39 @@ pub struct PeerLimits {
     /// Refused requests from one peer are audited as one entry per this many seconds, with a
     /// count, instead of one entry each.
     pub refusal_audit_secs: u64,
+    /// Most operations in one document from a peer, and rows in any one of its columns
+    /// (counted from the run-length encoding before automerge expands it).
+    pub doc_ops: u64,
+    /// Most decompressed bytes of documents and changes in one batch from a peer, all its
+    /// snapshots and sync messages together (they are held in memory together until the batch
+    /// commits). At least `doc_bytes` plus what liaison itself puts in a batch besides one
+    /// document ([`SENT_BATCH_DOC_BYTES`]).
+    pub batch_doc_bytes: u64,
+    /// Most frames in one batch from a peer; a batch with more is refused before any of it is
+    /// looked at. At least what liaison itself sends in a batch ([`SENT_BATCH_FRAMES`]).
+    pub batch_frames: u32,
 }
+
+/// Most frames liaison puts in one batch it sends (the rest go in the next), so that any node's
+/// `batch_frames` takes any honest batch.
+pub const SENT_BATCH_FRAMES: u32 = 8192;
+/// Decompressed bytes of documents past which liaison starts a new batch (one document may take
+/// it past this), so that `doc_bytes` plus this fits any honest batch.
+pub const SENT_BATCH_DOC_BYTES: u64 = 16 * MIB;
 
 impl Default for PeerLimits {
     fn default() -> Self {
         PeerLimits {
-            doc_bytes: 256 * MIB,
+            doc_bytes: 64 * MIB,
             doc_changes: 2_000_000,
             docs: 200_000,
             bytes: 8 * 1024 * MIB,
-            pending_offers: 64,
+            pending_offers: 8,
             item_chunks: 16 * 1024,
             refusal_audit_secs: 60,
+            doc_ops: 16_000_000,
+            batch_doc_bytes: 128 * MIB,
+            batch_frames: 32 * 1024,
         }
     }
 }
@@ -117,6 +141,7 @@ impl Limits {
             ("limits.peer.pending_offers", u64::from(self.peer.pending_offers)),
             ("limits.peer.item_chunks", u64::from(self.peer.item_chunks)),
             ("limits.peer.refusal_audit_secs", self.peer.refusal_audit_secs),
+            ("limits.peer.doc_ops", self.peer.doc_ops),
             ("limits.api.header_timeout_secs", self.api.header_timeout_secs),
             ("limits.api.send_timeout_secs", self.api.send_timeout_secs),
             ("limits.api.max_connections", u64::from(self.api.max_connections)),
@@ -135,6 +160,20 @@ impl Limits {
         }
         if self.peer.doc_bytes < MIB {
             return Err(("limits.peer.doc_bytes".into(), "must be at least 1048576 (1 MiB)".into()));
+        }
+        if self.peer.batch_doc_bytes < self.peer.doc_bytes.saturating_add(SENT_BATCH_DOC_BYTES) {
+            return Err((
+                "limits.peer.batch_doc_bytes".into(),
+                format!(
+                    "must be at least limits.peer.doc_bytes + {SENT_BATCH_DOC_BYTES} (what liaison sends in a batch besides one document)"
+                ),
+            ));
+        }
+        if self.peer.batch_frames < SENT_BATCH_FRAMES {
+            return Err((
+                "limits.peer.batch_frames".into(),
+                format!("must be at least {SENT_BATCH_FRAMES} (what liaison sends in one batch)"),
+            ));
         }
         if self.api.password_bytes < 12 {
             return Err(("limits.api.password_bytes".into(), "must allow at least 12 bytes".into()));
@@ -168,5 +207,10 @@ mod tests {
         assert!(e.contains("limits.api.login_max_delay_secs") && e.contains("at most 3600"), "{e}");
         let e = parse("[limits.peer]\nnonsense = 1\n").unwrap_err();
         assert!(e.contains("nonsense"), "{e}");
+        // A batch bound that an honest batch with one large document would not fit.
+        let e = parse("[limits.peer]\ndoc_bytes = 120000000\n").unwrap_err();
+        assert!(e.contains("limits.peer.batch_doc_bytes"), "{e}");
+        let e = parse("[limits.peer]\nbatch_frames = 100\n").unwrap_err();
+        assert!(e.contains("limits.peer.batch_frames") && e.contains("8192"), "{e}");
     }
 }

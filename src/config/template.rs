@@ -55,22 +55,33 @@ require_mandate = []
 # Bounds on what a peer may send or make this node hold. A peer past one loses its session, the
 # refusal is audited, and the other peers are served on. Leave a key out for its default.
 [limits.peer]
-# Largest document from a peer once decompressed, in bytes. Default 268435456 (256 MiB).
-doc_bytes = 268435456
+# Largest document from a peer once decompressed (a snapshot, or a document with the changes
+# applied to it), in bytes. Default 67108864 (64 MiB).
+doc_bytes = 67108864
 # Most changes in one document from a peer. Default 2000000.
 doc_changes = 2000000
 # Most workspace documents one peer may create here. Default 200000.
 docs = 200000
-# Most store bytes of workspace documents one peer may add here. Default 8589934592 (8 GiB).
+# Most bytes of workspace documents and changes one peer may add here, counted decompressed.
+# Default 8589934592 (8 GiB).
 bytes = 8589934592
-# Most item offers from one peer in flight at once. Default 64.
-pending_offers = 64
+# Most item offers from one peer in flight at once (liaison sends one at a time); their
+# partial chunks are removed when its session ends. Default 8.
+pending_offers = 8
 # Largest item from a peer, in 1 MiB chunks, checked against its signed envelope before any
 # chunk is stored. Default 16384 (16 GiB).
 item_chunks = 16384
 # Refused requests from one peer are audited once per this many seconds, with a count.
 # Default 60.
 refusal_audit_secs = 60
+# Most operations in one document from a peer, and rows in any one of its columns.
+# Default 16000000.
+doc_ops = 16000000
+# Most decompressed bytes of documents in one batch from a peer; at least doc_bytes + 16777216.
+# Default 134217728 (128 MiB).
+batch_doc_bytes = 134217728
+# Most frames in one batch from a peer; at least 8192. Default 32768.
+batch_frames = 32768
 
 # Bounds on what a client of the API may send.
 [limits.api]

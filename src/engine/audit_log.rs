@@ -72,6 +72,7 @@ fn about(e: &Event) -> Option<ItemId> {
         | Event::PasswordChanged { .. }
         | Event::LoginSucceeded { .. }
         | Event::LoginsFailed { .. } => None,
+        Event::RefusalsCounted { .. } => None,
     }
 }
 

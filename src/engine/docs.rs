@@ -18,6 +18,11 @@ struct Slot {
     doc: Option<Automerge>,
     /// For the LRU: larger is more recent.
     last_used: u64,
+    /// Its decompressed size as of the last commit, once measured (only documents that peers
+    /// change are: see [`Docs::size`]).
+    inflated: Option<u64>,
+    /// Decompressed bytes peers added since the last commit.
+    pending: u64,
 }
 
 /// What must be written for a document at the next commit.
@@ -31,15 +36,16 @@ pub(super) enum Dirty {
 }
 
 /// A change of metadata that takes effect once the transaction commits.
-pub(super) struct Pending(Vec<(DocId, DocMeta)>);
+pub(super) struct Pending(Vec<(DocId, DocMeta, Option<u64>)>);
 
 /// How to put a document back as it was before a peer's batch touched it, if the batch is
 /// refused.
 pub(super) enum Backup {
     /// It had nothing uncommitted: dropping it from memory brings back the stored state.
     Clean,
-    /// It had uncommitted changes (an officer's, or an earlier batch's, this round): a copy.
-    Dirty(Box<Automerge>, Dirty),
+    /// It had uncommitted changes (an officer's, or an earlier batch's, this round): a copy,
+    /// with the bytes peers had added.
+    Dirty(Box<Automerge>, Dirty, u64),
     /// The batch brought it: forget it.
     New,
 }
@@ -52,6 +58,8 @@ pub(super) struct Docs {
     cap: usize,
     tick: u64,
     actor: ActorId,
+    /// Documents with bytes added by peers since the last commit.
+    grown: Vec<DocId>,
 }
 
 /// Loading a document from the store failed.
@@ -76,9 +84,8 @@ pub enum LoadError {
 impl Docs {
     /// Reads every document's metadata; loads none of them.
     pub fn open(store: &Store, cap: usize, actor: ActorId) -> Result<Docs, StoreError> {
-        let slots =
-            store.all_docs()?.into_iter().map(|(id, meta)| (id, Slot { meta, doc: None, last_used: 0 })).collect();
-        Ok(Docs { slots, dirty: BTreeMap::new(), loaded: 0, cap: cap.max(1), tick: 0, actor })
+        let slots = store.all_docs()?.into_iter().map(|(id, meta)| (id, Slot::new(meta, None, 0))).collect();
+        Ok(Docs { slots, dirty: BTreeMap::new(), loaded: 0, cap: cap.max(1), tick: 0, actor, grown: Vec::new() })
     }
 
     /// Whether the document exists here.
@@ -144,16 +151,58 @@ impl Docs {
         self.insert(id, kind, owner, doc, Dirty::Changed);
     }
 
-    /// Adds a document received whole from a peer, with the bytes it came as.
-    pub fn insert_received(&mut self, id: DocId, kind: DocKind, owner: Owner, mut doc: Automerge, bytes: Vec<u8>) {
+    /// Adds a document received whole from a peer, with the bytes it came as and their
+    /// decompressed size.
+    pub fn insert_received(
+        &mut self,
+        id: DocId,
+        kind: DocKind,
+        owner: Owner,
+        mut doc: Automerge,
+        bytes: Vec<u8>,
+        inflated: u64,
+    ) {
         doc.set_actor(self.actor.clone());
         self.insert(id, kind, owner, doc, Dirty::Received(bytes));
+        if let Some(s) = self.slots.get_mut(&id) {
+            s.inflated = Some(inflated);
+        }
+    }
+
+    /// The document's decompressed size with what peers added this round. Measured from the
+    /// store the first time it is asked for (a streaming pass, nothing kept), then kept up to
+    /// date at each commit.
+    pub fn size(&mut self, store: &Store, id: DocId) -> Result<u64, LoadError> {
+        let slot = self.slots.get_mut(&id).ok_or(LoadError::Missing(id))?;
+        let committed = match slot.inflated {
+            Some(n) => n,
+            None => {
+                let n = match store.doc_bytes(id)? {
+                    Some(bytes) => inflated(&bytes).ok_or_else(|| LoadError::Corrupt {
+                        doc: id,
+                        reason: "its stored bytes do not measure".into(),
+                    })?,
+                    None => 0,
+                };
+                slot.inflated = Some(n);
+                n
+            }
+        };
+        Ok(committed.saturating_add(slot.pending))
+    }
+
+    /// Notes that a peer added `bytes` (decompressed) to a document this round.
+    pub fn grow(&mut self, id: DocId, bytes: u64) {
+        if let Some(s) = self.slots.get_mut(&id) {
+            s.pending = s.pending.saturating_add(bytes);
+            self.grown.push(id);
+        }
     }
 
     fn insert(&mut self, id: DocId, kind: DocKind, owner: Owner, doc: Automerge, dirty: Dirty) {
         self.tick += 1;
         let meta = DocMeta { kind, heads: Vec::new(), snapshot_bytes: 0, chunk_bytes: 0, next_chunk: 0, owner };
-        if let Some(old) = self.slots.insert(id, Slot { meta, doc: Some(doc), last_used: self.tick })
+        if let Some(old) = self.slots.insert(id, Slot::new(meta, Some(doc), self.tick))
             && old.doc.is_some()
         {
             self.loaded -= 1;
@@ -168,7 +217,7 @@ impl Docs {
         match (self.slots.get(&id), self.dirty.get(&id)) {
             (None, _) => Backup::New,
             (Some(s), Some(d)) => match &s.doc {
-                Some(doc) => Backup::Dirty(Box::new(doc.clone()), d.clone()),
+                Some(doc) => Backup::Dirty(Box::new(doc.clone()), d.clone(), s.pending),
                 None => Backup::Clean,
             },
             (Some(_), None) => Backup::Clean,
@@ -185,19 +234,21 @@ impl Docs {
                 self.dirty.remove(&id);
             }
             Backup::Clean => {
-                if let Some(s) = self.slots.get_mut(&id)
-                    && s.doc.take().is_some()
-                {
-                    self.loaded -= 1;
+                if let Some(s) = self.slots.get_mut(&id) {
+                    s.pending = 0;
+                    if s.doc.take().is_some() {
+                        self.loaded -= 1;
+                    }
                 }
                 self.dirty.remove(&id);
             }
-            Backup::Dirty(doc, d) => {
+            Backup::Dirty(doc, d, pending) => {
                 if let Some(s) = self.slots.get_mut(&id) {
                     if s.doc.is_none() {
                         self.loaded += 1;
                     }
                     s.doc = Some(*doc);
+                    s.pending = pending;
                 }
                 self.dirty.insert(id, d);
             }
@@ -229,6 +280,9 @@ impl Docs {
             };
             let heads: Vec<[u8; 32]> = doc.get_heads().into_iter().map(|h| h.0).collect();
             let mut meta = slot.meta.clone();
+            // A measured size follows what is written: a new snapshot is measured again, a chunk
+            // adds its own size.
+            let mut size = slot.inflated;
             match dirty {
                 Dirty::Received(bytes) => {
                     w.put_snapshot(*id, bytes)?;
@@ -244,11 +298,13 @@ impl Docs {
                     let chunk = if meta.snapshot_bytes == 0 { Vec::new() } else { doc.save_after(&old) };
                     if meta.snapshot_bytes == 0 || meta.chunk_bytes + chunk.len() as u64 > meta.snapshot_bytes {
                         let snap = doc.save();
+                        size = size.and_then(|_| inflated(&snap));
                         w.put_snapshot(*id, &snap)?;
                         meta.snapshot_bytes = snap.len() as u64;
                         meta.chunk_bytes = 0;
                         meta.next_chunk = 0;
                     } else {
+                        size = size.and_then(|n| Some(n.saturating_add(inflated(&chunk)?)));
                         w.put_chunk(*id, meta.next_chunk, &chunk)?;
                         meta.chunk_bytes += chunk.len() as u64;
                         meta.next_chunk += 1;
@@ -257,7 +313,7 @@ impl Docs {
             }
             meta.heads = heads;
             w.put_meta(*id, &meta)?;
-            pending.push((*id, meta));
+            pending.push((*id, meta, size));
             changed.push(*id);
         }
         Ok((Pending(pending), changed))
@@ -265,9 +321,15 @@ impl Docs {
 
     /// The transaction committed: adopt its metadata, and unload what exceeds the cache.
     pub fn committed(&mut self, pending: Pending) {
-        for (id, meta) in pending.0 {
+        for (id, meta, size) in pending.0 {
             if let Some(slot) = self.slots.get_mut(&id) {
                 slot.meta = meta;
+                slot.inflated = size;
+            }
+        }
+        for id in std::mem::take(&mut self.grown) {
+            if let Some(s) = self.slots.get_mut(&id) {
+                s.pending = 0;
             }
         }
         self.dirty.clear();
@@ -302,6 +364,18 @@ impl Docs {
             }
         }
     }
+}
+
+impl Slot {
+    fn new(meta: DocMeta, doc: Option<Automerge>, last_used: u64) -> Slot {
+        Slot { meta, doc, last_used, inflated: None, pending: 0 }
+    }
+}
+
+/// The decompressed size of stored bytes (ours: no bound but their own).
+fn inflated(bytes: &[u8]) -> Option<u64> {
+    let all = super::sync::measure::Bound { bytes: u64::MAX, changes: u64::MAX, ops: u64::MAX };
+    super::sync::measure::measure(bytes, &all).ok().map(|m| m.bytes)
 }
 
 #[cfg(test)]

@@ -24,9 +24,10 @@ use crate::policy::{self, Decision, ItemFacts, Subject};
 use crate::store::StoredItem;
 use crate::vault::{self, ItemKey, KeyWrap, Sealer, SignedEnvelope, VaultError};
 
+pub(super) mod refusals;
 mod transfer;
 pub(super) use transfer::{
-    item_frames, on_chunk, on_item_list, on_offer, on_request, schedule_grants_for, transmitted,
+    abandon, item_frames, on_chunk, on_item_list, on_offer, on_request, schedule_grants_for, transmitted,
 };
 
 /// An item being received: chunks must come in order, and are hashed as they come.
@@ -47,6 +48,8 @@ pub(super) struct ItemState {
     pub incoming: HashMap<ItemId, Incoming>,
     /// Per peer, the items it is known to hold (its list, what we sent, what it sent us).
     pub known_by: HashMap<PeerId, HashSet<ItemId>>,
+    /// Refused requests, counted per peer for the audit log.
+    pub refusals: refusals::Refusals,
 }
 
 /// An item as officers see it in a list.

@@ -13,20 +13,32 @@ use chrono::Utc;
 use libp2p::PeerId;
 use libp2p::request_response::InboundRequestId;
 
-use super::{Core, consent, items, sync};
-use crate::config::{PeerRole, PinnedPeer};
+use super::{Core, bounds, consent, items, sync};
+use crate::config::{PeerLimits, PeerRole, PinnedPeer, SENT_BATCH_FRAMES};
 use crate::ids::{DocId, ItemId, RecordId};
 use crate::net::protocol::{Batch, Frame, PresenceNote, Reply};
 use crate::net::{NetCmd, NetEvent};
-use crate::store::PeerRecord;
+use crate::store::{PeerRecord, PeerUsage};
 
 /// A batch stops growing past this size; the rest goes in the next one. Small enough to keep
 /// a peer's per-batch apply short, large enough that per-batch overhead does not matter.
 pub(super) const SOFT_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
+/// Whether a batch being built with `frames` frames may take another: every node takes
+/// [`SENT_BATCH_FRAMES`] (`limits.peer.batch_frames` is at least that). A step may add a few
+/// frames at once (an item's offer and chunks), hence the margin.
+pub(super) fn room(frames: usize) -> bool {
+    frames + 64 < SENT_BATCH_FRAMES as usize
+}
+
+/// Most item requests put in one batch (the rest wait for the next).
+pub(super) const SENT_ITEM_REQUESTS: usize = 1024;
+
 /// Every pinned peer, and the session with each connected one.
 pub(super) struct Peers {
     pub(super) by_id: HashMap<PeerId, PeerState>,
+    /// `[limits.peer]`: what each peer may send or make this node hold.
+    pub(super) limits: PeerLimits,
 }
 
 pub(super) struct PeerState {
@@ -41,6 +53,10 @@ pub(super) struct PeerState {
     pub record_loaded: bool,
     /// What went each way since this process started.
     pub traffic: Traffic,
+    /// What it has added here, against its quota (read from the store with `record`).
+    pub usage: PeerUsage,
+    /// What the batch being applied adds to `usage`, if it is accepted.
+    pub batch_usage: PeerUsage,
 }
 
 /// Traffic counters with one peer.
@@ -122,9 +138,9 @@ impl Session {
 pub(super) struct Violation(pub String);
 
 impl Peers {
-    pub fn new(pinned: &[PinnedPeer]) -> Peers {
+    pub fn new(pinned: &[PinnedPeer], limits: PeerLimits) -> Peers {
         let by_id = pinned.iter().map(|p| (p.peer_id, PeerState::new(p.clone()))).collect();
-        Peers { by_id }
+        Peers { by_id, limits }
     }
 
     /// Encoded sync state for the store.
@@ -173,11 +189,15 @@ impl PeerState {
             record: PeerRecord::default(),
             record_loaded: false,
             traffic: Traffic::default(),
+            usage: PeerUsage::default(),
+            batch_usage: PeerUsage::default(),
         }
     }
 }
 
 pub(super) fn on_net_event(core: &mut Core, ev: NetEvent) {
+    // Outside any batch: counted refusals whose interval is over are audited now.
+    items::refusals::flush_expired(core);
     match ev {
         NetEvent::Connected { peer } => connected(core, peer),
         NetEvent::Disconnected { peer } => {
@@ -189,6 +209,7 @@ pub(super) fn on_net_event(core: &mut Core, ev: NetEvent) {
                 p.states.clear();
                 tracing::info!(%peer, party = %p.pinned.party_id, "peer disconnected");
             }
+            session_ended(core, peer);
             let _ = core.events.send(super::Event::Peer { peer: peer.to_string(), connected: false });
         }
         NetEvent::Inbound { peer, request, batch } => inbound(core, peer, request, batch),
@@ -211,6 +232,7 @@ pub(super) fn on_net_event(core: &mut Core, ev: NetEvent) {
                 p.session = None;
                 p.states.clear();
             }
+            session_ended(core, peer);
             core.round.disconnects.push((peer, format!("batch lost: {error}")));
         }
     }
@@ -228,6 +250,11 @@ fn connected(core: &mut Core, peer: PeerId) {
         match core.store.peer_record(&peer.to_bytes()) {
             Ok(r) => p.record = r,
             Err(e) => tracing::warn!(%peer, error = %e, "cannot read what we knew of the peer"),
+        }
+        // What it added before counts against its quota, across restarts.
+        match core.store.peer_usage(&peer.to_bytes()) {
+            Ok(u) => p.usage = u,
+            Err(e) => tracing::warn!(%peer, error = %e, "cannot read what the peer added here"),
         }
         p.record_loaded = true;
     }
@@ -279,6 +306,7 @@ fn connected(core: &mut Core, peer: PeerId) {
 pub(super) fn set_peers(core: &mut Core, list: &[PinnedPeer]) {
     let wanted: HashMap<PeerId, &PinnedPeer> = list.iter().map(|p| (p.peer_id, p)).collect();
     let gone: Vec<PeerId> = core.peers.by_id.keys().filter(|id| !wanted.contains_key(id)).copied().collect();
+    let mut ended = gone.clone();
     for id in gone {
         if let Some(p) = core.peers.by_id.remove(&id) {
             super::audit_log::record(
@@ -302,6 +330,7 @@ pub(super) fn set_peers(core: &mut Core, list: &[PinnedPeer]) {
                     p.session = None;
                     p.states.clear();
                     core.round.disconnects.push((id, "its role changed".into()));
+                    ended.push(id);
                 }
                 p.pinned = pinned.clone();
                 change
@@ -318,15 +347,27 @@ pub(super) fn set_peers(core: &mut Core, list: &[PinnedPeer]) {
             );
         }
     }
+    for id in ended {
+        session_ended(core, id);
+    }
+}
+
+/// A peer's session is over (refused, lost, closed, unpinned): its unfinished item transfers
+/// are removed now, not at the next start, and its counted refusals are audited.
+fn session_ended(core: &mut Core, peer: PeerId) {
+    items::abandon(core, peer);
+    items::refusals::flush(core, peer);
 }
 
 fn inbound(core: &mut Core, peer: PeerId, request: InboundRequestId, batch: Batch) {
     let frames = batch.frames.len();
     let t0 = std::time::Instant::now();
     core.begin_batch();
+    bounds::begin(core, peer);
     match apply_batch(core, peer, batch) {
         Ok(()) => {
             core.accept_batch();
+            bounds::accept(core, peer);
             tracing::debug!(%peer, frames, ms = t0.elapsed().as_millis() as u64, "batch applied");
             core.round.acks.push((peer, request));
         }
@@ -349,6 +390,7 @@ fn inbound(core: &mut Core, peer: PeerId, request: InboundRequestId, batch: Batc
                 p.session = None;
                 p.states.clear();
             }
+            session_ended(core, peer);
             core.round.disconnects.push((peer, reason));
         }
     }
@@ -363,22 +405,26 @@ fn apply_batch(core: &mut Core, peer: PeerId, batch: Batch) -> Result<(), Violat
     if p.session.is_none() {
         return Err(Violation("no session with this peer".into()));
     }
+    // The bounds before anything is decompressed or loaded.
+    let measured = bounds::check_batch(core, peer, &batch.frames)?;
     let mut loaded = sync::preload(core, peer, &batch.frames);
     // The workspace first: it is all-or-nothing, and checked whole before anything else of the
     // batch is looked at.
-    let (workspace, rest): (Vec<Frame>, Vec<Frame>) = batch
-        .frames
-        .into_iter()
-        .partition(|f| matches!(f, Frame::Certs(_) | Frame::Catalog(_) | Frame::Snapshot { .. } | Frame::Sync { .. }));
-    for frame in workspace.into_iter().chain(rest) {
+    let (workspace, rest): (Vec<_>, Vec<_>) = batch.frames.into_iter().zip(measured).partition(|(f, _)| {
+        matches!(f, Frame::Certs(_) | Frame::Catalog(_) | Frame::Snapshot { .. } | Frame::Sync { .. })
+    });
+    let unmeasured = || Violation("a document that was not measured".into());
+    for (frame, measured) in workspace.into_iter().chain(rest) {
         match frame {
             Frame::Certs(certs) => core.on_certs(peer, certs)?,
             Frame::Catalog(entries) => sync::on_catalog(core, peer, entries)?,
             Frame::Snapshot { doc, kind, bytes, heads } => {
-                let pre = loaded.remove(&doc);
+                let pre = sync::Prepared { loaded: loaded.remove(&doc), measured: measured.ok_or_else(unmeasured)? };
                 sync::on_snapshot(core, peer, doc, kind, bytes, heads, pre)?
             }
-            Frame::Sync { doc, msg, heads } => sync::on_sync(core, peer, doc, &msg, heads)?,
+            Frame::Sync { doc, msg, heads } => {
+                sync::on_sync(core, peer, doc, &msg, heads, measured.ok_or_else(unmeasured)?)?
+            }
             Frame::Records(records) => consent::on_records(core, peer, records)?,
             Frame::ItemList(list) => items::on_item_list(core, peer, list)?,
             Frame::ItemOffer { envelope, wraps, grant } => items::on_offer(core, peer, envelope, wraps, grant)?,

@@ -14,11 +14,14 @@ use automerge::sync::{Have, Message, State, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 use libp2p::PeerId;
 
-use super::auth;
-use super::peers::{SOFT_BATCH_BYTES, Violation};
+pub(super) mod measure;
+
+use super::peers::{self, SOFT_BATCH_BYTES, Violation};
 use super::{Core, Origin, mono_ns};
+use super::{auth, bounds};
 use crate::authority::{DocFacts, Owner};
 use crate::authorship::SignedHead;
+use crate::config::SENT_BATCH_DOC_BYTES;
 use crate::ids::DocId;
 use crate::net::protocol::{CatalogEntry, Frame, Hash};
 use crate::policy::{self, Subject};
@@ -68,6 +71,13 @@ pub(super) fn doc_changed(core: &mut Core, doc: DocId, _origin: Origin) {
 
 /// A snapshot loaded ahead.
 pub(super) type Preloaded = Result<Automerge, String>;
+
+/// What was found of a snapshot before it is applied: what it measures (always), and the
+/// document loaded ahead (if it is new here).
+pub(super) struct Prepared {
+    pub loaded: Option<Preloaded>,
+    pub measured: measure::Measure,
+}
 
 /// Runs automerge on a peer's bytes. automerge panics on some malformed input (a change whose
 /// seq skips a number, for one): that is the peer's fault, refused like any other, and must not
@@ -172,9 +182,13 @@ pub(super) fn on_snapshot(
     kind: DocKind,
     bytes: Vec<u8>,
     heads: Vec<SignedHead>,
-    preloaded: Option<Preloaded>,
+    prepared: Prepared,
 ) -> Result<(), Violation> {
+    let Prepared { loaded: preloaded, measured } = prepared;
     check_accept(core, peer, kind)?;
+    if core.docs.contains(doc) {
+        bounds::check_growth(core, peer, doc, measured)?;
+    }
     core.on_heads(doc, heads)?;
     let applied = mono_ns();
     let their_heads = if let Some(meta) = core.docs.meta(doc) {
@@ -198,6 +212,8 @@ pub(super) fn on_snapshot(
         check_root_unchanged(core, doc, kind, &owner)?;
         if changed {
             core.docs.mark_changed(doc);
+            core.docs.grow(doc, measured.bytes);
+            bounds::count(core, peer, false, measured.bytes);
             core.round.origins.insert(doc, (Origin::Peer(peer.to_string()), applied));
         }
         None
@@ -222,7 +238,8 @@ pub(super) fn on_snapshot(
         };
         let heads = d.get_heads();
         core.stage_doc(doc);
-        core.docs.insert_received(doc, kind, who.owner.clone(), d, bytes);
+        core.docs.insert_received(doc, kind, who.owner.clone(), d, bytes, measured.bytes);
+        bounds::count(core, peer, true, measured.bytes);
         core.check_whole(doc, &DocFacts { kind, owner: &who.owner, frozen }, who.genesis)?;
         core.round.origins.insert(doc, (Origin::Peer(peer.to_string()), applied));
         Some(heads)
@@ -272,12 +289,16 @@ pub(super) fn on_sync(
     doc: DocId,
     msg: &[u8],
     heads: Vec<SignedHead>,
+    measured: measure::Measure,
 ) -> Result<(), Violation> {
     let Some(kind) = core.docs.meta(doc).map(|m| m.kind) else {
         return Err(Violation(format!("sync message for document {doc}, which we never had")));
     };
     check_accept(core, peer, kind)?;
     let m = Message::decode(msg).map_err(|e| Violation(format!("undecodable sync message for {doc}: {e}")))?;
+    if !m.changes.is_empty() {
+        bounds::check_growth(core, peer, doc, measured)?;
+    }
     core.on_heads(doc, heads)?;
     let (kind, owner, frozen) = core.facts_of(doc).map_err(|e| Violation(format!("document {doc}: {e}")))?;
     let applied = mono_ns();
@@ -312,6 +333,8 @@ pub(super) fn on_sync(
         core.check_changes(doc, &DocFacts { kind, owner: &owner, frozen }, genesis, &new)?;
         check_root_unchanged(core, doc, kind, &owner)?;
         core.docs.mark_changed(doc);
+        core.docs.grow(doc, measured.bytes);
+        bounds::count(core, peer, false, measured.bytes);
         core.round.origins.insert(doc, (Origin::Peer(peer.to_string()), applied));
     }
     if shared_changed {
@@ -363,8 +386,12 @@ pub(super) fn workspace_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<F
     if !s.catalog_received {
         return;
     }
+    // What the documents decompress to counts too: the receiver bounds it per batch
+    // (`limits.peer.batch_doc_bytes`), so a batch stops growing past SENT_BATCH_DOC_BYTES.
+    let mut inflated = 0u64;
+    let unbounded = measure::Bound { bytes: u64::MAX, changes: u64::MAX, ops: u64::MAX };
     let mut snapshots = Vec::new();
-    while *size < SOFT_BATCH_BYTES {
+    while *size < SOFT_BATCH_BYTES && inflated < SENT_BATCH_DOC_BYTES && peers::room(frames.len() + snapshots.len()) {
         let Some(doc) = s.want_snapshot.pop_front() else { break };
         s.want_snapshot_set.remove(&doc);
         let Some(meta) = core.docs.meta(doc) else { continue };
@@ -372,6 +399,7 @@ pub(super) fn workspace_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<F
         match core.store.doc_bytes(doc) {
             Ok(Some(bytes)) => {
                 *size += bytes.len();
+                inflated += measure::measure(&bytes, &unbounded).map_or(bytes.len() as u64, |m| m.bytes);
                 snapshots.push((doc, kind, bytes, heads));
             }
             Ok(None) => {}
@@ -379,7 +407,10 @@ pub(super) fn workspace_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<F
         }
     }
     let mut syncs = Vec::new();
-    while *size < SOFT_BATCH_BYTES {
+    while *size < SOFT_BATCH_BYTES
+        && inflated < SENT_BATCH_DOC_BYTES
+        && peers::room(frames.len() + snapshots.len() + syncs.len())
+    {
         let Some(doc) = s.want_sync.pop_first() else { break };
         let d = match core.docs.get(&core.store, doc) {
             Ok(d) => d,
@@ -394,6 +425,7 @@ pub(super) fn workspace_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<F
             crate::authorship::close_over_dependencies(d, state, &sent_before, &mut m);
             let msg = m.encode();
             *size += msg.len();
+            inflated += bounds::measure_sync(&msg, &unbounded).map_or(msg.len() as u64, |m| m.bytes);
             syncs.push((doc, msg));
         }
     }

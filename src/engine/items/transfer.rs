@@ -56,10 +56,11 @@ pub(in crate::engine) fn schedule_grants_for(core: &mut Core, peer: PeerId) {
     }
 }
 
-/// The frames of items due to `peer`, up to the batch size.
+/// The frames of items due to `peer`, up to the batch size (and the frames every node takes).
 pub(in crate::engine) fn item_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<Frame>, size: &mut usize) {
     if let Some(s) = core.peers.by_id.get_mut(&peer).and_then(|p| p.session.as_mut()) {
-        for item in std::mem::take(&mut s.want_requests) {
+        let n = s.want_requests.len().min(peers::SENT_ITEM_REQUESTS);
+        for item in s.want_requests.drain(..n) {
             frames.push(Frame::ItemRequest(item));
         }
     }
@@ -76,7 +77,7 @@ pub(in crate::engine) fn item_frames(core: &mut Core, peer: PeerId, frames: &mut
             Err(e) => tracing::error!(error = %e, "cannot list items"),
         }
     }
-    while *size < SOFT_BATCH_BYTES {
+    while *size < SOFT_BATCH_BYTES && peers::room(frames.len()) {
         let Some(next) =
             core.peers.by_id.get(&peer).and_then(|p| p.session.as_ref()).and_then(|s| s.want_items.front().cloned())
         else {
@@ -150,7 +151,7 @@ fn item_step(
     }
     let mut n = send.next_chunk;
     while n < item.envelope.envelope.chunks {
-        if *size >= SOFT_BATCH_BYTES && n > send.next_chunk {
+        if (*size >= SOFT_BATCH_BYTES || !peers::room(frames.len())) && n > send.next_chunk {
             return Ok(Some(n));
         }
         let data = core.store.item_chunk(send.item, n).map_err(|e| e.to_string())?.ok_or("a chunk is missing here")?;
@@ -218,6 +219,49 @@ pub(in crate::engine) fn on_item_list(core: &mut Core, peer: PeerId, list: Vec<I
     Ok(())
 }
 
+/// Bytes of the tag ChaCha20-Poly1305 adds to each chunk (see [`crate::vault`]).
+const TAG_BYTES: u64 = 16;
+
+/// The exact size of chunk `index` of an item as the vault seals it: 1 MiB of plaintext in
+/// every chunk but the last, which has the rest (at least one chunk, maybe empty), each with
+/// its tag. The signed envelope gives the count and the plaintext size, so a chunk of any other
+/// size is refused before it is written.
+fn chunk_len(env: &vault::Envelope, index: u32) -> u64 {
+    let chunk = vault::CHUNK_BYTES as u64;
+    if index + 1 < env.chunks {
+        chunk + TAG_BYTES
+    } else {
+        env.plaintext_bytes.saturating_sub(u64::from(env.chunks.saturating_sub(1)) * chunk) + TAG_BYTES
+    }
+}
+
+/// What is wrong with an offer's shape against `[limits.peer]`, if anything.
+fn offer_shape(env: &vault::Envelope, item_chunks: u32) -> Option<String> {
+    if env.chunks > item_chunks {
+        return Some(format!("it claims {} chunks, past limits.peer.item_chunks ({item_chunks})", env.chunks));
+    }
+    let needed = env.plaintext_bytes.div_ceil(vault::CHUNK_BYTES as u64).max(1);
+    (u64::from(env.chunks) != needed)
+        .then(|| format!("it claims {} chunks for {} bytes, which take {needed}", env.chunks, env.plaintext_bytes))
+}
+
+/// The peer's session is over: its unfinished transfers are forgotten and their chunks
+/// removed (in this round's commit), instead of staying on disk until the next start.
+pub(in crate::engine) fn abandon(core: &mut Core, peer: PeerId) {
+    let gone: Vec<(ItemId, bool)> =
+        core.items.incoming.iter().filter(|(_, i)| i.from == peer).map(|(id, i)| (*id, i.skip)).collect();
+    if gone.is_empty() {
+        return;
+    }
+    tracing::info!(%peer, count = gone.len(), "removing the peer's unfinished item transfers");
+    for (item, skip) in gone {
+        core.items.incoming.remove(&item);
+        if !skip {
+            core.round.writes.push(Box::new(move |w| w.drop_item_chunks(item)));
+        }
+    }
+}
+
 /// Refuses an item, logging and auditing why.
 fn refuse(core: &mut Core, peer: PeerId, item: ItemId, reason: String) -> Violation {
     audit_log::record(
@@ -244,6 +288,19 @@ pub(in crate::engine) fn on_offer(
     let Some(pinned) = core.peers.by_id.get(&peer).map(|p| p.pinned.clone()) else {
         return Err(Violation("not pinned".into()));
     };
+    // The bounds first: what the offer would make us hold, before anything else is looked at.
+    let limits = core.peers.limits.clone();
+    if let Some(why) = offer_shape(&envelope.envelope, limits.item_chunks) {
+        return Err(refuse(core, peer, item, why));
+    }
+    let pending = core.items.incoming.iter().filter(|(id, i)| i.from == peer && **id != item).count();
+    if pending >= limits.pending_offers as usize {
+        let why = format!(
+            "{pending} offers of this peer are unfinished, as many as limits.peer.pending_offers ({})",
+            limits.pending_offers
+        );
+        return Err(refuse(core, peer, item, why));
+    }
     let us = core.identity.party.id.clone();
     let provider = envelope.envelope.provider.clone();
     // The provider's signature, against its pinned key.
@@ -328,6 +385,13 @@ pub(in crate::engine) fn on_chunk(
     if inc.from != peer || index != inc.next || index >= inc.envelope.envelope.chunks {
         return Err(Violation(format!("chunk {index} of item {item} out of order")));
     }
+    // Its exact size is known from the signed envelope: checked before a byte is written.
+    let want = chunk_len(&inc.envelope.envelope, index);
+    if data.len() as u64 != want {
+        let why = format!("chunk {index} has {} bytes where its signed envelope makes it {want}", data.len());
+        return Err(refuse(core, peer, item, why));
+    }
+    let Some(inc) = core.items.incoming.get_mut(&item) else { return Ok(()) };
     inc.next += 1;
     if inc.skip {
         if inc.next == inc.envelope.envelope.chunks {
@@ -414,8 +478,7 @@ pub(in crate::engine) fn on_request(core: &mut Core, peer: PeerId, item: ItemId)
     match decision {
         Decision::Deny(r) => {
             let reason = if stored.is_none() { "no such item is held here".to_string() } else { r.to_string() };
-            tracing::warn!(%peer, %item, %reason, "refused a request for an item");
-            audit_log::record(core, Event::TransmissionRefused { item, to_peer: peer.to_string(), reason });
+            super::refusals::refused(core, peer, item, reason);
         }
         Decision::Allow => {
             if let Some(s) = core.peers.by_id.get_mut(&peer).and_then(|p| p.session.as_mut()) {
