@@ -472,7 +472,7 @@ fn api_json_bodies_fuzzed() {
             String::from_utf8_lossy(&body[..body.len().min(400)])
         );
         let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if n % 200 == 0 {
+        if n.is_multiple_of(200) {
             let (s, t) = rt.block_on(api.send(Method::GET, "/api/status", vec![], "application/json"));
             prop_assert_eq!(s, 200, "the node stopped answering after {} requests: {}", n, t);
         }

@@ -36,8 +36,6 @@ use chrono::Utc;
 use ed25519_dalek::SigningKey;
 use futures::StreamExt;
 use inproc::{RawEvent, TestNode, raw_swarm, wait_closed};
-use libp2p::request_response;
-use libp2p::swarm::SwarmEvent;
 use liaison::authorship::{ActorCert, NodeActor, SignedHead};
 use liaison::config::PeerRole;
 use liaison::consent::{Record, Request, SignedRecord};
@@ -45,6 +43,8 @@ use liaison::ids::{DocId, ItemId, RecordId};
 use liaison::net::protocol::{Batch, CatalogEntry, Frame, Hash, PresenceNote, Reply};
 use liaison::node::{InitOptions, init_data_dir};
 use liaison::workspace::{Author, ChangeCtx, DocKind, meeting};
+use libp2p::request_response;
+use libp2p::swarm::SwarmEvent;
 use libp2p::{PeerId, Swarm};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -112,8 +112,15 @@ fn sync_msg(changes: Vec<Vec<u8>>) -> Vec<u8> {
     let mut heads: Vec<automerge::ChangeHash> =
         changes.iter().filter_map(|c| automerge::Change::from_bytes(c.clone()).ok()).map(|c| c.hash()).collect();
     heads.sort();
-    Message { heads, need: vec![], have: vec![], changes: ChunkList::from(changes), flags: None, version: MessageVersion::V1 }
-        .encode()
+    Message {
+        heads,
+        need: vec![],
+        have: vec![],
+        changes: ChunkList::from(changes),
+        flags: None,
+        version: MessageVersion::V1,
+    }
+    .encode()
 }
 
 /// What the hostile starts from.
@@ -264,12 +271,15 @@ fn scene(rt: &tokio::runtime::Runtime, h: &Hostile) -> Scene {
     let seeds = vec![
         Batch { frames: vec![certs.clone(), sync] },
         Batch { frames: vec![certs.clone(), snapshot] },
-        Batch { frames: vec![certs.clone(), Frame::Catalog(vec![CatalogEntry { doc: meeting, kind: DocKind::Meeting, heads }])] },
+        Batch {
+            frames: vec![
+                certs.clone(),
+                Frame::Catalog(vec![CatalogEntry { doc: meeting, kind: DocKind::Meeting, heads }]),
+            ],
+        },
         Batch { frames: vec![Frame::Records(vec![request])] },
         Batch { frames: vec![Frame::ItemList(vec![ItemId([2; 16])]), Frame::ItemRequest(ItemId([2; 16]))] },
-        Batch {
-            frames: vec![Frame::ItemChunk { item: ItemId([2; 16]), index: 0, data: vec![0; 64] }],
-        },
+        Batch { frames: vec![Frame::ItemChunk { item: ItemId([2; 16]), index: 0, data: vec![0; 64] }] },
         Batch {
             frames: vec![Frame::Presence(vec![PresenceNote {
                 doc: meeting,
@@ -278,7 +288,9 @@ fn scene(rt: &tokio::runtime::Runtime, h: &Hostile) -> Scene {
                 lang: Some("ru".into()),
             }])],
         },
-        Batch { frames: vec![Frame::AuditHead(liaison::audit::Head { len: 3, hash: [4; 32], signature: vec![5; 64] })] },
+        Batch {
+            frames: vec![Frame::AuditHead(liaison::audit::Head { len: 3, hash: [4; 32], signature: vec![5; 64] })],
+        },
         Batch { frames: vec![] },
     ];
     Scene { node, meeting, seeds, change }
@@ -498,10 +510,8 @@ fn hostile_batches_fuzzed() {
             rt.block_on(tokio::time::sleep(std::time::Duration::from_millis(250)));
         }
         // The engine still answers, within a minute whatever the disk does.
-        let status = rt.block_on(tokio::time::timeout(
-            std::time::Duration::from_secs(60),
-            scene.node.node().engine.status(),
-        ));
+        let status =
+            rt.block_on(tokio::time::timeout(std::time::Duration::from_secs(60), scene.node.node().engine.status()));
         prop_assert!(matches!(status, Ok(Ok(_))), "the engine stopped or hangs after {a:?}: {status:?}");
         Ok(())
     });
@@ -571,7 +581,8 @@ fn a_validly_signed_change_that_breaks_a_meeting_is_refused() {
             },
         ],
     };
-    let reply = rt.block_on(inproc::send_batch(&mut h.swarm, scene.node.peer_id(), scene.node.addrs()[0].clone(), &batch));
+    let reply =
+        rt.block_on(inproc::send_batch(&mut h.swarm, scene.node.peer_id(), scene.node.addrs()[0].clone(), &batch));
     let read = rt.block_on(scene.node.node().engine.read(move |c| Ok(meeting::read(c.doc(id)?, "").map(|m| m.title))));
     assert!(matches!(reply, Some(Reply::Refused(_))), "accepted: {reply:?}; the meeting now reads as {read:?}");
     assert_eq!(read.expect("engine").expect("the meeting still reads"), "Consultations");
@@ -598,7 +609,8 @@ fn a_change_reusing_its_actors_op_ids_is_refused_and_the_engine_survives() {
     }
     assert_eq!(replies[0], "Some(Ack)", "the first change is a valid one");
     assert!(replies[1].contains("Refused") && replies[1].contains("malformed input"), "{}", replies[1]);
-    let alive = rt.block_on(tokio::time::timeout(std::time::Duration::from_secs(30), scene.node.node().engine.status()));
+    let alive =
+        rt.block_on(tokio::time::timeout(std::time::Duration::from_secs(30), scene.node.node().engine.status()));
     assert!(matches!(alive, Ok(Ok(_))), "the engine after the second change: {alive:?}");
     // The meeting is as the first change left it, and the peer is still served.
     let id = scene.meeting;

@@ -309,8 +309,10 @@ pub(super) fn on_sync(
     // announce our heads once; the peer's answer to that is empty and the exchange ends.
     let really_sent = state.last_sent_heads.clone();
     // `save_after`: as for snapshots, a change that cannot be written back is refused now.
-    guarded("sync message", || d.receive_sync_message(state, m).map(|_| d.save_after(&before)).map_err(|e| e.to_string()))
-        .map_err(|e| Violation(format!("sync message for {doc} does not apply: {e}")))?;
+    guarded("sync message", || {
+        d.receive_sync_message(state, m).map(|_| d.save_after(&before)).map_err(|e| e.to_string())
+    })
+    .map_err(|e| Violation(format!("sync message for {doc} does not apply: {e}")))?;
     state.last_sent_heads = really_sent;
     let changed = d.get_heads() != before;
     // Every change must come with what it depends on (a sender sends everything since the heads
