@@ -18,6 +18,8 @@ use tokio::sync::oneshot;
 use crate::config::PinnedPeer;
 use protocol::{Batch, Reply};
 
+#[doc(hidden)]
+pub use codec::{SyncCodec, Wire}; // for the decoder fuzz tests (tests/fuzz_decoders.rs)
 pub use swarm::{NetError, NetOptions, spawn};
 
 /// What the engine asks of the network.

@@ -88,7 +88,18 @@ pub(super) fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> R
 }
 
 fn load_snapshot(bytes: &[u8]) -> Preloaded {
-    guarded("snapshot", || Automerge::load(bytes).map_err(|e| e.to_string()))
+    guarded("snapshot", || Automerge::load(bytes).map_err(|e| e.to_string()).and_then(disjoint_op_ids))
+}
+
+/// automerge loads a document in which two changes of one actor share op ids, and panics later,
+/// outside any guard, when it writes them out (to sync them): refuse it now (tests/fuzz_peer.rs).
+fn disjoint_op_ids(d: Automerge) -> Result<Automerge, String> {
+    let mut metas = d.get_changes_meta(&[]);
+    metas.sort_by(|a, b| (&a.actor, a.seq).cmp(&(&b.actor, b.seq)));
+    if let Some(w) = metas.windows(2).find(|w| w[0].actor == w[1].actor && w[1].start_op <= w[0].max_op) {
+        return Err(format!("changes {} and {} of actor {} share op ids", w[0].seq, w[1].seq, w[1].actor));
+    }
+    Ok(d)
 }
 
 /// Loads (parses and verifies) the batch's snapshots of documents we do not have, with the
@@ -199,7 +210,9 @@ pub(super) fn on_snapshot(
         core.stage_doc(doc);
         let d = core.docs.get(&core.store, doc).map_err(|e| Violation(format!("cannot merge into {doc}: {e}")))?;
         let before = d.get_heads();
-        guarded("snapshot", || d.load_incremental(&bytes).map_err(|e| e.to_string()))
+        // `save_after`: changes automerge takes but cannot write back (one actor's op ids used
+        // twice) panic at commit, outside any guard; here they are refused (tests/fuzz_peer.rs).
+        guarded("snapshot", || d.load_incremental(&bytes).map(|_| d.save_after(&before)).map_err(|e| e.to_string()))
             .map_err(|e| Violation(format!("snapshot of {doc} does not load: {e}")))?;
         let incomplete = !d.get_missing_deps(&[]).is_empty();
         let changed = d.get_heads() != before;
@@ -316,8 +329,11 @@ pub(super) fn on_sync(
     // the merged heads (it would show us behind forever). Keep what we really sent, so that we
     // announce our heads once; the peer's answer to that is empty and the exchange ends.
     let really_sent = state.last_sent_heads.clone();
-    guarded("sync message", || d.receive_sync_message(state, m).map_err(|e| e.to_string()))
-        .map_err(|e| Violation(format!("sync message for {doc} does not apply: {e}")))?;
+    // `save_after`: as for snapshots, a change that cannot be written back is refused now.
+    guarded("sync message", || {
+        d.receive_sync_message(state, m).map(|_| d.save_after(&before)).map_err(|e| e.to_string())
+    })
+    .map_err(|e| Violation(format!("sync message for {doc} does not apply: {e}")))?;
     state.last_sent_heads = really_sent;
     let changed = d.get_heads() != before;
     // Every change must come with what it depends on (a sender sends everything since the heads
