@@ -106,17 +106,32 @@ struct RunResult {
 
 /// Runs the benchmark and prints a summary in markdown.
 pub async fn run(o: &BenchOptions) -> anyhow::Result<()> {
-    let tmp;
+    let mut tmp = None;
     let work = match &o.work_dir {
         Some(d) => {
             std::fs::create_dir_all(d)?;
             d.clone()
         }
         None => {
-            tmp = tempfile::Builder::new().prefix("liaison-bench").tempdir()?;
-            tmp.path().to_path_buf()
+            let t = tempfile::Builder::new().prefix("liaison-bench").tempdir()?;
+            let p = t.path().to_path_buf();
+            tmp = Some(t);
+            p
         }
     };
+    let out = run_in(o, &work).await;
+    if out.is_err()
+        && let Some(t) = tmp
+    {
+        // A failed run's logs are what explain it: keep them.
+        let kept = t.keep();
+        eprintln!("the work dir is kept for its logs: {}", kept.display());
+    }
+    out
+}
+
+async fn run_in(o: &BenchOptions, work: &Path) -> anyhow::Result<()> {
+    let work = work.to_path_buf();
     let exe = std::env::current_exe().context("locating the liaison binary")?;
     if cfg!(debug_assertions) {
         eprintln!("warning: this is a debug build; benchmark a release build (cargo build --release)");
