@@ -231,6 +231,24 @@ fn check_line(field: &'static str, s: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether a document still reads as what it is. A peer's change can be signed by a writer the
+/// rules allow and still break the document's shape (a field of the wrong type, a list that is
+/// not one); accepted, it would leave the document unreadable, and unrepairable, for every
+/// officer. So the engine refuses a peer's batch after which a document no longer reads.
+/// `whole` also reads drafts and a Party's records on them (a document received whole); a draft
+/// changed by a peer's live edits is not read whole on every keystroke, to keep them fast.
+pub fn check_shape(kind: DocKind, doc: &Automerge, whole: bool) -> Result<()> {
+    match kind {
+        DocKind::Meeting => meeting::read(doc, "").map(drop),
+        DocKind::Group => group::read(doc, "").map(drop),
+        DocKind::Thread => thread::read(doc, &[], "").map(drop),
+        DocKind::Registry => registry::list(doc).map(drop),
+        DocKind::Mandates => mandates::list(doc).map(drop),
+        DocKind::Draft if whole => draft::read(doc, "").map(drop),
+        DocKind::Draft | DocKind::Annex => Ok(()),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     //! Helpers for the workspace's tests.

@@ -31,8 +31,9 @@
 //!   second, then panicked at commit, outside `guarded`). Fixed in src/engine/sync.rs.
 //! - `a_snapshot_whose_changes_share_op_ids_is_refused`: the same inside a whole document was
 //!   accepted and stored, to panic whenever those changes are written out. Fixed likewise.
-//! - `a_validly_signed_change_that_breaks_a_meeting_is_refused` (ignored: not fixed here): a
-//!   change that breaks a document's shape is accepted, and the document no longer reads.
+//! - `a_validly_signed_change_that_breaks_a_meeting_is_refused`: a change that broke a
+//!   document's shape was accepted, and the document no longer read. Fixed: the engine refuses a
+//!   peer's batch after which a document no longer reads as its kind (`workspace::check_shape`).
 
 mod inproc;
 
@@ -613,10 +614,9 @@ fn hostile_batches_fuzzed() {
 /// and the document then no longer reads, for the node's own officers too: the meeting drops out
 /// of `GET /api/meetings`, `GET /api/meetings/{id}` answers 500 (`WorkspaceError::Malformed`),
 /// and no officer can repair it (`PATCH` reads it first, so it fails too). The node checks who
-/// may write, not what is written. Here: the meeting's venue written as a number. Ignored until the engine
+/// may write, not what is written. Here: the meeting's venue written as a number. Fixed: the engine
 /// checks that a document it accepts from a peer still reads as its kind.
 #[test]
-#[ignore = "finding: a validly signed change that breaks a document's shape is accepted"]
 fn a_validly_signed_change_that_breaks_a_meeting_is_refused() {
     use automerge::transaction::Transactable;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");

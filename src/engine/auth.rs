@@ -307,7 +307,7 @@ impl Core {
                 authority::may_write(facts, &w).map_err(|e| Violation(format!("document {doc}: {e}")))?;
             }
         }
-        Ok(())
+        shape(doc, facts.kind, d, false)
     }
 
     /// Checks a whole document a peer sent (now held, not yet stored): who made every change,
@@ -328,7 +328,7 @@ impl Core {
         for w in who {
             authority::may_write(facts, &w).map_err(|e| Violation(format!("document {doc}: {e}")))?;
         }
-        Ok(())
+        shape(doc, facts.kind, d, true)
     }
 
     /// Whether `doc` belongs to an executed draft: the draft itself, or a Party's annex of it.
@@ -603,4 +603,11 @@ pub fn import_own_documents(
             Ok(())
         })
         .map_err(|e| EngineError::Store(Arc::new(e)))
+}
+
+/// A document a peer's batch leaves unreadable as its kind is refused (see
+/// `workspace::check_shape`).
+fn shape(doc: DocId, kind: DocKind, d: &automerge::Automerge, whole: bool) -> Result<(), Violation> {
+    super::sync::guarded("document", || crate::workspace::check_shape(kind, d, whole).map_err(|e| e.to_string()))
+        .map_err(|e| Violation(format!("document {doc} no longer reads as a {kind:?} after the peer's changes: {e}")))
 }
