@@ -9,73 +9,26 @@
 
 mod inproc;
 
+use inproc::hostile::Hostile;
+
 use std::collections::BTreeMap;
 
 use automerge::sync::{ChunkList, Message, MessageVersion};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ObjType, ROOT, ReadDoc};
 use chrono::Utc;
-use ed25519_dalek::SigningKey;
-use inproc::{TestNode, eventually, pin_pair, raw_swarm, send_batch};
+use inproc::{TestNode, eventually, pin_pair, send_batch};
 use liaison::audit::Event;
-use liaison::authorship::{ActorCert, NodeActor, SignedHead};
+use liaison::authorship::SignedHead;
 use liaison::config::PeerRole;
 use liaison::ids::DocId;
 use liaison::net::protocol::{Batch, Frame, Reply};
-use liaison::node::{InitOptions, init_data_dir};
 use liaison::workspace::party_docs::PartyDoc;
 use liaison::workspace::registry::NewOfficer;
 use liaison::workspace::{Author, ChangeCtx, DocKind, draft, mandates, meeting, registry};
-use libp2p::{PeerId, Swarm};
-
-/// SCO RATS's node, gone rogue.
-struct Hostile {
-    swarm: Swarm<inproc::Raw>,
-    peer: PeerId,
-    node_key: SigningKey,
-    party_key: SigningKey,
-    actor: NodeActor,
-    cert: ActorCert,
-    _dir: tempfile::TempDir,
-}
+use libp2p::PeerId;
 
 impl Hostile {
-    fn new() -> Hostile {
-        let dir = tempfile::tempdir().unwrap();
-        init_data_dir(
-            dir.path(),
-            &InitOptions {
-                party_id: "sco-rats".parse().unwrap(),
-                party_name: "SCO RATS".into(),
-                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-                api: "127.0.0.1:0".parse().unwrap(),
-                party_keys_from: None,
-            },
-        )
-        .unwrap();
-        let keys = liaison::keys::load(dir.path()).unwrap();
-        let node_key = SigningKey::from_bytes(&keys.node_ed25519.secret().as_ref().try_into().unwrap());
-        let actor = NodeActor([0x5c; 16]);
-        let peer = keys.node.public().to_peer_id();
-        let cert = ActorCert::issue(
-            &keys.signing,
-            "sco-rats".parse().unwrap(),
-            peer.to_string(),
-            node_key.verifying_key().to_bytes(),
-            actor,
-        )
-        .unwrap();
-        Hostile {
-            swarm: raw_swarm(keys.node.clone()),
-            peer,
-            node_key,
-            party_key: keys.signing.clone(),
-            actor,
-            cert,
-            _dir: dir,
-        }
-    }
-
     fn signing_key(&self) -> [u8; 32] {
         self.party_key.verifying_key().to_bytes()
     }

@@ -37,6 +37,8 @@
 
 mod inproc;
 
+use inproc::hostile::Hostile;
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -44,15 +46,13 @@ use std::time::Instant;
 use automerge::sync::{ChunkList, Message, MessageVersion};
 use automerge::{ActorId, Automerge, ExpandedChange};
 use chrono::Utc;
-use ed25519_dalek::SigningKey;
 use futures::StreamExt;
-use inproc::{RawEvent, TestNode, raw_swarm};
-use liaison::authorship::{ActorCert, NodeActor, SignedHead};
+use inproc::{RawEvent, TestNode};
+use liaison::authorship::SignedHead;
 use liaison::config::PeerRole;
 use liaison::consent::{Record, Request, SignedRecord};
 use liaison::ids::{DocId, ItemId, RecordId};
 use liaison::net::protocol::{Batch, CatalogEntry, Frame, Hash, PresenceNote, Reply};
-use liaison::node::{InitOptions, init_data_dir};
 use liaison::workspace::{Author, ChangeCtx, DocKind, meeting};
 use libp2p::request_response;
 use libp2p::swarm::SwarmEvent;
@@ -61,54 +61,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-/// SCO RATS's node, gone rogue.
-struct Hostile {
-    swarm: Swarm<inproc::Raw>,
-    peer: PeerId,
-    node_key: SigningKey,
-    party_key: SigningKey,
-    actor: NodeActor,
-    cert: ActorCert,
-    _dir: tempfile::TempDir,
-}
-
 impl Hostile {
-    fn new() -> Hostile {
-        let dir = tempfile::tempdir().expect("tempdir");
-        init_data_dir(
-            dir.path(),
-            &InitOptions {
-                party_id: "sco-rats".parse().expect("party"),
-                party_name: "SCO RATS".into(),
-                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")],
-                api: "127.0.0.1:0".parse().expect("addr"),
-                party_keys_from: None,
-            },
-        )
-        .expect("init");
-        let keys = liaison::keys::load(dir.path()).expect("keys");
-        let node_key = SigningKey::from_bytes(&keys.node_ed25519.secret().as_ref().try_into().expect("32 bytes"));
-        let actor = NodeActor([0x5c; 16]);
-        let peer = keys.node.public().to_peer_id();
-        let cert = ActorCert::issue(
-            &keys.signing,
-            "sco-rats".parse().expect("party"),
-            peer.to_string(),
-            node_key.verifying_key().to_bytes(),
-            actor,
-        )
-        .expect("cert");
-        Hostile {
-            swarm: raw_swarm(keys.node.clone()),
-            peer,
-            node_key,
-            party_key: keys.signing.clone(),
-            actor,
-            cert,
-            _dir: dir,
-        }
-    }
-
     /// A signed head for the newest change of `actor` in `doc` (by its own seq and hash).
     fn head(&self, doc: DocId, actor: &ActorId, seq: u64, hash: [u8; 32]) -> SignedHead {
         SignedHead::sign(&self.node_key, doc, actor.to_bytes().to_vec(), seq, hash).expect("signs")

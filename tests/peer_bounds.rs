@@ -7,73 +7,26 @@
 
 mod inproc;
 
+use inproc::hostile::Hostile;
+
 use std::time::Instant;
 
 use automerge::sync::{ChunkList, Message, MessageVersion};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ROOT};
 use chrono::Utc;
-use ed25519_dalek::SigningKey;
 use inproc::{TestNode, eventually, pin_pair, raw_swarm, send_batch};
 use liaison::audit::Event;
-use liaison::authorship::{ActorCert, NodeActor, SignedHead};
+use liaison::authorship::SignedHead;
 use liaison::config::PeerRole;
 use liaison::ids::{DocId, ItemId};
 use liaison::net::protocol::{Batch, Frame, Reply};
-use liaison::node::{InitOptions, init_data_dir};
 use liaison::vault::{CHUNK_BYTES, Sealer, SignedEnvelope};
 use liaison::workspace::meeting::{self, MeetingKind, NewMeeting};
 use liaison::workspace::{Author, ChangeCtx, DocKind};
-use libp2p::{PeerId, Swarm, identity::Keypair};
-
-/// SCO RATS's node, gone rogue: its real node key, Party key and a certified actor.
-struct Hostile {
-    swarm: Swarm<inproc::Raw>,
-    peer: PeerId,
-    node_key: SigningKey,
-    party_key: SigningKey,
-    actor: NodeActor,
-    cert: ActorCert,
-    _dir: tempfile::TempDir,
-}
+use libp2p::{PeerId, identity::Keypair};
 
 impl Hostile {
-    fn new() -> Hostile {
-        let dir = tempfile::tempdir().unwrap();
-        init_data_dir(
-            dir.path(),
-            &InitOptions {
-                party_id: "sco-rats".parse().unwrap(),
-                party_name: "SCO RATS".into(),
-                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-                api: "127.0.0.1:0".parse().unwrap(),
-                party_keys_from: None,
-            },
-        )
-        .unwrap();
-        let keys = liaison::keys::load(dir.path()).unwrap();
-        let node_key = SigningKey::from_bytes(&keys.node_ed25519.secret().as_ref().try_into().unwrap());
-        let actor = NodeActor([0x5c; 16]);
-        let peer = keys.node.public().to_peer_id();
-        let cert = ActorCert::issue(
-            &keys.signing,
-            "sco-rats".parse().unwrap(),
-            peer.to_string(),
-            node_key.verifying_key().to_bytes(),
-            actor,
-        )
-        .unwrap();
-        Hostile {
-            swarm: raw_swarm(keys.node.clone()),
-            peer,
-            node_key,
-            party_key: keys.signing.clone(),
-            actor,
-            cert,
-            _dir: dir,
-        }
-    }
-
     async fn pinned_by(&self, n: &TestNode) {
         let key = Some(self.party_key.verifying_key().to_bytes());
         n.pin_with_keys(self.peer, "sco-rats", PeerRole::Party, key, None).await;
@@ -438,7 +391,7 @@ async fn item_offers_are_checked_against_the_signed_envelope_before_a_byte_is_wr
         .await;
     assert!(matches!(r, Some(Reply::Ack)), "{r:?}");
     assert!(chunk_stored(&a, item, 0).await);
-    h.swarm = raw_swarm(liaison::keys::load(h._dir.path()).unwrap().node);
+    h.swarm = raw_swarm(liaison::keys::load(h.dir.path()).unwrap().node);
     eventually("the abandoned transfer's chunk is removed", || async {
         (!chunk_stored(&a, item, 0).await).then_some(())
     })

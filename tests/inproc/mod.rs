@@ -3,6 +3,8 @@
 //! protocol.
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use std::path::Path;
 use std::time::Duration;
 

@@ -342,18 +342,7 @@ impl<'a> Slice<'a> {
         Ok(self.take(1)?[0])
     }
     fn uleb(&mut self) -> Result<u64, Over> {
-        let mut v: u64 = 0;
-        for shift in (0..70).step_by(7) {
-            let b = self.byte()?;
-            if shift == 63 && b > 1 {
-                return Err(malformed("LEB128 overflow"));
-            }
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(malformed("LEB128 overflow"))
+        uleb(|| self.byte())
     }
 }
 
@@ -402,18 +391,7 @@ impl<'b, R: BufRead> Src<'b, R> {
     }
 
     fn uleb(&mut self) -> Result<u64, Over> {
-        let mut v: u64 = 0;
-        for shift in (0..70).step_by(7) {
-            let b = self.byte()?;
-            if shift == 63 && b > 1 {
-                return Err(malformed("LEB128 overflow"));
-            }
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(malformed("LEB128 overflow"))
+        uleb(|| self.byte())
     }
 
     fn sleb(&mut self) -> Result<i64, Over> {
@@ -475,6 +453,22 @@ impl<'b, R: BufRead> Src<'b, R> {
         self.limit = outer.map(|o| o - len);
         Ok(out)
     }
+}
+
+/// An unsigned LEB128 from a source of bytes, refusing one that overflows 64 bits.
+fn uleb(mut byte: impl FnMut() -> Result<u8, Over>) -> Result<u64, Over> {
+    let mut v: u64 = 0;
+    for shift in (0..70).step_by(7) {
+        let b = byte()?;
+        if shift == 63 && b > 1 {
+            return Err(malformed("LEB128 overflow"));
+        }
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Ok(v);
+        }
+    }
+    Err(malformed("LEB128 overflow"))
 }
 
 #[cfg(test)]
