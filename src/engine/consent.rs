@@ -16,10 +16,15 @@ use super::peers::{SOFT_BATCH_BYTES, Violation};
 use super::{Core, EngineError, audit_log, items};
 use crate::audit::Event;
 use crate::config::PeerRole;
-use crate::consent::{Deletion, Denial, ExpiryAck, Grant, Record, Request, Revocation, RevocationAck, SignedRecord};
+use crate::consent::{Denial, Grant, Record, Request, Revocation, SignedRecord};
 use crate::ids::{PartyId, RecordId};
 use crate::net::protocol::Frame;
 use crate::policy::{self, Decision, Subject};
+
+mod ends;
+
+use ends::{delete_item, destroy, destroy_item};
+pub(super) use ends::{deleted, expire_due, grant_lapsed};
 
 /// Every consent record this node holds.
 #[derive(Default)]
@@ -232,51 +237,6 @@ pub(super) fn revoke(core: &mut Core, grant: &str, officer: &str) -> Result<Reco
     make(core, Record::Revocation(v), officer)
 }
 
-/// `item delete`: the provider deletes its item. Every grant of it is revoked first (so third
-/// parties destroy their copies), then a signed deletion makes every Party node that holds it
-/// destroy it, this one included.
-pub(super) fn delete_item(core: &mut Core, item: crate::ids::ItemId, officer: &str) -> Result<RecordId, EngineError> {
-    let stored = core
-        .store
-        .item(item)
-        .map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?
-        .ok_or_else(|| EngineError::NoItem(item.to_string()))?;
-    let provider = stored.envelope.envelope.provider.clone();
-    if provider != core.identity.party.id {
-        return Err(EngineError::Consent(format!(
-            "item {item} was provided by {provider}; only its provider can delete it"
-        )));
-    }
-    let revoked: HashSet<RecordId> = core
-        .consent
-        .records
-        .values()
-        .filter_map(|r| match &r.record {
-            Record::Revocation(v) => Some(v.grant),
-            _ => None,
-        })
-        .collect();
-    let open: Vec<RecordId> = core
-        .consent
-        .records
-        .values()
-        .filter_map(|r| match &r.record {
-            Record::Grant(g) if g.item == item && !revoked.contains(&g.id) => Some(g.id),
-            _ => None,
-        })
-        .collect();
-    for g in open {
-        revoke(core, &g.to_string(), officer)?;
-    }
-    let d = Deletion { id: RecordId::random(), item, provider, at: now(), officer: officer.to_string() };
-    make(core, Record::Deletion(d), officer)
-}
-
-/// Whether the provider deleted this item: it is not taken again from anyone.
-pub(super) fn deleted(core: &Core, item: crate::ids::ItemId) -> bool {
-    core.consent.records.values().any(|r| matches!(&r.record, Record::Deletion(d) if d.item == item))
-}
-
 /// Signs a record an officer here made, and adds it; returns its id.
 fn make(core: &mut Core, record: Record, officer: &str) -> Result<RecordId, EngineError> {
     let id = record.id();
@@ -332,103 +292,6 @@ pub(super) fn add_record(core: &mut Core, r: SignedRecord, by: String) {
         }
         _ => {}
     }
-}
-
-/// At a third party: a revocation arrived; destroy the item's key (and its ciphertext), and
-/// confirm to the Parties.
-fn destroy(core: &mut Core, v: &Revocation) {
-    destroy_item(core, v.item, &v.provider, Some(v.id));
-    tracing::info!(item = %v.item, revocation = %v.id, "grant revoked: the item's key is destroyed");
-    let ack = RevocationAck {
-        id: RecordId::random(),
-        revocation: v.id,
-        grant: v.grant,
-        item: v.item,
-        provider: v.provider.clone(),
-        third_party: core.identity.party.id.clone(),
-        at: now(),
-    };
-    match sign(core, Record::RevocationAck(ack)) {
-        Ok(r) => add_record(core, r, "this node".into()),
-        Err(e) => tracing::error!(error = %e, "cannot sign the confirmation of a revocation"),
-    }
-}
-
-/// Removes an item here: its key slots are overwritten (see `store::keyslots`), so what may
-/// linger of its envelope and ciphertext in the store's freed pages opens with nothing.
-fn destroy_item(core: &mut Core, item: crate::ids::ItemId, provider: &PartyId, revocation: Option<RecordId>) {
-    let provider = provider.clone();
-    core.round.writes.push(Box::new(move |w| w.remove_item(item, &provider)));
-    audit_log::record(core, Event::KeyDestroyed { item, revocation });
-}
-
-/// When a grant's expiry has come, if it has one.
-fn expiry(g: &Grant) -> Option<DateTime<Utc>> {
-    g.expires.as_deref().and_then(|e| DateTime::parse_from_rfc3339(e).ok()).map(|t| t.with_timezone(&Utc))
-}
-
-/// Whether the grant an item was received under (at a third party) has expired or been revoked:
-/// from that moment the item is not shown, even before `expire_due` has destroyed it.
-pub(super) fn grant_lapsed(core: &Core, grant: Option<RecordId>) -> bool {
-    let Some(id) = grant else { return false };
-    if core.consent.records.values().any(|r| matches!(&r.record, Record::Revocation(v) if v.grant == id)) {
-        return true;
-    }
-    match core.consent.records.get(&id).map(|r| &r.record) {
-        Some(Record::Grant(g)) => expiry(g).is_some_and(|t| t <= Utc::now()),
-        // Received under a grant not held here: nothing proves it still stands.
-        _ => true,
-    }
-}
-
-/// Carries out every grant expiry that has come: each node audits it once; the third party
-/// named destroys the item's key by itself and confirms with a signed record. Run at start and
-/// every second.
-pub(super) fn expire_due(core: &mut Core) {
-    let now = Utc::now();
-    let us = core.identity.party.id.clone();
-    let due: Vec<Grant> = core
-        .consent
-        .records
-        .values()
-        .filter_map(|r| match &r.record {
-            Record::Grant(g) if !core.consent.expired.contains(&g.id) && expiry(g).is_some_and(|t| t <= now) => {
-                Some(g.clone())
-            }
-            _ => None,
-        })
-        .collect();
-    if due.is_empty() {
-        return;
-    }
-    for g in &due {
-        core.consent.expired.insert(g.id);
-        audit_log::record(
-            core,
-            Event::GrantExpired { grant: g.id, item: g.item, third_party: g.third_party.to_string() },
-        );
-        if g.third_party == us {
-            let held = core.store.item(g.item).ok().flatten().is_some_and(|i| i.grant == Some(g.id));
-            if held {
-                destroy_item(core, g.item, &g.provider, None);
-                tracing::info!(item = %g.item, grant = %g.id, "grant expired: the item's key is destroyed");
-            }
-            let ack = ExpiryAck {
-                id: RecordId::random(),
-                grant: g.id,
-                item: g.item,
-                provider: g.provider.clone(),
-                third_party: us.clone(),
-                at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            };
-            match sign(core, Record::ExpiryAck(ack)) {
-                Ok(r) => add_record(core, r, "this node".into()),
-                Err(e) => tracing::error!(error = %e, "cannot sign the confirmation of an expiry"),
-            }
-        }
-    }
-    let expired: Vec<RecordId> = core.consent.expired.iter().copied().collect();
-    core.round.writes.push(Box::new(move |w| w.put_meta_value(EXPIRED_KEY, &expired)));
 }
 
 fn key_of(core: &Core, p: &PartyId) -> Option<[u8; 32]> {
