@@ -4,12 +4,14 @@
 mod account;
 mod audit;
 mod bench;
+mod config_check;
 mod consent;
 mod draft;
 mod group;
 mod init;
 mod item;
 mod mandate;
+mod manuals;
 mod meeting;
 mod message;
 mod officer;
@@ -106,6 +108,13 @@ pub enum Command {
     Account(account::AccountCmd),
     /// Benchmark real nodes on loopback over the peerbench workloads (use a release build).
     Bench(bench::BenchArgs),
+    /// Check the node's configuration, keys and certificate without starting it.
+    #[command(subcommand)]
+    Config(config_check::ConfigCmd),
+    /// Write shell completions to standard output (bash, zsh, fish, elvish, powershell).
+    Completions(manuals::CompletionArgs),
+    /// Write the man page liaison(1) to standard output (roff; `liaison man | man -l -`).
+    Man,
 }
 
 /// Entry point of the binary.
@@ -168,6 +177,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         // No $USER fallback here: without --officer the node token acts as the admin it is; with
         // it, that account's role applies.
         Command::Account(c) => rt()?.block_on(account::run(&data_dir()?, c, cli.officer.as_deref().unwrap_or(""))),
+        Command::Config(c) => config_check::run(&data_dir()?, c),
+        Command::Completions(a) => manuals::completions(a),
+        Command::Man => manuals::man(),
     }
 }
 
