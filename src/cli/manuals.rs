@@ -28,17 +28,12 @@ pub fn man() -> anyhow::Result<()> {
     // One page for the whole tool: each subcommand's synopsis and options follow the main page,
     // so `man liaison` answers what `liaison CMD --help` would.
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        render_sub(&mut out, &cmd, sub, "liaison")?;
+        render_sub(&mut out, sub, "liaison")?;
     }
     Ok(())
 }
 
-fn render_sub(
-    out: &mut impl std::io::Write,
-    root: &clap::Command,
-    sub: &clap::Command,
-    prefix: &str,
-) -> anyhow::Result<()> {
+fn render_sub(out: &mut impl std::io::Write, sub: &clap::Command, prefix: &str) -> anyhow::Result<()> {
     let name = format!("{prefix} {}", sub.get_name());
     let page = clap_mangen::Man::new(sub.clone().bin_name(name.clone()));
     writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
@@ -48,7 +43,7 @@ fn render_sub(
     page.render_synopsis_section(out)?;
     page.render_options_section(out)?;
     for s in sub.get_subcommands().filter(|s| !s.is_hide_set()) {
-        render_sub(out, root, s, &name)?;
+        render_sub(out, s, &name)?;
     }
     Ok(())
 }
@@ -71,7 +66,7 @@ mod tests {
         let mut buf = Vec::new();
         clap_mangen::Man::new(cmd.clone()).render(&mut buf).unwrap();
         for sub in cmd.get_subcommands() {
-            render_sub(&mut buf, &cmd, sub, "liaison").unwrap();
+            render_sub(&mut buf, sub, "liaison").unwrap();
         }
         let text = String::from_utf8(buf).unwrap();
         for needle in ["LIAISON SERVE", "LIAISON PEER ADD", "LIAISON CONFIG CHECK", "\\-\\-data\\-dir"] {
