@@ -9,6 +9,12 @@
 #   SKIP_BROWSER=1 scripts/test.sh  no browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The two-site test makes network namespaces with iproute2's `ip` (as root); elsewhere it skips.
+if [ "$(id -u)" = 0 ] && ! command -v ip >/dev/null 2>&1; then
+  echo "== installing iproute2 for the two-site test"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
+fi
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --no-tests=pass "$@"
 else
