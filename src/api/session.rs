@@ -63,6 +63,8 @@ pub struct Session {
     /// stream ends too.
     pub ended: tokio_util::sync::CancellationToken,
     created: u64,
+    /// Order of beginning within this process (`created` is in whole seconds).
+    seq: u64,
     expires: u64,
     /// The end as last written to the store.
     stored_expires: u64,
@@ -87,6 +89,7 @@ pub struct Sessions {
     // Keyed by the SHA-256 of the cookie value, so the table holds no usable secret.
     by_token: Mutex<HashMap<SessionKey, Session>>,
     next_sweep: AtomicU64,
+    next_seq: AtomicU64,
 }
 
 pub(super) fn key(token: &str) -> SessionKey {
@@ -115,11 +118,14 @@ fn persist(
 impl Sessions {
     /// The sessions kept in `accounts`' database that are still live (the others are removed).
     pub fn open(accounts: Arc<Accounts>) -> Result<Sessions, AccountError> {
-        let live = accounts.sessions_load(now())?;
+        let mut live = accounts.sessions_load(now())?;
         tracing::info!(sessions = live.len(), "sessions kept from before the start");
+        live.sort_by_key(|(_, s)| s.created);
+        let n = live.len() as u64;
         let by_token = live
             .into_iter()
-            .map(|(k, s)| {
+            .zip(0..)
+            .map(|((k, s), seq)| {
                 let session = Session {
                     name: s.name,
                     role: s.role,
@@ -127,13 +133,19 @@ impl Sessions {
                     password_change_required: s.password_change_required,
                     ended: tokio_util::sync::CancellationToken::new(),
                     created: s.created,
+                    seq,
                     expires: s.expires,
                     stored_expires: s.expires,
                 };
                 (k, session)
             })
             .collect();
-        Ok(Sessions { accounts, by_token: Mutex::new(by_token), next_sweep: AtomicU64::new(0) })
+        Ok(Sessions {
+            accounts,
+            by_token: Mutex::new(by_token),
+            next_sweep: AtomicU64::new(0),
+            next_seq: AtomicU64::new(n),
+        })
     }
 
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<SessionKey, Session>> {
@@ -157,6 +169,7 @@ impl Sessions {
             password_change_required,
             ended: tokio_util::sync::CancellationToken::new(),
             created: now,
+            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
             expires: now + IDLE.as_secs(),
             stored_expires: now + IDLE.as_secs(),
         };
@@ -164,11 +177,14 @@ impl Sessions {
         // (`end_all_of`) cannot miss this one. Logins are few (and slowed when they fail).
         let mut map = self.map();
         let mut drop: Vec<SessionKey> = map.iter().filter(|(_, s)| s.expires <= now).map(|(k, _)| *k).collect();
-        let mut own: Vec<(u64, SessionKey)> =
-            map.iter().filter(|(_, s)| s.name == name && s.expires > now).map(|(k, s)| (s.created, *k)).collect();
+        let mut own: Vec<(u64, u64, SessionKey)> = map
+            .iter()
+            .filter(|(_, s)| s.name == name && s.expires > now)
+            .map(|(k, s)| (s.created, s.seq, *k))
+            .collect();
         own.sort();
         let past = (own.len() + 1).saturating_sub(MAX_PER_ACCOUNT);
-        drop.extend(own.iter().take(past).map(|(_, k)| *k));
+        drop.extend(own.iter().take(past).map(|(_, _, k)| *k));
         let k = key(&token);
         self.accounts.session_save(&k, &s.stored(), &drop)?;
         for d in &drop {
@@ -411,7 +427,7 @@ mod tests {
         drop(s);
         let s = Sessions::open(a.clone()).unwrap();
         let back = s.touch(&kept).expect("kept across the restart");
-        assert_eq!((back.csrf, back.role, back.password_change_required), (sess.csrf, Role::Member, true));
+        assert_eq!((back.csrf, back.role, back.password_change_required), (sess.csrf.clone(), Role::Member, true));
         assert!(s.touch(&out).is_none(), "logged out stays out");
 
         // An expired one is removed from the store when loaded.
