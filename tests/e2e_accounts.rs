@@ -260,19 +260,19 @@ async fn sessions_survive_a_restart_and_end_with_the_account_even_on_disk() {
     assert_eq!(vera.get("/api/meetings").await.1["code"], "password-change-required");
     assert_eq!(vera.get("/api/session").await.1["name"], "Vera");
 
-    // Disabling ends Lena's session at once, and after another restart too.
+    // Disabling ends Lena's session at once, and on disk: enabled again with the node stopped,
+    // her account is loaded live, and the session is not. (The file's bytes are not searched for
+    // the removed key: redb may leave a freed page as it was.)
     node.ok(&["account", "disable", "Lena"]);
     assert_eq!(lena.get("/api/meetings").await.0, StatusCode::UNAUTHORIZED);
-    assert!(!has(&db(), &Sha256::digest(lena.token.as_deref().unwrap().as_bytes())), "still stored");
     node.stop();
+    node.ok(&["account", "enable", "Lena"]);
     // With the node stopped, a role change ends Omar's sessions on disk.
     node.ok(&["account", "set-role", "Omar", "viewer"]);
-    assert!(!has(&db(), &Sha256::digest(omar.token.as_deref().unwrap().as_bytes())), "still stored");
     node.start();
-    assert_eq!(lena.get("/api/meetings").await.0, StatusCode::UNAUTHORIZED);
-    node.ok(&["account", "enable", "Lena"]);
     assert_eq!(lena.get("/api/meetings").await.0, StatusCode::UNAUTHORIZED, "enabling brings no session back");
     assert_eq!(omar.get("/api/meetings").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(vera.get("/api/session").await.0, StatusCode::OK, "others' sessions stay");
 
     // An account keeps at most 8 sessions: the ninth login ends the oldest.
     let (first, _) = Browser::logged_in(&node, "Lena", &lena_pw).await;
