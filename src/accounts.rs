@@ -2,6 +2,12 @@
 //!
 //! Accounts are local to a node (each Party manages its own officers), so they live in their own
 //! embedded database, `DATA_DIR/accounts.redb` (mode 0600), not in the replicated workspace.
+//!
+//! The web app's sessions are kept there too (table `sessions`), so that a restart of the node
+//! does not log every officer out: keyed by the SHA-256 of the session cookie, never the cookie
+//! itself. A change to how an account logs in or what it may do (disabled, role, password)
+//! removes its sessions in the same transaction, so the rule holds on disk as in memory, and for
+//! the CLI with the node stopped as for the node.
 
 use std::fmt;
 use std::os::unix::fs::PermissionsExt;
@@ -18,6 +24,8 @@ use serde::{Deserialize, Serialize};
 pub const ACCOUNTS_FILE: &str = "accounts.redb";
 
 const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
+/// SHA-256 of a session cookie → [`StoredSession`] (JSON).
+const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
 
 /// What an officer may do, each role including the ones before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
@@ -70,6 +78,11 @@ pub struct AccountInfo {
     pub created_at: String,
     /// Last successful login, RFC 3339.
     pub last_login: Option<String>,
+    /// The password is a one-time password (from `account add` or `reset-password`): a login
+    /// with it gets a session that may only choose a new one. (Absent in accounts made before
+    /// this existed: false.)
+    #[serde(default)]
+    pub password_change_required: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -173,6 +186,7 @@ impl Accounts {
         // Create the table, so that reads never meet a missing one.
         let tx = a.db.begin_write().map_err(|e| a.err(e))?;
         tx.open_table(TABLE).map_err(|e| a.err(e))?;
+        tx.open_table(SESSIONS).map_err(|e| a.err(e))?;
         tx.commit().map_err(|e| a.err(e))?;
         Ok(a)
     }
@@ -191,6 +205,16 @@ impl Accounts {
     }
 
     fn put(&self, s: &Stored, must_be_new: bool) -> Result<()> {
+        self.put_then(s, must_be_new, |_| Ok(()))
+    }
+
+    /// Writes `s`, and does `also` in the same transaction.
+    fn put_then(
+        &self,
+        s: &Stored,
+        must_be_new: bool,
+        also: impl FnOnce(&redb::WriteTransaction) -> Result<()>,
+    ) -> Result<()> {
         let bytes = serde_json::to_vec(s).map_err(|e| self.err(e))?;
         let tx = self.db.begin_write().map_err(|e| self.err(e))?;
         {
@@ -200,7 +224,43 @@ impl Accounts {
             }
             t.insert(s.info.name.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
         }
+        also(&tx)?;
         tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Writes `s` and removes the account's stored sessions but `keep` (whose one-time-password
+    /// mark is cleared: it has just chosen a new password).
+    fn put_ending_sessions(&self, s: &Stored, keep: Option<&SessionKey>) -> Result<()> {
+        self.put_then(s, false, |tx| {
+            let mut t = tx.open_table(SESSIONS).map_err(|e| self.err(e))?;
+            let mut ending = Vec::new();
+            let mut kept = None;
+            for row in t.iter().map_err(|e| self.err(e))? {
+                let (k, v) = row.map_err(|e| self.err(e))?;
+                let Ok(stored) = serde_json::from_slice::<StoredSession>(v.value()) else {
+                    // Unreadable: of no use to anyone; gone with the rest.
+                    ending.push(k.value().to_vec());
+                    continue;
+                };
+                if stored.name != s.info.name {
+                    continue;
+                }
+                if keep.is_some_and(|keep| keep.as_slice() == k.value()) {
+                    kept = Some((k.value().to_vec(), stored));
+                } else {
+                    ending.push(k.value().to_vec());
+                }
+            }
+            for k in ending {
+                t.remove(k.as_slice()).map_err(|e| self.err(e))?;
+            }
+            if let Some((k, mut stored)) = kept {
+                stored.password_change_required = s.info.password_change_required;
+                let bytes = serde_json::to_vec(&stored).map_err(|e| self.err(e))?;
+                t.insert(k.as_slice(), bytes.as_slice()).map_err(|e| self.err(e))?;
+            }
+            Ok(())
+        })
     }
 
     /// Makes an account; answers its one-time initial password (stored only as a hash).
@@ -216,6 +276,7 @@ impl Accounts {
             disabled: false,
             created_at: Utc::now().to_rfc3339(),
             last_login: None,
+            password_change_required: true,
         };
         self.put(&Stored { info, hash: hash_password(&password)? }, true)?;
         Ok(password)
@@ -239,36 +300,52 @@ impl Accounts {
         Ok(self.get_stored(name)?.map(|s| s.info))
     }
 
-    /// Disables an account; it can no longer log in.
+    /// Disables an account; it can no longer log in, and its stored sessions are removed.
     pub fn disable(&self, name: &str) -> Result<AccountInfo> {
         let mut s = self.get_stored(name)?.ok_or_else(|| AccountError::NoSuch(name.into()))?;
         s.info.disabled = true;
-        self.put(&s, false)?;
+        self.put_ending_sessions(&s, None)?;
         Ok(s.info)
     }
 
-    /// Gives an account another role; answers the role it had.
+    /// Enables a disabled account again: it logs in with the password it had. (Answers it as it
+    /// is now; enabling an enabled account changes nothing.)
+    pub fn enable(&self, name: &str) -> Result<AccountInfo> {
+        let mut s = self.get_stored(name)?.ok_or_else(|| AccountError::NoSuch(name.into()))?;
+        if s.info.disabled {
+            s.info.disabled = false;
+            self.put(&s, false)?;
+        }
+        Ok(s.info)
+    }
+
+    /// Gives an account another role; answers the role it had. Its stored sessions are removed
+    /// (a session holds the role it logged in with).
     pub fn set_role(&self, name: &str, role: Role) -> Result<Role> {
         let mut s = self.get_stored(name)?.ok_or_else(|| AccountError::NoSuch(name.into()))?;
         let before = s.info.role;
         s.info.role = role;
-        self.put(&s, false)?;
+        self.put_ending_sessions(&s, None)?;
         Ok(before)
     }
 
     /// Replaces an account's password with a new one-time password, which it answers (stored
-    /// only as a hash): for an officer who lost theirs.
+    /// only as a hash): for an officer who lost theirs. The officer must choose a new one at the
+    /// next login; the account's stored sessions are removed.
     pub fn reset_password(&self, name: &str) -> Result<String> {
         let mut s = self.get_stored(name)?.ok_or_else(|| AccountError::NoSuch(name.into()))?;
         let password = new_password();
         s.hash = hash_password(&password)?;
-        self.put(&s, false)?;
+        s.info.password_change_required = true;
+        self.put_ending_sessions(&s, None)?;
         Ok(password)
     }
 
     /// Changes an account's password, given its current one. `Ok(false)` when the current
-    /// password is wrong (or the account unknown or disabled).
-    pub fn change_password(&self, name: &str, current: &str, new: &str) -> Result<bool> {
+    /// password is wrong (or the account unknown or disabled). The account's stored sessions
+    /// are removed but `keep` (the one that made the change), which may now do what the role
+    /// allows.
+    pub fn change_password(&self, name: &str, current: &str, new: &str, keep: Option<&SessionKey>) -> Result<bool> {
         check_new_password(new, current)?;
         let Some(mut s) = self.get_stored(name)? else {
             return Ok(false);
@@ -278,7 +355,8 @@ impl Accounts {
             return Ok(false);
         }
         s.hash = hash_password(new)?;
-        self.put(&s, false)?;
+        s.info.password_change_required = false;
+        self.put_ending_sessions(&s, keep)?;
         Ok(true)
     }
 
@@ -300,6 +378,119 @@ impl Accounts {
             }
             _ => Ok(None),
         }
+    }
+}
+
+// ---- Stored sessions (the web app's; their rules are in `api::session`) ----
+
+/// The key of a stored session: the SHA-256 of its cookie value, so that the file holds nothing
+/// that would let anyone in.
+pub type SessionKey = [u8; 32];
+
+/// A session as stored. Times are seconds since the Unix epoch (wall clock: they must mean the
+/// same after a restart).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StoredSession {
+    /// The account.
+    pub name: String,
+    /// Its role at login.
+    pub role: Role,
+    /// The session's CSRF token (of no use without the cookie).
+    pub csrf: String,
+    /// When it began.
+    pub created: u64,
+    /// When it ends unless used before: the earlier of its last use plus the idle time-out and
+    /// its beginning plus the longest a session lasts. Written when it moves by a minute or more,
+    /// not on every request.
+    pub expires: u64,
+    /// Logged in with a one-time password: it may only choose a new one.
+    #[serde(default)]
+    pub password_change_required: bool,
+}
+
+impl Accounts {
+    /// Stores a new session and removes the sessions in `drop` (expired, or past the bound of
+    /// sessions per account), in one transaction.
+    pub fn session_save(&self, key: &SessionKey, s: &StoredSession, drop: &[SessionKey]) -> Result<()> {
+        let bytes = serde_json::to_vec(s).map_err(|e| self.err(e))?;
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = tx.open_table(SESSIONS).map_err(|e| self.err(e))?;
+            for k in drop {
+                t.remove(k.as_slice()).map_err(|e| self.err(e))?;
+            }
+            t.insert(key.as_slice(), bytes.as_slice()).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Moves a stored session's end to `expires`, if it is still stored (one that ended
+    /// meanwhile stays ended).
+    pub fn session_refresh(&self, key: &SessionKey, expires: u64) -> Result<()> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = tx.open_table(SESSIONS).map_err(|e| self.err(e))?;
+            let found = t.get(key.as_slice()).map_err(|e| self.err(e))?.map(|v| v.value().to_vec());
+            let Some(bytes) = found else {
+                return Ok(());
+            };
+            let mut s: StoredSession = serde_json::from_slice(&bytes).map_err(|e| self.err(e))?;
+            s.expires = expires;
+            let bytes = serde_json::to_vec(&s).map_err(|e| self.err(e))?;
+            t.insert(key.as_slice(), bytes.as_slice()).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Removes stored sessions (logged out, expired).
+    pub fn sessions_remove(&self, keys: &[SessionKey]) -> Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = tx.open_table(SESSIONS).map_err(|e| self.err(e))?;
+            for k in keys {
+                t.remove(k.as_slice()).map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The stored sessions still live at `now`; the others (expired, unreadable, of an account
+    /// that is gone or disabled, or holding a role the account no longer has) are removed.
+    pub fn sessions_load(&self, now: u64) -> Result<Vec<(SessionKey, StoredSession)>> {
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut live = Vec::new();
+        {
+            let accounts = tx.open_table(TABLE).map_err(|e| self.err(e))?;
+            let mut t = tx.open_table(SESSIONS).map_err(|e| self.err(e))?;
+            let mut dead = Vec::new();
+            for row in t.iter().map_err(|e| self.err(e))? {
+                let (k, v) = row.map_err(|e| self.err(e))?;
+                let key = SessionKey::try_from(k.value()).ok();
+                let stored = serde_json::from_slice::<StoredSession>(v.value()).ok();
+                let account = match &stored {
+                    Some(s) => accounts
+                        .get(s.name.as_str())
+                        .map_err(|e| self.err(e))?
+                        .and_then(|a| serde_json::from_slice::<Stored>(a.value()).ok()),
+                    None => None,
+                };
+                match (key, stored, account) {
+                    // A role that differs is a role change the session raced with: it ends too.
+                    (Some(key), Some(s), Some(a)) if s.expires > now && !a.info.disabled && a.info.role == s.role => {
+                        live.push((key, s))
+                    }
+                    _ => dead.push(k.value().to_vec()),
+                }
+            }
+            for k in dead {
+                t.remove(k.as_slice()).map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(live)
     }
 }
 
@@ -326,7 +517,7 @@ mod tests {
         a.disable("Anna Petrova").unwrap();
         assert!(a.verify("Anna Petrova", &pw).unwrap().is_none());
         let listed = a.list().unwrap();
-        assert!(!a.change_password("Anna Petrova", &pw, "a long enough passphrase").unwrap(), "disabled");
+        assert!(!a.change_password("Anna Petrova", &pw, "a long enough passphrase", None).unwrap(), "disabled");
         assert_eq!(listed.len(), 1);
         assert!(listed[0].disabled && listed[0].last_login.is_some());
         // Stored as an argon2 hash: the password is nowhere in the file.
@@ -343,9 +534,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = Accounts::open(dir.path()).unwrap();
         let pw = a.add("omar", Role::Viewer).unwrap();
-        assert!(matches!(a.change_password("omar", &pw, "short"), Err(AccountError::WeakPassword(_))));
-        assert!(!a.change_password("omar", "not it", "correct horse battery").unwrap());
-        assert!(a.change_password("omar", &pw, "correct horse battery").unwrap());
+        assert!(matches!(a.change_password("omar", &pw, "short", None), Err(AccountError::WeakPassword(_))));
+        assert!(!a.change_password("omar", "not it", "correct horse battery", None).unwrap());
+        assert!(a.change_password("omar", &pw, "correct horse battery", None).unwrap());
         assert!(a.verify("omar", &pw).unwrap().is_none());
         assert!(a.verify("omar", "correct horse battery").unwrap().is_some());
     }

@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/session/password", post(login::change_password))
         .route("/api/accounts", get(a::list).post(a::add))
         .route("/api/accounts/{name}/disable", post(a::disable))
+        .route("/api/accounts/{name}/enable", post(a::enable))
         .route("/api/accounts/{name}/role", post(a::set_role))
         .route("/api/accounts/{name}/reset", post(a::reset))
         .route("/api/peers", post(n::add_peer))

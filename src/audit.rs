@@ -238,6 +238,13 @@ pub enum Event {
         /// Why the last of them was refused.
         reason: String,
     },
+    /// A disabled account was enabled again (it logs in with the password it had).
+    AccountEnabled {
+        /// The account.
+        name: String,
+        /// Who enabled it.
+        by: String,
+    },
 }
 
 /// One entry, before signing.

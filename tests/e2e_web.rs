@@ -85,6 +85,17 @@ fn account(node: &Node, name: &str, role: &str) -> String {
     v["password"].as_str().expect("password").to_string()
 }
 
+/// An account whose officer has logged in once and replaced the one-time password (as the first
+/// login requires): answers the password chosen.
+async fn settled(node: &Node, name: &str, role: &str) -> String {
+    let one_time = account(node, name, role);
+    let b = Browser::logged_in(node, name, &one_time).await;
+    let chosen = format!("{name}'s own passphrase");
+    let (s, e) = b.post("/api/session/password", json!({ "current": one_time, "new": chosen })).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{e}");
+    chosen
+}
+
 fn started(name: &str, party: &str, party_name: &str) -> Node {
     let mut n = Node::init(name, party, party_name);
     n.start();
@@ -121,8 +132,8 @@ async fn the_web_app_comes_from_the_binary_with_strict_security_headers_on_every
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_csrf_and_sessions_are_enforced_for_browser_and_cli_alike() {
     let node = started("A", "cica", "CICA Secretariat");
-    let viewer_pw = account(&node, "Vera Viewer", "viewer");
-    let member_pw = account(&node, "Max Member", "member");
+    let viewer_pw = settled(&node, "Vera Viewer", "viewer").await;
+    let member_pw = settled(&node, "Max Member", "member").await;
     // The accounts file holds argon2 hashes only.
     let db = std::fs::read(node.dir.join("accounts.redb")).unwrap();
     assert!(!db.windows(member_pw.len()).any(|w| w == member_pw.as_bytes()));
@@ -202,7 +213,7 @@ async fn roles_csrf_and_sessions_are_enforced_for_browser_and_cli_alike() {
     let listed = node.json(&["account", "list", "--json"]);
     assert_eq!(listed.as_array().unwrap().iter().find(|a| a["name"] == "Vera Viewer").unwrap()["disabled"], true);
 
-    // An officer replaces the one-time password: only with the current one, and not with a short one.
+    // An officer changes the password: only with the current one, and not to a short one.
     let change = |current: &str, new: &str| json!({ "current": current, "new": new });
     assert_eq!(
         member.post("/api/session/password", change("wrong", "a long new passphrase")).await.0,
@@ -263,8 +274,8 @@ async fn repeated_failed_logins_make_their_name_and_address_wait_even_with_the_r
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_reaches_the_other_node_and_splices_build_on_the_version_the_editor_saw() {
     let (a, b) = common::pair();
-    let pw_a = account(&a, "Aigerim", "member");
-    let pw_b = account(&b, "Boris", "member");
+    let pw_a = settled(&a, "Aigerim", "member").await;
+    let pw_b = settled(&b, "Boris", "member").await;
     let wa = Browser::logged_in(&a, "Aigerim", &pw_a).await;
     let wb = Browser::logged_in(&b, "Boris", &pw_b).await;
     let (_, g) = wa.post("/api/groups", json!({ "name": "G", "mandate": "M" })).await;

@@ -33,6 +33,18 @@ register({
     'login.submit': 'Log in',
     'login.wrong': 'Wrong account name or password.',
     'login.throttled': 'Too many failed attempts: {msg}',
+    'pwc.title': 'Choose a new password',
+    'pwc.intro': 'You logged in with a one-time password. Choose your own password to go on; the one-time password then stops working.',
+    'pwc.current': 'One-time password',
+    'pwc.new': 'New password',
+    'pwc.repeat': 'New password again',
+    'pwc.hint': 'At least 12 characters, not the one-time password; a phrase of several words is easiest to remember.',
+    'pwc.mismatch': 'The two new passwords differ.',
+    'pwc.same': 'The new password must differ from the one-time password.',
+    'pwc.wrong': 'The one-time password is wrong.',
+    'pwc.submit': 'Set the password and go on',
+    'pwc.cancel': 'Log out',
+    'pwc.done': 'Password set.',
     'app.notfound': 'Page not found',
     'app.notfound-text': 'There is no page at this address.',
     'app.editor-missing': 'The draft editor is not available: {msg}',
@@ -65,6 +77,18 @@ register({
     'login.submit': 'Войти',
     'login.wrong': 'Неверное имя учётной записи или пароль.',
     'login.throttled': 'Слишком много неудачных попыток: {msg}',
+    'pwc.title': 'Выберите новый пароль',
+    'pwc.intro': 'Вы вошли с одноразовым паролем. Чтобы продолжить, выберите собственный пароль; одноразовый пароль после этого перестанет действовать.',
+    'pwc.current': 'Одноразовый пароль',
+    'pwc.new': 'Новый пароль',
+    'pwc.repeat': 'Новый пароль ещё раз',
+    'pwc.hint': 'Не менее 12 символов, не одноразовый пароль; проще всего запомнить фразу из нескольких слов.',
+    'pwc.mismatch': 'Новые пароли не совпадают.',
+    'pwc.same': 'Новый пароль должен отличаться от одноразового.',
+    'pwc.wrong': 'Одноразовый пароль неверен.',
+    'pwc.submit': 'Установить пароль и продолжить',
+    'pwc.cancel': 'Выйти',
+    'pwc.done': 'Пароль установлен.',
     'app.notfound': 'Страница не найдена',
     'app.notfound-text': 'По этому адресу страницы нет.',
     'app.editor-missing': 'Редактор проектов недоступен: {msg}',
@@ -93,6 +117,11 @@ let session = null; // the answer of GET/POST /api/session, or null when logged 
 let cleanup = null; // the current page's cleanup
 let seq = 0; // bumps on every render, so a slow page that lost the race is cleaned up at once
 let afterLogin = '#/dashboard';
+// A session that logged in with a one-time password: it may only choose a new one, so the app
+// shows nothing else until it has. `{ info, oneTime }`, where `oneTime` is the password just
+// typed at the login (kept in memory only, so the officer need not type it twice), or null after
+// a reload.
+let mustChange = null;
 let shellOff = []; // listeners of the logged-in shell
 
 function ctx() {
@@ -129,6 +158,11 @@ async function route(moveFocus = true) {
   stopPage();
   const main = $('main');
   const [page = 'dashboard', ...params] = parseRoute();
+  if (mustChange) {
+    if (page !== 'login') afterLogin = location.hash || '#/dashboard';
+    renderChoosePassword(main);
+    return;
+  }
   if (!session) {
     if (page !== 'login') afterLogin = location.hash || '#/dashboard';
     renderLogin(main);
@@ -344,7 +378,14 @@ function renderLogin(main) {
     submit.disabled = true;
     try {
       const info = await api('POST', '/api/session', { name: name.value.trim(), password: password.value });
+      const typed = password.value;
       password.value = '';
+      if (info.password_change_required) {
+        mustChange = { info, oneTime: typed };
+        setCsrf(info.csrf);
+        route();
+        return;
+      }
       startSession(info);
       const target = afterLogin && !afterLogin.startsWith('#/login') ? afterLogin : '#/dashboard';
       if (location.hash === target) route();
@@ -360,6 +401,77 @@ function renderLogin(main) {
   });
   fill(main, h('div', { class: 'login-page' }, pageHeading(t('login.title')), h('p', { class: 'muted' }, t('login.intro')), form));
   name.focus();
+}
+
+/** The "choose a new password" page, for a session that logged in with a one-time password. */
+function renderChoosePassword(main) {
+  markNav('');
+  const { info, oneTime } = mustChange;
+  document.title = `${t('pwc.title')} · liaison`;
+  const current = h('input', { id: 'pwc-current', type: 'password', autocomplete: 'current-password', required: true });
+  const next = h('input', { id: 'pwc-new', type: 'password', autocomplete: 'new-password', required: true, minlength: '12' });
+  const again = h('input', { id: 'pwc-again', type: 'password', autocomplete: 'new-password', required: true, minlength: '12' });
+  const error = h('p', { id: 'pwc-error', class: 'error', role: 'alert' });
+  const submit = h('button', { id: 'pwc-submit', type: 'submit', class: 'primary' }, t('pwc.submit'));
+  const cancel = h('button', { id: 'pwc-cancel', type: 'button' }, t('pwc.cancel'));
+  // Named for the password manager, which may offer to save the new password for this name.
+  const user = h('input', { type: 'text', autocomplete: 'username', value: info.name, hidden: true, readonly: true });
+  const form = h(
+    'form',
+    { class: 'login card', novalidate: true },
+    user,
+    // The one-time password was just typed at the login: asked again only after a reload.
+    oneTime ? null : field(t('pwc.current'), current),
+    field(t('pwc.new'), next, t('pwc.hint')),
+    field(t('pwc.repeat'), again),
+    h('div', { class: 'actions' }, submit, cancel),
+    error,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    fill(error);
+    const was = oneTime || current.value;
+    if (next.value !== again.value) {
+      fill(error, t('pwc.mismatch'));
+      again.focus();
+      return;
+    }
+    if (next.value === was) {
+      fill(error, t('pwc.same'));
+      next.focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await api('POST', '/api/session/password', { current: was, new: next.value });
+      const fresh = await api('GET', '/api/session');
+      mustChange = null;
+      toast(t('pwc.done'));
+      startSession(fresh);
+      const target = afterLogin && !afterLogin.startsWith('#/login') ? afterLogin : '#/dashboard';
+      if (location.hash === target) route();
+      else location.hash = target;
+    } catch (err) {
+      if (err.status === 401) {
+        // The session ended meanwhile (an admin reset the password again): log in anew.
+        mustChange = null;
+        setCsrf('');
+        route();
+      } else if (err.status === 403) {
+        fill(error, t('pwc.wrong'));
+      } else {
+        fill(error, errorText(err.message));
+      }
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  cancel.addEventListener('click', () => logout());
+  fill(
+    main,
+    h('div', { class: 'login-page' }, pageHeading(t('pwc.title')), h('p', { class: 'muted' }, t('pwc.intro')), form),
+  );
+  (oneTime ? next : current).focus();
 }
 
 // ---- the logged-in shell ----
@@ -458,6 +570,7 @@ async function logout() {
     if (e.status !== 401) showError(e);
   }
   endSession();
+  mustChange = null;
   stopPage();
   renderShell();
   afterLogin = '#/dashboard';
@@ -498,7 +611,10 @@ async function boot() {
   try {
     const info = await api('GET', '/api/session');
     // The node's bearer token has no CSRF token and is not a browser session: log in instead.
-    if (info && info.csrf) startSession(info);
+    if (info && info.csrf && info.password_change_required) {
+      mustChange = { info, oneTime: null };
+      setCsrf(info.csrf);
+    } else if (info && info.csrf) startSession(info);
   } catch (e) {
     if (e.status !== 401) console.warn('session check failed:', e.message);
   }

@@ -1,6 +1,7 @@
 //! Officers' accounts at this node (admins only; the role check is in `auth`). Every change is
 //! audited, and a change to what an account may do or how it logs in (disabled, role, password
-//! reset) ends its sessions: a session holds the role it logged in with.
+//! reset) ends its sessions: a session holds the role it logged in with. (The accounts database
+//! removes the stored sessions in the same transaction as the change; here they end in memory.)
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -112,6 +113,19 @@ pub async fn disable(
     s.sessions.end_all_of(&name, None);
     tracing::info!(name = ?name, "account disabled; its sessions ended");
     record(&s, Event::AccountDisabled { name, by: by(&caller, &headers) }).await?;
+    Ok(Json(info))
+}
+
+pub async fn enable(
+    State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<AccountInfo>, AppError> {
+    let n = name.clone();
+    let info = blocking(&s, move |a| a.enable(&n)).await?;
+    tracing::info!(name = ?name, "account enabled");
+    record(&s, Event::AccountEnabled { name, by: by(&caller, &headers) }).await?;
     Ok(Json(info))
 }
 

@@ -7,7 +7,9 @@
 //!   (`X-Liaison-Officer`) is an account here: then that account's role applies, so the CLI cannot
 //!   do what the officer's role may not;
 //! - a session cookie from logging in (the web app). Requests that change state must also carry
-//!   the session's CSRF token in `X-CSRF-Token`.
+//!   the session's CSRF token in `X-CSRF-Token`. A session that logged in with a one-time
+//!   password may only choose a new one ([`allowed_before_password_change`]); everything else
+//!   answers 403 with the code `password-change-required`.
 //!
 //! The role each route needs is in [`required_role`], in one place.
 
@@ -55,11 +57,23 @@ pub fn required_role(method: &Method, path: &str) -> Role {
     Role::Member
 }
 
+/// What a session that logged in with a one-time password may do: choose a new password, and
+/// (so that the web app can show its page and leave) ask who it is and log out.
+pub fn allowed_before_password_change(method: &Method, path: &str) -> bool {
+    match path {
+        "/api/session/password" => *method == Method::POST,
+        "/api/session" => matches!(*method, Method::GET | Method::HEAD | Method::DELETE),
+        _ => false,
+    }
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
 }
 
-async fn caller(state: &AppState, method: &Method, headers: &HeaderMap) -> Result<Caller, AppError> {
+/// The caller, or why not. A session held to changing its password is refused here for any
+/// other request, before its role is looked at.
+async fn caller(state: &AppState, method: &Method, path: &str, headers: &HeaderMap) -> Result<Caller, AppError> {
     if let Some(given) = bearer(headers) {
         if !bool::from(given.as_bytes().ct_eq(state.token.as_bytes())) {
             return Err(AppError::WrongToken);
@@ -90,6 +104,9 @@ async fn caller(state: &AppState, method: &Method, headers: &HeaderMap) -> Resul
             return Err(AppError::Forbidden(format!("missing or wrong {CSRF_HEADER} header")));
         }
     }
+    if s.password_change_required && !allowed_before_password_change(method, path) {
+        return Err(AppError::PasswordChangeRequired);
+    }
     Ok(Caller { account: Some(s.name), role: s.role })
 }
 
@@ -99,7 +116,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     if path == "/api/session" && req.method() == Method::POST {
         return Ok(next.run(req).await);
     }
-    let c = match caller(&state, &req.method().clone(), &req.headers().clone()).await {
+    let c = match caller(&state, &req.method().clone(), &path, &req.headers().clone()).await {
         Ok(c) => c,
         // "Who am I" without a session is a plain question with a plain answer: nobody (so the
         // web app's first look does not show up as a failed request).
@@ -156,5 +173,22 @@ mod tests {
         assert_eq!(required_role(&post, "/api/reload"), Role::Admin);
         // A prefix that merely looks alike is not the route.
         assert_eq!(required_role(&post, "/api/itemsx"), Role::Member);
+    }
+
+    #[test]
+    fn a_session_with_a_one_time_password_may_only_change_it() {
+        assert!(allowed_before_password_change(&Method::POST, "/api/session/password"));
+        assert!(allowed_before_password_change(&Method::GET, "/api/session"));
+        assert!(allowed_before_password_change(&Method::DELETE, "/api/session"));
+        for (m, p) in [
+            (Method::GET, "/api/session/password"),
+            (Method::GET, "/api/meetings"),
+            (Method::GET, "/api/events"),
+            (Method::POST, "/api/accounts"),
+            (Method::POST, "/api/session/password/x"),
+            (Method::GET, "/api/sessionx"),
+        ] {
+            assert!(!allowed_before_password_change(&m, p), "{m} {p}");
+        }
     }
 }

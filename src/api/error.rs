@@ -23,6 +23,12 @@ pub enum AppError {
     /// Authenticated, but the role or the CSRF token does not allow it.
     #[error("{0}")]
     Forbidden(String),
+    /// A session that logged in with a one-time password asked for something other than
+    /// choosing a new one. Answered with the code `password-change-required`.
+    #[error(
+        "this session logged in with a one-time password: choose a new password first (POST /api/session/password)"
+    )]
+    PasswordChangeRequired,
     /// Too many failed logins from here; retry after this many seconds.
     #[error("too many failed logins; try again in {0} s")]
     TooManyRequests(u64),
@@ -50,7 +56,7 @@ impl AppError {
     fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthorized | AppError::WrongToken | AppError::BadLogin => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -90,6 +96,10 @@ impl IntoResponse for AppError {
                 WorkspaceError::Refused(r) => json!({ "error": self.to_string(), "refusal": r }),
                 _ => json!({ "error": self.to_string() }),
             },
+            // A typed code, for the web app to go to its "choose a new password" page.
+            AppError::PasswordChangeRequired => {
+                json!({ "error": self.to_string(), "code": "password-change-required" })
+            }
             _ => json!({ "error": self.to_string() }),
         };
         let mut res = (status, Json(body)).into_response();

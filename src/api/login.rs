@@ -150,8 +150,14 @@ pub async fn login(
     // Audited before the session exists: a login the log cannot record does not happen.
     let event = Event::LoginSucceeded { name: account.name.clone(), addr: addr.0.map(|a| a.to_string()) };
     login_audit::record(&s, event).await?;
-    let (token, session) = s.sessions.start(&account.name, account.role);
-    tracing::info!(name = ?account.name, role = %account.role, addr = ?addr.0, "logged in");
+    // A one-time password (from `account add` or `reset-password`) opens a session that may
+    // only choose a new password (`auth` holds it to that).
+    let change = account.password_change_required;
+    let sessions = s.sessions.clone();
+    let (n, role) = (account.name.clone(), account.role);
+    let (token, session) =
+        blocking(move || sessions.start(&n, role, change)).await?.map_err(|e| AppError::Internal(e.to_string()))?;
+    tracing::info!(name = ?account.name, role = %account.role, addr = ?addr.0, password_change_required = change, "logged in");
     session::logged_in(&s, &token, session)
 }
 
@@ -165,7 +171,8 @@ struct NewPassword {
 /// `POST /api/session/password`: the logged-in officer changes their password. It tries the
 /// current password, so it is counted like a login. The account's other sessions end; the one
 /// that made the change stays, since it has just shown the password (ending it too would only
-/// make the officer log in again at once).
+/// make the officer log in again at once). A session that logged in with a one-time password
+/// may do what its role allows from then on.
 pub async fn change_password(
     State(s): State<AppState>,
     addr: ClientAddr,
@@ -182,12 +189,13 @@ pub async fn change_password(
     let attempt = begin(&s, &name, &addr)?;
     let accounts = s.accounts.clone();
     let n = name.clone();
-    let changed = blocking(move || accounts.change_password(&n, &b.current, &b.new)).await;
+    let keep = session::cookie_value(&headers);
+    let keep_key = keep.as_deref().map(session::key);
+    let changed = blocking(move || accounts.change_password(&n, &b.current, &b.new, keep_key.as_ref())).await;
     match changed {
         Ok(Ok(true)) => {
             s.logins.limiter.succeeded(&attempt);
-            let keep = session::cookie_value(&headers);
-            let ended = s.sessions.end_all_of(&name, keep.as_deref());
+            let ended = s.sessions.password_changed(&name, keep.as_deref());
             tracing::info!(name = ?name, other_sessions_ended = ended, "password changed");
             login_audit::record(&s, Event::PasswordChanged { name: name.clone(), by: name, reset: false }).await?;
             Ok(StatusCode::NO_CONTENT)

@@ -1,6 +1,7 @@
-//! `liaison account add|list|disable|role|reset`: officers' accounts for the web app. Through the
-//! running node's API (admins only); with no node running, straight in the node's accounts
-//! database, and audited straight in its store (the same signed log the node keeps).
+//! `liaison account add|list|disable|enable|set-role|reset-password`: officers' accounts for the
+//! web app. Through the running node's API (admins only); with no node running, straight in the
+//! node's accounts database, and audited straight in its store (the same signed log the node
+//! keeps). `role` and `reset`, the older names, still work.
 
 use std::path::Path;
 
@@ -39,18 +40,38 @@ pub enum AccountCmd {
     Disable {
         /// The account name.
         name: String,
+        /// Print the account as JSON.
+        #[arg(long)]
+        json: bool,
     },
-    /// Give an account another role; its sessions end (they hold the role they logged in with).
-    Role {
+    /// Enable a disabled account again: it logs in with the password it had (use
+    /// `reset-password` too if that is lost).
+    Enable {
         /// The account name.
         name: String,
-        /// The new role.
-        #[arg(long, value_enum)]
-        role: Role,
+        /// Print the account as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give an account another role; its sessions end (they hold the role they logged in with).
+    #[command(alias = "role")]
+    SetRole {
+        /// The account name.
+        name: String,
+        /// The new role: admin, liaison, member or viewer.
+        #[arg(value_enum, required_unless_present = "role_flag", conflicts_with = "role_flag")]
+        role: Option<Role>,
+        /// The new role, as a flag (the older form: `account role NAME --role ROLE`).
+        #[arg(long = "role", id = "role_flag", value_enum, value_name = "ROLE")]
+        role_flag: Option<Role>,
+        /// Print the account as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Replace an account's password with a new one-time password (printed once); its sessions
-    /// end.
-    Reset {
+    /// end, and the officer must choose a new password at the next login.
+    #[command(alias = "reset")]
+    ResetPassword {
         /// The account name.
         name: String,
         /// Print as JSON.
@@ -141,6 +162,7 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
             }
             println!("account {:?} ({}) made", made.name, made.role);
             println!("initial password (shown once): {}", made.password.unwrap_or_default());
+            println!("the officer chooses a new password at the first login");
             match url {
                 Some(u) => println!("log in at {u}"),
                 None => println!("log in at the node's API address once it runs (in DATA_DIR/run.json)"),
@@ -153,39 +175,65 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
                 vec![
                     a.name.clone(),
                     a.role.to_string(),
-                    if a.disabled { "disabled".into() } else { "active".into() },
+                    match (a.disabled, a.password_change_required) {
+                        (true, _) => "disabled".into(),
+                        (false, true) => "one-time password".into(),
+                        (false, false) => "active".into(),
+                    },
                     a.last_login.clone().unwrap_or_else(|| "never".into()),
                 ]
             })?;
         }
-        AccountCmd::Disable { name } => {
+        AccountCmd::Disable { name, json } => {
             let path = format!("/api/accounts/{}/disable", crate::client::encode(name));
-            let _: AccountInfo = either(
+            let info: AccountInfo = either(
                 dir,
                 officer,
                 async |c| c.send(Method::POST, &path, &serde_json::json!({})).await,
                 |a, by| Ok((a.disable(name)?, Some(Event::AccountDisabled { name: name.clone(), by }))),
             )
             .await?;
-            println!("account {name:?} disabled");
+            if *json {
+                return output::json(&info);
+            }
+            println!("account {name:?} disabled; its sessions ended");
         }
-        AccountCmd::Role { name, role } => {
-            let path = format!("/api/accounts/{}/role", crate::client::encode(name));
-            let _: AccountInfo = either(
+        AccountCmd::Enable { name, json } => {
+            let path = format!("/api/accounts/{}/enable", crate::client::encode(name));
+            let info: AccountInfo = either(
                 dir,
                 officer,
-                async |c| c.send(Method::POST, &path, &NewRole { role: *role }).await,
+                async |c| c.send(Method::POST, &path, &serde_json::json!({})).await,
+                |a, by| Ok((a.enable(name)?, Some(Event::AccountEnabled { name: name.clone(), by }))),
+            )
+            .await?;
+            if *json {
+                return output::json(&info);
+            }
+            println!("account {name:?} enabled");
+        }
+        AccountCmd::SetRole { name, role, role_flag, json } => {
+            // clap makes sure exactly one of the two is given.
+            let role = role.or(*role_flag).ok_or_else(|| anyhow::anyhow!("give the new role"))?;
+            let path = format!("/api/accounts/{}/role", crate::client::encode(name));
+            let info: AccountInfo = either(
+                dir,
+                officer,
+                async |c| c.send(Method::POST, &path, &NewRole { role }).await,
                 |a, by| {
-                    let from = a.set_role(name, *role)?.to_string();
+                    let from = a.set_role(name, role)?.to_string();
                     let info = a.get(name)?.ok_or_else(|| anyhow::anyhow!("no account named {name:?}"))?;
                     let to = role.to_string();
                     Ok((info, Some(Event::AccountRoleChanged { name: name.clone(), from, to, by })))
                 },
             )
             .await?;
+            if *json {
+                return output::json(&info);
+            }
             println!("account {name:?} is now {role}; its sessions ended");
         }
-        AccountCmd::Reset { name, json } => {
+        AccountCmd::ResetPassword { name, json } => {
             let path = format!("/api/accounts/{}/reset", crate::client::encode(name));
             let r: Reset = either(
                 dir,
@@ -203,6 +251,7 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
             }
             println!("account {:?}: its sessions ended", r.name);
             println!("new one-time password (shown once): {}", r.password);
+            println!("the officer chooses a new password at the next login");
         }
     }
     Ok(())

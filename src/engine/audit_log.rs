@@ -69,6 +69,7 @@ fn about(e: &Event) -> Option<ItemId> {
         Event::AccountAdded { .. }
         | Event::AccountRoleChanged { .. }
         | Event::AccountDisabled { .. }
+        | Event::AccountEnabled { .. }
         | Event::PasswordChanged { .. }
         | Event::LoginSucceeded { .. }
         | Event::LoginsFailed { .. } => None,

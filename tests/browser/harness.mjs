@@ -375,8 +375,20 @@ export class Harness {
     await page.locator('input#login-name').fill(acc.name);
     await page.locator('input#login-password').fill(acc.password);
     await page.locator('button#login-submit').click();
+    // An account's first login (a one-time password from `account add`) must choose a new
+    // password first; the new one is kept in `acc` for later logins.
+    const shell = page.locator('#whoami').filter({ hasText: acc.name });
+    const choose = page.locator('input#pwc-new');
+    await shell.or(choose).first().waitFor({ timeout: WAIT_MS }).catch(() => {});
+    if (await choose.isVisible().catch(() => false)) {
+      const chosen = `${acc.password} own`;
+      await choose.fill(chosen);
+      await page.locator('input#pwc-again').fill(chosen);
+      await page.locator('button#pwc-submit').click();
+      acc.password = chosen;
+    }
     try {
-      await page.locator('#whoami').filter({ hasText: acc.name }).waitFor({ timeout: WAIT_MS });
+      await shell.waitFor({ timeout: WAIT_MS });
     } catch (e) {
       const err = await page
         .locator('#login-error')

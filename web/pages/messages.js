@@ -151,6 +151,32 @@ function newThreadForm() {
 
 // ---- one thread ----
 
+// An unsent reply is kept in the tab's sessionStorage, per account and thread, until it is sent:
+// a session that ends (the login page shows, then this thread again) or a page reload does not
+// lose it. sessionStorage, not localStorage: it goes when the tab closes, so a communication's
+// unsent text does not stay on a shared computer.
+function draftKey(ctx, id) {
+  const s = ctx.session || {};
+  return `liaison.reply.${s.party_id || ''}.${s.name || ''}.${id}`;
+}
+
+function loadDraft(key) {
+  try {
+    return sessionStorage.getItem(key) || '';
+  } catch {
+    return '';
+  }
+}
+
+function saveDraft(key, text) {
+  try {
+    if (text) sessionStorage.setItem(key, text);
+    else sessionStorage.removeItem(key);
+  } catch {
+    // Storage full or refused: the reply is still in the text area.
+  }
+}
+
 function renderThread(main, ctx, id) {
   const heading = pageHeading(t('messages.thread'));
   const meta = h('p', { class: 'muted' });
@@ -201,6 +227,9 @@ function renderThread(main, ctx, id) {
   let replyForm = null;
   if (editable) {
     const text = h('textarea', { id: 'reply-text', rows: '5', required: true });
+    const key = draftKey(ctx, id);
+    text.value = loadDraft(key);
+    text.addEventListener('input', () => saveDraft(key, text.value));
     const submit = h('button', { id: 'reply-send', type: 'submit', class: 'primary' }, t('messages.send'));
     replyForm = h(
       'form',
@@ -219,6 +248,7 @@ function renderThread(main, ctx, id) {
       busy(submit, async () => {
         show(await api('POST', `/api/threads/${encodeURIComponent(id)}/messages`, { text: text.value }));
         text.value = '';
+        saveDraft(key, '');
         toast(t('messages.sent'));
         text.focus();
       });
