@@ -3,6 +3,7 @@
 
 mod account;
 mod audit;
+mod backup;
 mod bench;
 mod consent;
 mod draft;
@@ -106,6 +107,11 @@ pub enum Command {
     Account(account::AccountCmd),
     /// Benchmark real nodes on loopback over the peerbench workloads (use a release build).
     Bench(bench::BenchArgs),
+    /// Write an encrypted backup of the node (store, accounts, node.toml, keys), running or
+    /// stopped.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new data dir (--data-dir, which must not exist or be empty).
+    Restore(backup::RestoreArgs),
 }
 
 /// Entry point of the binary.
@@ -168,6 +174,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         // No $USER fallback here: without --officer the node token acts as the admin it is; with
         // it, that account's role applies.
         Command::Account(c) => rt()?.block_on(account::run(&data_dir()?, c, cli.officer.as_deref().unwrap_or(""))),
+        Command::Backup(a) => rt()?.block_on(backup::backup(&data_dir()?, a)),
+        Command::Restore(a) => backup::restore(&data_dir()?, a),
     }
 }
 

@@ -34,8 +34,9 @@
 //! # Versions
 //!
 //! Version 1 (liaison before authenticated changes) had no `certs` or `heads`, and a `DocMeta`
-//! without its owner. Opening one takes a copy of the file first
-//! (`store/liaison.redb.v1-backup-<unix time>`), then converts it in one transaction.
+//! without its owner. Opening an older store takes a copy of the file first
+//! (`store/liaison.redb.v<N>-backup-<unix time>`), then runs each step of `MIGRATIONS` from its
+//! version to this one, logging each; a newer version is refused before anything writes to it.
 //!
 //! Items are partitioned by provider (the first part of their key), and hold ciphertext only:
 //! the title and body are encrypted before they reach the store, and the keys are sealed.
@@ -46,6 +47,8 @@
 mod items;
 mod keyslots;
 mod lock;
+pub mod migrate;
+mod snapshot;
 
 use std::path::{Path, PathBuf};
 
@@ -60,6 +63,7 @@ use crate::workspace::DocKind;
 pub use items::{StoredItem, wrap_aad};
 pub use keyslots::{KeySlots, LockedWrap, SLOTS_FILE, copy_on_write_fs, unlock_with};
 pub use lock::{DirLock, LockError};
+pub use snapshot::{StoreSnapshot, copy_table, snapshot_stopped};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const DOCS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("docs");
@@ -156,8 +160,8 @@ pub enum StoreError {
         /// What failed.
         reason: String,
     },
-    /// The store was written by another schema version.
-    #[error("store {}: schema version {found}, this liaison reads version {SCHEMA_VERSION}", .path.display())]
+    /// The store was written by a newer liaison (or by something else).
+    #[error("store {}: schema version {found} was written by a newer liaison; this one reads versions 1 to {SCHEMA_VERSION} (run the newer liaison, or restore a backup taken with this one)", .path.display())]
     Version {
         /// The database file.
         path: PathBuf,
@@ -188,6 +192,25 @@ fn peek_schema(path: &Path) -> Option<u32> {
     Some(u32::from_le_bytes(bytes))
 }
 
+/// One step of the schema: converts a store of version `from` to `from + 1`, in one
+/// transaction that also writes the new version. Steps run in order from the version found to
+/// [`SCHEMA_VERSION`], after a copy of the old file was taken.
+struct Migration {
+    /// The version it converts.
+    from: u32,
+    /// What it does, for the log.
+    what: &'static str,
+    /// The conversion.
+    run: fn(&Store) -> Result<(), StoreError>,
+}
+
+/// Every step, oldest first. A new schema version adds its step here.
+const MIGRATIONS: &[Migration] = &[Migration {
+    from: 1,
+    what: "every document gets its owner; the engine then seals what was written before authentication",
+    run: Store::upgrade_from_v1,
+}];
+
 /// The open store. Only one process may hold it.
 pub struct Store {
     db: Database,
@@ -199,7 +222,8 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the store of `data_dir`, after taking the data dir's lock. A
-    /// version 1 store is copied aside, then converted.
+    /// store of an older version is copied aside (`store/liaison.redb.v<N>-backup-<unix time>`),
+    /// then migrated step by step; one of a newer version is refused before anything writes to it.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         let lock = DirLock::acquire(data_dir)?;
         let dir = data_dir.join(STORE_DIR);
@@ -211,30 +235,42 @@ impl Store {
                 .create(path)
                 .map_err(|e| StoreError::Db { path: path.to_path_buf(), source: Box::new(e.into()) })
         };
-        let backup = |path: &Path| -> Result<(), StoreError> {
-            let backup = dir.join(format!("liaison.redb.v1-backup-{}", chrono::Utc::now().timestamp()));
+        let backup = |path: &Path, version: u32| -> Result<(), StoreError> {
+            let backup = dir.join(format!("liaison.redb.v{version}-backup-{}", chrono::Utc::now().timestamp()));
             std::fs::copy(path, &backup).map_err(|source| StoreError::Io { path: backup.clone(), source })?;
-            tracing::warn!(backup = %backup.display(), "store of version 1: a copy was taken; converting it to version {SCHEMA_VERSION}");
+            tracing::warn!(backup = %backup.display(), "store of version {version}: a copy was taken; converting it to version {SCHEMA_VERSION}");
             Ok(())
         };
         // The copy is taken before anything opens the file for writing: a read-write open of
         // redb commits when it closes (its allocator state, in the other header slot), so a copy
         // taken after one is no longer the file the old version left.
-        let copied = peek_schema(&path) == Some(1);
-        if copied {
-            backup(&path)?;
+        let peeked = peek_schema(&path);
+        if let Some(found) = peeked.filter(|v| *v > SCHEMA_VERSION) {
+            return Err(StoreError::Version { path, found });
+        }
+        let copied = peeked.filter(|v| *v < SCHEMA_VERSION);
+        if let Some(v) = copied {
+            backup(&path, v)?;
         }
         let mut store = Store { db: open(&path)?, path: path.clone(), _lock: lock, slots: Default::default() };
-        if store.schema()? == Some(1) {
-            if !copied {
+        if let Some(mut version) = store.schema()?.filter(|v| *v < SCHEMA_VERSION) {
+            if copied.is_none() {
                 // A file that could not be read without writing (redb had to repair it): the
                 // copy is taken with the database closed, so that it is a consistent file.
                 let Store { db, path, _lock, slots } = store;
                 drop(db);
-                backup(&path)?;
+                backup(&path, version)?;
                 store = Store { db: open(&path)?, path, _lock, slots };
             }
-            store.upgrade_from_v1()?;
+            while version < SCHEMA_VERSION {
+                let step = MIGRATIONS
+                    .iter()
+                    .find(|m| m.from == version)
+                    .ok_or_else(|| StoreError::Version { path: store.path.clone(), found: version })?;
+                (step.run)(&store)?;
+                version += 1;
+                tracing::warn!(from = step.from, to = version, "store migrated: {}", step.what);
+            }
         }
         store.init()?;
         store.open_key_slots(data_dir)?;
@@ -286,7 +322,7 @@ impl Store {
                 docs.insert(id, bytes.as_slice()).map_err(|e| self.db_err(e))?;
             }
             let mut meta = tx.open_table(META).map_err(|e| self.db_err(e))?;
-            meta.insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice()).map_err(|e| self.db_err(e))?;
+            meta.insert("schema", 2u32.to_le_bytes().as_slice()).map_err(|e| self.db_err(e))?;
             meta.insert("upgrade_pending", [1u8].as_slice()).map_err(|e| self.db_err(e))?;
         }
         tx.commit().map_err(|e| self.db_err(e))
