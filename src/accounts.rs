@@ -392,6 +392,36 @@ mod tests {
     }
 
     #[test]
+    fn an_unversioned_database_is_copied_then_versioned_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(ACCOUNTS_FILE);
+        {
+            // The previous release's layout: the accounts table and no `meta`.
+            let db = redb::Database::create(&file).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(TABLE).unwrap();
+            tx.commit().unwrap();
+        }
+        let a = Accounts::open(dir.path()).unwrap();
+        a.add("omar", Role::Viewer).unwrap();
+        drop(a);
+        let copies = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("accounts.redb.v0-backup-"))
+            .count();
+        assert_eq!(copies, 1);
+        assert_eq!(crate::store::migrate::peek_version(&file, 0), Some(SCHEMA_VERSION));
+        {
+            let db = redb::Database::create(&file).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(META).unwrap().insert("schema", 7u32.to_le_bytes().as_slice()).unwrap();
+            tx.commit().unwrap();
+        }
+        let e = Accounts::open(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("schema version 7 was written by a newer liaison"), "{e}");
+    }
+
+    #[test]
     fn names_and_roles_are_checked() {
         let dir = tempfile::tempdir().unwrap();
         let a = Accounts::open(dir.path()).unwrap();

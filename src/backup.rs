@@ -25,6 +25,10 @@
 //!   its consent records at the start of every session, and a deletion or a revocation to this
 //!   node destroys the item's key again when it arrives; expiries are carried out at start.
 //!
+//! The restored store gets a new automerge actor (`Store::give_new_actor`): the lost node may
+//! have made changes after the backup under the old one, which the restored node would
+//! otherwise number again.
+//!
 //! So until the restored node has met its peers, it may show an item destroyed since the backup.
 //! Backups must therefore be kept only as long as they are needed, and destroyed (they are the
 //! one copy of a destroyed key that this node cannot overwrite): the README says how.
@@ -517,6 +521,9 @@ pub fn restore(file: &Path, unlock: &Unlock, into: &Path, on_bytes: &dyn Fn(u64)
     io::copy(&mut rest, &mut io::sink()).map_err(|e| tampered(e.to_string()))?;
     if let Some(missing) = manifest.files.iter().find(|f| !seen.contains(&f.path)) {
         return Err(tampered(format!("{} is in the manifest but not in the archive", missing.path)));
+    }
+    if stage.path().join(crate::store::DB_FILE).exists() {
+        crate::store::Store::give_new_actor(stage.path())?;
     }
     // Directories 0700, then into place.
     for rel in walk(stage.path(), &|_| false)? {

@@ -277,6 +277,28 @@ impl Store {
         Ok(store)
     }
 
+    /// Gives a restored store a new automerge actor. The node that wrote the backup may have made
+    /// changes after it, under its actor and with sequence numbers the restored store will use
+    /// again; a change that reuses an (actor, sequence) pair with other content would be refused
+    /// by every peer. The old actor's changes stay valid under its certificate; the node issues
+    /// one for the new actor at its next start.
+    pub fn give_new_actor(data_dir: &Path) -> Result<(), StoreError> {
+        let path = data_dir.join(DB_FILE);
+        let db =
+            Database::create(&path).map_err(|e| StoreError::Db { path: path.clone(), source: Box::new(e.into()) })?;
+        let err = |e: redb::Error| StoreError::Db { path: path.clone(), source: Box::new(e) };
+        let tx = db.begin_write().map_err(|e| err(e.into()))?;
+        {
+            let mut meta = tx.open_table(META).map_err(|e| err(e.into()))?;
+            if meta.get("actor").map_err(|e| err(e.into()))?.is_some() {
+                let mut actor = [0u8; 16];
+                crate::ids::fill_random(&mut actor);
+                meta.insert("actor", actor.as_slice()).map_err(|e| err(e.into()))?;
+            }
+        }
+        tx.commit().map_err(|e| err(e.into()))
+    }
+
     /// The schema version the store says it has, if it says one.
     fn schema(&self) -> Result<Option<u32>, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
@@ -710,6 +732,25 @@ mod tests {
         });
         assert!(r.is_err());
         assert!(s.doc_bytes(id).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_store_of_a_newer_version_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        let path = dir.path().join(DB_FILE);
+        {
+            let db = Database::create(&path).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(META).unwrap().insert("schema", 99u32.to_le_bytes().as_slice()).unwrap();
+            tx.commit().unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let e = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("schema version 99 was written by a newer liaison"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "the refused store was written to");
+        assert!(MIGRATIONS.iter().enumerate().all(|(i, m)| m.from == 1 + i as u32), "a gap in the migrations");
+        assert_eq!(MIGRATIONS.last().map(|m| m.from + 1), Some(SCHEMA_VERSION));
     }
 
     #[test]
