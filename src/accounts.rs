@@ -26,6 +26,11 @@ pub const ACCOUNTS_FILE: &str = "accounts.redb";
 const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
 /// SHA-256 of a session cookie → [`StoredSession`] (JSON).
 const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
+/// `schema`: the version of this database's layout (u32 LE). Releases before it had no `meta`:
+/// version 0, which differs in nothing else.
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// The layout this code writes; an older database is migrated at open, a newer one refused.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// What an officer may do, each role including the ones before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
@@ -180,6 +185,7 @@ impl Accounts {
     pub fn open(data_dir: &Path) -> Result<Accounts> {
         let file = data_dir.join(ACCOUNTS_FILE);
         let err = |e: &dyn fmt::Display| AccountError::Store { file: file.clone(), reason: e.to_string() };
+        let found = crate::store::migrate::accounts_before_open(&file).map_err(|e| err(&e))?;
         let db = redb::Database::create(&file).map_err(|e| err(&e))?;
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(|e| err(&e))?;
         let a = Accounts { db, file };
@@ -187,8 +193,28 @@ impl Accounts {
         let tx = a.db.begin_write().map_err(|e| a.err(e))?;
         tx.open_table(TABLE).map_err(|e| a.err(e))?;
         tx.open_table(SESSIONS).map_err(|e| a.err(e))?;
+        tx.open_table(META)
+            .map_err(|e| a.err(e))?
+            .insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())
+            .map_err(|e| a.err(e))?;
         tx.commit().map_err(|e| a.err(e))?;
+        if let Some(from) = found.filter(|v| *v < SCHEMA_VERSION) {
+            tracing::warn!(from, to = SCHEMA_VERSION, "accounts database migrated: it records its schema version");
+        }
         Ok(a)
+    }
+
+    /// Copies the accounts (not the sessions: a restored node starts with every officer logged
+    /// out) into a new database `file`, from one read transaction: for a backup.
+    pub fn copy_to(&self, file: &Path) -> Result<()> {
+        let err = |e: &dyn fmt::Display| AccountError::Store { file: file.to_path_buf(), reason: e.to_string() };
+        let from = self.db.begin_read().map_err(|e| self.err(e))?;
+        let db = redb::Database::create(file).map_err(|e| err(&e))?;
+        let to = db.begin_write().map_err(|e| err(&e))?;
+        for t in [TABLE, META] {
+            crate::store::copy_table(&from, &to, t).map_err(|e| err(&e))?;
+        }
+        to.commit().map_err(|e| err(&e))
     }
 
     fn err(&self, e: impl fmt::Display) -> AccountError {
@@ -554,6 +580,36 @@ mod tests {
         assert!(a.verify("omar", &new).unwrap().is_some());
         assert!(matches!(a.set_role("nobody", Role::Admin), Err(AccountError::NoSuch(_))));
         assert!(matches!(a.reset_password("nobody"), Err(AccountError::NoSuch(_))));
+    }
+
+    #[test]
+    fn an_unversioned_database_is_copied_then_versioned_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(ACCOUNTS_FILE);
+        {
+            // The previous release's layout: the accounts table and no `meta`.
+            let db = redb::Database::create(&file).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(TABLE).unwrap();
+            tx.commit().unwrap();
+        }
+        let a = Accounts::open(dir.path()).unwrap();
+        a.add("omar", Role::Viewer).unwrap();
+        drop(a);
+        let copies = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("accounts.redb.v0-backup-"))
+            .count();
+        assert_eq!(copies, 1);
+        assert_eq!(crate::store::migrate::peek_version(&file, 0), Some(SCHEMA_VERSION));
+        {
+            let db = redb::Database::create(&file).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(META).unwrap().insert("schema", 7u32.to_le_bytes().as_slice()).unwrap();
+            tx.commit().unwrap();
+        }
+        let e = Accounts::open(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("schema version 7 was written by a newer liaison"), "{e}");
     }
 
     #[test]

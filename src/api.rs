@@ -8,6 +8,7 @@
 
 mod account_routes;
 mod auth;
+mod backup_routes;
 mod conn;
 mod draft_routes;
 mod error;
@@ -40,6 +41,7 @@ use crate::keys::PublicKeys;
 pub use crate::engine::DocInfo;
 pub use account_routes::{NewAccount, NewRole, Reset};
 pub use auth::{Caller, required_role};
+pub use backup_routes::BackupRequest;
 pub use conn::{ApiAddr, ServerHandle};
 pub use draft_routes::{Action as DraftAction, DiffText, DraftSummary, Spliced};
 pub use error::AppError;
@@ -147,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/audit", get(v::audit_show))
         .route("/api/audit/verify", get(v::audit_verify))
         .route("/api/audit/witnessed", get(v::audit_witnessed))
+        .route("/api/backup", post(backup_routes::backup))
         // Unknown API paths answer 401 too when not logged in: nothing is learnt without it.
         .route("/api/{*rest}", axum::routing::any(error::not_found))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));

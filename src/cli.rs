@@ -3,6 +3,7 @@
 
 mod account;
 mod audit;
+mod backup;
 mod bench;
 mod config_check;
 mod consent;
@@ -115,6 +116,11 @@ pub enum Command {
     Completions(manuals::CompletionArgs),
     /// Write the man page liaison(1) to standard output (roff; `liaison man | man -l -`).
     Man,
+    /// Write an encrypted backup of the node (store, accounts, node.toml, keys), running or
+    /// stopped.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new data dir (--data-dir, which must not exist or be empty).
+    Restore(backup::RestoreArgs),
 }
 
 /// Entry point of the binary.
@@ -180,6 +186,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(c) => config_check::run(&data_dir()?, c),
         Command::Completions(a) => manuals::completions(a),
         Command::Man => manuals::man(),
+        Command::Backup(a) => rt()?.block_on(backup::backup(&data_dir()?, a)),
+        Command::Restore(a) => backup::restore(&data_dir()?, a),
     }
 }
 

@@ -159,9 +159,31 @@ impl Client {
         out: &mut (impl tokio::io::AsyncWrite + Unpin),
         on_bytes: impl Fn(u64),
     ) -> Result<reqwest::header::HeaderMap, ClientError> {
+        let (url, req) = self.request(Method::GET, path);
+        self.stream_into(url, req, out, on_bytes).await
+    }
+
+    /// POSTs a JSON body and streams the response body into `out`, as [`Client::download`].
+    pub async fn post_download<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+        out: &mut (impl tokio::io::AsyncWrite + Unpin),
+        on_bytes: impl Fn(u64),
+    ) -> Result<reqwest::header::HeaderMap, ClientError> {
+        let (url, req) = self.request(Method::POST, path);
+        self.stream_into(url, req.json(body), out, on_bytes).await
+    }
+
+    async fn stream_into(
+        &self,
+        url: String,
+        req: reqwest::RequestBuilder,
+        out: &mut (impl tokio::io::AsyncWrite + Unpin),
+        on_bytes: impl Fn(u64),
+    ) -> Result<reqwest::header::HeaderMap, ClientError> {
         use futures::StreamExt;
         use tokio::io::AsyncWriteExt;
-        let (url, req) = self.request(Method::GET, path);
         let resp = req.send().await.map_err(|e| self.send_error(&url, e))?;
         let status = resp.status();
         let headers = resp.headers().clone();

@@ -10,6 +10,7 @@
 
 mod audit_log;
 mod auth;
+mod backup;
 mod bounds;
 mod consent;
 pub mod docs;

@@ -17,6 +17,7 @@
 //! - [`config`]: `node.toml`, parsed and validated once.
 //! - [`keys`]: the node's secrets on disk.
 //! - [`store`]: the embedded crash-safe store (redb).
+//! - [`backup`]: encrypted backups of a node (running or stopped) and their restore.
 //! - [`engine`]: the actor that owns the documents and the sync state, on its own thread.
 //! - [`net`]: the libp2p swarm actor: pinned peers, the sync stream protocol.
 //! - [`api`]: the local HTTPS API; [`client`] is its client, used by the CLI.
@@ -30,6 +31,7 @@ pub mod api;
 pub mod audit;
 pub mod authority;
 pub mod authorship;
+pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod client;

@@ -34,8 +34,9 @@
 //! # Versions
 //!
 //! Version 1 (liaison before authenticated changes) had no `certs` or `heads`, and a `DocMeta`
-//! without its owner. Opening one takes a copy of the file first
-//! (`store/liaison.redb.v1-backup-<unix time>`), then converts it in one transaction.
+//! without its owner. Opening an older store takes a copy of the file first
+//! (`store/liaison.redb.v<N>-backup-<unix time>`), then runs each step of `MIGRATIONS` from its
+//! version to this one, logging each; a newer version is refused before anything writes to it.
 //!
 //! Items are partitioned by provider (the first part of their key), and hold ciphertext only:
 //! the title and body are encrypted before they reach the store, and the keys are sealed.
@@ -46,6 +47,8 @@
 mod items;
 mod keyslots;
 mod lock;
+pub mod migrate;
+mod snapshot;
 
 use std::path::{Path, PathBuf};
 
@@ -60,6 +63,7 @@ use crate::workspace::DocKind;
 pub use items::{StoredItem, wrap_aad};
 pub use keyslots::{KeySlots, LockedWrap, SLOTS_FILE, copy_on_write_fs, unlock_with};
 pub use lock::{DirLock, LockError};
+pub use snapshot::{StoreSnapshot, copy_table, snapshot_stopped};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const DOCS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("docs");
@@ -156,8 +160,8 @@ pub enum StoreError {
         /// What failed.
         reason: String,
     },
-    /// The store was written by another schema version.
-    #[error("store {}: schema version {found}, this liaison reads version {SCHEMA_VERSION}", .path.display())]
+    /// The store was written by a newer liaison (or by something else).
+    #[error("store {}: schema version {found} was written by a newer liaison; this one reads versions 1 to {SCHEMA_VERSION} (run the newer liaison, or restore a backup taken with this one)", .path.display())]
     Version {
         /// The database file.
         path: PathBuf,
@@ -188,6 +192,25 @@ fn peek_schema(path: &Path) -> Option<u32> {
     Some(u32::from_le_bytes(bytes))
 }
 
+/// One step of the schema: converts a store of version `from` to `from + 1`, in one
+/// transaction that also writes the new version. Steps run in order from the version found to
+/// [`SCHEMA_VERSION`], after a copy of the old file was taken.
+struct Migration {
+    /// The version it converts.
+    from: u32,
+    /// What it does, for the log.
+    what: &'static str,
+    /// The conversion.
+    run: fn(&Store) -> Result<(), StoreError>,
+}
+
+/// Every step, oldest first. A new schema version adds its step here.
+const MIGRATIONS: &[Migration] = &[Migration {
+    from: 1,
+    what: "every document gets its owner; the engine then seals what was written before authentication",
+    run: Store::upgrade_from_v1,
+}];
+
 /// The open store. Only one process may hold it.
 pub struct Store {
     db: Database,
@@ -199,7 +222,8 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the store of `data_dir`, after taking the data dir's lock. A
-    /// version 1 store is copied aside, then converted.
+    /// store of an older version is copied aside (`store/liaison.redb.v<N>-backup-<unix time>`),
+    /// then migrated step by step; one of a newer version is refused before anything writes to it.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         let lock = DirLock::acquire(data_dir)?;
         let dir = data_dir.join(STORE_DIR);
@@ -211,34 +235,68 @@ impl Store {
                 .create(path)
                 .map_err(|e| StoreError::Db { path: path.to_path_buf(), source: Box::new(e.into()) })
         };
-        let backup = |path: &Path| -> Result<(), StoreError> {
-            let backup = dir.join(format!("liaison.redb.v1-backup-{}", chrono::Utc::now().timestamp()));
+        let backup = |path: &Path, version: u32| -> Result<(), StoreError> {
+            let backup = dir.join(format!("liaison.redb.v{version}-backup-{}", chrono::Utc::now().timestamp()));
             std::fs::copy(path, &backup).map_err(|source| StoreError::Io { path: backup.clone(), source })?;
-            tracing::warn!(backup = %backup.display(), "store of version 1: a copy was taken; converting it to version {SCHEMA_VERSION}");
+            tracing::warn!(backup = %backup.display(), "store of version {version}: a copy was taken; converting it to version {SCHEMA_VERSION}");
             Ok(())
         };
         // The copy is taken before anything opens the file for writing: a read-write open of
         // redb commits when it closes (its allocator state, in the other header slot), so a copy
         // taken after one is no longer the file the old version left.
-        let copied = peek_schema(&path) == Some(1);
-        if copied {
-            backup(&path)?;
+        let peeked = peek_schema(&path);
+        if let Some(found) = peeked.filter(|v| *v > SCHEMA_VERSION) {
+            return Err(StoreError::Version { path, found });
+        }
+        let copied = peeked.filter(|v| *v < SCHEMA_VERSION);
+        if let Some(v) = copied {
+            backup(&path, v)?;
         }
         let mut store = Store { db: open(&path)?, path: path.clone(), _lock: lock, slots: Default::default() };
-        if store.schema()? == Some(1) {
-            if !copied {
+        if let Some(mut version) = store.schema()?.filter(|v| *v < SCHEMA_VERSION) {
+            if copied.is_none() {
                 // A file that could not be read without writing (redb had to repair it): the
                 // copy is taken with the database closed, so that it is a consistent file.
                 let Store { db, path, _lock, slots } = store;
                 drop(db);
-                backup(&path)?;
+                backup(&path, version)?;
                 store = Store { db: open(&path)?, path, _lock, slots };
             }
-            store.upgrade_from_v1()?;
+            while version < SCHEMA_VERSION {
+                let step = MIGRATIONS
+                    .iter()
+                    .find(|m| m.from == version)
+                    .ok_or_else(|| StoreError::Version { path: store.path.clone(), found: version })?;
+                (step.run)(&store)?;
+                version += 1;
+                tracing::warn!(from = step.from, to = version, "store migrated: {}", step.what);
+            }
         }
         store.init()?;
         store.open_key_slots(data_dir)?;
         Ok(store)
+    }
+
+    /// Gives a restored store a new automerge actor. The node that wrote the backup may have made
+    /// changes after it, under its actor and with sequence numbers the restored store will use
+    /// again; a change that reuses an (actor, sequence) pair with other content would be refused
+    /// by every peer. The old actor's changes stay valid under its certificate; the node issues
+    /// one for the new actor at its next start.
+    pub fn give_new_actor(data_dir: &Path) -> Result<(), StoreError> {
+        let path = data_dir.join(DB_FILE);
+        let db =
+            Database::create(&path).map_err(|e| StoreError::Db { path: path.clone(), source: Box::new(e.into()) })?;
+        let err = |e: redb::Error| StoreError::Db { path: path.clone(), source: Box::new(e) };
+        let tx = db.begin_write().map_err(|e| err(e.into()))?;
+        {
+            let mut meta = tx.open_table(META).map_err(|e| err(e.into()))?;
+            if meta.get("actor").map_err(|e| err(e.into()))?.is_some() {
+                let mut actor = [0u8; 16];
+                crate::ids::fill_random(&mut actor);
+                meta.insert("actor", actor.as_slice()).map_err(|e| err(e.into()))?;
+            }
+        }
+        tx.commit().map_err(|e| err(e.into()))
     }
 
     /// The schema version the store says it has, if it says one.
@@ -286,7 +344,7 @@ impl Store {
                 docs.insert(id, bytes.as_slice()).map_err(|e| self.db_err(e))?;
             }
             let mut meta = tx.open_table(META).map_err(|e| self.db_err(e))?;
-            meta.insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice()).map_err(|e| self.db_err(e))?;
+            meta.insert("schema", 2u32.to_le_bytes().as_slice()).map_err(|e| self.db_err(e))?;
             meta.insert("upgrade_pending", [1u8].as_slice()).map_err(|e| self.db_err(e))?;
         }
         tx.commit().map_err(|e| self.db_err(e))
@@ -674,6 +732,25 @@ mod tests {
         });
         assert!(r.is_err());
         assert!(s.doc_bytes(id).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_store_of_a_newer_version_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        let path = dir.path().join(DB_FILE);
+        {
+            let db = Database::create(&path).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(META).unwrap().insert("schema", 99u32.to_le_bytes().as_slice()).unwrap();
+            tx.commit().unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let e = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("schema version 99 was written by a newer liaison"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "the refused store was written to");
+        assert!(MIGRATIONS.iter().enumerate().all(|(i, m)| m.from == 1 + i as u32), "a gap in the migrations");
+        assert_eq!(MIGRATIONS.last().map(|m| m.from + 1), Some(SCHEMA_VERSION));
     }
 
     #[test]

@@ -429,6 +429,15 @@ fn two_version_1_nodes_upgrade_keep_every_record_and_sync_under_the_new_rules() 
             copy.len(),
             original.len()
         );
+        // The accounts database of the old release had no version: copied aside, then versioned.
+        let accounts_copies: Vec<_> = fs::read_dir(&n.dir)
+            .expect("read data dir")
+            .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+            .filter(|f| f.starts_with("accounts.redb.v0-backup-"))
+            .collect();
+        assert_eq!(accounts_copies.len(), 1, "{}: accounts copies {accounts_copies:?}", n.name);
+        assert_eq!(n.log_count("accounts database migrated"), 1, "{}\n{}", n.name, n.logs());
+        assert_eq!(n.log_count("store migrated"), 1, "{}: one logged step\n{}", n.name, n.logs());
         audit_verifies(n);
         let events = upgraded_events(n);
         assert_eq!(events.len(), 1, "{}: upgraded events {events:?}", n.name);
@@ -559,6 +568,7 @@ fn two_version_1_nodes_upgrade_keep_every_record_and_sync_under_the_new_rules() 
         assert_eq!(backups(n).len(), 1, "{}: backups {:?}", n.name, backups(n));
         assert_eq!(upgraded_events(n).len(), 1, "{}: upgraded again", n.name);
         assert_eq!(n.log_count("store of version 1"), 1, "{}: converted again\n{}", n.name, n.logs());
+        assert_eq!(n.log_count("accounts database migrated"), 1, "{}: accounts migrated again", n.name);
         assert_eq!(n.log_count("upgraded a store from before authenticated changes"), 1, "{}\n{}", n.name, n.logs());
         audit_verifies(n);
         assert_eq!(officer_entry(n, ana), ana_before, "{}: CICA's officer changed", n.name);
