@@ -111,7 +111,7 @@ impl Node {
         let keys = keys::load(data_dir)?;
         let public = keys.public();
         // The store first: it says clearly when another process runs on this data dir.
-        let store = Store::open(data_dir)?;
+        let store = Store::open_as(data_dir, crate::store::LockRole::Serve)?;
         let accounts = Arc::new(Accounts::open(data_dir)?);
 
         let (engine_tx, engine_rx) = mpsc::channel::<Msg>(engine::INBOX_CAPACITY);
