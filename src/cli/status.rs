@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use super::{Code, Quiet, output};
 use crate::client::{Client, ClientError};
-use crate::node::run_info;
-use crate::store::{LockError, StoreError};
 use crate::config::NodeConfig;
 use crate::engine::{NodeStatus, PeerStatus};
 use crate::keys;
+use crate::node::run_info;
 use crate::store::Store;
+use crate::store::{LockError, StoreError};
 
 /// How long `status` waits for a node that is starting to write its run file.
 const STARTING: Duration = Duration::from_secs(10);
