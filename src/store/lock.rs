@@ -156,6 +156,7 @@ impl DirLock {
             }
         }
         let mut file = open(&path).map_err(io(&path))?;
+        let mut told = false;
         loop {
             match file.try_lock() {
                 Ok(()) => break,
@@ -166,6 +167,10 @@ impl DirLock {
                     // Within one process, two opens of one data dir are a mistake, never a wait.
                     if serving || last.pid == Some(me) {
                         return Err(LockError::Served { dir: data_dir.to_path_buf(), pid: last.pid });
+                    }
+                    if !told {
+                        told = true;
+                        tracing::info!(dir = %data_dir.display(), pid = ?last.pid, "waiting for a liaison command to release the data dir");
                     }
                     if Instant::now() >= deadline {
                         return Err(LockError::Held { dir: data_dir.to_path_buf(), pid: last.pid });
