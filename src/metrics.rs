@@ -124,34 +124,36 @@ impl Collector for StatusCollector {
         let g = gauge(s.documents_total as u64);
         g.encode(enc.encode_descriptor("documents", "Workspace documents held", None, g.metric_type())?)?;
 
-        let mut m = enc.encode_descriptor(
-            "peer_documents_behind",
-            "Documents not yet equal on both sides with a pinned peer, as of the last exchange",
-            None,
-            prometheus_client::metrics::MetricType::Gauge,
-        )?;
-        for p in &s.peers {
-            let labels = [("peer", p.peer_id.as_str()), ("party", p.party_id.as_str())];
-            gauge(p.behind as u64).encode(m.encode_family(&labels)?)?;
+        {
+            let mut m = enc.encode_descriptor(
+                "peer_documents_behind",
+                "Documents not yet equal on both sides with a pinned peer, as of the last exchange",
+                None,
+                prometheus_client::metrics::MetricType::Gauge,
+            )?;
+            for p in &s.peers {
+                let labels = [("peer", p.peer_id.as_str()), ("party", p.party_id.as_str())];
+                gauge(p.behind as u64).encode(m.encode_family(&labels)?)?;
+            }
         }
-        drop(m);
 
         let now = chrono::Utc::now();
-        let mut m = enc.encode_descriptor(
-            "peer_last_sync_age",
-            "Time since the last completed exchange with a pinned peer (absent if never)",
-            Some(&Unit::Seconds),
-            prometheus_client::metrics::MetricType::Gauge,
-        )?;
-        for p in &s.peers {
-            let Some(at) = p.last_sync.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) else {
-                continue;
-            };
-            let age = (now - at.with_timezone(&chrono::Utc)).num_milliseconds().max(0) as f64 / 1000.0;
-            let labels = [("peer", p.peer_id.as_str()), ("party", p.party_id.as_str())];
-            ConstGauge::new(age).encode(m.encode_family(&labels)?)?;
+        {
+            let mut m = enc.encode_descriptor(
+                "peer_last_sync_age",
+                "Time since the last completed exchange with a pinned peer (absent if never)",
+                Some(&Unit::Seconds),
+                prometheus_client::metrics::MetricType::Gauge,
+            )?;
+            for p in &s.peers {
+                let Some(at) = p.last_sync.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) else {
+                    continue;
+                };
+                let age = (now - at.with_timezone(&chrono::Utc)).num_milliseconds().max(0) as f64 / 1000.0;
+                let labels = [("peer", p.peer_id.as_str()), ("party", p.party_id.as_str())];
+                ConstGauge::new(age).encode(m.encode_family(&labels)?)?;
+            }
         }
-        drop(m);
 
         let mut m = enc.encode_descriptor(
             "peer_traffic",
