@@ -292,11 +292,13 @@ fn reloader(data_dir: PathBuf, engine: EngineHandle, net: mpsc::Sender<NetCmd>) 
 /// Runs the node until SIGINT or SIGTERM; SIGHUP reloads the pinned peers.
 pub async fn serve(data_dir: &Path) -> Result<(), NodeError> {
     use tokio::signal::unix::{SignalKind, signal};
-    let node = Node::start(data_dir).await?;
+    // The handlers first: a SIGTERM sent as soon as run.json appears must stop the node cleanly,
+    // not kill it with the default action.
     let sig = |k| signal(k).map_err(|source| NodeError::RunFile { file: "signal handler".into(), source });
     let mut int = sig(SignalKind::interrupt())?;
     let mut term = sig(SignalKind::terminate())?;
     let mut hup = sig(SignalKind::hangup())?;
+    let node = Node::start(data_dir).await?;
     loop {
         tokio::select! {
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
