@@ -12,6 +12,7 @@ mod backup_routes;
 mod conn;
 mod draft_routes;
 mod error;
+mod health;
 mod login;
 mod login_audit;
 mod login_limit;
@@ -45,6 +46,7 @@ pub use backup_routes::BackupRequest;
 pub use conn::{ApiAddr, ServerHandle};
 pub use draft_routes::{Action as DraftAction, DiffText, DraftSummary, Spliced};
 pub use error::AppError;
+pub use health::serve_metrics;
 pub use login::Logins;
 pub use node_routes::{NodeId, Reloaded};
 pub use session::{COOKIE_NAME, CSRF_HEADER, SessionInfo, Sessions};
@@ -88,6 +90,8 @@ pub struct AppState {
     pub stopping: tokio_util::sync::CancellationToken,
     /// Answers to recent splices, for retries.
     pub recent_edits: Arc<std::sync::Mutex<draft_routes::RecentEdits>>,
+    /// What `/metrics` shows; the API counts failed logins in it.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The API's routes.
@@ -152,7 +156,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/backup", post(backup_routes::backup))
         // Unknown API paths answer 401 too when not logged in: nothing is learnt without it.
         .route("/api/{*rest}", axum::routing::any(error::not_found))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
+        .route("/metrics", get(health::metrics))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        // After the layer: asked without authentication, and they tell nothing but up or ready.
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
     api.fallback(web::asset)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(web::security_headers))

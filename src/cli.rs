@@ -27,7 +27,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// The node each Party runs to cooperate under the CICA / SCO RATS Protocol.
 #[derive(Parser, Debug)]
-#[command(name = "liaison", version, about, long_about = None, propagate_version = true)]
+#[command(name = "liaison", version, about, long_about = None, propagate_version = true, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     /// The node's data directory (config, keys, store).
     #[arg(long, env = "LIAISON_DATA_DIR", global = true, value_name = "DIR")]
@@ -123,6 +123,74 @@ pub enum Command {
     Restore(backup::RestoreArgs),
 }
 
+/// What `liaison` exits with, for scripts, monitoring checks and service managers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    /// It worked.
+    Ok = 0,
+    /// Any other error (bad input, a file that cannot be read, the node failed).
+    Error = 1,
+    /// The command line is wrong (clap's own code).
+    Usage = 2,
+    /// The node is not running (`status` still prints what it can tell without it).
+    NotRunning = 3,
+    /// Refused: wrong token or login, the officer's role, or the policy.
+    Refused = 4,
+    /// What was named does not exist.
+    NotFound = 5,
+    /// In use or in conflict: another process holds the data dir (a node serves it, so a second
+    /// `serve` exits with this), or the node's state does not allow it now.
+    InUse = 6,
+}
+
+/// The exit codes, as `liaison --help` lists them.
+const EXIT_CODES_HELP: &str = "Exit codes:
+  0  ok
+  1  error
+  2  usage: the command line is wrong
+  3  the node is not running (status still prints what it can)
+  4  refused: token or login, role, or policy
+  5  not found
+  6  in use or conflict: a node already serves the data dir, or the state does not allow it now";
+
+/// An error that was already told (or needs no words): only its exit code remains.
+#[derive(Debug, thiserror::Error)]
+#[error("exit code {0:?}")]
+pub struct Quiet(pub Code);
+
+impl Code {
+    /// The code for an error that ended a command: found among the typed errors it carries.
+    pub fn of(e: &anyhow::Error) -> Code {
+        use crate::client::ClientError;
+        use crate::store::{LockError, StoreError};
+        for cause in e.chain() {
+            if let Some(Quiet(c)) = cause.downcast_ref::<Quiet>() {
+                return *c;
+            }
+            if let Some(c) = cause.downcast_ref::<ClientError>() {
+                return match c {
+                    ClientError::NoNode { .. } => Code::NotRunning,
+                    ClientError::Api { status: 401 | 403, .. } => Code::Refused,
+                    ClientError::Api { status: 404, .. } => Code::NotFound,
+                    ClientError::Api { status: 409, .. } => Code::InUse,
+                    _ => Code::Error,
+                };
+            }
+            // thiserror's `transparent` hides the lock error from the chain: looked for by hand.
+            let locked = cause.downcast_ref::<LockError>().is_some()
+                || matches!(cause.downcast_ref::<StoreError>(), Some(StoreError::Locked(_)))
+                || matches!(
+                    cause.downcast_ref::<crate::node::NodeError>(),
+                    Some(crate::node::NodeError::Store(StoreError::Locked(_)))
+                );
+            if locked {
+                return Code::InUse;
+            }
+        }
+        Code::Error
+    }
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -130,8 +198,11 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            let code = Code::of(&e);
+            if e.downcast_ref::<Quiet>().is_none() {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(code as u8)
         }
     }
 }

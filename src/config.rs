@@ -108,6 +108,8 @@ pub struct NetworkConfig {
 pub struct ApiConfig {
     /// Address of the HTTPS API.
     pub listen: SocketAddr,
+    /// Where `/metrics` is served without authentication, in plain HTTP (off by default).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Store settings.
@@ -283,11 +285,13 @@ fn default_max_message_bytes() -> u64 {
 struct RawApi {
     #[serde(default = "default_api_listen")]
     listen: String,
+    #[serde(default)]
+    metrics_listen: Option<String>,
 }
 
 impl Default for RawApi {
     fn default() -> Self {
-        RawApi { listen: default_api_listen() }
+        RawApi { listen: default_api_listen(), metrics_listen: None }
     }
 }
 
@@ -431,6 +435,15 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
             format!("{:?} is not an address with a port (try \"127.0.0.1:{DEFAULT_API_PORT}\")", raw.api.listen),
         )
     })?;
+    let metrics_listen = match &raw.api.metrics_listen {
+        None => None,
+        Some(a) => Some(a.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "api.metrics_listen".into(),
+                format!("{a:?} is not an address with a port (try \"127.0.0.1:9711\")"),
+            )
+        })?),
+    };
     if raw.drafts.languages.is_empty() {
         return Err(invalid("drafts.languages".into(), "needs at least one language, e.g. [\"en\", \"ru\"]".into()));
     }
@@ -500,7 +513,7 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
         data_dir: data_dir.to_path_buf(),
         party: PartyConfig { id: party_id, name: raw.party.name },
         network: NetworkConfig { listen, max_message_bytes: raw.network.max_message_bytes },
-        api: ApiConfig { listen: api_listen },
+        api: ApiConfig { listen: api_listen, metrics_listen },
         store: StoreConfig { cache_docs: raw.store.cache_docs },
         peers,
         policy: PolicyConfig { require_mandate: raw.policy.require_mandate, draft_languages: raw.drafts.languages },

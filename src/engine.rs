@@ -205,6 +205,8 @@ pub struct EngineOptions {
     pub policy: crate::config::PolicyConfig,
     /// Bounds on what each peer may send or make this node hold.
     pub limits: crate::config::PeerLimits,
+    /// Where the engine counts what `/metrics` shows.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The keys the engine uses.
@@ -238,6 +240,8 @@ pub struct Core {
     auth: auth::Auth,
     /// What the peer batch being applied changed, to undo if it is refused.
     stage: Option<auth::Stage>,
+    /// Round times, refusals and the audit log's length, for `/metrics`.
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 type Write = Box<dyn FnOnce(&mut crate::store::Writer<'_>) -> Result<(), StoreError> + Send>;
@@ -303,7 +307,9 @@ pub fn spawn(
         witness: Default::default(),
         auth,
         stage: None,
+        metrics: opts.metrics.clone(),
     };
+    core.metrics.audit_entries.set(core.audit_head.as_ref().map_or(0, |h| h.len as i64));
     consent::load(&mut core).map_err(|e| EngineError::Store(Arc::new(e)))?;
     items::cleanup(&mut core);
     if core.audit_head.is_none() {
@@ -425,11 +431,15 @@ impl Core {
         };
         if needs_write {
             tracing::debug!(ms = t0.elapsed().as_millis() as u64, "round committed");
+            self.metrics.round_seconds.observe(t0.elapsed().as_secs_f64());
         }
         let outcome = match result {
             Ok(Some((pending, changed))) => {
                 self.docs.committed(pending);
                 self.auth.committed();
+                if let Some(h) = &new_head {
+                    self.metrics.audit_entries.set(h.len as i64);
+                }
                 if new_head.is_some() {
                     self.audit_head = new_head;
                 }

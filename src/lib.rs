@@ -21,6 +21,7 @@
 //! - [`engine`]: the actor that owns the documents and the sync state, on its own thread.
 //! - [`net`]: the libp2p swarm actor: pinned peers, the sync stream protocol.
 //! - [`api`]: the local HTTPS API; [`client`] is its client, used by the CLI.
+//! - [`metrics`]: the Prometheus registry the engine and the API count in.
 //! - [`node`]: wires the parts together and runs them until shutdown.
 //! - [`cli`]: the `liaison` command line.
 //! - [`bench`]: the benchmark harness (`liaison bench`).
@@ -40,6 +41,7 @@ pub mod consent;
 pub mod engine;
 pub mod ids;
 pub mod keys;
+pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod policy;

@@ -36,6 +36,9 @@ pub struct RunInfo {
     pub listen: Vec<String>,
     /// This node's peer id.
     pub peer_id: String,
+    /// Where `/metrics` is served without authentication (`[api] metrics_listen`), if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// A node could not start.
@@ -93,6 +96,7 @@ pub struct Node {
     net_task: tokio::task::JoinHandle<()>,
     api_task: tokio::task::JoinHandle<()>,
     api_handle: api::ServerHandle,
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
     stopping: tokio_util::sync::CancellationToken,
     reload: Reloader,
 }
@@ -111,9 +115,10 @@ impl Node {
         let keys = keys::load(data_dir)?;
         let public = keys.public();
         // The store first: it says clearly when another process runs on this data dir.
-        let store = Store::open(data_dir)?;
+        let store = Store::open_as(data_dir, crate::store::LockRole::Serve)?;
         let accounts = Arc::new(Accounts::open(data_dir)?);
 
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let (engine_tx, engine_rx) = mpsc::channel::<Msg>(engine::INBOX_CAPACITY);
         let (net_tx, net_rx) = mpsc::channel::<NetCmd>(engine::INBOX_CAPACITY);
         let identity = Identity { party: config.party.clone(), peer_id: public.peer_id };
@@ -131,6 +136,7 @@ impl Node {
             crypto,
             policy: config.policy.clone(),
             limits: config.limits.peer.clone(),
+            metrics: metrics.clone(),
         };
         let (engine, engine_thread) = engine::spawn(store, opts, (engine_tx.clone(), engine_rx), net_tx.clone())?;
         // The node's actor certificate, for its id card (public; the other Party's nodes also
@@ -176,6 +182,7 @@ impl Node {
             logins: Arc::new(api::Logins::new(&config.limits.api)),
             stopping: stopping.clone(),
             recent_edits: Default::default(),
+            metrics,
         };
         // Grant expiries are carried out by the clock, not only when something else happens: a
         // third party destroys an expired item's key by itself, within a second.
@@ -195,6 +202,14 @@ impl Node {
                 }
             }
         });
+        let (metrics_addr, metrics_task) = match config.api.metrics_listen {
+            Some(addr) => {
+                let (bound, task) =
+                    api::serve_metrics(addr, state.clone()).await.map_err(|source| NodeError::Api { addr, source })?;
+                (Some(bound), Some(task))
+            }
+            None => (None, None),
+        };
         let api_handle = axum_server::Handle::new();
         let (api_addr, api_task) = api::serve(config.api.listen, cert, key, state, api_handle.clone())
             .await
@@ -205,6 +220,7 @@ impl Node {
             api_addr,
             listen: listen.iter().map(|a| a.to_string()).collect(),
             peer_id: public.peer_id.to_string(),
+            metrics_addr,
         };
         let run_file = data_dir.join(RUN_FILE);
         std::fs::write(&run_file, serde_json::to_vec_pretty(&info).unwrap_or_default())
@@ -228,6 +244,7 @@ impl Node {
             net_task,
             api_task,
             api_handle,
+            metrics_task,
             stopping,
             reload,
         })
@@ -243,6 +260,9 @@ impl Node {
         self.stopping.cancel();
         self.api_handle.graceful_shutdown(Some(Duration::from_secs(5)));
         let _ = (&mut self.api_task).await;
+        if let Some(t) = self.metrics_task.take() {
+            let _ = t.await;
+        }
         self.engine.shutdown().await;
         if let Some(t) = self.engine_thread.take() {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;
@@ -272,11 +292,13 @@ fn reloader(data_dir: PathBuf, engine: EngineHandle, net: mpsc::Sender<NetCmd>) 
 /// Runs the node until SIGINT or SIGTERM; SIGHUP reloads the pinned peers.
 pub async fn serve(data_dir: &Path) -> Result<(), NodeError> {
     use tokio::signal::unix::{SignalKind, signal};
-    let node = Node::start(data_dir).await?;
+    // The handlers first: a SIGTERM sent as soon as run.json appears must stop the node cleanly,
+    // not kill it with the default action.
     let sig = |k| signal(k).map_err(|source| NodeError::RunFile { file: "signal handler".into(), source });
     let mut int = sig(SignalKind::interrupt())?;
     let mut term = sig(SignalKind::terminate())?;
     let mut hup = sig(SignalKind::hangup())?;
+    let node = Node::start(data_dir).await?;
     loop {
         tokio::select! {
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }

@@ -62,8 +62,8 @@ use crate::workspace::DocKind;
 
 pub use items::{StoredItem, wrap_aad};
 pub use keyslots::{KeySlots, LockedWrap, SLOTS_FILE, copy_on_write_fs, unlock_with};
-pub use lock::{DirLock, LockError};
 pub use snapshot::{StoreSnapshot, copy_table, snapshot_stopped};
+pub use lock::{DirLock, LockError, Role as LockRole};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const DOCS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("docs");
@@ -225,7 +225,13 @@ impl Store {
     /// store of an older version is copied aside (`store/liaison.redb.v<N>-backup-<unix time>`),
     /// then migrated step by step; one of a newer version is refused before anything writes to it.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        let lock = DirLock::acquire(data_dir)?;
+        Self::open_as(data_dir, LockRole::Command)
+    }
+
+    /// [`Store::open`] for `role`: a node serving it (`LockRole::Serve`) for its life, or a CLI
+    /// command for a moment (the data dir's lock says who waits for whom).
+    pub fn open_as(data_dir: &Path, role: LockRole) -> Result<Store, StoreError> {
+        let lock = DirLock::acquire_as(data_dir, role)?;
         let dir = data_dir.join(STORE_DIR);
         std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io { path: dir.clone(), source })?;
         let path = data_dir.join(DB_FILE);

@@ -780,8 +780,10 @@ fn officer_commands_without_a_node_say_how_to_start_one() {
             contains_all(&err, &["no liaison node answers", &format!("liaison serve --data-dir {dir}")])
                 .unwrap_or_else(|m| panic!("{when}: `{}`: {m} in stderr:\n{err}", args.join(" ")));
         }
-        // status still works, from the store, and says the node is not running.
-        let s = n.json(&["status", "--json"]);
+        // status still works, from the store, says the node is not running, and exits 3.
+        let out = n.run(&["status", "--json"]);
+        assert_eq!(out.status.code(), Some(3), "{when}: status of a stopped node");
+        let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json");
         assert_eq!(s["running"], false, "{when}: {s}");
     };
     check(&n, "never started");

@@ -40,7 +40,7 @@ pub struct Caller {
 /// (Signing a draft needs a liaison officer too; its handler checks, as the action is in the body.)
 pub fn required_role(method: &Method, path: &str) -> Role {
     let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
-    if under("/api/accounts") || under("/api/peers") || path == "/api/reload" {
+    if under("/api/accounts") || under("/api/peers") || path == "/api/reload" || path == "/metrics" {
         return Role::Admin;
     }
     let reading = *method == Method::GET || *method == Method::HEAD;
@@ -110,7 +110,7 @@ async fn caller(state: &AppState, method: &Method, path: &str, headers: &HeaderM
     Ok(Caller { account: Some(s.name), role: s.role })
 }
 
-/// The middleware in front of every `/api/` route but the login itself.
+/// The middleware in front of every `/api/` route but the login itself, and of `/metrics`.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, AppError> {
     let path = req.uri().path().to_string();
     if path == "/api/session" && req.method() == Method::POST {

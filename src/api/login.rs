@@ -142,6 +142,7 @@ pub async fn login(
         }
     };
     let Some(account) = found else {
+        s.metrics.login_failures.inc();
         s.logins.tally.failed(&b.name, addr.0);
         tracing::debug!(name = ?b.name, addr = ?addr.0, "login failed");
         return Err(AppError::BadLogin);
@@ -201,6 +202,7 @@ pub async fn change_password(
             Ok(StatusCode::NO_CONTENT)
         }
         Ok(Ok(false)) => {
+            s.metrics.login_failures.inc();
             s.logins.tally.failed(&name, addr.0);
             tracing::debug!(name = ?name, "password change refused: wrong current password");
             Err(AppError::Forbidden("the current password is wrong".into()))

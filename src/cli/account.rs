@@ -96,9 +96,12 @@ async fn either<T>(
             } else {
                 format!("CLI ({officer}), node stopped")
             };
+            // The store (and with it the data dir's lock) first: a serve starting meanwhile
+            // then waits for this command instead of finding the accounts database open.
+            let store = crate::store::Store::open(dir)?;
             let (out, event) = offline(&Accounts::open(dir)?, by)?;
             if let Some(e) = event {
-                audit_offline(dir, e)?;
+                audit_offline(dir, &store, e)?;
             }
             Ok(out)
         }
@@ -108,9 +111,8 @@ async fn either<T>(
 
 /// Appends `event` to the stopped node's audit log, signed with its node key. A log not yet
 /// begun (the node never ran) begins as the node would begin it.
-fn audit_offline(dir: &Path, event: Event) -> anyhow::Result<()> {
+fn audit_offline(dir: &Path, store: &crate::store::Store, event: Event) -> anyhow::Result<()> {
     let keys = crate::keys::load(dir)?;
-    let store = crate::store::Store::open(dir)?;
     let at = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mut head = store.audit_head()?;
     let mut entries = Vec::new();

@@ -5,12 +5,19 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::output;
+use std::time::Duration;
+
+use super::{Code, Quiet, output};
 use crate::client::{Client, ClientError};
 use crate::config::NodeConfig;
 use crate::engine::{NodeStatus, PeerStatus};
 use crate::keys;
+use crate::node::run_info;
 use crate::store::Store;
+use crate::store::{LockError, StoreError};
+
+/// How long `status` waits for a node that is starting to write its run file.
+const STARTING: Duration = Duration::from_secs(10);
 
 /// Arguments of `liaison status`.
 #[derive(Args, Debug)]
@@ -21,16 +28,46 @@ pub struct StatusArgs {
 }
 
 pub async fn run(dir: &Path, a: &StatusArgs, officer: &str) -> anyhow::Result<()> {
-    let (status, running) = match Client::for_data_dir(dir, officer)?.get::<NodeStatus>("/api/status").await {
+    let client = Client::for_data_dir(dir, officer)?;
+    let (status, running) = match client.get::<NodeStatus>("/api/status").await {
         Ok(s) => (s, true),
-        Err(ClientError::NoNode { .. }) => (offline(dir)?, false),
+        Err(ClientError::NoNode { .. }) => match offline(dir) {
+            Ok(s) => (s, false),
+            // A node took the data dir between our two looks: it is starting; ask it once it
+            // answers.
+            Err(e) if serving(&e) => (starting(dir, officer).await?, true),
+            Err(e) => return Err(e),
+        },
         Err(e) => return Err(e.into()),
     };
     if a.json {
         let mut v = serde_json::to_value(&status)?;
         v["running"] = running.into();
-        return output::json(&v);
+        output::json(&v)?;
+    } else {
+        print(&status, running);
     }
+    // A monitoring check reads the exit code: the report above is printed either way.
+    if running { Ok(()) } else { Err(Quiet(Code::NotRunning).into()) }
+}
+
+/// Whether `e` says a node serves the data dir.
+fn serving(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<StoreError>(), Some(StoreError::Locked(LockError::Served { .. })))
+}
+
+/// The status of a node that is starting: asked as soon as it has written its run file.
+async fn starting(dir: &Path, officer: &str) -> anyhow::Result<NodeStatus> {
+    let deadline = tokio::time::Instant::now() + STARTING;
+    while run_info(dir).is_none() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The run file may name another address than node.toml (port 0): a fresh client reads it.
+    let fresh = Client::for_data_dir(dir, officer)?;
+    Ok(fresh.get::<NodeStatus>("/api/status").await?)
+}
+
+fn print(status: &NodeStatus, running: bool) {
     println!("{} ({}) — node {}", status.party_name, status.party_id, if running { "running" } else { "not running" });
     println!("peer id    {}", status.peer_id);
     let docs: Vec<String> = status.documents.iter().map(|(k, n)| format!("{n} {k}")).collect();
@@ -53,7 +90,6 @@ pub async fn run(dir: &Path, a: &StatusArgs, officer: &str) -> anyhow::Result<()
         })
         .collect();
     output::table(&["PARTY", "ROLE", "PEER", "STATE", "LAST SYNC", "IN SYNC", "BEHIND"], &rows);
-    Ok(())
 }
 
 /// What can be told without a running node: from the config, the keys and the store.

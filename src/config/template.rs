@@ -36,6 +36,10 @@ max_message_bytes = {max}
 # Address of the local HTTPS API used by the CLI and the web app. Loopback by default; every
 # request needs the token in keys/api.token. Default "127.0.0.1:{api_port}".
 listen = "{api}"
+# Serve Prometheus metrics at /metrics on this address too, in plain HTTP and without the
+# token (on the API address /metrics needs the token). Keep it on loopback or a monitoring
+# network: the metrics name the pinned peers. Off by default; e.g. "127.0.0.1:9711".
+# metrics_listen = "127.0.0.1:9711"
 
 [store]
 # How many documents stay loaded in memory; the others are read from the store on use.

@@ -27,6 +27,7 @@ use crate::store::PeerUsage;
 /// undone), logged, and the session will be dropped.
 pub(super) fn over(core: &mut Core, peer: PeerId, reason: String) -> Violation {
     tracing::warn!(%peer, %reason, "a peer's batch is past a bound; refused whole");
+    core.metrics.batches_over_bound.inc();
     audit_log::record(
         core,
         Event::ReceiveRefused {

@@ -372,6 +372,7 @@ fn inbound(core: &mut Core, peer: PeerId, request: InboundRequestId, batch: Batc
             core.round.acks.push((peer, request));
         }
         Err(Violation(reason)) => {
+            core.metrics.batches_refused.inc();
             // Nothing of the batch is kept; only its refusal is recorded.
             if !core.undo_batch() {
                 super::audit_log::record(
