@@ -15,6 +15,7 @@ use crate::client::{Client, ClientError};
 use crate::config::{self, NodeConfig, PeerRole, PinnedPeer};
 use crate::engine::NodeStatus;
 use crate::ids::PartyId;
+use crate::net::addr::dialable;
 
 /// Peer commands.
 #[derive(Subcommand, Debug)]
@@ -27,7 +28,8 @@ pub enum PeerCmd {
         /// The peer's libp2p id (from `liaison id` on that node).
         #[arg(long, value_name = "PEER", required_unless_present = "from_id")]
         peer_id: Option<PeerId>,
-        /// Where to dial it (repeatable).
+        /// Where to dial it (repeatable): a concrete IP or DNS name with a TCP port (0.0.0.0 and
+        /// port 0 are refused). Taken from --from-id when not given.
         #[arg(long = "addr", value_name = "MULTIADDR", value_parser = parse_multiaddr)]
         addrs: Vec<Multiaddr>,
         /// What it may receive.
@@ -96,13 +98,22 @@ pub async fn run(dir: &Path, cmd: &PeerCmd, officer: &str) -> anyhow::Result<()>
                 (None, None) => bail!("--peer-id is required"),
             };
             let mut addrs = addrs.clone();
+            for a in &addrs {
+                dialable(a).map_err(|e| anyhow::anyhow!("--addr {a}: {e}; give the address that node is reached at from here (its sysadmin sets it as [network] external_addrs)"))?;
+            }
             if addrs.is_empty()
                 && let Some(c) = &card
             {
+                let file = from_id.as_deref().unwrap_or(Path::new("")).display();
                 for a in &c.listen_addrs {
-                    addrs.push(
-                        config::parse_multiaddr(a).map_err(|e| anyhow::anyhow!("listen_addrs in the id file: {e}"))?,
-                    );
+                    let a = config::parse_multiaddr(a)
+                        .map_err(|e| anyhow::anyhow!("{file}: listen_addrs: {e}"))?;
+                    dialable(&a).map_err(|e| {
+                        anyhow::anyhow!(
+                            "{file}: listen_addrs: {e}. Ask that node's sysadmin to set [network] external_addrs in its node.toml and export `liaison id --json` again, or give the address with --addr"
+                        )
+                    })?;
+                    addrs.push(a);
                 }
             }
             let signing_key =
