@@ -23,6 +23,7 @@ mod records;
 mod status;
 mod sync;
 mod upgrade;
+mod vouched;
 mod witness;
 
 use std::collections::{BTreeSet, HashMap};
@@ -304,6 +305,7 @@ pub fn spawn(
         stage: None,
     };
     consent::load(&mut core).map_err(|e| EngineError::Store(Arc::new(e)))?;
+    vouched::load(&mut core);
     items::cleanup(&mut core);
     if core.audit_head.is_none() {
         // A store that knows its peers has started before, so it had a log: say so loudly and
