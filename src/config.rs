@@ -271,7 +271,11 @@ struct RawNetwork {
 
 impl Default for RawNetwork {
     fn default() -> Self {
-        RawNetwork { listen: default_listen(), external_addrs: Vec::new(), max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES }
+        RawNetwork {
+            listen: default_listen(),
+            external_addrs: Vec::new(),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+        }
     }
 }
 
@@ -431,7 +435,12 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
         let addr = parse_multiaddr(a).map_err(|r| invalid(key.clone(), r))?;
         // What other sites dial: "every interface" or "any port" would point nowhere.
         crate::net::addr::dialable(&addr).map_err(|e| {
-            invalid(key, format!("{e}; give the address other sites reach this node at, e.g. /ip4/203.0.113.7/tcp/{DEFAULT_P2P_PORT}"))
+            invalid(
+                key,
+                format!(
+                    "{e}; give the address other sites reach this node at, e.g. /ip4/203.0.113.7/tcp/{DEFAULT_P2P_PORT}"
+                ),
+            )
         })?;
         external_addrs.push(addr);
     }

@@ -92,7 +92,9 @@ struct Body<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VouchError {
     /// The sender is not a node of our own Party pinned by hand.
-    #[error("a vouched peer list from {sender}, which is not a node of our own Party pinned here; only our own Party's nodes may vouch for peers")]
+    #[error(
+        "a vouched peer list from {sender}, which is not a node of our own Party pinned here; only our own Party's nodes may vouch for peers"
+    )]
     NotOwnParty {
         /// The sender.
         sender: String,
@@ -178,7 +180,8 @@ impl VouchedList {
             .as_slice()
             .try_into()
             .map_err(|_| VouchError::Signature(SignatureError::Invalid { signer: own.to_string() }))?;
-        let body = Body { party: self.party.as_str(), issuer: &self.issuer, issued_ms: self.issued_ms, cards: &self.cards };
+        let body =
+            Body { party: self.party.as_str(), issuer: &self.issuer, issued_ms: self.issued_ms, cards: &self.cards };
         signing::verify(own_key, own.as_str(), DOMAIN, &body, &sig).map_err(VouchError::Signature)?;
         let mut out: Vec<PinnedPeer> = Vec::with_capacity(self.cards.len());
         for (index, c) in self.cards.iter().enumerate() {
@@ -277,10 +280,7 @@ mod tests {
         // Another Party's list, even validly signed by it.
         let sco: PartyId = "sco-rats".parse().unwrap();
         let theirs = VouchedList::issue(&other, &sco, s.primary, &[peer("cica", 4)], 1).unwrap();
-        assert!(matches!(
-            theirs.verify(&s.cica, &own_key, &s.primary, &s.second),
-            Err(VouchError::OtherParty { .. })
-        ));
+        assert!(matches!(theirs.verify(&s.cica, &own_key, &s.primary, &s.second), Err(VouchError::OtherParty { .. })));
 
         // The primary's list passed on by another node.
         let third = peer("cica", 5).peer_id;

@@ -37,7 +37,12 @@ fn id_exports_only_addresses_another_site_can_dial_and_says_what_to_set() {
     for args in [&["id"][..], &["id", "--json"][..]] {
         let out = n.run(args);
         let e = stderr(&out);
-        assert!(!out.status.success(), "`liaison {}` exported 0.0.0.0: {}", args.join(" "), String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "`liaison {}` exported 0.0.0.0: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout)
+        );
         for needle in ["0.0.0.0", "unspecified", "[network] external_addrs", "node.toml", "--external-addr"] {
             assert!(e.contains(needle), "`liaison {}` does not say {needle:?}: {e}", args.join(" "));
         }
@@ -74,7 +79,8 @@ fn id_exports_only_addresses_another_site_can_dial_and_says_what_to_set() {
     )
     .expect("init with --external-addr");
     assert!(
-        node_toml(&x).contains(r#"external_addrs = ["/ip4/192.0.2.7/tcp/4710", "/dns4/liaison.cica.example/tcp/4710"]"#),
+        node_toml(&x)
+            .contains(r#"external_addrs = ["/ip4/192.0.2.7/tcp/4710", "/dns4/liaison.cica.example/tcp/4710"]"#),
         "{}",
         node_toml(&x)
     );
@@ -128,14 +134,29 @@ fn peer_add_refuses_addresses_that_point_nowhere_and_says_why() {
     let f = a.text_file("old-card.json", &card.to_string());
     let out = a.run(&["peer", "add", "--from-id", f.to_str().unwrap()]);
     let e = stderr(&out);
-    assert!(!out.status.success() && e.contains("old-card.json") && e.contains("unspecified") && e.contains("external_addrs"), "{e}");
+    assert!(
+        !out.status.success()
+            && e.contains("old-card.json")
+            && e.contains("unspecified")
+            && e.contains("external_addrs"),
+        "{e}"
+    );
     // Nothing was pinned.
     assert!(!node_toml(&a).contains(&peer), "{}", node_toml(&a));
 }
 
 /// Creates a meeting at `n` and returns its id.
 fn meeting(n: &Node, title: &str) -> String {
-    n.id_of(&["meeting", "create", "--title", title, "--starts", "2026-12-01T09:00:00Z", "--ends", "2026-12-01T17:00:00Z"])
+    n.id_of(&[
+        "meeting",
+        "create",
+        "--title",
+        title,
+        "--starts",
+        "2026-12-01T09:00:00Z",
+        "--ends",
+        "2026-12-01T17:00:00Z",
+    ])
 }
 
 fn total(n: &Node) -> Result<u64, String> {
@@ -198,7 +219,8 @@ fn a_partys_second_node_syncs_everything_through_its_primary_and_takes_over_when
     // R is known at S as vouched for by the primary, not pinned by hand, and S reaches it.
     let listed = s.json(&["peer", "list", "--json"]);
     let rows = listed.as_array().expect("array");
-    let entry = rows.iter().find(|e| e["peer_id"] == pr.as_str()).unwrap_or_else(|| panic!("R not listed at S: {listed}"));
+    let entry =
+        rows.iter().find(|e| e["peer_id"] == pr.as_str()).unwrap_or_else(|| panic!("R not listed at S: {listed}"));
     assert_eq!(entry["pinned"], "vouched-by-party", "{listed}");
     assert_eq!(entry["vouched_by"], pp.as_str(), "{listed}");
     assert!(!node_toml(&s).contains(&pr), "the vouched peer is not written to node.toml");

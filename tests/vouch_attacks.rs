@@ -33,13 +33,8 @@ fn fake_peer(party_id: &str, seed: u8) -> PinnedPeer {
 
 /// Who is in effect at `n` as vouched for, and by whom.
 async fn vouched_at(n: &TestNode) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = n
-        .status()
-        .await
-        .peers
-        .into_iter()
-        .filter_map(|p| p.vouched_by.map(|by| (p.peer_id, by)))
-        .collect();
+    let mut v: Vec<(String, String)> =
+        n.status().await.peers.into_iter().filter_map(|p| p.vouched_by.map(|by| (p.peer_id, by))).collect();
     v.sort();
     v
 }
@@ -82,15 +77,13 @@ async fn only_our_own_partys_node_may_vouch_and_only_with_our_party_key() {
 
     // A rogue SCO RATS node, pinned at the backup as SCO RATS's node.
     let mut h = Hostile::new();
-    backup
-        .pin_with_keys(h.peer, "sco-rats", PeerRole::Party, Some(h.party_key.verifying_key().to_bytes()), None)
-        .await;
+    backup.pin_with_keys(h.peer, "sco-rats", PeerRole::Party, Some(h.party_key.verifying_key().to_bytes()), None).await;
     // Its own Party's list, validly signed by SCO RATS: another Party never vouches here.
-    let own = VouchedList::issue(&h.party_key, &party("sco-rats"), h.peer, &[victim.clone()], 1).unwrap();
+    let own = VouchedList::issue(&h.party_key, &party("sco-rats"), h.peer, std::slice::from_ref(&victim), 1).unwrap();
     refused(&mut h.swarm, h.peer, &backup, own, "only our own Party's nodes may vouch").await;
     // A list in CICA's name, signed with CICA's real key (as if it had stolen it): still not
     // from a node of CICA's.
-    let stolen = VouchedList::issue(&cica_key, &party("cica"), h.peer, &[victim.clone()], 1).unwrap();
+    let stolen = VouchedList::issue(&cica_key, &party("cica"), h.peer, std::slice::from_ref(&victim), 1).unwrap();
     refused(&mut h.swarm, h.peer, &backup, stolen, "only our own Party's nodes may vouch").await;
 
     // An impostor pinned at the backup as a CICA node, without CICA's Party key.
@@ -99,18 +92,19 @@ async fn only_our_own_partys_node_may_vouch_and_only_with_our_party_key() {
     let mut swarm = raw_swarm(key);
     backup.pin_with_keys(imp, "cica", PeerRole::Party, Some(cica_key.verifying_key().to_bytes()), None).await;
     let forger = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
-    let forged = VouchedList::issue(&forger, &party("cica"), imp, &[victim.clone()], 1).unwrap();
+    let forged = VouchedList::issue(&forger, &party("cica"), imp, std::slice::from_ref(&victim), 1).unwrap();
     refused(&mut swarm, imp, &backup, forged, "signature is wrong").await;
     // Unsigned.
-    let mut unsigned = VouchedList::issue(&cica_key, &party("cica"), imp, &[victim.clone()], 1).unwrap();
+    let mut unsigned = VouchedList::issue(&cica_key, &party("cica"), imp, std::slice::from_ref(&victim), 1).unwrap();
     unsigned.sig = vec![0; 64];
     refused(&mut swarm, imp, &backup, unsigned, "signature is wrong").await;
     // Signed, then a card changed (another Party key slipped in).
-    let mut changed = VouchedList::issue(&cica_key, &party("cica"), imp, &[victim.clone()], 1).unwrap();
+    let mut changed = VouchedList::issue(&cica_key, &party("cica"), imp, std::slice::from_ref(&victim), 1).unwrap();
     changed.cards[0].signing_key = Some([66; 32]);
     refused(&mut swarm, imp, &backup, changed, "signature is wrong").await;
     // The primary's real list, replayed by another node.
-    let replayed = VouchedList::issue(&cica_key, &party("cica"), cica.peer_id(), &[victim.clone()], 1).unwrap();
+    let replayed =
+        VouchedList::issue(&cica_key, &party("cica"), cica.peer_id(), std::slice::from_ref(&victim), 1).unwrap();
     refused(&mut swarm, imp, &backup, replayed, "issued by").await;
 }
 

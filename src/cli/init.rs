@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::output;
 use crate::config::{self, DEFAULT_API_PORT, DEFAULT_P2P_PORT, NodeConfig};
-use crate::net::addr::{Undialable, dialable};
 use crate::ids::PartyId;
 use crate::keys;
+use crate::net::addr::{Undialable, dialable};
 use crate::node::{InitOptions, init_data_dir, run_info};
 
 /// Arguments of `liaison init`.

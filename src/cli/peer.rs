@@ -107,8 +107,7 @@ pub async fn run(dir: &Path, cmd: &PeerCmd, officer: &str) -> anyhow::Result<()>
             {
                 let file = from_id.as_deref().unwrap_or(Path::new("")).display();
                 for a in &c.listen_addrs {
-                    let a = config::parse_multiaddr(a)
-                        .map_err(|e| anyhow::anyhow!("{file}: listen_addrs: {e}"))?;
+                    let a = config::parse_multiaddr(a).map_err(|e| anyhow::anyhow!("{file}: listen_addrs: {e}"))?;
                     dialable(&a).map_err(|e| {
                         anyhow::anyhow!(
                             "{file}: listen_addrs: {e}. Ask that node's sysadmin to set [network] external_addrs in its node.toml and export `liaison id --json` again, or give the address with --addr"

@@ -197,9 +197,9 @@ impl Peers {
     /// Whether `peer` is a node of our own Party pinned here by hand: the only peers whose
     /// vouched lists we take, and the only ones we send ours.
     pub fn is_own_party_node(&self, peer: &PeerId, own: &crate::ids::PartyId) -> bool {
-        self.by_id.get(peer).is_some_and(|p| {
-            p.vouched_by.is_none() && &p.pinned.party_id == own && p.pinned.role == PeerRole::Party
-        })
+        self.by_id
+            .get(peer)
+            .is_some_and(|p| p.vouched_by.is_none() && &p.pinned.party_id == own && p.pinned.role == PeerRole::Party)
     }
 }
 

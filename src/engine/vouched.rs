@@ -20,16 +20,19 @@ use crate::vouch::{VouchError, VouchedList};
 /// Store meta key: every list taken, postcard `Vec<VouchedList>`.
 const META_KEY: &str = "vouched-peers";
 
+/// A list taken, with the peers it names.
+type Taken = (VouchedList, Vec<PinnedPeer>);
+
 /// What the engine holds of vouched peers.
 #[derive(Default)]
 pub(super) struct VouchedState {
     /// The newest list of each issuer (a node of our own Party), with the peers it names.
-    lists: BTreeMap<PeerId, (VouchedList, Vec<PinnedPeer>)>,
+    lists: BTreeMap<PeerId, Taken>,
     /// Our own list, signed when first needed after the hand-pinned peers changed.
     own: Option<VouchedList>,
     /// The list an issuer had before the batch being applied replaced it: put back if the
     /// batch is refused. `None` inside: it had none.
-    undo: Option<(PeerId, Option<(VouchedList, Vec<PinnedPeer>)>)>,
+    undo: Option<(PeerId, Option<Taken>)>,
     /// The vouched peers the network was last told of.
     told: Vec<PinnedPeer>,
 }
@@ -133,9 +136,11 @@ pub(super) fn hand_changed(core: &mut Core) {
     let issuers: Vec<PeerId> = core.peers.vouched.lists.keys().copied().collect();
     let mut dropped = false;
     for issuer in issuers {
-        let still = core.peers.hand.iter().any(|p| {
-            p.peer_id == issuer && p.party_id == own && p.role == crate::config::PeerRole::Party
-        });
+        let still = core
+            .peers
+            .hand
+            .iter()
+            .any(|p| p.peer_id == issuer && p.party_id == own && p.role == crate::config::PeerRole::Party);
         if !still {
             core.peers.vouched.lists.remove(&issuer);
             tracing::info!(%issuer, "the node that vouched for peers is no longer pinned; its list is dropped");
