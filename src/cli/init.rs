@@ -131,6 +131,10 @@ pub fn init(dir: &Path, a: &InitArgs) -> anyhow::Result<()> {
     println!("  config       {}", NodeConfig::path(dir).display());
     println!("  API          https://{api} (token in {})", dir.join(keys::API_TOKEN).display());
     println!();
+    if let Err(e) = card(dir) {
+        // Said now, not when the other site's sysadmin asks for the card.
+        println!("  note         {e}");
+    }
     println!("Next: give the other Party's sysadmin the output of `liaison id --data-dir {}`,", dir.display());
     println!("pin their node with `liaison peer add`, then `liaison serve --data-dir {}`.", dir.display());
     Ok(())
