@@ -183,6 +183,7 @@ fn templates(work: &Path, name: &str, generate: Generate<'_>) -> anyhow::Result<
                 party_id: party.parse()?,
                 party_name: format!("{party} (bench)"),
                 listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],
+                external_addrs: Vec::new(),
                 api: "127.0.0.1:0".parse()?,
                 party_keys_from: None,
             },

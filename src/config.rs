@@ -99,6 +99,9 @@ pub struct PartyConfig {
 pub struct NetworkConfig {
     /// Addresses to listen on for other nodes.
     pub listen: Vec<Multiaddr>,
+    /// Where other sites reach this node (`[network] external_addrs`): what `liaison id`
+    /// exports and the swarm announces. Empty: the listen addresses, if they are dialable.
+    pub external_addrs: Vec<Multiaddr>,
     /// Largest message accepted from a peer, in bytes.
     pub max_message_bytes: u64,
 }
@@ -262,13 +265,19 @@ struct RawParty {
 struct RawNetwork {
     #[serde(default = "default_listen")]
     listen: Vec<String>,
+    #[serde(default)]
+    external_addrs: Vec<String>,
     #[serde(default = "default_max_message_bytes")]
     max_message_bytes: u64,
 }
 
 impl Default for RawNetwork {
     fn default() -> Self {
-        RawNetwork { listen: default_listen(), max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES }
+        RawNetwork {
+            listen: default_listen(),
+            external_addrs: Vec::new(),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+        }
     }
 }
 
@@ -384,6 +393,7 @@ fn example_for(key: &str) -> Option<String> {
     let leaf = leaf.split('[').next().unwrap_or(leaf);
     let example = match (key.split('.').next().unwrap_or(""), leaf) {
         ("network", "listen") => format!("listen = [\"/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}\"]"),
+        ("network", "external_addrs") => format!("external_addrs = [\"/ip4/203.0.113.7/tcp/{DEFAULT_P2P_PORT}\"]"),
         ("network", "max_message_bytes") => format!("max_message_bytes = {DEFAULT_MAX_MESSAGE_BYTES}"),
         ("api", "listen") => format!("listen = \"127.0.0.1:{DEFAULT_API_PORT}\""),
         ("store", "cache_docs") => format!("cache_docs = {DEFAULT_CACHE_DOCS}"),
@@ -422,6 +432,21 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
             "network.listen".into(),
             "needs at least one address, e.g. [\"/ip4/0.0.0.0/tcp/4710\"]".into(),
         ));
+    }
+    let mut external_addrs = Vec::new();
+    for (i, a) in raw.network.external_addrs.iter().enumerate() {
+        let key = format!("network.external_addrs[{i}]");
+        let addr = parse_multiaddr(a).map_err(|r| invalid(key.clone(), r))?;
+        // What other sites dial: "every interface" or "any port" would point nowhere.
+        crate::net::addr::dialable(&addr).map_err(|e| {
+            invalid(
+                key,
+                format!(
+                    "{e}; give the address other sites reach this node at, e.g. /ip4/203.0.113.7/tcp/{DEFAULT_P2P_PORT}"
+                ),
+            )
+        })?;
+        external_addrs.push(addr);
     }
     if raw.network.max_message_bytes < 64 * 1024 {
         return Err(invalid(
@@ -512,7 +537,7 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
     Ok(NodeConfig {
         data_dir: data_dir.to_path_buf(),
         party: PartyConfig { id: party_id, name: raw.party.name },
-        network: NetworkConfig { listen, max_message_bytes: raw.network.max_message_bytes },
+        network: NetworkConfig { listen, external_addrs, max_message_bytes: raw.network.max_message_bytes },
         api: ApiConfig { listen: api_listen, metrics_listen },
         store: StoreConfig { cache_docs: raw.store.cache_docs },
         peers,

@@ -24,6 +24,7 @@ mod records;
 mod status;
 mod sync;
 mod upgrade;
+mod vouched;
 mod witness;
 
 use std::collections::{BTreeSet, HashMap};
@@ -311,6 +312,7 @@ pub fn spawn(
     };
     core.metrics.audit_entries.set(core.audit_head.as_ref().map_or(0, |h| h.len as i64));
     consent::load(&mut core).map_err(|e| EngineError::Store(Arc::new(e)))?;
+    vouched::load(&mut core);
     items::cleanup(&mut core);
     if core.audit_head.is_none() {
         // A store that knows its peers has started before, so it had a log: say so loudly and

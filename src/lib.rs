@@ -48,5 +48,6 @@ pub mod policy;
 pub mod signing;
 pub mod store;
 pub mod vault;
+pub mod vouch;
 pub mod witness;
 pub mod workspace;

@@ -7,6 +7,7 @@
 //! - `/liaison/sync/1` (see [`protocol`]) carries the workspace.
 //! - Pinned peers are dialled on start and redialled with exponential backoff.
 
+pub mod addr;
 mod codec;
 pub mod protocol;
 mod swarm;
@@ -48,6 +49,9 @@ pub enum NetCmd {
     },
     /// The pinned peers changed (config reload).
     SetPeers(Vec<PinnedPeer>),
+    /// The peers our own Party's primary vouched for changed: they may connect and are dialled
+    /// like pinned ones, unless pinned by hand (the hand-pinned entry wins).
+    SetVouched(Vec<PinnedPeer>),
     /// The addresses we listen on.
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     /// Stop the swarm.

@@ -155,6 +155,7 @@ impl Node {
             listen: config.network.listen.clone(),
             peers: config.peers.clone(),
             max_message_bytes: config.network.max_message_bytes,
+            external: config.network.external_addrs.clone(),
         };
         let (listen, net_task) = match net::spawn(net_opts, net_rx, engine_tx).await {
             Ok(x) => x,
@@ -173,7 +174,12 @@ impl Node {
             token: Arc::from(keys.api_token.as_str()),
             party: config.party.clone(),
             public: public.clone(),
-            listen: listen.clone(),
+            // What `/api/id` exports: where other sites reach us, else what we bound.
+            listen: if config.network.external_addrs.is_empty() {
+                listen.clone()
+            } else {
+                config.network.external_addrs.clone()
+            },
             reload: reload.clone(),
             data_dir: data_dir.to_path_buf(),
             sessions: Arc::new(api::Sessions::open(accounts.clone())?),
@@ -323,6 +329,8 @@ pub struct InitOptions {
     pub party_name: String,
     /// libp2p listen addresses.
     pub listen: Vec<Multiaddr>,
+    /// Where other sites reach this node (`[network] external_addrs`); may be empty.
+    pub external_addrs: Vec<Multiaddr>,
     /// API address.
     pub api: SocketAddr,
     /// Copy the Party keys from this data dir (a Party's further node) instead of making new ones.
@@ -386,7 +394,7 @@ pub fn init_data_dir(dir: &Path, o: &InitOptions) -> Result<keys::PublicKeys, In
     };
     let api_hosts = if o.api.ip().is_unspecified() { vec![] } else { vec![o.api.ip().to_string()] };
     let k = keys::generate(dir, party_keys, &api_hosts)?;
-    let text = crate::config::render_template(&o.party_id, &o.party_name, &o.listen, o.api);
+    let text = crate::config::render_template(&o.party_id, &o.party_name, &o.listen, &o.external_addrs, o.api);
     std::fs::write(&file, text).map_err(io(&file))?;
     // Parse back what was written: init must never leave a config that serve would refuse.
     NodeConfig::load(dir)?;

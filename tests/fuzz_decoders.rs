@@ -547,7 +547,7 @@ fn witnessed() -> impl Strategy<Value = Witnessed> {
     })
 }
 
-const FRAME_KINDS: usize = 12;
+const FRAME_KINDS: usize = 13;
 
 fn frame_kind(f: &Frame) -> usize {
     match f {
@@ -563,6 +563,7 @@ fn frame_kind(f: &Frame) -> usize {
         Frame::Presence(_) => 9,
         Frame::AuditHead(_) => 10,
         Frame::Witnessed(_) => 11,
+        Frame::Vouched(_) => 12,
     }
 }
 
@@ -607,6 +608,15 @@ fn frame() -> impl Strategy<Value = Frame> {
         }),
         audit_head().prop_map(Frame::AuditHead),
         vec(witnessed(), v(3)).prop_map(Frame::Witnessed),
+        (text(), text(), any::<i64>(), bytes(80)).prop_map(|(party, issuer, issued_ms, sig)| {
+            Frame::Vouched(Box::new(liaison::vouch::VouchedList {
+                party: party.parse().unwrap_or_else(|_| "cica".parse().expect("party id")),
+                issuer,
+                issued_ms,
+                cards: Vec::new(),
+                sig,
+            }))
+        }),
     ]
 }
 

@@ -24,7 +24,7 @@ pub struct NodeId {
     pub party_id: String,
     /// Party name.
     pub party_name: String,
-    /// Addresses the node listens on.
+    /// Addresses other sites dial it at (`[network] external_addrs`, else those it bound).
     pub listen_addrs: Vec<String>,
     /// The Party's Ed25519 public key, hex.
     pub signing_key: String,
@@ -46,7 +46,13 @@ pub async fn id(State(s): State<AppState>) -> Json<NodeId> {
         peer_id: s.public.peer_id.to_string(),
         party_id: s.party.id.to_string(),
         party_name: s.party.name.clone(),
-        listen_addrs: s.listen.iter().map(|a| a.to_string()).collect(),
+        // Only what another site can dial (a wildcard listener's bound address is not).
+        listen_addrs: s
+            .listen
+            .iter()
+            .filter(|a| crate::net::addr::dialable(a).is_ok())
+            .map(|a| a.to_string())
+            .collect(),
         signing_key: hex::encode(s.public.signing_key),
         sealing_key: hex::encode(s.public.sealing_key),
     })
@@ -113,6 +119,11 @@ fn party_role() -> PeerRole {
 impl NewPeer {
     fn pinned(self) -> Result<PinnedPeer, String> {
         let addrs = self.listen_addrs.iter().map(|a| config::parse_multiaddr(a)).collect::<Result<Vec<_>, _>>()?;
+        for a in &addrs {
+            crate::net::addr::dialable(a).map_err(|e| {
+                format!("listen_addrs: {e}; give the address that node is reached at (its [network] external_addrs)")
+            })?;
+        }
         Ok(PinnedPeer {
             party_id: self.party_id.parse().map_err(|e| format!("party_id: {e}"))?,
             peer_id: self.peer_id.parse().map_err(|e| format!("peer_id: {e}"))?,

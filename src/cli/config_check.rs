@@ -215,6 +215,7 @@ mod tests {
             listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
             api: "127.0.0.1:0".parse().unwrap(),
             party_keys_from: None,
+            external_addrs: Vec::new(),
         };
         crate::node::init_data_dir(&data, &o).unwrap();
         let r = check(&data);

@@ -12,6 +12,7 @@ use super::output;
 use crate::config::{self, DEFAULT_API_PORT, DEFAULT_P2P_PORT, NodeConfig};
 use crate::ids::PartyId;
 use crate::keys;
+use crate::net::addr::{Undialable, dialable};
 use crate::node::{InitOptions, init_data_dir, run_info};
 
 /// Arguments of `liaison init`.
@@ -26,6 +27,12 @@ pub struct InitArgs {
     /// libp2p address to listen on (repeatable) [default: /ip4/0.0.0.0/tcp/4710].
     #[arg(long, value_name = "MULTIADDR", value_parser = parse_multiaddr)]
     pub listen: Vec<Multiaddr>,
+    /// Where the other sites reach this node (repeatable): a concrete IP or DNS name with a TCP
+    /// port, e.g. /ip4/203.0.113.7/tcp/4710 or /dns4/liaison.example.org/tcp/4710. Written to
+    /// `[network] external_addrs`; `liaison id` exports it. Needed when --listen is 0.0.0.0 (the
+    /// default) or port 0, and behind NAT or a port forward.
+    #[arg(long = "external-addr", value_name = "MULTIADDR", value_parser = parse_external)]
+    pub external_addrs: Vec<Multiaddr>,
     /// Address of the local HTTPS API [default: 127.0.0.1:4711].
     #[arg(long, value_name = "ADDR")]
     pub api: Option<SocketAddr>,
@@ -42,12 +49,36 @@ fn parse_multiaddr(s: &str) -> Result<Multiaddr, String> {
     config::parse_multiaddr(s)
 }
 
+fn parse_external(s: &str) -> Result<Multiaddr, String> {
+    let a = config::parse_multiaddr(s)?;
+    dialable(&a).map_err(|e| format!("{e}; give the address other sites reach this node at"))?;
+    Ok(a)
+}
+
 /// Arguments of `liaison id`.
 #[derive(Args, Debug)]
 pub struct IdArgs {
     /// Print as JSON (what `liaison peer add --from-id` reads).
     #[arg(long)]
     pub json: bool,
+    /// Print only the peer id (needs no dialable address; for scripts).
+    #[arg(long, conflicts_with = "json")]
+    pub peer_id: bool,
+}
+
+/// Why `liaison id` exports no card: an address another site could not dial.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{file}: [network] listen has {source}, which another site cannot dial. Set `[network] external_addrs` in {file} to where the other sites reach this node (e.g. [\"/ip4/203.0.113.7/tcp/{DEFAULT_P2P_PORT}\"] or [\"/dns4/liaison.example.org/tcp/{DEFAULT_P2P_PORT}\"]), or pass --external-addr to `liaison init`{hint}",
+    file = .file.display()
+)]
+pub struct NoDialableAddr {
+    /// node.toml.
+    pub file: PathBuf,
+    /// The address and why.
+    pub source: Undialable,
+    /// What else would do.
+    pub hint: &'static str,
 }
 
 /// What `liaison id --json` prints, and `peer add --from-id` reads.
@@ -59,7 +90,8 @@ pub struct IdCard {
     pub party_name: String,
     /// libp2p peer id.
     pub peer_id: String,
-    /// Addresses to dial.
+    /// Addresses to dial: `[network] external_addrs`, else the listen addresses (never
+    /// 0.0.0.0 or port 0). The name stays for the cards already exchanged.
     pub listen_addrs: Vec<String>,
     /// Ed25519 public key of the Party, hex.
     pub signing_key: String,
@@ -82,30 +114,62 @@ pub fn init(dir: &Path, a: &InitArgs) -> anyhow::Result<()> {
         party_id: a.party_id.clone(),
         party_name: a.party_name.clone(),
         listen,
+        external_addrs: a.external_addrs.clone(),
         api,
         party_keys_from: a.party_keys_from.clone(),
     };
     let public = init_data_dir(dir, &opts)?;
     if a.json {
-        return output::json(&card(dir)?);
+        // The card needs a dialable address; without one, init still succeeded.
+        return match card(dir) {
+            Ok(c) => output::json(&c),
+            Err(_) => output::json(&serde_json::json!({ "peer_id": public.peer_id.to_string() })),
+        };
     }
     println!("Created node for {} ({}) in {}", a.party_name, a.party_id, dir.display());
     println!("  peer id      {}", public.peer_id);
     println!("  config       {}", NodeConfig::path(dir).display());
     println!("  API          https://{api} (token in {})", dir.join(keys::API_TOKEN).display());
     println!();
+    if let Err(e) = card(dir) {
+        // Said now, not when the other site's sysadmin asks for the card.
+        println!("  note         {e}");
+    }
     println!("Next: give the other Party's sysadmin the output of `liaison id --data-dir {}`,", dir.display());
     println!("pin their node with `liaison peer add`, then `liaison serve --data-dir {}`.", dir.display());
     Ok(())
 }
 
+/// The addresses to export: `[network] external_addrs` when set; else the listen addresses,
+/// with port 0 resolved from a running node's run.json. A wildcard listen address is refused
+/// even on a running node: which of the machine's interfaces another site reaches is the
+/// sysadmin's call, not a guess from the interface list.
+pub fn exported_addrs(dir: &Path, cfg: &NodeConfig) -> Result<Vec<Multiaddr>, NoDialableAddr> {
+    if !cfg.network.external_addrs.is_empty() {
+        return Ok(cfg.network.external_addrs.clone());
+    }
+    let file = NodeConfig::path(dir);
+    let refuse = |source, hint| NoDialableAddr { file: file.clone(), source, hint };
+    for a in &cfg.network.listen {
+        if let Err(e @ (Undialable::Unspecified { .. } | Undialable::Incomplete { .. })) = dialable(a) {
+            return Err(refuse(e, "."));
+        }
+    }
+    let running = run_info(dir).map(|info| info.listen.iter().filter_map(|a| a.parse().ok()).collect::<Vec<_>>());
+    let addrs = match running {
+        Some(bound) if !bound.is_empty() => bound,
+        _ => cfg.network.listen.clone(),
+    };
+    for a in &addrs {
+        dialable(a).map_err(|e| refuse(e, "; or start the node, and `liaison id` exports the port it bound."))?;
+    }
+    Ok(addrs)
+}
+
 fn card(dir: &Path) -> anyhow::Result<IdCard> {
     let cfg = NodeConfig::load(dir)?;
     let k = keys::load(dir)?.public();
-    let listen_addrs = match run_info(dir) {
-        Some(info) => info.listen,
-        None => cfg.network.listen.iter().map(|a| a.to_string()).collect(),
-    };
+    let listen_addrs = exported_addrs(dir, &cfg)?.iter().map(|a| a.to_string()).collect();
     Ok(IdCard {
         party_id: cfg.party.id.to_string(),
         party_name: cfg.party.name,
@@ -120,6 +184,10 @@ fn card(dir: &Path) -> anyhow::Result<IdCard> {
 }
 
 pub fn id(dir: &Path, a: &IdArgs) -> anyhow::Result<()> {
+    if a.peer_id {
+        println!("{}", keys::load(dir)?.public().peer_id);
+        return Ok(());
+    }
     let c = card(dir)?;
     if a.json {
         return output::json(&c);
@@ -127,7 +195,7 @@ pub fn id(dir: &Path, a: &IdArgs) -> anyhow::Result<()> {
     println!("party        {} ({})", c.party_name, c.party_id);
     println!("peer id      {}", c.peer_id);
     for addr in &c.listen_addrs {
-        println!("listen       {addr}");
+        println!("address      {addr}");
     }
     println!("signing key  {}", c.signing_key);
     println!("sealing key  {}", c.sealing_key);
@@ -137,8 +205,12 @@ pub fn id(dir: &Path, a: &IdArgs) -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "To pin this node on another: liaison peer add --party-id {} --peer-id {} --addr <ADDR> --signing-key {} --sealing-key {}",
-        c.party_id, c.peer_id, c.signing_key, c.sealing_key
+        "To pin this node on another: liaison peer add --party-id {} --peer-id {}{} --signing-key {} --sealing-key {}",
+        c.party_id,
+        c.peer_id,
+        c.listen_addrs.iter().map(|a| format!(" --addr {a}")).collect::<String>(),
+        c.signing_key,
+        c.sealing_key
     );
     Ok(())
 }

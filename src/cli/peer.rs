@@ -15,6 +15,7 @@ use crate::client::{Client, ClientError};
 use crate::config::{self, NodeConfig, PeerRole, PinnedPeer};
 use crate::engine::NodeStatus;
 use crate::ids::PartyId;
+use crate::net::addr::dialable;
 
 /// Peer commands.
 #[derive(Subcommand, Debug)]
@@ -27,7 +28,8 @@ pub enum PeerCmd {
         /// The peer's libp2p id (from `liaison id` on that node).
         #[arg(long, value_name = "PEER", required_unless_present = "from_id")]
         peer_id: Option<PeerId>,
-        /// Where to dial it (repeatable).
+        /// Where to dial it (repeatable): a concrete IP or DNS name with a TCP port (0.0.0.0 and
+        /// port 0 are refused). Taken from --from-id when not given.
         #[arg(long = "addr", value_name = "MULTIADDR", value_parser = parse_multiaddr)]
         addrs: Vec<Multiaddr>,
         /// What it may receive.
@@ -43,7 +45,8 @@ pub enum PeerCmd {
         #[arg(long, value_name = "FILE")]
         from_id: Option<PathBuf>,
     },
-    /// List the pinned peers, with their connection state if the node runs.
+    /// List the pinned peers (by hand, and those our own Party's other node vouched for), with
+    /// their connection state if the node runs.
     List {
         /// Print as JSON.
         #[arg(long)]
@@ -96,13 +99,21 @@ pub async fn run(dir: &Path, cmd: &PeerCmd, officer: &str) -> anyhow::Result<()>
                 (None, None) => bail!("--peer-id is required"),
             };
             let mut addrs = addrs.clone();
+            for a in &addrs {
+                dialable(a).map_err(|e| anyhow::anyhow!("--addr {a}: {e}; give the address that node is reached at from here (its sysadmin sets it as [network] external_addrs)"))?;
+            }
             if addrs.is_empty()
                 && let Some(c) = &card
             {
+                let file = from_id.as_deref().unwrap_or(Path::new("")).display();
                 for a in &c.listen_addrs {
-                    addrs.push(
-                        config::parse_multiaddr(a).map_err(|e| anyhow::anyhow!("listen_addrs in the id file: {e}"))?,
-                    );
+                    let a = config::parse_multiaddr(a).map_err(|e| anyhow::anyhow!("{file}: listen_addrs: {e}"))?;
+                    dialable(&a).map_err(|e| {
+                        anyhow::anyhow!(
+                            "{file}: listen_addrs: {e}. Ask that node's sysadmin to set [network] external_addrs in its node.toml and export `liaison id --json` again, or give the address with --addr"
+                        )
+                    })?;
+                    addrs.push(a);
                 }
             }
             let signing_key =
@@ -128,45 +139,80 @@ pub async fn run(dir: &Path, cmd: &PeerCmd, officer: &str) -> anyhow::Result<()>
                 Ok(c) => c.get("/api/status").await.ok(),
                 Err(_) => None,
             };
-            let connected = |id: &PeerId| {
-                status.as_ref().map(|s| s.peers.iter().any(|p| p.peer_id == id.to_string() && p.connected))
-            };
+            let connected = |id: &str| status.as_ref().map(|s| s.peers.iter().any(|p| p.peer_id == id && p.connected));
+            // Pinned by hand (node.toml), then those our own Party's other node vouched for,
+            // which only a running node knows.
+            let mut rows: Vec<Listed> = cfg
+                .peers
+                .iter()
+                .map(|p| Listed {
+                    peer_id: p.peer_id.to_string(),
+                    party_id: p.party_id.to_string(),
+                    role: p.role.to_string(),
+                    addrs: p.addrs.iter().map(|a| a.to_string()).collect(),
+                    signing_key: p.signing_key.map(hex::encode),
+                    sealing_key: p.sealing_key.map(hex::encode),
+                    vouched_by: None,
+                })
+                .collect();
+            for p in status.iter().flat_map(|s| &s.peers) {
+                if let Some(by) = &p.vouched_by
+                    && !rows.iter().any(|r| r.peer_id == p.peer_id)
+                {
+                    rows.push(Listed {
+                        peer_id: p.peer_id.clone(),
+                        party_id: p.party_id.clone(),
+                        role: p.role.clone(),
+                        addrs: p.addrs.clone(),
+                        signing_key: None,
+                        sealing_key: None,
+                        vouched_by: Some(by.clone()),
+                    });
+                }
+            }
             if *json {
-                let v: Vec<_> = cfg
-                    .peers
+                let v: Vec<_> = rows
                     .iter()
                     .map(|p| {
                         serde_json::json!({
-                            "peer_id": p.peer_id.to_string(),
-                            "party_id": p.party_id.to_string(),
-                            "role": p.role.to_string(),
-                            "addrs": p.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-                            "signing_key": p.signing_key.map(hex::encode),
-                            "sealing_key": p.sealing_key.map(hex::encode),
+                            "peer_id": p.peer_id,
+                            "party_id": p.party_id,
+                            "role": p.role,
+                            "addrs": p.addrs,
+                            "signing_key": p.signing_key,
+                            "sealing_key": p.sealing_key,
+                            "pinned": if p.vouched_by.is_some() { "vouched-by-party" } else { "by-hand" },
+                            "vouched_by": p.vouched_by,
                             "connected": connected(&p.peer_id),
                         })
                     })
                     .collect();
                 return output::json(&v);
             }
-            let rows: Vec<Vec<String>> = cfg
-                .peers
+            let table: Vec<Vec<String>> = rows
                 .iter()
                 .map(|p| {
                     vec![
-                        p.party_id.to_string(),
-                        p.role.to_string(),
-                        p.peer_id.to_string(),
+                        p.party_id.clone(),
+                        p.role.clone(),
+                        p.peer_id.clone(),
+                        match &p.vouched_by {
+                            Some(by) => format!("vouched by our node {by}"),
+                            None => "by hand".into(),
+                        },
                         match connected(&p.peer_id) {
                             Some(true) => "connected".into(),
                             Some(false) => "not connected".into(),
                             None => "(node not running)".into(),
                         },
-                        p.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" "),
+                        p.addrs.join(" "),
                     ]
                 })
                 .collect();
-            output::table(&["PARTY", "ROLE", "PEER ID", "STATE", "ADDRESSES"], &rows);
+            output::table(&["PARTY", "ROLE", "PEER ID", "PINNED", "STATE", "ADDRESSES"], &table);
+            if status.is_none() {
+                println!("(peers vouched for by our own Party's other node are listed while the node runs)");
+            }
             Ok(())
         }
         PeerCmd::Remove { peer_id } => {
@@ -175,6 +221,17 @@ pub async fn run(dir: &Path, cmd: &PeerCmd, officer: &str) -> anyhow::Result<()>
             tell_node(dir, officer).await
         }
     }
+}
+
+/// One row of `peer list`.
+struct Listed {
+    peer_id: String,
+    party_id: String,
+    role: String,
+    addrs: Vec<String>,
+    signing_key: Option<String>,
+    sealing_key: Option<String>,
+    vouched_by: Option<String>,
 }
 
 /// Asks a running node to re-read its peers; says so if none runs (it reads them at start).

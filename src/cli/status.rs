@@ -118,6 +118,8 @@ fn offline(dir: &Path) -> anyhow::Result<NodeStatus> {
             in_sync: 0,
             behind: 0,
             traffic: Default::default(),
+            addrs: p.addrs.iter().map(|a| a.to_string()).collect(),
+            vouched_by: None,
         });
     }
     Ok(NodeStatus {

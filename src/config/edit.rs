@@ -147,6 +147,7 @@ mod tests {
             &"cica".parse().unwrap(),
             "CICA",
             &["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            &[],
             "127.0.0.1:0".parse().unwrap(),
         );
         std::fs::write(dir.path().join("node.toml"), &text).unwrap();

@@ -8,8 +8,15 @@ use libp2p::Multiaddr;
 use crate::ids::PartyId;
 
 /// Text of a fresh `node.toml`.
-pub fn render(party_id: &PartyId, party_name: &str, listen: &[Multiaddr], api: SocketAddr) -> String {
+pub fn render(
+    party_id: &PartyId,
+    party_name: &str,
+    listen: &[Multiaddr],
+    external: &[Multiaddr],
+    api: SocketAddr,
+) -> String {
     let listen = listen.iter().map(|a| format!("{:?}", a.to_string())).collect::<Vec<_>>().join(", ");
+    let external = external.iter().map(|a| format!("{:?}", a.to_string())).collect::<Vec<_>>().join(", ");
     let name = toml_string(party_name);
     format!(
         r#"# liaison node configuration.
@@ -28,6 +35,12 @@ name = {name}
 # libp2p addresses to listen on for other nodes (TCP, Noise, Yamux). Only the peers pinned
 # below may connect; every other connection is refused right after the handshake.
 listen = [{listen}]
+# Where the other sites reach this node: what `liaison id` exports for their `peer add`, and what
+# the node announces to its peers. Needed when the listen address is 0.0.0.0 or port 0 (they
+# say "every interface" and "any port", not where to dial), and behind NAT or a port forward.
+# Each must be a concrete IP or DNS name with a TCP port, e.g. ["/ip4/203.0.113.7/tcp/{p2p_port}"]
+# or ["/dns4/liaison.example.org/tcp/{p2p_port}"]. Default [] (the listen addresses, if dialable).
+external_addrs = [{external}]
 # Largest message a peer may send, in bytes; a bigger one drops that peer's session.
 # Default 33554432 (32 MiB).
 max_message_bytes = {max}
@@ -152,11 +165,13 @@ mod tests {
             &"cica".parse().unwrap(),
             "CICA \"Secretariat\"",
             &["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            &["/dns4/liaison.example.org/tcp/4710".parse().unwrap()],
             "127.0.0.1:0".parse().unwrap(),
         );
         let c = NodeConfig::parse(Path::new("/d"), Path::new("/d/node.toml"), &text).unwrap();
         assert_eq!(c.party.name, "CICA \"Secretariat\"");
         assert_eq!(c.network.listen[0].to_string(), "/ip4/127.0.0.1/tcp/0");
+        assert_eq!(c.network.external_addrs[0].to_string(), "/dns4/liaison.example.org/tcp/4710");
         assert!(c.peers.is_empty());
         // The defaults written in the template are the defaults in code.
         assert_eq!(c.limits, crate::config::Limits::default());

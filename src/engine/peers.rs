@@ -36,13 +36,20 @@ pub(super) const SENT_ITEM_REQUESTS: usize = 1024;
 
 /// Every pinned peer, and the session with each connected one.
 pub(super) struct Peers {
+    /// The peers in effect: pinned by hand, and vouched for by our own Party's other nodes.
     pub(super) by_id: HashMap<PeerId, PeerState>,
     /// `[limits.peer]`: what each peer may send or make this node hold.
     pub(super) limits: PeerLimits,
+    /// The peers pinned in node.toml (they win over vouched ones).
+    pub(super) hand: Vec<PinnedPeer>,
+    /// Vouched peers: see [`super::vouched`].
+    pub(super) vouched: super::vouched::VouchedState,
 }
 
 pub(super) struct PeerState {
     pub pinned: PinnedPeer,
+    /// The node of our own Party that vouched for this peer; `None` when pinned by hand.
+    pub vouched_by: Option<PeerId>,
     pub connected: bool,
     pub session: Option<Session>,
     /// Sync state per document; loaded from the store when a session starts.
@@ -110,6 +117,8 @@ pub(super) struct Session {
     pub send_certs: bool,
     /// Certificates learnt since, to pass on.
     pub want_certs: Vec<crate::authorship::ActorCert>,
+    /// Send our signed list of the other Parties' peers (to our own Party's nodes).
+    pub send_vouched: bool,
     /// The signed heads (actor, seq) sent in this session, by document.
     pub sent_heads: HashMap<DocId, std::collections::HashSet<(Vec<u8>, u64)>>,
 }
@@ -139,8 +148,8 @@ pub(super) struct Violation(pub String);
 
 impl Peers {
     pub fn new(pinned: &[PinnedPeer], limits: PeerLimits) -> Peers {
-        let by_id = pinned.iter().map(|p| (p.peer_id, PeerState::new(p.clone()))).collect();
-        Peers { by_id, limits }
+        let by_id = pinned.iter().map(|p| (p.peer_id, PeerState::new(p.clone(), None))).collect();
+        Peers { by_id, limits, hand: pinned.to_vec(), vouched: Default::default() }
     }
 
     /// Encoded sync state for the store.
@@ -167,21 +176,38 @@ impl Peers {
         self.by_id.values().map(|p| &p.pinned)
     }
 
-    /// A Party's pinned signing key, from any of its pinned nodes.
+    /// A Party's signing key, from any of its nodes pinned by hand, else from one vouched for
+    /// by our own Party.
     pub fn signing_key_of(&self, party: &crate::ids::PartyId) -> Option<[u8; 32]> {
-        self.by_id.values().filter(|p| &p.pinned.party_id == party).find_map(|p| p.pinned.signing_key)
+        self.of_party(party).find_map(|p| p.signing_key)
     }
 
-    /// A Party's pinned sealing key, from any of its pinned nodes.
+    /// A Party's sealing key, from any of its nodes pinned by hand, else from one vouched for.
     pub fn sealing_key_of(&self, party: &crate::ids::PartyId) -> Option<[u8; 32]> {
-        self.by_id.values().filter(|p| &p.pinned.party_id == party).find_map(|p| p.pinned.sealing_key)
+        self.of_party(party).find_map(|p| p.sealing_key)
+    }
+
+    /// A Party's nodes in effect, those pinned by hand first.
+    fn of_party<'a>(&'a self, party: &'a crate::ids::PartyId) -> impl Iterator<Item = &'a PinnedPeer> + 'a {
+        let mut nodes: Vec<&PeerState> = self.by_id.values().filter(|p| &p.pinned.party_id == party).collect();
+        nodes.sort_by_key(|p| p.vouched_by.is_some());
+        nodes.into_iter().map(|p| &p.pinned)
+    }
+
+    /// Whether `peer` is a node of our own Party pinned here by hand: the only peers whose
+    /// vouched lists we take, and the only ones we send ours.
+    pub fn is_own_party_node(&self, peer: &PeerId, own: &crate::ids::PartyId) -> bool {
+        self.by_id
+            .get(peer)
+            .is_some_and(|p| p.vouched_by.is_none() && &p.pinned.party_id == own && p.pinned.role == PeerRole::Party)
     }
 }
 
 impl PeerState {
-    fn new(pinned: PinnedPeer) -> Self {
+    pub(super) fn new(pinned: PinnedPeer, vouched_by: Option<PeerId>) -> Self {
         PeerState {
             pinned,
+            vouched_by,
             connected: false,
             session: None,
             states: HashMap::new(),
@@ -259,6 +285,7 @@ fn connected(core: &mut Core, peer: PeerId) {
         p.record_loaded = true;
     }
     let workspace = p.pinned.role == PeerRole::Party;
+    let send_vouched = p.vouched_by.is_none() && workspace && p.pinned.party_id == core.identity.party.id;
     p.states.clear();
     if workspace {
         match core.store.sync_states(&peer.to_bytes()) {
@@ -283,6 +310,7 @@ fn connected(core: &mut Core, peer: PeerId) {
         send_catalog: workspace,
         send_all_records: true,
         send_item_list: workspace,
+        send_vouched,
         ..Session::default()
     });
     match p.pinned.role {
@@ -303,28 +331,43 @@ fn connected(core: &mut Core, peer: PeerId) {
     super::witness::session_started(core, peer);
 }
 
+/// The peers pinned in node.toml changed (a reload): they, and the vouched peers they do not
+/// replace, are now in effect.
 pub(super) fn set_peers(core: &mut Core, list: &[PinnedPeer]) {
-    let wanted: HashMap<PeerId, &PinnedPeer> = list.iter().map(|p| (p.peer_id, p)).collect();
+    core.peers.hand = list.to_vec();
+    super::vouched::hand_changed(core);
+    apply(core);
+}
+
+/// Puts the peers in effect (pinned by hand, then vouched) in place of those before: sessions of
+/// peers gone or changed in role end, and every change is audited.
+pub(super) fn apply(core: &mut Core) {
+    let list = super::vouched::effective(core);
+    let wanted: HashMap<PeerId, &(PinnedPeer, Option<PeerId>)> = list.iter().map(|e| (e.0.peer_id, e)).collect();
     let gone: Vec<PeerId> = core.peers.by_id.keys().filter(|id| !wanted.contains_key(id)).copied().collect();
     let mut ended = gone.clone();
     for id in gone {
         if let Some(p) = core.peers.by_id.remove(&id) {
+            let change = match p.vouched_by {
+                Some(by) => format!("vouch of {by} withdrawn"),
+                None => "unpinned".into(),
+            };
             super::audit_log::record(
                 core,
-                crate::audit::Event::PeerConfig {
-                    peer: id.to_string(),
-                    party: p.pinned.party_id.to_string(),
-                    change: "unpinned".into(),
-                },
+                crate::audit::Event::PeerConfig { peer: id.to_string(), party: p.pinned.party_id.to_string(), change },
             );
         }
         core.round.forget_peers.push(id);
         tracing::info!(peer = %id, "peer unpinned; its sync state is forgotten");
     }
-    for (id, pinned) in wanted {
+    for (id, (pinned, vouched_by)) in wanted {
+        let how = |role| match vouched_by {
+            Some(by) => format!("vouched for by our node {by} as {role}"),
+            None => format!("pinned as {role}"),
+        };
         let change = match core.peers.by_id.get_mut(&id) {
             Some(p) => {
-                let change = (p.pinned.role != pinned.role).then(|| format!("role changed to {}", pinned.role));
+                let mut change = (p.pinned.role != pinned.role).then(|| format!("role changed to {}", pinned.role));
                 if change.is_some() {
                     // A changed role changes what the peer may have: start over under the new one.
                     p.session = None;
@@ -332,12 +375,16 @@ pub(super) fn set_peers(core: &mut Core, list: &[PinnedPeer]) {
                     core.round.disconnects.push((id, "its role changed".into()));
                     ended.push(id);
                 }
+                if p.vouched_by != *vouched_by {
+                    change = Some(how(pinned.role));
+                    p.vouched_by = *vouched_by;
+                }
                 p.pinned = pinned.clone();
                 change
             }
             None => {
-                core.peers.by_id.insert(id, PeerState::new(pinned.clone()));
-                Some(format!("pinned as {}", pinned.role))
+                core.peers.by_id.insert(id, PeerState::new(pinned.clone(), *vouched_by));
+                Some(how(pinned.role))
             }
         };
         if let Some(change) = change {
@@ -350,6 +397,7 @@ pub(super) fn set_peers(core: &mut Core, list: &[PinnedPeer]) {
     for id in ended {
         session_ended(core, id);
     }
+    super::vouched::tell_network(core);
 }
 
 /// A peer's session is over (refused, lost, closed, unpinned): its unfinished item transfers
@@ -364,7 +412,9 @@ fn inbound(core: &mut Core, peer: PeerId, request: InboundRequestId, batch: Batc
     let t0 = std::time::Instant::now();
     core.begin_batch();
     bounds::begin(core, peer);
-    match apply_batch(core, peer, batch) {
+    let applied = apply_batch(core, peer, batch);
+    super::vouched::batch_done(core, applied.is_ok());
+    match applied {
         Ok(()) => {
             core.accept_batch();
             bounds::accept(core, peer);
@@ -415,7 +465,11 @@ fn apply_batch(core: &mut Core, peer: PeerId, batch: Batch) -> Result<(), Violat
         matches!(f, Frame::Certs(_) | Frame::Catalog(_) | Frame::Snapshot { .. } | Frame::Sync { .. })
     });
     let unmeasured = || Violation("a document that was not measured".into());
-    for (frame, measured) in workspace.into_iter().chain(rest) {
+    // Vouched peers first: the workspace of the same batch may be signed by the Parties they
+    // name (the certificates of the other Party's nodes, at a second node's first session).
+    let (vouched, others): (Vec<_>, Vec<_>) =
+        workspace.into_iter().chain(rest).partition(|(f, _)| matches!(f, Frame::Vouched(_)));
+    for (frame, measured) in vouched.into_iter().chain(others) {
         match frame {
             Frame::Certs(certs) => core.on_certs(peer, certs)?,
             Frame::Catalog(entries) => sync::on_catalog(core, peer, entries)?,
@@ -434,6 +488,7 @@ fn apply_batch(core: &mut Core, peer: PeerId, batch: Batch) -> Result<(), Violat
             Frame::Presence(notes) => super::presence::on_presence(core, peer, notes)?,
             Frame::AuditHead(head) => super::witness::on_head(core, peer, head)?,
             Frame::Witnessed(receipts) => super::witness::on_witnessed(core, peer, receipts)?,
+            Frame::Vouched(list) => super::vouched::on_vouched(core, peer, *list)?,
         }
     }
     Ok(())
@@ -456,6 +511,7 @@ fn build_batch(core: &mut Core, peer: PeerId) -> Option<Batch> {
     }
     let mut frames = Vec::new();
     let mut size = 0usize;
+    super::vouched::frames(core, peer, &mut frames);
     super::presence::presence_frames(core, peer, &mut frames);
     super::witness::frames(core, peer, &mut frames);
     consent::record_frames(core, peer, &mut frames, &mut size);

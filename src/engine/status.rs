@@ -61,6 +61,12 @@ pub struct PeerStatus {
     pub behind: usize,
     /// What went each way since the node started.
     pub traffic: super::peers::Traffic,
+    /// Where it is dialled.
+    #[serde(default)]
+    pub addrs: Vec<String>,
+    /// The node of our own Party that vouched for this peer; absent when pinned by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vouched_by: Option<String>,
 }
 
 pub(super) fn status(core: &mut Core) -> NodeStatus {
@@ -95,6 +101,8 @@ pub(super) fn status(core: &mut Core) -> NodeStatus {
             in_sync,
             behind: shared - in_sync,
             traffic: p.traffic,
+            addrs: p.pinned.addrs.iter().map(|a| a.to_string()).collect(),
+            vouched_by: p.vouched_by.map(|by| by.to_string()),
         });
     }
     peers.sort_by(|a, b| (&a.party_id, &a.peer_id).cmp(&(&b.party_id, &b.peer_id)));

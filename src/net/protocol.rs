@@ -92,6 +92,10 @@ pub enum Frame {
     AuditHead(crate::audit::Head),
     /// Between the Parties: heads of the receiver's audit log, countersigned by the sender.
     Witnessed(Vec<crate::witness::Witnessed>),
+    /// Between one Party's own nodes: the peers the sender pinned for other Parties, signed
+    /// with the Party key (see [`crate::vouch`]); sent at the start of a session and whenever
+    /// they change. At most [`crate::vouch::MAX_CARDS`] cards.
+    Vouched(Box<crate::vouch::VouchedList>),
 }
 
 /// One officer at one draft. The Party is the sending peer's, never taken from the wire.
@@ -124,6 +128,7 @@ impl Frame {
             Frame::Presence(n) => n.len() * 64,
             Frame::AuditHead(_) => 112,
             Frame::Witnessed(w) => w.len() * 320,
+            Frame::Vouched(v) => 128 + v.cards.len() * 256,
         }
     }
 }

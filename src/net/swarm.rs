@@ -61,6 +61,8 @@ pub struct NetOptions {
     pub peers: Vec<PinnedPeer>,
     /// The largest batch accepted from a peer.
     pub max_message_bytes: u64,
+    /// Where other sites reach us (`[network] external_addrs`): announced to peers by identify.
+    pub external: Vec<Multiaddr>,
 }
 
 #[derive(NetworkBehaviour)]
@@ -93,6 +95,10 @@ struct EventLoop {
     outbound: HashMap<OutboundRequestId, PeerId>,
     /// Sessions to drop once the reply that says why has had time to leave.
     disconnects: Vec<(Instant, PeerId)>,
+    /// The peers pinned in node.toml.
+    pinned: Vec<PinnedPeer>,
+    /// The peers our own Party's other node vouched for (a hand-pinned entry wins).
+    vouched: Vec<PinnedPeer>,
 }
 
 /// Builds the swarm, starts listening, and spawns the event loop. Returns the addresses
@@ -160,6 +166,10 @@ pub async fn spawn(
         }
     }
     let bound: Vec<Multiaddr> = bound.into_iter().map(|(_, a)| a).collect();
+    // Identify hides the listen addresses (they may be 0.0.0.0 or private) and reports these.
+    for a in opts.external {
+        swarm.add_external_address(a);
+    }
 
     let mut ev = EventLoop {
         swarm,
@@ -169,8 +179,10 @@ pub async fn spawn(
         inbound_busy: HashMap::new(),
         outbound: HashMap::new(),
         disconnects: Vec::new(),
+        pinned: opts.peers,
+        vouched: Vec::new(),
     };
-    ev.set_peers(&opts.peers);
+    ev.set_peers();
     let span = tracing::info_span!("net");
     let task = tokio::spawn(ev.run(cmds).instrument(span));
     Ok((bound, task))
@@ -197,8 +209,13 @@ impl EventLoop {
         tracing::debug!("network stopped");
     }
 
-    fn set_peers(&mut self, peers: &[PinnedPeer]) {
-        let wanted: HashMap<PeerId, &PinnedPeer> = peers.iter().map(|p| (p.peer_id, p)).collect();
+    /// Applies the pinned and vouched peers: allow-list and dials.
+    fn set_peers(&mut self) {
+        let mut wanted: HashMap<PeerId, &PinnedPeer> = HashMap::new();
+        // Vouched first, so that a hand-pinned entry for the same peer replaces it.
+        for p in self.vouched.iter().chain(&self.pinned) {
+            wanted.insert(p.peer_id, p);
+        }
         let gone: Vec<PeerId> = self.dials.keys().filter(|id| !wanted.contains_key(id)).copied().collect();
         for id in gone {
             self.dials.remove(&id);
@@ -215,8 +232,21 @@ impl EventLoop {
                 next: Instant::now(),
                 backoff: BACKOFF_START,
             });
-            if d.addrs != p.addrs {
-                d.addrs = p.addrs.clone();
+            // 0.0.0.0 dials this machine, port 0 nothing: a hand-edited node.toml may hold them.
+            let addrs: Vec<Multiaddr> = p
+                .addrs
+                .iter()
+                .filter(|a| match super::addr::dialable(a) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!(peer = %id, error = %e, "not dialling this address of the peer");
+                        false
+                    }
+                })
+                .cloned()
+                .collect();
+            if d.addrs != addrs {
+                d.addrs = addrs;
                 d.next = Instant::now();
                 d.backoff = BACKOFF_START;
             }
@@ -272,7 +302,14 @@ impl EventLoop {
                 // The refusal sent just before must reach the peer, so that its log says why.
                 self.disconnects.push((Instant::now() + DISCONNECT_GRACE, peer));
             }
-            NetCmd::SetPeers(peers) => self.set_peers(&peers),
+            NetCmd::SetPeers(peers) => {
+                self.pinned = peers;
+                self.set_peers();
+            }
+            NetCmd::SetVouched(peers) => {
+                self.vouched = peers;
+                self.set_peers();
+            }
             NetCmd::ListenAddrs(reply) => {
                 let _ = reply.send(self.swarm.listeners().cloned().collect());
             }

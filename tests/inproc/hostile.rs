@@ -31,6 +31,7 @@ impl Hostile {
                 party_id: "sco-rats".parse().expect("party id"),
                 party_name: "SCO RATS".into(),
                 listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("multiaddr")],
+                external_addrs: Vec::new(),
                 api: "127.0.0.1:0".parse().expect("address"),
                 party_keys_from: None,
             },

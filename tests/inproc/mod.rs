@@ -46,6 +46,7 @@ impl TestNode {
                 party_id: party.parse().unwrap(),
                 party_name: format!("{party} node"),
                 listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+                external_addrs: Vec::new(),
                 api: "127.0.0.1:0".parse().unwrap(),
                 party_keys_from: party_keys_from.map(Path::to_path_buf),
             },
