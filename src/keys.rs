@@ -207,7 +207,8 @@ fn write_secret(file: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     f.sync_all().map_err(io)
 }
 
-fn read_secret(file: &Path) -> Result<Vec<u8>, KeyError> {
+/// Reads a secret file, refusing it when its group or others may read it.
+pub fn read_secret(file: &Path) -> Result<Vec<u8>, KeyError> {
     let io = |source| KeyError::Io { file: file.to_path_buf(), source };
     let meta = fs::metadata(file).map_err(io)?;
     let mode = meta.permissions().mode() & 0o777;
