@@ -53,7 +53,7 @@ pub use login::Logins;
 pub use node_routes::{NodeId, Reloaded};
 pub use session::{COOKIE_NAME, CSRF_HEADER, SessionInfo, Sessions};
 pub use tls::{CertSummary, TlsError};
-pub use vault_routes::{AuditReport, RecordMade, Requested};
+pub use vault_routes::{AuditReport, RecordMade, Requested, ShareMeta};
 pub use web::CSP;
 pub use workspace_routes::{Created, OFFICER_HEADER, ThreadSummary};
 

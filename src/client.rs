@@ -180,21 +180,23 @@ impl Client {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
-    /// Sends a file as the request body, streamed, with `on_bytes` told of each piece sent;
-    /// reads the JSON answer.
+    /// Sends `head` then a file as the request body, streamed, with `on_bytes` told of each
+    /// piece of the file sent; reads the JSON answer.
     pub async fn upload<T: DeserializeOwned>(
         &self,
-        path_and_query: &str,
+        path: &str,
+        head: Vec<u8>,
         file: tokio::fs::File,
         on_bytes: impl Fn(u64) + Send + Sync + 'static,
     ) -> Result<T, ClientError> {
         use futures::StreamExt;
-        let (url, req) = self.request(Method::POST, path_and_query);
-        let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |r| {
+        let (url, req) = self.request(Method::POST, path);
+        let file = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |r| {
             if let Ok(b) = r {
                 on_bytes(b.len() as u64);
             }
         });
+        let stream = futures::stream::once(async move { Ok(axum::body::Bytes::from(head)) }).chain(file);
         let req = req.body(reqwest::Body::wrap_stream(stream));
         self.finish(req, url).await
     }

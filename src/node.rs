@@ -163,6 +163,7 @@ impl Node {
         };
 
         let tls = axum_server::tls_rustls::RustlsConfig::from_config(api::tls::server_config(&config.api.tls)?);
+        warn_if_cert_lacks_listen_name(&config);
         let trusted_proxies = Arc::new(api::client_addr::TrustedProxies::new(&config.api.trusted_proxies));
         let live =
             Live { engine: engine.clone(), net: net_tx.clone(), tls: tls.clone(), proxies: trusted_proxies.clone() };
@@ -258,6 +259,25 @@ impl Node {
         let _ = (&mut self.net_task).await;
         let _ = std::fs::remove_file(self.data_dir.join(RUN_FILE));
         tracing::info!("node stopped");
+    }
+}
+
+/// A self-signed certificate made for another `[api] listen` (the address was edited after
+/// `init`) fails every client's name check: say so, and how to make one that fits.
+fn warn_if_cert_lacks_listen_name(config: &NodeConfig) {
+    let ip = config.api.listen.ip();
+    if config.api.tls.organisation || ip.is_unspecified() || ip.is_loopback() {
+        return;
+    }
+    if let Some(cert) = api::CertSummary::of_pem_file(&config.api.tls.cert)
+        && !cert.names.contains(&ip.to_string())
+    {
+        tracing::warn!(
+            file = %config.api.tls.cert.display(),
+            names = ?cert.names,
+            "the API's self-signed certificate is not for [api] listen {ip}: clients will refuse it; run `liaison api-cert --data-dir {} [--name OTHER-NAME]` to make one that is",
+            config.data_dir.display()
+        );
     }
 }
 
