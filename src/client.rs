@@ -236,7 +236,7 @@ impl Client {
         }
         // Only a refused connection says that no node runs; anything else that answers (or
         // a route that is down) is not to be mistaken for it.
-        if e.is_connect() && io_kind(&e) == Some(std::io::ErrorKind::ConnectionRefused) {
+        if e.is_connect() && is_refused(&e) {
             ClientError::NoNode { url: self.base.clone(), data_dir: self.data_dir.clone() }
         } else {
             ClientError::Transport { url: url.to_string(), reason: error_chain(&e) }
@@ -262,7 +262,7 @@ impl Client {
             rustls::Error::InvalidCertificate(C::NotValidForNameContext { presented, .. }) => format!(
                 "name mismatch: expected a certificate for {:?}, but the node's certificate is for {}; {fix_names}",
                 t.expected,
-                presented.join(", ")
+                presented.iter().map(|n| plain_name(n)).collect::<Vec<_>>().join(", ")
             ),
             rustls::Error::InvalidCertificate(C::NotValidForName) => format!(
                 "name mismatch: expected a certificate for {:?}, but the node's certificate is not for it (the served file {} is for {}); {fix_names}",
@@ -384,36 +384,45 @@ fn client_trusting(pem: &[u8], resolve: Option<(&str, SocketAddr)>) -> Result<re
     b.build().map_err(|e| e.to_string())
 }
 
-/// The rustls error somewhere in a chain of errors (an `io::Error` hides its inner error from
-/// `source()`, so it is looked into too).
-fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
-    let mut cur = Some(e);
-    while let Some(c) = cur {
-        if let Some(r) = c.downcast_ref::<rustls::Error>() {
-            return Some(r);
-        }
-        if let Some(r) = c
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|i| i.downcast_ref::<rustls::Error>())
-        {
-            return Some(r);
-        }
-        cur = c.source();
+/// Every error in a chain, looking inside what `source()` does not show: an `io::Error`'s inner
+/// error (its `source()` skips it).
+fn each_error<'a>(e: &'a (dyn std::error::Error + 'static), f: &mut dyn FnMut(&'a (dyn std::error::Error + 'static))) {
+    f(e);
+    if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        each_error(inner, f);
     }
-    None
+    if let Some(next) = e.source() {
+        each_error(next, f);
+    }
 }
 
-/// The kind of the I/O error somewhere in a chain of errors.
-fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
-    let mut cur = Some(e);
-    while let Some(c) = cur {
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
+/// The rustls error somewhere in a chain of errors.
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut found = None;
+    each_error(e, &mut |c| {
+        if found.is_none() {
+            found = c.downcast_ref::<rustls::Error>();
         }
-        cur = c.source();
-    }
-    None
+    });
+    found
+}
+
+/// Whether an I/O error somewhere in a chain of errors is a refused connection (the HTTP stack
+/// wraps it in further I/O errors of other kinds).
+fn is_refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut refused = false;
+    each_error(e, &mut |c| {
+        refused |=
+            c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
+    });
+    refused
+}
+
+/// A name as rustls shows it (`DnsName("a.example")`, `IpAddress(10.0.0.5)`), as written in a
+/// certificate.
+fn plain_name(shown: &str) -> String {
+    let inner = shown.split_once('(').and_then(|(_, rest)| rest.strip_suffix(')')).unwrap_or(shown);
+    inner.trim_matches('"').to_string()
 }
 
 fn rfc3339(unix_secs: u64) -> String {

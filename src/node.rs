@@ -112,6 +112,8 @@ impl Node {
         install_crypto_provider();
         let config = NodeConfig::load(data_dir)?;
         let keys = keys::load(data_dir)?;
+        // Before anything starts: a certificate that cannot be served stops the node at once.
+        let tls = axum_server::tls_rustls::RustlsConfig::from_config(api::tls::server_config(&config.api.tls)?);
         let public = keys.public();
         // The store first: it says clearly when another process runs on this data dir.
         let store = Store::open(data_dir)?;
@@ -162,7 +164,6 @@ impl Node {
             }
         };
 
-        let tls = axum_server::tls_rustls::RustlsConfig::from_config(api::tls::server_config(&config.api.tls)?);
         warn_if_cert_lacks_listen_name(&config);
         let trusted_proxies = Arc::new(api::client_addr::TrustedProxies::new(&config.api.trusted_proxies));
         let live =
