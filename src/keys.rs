@@ -222,14 +222,6 @@ pub fn load_api_token(data_dir: &Path) -> Result<String, KeyError> {
     Ok(token)
 }
 
-/// Reads the API's certificate and private key (PEM).
-pub fn load_tls(data_dir: &Path) -> Result<(Vec<u8>, Vec<u8>), KeyError> {
-    let cert_file = data_dir.join(TLS_CERT);
-    let cert = fs::read(&cert_file).map_err(|source| KeyError::Io { file: cert_file, source })?;
-    let key = read_secret(&data_dir.join(TLS_KEY))?;
-    Ok((cert, key))
-}
-
 fn make_private_dir(dir: &Path) -> Result<(), KeyError> {
     fs::create_dir_all(dir).map_err(|source| KeyError::Io { file: dir.to_path_buf(), source })?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
