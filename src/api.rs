@@ -4,11 +4,16 @@
 //! logged-in officer's session, and its role is checked (`auth`). The web app's files are served
 //! from the binary (`web`), every response with strict security headers. Handlers are thin: they
 //! turn a request into a job for the engine and the job's answer into JSON. Connections are
-//! capped and time out when idle (`conn`); logins are bounded and slowed (`login`).
+//! capped and time out when idle (`conn`); logins are bounded and slowed (`login`), by the
+//! client's address (`client_addr`, which believes a trusted proxy's `X-Forwarded-For`). The
+//! certificate is the organisation's or the node's own, re-read at every reload (`tls`). Each
+//! request is logged on the target `liaison::access`: method, path without its query, status,
+//! time taken, client address; never a query, a token or a cookie.
 
 mod account_routes;
 mod auth;
 mod backup_routes;
+pub mod client_addr;
 mod conn;
 mod draft_routes;
 mod error;
@@ -19,6 +24,7 @@ mod login_limit;
 mod node_routes;
 mod presence;
 mod session;
+pub mod tls;
 mod vault_routes;
 mod web;
 mod workspace_routes;
@@ -50,14 +56,17 @@ pub use health::serve_metrics;
 pub use login::Logins;
 pub use node_routes::{NodeId, Reloaded};
 pub use session::{COOKIE_NAME, CSRF_HEADER, SessionInfo, Sessions};
-pub use vault_routes::{AuditReport, RecordMade, Requested};
+pub use tls::{CertSummary, TlsError};
+pub use vault_routes::{AuditReport, RecordMade, Requested, ShareMeta};
 pub use web::CSP;
 pub use workspace_routes::{Created, OFFICER_HEADER, ThreadSummary};
 
 /// Largest request body accepted, in bytes (a draft text is capped at 8 MiB).
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
-/// Reloads the pinned peers from node.toml; what `POST /api/reload` and SIGHUP call.
+/// Applies node.toml again (peers, the API's certificate, trusted proxies; see
+/// `config::reload`) and answers how many peers are pinned; what `POST /api/reload` and SIGHUP
+/// call.
 pub type Reloader = Arc<dyn Fn() -> futures::future::BoxFuture<'static, Result<usize, String>> + Send + Sync>;
 
 /// What every handler can reach.
@@ -92,6 +101,8 @@ pub struct AppState {
     pub recent_edits: Arc<std::sync::Mutex<draft_routes::RecentEdits>>,
     /// What `/metrics` shows; the API counts failed logins in it.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// `[api] trusted_proxies`, replaced at a reload.
+    pub trusted_proxies: Arc<client_addr::TrustedProxies>,
 }
 
 /// The API's routes.
@@ -161,23 +172,43 @@ pub fn router(state: AppState) -> Router {
         // After the layer: asked without authentication, and they tell nothing but up or ready.
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
+    let proxies = state.trusted_proxies.clone();
     api.fallback(web::asset)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(web::security_headers))
+        // The access log: one line per request on the target `liaison::access` when its
+        // response is sent. The path only: a query string may hold what an officer typed, and
+        // headers the token or the session cookie, so neither is ever written.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    let client = client_addr::of_request(req.extensions()).map(|a| a.to_string()).unwrap_or_default();
+                    tracing::info_span!(target: "liaison::access", "http", method = %req.method(), path = %req.uri().path(), client = %client)
+                })
+                .on_request(())
+                .on_response(|res: &axum::http::Response<_>, latency: Duration, _: &tracing::Span| {
+                    tracing::info!(target: "liaison::access", status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "request");
+                })
+                .on_body_chunk(())
+                .on_eos(())
+                .on_failure(()),
+        )
+        // Outside the access log, so that it shows the client a trusted proxy names.
+        .layer(axum::middleware::from_fn_with_state(proxies, client_addr::layer))
         .with_state(state)
 }
 
 /// Serves the API over HTTPS on `addr` until `handle` is told to shut down. Returns the bound
 /// address (port 0 resolved) and the server task, which writes the last failed logins to the
 /// audit log as it ends.
+/// `tls` may be reloaded while it serves (`RustlsConfig::reload_from_config`): connections
+/// made after take the new certificate, open ones keep theirs.
 pub async fn serve(
     addr: SocketAddr,
-    cert_pem: Vec<u8>,
-    key_pem: Vec<u8>,
+    tls: RustlsConfig,
     state: AppState,
     handle: ServerHandle,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    let tls = RustlsConfig::from_pem(cert_pem, key_pem).await?;
     let limits = state.limits.clone();
     let idle = Duration::from_secs(limits.header_timeout_secs);
     let timeouts = conn::Timeouts { idle, send: Duration::from_secs(limits.send_timeout_secs) };

@@ -59,10 +59,14 @@ pub enum Command {
     Init(init::InitArgs),
     /// Print what another node's sysadmin needs to pin this node.
     Id(init::IdArgs),
+    /// Make a new self-signed certificate for the API, for other names (a running node serves
+    /// it to new connections at once).
+    ApiCert(init::ApiCertArgs),
     /// Pin, list and unpin peers.
     #[command(subcommand)]
     Peer(peer::PeerCmd),
-    /// Run the node until SIGINT or SIGTERM (SIGHUP reloads the peers).
+    /// Run the node until SIGINT or SIGTERM (SIGHUP applies node.toml again: peers, the API's
+    /// certificate, trusted proxies; it names the changed settings that need a restart).
     Serve,
     /// Show peers, sync state, documents and store size.
     Status(status::StatusArgs),
@@ -234,6 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Init(a) => init::init(&data_dir()?, a),
         Command::Id(a) => init::id(&data_dir()?, a),
+        Command::ApiCert(a) => init::api_cert(&data_dir()?, a),
         Command::Peer(c) => rt()?.block_on(peer::run(&data_dir()?, c, &officer())),
         Command::Serve => {
             let dir = data_dir()?;

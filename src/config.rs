@@ -6,6 +6,7 @@
 
 mod edit;
 mod limits;
+pub mod reload;
 mod template;
 
 use std::net::SocketAddr;
@@ -107,12 +108,36 @@ pub struct NetworkConfig {
 }
 
 /// Local API settings.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApiConfig {
     /// Address of the HTTPS API.
     pub listen: SocketAddr,
     /// Where `/metrics` is served without authentication, in plain HTTP (off by default).
     pub metrics_listen: Option<SocketAddr>,
+    /// The certificate the API serves: the organisation's (`[api] tls_cert`, `tls_key`), or
+    /// the node's self-signed one (`tls/api-cert.pem`, `keys/api-tls.key`).
+    pub tls: ApiTls,
+    /// Proxies whose `X-Forwarded-For` names the client (`[api] trusted_proxies`); empty: the
+    /// header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Which certificate the API serves, and how the CLI on this machine comes to trust it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiTls {
+    /// PEM certificate chain, leaf first; absolute.
+    pub cert: PathBuf,
+    /// PEM private key (mode 0600); absolute.
+    pub key: PathBuf,
+    /// Whether the organisation issued it (`[api] tls_cert` set), not `liaison init`.
+    pub organisation: bool,
+    /// `[api] ca_file`: the CA certificates the CLI trusts for the API; `None`: the
+    /// certificates in `cert` itself (the issuing CA should be in the chain, or the leaf is
+    /// self-signed).
+    pub ca_file: Option<PathBuf>,
+    /// `[api] server_name`: the DNS name the CLI expects in the certificate, connecting to
+    /// `listen` all the same; `None`: the listen address itself.
+    pub server_name: Option<String>,
 }
 
 /// Store settings.
@@ -296,11 +321,29 @@ struct RawApi {
     listen: String,
     #[serde(default)]
     metrics_listen: Option<String>,
+    #[serde(default)]
+    tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    tls_key: Option<PathBuf>,
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
+    #[serde(default)]
+    server_name: Option<String>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
 }
 
 impl Default for RawApi {
     fn default() -> Self {
-        RawApi { listen: default_api_listen(), metrics_listen: None }
+        RawApi {
+            listen: default_api_listen(),
+            metrics_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            ca_file: None,
+            server_name: None,
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 
@@ -396,6 +439,9 @@ fn example_for(key: &str) -> Option<String> {
         ("network", "external_addrs") => format!("external_addrs = [\"/ip4/203.0.113.7/tcp/{DEFAULT_P2P_PORT}\"]"),
         ("network", "max_message_bytes") => format!("max_message_bytes = {DEFAULT_MAX_MESSAGE_BYTES}"),
         ("api", "listen") => format!("listen = \"127.0.0.1:{DEFAULT_API_PORT}\""),
+        ("api", "trusted_proxies") => "trusted_proxies = [\"10.20.0.2\", \"192.168.1.0/24\"]".into(),
+        ("api", "tls_cert") => "tls_cert = \"/etc/liaison/api-chain.pem\"".into(),
+        ("api", "tls_key") => "tls_key = \"/etc/liaison/api.key\"".into(),
         ("store", "cache_docs") => format!("cache_docs = {DEFAULT_CACHE_DOCS}"),
         ("party", "id") => "id = \"cica\"".into(),
         ("party", "name") => "name = \"CICA Secretariat\"".into(),
@@ -469,6 +515,8 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
             )
         })?),
     };
+    let mut api = validate_api(data_dir, api_listen, raw.api).map_err(|(key, reason)| invalid(key, reason))?;
+    api.metrics_listen = metrics_listen;
     if raw.drafts.languages.is_empty() {
         return Err(invalid("drafts.languages".into(), "needs at least one language, e.g. [\"en\", \"ru\"]".into()));
     }
@@ -538,12 +586,70 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
         data_dir: data_dir.to_path_buf(),
         party: PartyConfig { id: party_id, name: raw.party.name },
         network: NetworkConfig { listen, external_addrs, max_message_bytes: raw.network.max_message_bytes },
-        api: ApiConfig { listen: api_listen, metrics_listen },
+        api,
         store: StoreConfig { cache_docs: raw.store.cache_docs },
         peers,
         policy: PolicyConfig { require_mandate: raw.policy.require_mandate, draft_languages: raw.drafts.languages },
         limits: raw.limits,
     })
+}
+
+/// The `[api]` section past its listen address: the certificate's files, the CLI's trust, the
+/// trusted proxies. Relative paths are relative to the data dir.
+fn validate_api(data_dir: &Path, listen: SocketAddr, raw: RawApi) -> Result<ApiConfig, (String, String)> {
+    let abs = |p: PathBuf| if p.is_absolute() { p } else { data_dir.join(p) };
+    let tls = match (raw.tls_cert, raw.tls_key) {
+        (Some(cert), Some(key)) => {
+            ApiTls { cert: abs(cert), key: abs(key), organisation: true, ca_file: None, server_name: None }
+        }
+        (None, None) => ApiTls {
+            cert: data_dir.join(crate::keys::TLS_CERT),
+            key: data_dir.join(crate::keys::TLS_KEY),
+            organisation: false,
+            ca_file: None,
+            server_name: None,
+        },
+        (Some(_), None) => {
+            return Err((
+                "api.tls_key".into(),
+                "is needed with api.tls_cert: the certificate's private key, a PEM file of mode 0600".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err((
+                "api.tls_cert".into(),
+                "is needed with api.tls_key: the certificate chain it belongs to, a PEM file, leaf first".into(),
+            ));
+        }
+    };
+    let server_name = match raw.server_name {
+        Some(n)
+            if n.parse::<std::net::IpAddr>().is_ok() || rustls::pki_types::DnsName::try_from(n.as_str()).is_err() =>
+        {
+            return Err((
+                "api.server_name".into(),
+                format!(
+                    "{n:?} is not a DNS name (e.g. \"liaison.cica.example\"); for an IP address, leave server_name out: the CLI checks the listen address"
+                ),
+            ));
+        }
+        n => n,
+    };
+    let tls = ApiTls { ca_file: raw.ca_file.map(abs), server_name, ..tls };
+    let mut trusted_proxies = Vec::new();
+    for (i, p) in raw.trusted_proxies.iter().enumerate() {
+        let net = p
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| {
+                (
+                    format!("api.trusted_proxies[{i}]"),
+                    format!("{p:?} is not an IP address or a CIDR range (e.g. \"10.20.0.2\" or \"10.20.0.0/24\")"),
+                )
+            })?;
+        trusted_proxies.push(net.trunc());
+    }
+    Ok(ApiConfig { listen, metrics_listen: None, tls, trusted_proxies })
 }
 
 /// Parses a multiaddr, with a hint at the right form when it is not one.

@@ -139,22 +139,59 @@ pub fn generate(data_dir: &Path, party_keys: PartyKeys<'_>, api_hosts: &[String]
     write_secret(&data_dir.join(SIGNING_KEY), format!("{}\n", hex::encode(signing)).as_bytes())?;
     write_secret(&data_dir.join(SEALING_KEY), format!("{}\n", hex::encode(sealing)).as_bytes())?;
 
-    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
-    for h in api_hosts {
-        if !names.contains(h) {
-            names.push(h.clone());
-        }
-    }
-    let cert = rcgen::generate_simple_self_signed(names).map_err(|e| KeyError::Certificate(e.to_string()))?;
-    write_secret(&data_dir.join(TLS_KEY), cert.signing_key.serialize_pem().as_bytes())?;
+    let (cert, key) = self_signed(api_hosts)?;
+    write_secret(&data_dir.join(TLS_KEY), key.as_bytes())?;
     let cert_file = data_dir.join(TLS_CERT);
-    fs::write(&cert_file, cert.cert.pem()).map_err(|source| KeyError::Io { file: cert_file, source })?;
+    fs::write(&cert_file, cert).map_err(|source| KeyError::Io { file: cert_file, source })?;
 
     let mut token = [0u8; 32];
     fill_random(&mut token);
     write_secret(&data_dir.join(API_TOKEN), format!("{}\n", hex::encode(token)).as_bytes())?;
 
     load(data_dir)
+}
+
+/// The names every self-signed API certificate holds, for the CLI on the node's machine.
+pub const LOOPBACK_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// A self-signed certificate and its key (PEM) for the loopback names and `api_hosts` (DNS
+/// names or IP addresses).
+fn self_signed(api_hosts: &[String]) -> Result<(String, String), KeyError> {
+    let names = api_cert_names(api_hosts);
+    let cert = rcgen::generate_simple_self_signed(names).map_err(|e| KeyError::Certificate(e.to_string()))?;
+    Ok((cert.cert.pem(), cert.signing_key.serialize_pem()))
+}
+
+/// The loopback names and `api_hosts`, each once.
+pub fn api_cert_names(api_hosts: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = LOOPBACK_NAMES.iter().map(|s| s.to_string()).collect();
+    for h in api_hosts {
+        if !names.contains(h) {
+            names.push(h.clone());
+        }
+    }
+    names
+}
+
+/// Replaces the node's self-signed API certificate and key with new ones for `api_hosts`
+/// (`liaison api-cert`). Each file is written beside itself and renamed over the old one, so
+/// that a node reloading at the same time reads either the old pair or the new, never half.
+pub fn replace_self_signed(data_dir: &Path, api_hosts: &[String]) -> Result<Vec<String>, KeyError> {
+    let (cert, key) = self_signed(api_hosts)?;
+    let key_file = data_dir.join(TLS_KEY);
+    let cert_file = data_dir.join(TLS_CERT);
+    let io = |file: &Path| {
+        let file = file.to_path_buf();
+        move |source| KeyError::Io { file, source }
+    };
+    let key_tmp = key_file.with_extension("key.new");
+    let cert_tmp = cert_file.with_extension("pem.new");
+    let _ = fs::remove_file(&key_tmp);
+    write_secret(&key_tmp, key.as_bytes())?;
+    fs::write(&cert_tmp, cert).map_err(io(&cert_tmp))?;
+    fs::rename(&key_tmp, &key_file).map_err(io(&key_file))?;
+    fs::rename(&cert_tmp, &cert_file).map_err(io(&cert_file))?;
+    Ok(api_cert_names(api_hosts))
 }
 
 /// Loads the node's secrets, refusing files that others could read.
@@ -185,14 +222,6 @@ pub fn load_api_token(data_dir: &Path) -> Result<String, KeyError> {
     Ok(token)
 }
 
-/// Reads the API's certificate and private key (PEM).
-pub fn load_tls(data_dir: &Path) -> Result<(Vec<u8>, Vec<u8>), KeyError> {
-    let cert_file = data_dir.join(TLS_CERT);
-    let cert = fs::read(&cert_file).map_err(|source| KeyError::Io { file: cert_file, source })?;
-    let key = read_secret(&data_dir.join(TLS_KEY))?;
-    Ok((cert, key))
-}
-
 fn make_private_dir(dir: &Path) -> Result<(), KeyError> {
     fs::create_dir_all(dir).map_err(|source| KeyError::Io { file: dir.to_path_buf(), source })?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
@@ -207,7 +236,8 @@ fn write_secret(file: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     f.sync_all().map_err(io)
 }
 
-fn read_secret(file: &Path) -> Result<Vec<u8>, KeyError> {
+/// Reads a secret file, refusing it when its group or others may read it.
+pub fn read_secret(file: &Path) -> Result<Vec<u8>, KeyError> {
     let io = |source| KeyError::Io { file: file.to_path_buf(), source };
     let meta = fs::metadata(file).map_err(io)?;
     let mode = meta.permissions().mode() & 0o777;

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use crate::accounts::{AccountError, Accounts};
 use crate::api::{self, AppState, Reloader};
-use crate::config::{ConfigError, NodeConfig};
+use crate::config::{ConfigError, NodeConfig, reload};
 use crate::engine::{self, EngineHandle, EngineOptions, Identity, Msg};
 use crate::keys::{self, KeyError};
 use crate::net::{self, NetCmd, NetError, NetOptions};
@@ -62,6 +62,9 @@ pub enum NodeError {
     /// The network could not start.
     #[error(transparent)]
     Net(#[from] NetError),
+    /// The API's certificate cannot be served.
+    #[error("API certificate: {0}")]
+    Tls(#[from] api::TlsError),
     /// The API could not start.
     #[error("API on {addr}: {source}")]
     Api {
@@ -113,6 +116,8 @@ impl Node {
         install_crypto_provider();
         let config = NodeConfig::load(data_dir)?;
         let keys = keys::load(data_dir)?;
+        // Before anything starts: a certificate that cannot be served stops the node at once.
+        let tls = axum_server::tls_rustls::RustlsConfig::from_config(api::tls::server_config(&config.api.tls)?);
         let public = keys.public();
         // The store first: it says clearly when another process runs on this data dir.
         let store = Store::open_as(data_dir, crate::store::LockRole::Serve)?;
@@ -166,8 +171,11 @@ impl Node {
             }
         };
 
-        let reload = reloader(data_dir.to_path_buf(), engine.clone(), net_tx.clone());
-        let (cert, key) = keys::load_tls(data_dir)?;
+        warn_if_cert_lacks_listen_name(&config);
+        let trusted_proxies = Arc::new(api::client_addr::TrustedProxies::new(&config.api.trusted_proxies));
+        let live =
+            Live { engine: engine.clone(), net: net_tx.clone(), tls: tls.clone(), proxies: trusted_proxies.clone() };
+        let reload = reloader(config.clone(), live);
         let stopping = tokio_util::sync::CancellationToken::new();
         let state = AppState {
             engine: engine.clone(),
@@ -189,6 +197,7 @@ impl Node {
             stopping: stopping.clone(),
             recent_edits: Default::default(),
             metrics,
+            trusted_proxies,
         };
         // Grant expiries are carried out by the clock, not only when something else happens: a
         // third party destroys an expired item's key by itself, within a second.
@@ -217,7 +226,7 @@ impl Node {
             None => (None, None),
         };
         let api_handle = axum_server::Handle::new();
-        let (api_addr, api_task) = api::serve(config.api.listen, cert, key, state, api_handle.clone())
+        let (api_addr, api_task) = api::serve(config.api.listen, tls, state, api_handle.clone())
             .await
             .map_err(|source| NodeError::Api { addr: config.api.listen, source })?;
 
@@ -256,7 +265,7 @@ impl Node {
         })
     }
 
-    /// Re-reads the pinned peers from node.toml.
+    /// Applies node.toml again, as SIGHUP does.
     pub async fn reload(&self) -> Result<usize, String> {
         (self.reload)().await
     }
@@ -280,22 +289,88 @@ impl Node {
     }
 }
 
-fn reloader(data_dir: PathBuf, engine: EngineHandle, net: mpsc::Sender<NetCmd>) -> Reloader {
+/// A self-signed certificate made for another `[api] listen` (the address was edited after
+/// `init`) fails every client's name check: say so, and how to make one that fits.
+fn warn_if_cert_lacks_listen_name(config: &NodeConfig) {
+    let ip = config.api.listen.ip();
+    if config.api.tls.organisation || ip.is_unspecified() || ip.is_loopback() {
+        return;
+    }
+    if let Some(cert) = api::CertSummary::of_pem_file(&config.api.tls.cert)
+        && !cert.names.contains(&ip.to_string())
+    {
+        tracing::warn!(
+            file = %config.api.tls.cert.display(),
+            names = ?cert.names,
+            "the API's self-signed certificate is not for [api] listen {ip}: clients will refuse it; run `liaison api-cert --data-dir {} [--name OTHER-NAME]` to make one that is",
+            config.data_dir.display()
+        );
+    }
+}
+
+/// What a reload changes in the running node.
+struct Live {
+    engine: EngineHandle,
+    net: mpsc::Sender<NetCmd>,
+    /// The API's certificate, swapped for new connections.
+    tls: axum_server::tls_rustls::RustlsConfig,
+    proxies: Arc<api::client_addr::TrustedProxies>,
+}
+
+/// Re-reads node.toml and applies what can change live (`config::reload`): the peers, the API's
+/// certificate, the trusted proxies; warns of each changed setting that needs a restart. A
+/// config that does not parse changes nothing; a certificate that cannot be served keeps the one
+/// being served, and the reload answers the error after applying the rest.
+fn reloader(running: NodeConfig, live: Live) -> Reloader {
+    let running = Arc::new(tokio::sync::Mutex::new(running));
+    let live = Arc::new(live);
     Arc::new(move || {
-        let (data_dir, engine, net) = (data_dir.clone(), engine.clone(), net.clone());
+        let (running, live) = (running.clone(), live.clone());
         async move {
-            let config = NodeConfig::load(&data_dir).map_err(|e| e.to_string())?;
+            // One reload at a time, so that two do not interleave their halves.
+            let mut running = running.lock().await;
+            let config = NodeConfig::load(&running.data_dir).map_err(|e| e.to_string())?;
+            let diff = reload::diff(&running, &config);
             let n = config.peers.len();
-            engine.set_peers(config.peers.clone()).await.map_err(|e| e.to_string())?;
-            net.send(NetCmd::SetPeers(config.peers)).await.map_err(|_| "the network task stopped".to_string())?;
-            tracing::info!(peers = n, "pinned peers reloaded");
-            Ok(n)
+            live.engine.set_peers(config.peers.clone()).await.map_err(|e| e.to_string())?;
+            live.net
+                .send(NetCmd::SetPeers(config.peers.clone()))
+                .await
+                .map_err(|_| "the network task stopped".to_string())?;
+            live.proxies.set(&config.api.trusted_proxies);
+            if diff.trusted_proxies {
+                tracing::info!(trusted_proxies = ?config.api.trusted_proxies.iter().map(|n| n.to_string()).collect::<Vec<_>>(), "[api] trusted_proxies applied");
+            }
+            for setting in &diff.needs_restart {
+                tracing::warn!(setting, "{setting} changed in node.toml; it takes effect when the node restarts");
+            }
+            let tls = api::tls::server_config(&config.api.tls);
+            *running = reload::applied(&running, &config, tls.is_ok());
+            tracing::info!(peers = n, "node.toml reloaded");
+            match tls {
+                Ok(server) => {
+                    live.tls.reload_from_config(server);
+                    let cert = api::CertSummary::of_pem_file(&config.api.tls.cert);
+                    tracing::info!(
+                        file = %config.api.tls.cert.display(),
+                        serial = cert.as_ref().map(|c| c.serial.as_str()).unwrap_or("?"),
+                        names = ?cert.as_ref().map(|c| c.names.clone()).unwrap_or_default(),
+                        not_after = cert.as_ref().map(|c| c.not_after.as_str()).unwrap_or("?"),
+                        "API certificate (re)loaded; new connections get it"
+                    );
+                    Ok(n)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the API keeps serving its previous certificate");
+                    Err(format!("{e}; the API keeps serving its previous certificate (the rest of node.toml was applied)"))
+                }
+            }
         }
         .boxed()
     })
 }
 
-/// Runs the node until SIGINT or SIGTERM; SIGHUP reloads the pinned peers.
+/// Runs the node until SIGINT or SIGTERM; SIGHUP applies node.toml again (`config::reload`).
 pub async fn serve(data_dir: &Path) -> Result<(), NodeError> {
     use tokio::signal::unix::{SignalKind, signal};
     // The handlers first: a SIGTERM sent as soon as run.json appears must stop the node cleanly,
@@ -310,8 +385,9 @@ pub async fn serve(data_dir: &Path) -> Result<(), NodeError> {
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
             _ = hup.recv() => {
+                tracing::info!("SIGHUP: reading node.toml again");
                 if let Err(e) = node.reload().await {
-                    tracing::error!(error = %e, "reload failed; keeping the peers as they were");
+                    tracing::error!(error = %e, "reload incomplete");
                 }
             }
         }

@@ -24,28 +24,58 @@ use crate::workspace::{Author, ChangeCtx};
 /// Largest item accepted: 2 GiB.
 pub const MAX_ITEM_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
-/// Metadata of an item being provided; the body is the request body.
-#[derive(Deserialize)]
-pub struct ShareQuery {
+/// Longest first line of an item's upload (its metadata, JSON).
+const MAX_META_BYTES: usize = 8 * 1024;
+
+/// Metadata of an item being provided: the first line of the request body, as JSON; the item's
+/// bytes follow. Not in the query string, where proxies' and servers' access logs would keep
+/// the title.
+#[derive(Deserialize, Serialize)]
+pub struct ShareMeta {
     /// Title (encrypted before it is stored).
-    title: String,
+    pub title: String,
     /// Handling marking.
     #[serde(default)]
-    marking: Option<String>,
+    pub marking: Option<String>,
     /// Cited mandate.
     #[serde(default)]
-    mandate: Option<String>,
+    pub mandate: Option<String>,
 }
 
-/// `POST /api/items`: provide an item. The body streams in; each 1 MiB is encrypted and stored
+/// Reads the metadata line at the head of an upload; answers it and the bytes read past it.
+async fn read_meta(
+    stream: &mut (impl futures::Stream<Item = Result<Bytes, axum::Error>> + Unpin),
+) -> Result<(ShareMeta, Vec<u8>), AppError> {
+    let mut head: Vec<u8> = Vec::new();
+    loop {
+        if let Some(end) = head.iter().position(|&b| b == b'\n') {
+            let rest = head.split_off(end + 1);
+            let meta = serde_json::from_slice(&head[..end]).map_err(|e| {
+                AppError::BadRequest(format!("the upload's first line is not its metadata ({{\"title\": ...}}): {e}"))
+            })?;
+            return Ok((meta, rest));
+        }
+        if head.len() > MAX_META_BYTES {
+            return Err(AppError::BadRequest(format!(
+                "the upload must start with one line of metadata of at most {MAX_META_BYTES} bytes"
+            )));
+        }
+        match stream.next().await {
+            Some(piece) => {
+                head.extend_from_slice(&piece.map_err(|e| AppError::BadRequest(format!("the upload broke off: {e}")))?)
+            }
+            None => return Err(AppError::BadRequest("the upload ended before its metadata line".into())),
+        }
+    }
+}
+
+/// `POST /api/items`: provide an item. The body is a line of [`ShareMeta`], then the item; it
+/// streams in; each 1 MiB is encrypted and stored
 /// as it arrives, so memory stays bounded whatever the size.
-pub async fn share(
-    State(s): State<AppState>,
-    o: OfficerName,
-    Query(q): Query<ShareQuery>,
-    body: Body,
-) -> Result<Json<ItemView>, AppError> {
+pub async fn share(State(s): State<AppState>, o: OfficerName, body: Body) -> Result<Json<ItemView>, AppError> {
     let officer = o.0.clone();
+    let mut stream = body.into_data_stream();
+    let (q, mut buf) = read_meta(&mut stream).await?;
     if q.title.trim().is_empty() || q.title.len() > 1000 {
         return Err(AppError::BadRequest("the title must be 1 to 1000 bytes".into()));
     }
@@ -54,10 +84,9 @@ pub async fn share(
     s.engine.read(move |c| c.check_mandate(MandatedAction::ItemShare, m2.as_deref())).await?;
     let item = ItemId::random();
     let mut sealer = Sealer::new(item);
-    let mut stream = body.into_data_stream();
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
+    buf.reserve(CHUNK_BYTES + 64 * 1024);
     let mut index = 0u32;
-    let mut total = 0u64;
+    let mut total = buf.len() as u64;
     let outcome: Result<(), AppError> = async {
         while let Some(piece) = stream.next().await {
             let piece = piece.map_err(|e| AppError::BadRequest(format!("the upload broke off: {e}")))?;

@@ -131,15 +131,69 @@ pub fn check(dir: &Path) -> Report {
         Err(e) => add(Level::Error, keys::KEYS_DIR, e.to_string()),
     }
 
-    match keys::load_tls(dir) {
-        Ok((cert, key)) => match tls_pair_matches(&cert, &key) {
-            Ok(()) => add(Level::Ok, keys::TLS_CERT, "the API certificate and its key load and match".into()),
-            Err(e) => add(Level::Error, keys::TLS_CERT, e),
-        },
-        Err(e) => add(Level::Error, keys::TLS_CERT, e.to_string()),
-    }
-
     if let Some(c) = &config {
+        let cert_what = if c.api.tls.organisation { "api.tls_cert" } else { keys::TLS_CERT };
+        match crate::api::tls::server_config(&c.api.tls) {
+            Err(e) => add(Level::Error, cert_what, e.to_string()),
+            Ok(_) => match crate::api::tls::CertSummary::of_pem_file(&c.api.tls.cert) {
+                None => add(Level::Error, cert_what, "the certificate cannot be read as X.509".into()),
+                Some(cert) => {
+                    let expires = chrono::DateTime::parse_from_rfc3339(&cert.not_after).ok();
+                    let left = expires.map(|t| t.signed_duration_since(chrono::Utc::now()).num_days());
+                    let wanted = c.api.tls.server_name.clone().unwrap_or_else(|| c.api.listen.ip().to_string());
+                    let names = cert.names.join(", ");
+                    if left.is_some_and(|d| d < 0) {
+                        add(Level::Error, cert_what, format!("expired on {}: renew it, then reload", cert.not_after));
+                    } else if !c.api.listen.ip().is_unspecified() && !cert.names.contains(&wanted) {
+                        add(
+                            Level::Error,
+                            cert_what,
+                            format!(
+                                "is for {names}, not {wanted}: clients will refuse it (`liaison api-cert --name ...`, \
+                                 a certificate for {wanted}, or [api] server_name)"
+                            ),
+                        );
+                    } else if left.is_some_and(|d| d < 30) {
+                        add(Level::Warning, cert_what, format!("expires on {}: renew it soon", cert.not_after));
+                    } else {
+                        add(
+                            Level::Ok,
+                            cert_what,
+                            format!("loads, matches its key, names {names}, valid until {}", cert.not_after),
+                        );
+                    }
+                }
+            },
+        }
+        let exported = if c.network.external_addrs.is_empty() { &c.network.listen } else { &c.network.external_addrs };
+        match exported.iter().map(crate::net::addr::dialable).find_map(Result::err) {
+            Some(e) if c.network.external_addrs.is_empty() => add(
+                Level::Warning,
+                "network.external_addrs",
+                format!(
+                    "not set, and a listen address cannot be dialled from another site ({e}): \
+                     `liaison id` will refuse to export it; set external_addrs to the address peers dial"
+                ),
+            ),
+            Some(e) => add(Level::Error, "network.external_addrs", e.to_string()),
+            None => add(
+                Level::Ok,
+                "network",
+                format!(
+                    "peers are given {}",
+                    exported.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            ),
+        }
+        if let Some(m) = c.api.metrics_listen
+            && !m.ip().is_loopback()
+        {
+            add(
+                Level::Warning,
+                "api.metrics_listen",
+                format!("{m} serves metrics without a token beyond this machine: they name the pinned peers"),
+            );
+        }
         if c.api.listen.ip().is_loopback() {
             add(Level::Ok, "api.listen", format!("{} (this machine only)", c.api.listen));
         } else {
@@ -178,27 +232,6 @@ pub fn check(dir: &Path) -> Report {
 
 fn finish(findings: Vec<Finding>) -> Report {
     Report { ok: findings.iter().all(|f| f.level != Level::Error), findings }
-}
-
-/// Whether the PEM certificate chain and key load and belong together, as the API would load them.
-fn tls_pair_matches(cert_pem: &[u8], key_pem: &[u8]) -> Result<(), String> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("the certificate is not PEM: {e}"))?;
-    if certs.is_empty() {
-        return Err("no certificate in the file".into());
-    }
-    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| format!("the key is not a PEM private key: {e}"))?;
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map(|_| ())
-        .map_err(|e| format!("the certificate and the key do not go together: {e}"))
 }
 
 #[cfg(test)]

@@ -40,9 +40,74 @@ pub struct InitArgs {
     /// second node (backup, branch office). Without it, new Party keys are generated.
     #[arg(long, value_name = "DIR")]
     pub party_keys_from: Option<PathBuf>,
+    /// A further name for the API's self-signed certificate (repeatable): a DNS name or an IP
+    /// address officers' browsers use to reach the API, e.g. liaison.cica.example or
+    /// 10.20.0.5. The certificate always holds localhost, 127.0.0.1, ::1 and the --api address.
+    #[arg(long, value_name = "NAME", value_parser = parse_api_name)]
+    pub api_name: Vec<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `liaison api-cert`.
+#[derive(Args, Debug)]
+pub struct ApiCertArgs {
+    /// A name the new certificate holds besides localhost, 127.0.0.1, ::1 and the `[api]
+    /// listen` address (repeatable): a DNS name or an IP address. Give every name wanted: the
+    /// old certificate's names are not kept.
+    #[arg(long, value_name = "NAME", value_parser = parse_api_name)]
+    pub name: Vec<String>,
+}
+
+/// A DNS name or an IP address, as a certificate can hold it.
+fn parse_api_name(s: &str) -> Result<String, String> {
+    if s.parse::<std::net::IpAddr>().is_ok() || rustls::pki_types::DnsName::try_from(s).is_ok() {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?} is neither a DNS name nor an IP address (e.g. liaison.cica.example or 10.20.0.5)"))
+    }
+}
+
+/// The names of the API's self-signed certificate besides the loopback ones: the listen
+/// address unless it is unspecified, and `names`.
+fn api_hosts(listen: SocketAddr, names: &[String]) -> Vec<String> {
+    let mut hosts = if listen.ip().is_unspecified() { vec![] } else { vec![listen.ip().to_string()] };
+    hosts.extend(names.iter().cloned());
+    hosts
+}
+
+/// `liaison api-cert`: a new self-signed certificate for the API, for the names officers use
+/// now; a running node is sent SIGHUP and serves it to new connections.
+pub fn api_cert(dir: &Path, a: &ApiCertArgs) -> anyhow::Result<()> {
+    let cfg = NodeConfig::load(dir)?;
+    if cfg.api.tls.organisation {
+        anyhow::bail!(
+            "{} sets [api] tls_cert ({}): the API serves the organisation's certificate, not a self-signed one; renew that file and send the node SIGHUP instead",
+            NodeConfig::path(dir).display(),
+            cfg.api.tls.cert.display()
+        );
+    }
+    let names = keys::replace_self_signed(dir, &api_hosts(cfg.api.listen, &a.name))?;
+    println!("new self-signed API certificate {} for: {}", cfg.api.tls.cert.display(), names.join(", "));
+    match run_info(dir) {
+        Some(info) => {
+            // SAFETY: kill(2) with a pid and a signal number; no memory is shared.
+            let r = unsafe { libc::kill(info.pid as libc::pid_t, libc::SIGHUP) };
+            if r == 0 {
+                println!("sent SIGHUP to the running node (pid {}): new connections get the new certificate", info.pid);
+            } else {
+                println!(
+                    "could not signal the running node (pid {}): {}; send it SIGHUP or restart it",
+                    info.pid,
+                    std::io::Error::last_os_error()
+                );
+            }
+        }
+        None => println!("(no node is running; it serves the new certificate when it starts)"),
+    }
+    println!("Browsers that accepted the old certificate must accept this one.");
+    Ok(())
 }
 
 fn parse_multiaddr(s: &str) -> Result<Multiaddr, String> {
@@ -119,6 +184,9 @@ pub fn init(dir: &Path, a: &InitArgs) -> anyhow::Result<()> {
         party_keys_from: a.party_keys_from.clone(),
     };
     let public = init_data_dir(dir, &opts)?;
+    if !a.api_name.is_empty() {
+        keys::replace_self_signed(dir, &api_hosts(api, &a.api_name))?;
+    }
     if a.json {
         // The card needs a dialable address; without one, init still succeeded.
         return match card(dir) {

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Method;
 
 use super::output;
-use crate::api::Requested;
+use crate::api::{Requested, ShareMeta};
 use crate::client::Client;
 use crate::engine::{Explanation, ItemView};
 
@@ -83,14 +83,13 @@ pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()>
         ItemCmd::Share { title, file, marking, mandate, json } => {
             let f = tokio::fs::File::open(file).await.with_context(|| format!("opening {}", file.display()))?;
             let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
-            let mut q =
-                format!("/api/items?title={}&marking={}", crate::client::encode(title), crate::client::encode(marking));
-            if let Some(m) = mandate {
-                q.push_str(&format!("&mandate={}", crate::client::encode(m)));
-            }
+            // The title goes in the body, never in the URL (access logs keep URLs).
+            let meta = ShareMeta { title: title.clone(), marking: Some(marking.clone()), mandate: mandate.clone() };
+            let mut head = serde_json::to_vec(&meta)?;
+            head.push(b'\n');
             let pb = bar(len, "encrypting and storing");
             let pb2 = pb.clone();
-            let v: ItemView = c.upload(&q, f, move |n| pb2.inc(n)).await?;
+            let v: ItemView = c.upload("/api/items", head, f, move |n| pb2.inc(n)).await?;
             pb.finish_and_clear();
             if *json {
                 output::json(&v)

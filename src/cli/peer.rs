@@ -135,9 +135,12 @@ pub async fn run(dir: &Path, cmd: &PeerCmd, officer: &str) -> anyhow::Result<()>
         }
         PeerCmd::List { json } => {
             let cfg = NodeConfig::load(dir)?;
-            let status: Option<NodeStatus> = match Client::for_data_dir(dir, officer) {
-                Ok(c) => c.get("/api/status").await.ok(),
-                Err(_) => None,
+            // Only a node that is not running leaves the state unknown; a TLS or other failure
+            // to reach one that runs is an error, not "(node not running)".
+            let status: Option<NodeStatus> = match Client::for_data_dir(dir, officer)?.get("/api/status").await {
+                Ok(s) => Some(s),
+                Err(ClientError::NoNode { .. }) => None,
+                Err(e) => return Err(e.into()),
             };
             let connected = |id: &str| status.as_ref().map(|s| s.peers.iter().any(|p| p.peer_id == id && p.connected));
             // Pinned by hand (node.toml), then those our own Party's other node vouched for,

@@ -23,6 +23,8 @@ pub fn render(
 #
 # Written by `liaison init`; edit by hand or with `liaison peer add|remove`. A running node picks
 # up peer changes at once (`liaison peer ...` tells it; after a hand edit, send it SIGHUP).
+# SIGHUP applies the peers, the API's certificate files and [api] trusted_proxies; every other
+# setting takes effect at the next start (the log names each one changed).
 # Keys, certificates and the API token live beside this file in keys/ and tls/ (mode 0600).
 
 [party]
@@ -53,6 +55,27 @@ listen = "{api}"
 # token (on the API address /metrics needs the token). Keep it on loopback or a monitoring
 # network: the metrics name the pinned peers. Off by default; e.g. "127.0.0.1:9711".
 # metrics_listen = "127.0.0.1:9711"
+# The certificate the API serves. Without tls_cert and tls_key it is the node's self-signed
+# one (tls/api-cert.pem, keys/api-tls.key; `liaison api-cert --name NAME` makes a new one for
+# other names). To serve the organisation's own certificate, name its PEM files: the chain
+# (the server's certificate first, then the intermediate and issuing CA certificates) and its
+# private key, which must be mode 0600 (`chmod 600 FILE`). Relative paths are relative to the
+# data dir. The files are read again on SIGHUP (`systemctl reload liaison`): put a renewed
+# certificate in place and reload; a file that cannot be used keeps the old certificate and
+# the log says why. Default: none (self-signed).
+# tls_cert = "/etc/liaison/api-chain.pem"
+# tls_key = "/etc/liaison/api.key"
+# The CLI on this machine trusts only the certificates of tls_cert's file (so put the issuing
+# CA in the chain), or, if set, those of ca_file (PEM). Default: none.
+# ca_file = "/etc/liaison/org-ca.pem"
+# The DNS name the CLI expects in the certificate when it is not the listen address (the CLI
+# still connects to the listen address). Default: none (the listen address itself).
+# server_name = "liaison.cica.example"
+# Reverse proxies in front of the API (IP addresses or CIDR ranges). For a request from one of
+# them, the client's address (what failed logins are counted and audited by) is the right-most
+# address in X-Forwarded-For that is not a trusted proxy; from anyone else the header is
+# ignored. Applied on SIGHUP. Default [] (none).
+trusted_proxies = []
 
 [store]
 # How many documents stay loaded in memory; the others are read from the store on use.

@@ -573,18 +573,23 @@ function provideForm(onDone) {
 }
 
 /**
- * Uploads a file as an item: the body is the file itself (the node streams and encrypts it),
- * the title, marking and mandate go in the query. XMLHttpRequest because fetch cannot report
- * upload progress.
+ * Uploads a file as an item: the body is one line of JSON with the title, marking and mandate,
+ * then the file itself (the node streams and encrypts it). Never the query string: access logs
+ * keep URLs, and a title is content. XMLHttpRequest because fetch cannot report upload
+ * progress.
  */
-function upload(file, query, onProgress) {
+function upload(file, meta, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', `/api/items?${new URLSearchParams(query)}`);
+    const head = new Blob([`${JSON.stringify(meta)}\n`]);
+    xhr.open('POST', '/api/items');
     xhr.setRequestHeader('X-CSRF-Token', csrfToken());
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
     xhr.setRequestHeader('Accept', 'application/json');
-    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+    xhr.upload.onprogress = (e) => {
+      const sent = Math.max(0, e.loaded - head.size);
+      onProgress(Math.min(sent, file.size), file.size);
+    };
     xhr.onload = () => {
       let data = null;
       try {
@@ -596,7 +601,7 @@ function upload(file, query, onProgress) {
       else reject(new ApiError(xhr.status, (data && data.error) || `${xhr.status} ${xhr.statusText}`));
     };
     xhr.onerror = () => reject(new TypeError('the upload broke off'));
-    xhr.send(file);
+    xhr.send(new Blob([head, file]));
   });
 }
 
