@@ -62,8 +62,8 @@ use crate::workspace::DocKind;
 
 pub use items::{StoredItem, wrap_aad};
 pub use keyslots::{KeySlots, LockedWrap, SLOTS_FILE, copy_on_write_fs, unlock_with};
-pub use snapshot::{StoreSnapshot, copy_table, snapshot_stopped};
 pub use lock::{DirLock, LockError, Role as LockRole};
+pub use snapshot::{StoreSnapshot, copy_table, snapshot_stopped};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const DOCS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("docs");

@@ -680,7 +680,11 @@ fn serve_refuses_a_malformed_config_naming_file_key_and_fix() {
         Case {
             what: "an unknown key",
             edit: |t| t.replace(LISTEN, &format!("{LISTEN}\ncolour = \"blue\"")),
-            want: &["network.colour", "unknown field `colour`", "expected `listen` or `max_message_bytes`"],
+            want: &[
+                "network.colour",
+                "unknown field `colour`",
+                "expected one of `listen`, `external_addrs`, `max_message_bytes`",
+            ],
             at_line: Some(r#"colour = "blue""#),
         },
         Case {

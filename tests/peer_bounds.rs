@@ -526,6 +526,12 @@ async fn three_decompression_bombs_in_one_batch_do_not_raise_the_nodes_memory() 
     // (pinned, with its Party key) sending three 512 MiB documents of about 510 KB each.
     let mut a = common::Node::init("A", "cica", "CICA");
     let h = common::Node::init("H", "sco-rats", "SCO RATS");
+    // H never serves (the test's own swarm speaks with its key): its card needs an address that
+    // could be dialled, and nothing listens there.
+    let toml = h.dir.join("node.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, text.replacen("external_addrs = []", "external_addrs = [\"/ip4/127.0.0.1/tcp/9\"]", 1))
+        .unwrap();
     a.pin(&h, None);
     let info = a.start();
     let addr: libp2p::Multiaddr = info["listen"][0].as_str().unwrap().parse().unwrap();

@@ -250,7 +250,14 @@ fn two_sites_on_two_networks_sync_through_their_external_addresses() {
     let site = |name: &'static str, ns: &Netns, ip: &str| {
         let home = tmp.path().join(name);
         fs::create_dir_all(&home).unwrap();
-        Site { name, ns: ns.0.clone(), ip: ip.to_string(), dir: home.join("data"), log: home.join("serve.log"), child: None }
+        Site {
+            name,
+            ns: ns.0.clone(),
+            ip: ip.to_string(),
+            dir: home.join("data"),
+            log: home.join("serve.log"),
+            child: None,
+        }
     };
     let mut a = site("cica", &ns_a, &a_ip);
     let mut b = site("sco-rats", &ns_b, &b_ip);
@@ -279,7 +286,7 @@ fn two_sites_on_two_networks_sync_through_their_external_addresses() {
     let card_of = |s: &Site| {
         let text = s.ok(&["id", "--json"]);
         let card: Value = serde_json::from_str(&text).unwrap();
-        let addrs = card["addrs"].to_string();
+        let addrs = card["listen_addrs"].to_string();
         assert!(addrs.contains(&format!("/ip4/{}/tcp/4710", s.ip)), "{}: card {card}", s.name);
         assert!(!addrs.contains("0.0.0.0"), "{}: card {card}", s.name);
         let file = s.dir.parent().unwrap().join("id.json");

@@ -179,10 +179,7 @@ pub fn check(dir: &Path) -> Report {
             None => add(
                 Level::Ok,
                 "network",
-                format!(
-                    "peers are given {}",
-                    exported.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-                ),
+                format!("peers are given {}", exported.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
             ),
         }
         if let Some(m) = c.api.metrics_listen
@@ -266,7 +263,7 @@ mod tests {
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
         // A mistyped key in node.toml names the file and the key.
         let file = NodeConfig::path(&data);
-        let text = std::fs::read_to_string(&file).unwrap().replace("[api]", "[api]\nlisten_typo = 1");
+        let text = std::fs::read_to_string(&file).unwrap().replacen("\n[api]\n", "\n[api]\nlisten_typo = 1\n", 1);
         std::fs::write(&file, text).unwrap();
         let r = check(&data);
         let e = r.findings.iter().find(|f| f.level == Level::Error).expect("an error");
@@ -278,7 +275,9 @@ mod tests {
         std::fs::write(data.join(keys::TLS_CERT), other.cert.pem()).unwrap();
         let r = check(&data);
         assert!(
-            r.findings.iter().any(|f| f.level == Level::Error && f.detail.contains("do not go together")),
+            r.findings.iter().any(|f| f.level == Level::Error
+                && f.what == keys::TLS_CERT
+                && f.detail.contains("not the private key")),
             "{:#?}",
             r.findings
         );

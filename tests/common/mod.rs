@@ -302,9 +302,20 @@ impl Node {
         fs::write(&file, text.replace(old, &format!("listen = [{bound:?}]"))).expect("write node.toml");
     }
 
-    /// `status --json` of the running node.
+    /// `status --json`: of the running node, or what the data dir tells of a stopped one (then
+    /// the command exits 3, "not running", after printing it).
     pub fn status(&self) -> Value {
-        self.json(&["status", "--json"])
+        let out = self.run(&["status", "--json"]);
+        let code = out.status.code();
+        assert!(
+            code == Some(0) || code == Some(3),
+            "{}: `liaison status --json` exited {code:?}: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("status --json");
+        assert_eq!(code == Some(0), v["running"] == true, "{}: exit {code:?} for {v}", self.name);
+        v
     }
 
     /// The ids of every meeting, sorted.
