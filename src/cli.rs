@@ -199,6 +199,13 @@ impl Code {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
+    // A command's output piped into `head` or `grep -q` ends quietly when the reader goes, as
+    // other Unix tools do, instead of panicking on the closed pipe. Not for the node and the
+    // bench: they write to sockets and must get EPIPE as an error, never die of the signal.
+    if !matches!(cli.command, Command::Serve | Command::Bench(_)) {
+        // SAFETY: at start, before any thread is spawned; SIG_DFL is a valid disposition.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
