@@ -363,6 +363,68 @@ pub fn append(key: &ed25519::Keypair, head: Option<&Head>, at: String, event: Ev
     (SignedEntry { entry, hash, signature }, Head { len: seq + 1, hash, signature: head_sig })
 }
 
+impl Event {
+    /// The provided item this entry is about, if any.
+    pub fn item(&self) -> Option<ItemId> {
+        match self {
+            Event::ItemProvided { item, .. }
+            | Event::ItemReceived { item, .. }
+            | Event::ItemDecrypted { item, .. }
+            | Event::Transmitted { item, .. }
+            | Event::TransmissionRefused { item, .. }
+            | Event::Consent { item, .. }
+            | Event::KeyDestroyed { item, .. }
+            | Event::GrantExpired { item, .. } => Some(*item),
+            Event::ReceiveRefused { id, .. } => id.as_deref().and_then(crate::ids::parse_id16).map(ItemId),
+            Event::PeerConfig { .. }
+            | Event::LogStarted { .. }
+            | Event::Upgraded { .. }
+            | Event::PartyAct { .. }
+            | Event::WitnessConflict { .. } => None,
+            Event::AccountAdded { .. }
+            | Event::AccountRoleChanged { .. }
+            | Event::AccountDisabled { .. }
+            | Event::AccountEnabled { .. }
+            | Event::PasswordChanged { .. }
+            | Event::LoginSucceeded { .. }
+            | Event::LoginsFailed { .. } => None,
+            Event::RefusalsCounted { .. } => None,
+        }
+    }
+}
+
+/// Why entries about an item could not be picked out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ItemPrefixError {
+    /// Not an item id nor a prefix of one (4 to 32 hex digits).
+    #[error("{0:?} is not an item id or a prefix of one (4 to 32 hex digits)")]
+    NotAnId(String),
+    /// The prefix names more than one item in the log.
+    #[error("{prefix:?} names {count} items in the log: give more digits")]
+    Ambiguous {
+        /// The prefix.
+        prefix: String,
+        /// How many items it names.
+        count: usize,
+    },
+}
+
+/// The entries about the one item whose id starts with `prefix` (as `liaison item` commands
+/// take a unique prefix). Items are matched among those the log names, so an item deleted long
+/// ago is found too. No entry about such an item: an empty list.
+pub fn entries_about(entries: Vec<SignedEntry>, prefix: &str) -> Result<Vec<SignedEntry>, ItemPrefixError> {
+    let p = prefix.trim().to_ascii_lowercase();
+    if !(4..=32).contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ItemPrefixError::NotAnId(prefix.to_string()));
+    }
+    let named: std::collections::BTreeSet<ItemId> =
+        entries.iter().filter_map(|e| e.entry.event.item()).filter(|i| i.to_string().starts_with(&p)).collect();
+    if named.len() > 1 {
+        return Err(ItemPrefixError::Ambiguous { prefix: p, count: named.len() });
+    }
+    Ok(entries.into_iter().filter(|e| e.entry.event.item().is_some_and(|i| named.contains(&i))).collect())
+}
+
 /// Checks a whole log against the node's public key and its signed head. Returns the number of
 /// entries, or the first problem.
 pub fn verify(
@@ -427,6 +489,26 @@ mod tests {
             head = Some(h);
         }
         (key, out, head.unwrap())
+    }
+
+    #[test]
+    fn entries_about_an_item_are_found_by_a_unique_prefix_of_its_id() {
+        // Items 00.., 01.., 02.., and a twin of 01.. that differs from its third byte on.
+        let (key, mut entries, _) = log(3);
+        let mut twin = [1u8; 16];
+        twin[2..].fill(9);
+        let twin = ItemId(twin);
+        entries.push(append(&key, None, "t".into(), Event::ItemDecrypted { item: twin, officer: "x".into() }).0);
+        let about = |p: &str| entries_about(entries.clone(), p);
+        let first = ItemId([1; 16]).to_string();
+        assert_eq!(about(&first).unwrap().len(), 1);
+        assert_eq!(about("010101").unwrap()[0].entry.event.item(), Some(ItemId([1; 16])));
+        assert_eq!(about("010109").unwrap()[0].entry.event.item(), Some(twin));
+        assert_eq!(about("010101".to_uppercase().as_str()).unwrap().len(), 1);
+        assert_eq!(about("0101"), Err(ItemPrefixError::Ambiguous { prefix: "0101".into(), count: 2 }));
+        assert_eq!(about("010"), Err(ItemPrefixError::NotAnId("010".into())), "too short");
+        assert_eq!(about("0z01"), Err(ItemPrefixError::NotAnId("0z01".into())));
+        assert!(about("ffff").unwrap().is_empty(), "no item of the log starts so");
     }
 
     #[test]

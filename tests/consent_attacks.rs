@@ -216,7 +216,8 @@ async fn a_revocation_destroys_the_key_once_and_a_replay_is_refused() {
     }
     // The grant the third party holds for `gone` is the one that came with it.
     let id = gone.env.envelope.item;
-    let g_gone = s.third.node().engine.read(move |c| c.audit_show(Some(id))).await.unwrap();
+    let id_s = id.to_string();
+    let g_gone = s.third.node().engine.read(move |c| c.audit_show(Some(&id_s))).await.unwrap();
     let grant_id = g_gone
         .iter()
         .find_map(|e| match &e.entry.event {

@@ -320,6 +320,21 @@ fn an_item_reaches_a_third_party_only_with_the_providers_consent_and_is_destroye
     assert!(out.status.success(), "item show on B failed: {}\n{}", text(&out.stderr), b.logs());
     assert_eq!(out.stdout, body.as_bytes(), "item show on B must print exactly the body");
     assert_says("item show on B (stderr)", &text(&out.stderr), &[&title, "provided by cica"]);
+    // On a terminal, the body is not poured onto the screen unless `--output -` asks for it
+    // (util-linux `script` gives the command a terminal; skipped where it is missing).
+    if std::process::Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        let on_tty = |extra: &str| {
+            let line = format!("{} --data-dir {} item show {id} {extra} </dev/null", common::bin(), b.dir.display());
+            std::process::Command::new("script").args(["-qec", &line, "/dev/null"]).output().expect("script")
+        };
+        // A terminal turns "\n" into "\r\n".
+        let shown = on_tty("");
+        let said = text(&shown.stdout).replace("\r\n", "\n");
+        assert!(!shown.status.success() && said.contains("--output FILE") && !said.contains(&body), "{said}");
+        let forced = on_tty("--output -");
+        let poured = text(&forced.stdout).replace("\r\n", "\n");
+        assert!(forced.status.success() && poured.contains(&body), "{poured}");
+    }
 
     // (c) The third party has nothing, and the holder's policy says why.
     assert_eq!(items(&t).unwrap(), Vec::<Value>::new(), "the third party lists an item before any consent");
@@ -1189,6 +1204,10 @@ fn an_item_its_provider_deletes_is_destroyed_everywhere_and_not_taken_back() {
     let ev_b = audit_events(&b, &id).unwrap();
     assert!(ev_b.iter().any(|(k, _)| k == "consent:deletion"), "{ev_b:?}");
     assert!(ev_b.iter().any(|(k, _)| k == "key-destroyed"), "{ev_b:?}");
+    // The log is asked by an id prefix, as every item command takes, though the item is gone.
+    assert_eq!(audit_events(&b, &id[..8]).unwrap(), ev_b, "audit show --item PREFIX of a deleted item");
+    let bad = b.run(&["audit", "show", "--item", "zz12"]);
+    assert!(!bad.status.success() && text(&bad.stderr).contains("not an item id"), "{}", text(&bad.stderr));
     b.stop();
     let opened = open_with_everything_on_disk(&b.dir, &traces);
     assert!(opened.is_empty(), "after the deletion the holder's disk still opens the item's key: {opened:?}");

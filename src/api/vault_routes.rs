@@ -399,15 +399,15 @@ pub async fn audit_show(
     State(s): State<AppState>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<SignedEntry>>, AppError> {
-    let item = match q.item {
-        Some(i) => Some(
-            crate::ids::parse_id16(&i)
-                .map(ItemId)
-                .ok_or_else(|| AppError::BadRequest(format!("{i:?} is not an item id (32 hex digits)")))?,
-        ),
-        None => None,
-    };
-    Ok(Json(s.engine.read(move |c| c.audit_show(item)).await?))
+    // An id or a unique prefix of one, as the item commands take; checked here so that a
+    // malformed one is the client's error, not a missing item.
+    if let Some(i) = &q.item
+        && (!(4..=32).contains(&i.len()) || !i.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(AppError::BadRequest(format!("{i:?} is not an item id or a prefix of one (4 to 32 hex digits)")));
+    }
+    let item = q.item;
+    Ok(Json(s.engine.read(move |c| c.audit_show(item.as_deref())).await?))
 }
 
 /// The result of `audit verify`.

@@ -9,7 +9,6 @@ use super::output;
 use crate::api::AuditReport;
 use crate::audit::{self, SignedEntry};
 use crate::client::{Client, ClientError};
-use crate::ids::ItemId;
 use crate::witness::Witnessed;
 
 /// Audit commands.
@@ -17,7 +16,8 @@ use crate::witness::Witnessed;
 pub enum AuditCmd {
     /// Show the log.
     Show {
-        /// Only the entries about this item (32 hex digits).
+        /// Only the entries about this item: its id or a unique prefix (4 or more hex digits),
+        /// also of an item deleted long ago.
         #[arg(long, value_name = "ID")]
         item: Option<String>,
         /// Print as JSON.
@@ -57,8 +57,11 @@ pub async fn run(dir: &Path, cmd: &AuditCmd, officer: &str) -> anyhow::Result<()
             let entries: Vec<SignedEntry> = match c.get(&path).await {
                 Ok(v) => v,
                 Err(ClientError::NoNode { .. }) => {
-                    let want = item.as_deref().and_then(crate::ids::parse_id16).map(ItemId);
-                    offline_entries(dir)?.into_iter().filter(|e| want.is_none() || about(e) == want).collect()
+                    let all = offline_entries(dir)?;
+                    match item {
+                        Some(p) => crate::audit::entries_about(all, p)?,
+                        None => all,
+                    }
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -134,12 +137,6 @@ pub async fn run(dir: &Path, cmd: &AuditCmd, officer: &str) -> anyhow::Result<()
         }
     }
     Ok(())
-}
-
-fn about(e: &SignedEntry) -> Option<ItemId> {
-    let v = serde_json::to_value(&e.entry.event).ok()?;
-    let fields = v.as_object()?.values().next()?;
-    serde_json::from_value::<ItemId>(fields.get("item")?.clone()).ok()
 }
 
 /// Checks this node's log against a file of heads the other Party witnessed; the outer error is

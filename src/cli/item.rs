@@ -45,7 +45,8 @@ pub enum ItemCmd {
     Show {
         /// Its id (or a unique prefix).
         id: String,
-        /// Write the body to this file instead of standard output.
+        /// Write the body to this file; `-` for standard output. Without it the body goes to
+        /// standard output unless that is a terminal (a provided file is rarely text).
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
@@ -115,7 +116,15 @@ pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()>
                 ]
             })
         }
-        ItemCmd::Show { id, output: out } => {
+        ItemCmd::Show { id, output } => {
+            // `--output -` asks for standard output even when it is a terminal.
+            let out = output.as_ref().filter(|f| f.as_os_str() != "-");
+            if output.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                anyhow::bail!(
+                    "not writing the item's content to the terminal: give --output FILE, or --output - to write \
+                     it to standard output anyway"
+                );
+            }
             let path = format!("/api/items/{id}/content");
             let headers = match out {
                 Some(f) => {

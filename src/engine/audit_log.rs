@@ -6,7 +6,6 @@ use chrono::{SecondsFormat, Utc};
 use super::{Core, EngineError};
 use crate::audit::{self, AuditError, Event, Head, SignedEntry};
 use crate::config::PinnedPeer;
-use crate::ids::ItemId;
 use crate::store::Writer;
 
 /// Notes `event` for the audit log; written when the round commits.
@@ -41,39 +40,16 @@ pub(super) fn write(
     Ok(())
 }
 
-/// The log, optionally only the entries about one item.
-pub(super) fn show(core: &Core, item: Option<ItemId>) -> Result<Vec<SignedEntry>, EngineError> {
+/// The log, optionally only the entries about one item, named by its id or a unique prefix of
+/// it (the item may be long gone from the store: the log still names it).
+pub(super) fn show(core: &Core, item: Option<&str>) -> Result<Vec<SignedEntry>, EngineError> {
     let all = core.store.audit_entries().map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?;
-    Ok(match item {
-        None => all,
-        Some(i) => all.into_iter().filter(|e| about(&e.entry.event) == Some(i)).collect(),
-    })
-}
-
-fn about(e: &Event) -> Option<ItemId> {
-    match e {
-        Event::ItemProvided { item, .. }
-        | Event::ItemReceived { item, .. }
-        | Event::ItemDecrypted { item, .. }
-        | Event::Transmitted { item, .. }
-        | Event::TransmissionRefused { item, .. }
-        | Event::Consent { item, .. }
-        | Event::KeyDestroyed { item, .. }
-        | Event::GrantExpired { item, .. } => Some(*item),
-        Event::ReceiveRefused { id, .. } => id.as_deref().and_then(crate::ids::parse_id16).map(ItemId),
-        Event::PeerConfig { .. }
-        | Event::LogStarted { .. }
-        | Event::Upgraded { .. }
-        | Event::PartyAct { .. }
-        | Event::WitnessConflict { .. } => None,
-        Event::AccountAdded { .. }
-        | Event::AccountRoleChanged { .. }
-        | Event::AccountDisabled { .. }
-        | Event::AccountEnabled { .. }
-        | Event::PasswordChanged { .. }
-        | Event::LoginSucceeded { .. }
-        | Event::LoginsFailed { .. } => None,
-        Event::RefusalsCounted { .. } => None,
+    match item {
+        None => Ok(all),
+        Some(prefix) => audit::entries_about(all, prefix).map_err(|e| match e {
+            audit::ItemPrefixError::NotAnId(p) => EngineError::NoItem(p),
+            audit::ItemPrefixError::Ambiguous { prefix, count } => EngineError::Ambiguous { prefix, count },
+        }),
     }
 }
 
@@ -85,8 +61,8 @@ pub(super) fn verify(core: &Core) -> Result<Result<u64, AuditError>, EngineError
 }
 
 impl Core {
-    /// The audit log, optionally about one item.
-    pub fn audit_show(&self, item: Option<ItemId>) -> Result<Vec<SignedEntry>, EngineError> {
+    /// The audit log, optionally about one item (its id or a unique prefix).
+    pub fn audit_show(&self, item: Option<&str>) -> Result<Vec<SignedEntry>, EngineError> {
         show(self, item)
     }
 
