@@ -220,7 +220,9 @@ pub enum DraftCmd {
 /// "p1" for Preamble 1).
 #[derive(Args, Debug)]
 pub struct ProvisionArg {
-    /// The provision.
+    /// The provision: its id (8 hex digits, as `draft show --json` prints; it never changes), a
+    /// unique prefix of it, or its label as numbered now ("a3" is the third article at this
+    /// moment: after a move it names another provision, so scripts should use ids).
     #[arg(long, value_name = "P")]
     provision: String,
 }
