@@ -245,6 +245,16 @@ pub enum Event {
         /// Who enabled it.
         by: String,
     },
+    /// A backup of this node was taken (`liaison backup`): it holds the node's and the Party's
+    /// keys and the keys of every item held then, so who took one, when, is on the record.
+    BackupTaken {
+        /// Whether the node was running ("running") or stopped ("stopped").
+        taken_while: String,
+        /// How the archive is encrypted: "passphrase" or "N age recipient(s)".
+        protected_by: String,
+        /// Items whose keys the backup holds.
+        items: u64,
+    },
 }
 
 /// One entry, before signing.
@@ -388,7 +398,7 @@ impl Event {
             | Event::PasswordChanged { .. }
             | Event::LoginSucceeded { .. }
             | Event::LoginsFailed { .. } => None,
-            Event::RefusalsCounted { .. } => None,
+            Event::RefusalsCounted { .. } | Event::BackupTaken { .. } => None,
         }
     }
 }

@@ -197,6 +197,7 @@ pub struct Staged {
     schema: Schemas,
     taken_while: &'static str,
     created: String,
+    items: u64,
 }
 
 fn staging_dir(data_dir: &Path) -> Result<tempfile::TempDir, BackupError> {
@@ -212,10 +213,11 @@ pub fn stage_running(data_dir: &Path, snapshot: StoreSnapshot, accounts: &Accoun
     let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let dir = staging_dir(data_dir)?;
     let store = snapshot.schema();
+    let items = snapshot.items();
     snapshot.write_to(dir.path())?;
     accounts.copy_to(&dir.path().join(ACCOUNTS_FILE))?;
     let schema = Schemas { store, accounts: crate::accounts::SCHEMA_VERSION };
-    Ok(Staged { dir, data_dir: data_dir.to_path_buf(), schema, taken_while: "running", created })
+    Ok(Staged { dir, data_dir: data_dir.to_path_buf(), schema, taken_while: "running", created, items })
 }
 
 /// Stages the copies of a stopped node, holding its data dir's lock meanwhile (so that it cannot
@@ -226,11 +228,12 @@ pub fn stage_stopped(data_dir: &Path) -> Result<Staged, BackupError> {
     let dir = staging_dir(data_dir)?;
     let snapshot = crate::store::snapshot_stopped(data_dir)?;
     let store = snapshot.schema();
+    let items = snapshot.items();
     snapshot.write_to(dir.path())?;
     let accounts = Accounts::open(data_dir)?;
     accounts.copy_to(&dir.path().join(ACCOUNTS_FILE))?;
     let schema = Schemas { store, accounts: crate::accounts::SCHEMA_VERSION };
-    Ok(Staged { dir, data_dir: data_dir.to_path_buf(), schema, taken_while: "stopped", created })
+    Ok(Staged { dir, data_dir: data_dir.to_path_buf(), schema, taken_while: "stopped", created, items })
 }
 
 /// Whether a data dir path (relative, `/`-separated) is left out of backups, or replaced by its
@@ -297,6 +300,11 @@ impl Staged {
             out.push((rel.clone(), self.data_dir.join(&rel)));
         }
         Ok(out)
+    }
+
+    /// How many items the backup holds the keys of.
+    pub fn items(&self) -> u64 {
+        self.items
     }
 
     /// Total bytes of the files to archive (for a progress bar).

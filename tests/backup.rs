@@ -33,6 +33,18 @@ fn restore(from: &Path, into: &Path, pass: &Path) -> Output {
 
 const PASS_ENV: &str = "LIAISON_BACKUP_PASSPHRASE";
 
+/// The node's signed log says a backup was taken, while it was `taken_while`, with a passphrase,
+/// and the log still verifies.
+fn assert_backup_audited(n: &Node, taken_while: &str) {
+    let log = n.json(&["audit", "show", "--json"]);
+    let taken: Vec<&serde_json::Value> =
+        log.as_array().unwrap().iter().filter_map(|e| e["entry"]["event"].get("backup-taken")).collect();
+    assert_eq!(taken.len(), 1, "{}: one backup-taken entry in {log}", n.name);
+    assert_eq!(taken[0]["taken_while"], taken_while, "{}", taken[0]);
+    assert_eq!(taken[0]["protected_by"], "passphrase", "{}", taken[0]);
+    n.ok(&["audit", "verify"]);
+}
+
 /// `liaison backup` of `n` into `to`.
 fn backup(n: &Node, to: &Path, pass: &Path) -> String {
     n.ok(&["backup", "--to", to.to_str().unwrap(), "--passphrase-file", pass.to_str().unwrap()])
@@ -98,6 +110,7 @@ fn a_node_lost_after_a_backup_is_restored_and_catches_up_with_its_peer() {
     let file = a.scratch().join("cica.backup");
     let out = backup(&a, &file, &pass);
     assert!(out.contains("node running"), "backup output: {out}");
+    assert_backup_audited(&a, "running");
     assert_eq!(mode(&file), 0o600, "the backup file's mode");
     let bytes = fs::read(&file).unwrap();
     assert!(bytes.starts_with(b"age-encryption.org/v1"), "not an age file");
@@ -158,6 +171,7 @@ fn a_wrong_passphrase_a_tampered_archive_and_a_used_directory_are_refused() {
     let file = a.scratch().join("stopped.backup");
     let out = backup(&a, &file, &pass);
     assert!(out.contains("node stopped"), "backup output: {out}");
+    assert_backup_audited(&a, "stopped");
     assert_eq!(mode(&file), 0o600);
     // A second backup never overwrites a file.
     let again = a.run(&["backup", "--to", file.to_str().unwrap(), "--passphrase-file", pass.to_str().unwrap()]);

@@ -4,6 +4,7 @@
 //! keys, which no officer account reaches otherwise. The snapshot is taken on the engine's
 //! thread; the copies and the archive are made on a blocking thread while the engine goes on.
 
+use crate::audit::Event;
 use std::io::{self, Write};
 
 use axum::body::{Body, Bytes};
@@ -81,6 +82,14 @@ pub async fn backup(
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    // On the record before a byte leaves: the archive holds the node's, the Party's and the
+    // items' keys.
+    let protected_by = match &protect {
+        Protect::Passphrase(_) => "passphrase".to_string(),
+        Protect::Recipients(r) => format!("{} age recipient(s)", r.len()),
+    };
+    let event = Event::BackupTaken { taken_while: "running".into(), protected_by, items: staged.items() };
+    crate::api::login_audit::record(&s, event).await?;
     let (node, party) = (s.public.peer_id.to_string(), s.party.id.to_string());
     let (tx, mut rx) = mpsc::channel(4);
     tokio::task::spawn_blocking(move || {

@@ -111,7 +111,7 @@ async fn either<T>(
 
 /// Appends `event` to the stopped node's audit log, signed with its node key. A log not yet
 /// begun (the node never ran) begins as the node would begin it.
-fn audit_offline(dir: &Path, store: &crate::store::Store, event: Event) -> anyhow::Result<()> {
+pub(super) fn audit_offline(dir: &Path, store: &crate::store::Store, event: Event) -> anyhow::Result<()> {
     let keys = crate::keys::load(dir)?;
     let at = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mut head = store.audit_head()?;

@@ -170,6 +170,15 @@ async fn take(
                 .map_err(|e| e.into_error())?
                 .sync_all()
                 .with_context(|| format!("writing {}", to.display()))?;
+            // On the node's own signed log, as the running node would have put it.
+            let protected_by = match protect {
+                Protect::Passphrase(_) => "passphrase".to_string(),
+                Protect::Recipients(r) => format!("{} age recipient(s)", r.len()),
+            };
+            let store = crate::store::Store::open(&dir)?;
+            let event =
+                crate::audit::Event::BackupTaken { taken_while: "stopped".into(), protected_by, items: staged.items() };
+            super::account::audit_offline(&dir, &store, event)?;
             Ok("stopped")
         }
         Err(e) => {

@@ -138,6 +138,12 @@ impl StoreSnapshot {
         self.schema
     }
 
+    /// How many items the copy holds (their keys travel with it); 0 if it holds none.
+    pub fn items(&self) -> u64 {
+        use redb::ReadableTableMetadata;
+        self.tx.open_table(ITEMS).ok().and_then(|t| t.len().ok()).unwrap_or(0)
+    }
+
     /// Writes the copy under `dir` as a data dir holds it: `store/liaison.redb` and
     /// `keys/item-key-slots`. Answers the rows copied.
     pub fn write_to(self, dir: &Path) -> Result<u64, StoreError> {

@@ -7,7 +7,7 @@ import { h, fill, field, select, showError, busy, fmtDateTime, pageHeading, shor
 
 const KINDS = [
   'item-provided', 'item-received', 'item-decrypted', 'transmitted', 'transmission-refused', 'receive-refused',
-  'consent', 'key-destroyed', 'log-started', 'peer-config',
+  'consent', 'key-destroyed', 'log-started', 'peer-config', 'backup-taken',
 ];
 
 register({
@@ -43,6 +43,7 @@ register({
     'audit.k.key-destroyed': 'key destroyed',
     'audit.k.log-started': 'log started',
     'audit.k.peer-config': 'peer configuration',
+    'audit.k.backup-taken': 'backup taken',
   },
   ru: {
     'audit.title': 'Журнал аудита',
@@ -76,6 +77,7 @@ register({
     'audit.k.key-destroyed': 'ключ уничтожен',
     'audit.k.log-started': 'журнал начат',
     'audit.k.peer-config': 'изменение закреплённых узлов',
+    'audit.k.backup-taken': 'создана резервная копия',
   },
 });
 
