@@ -110,6 +110,16 @@ pub enum Protect {
     Recipients(Vec<age::x25519::Recipient>),
 }
 
+impl Protect {
+    /// How it is protected, for the audit log and the CLI: "passphrase" or "N age recipient(s)".
+    pub fn describe(&self) -> String {
+        match self {
+            Protect::Passphrase(_) => "passphrase".to_string(),
+            Protect::Recipients(r) => format!("{} age recipient(s)", r.len()),
+        }
+    }
+}
+
 /// How an archive is opened.
 pub enum Unlock {
     /// With the passphrase it was encrypted with.

@@ -84,11 +84,8 @@ pub async fn backup(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     // On the record before a byte leaves: the archive holds the node's, the Party's and the
     // items' keys.
-    let protected_by = match &protect {
-        Protect::Passphrase(_) => "passphrase".to_string(),
-        Protect::Recipients(r) => format!("{} age recipient(s)", r.len()),
-    };
-    let event = Event::BackupTaken { taken_while: "running".into(), protected_by, items: staged.items() };
+    let event =
+        Event::BackupTaken { taken_while: "running".into(), protected_by: protect.describe(), items: staged.items() };
     crate::api::login_audit::record(&s, event).await?;
     let (node, party) = (s.public.peer_id.to_string(), s.party.id.to_string());
     let (tx, mut rx) = mpsc::channel(4);

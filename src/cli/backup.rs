@@ -121,14 +121,11 @@ pub async fn backup(dir: &Path, a: &BackupArgs) -> anyhow::Result<()> {
     if a.json {
         return output::json(&serde_json::json!({ "file": a.to, "bytes": size, "taken_while": taken_while }));
     }
-    let how = match protect {
-        Protect::Passphrase(_) => "with a passphrase".to_string(),
-        Protect::Recipients(r) => format!("to {} age recipient(s)", r.len()),
-    };
     println!(
-        "backup of {} written to {} ({size} bytes, encrypted {how}; node {taken_while})",
+        "backup of {} written to {} ({size} bytes, encrypted with {}; node {taken_while})",
         dir.display(),
-        a.to.display()
+        a.to.display(),
+        protect.describe()
     );
     println!(
         "It holds the node's and the Party's keys and the keys of the items held now: keep it safe, and destroy it when no longer needed (see the README)."
@@ -171,10 +168,7 @@ async fn take(
                 .sync_all()
                 .with_context(|| format!("writing {}", to.display()))?;
             // On the node's own signed log, as the running node would have put it.
-            let protected_by = match protect {
-                Protect::Passphrase(_) => "passphrase".to_string(),
-                Protect::Recipients(r) => format!("{} age recipient(s)", r.len()),
-            };
+            let protected_by = protect.describe();
             let store = crate::store::Store::open(&dir)?;
             let event =
                 crate::audit::Event::BackupTaken { taken_while: "stopped".into(), protected_by, items: staged.items() };
