@@ -21,6 +21,7 @@ mod items;
 mod peers;
 mod presence;
 mod records;
+pub mod refusal;
 mod status;
 mod sync;
 mod upgrade;
@@ -51,6 +52,7 @@ pub use consent::ConsentView;
 pub use history::HistoryEntry;
 pub use items::{Explanation, ItemView};
 pub use peers::Traffic;
+pub use refusal::Refusal;
 pub use presence::announce as announce_presence;
 pub use status::{DocInfo, NodeStatus, PeerStatus};
 
@@ -102,6 +104,9 @@ pub enum EngineError {
     /// A mandate is required, or the one cited is not recorded.
     #[error("{0}")]
     Mandate(String),
+    /// An officer's request refused, as a code with parameters (see [`Refusal`]).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 }
 
 impl From<WorkspaceError> for EngineError {
@@ -615,26 +620,19 @@ impl Core {
     ) -> Result<(), EngineError> {
         let party = self.identity.party.id.clone();
         match mandate {
-            None if self.policy.require_mandate.contains(&action) => Err(EngineError::Mandate(format!(
-                "this Party's policy (node.toml [policy] require_mandate) requires a mandate for {action}: cite one with --mandate REF (record it first with `liaison mandate add`)"
-            ))),
+            None if self.policy.require_mandate.contains(&action) => Err(Refusal::MandateRequired { action }.into()),
             None => Ok(()),
             Some(reference) => {
                 let id = self.own_party_doc(PartyDoc::Mandates)?;
                 let doc = self.doc(id)?;
-                match crate::workspace::mandates::find(doc, reference)? {
+                let reference = reference.to_string();
+                match crate::workspace::mandates::find(doc, &reference)? {
                     Some(m) if m.in_force(chrono::Utc::now().date_naive()) => Ok(()),
-                    Some(m) if m.withdrawn_at.is_some() => Err(EngineError::Mandate(format!(
-                        "mandate {reference:?} of {party} was withdrawn on {}",
-                        m.withdrawn_at.unwrap_or_default()
-                    ))),
-                    Some(m) => Err(EngineError::Mandate(format!(
-                        "mandate {reference:?} of {party} is dated {}: it is not in force yet",
-                        m.date
-                    ))),
-                    None => Err(EngineError::Mandate(format!(
-                        "no mandate {reference:?} of {party} is recorded (`liaison mandate list` shows them; `liaison mandate add` records one)"
-                    ))),
+                    Some(m) if m.withdrawn_at.is_some() => {
+                        Err(Refusal::MandateWithdrawn { reference, party, on: m.withdrawn_at.unwrap_or_default() }.into())
+                    }
+                    Some(m) => Err(Refusal::MandateNotInForce { reference, party, date: m.date }.into()),
+                    None => Err(Refusal::MandateUnknown { reference, party }.into()),
                 }
             }
         }

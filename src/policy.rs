@@ -116,6 +116,33 @@ impl fmt::Display for DenyReason {
     }
 }
 
+impl DenyReason {
+    /// The reason as a code with parameters, for the web app to say in the officer's language
+    /// (the `Display` words are the CLI's and name its commands).
+    pub fn refusal(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            DenyReason::NotPinned => json!({ "code": "not-pinned" }),
+            DenyReason::WorkspaceToThirdParty => json!({ "code": "workspace-to-third-party" }),
+            DenyReason::NoGrant { third_party, provider } => {
+                json!({ "code": "no-grant", "third_party": third_party, "provider": provider })
+            }
+            // The first problem says enough for a table cell; the CLI lists them all.
+            DenyReason::GrantProblems(ps) => {
+                let why = match ps.first() {
+                    Some(GrantProblem::Revoked(_)) => "revoked",
+                    Some(GrantProblem::Expired { .. } | GrantProblem::BadExpiry(_)) => "expired",
+                    _ => "other",
+                };
+                json!({ "code": "no-grant-now", "why": why })
+            }
+            DenyReason::NotAHolder => json!({ "code": "not-a-holder" }),
+            DenyReason::ItemFromThirdParty => json!({ "code": "item-from-third-party" }),
+            DenyReason::RecordNotTheirs => json!({ "code": "record-not-theirs" }),
+        }
+    }
+}
+
 /// May `subject` go to `peer` (as pinned in our configuration; `None` if not pinned)?
 pub fn may_send(subject: &Subject<'_>, peer: Option<&PinnedPeer>) -> Decision {
     let Some(peer) = peer else {

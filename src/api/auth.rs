@@ -133,7 +133,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let need = required_role(req.method(), &path);
     if c.role < need {
         tracing::warn!(path = %path, account = ?c.account, role = %c.role, need = %need, "API request refused: role");
-        return Err(AppError::Forbidden(format!("this needs the {need} role; {} has the {} role", who(&c), c.role)));
+        return Err(AppError::Role { need, role: c.role, who: who(&c) });
     }
     req.extensions_mut().insert(c);
     Ok(next.run(req).await)
@@ -148,7 +148,7 @@ pub fn require(c: &Caller, need: Role) -> Result<(), AppError> {
     if c.role >= need {
         Ok(())
     } else {
-        Err(AppError::Forbidden(format!("this needs the {need} role; {} has the {} role", who(c), c.role)))
+        Err(AppError::Role { need, role: c.role, who: who(c) })
     }
 }
 

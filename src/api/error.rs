@@ -23,6 +23,16 @@ pub enum AppError {
     /// Authenticated, but the role or the CSRF token does not allow it.
     #[error("{0}")]
     Forbidden(String),
+    /// Authenticated, but the role does not allow it. Answered with the code `role-required`.
+    #[error("this needs the {need} role; {who} has the {role} role")]
+    Role {
+        /// The role the request needs.
+        need: crate::accounts::Role,
+        /// The caller's role.
+        role: crate::accounts::Role,
+        /// The caller, as the log names it.
+        who: String,
+    },
     /// A session that logged in with a one-time password asked for something other than
     /// choosing a new one. Answered with the code `password-change-required`.
     #[error(
@@ -56,7 +66,7 @@ impl AppError {
     fn status(&self) -> StatusCode {
         match self {
             AppError::Unauthorized | AppError::WrongToken | AppError::BadLogin => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) | AppError::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::PasswordChangeRequired | AppError::Role { .. } => StatusCode::FORBIDDEN,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -78,6 +88,9 @@ impl AppError {
                 EngineError::NoItem(_) => StatusCode::NOT_FOUND,
                 EngineError::Item(_) | EngineError::Consent(_) => StatusCode::CONFLICT,
                 EngineError::Mandate(_) => StatusCode::FORBIDDEN,
+                EngineError::Refused(r) if r.is_mandate() => StatusCode::FORBIDDEN,
+                EngineError::Refused(r) if r.is_not_found() => StatusCode::NOT_FOUND,
+                EngineError::Refused(_) => StatusCode::CONFLICT,
             },
         }
     }
@@ -96,6 +109,16 @@ impl IntoResponse for AppError {
                 WorkspaceError::Refused(r) => json!({ "error": self.to_string(), "refusal": r }),
                 _ => json!({ "error": self.to_string() }),
             },
+            // The same for the engine's refusals that officers meet in the web app: the code
+            // and its parameters, while `error` keeps the CLI's words (with its commands).
+            AppError::Engine(e) => match refusal(e) {
+                Some(r) => json!({ "error": self.to_string(), "refusal": r }),
+                None => json!({ "error": self.to_string() }),
+            },
+            AppError::Role { need, role, .. } => json!({
+                "error": self.to_string(),
+                "refusal": { "code": "role-required", "need": need, "role": role },
+            }),
             // A typed code, for the web app to go to its "choose a new password" page.
             AppError::PasswordChangeRequired => {
                 json!({ "error": self.to_string(), "code": "password-change-required" })
@@ -109,6 +132,19 @@ impl IntoResponse for AppError {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
         }
         res
+    }
+}
+
+/// The code and parameters of an engine error that an officer may meet, if it has one.
+fn refusal(e: &EngineError) -> Option<serde_json::Value> {
+    match e {
+        EngineError::Refused(r) => serde_json::to_value(r).ok(),
+        EngineError::NotFound { kind, id } => Some(json!({ "code": "not-found", "kind": kind, "id": id })),
+        EngineError::NoItem(id) => Some(json!({ "code": "no-item", "id": id })),
+        EngineError::Ambiguous { prefix, count } => {
+            Some(json!({ "code": "ambiguous", "prefix": prefix, "count": count }))
+        }
+        _ => None,
     }
 }
 

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::peers::{SOFT_BATCH_BYTES, Violation};
 use super::{Core, EngineError, audit_log, items};
+use super::Refusal;
 use crate::audit::Event;
 use crate::config::PeerRole;
 use crate::consent::{Denial, Grant, Record, Request, Revocation, SignedRecord};
@@ -80,6 +81,10 @@ fn sign(core: &Core, r: Record) -> Result<SignedRecord, EngineError> {
     SignedRecord::sign(r, &core.crypto.signing).map_err(|e| EngineError::Consent(e.to_string()))
 }
 
+fn wrong_kind(r: &Record, expected: &str) -> EngineError {
+    Refusal::ConsentWrongKind { id: r.id(), kind: r.kind().to_string(), expected: expected.into() }.into()
+}
+
 fn find<'a>(core: &'a Core, id: &str) -> Result<&'a SignedRecord, EngineError> {
     let id = id.trim().to_ascii_lowercase();
     let m: Vec<&SignedRecord> =
@@ -87,7 +92,7 @@ fn find<'a>(core: &'a Core, id: &str) -> Result<&'a SignedRecord, EngineError> {
     match (id.len() >= 4, m.len()) {
         (true, 1) => Ok(m[0]),
         (true, n) if n > 1 => Err(EngineError::Ambiguous { prefix: id, count: n }),
-        _ => Err(EngineError::Consent(format!("no consent record {id} (`liaison consent list` shows them)"))),
+        _ => Err(Refusal::ConsentUnknown { id }.into()),
     }
 }
 
@@ -108,12 +113,10 @@ pub(super) fn request(
     let env = &stored.envelope.envelope;
     let us = core.identity.party.id.clone();
     if third_party == us || core.peers.pinned().any(|p| p.party_id == third_party && p.role == PeerRole::Party) {
-        return Err(EngineError::Consent(format!(
-            "{third_party} is a Party, not a third party: the Parties share items without consent"
-        )));
+        return Err(Refusal::ConsentForParty { party: third_party }.into());
     }
     if purpose.trim().is_empty() {
-        return Err(EngineError::Consent("--purpose must say what the third party needs the item for".into()));
+        return Err(Refusal::PurposeMissing.into());
     }
     let r = Request {
         id: RecordId::random(),
@@ -140,16 +143,13 @@ fn answered(core: &Core, request: RecordId) -> Option<&'static str> {
 fn own_request(core: &Core, id: &str) -> Result<Request, EngineError> {
     let r = match &find(core, id)?.record {
         Record::Request(r) => r.clone(),
-        other => return Err(EngineError::Consent(format!("{} is a {}, not a request", other.id(), other.kind()))),
+        other => return Err(wrong_kind(other, "request")),
     };
     if r.provider != core.identity.party.id {
-        return Err(EngineError::Consent(format!(
-            "request {} is for {}, the item's provider, to answer",
-            r.id, r.provider
-        )));
+        return Err(Refusal::NotTheProvider { request: r.id, provider: r.provider }.into());
     }
     if let Some(a) = answered(core, r.id) {
-        return Err(EngineError::Consent(format!("request {} was already {a}", r.id)));
+        return Err(Refusal::Answered { request: r.id, answer: a.to_string() }.into());
     }
     Ok(r)
 }
@@ -163,11 +163,9 @@ pub(super) fn grant(
 ) -> Result<RecordId, EngineError> {
     let r = own_request(core, request)?;
     if let Some(e) = &expires {
-        let t = DateTime::parse_from_rfc3339(e).map_err(|_| {
-            EngineError::Consent(format!("--expires {e:?} is not an RFC 3339 time (like 2027-01-31T00:00:00Z)"))
-        })?;
+        let t = DateTime::parse_from_rfc3339(e).map_err(|_| Refusal::ExpiryInvalid { value: e.clone() })?;
         if t.with_timezone(&Utc) <= Utc::now() {
-            return Err(EngineError::Consent(format!("--expires {e} is in the past")));
+            return Err(Refusal::ExpiryPast { value: e.clone() }.into());
         }
     }
     let stored = core
@@ -176,10 +174,7 @@ pub(super) fn grant(
         .map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?
         .ok_or_else(|| EngineError::NoItem(r.item.to_string()))?;
     if stored.envelope.content_hash() != r.content_hash {
-        return Err(EngineError::Consent(format!(
-            "request {} names other content than item {} as held here",
-            r.id, r.item
-        )));
+        return Err(Refusal::ContentChanged { request: r.id, item: r.item }.into());
     }
     let g = Grant {
         id: RecordId::random(),
@@ -216,13 +211,13 @@ pub(super) fn deny(core: &mut Core, request: &str, officer: &str) -> Result<Reco
 pub(super) fn revoke(core: &mut Core, grant: &str, officer: &str) -> Result<RecordId, EngineError> {
     let g = match &find(core, grant)?.record {
         Record::Grant(g) => g.clone(),
-        other => return Err(EngineError::Consent(format!("{} is a {}, not a grant", other.id(), other.kind()))),
+        other => return Err(wrong_kind(other, "grant")),
     };
     if g.provider != core.identity.party.id {
-        return Err(EngineError::Consent(format!("grant {} was given by {}; only it can revoke it", g.id, g.provider)));
+        return Err(Refusal::NotTheGrantor { grant: g.id, provider: g.provider }.into());
     }
     if core.consent.records.values().any(|r| matches!(&r.record, Record::Revocation(v) if v.grant == g.id)) {
-        return Err(EngineError::Consent(format!("grant {} is already revoked", g.id)));
+        return Err(Refusal::RevokedAlready { grant: g.id }.into());
     }
     let v = Revocation {
         id: RecordId::random(),

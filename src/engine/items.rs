@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Core, EngineError, audit_log};
+use super::Refusal;
 use crate::audit::Event;
 use crate::config::PeerRole;
 use crate::consent::{Record, SignedRecord};
@@ -96,6 +97,9 @@ pub struct Explanation {
     pub grant: Option<String>,
     /// Why not, if not.
     pub reason: Option<String>,
+    /// Why not, as a code with parameters (see [`crate::policy::DenyReason::refusal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<serde_json::Value>,
 }
 
 fn err(e: impl std::fmt::Display) -> EngineError {
@@ -263,9 +267,8 @@ pub(super) fn open(core: &mut Core, id: ItemId, officer: &str) -> Result<(Signed
         .filter(|i| i.complete)
         .ok_or_else(|| EngineError::NoItem(id.to_string()))?;
     let provider = &item.envelope.envelope.provider;
-    let pk = provider_key(core, provider).ok_or_else(|| {
-        err(format!("item {id}: no signing key of its provider {provider} is pinned, so it cannot be checked"))
-    })?;
+    let pk = provider_key(core, provider)
+        .ok_or_else(|| EngineError::from(Refusal::ProviderUnknown { item: id, provider: provider.clone() }))?;
     item.envelope.verify(&pk).map_err(err)?;
     // The whole ciphertext must be what the provider signed before any of it is decrypted.
     let mut h = Sha256::new();
@@ -282,12 +285,10 @@ pub(super) fn open(core: &mut Core, id: ItemId, officer: &str) -> Result<(Signed
         return Err(err(VaultError::HashMismatch { item: id }));
     }
     if super::consent::grant_lapsed(core, item.grant) {
-        return Err(err(format!(
-            "item {id}: the provider's consent under which it was received has expired or was revoked; its key is destroyed"
-        )));
+        return Err(Refusal::ConsentLapsed { item: id }.into());
     }
     let key = our_key(core, &item)
-        .ok_or_else(|| err(format!("item {id}: no key sealed to {} is held here", core.identity.party.id)))?;
+        .ok_or_else(|| EngineError::from(Refusal::NoKey { item: id, party: core.identity.party.id.clone() }))?;
     audit_log::record(core, Event::ItemDecrypted { item: id, officer: officer.to_string() });
     Ok((item.envelope, key))
 }
@@ -333,10 +334,10 @@ pub(super) fn explain(core: &Core, id: ItemId, to: &str) -> Result<Explanation, 
         (by_party.len() == 1).then(|| by_party[0])
     });
     let d = policy::may_send(&Subject::Item(facts(core, &item.envelope)), peer);
-    let (allowed, grant, reason) = match d {
-        Decision::Allow => (true, None, None),
-        Decision::AllowUnderGrant(g) => (true, Some(g.to_string()), None),
-        Decision::Deny(r) => (false, None, Some(r.to_string())),
+    let (allowed, grant, reason, refusal) = match d {
+        Decision::Allow => (true, None, None, None),
+        Decision::AllowUnderGrant(g) => (true, Some(g.to_string()), None, None),
+        Decision::Deny(r) => (false, None, Some(r.to_string()), Some(r.refusal())),
     };
     Ok(Explanation {
         item: id.to_string(),
@@ -345,6 +346,7 @@ pub(super) fn explain(core: &Core, id: ItemId, to: &str) -> Result<Explanation, 
         allowed,
         grant,
         reason,
+        refusal,
     })
 }
 

@@ -23,9 +23,7 @@ pub(in crate::engine) fn delete_item(core: &mut Core, item: ItemId, officer: &st
         .ok_or_else(|| EngineError::NoItem(item.to_string()))?;
     let provider = stored.envelope.envelope.provider.clone();
     if provider != core.identity.party.id {
-        return Err(EngineError::Consent(format!(
-            "item {item} was provided by {provider}; only its provider can delete it"
-        )));
+        return Err(crate::engine::Refusal::NotItsProvider { item, provider }.into());
     }
     let revoked: HashSet<RecordId> = core
         .consent
