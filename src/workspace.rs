@@ -129,6 +129,9 @@ pub enum WorkspaceError {
     /// The rule of who may write what refuses it.
     #[error("{0}")]
     Refused(#[from] crate::authority::Refusal),
+    /// A step of a draft's workflow that the draft's state does not allow.
+    #[error(transparent)]
+    Workflow(#[from] draft::WorkflowRefusal),
 }
 
 /// Result of workspace operations.

@@ -82,6 +82,7 @@ impl AppError {
                     WorkspaceError::Malformed(_) | WorkspaceError::Automerge(_) => StatusCode::INTERNAL_SERVER_ERROR,
                     // Who may write what: the caller's Party may not.
                     WorkspaceError::Refused(_) => StatusCode::FORBIDDEN,
+                    WorkspaceError::Workflow(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 },
                 EngineError::Load(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::Store(_) | EngineError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
@@ -107,6 +108,7 @@ impl IntoResponse for AppError {
         let body = match &self {
             AppError::Engine(EngineError::Workspace(w)) => match w.as_ref() {
                 WorkspaceError::Refused(r) => json!({ "error": self.to_string(), "refusal": r }),
+                WorkspaceError::Workflow(r) => json!({ "error": self.to_string(), "refusal": r }),
                 _ => json!({ "error": self.to_string() }),
             },
             // The same for the engine's refusals that officers meet in the web app: the code

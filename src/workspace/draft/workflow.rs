@@ -212,18 +212,77 @@ pub fn state(doc: &Automerge, recs: &Records, id: &str) -> Result<DraftState> {
     Ok(read_with(doc, recs, id)?.state)
 }
 
-fn refuse(reason: String) -> WorkspaceError {
-    WorkspaceError::Invalid { field: "draft", reason }
+/// Why a step of a draft's workflow is refused: a code with parameters, which the API sends as
+/// `refusal` for the web app to say in the officer's language. The words here are the CLI's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(rename_all = "kebab-case", tag = "code")]
+pub enum WorkflowRefusal {
+    /// Only a draft being written is put to review.
+    #[error("draft: it is {state}, not a draft being written")]
+    DraftNotBeingWritten {
+        /// Where it stands.
+        state: DraftState,
+    },
+    /// A draft without provisions is not put to review.
+    #[error("draft: it has no provision yet")]
+    DraftEmpty,
+    /// Only a draft under review is approved.
+    #[error("draft: it is {state}; put it to review first (`liaison draft review`)")]
+    DraftNotUnderReview {
+        /// Where it stands.
+        state: DraftState,
+    },
+    /// The officer's Party is not a Party of the draft.
+    #[error("draft: {party} is not one of the Parties of this draft")]
+    DraftNotAParty {
+        /// The officer's Party.
+        party: PartyId,
+    },
+    /// Signed by both already.
+    #[error("draft: it is executed already")]
+    DraftExecutedAlready,
+    /// Only an agreed draft is signed; what is missing.
+    #[error("draft: {}", not_agreed(*state, *stale, *open_suggestions, unapproved))]
+    DraftNotAgreed {
+        /// Where it stands.
+        state: DraftState,
+        /// How many provisions are stale.
+        stale: usize,
+        /// How many suggestions are open.
+        open_suggestions: usize,
+        /// The Parties without a valid approval.
+        unapproved: Vec<String>,
+    },
+    /// Executed or withdrawn: it cannot be withdrawn.
+    #[error("draft: it is {state}")]
+    DraftEnded {
+        /// Where it stands.
+        state: DraftState,
+    },
+}
+
+fn not_agreed(state: DraftState, stale: usize, open: usize, unapproved: &[String]) -> String {
+    let mut why = vec![format!("it is {state}, not agreed")];
+    if stale > 0 {
+        why.push(format!("{stale} provision(s) are stale"));
+    }
+    if open > 0 {
+        why.push(format!("{open} suggestion(s) are open"));
+    }
+    for p in unapproved {
+        why.push(format!("no valid approval from {p}"));
+    }
+    why.join("; ")
 }
 
 /// Puts a draft to review.
 pub fn review(doc: &mut Automerge, recs: &Records, ctx: &ChangeCtx) -> Result<()> {
     let s = state(doc, recs, "")?;
     if s != DraftState::Draft {
-        return Err(refuse(format!("it is {s}, not a draft being written")));
+        return Err(WorkflowRefusal::DraftNotBeingWritten { state: s }.into());
     }
     if ordered(doc)?.is_empty() {
-        return Err(refuse("it has no provision yet".into()));
+        return Err(WorkflowRefusal::DraftEmpty.into());
     }
     change(doc, ctx, |tx| {
         tx.put_str(&ROOT, "phase", "under-review")?;
@@ -236,10 +295,10 @@ pub fn approve(annex: &mut Automerge, doc: &Automerge, recs: &Records, ctx: &Cha
     records::check_own(annex, ctx)?;
     let d = read_with(doc, recs, id)?;
     if !matches!(d.state, DraftState::UnderReview | DraftState::Agreed) {
-        return Err(refuse(format!("it is {}; put it to review first (`liaison draft review`)", d.state)));
+        return Err(WorkflowRefusal::DraftNotUnderReview { state: d.state }.into());
     }
     if !d.parties.iter().any(|p| p == ctx.author.party.as_str()) {
-        return Err(refuse(format!("{} is not one of the Parties of this draft", ctx.author.party)));
+        return Err(WorkflowRefusal::DraftNotAParty { party: ctx.author.party.clone() }.into());
     }
     records::put_approval(annex, ctx, &d.content_hash)
 }
@@ -265,24 +324,18 @@ pub fn sign(
     let d = read_with(doc, recs, id)?;
     match d.state {
         DraftState::Agreed => {}
-        DraftState::Executed => return Err(refuse("it is executed already".into())),
-        s => {
-            let mut why = vec![format!("it is {s}, not agreed")];
-            if s == DraftState::UnderReview {
-                let stale = d.provisions.iter().filter(|p| !p.stale.is_empty()).count();
-                if stale > 0 {
-                    why.push(format!("{stale} provision(s) are stale"));
-                }
-                if !d.open_suggestions.is_empty() {
-                    why.push(format!("{} suggestion(s) are open", d.open_suggestions.len()));
-                }
-                for p in &d.parties {
-                    if !d.approvals.iter().any(|a| &a.party == p && a.valid) {
-                        why.push(format!("no valid approval from {p}"));
-                    }
-                }
-            }
-            return Err(refuse(why.join("; ")));
+        DraftState::Executed => return Err(WorkflowRefusal::DraftExecutedAlready.into()),
+        state => {
+            // What is missing, said only of a draft under review (the rest is the state).
+            let review = state == DraftState::UnderReview;
+            let stale = if review { d.provisions.iter().filter(|p| !p.stale.is_empty()).count() } else { 0 };
+            let open_suggestions = if review { d.open_suggestions.len() } else { 0 };
+            let unapproved = if review {
+                d.parties.iter().filter(|p| !d.approvals.iter().any(|a| &a.party == *p && a.valid)).cloned().collect()
+            } else {
+                Vec::new()
+            };
+            return Err(WorkflowRefusal::DraftNotAgreed { state, stale, open_suggestions, unapproved }.into());
         }
     }
     let hash = content_hash(doc)?;
@@ -301,7 +354,7 @@ pub fn sign(
 pub fn withdraw(doc: &mut Automerge, recs: &Records, ctx: &ChangeCtx) -> Result<()> {
     let s = state(doc, recs, "")?;
     if matches!(s, DraftState::Executed | DraftState::Withdrawn) {
-        return Err(refuse(format!("it is {s}")));
+        return Err(WorkflowRefusal::DraftEnded { state: s }.into());
     }
     change(doc, ctx, |tx| {
         tx.put_str(&ROOT, "phase", "withdrawn")?;
