@@ -52,8 +52,8 @@ pub use consent::ConsentView;
 pub use history::HistoryEntry;
 pub use items::{Explanation, ItemView};
 pub use peers::Traffic;
-pub use refusal::Refusal;
 pub use presence::announce as announce_presence;
+pub use refusal::Refusal;
 pub use status::{DocInfo, NodeStatus, PeerStatus};
 
 /// Most messages taken into one round; bounds the latency of the round's first message.
@@ -629,7 +629,8 @@ impl Core {
                 match crate::workspace::mandates::find(doc, &reference)? {
                     Some(m) if m.in_force(chrono::Utc::now().date_naive()) => Ok(()),
                     Some(m) if m.withdrawn_at.is_some() => {
-                        Err(Refusal::MandateWithdrawn { reference, party, on: m.withdrawn_at.unwrap_or_default() }.into())
+                        Err(Refusal::MandateWithdrawn { reference, party, on: m.withdrawn_at.unwrap_or_default() }
+                            .into())
                     }
                     Some(m) => Err(Refusal::MandateNotInForce { reference, party, date: m.date }.into()),
                     None => Err(Refusal::MandateUnknown { reference, party }.into()),

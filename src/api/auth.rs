@@ -145,11 +145,7 @@ fn who(c: &Caller) -> String {
 
 /// Refuses unless the caller has `need` (for checks that depend on the body).
 pub fn require(c: &Caller, need: Role) -> Result<(), AppError> {
-    if c.role >= need {
-        Ok(())
-    } else {
-        Err(AppError::Role { need, role: c.role, who: who(c) })
-    }
+    if c.role >= need { Ok(()) } else { Err(AppError::Role { need, role: c.role, who: who(c) }) }
 }
 
 #[cfg(test)]

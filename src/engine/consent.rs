@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use libp2p::PeerId;
 use serde::{Deserialize, Serialize};
 
+use super::Refusal;
 use super::peers::{SOFT_BATCH_BYTES, Violation};
 use super::{Core, EngineError, audit_log, items};
-use super::Refusal;
 use crate::audit::Event;
 use crate::config::PeerRole;
 use crate::consent::{Denial, Grant, Record, Request, Revocation, SignedRecord};

@@ -15,8 +15,8 @@ use libp2p::PeerId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Core, EngineError, audit_log};
 use super::Refusal;
+use super::{Core, EngineError, audit_log};
 use crate::audit::Event;
 use crate::config::PeerRole;
 use crate::consent::{Record, SignedRecord};

@@ -191,6 +191,9 @@ mod tests {
         assert_eq!(v, serde_json::json!({ "code": "mandate-unknown", "reference": "MS-1", "party": "cica" }));
         let v = serde_json::to_value(Refusal::MandateRequired { action: MandatedAction::GroupCreate }).unwrap();
         assert_eq!(v, serde_json::json!({ "code": "mandate-required", "action": "group-create" }));
-        assert_eq!(serde_json::to_value(Refusal::PurposeMissing).unwrap(), serde_json::json!({ "code": "purpose-missing" }));
+        assert_eq!(
+            serde_json::to_value(Refusal::PurposeMissing).unwrap(),
+            serde_json::json!({ "code": "purpose-missing" })
+        );
     }
 }

@@ -50,8 +50,9 @@ pub use text::{
 };
 use text::{check_open, write_text};
 pub use workflow::{
-    Approval, DraftState, Original, Signature, SignatureCheck, Verification, WorkflowRefusal, approve, canonical, content_hash,
-    executed, executed_original, fingerprint, fully_signed, review as start_review, sign, state, verify, withdraw,
+    Approval, DraftState, Original, Signature, SignatureCheck, Verification, WorkflowRefusal, approve, canonical,
+    content_hash, executed, executed_original, fingerprint, fully_signed, review as start_review, sign, state, verify,
+    withdraw,
 };
 
 /// Largest text of a provision in one language, in bytes.
