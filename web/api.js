@@ -2,6 +2,7 @@
 // never sees it), and the CSRF token the login answer gave, on every request that changes state.
 
 import { register, t } from './i18n.js';
+import './refusals.js';
 
 let csrf = '';
 
@@ -43,6 +44,15 @@ export function docKindName(kind) {
   return s === k ? String(kind ?? '') : s;
 }
 
+// Says one parameter of a refusal in the officer's words (a Party by name, a role, a state), or
+// undefined for the value as it is; set by pages/ui.js, which knows the names.
+let paramWords = () => undefined;
+
+/** Sets how a refusal's parameters are said: `fn(name, value)` → words or undefined. */
+export function setParamWords(fn) {
+  paramWords = fn;
+}
+
 /**
  * The officer's-language sentence for a refusal `{code, ...params}`, or null for a code this
  * app does not know (the node's own words are shown then).
@@ -52,7 +62,7 @@ export function refusalText(refusal) {
   const key = `refusal.${refusal.code}`;
   if (t(key) === key) return null;
   const vars = {};
-  for (const [k, v] of Object.entries(refusal)) vars[k] = k === 'kind' ? docKindName(v) : String(v ?? '');
+  for (const [k, v] of Object.entries(refusal)) vars[k] = k === 'kind' ? docKindName(v) : (paramWords(k, v) ?? String(v ?? ''));
   const s = t(key, vars);
   return s.charAt(0).toUpperCase() + s.slice(1);
 }

@@ -5,6 +5,7 @@
 import { api, setCsrf, closeEvents, onConnection, onEvent } from '/api.js';
 import { register, t, lang, setLang, onLang } from '/i18n.js';
 import { h, fill, field, showError, pageHeading, toast, errorText } from '/pages/ui.js';
+import { clearToasts, resetParties, loadParties, notePeers, partyName } from '/pages/ui.js';
 
 register({
   en: {
@@ -22,10 +23,10 @@ register({
     'app.logout': 'Log out',
     'app.account': 'Password',
     'app.whoami': '{name} ({role}), {party}',
-    'conn.live': 'Live',
-    'conn.down': 'Reconnecting…',
-    'conn.peers': 'peers {up}/{all} connected',
-    'conn.title': 'Connection to this node, and of this node to the pinned peers',
+    'conn.live': 'Connected to this node',
+    'conn.down': 'Connection to this node lost, retrying…',
+    'conn.peers': 'its peers: {up} of {all} connected',
+    'conn.title': 'Your browser’s connection to this node, and this node’s connections to its pinned peers',
     'login.title': 'Log in',
     'login.intro': 'Liaison officers of the CICA Secretariat and the SCO RATS log in to their own Party’s node.',
     'login.name': 'Account name',
@@ -66,10 +67,10 @@ register({
     'app.logout': 'Выйти',
     'app.account': 'Пароль',
     'app.whoami': '{name} ({role}), {party}',
-    'conn.live': 'На связи',
-    'conn.down': 'Переподключение…',
-    'conn.peers': 'узлов на связи: {up} из {all}',
-    'conn.title': 'Связь с этим узлом и связь узла с закреплёнными узлами',
+    'conn.live': 'Связь с узлом есть',
+    'conn.down': 'Связь с этим узлом потеряна, повторное подключение…',
+    'conn.peers': 'его закреплённые узлы на связи: {up} из {all}',
+    'conn.title': 'Связь вашего браузера с этим узлом и связь этого узла с закреплёнными узлами',
     'login.title': 'Вход',
     'login.intro': 'Офицеры связи Секретариата СВМДА и РАТС ШОС входят на узел своей Стороны.',
     'login.name': 'Учётная запись',
@@ -174,6 +175,9 @@ async function route(moveFocus = true) {
   }
   markNav(page);
   fill(main);
+  // Parties and nodes are named on every page: their names are loaded once per session.
+  await loadParties();
+  if (mine !== seq) return;
   let result;
   try {
     const load = PAGES[page];
@@ -380,6 +384,8 @@ function renderLogin(main) {
       const info = await api('POST', '/api/session', { name: name.value.trim(), password: password.value });
       const typed = password.value;
       password.value = '';
+      // "Your session has ended" and the like were about the session before this one.
+      clearToasts(true);
       if (info.password_change_required) {
         mustChange = { info, oneTime: typed };
         setCsrf(info.csrf);
@@ -478,6 +484,7 @@ function renderChoosePassword(main) {
 
 function startSession(info) {
   session = info;
+  resetParties(info);
   setCsrf(info.csrf);
   $('nav').hidden = false;
   $('account').hidden = false;
@@ -502,6 +509,7 @@ function endSession() {
   session = null;
   setCsrf('');
   peers = null;
+  resetParties(null);
   $('nav').hidden = true;
   $('account').hidden = true;
   $('conn').hidden = true;
@@ -514,6 +522,7 @@ async function refreshPeers() {
   try {
     const st = await api('GET', '/api/status');
     peers = st.peers || [];
+    notePeers(st);
   } catch {
     peers = null;
   }
@@ -523,10 +532,12 @@ async function refreshPeers() {
 function renderConn() {
   const el = $('conn');
   if (!session) return;
+  // Two facts, said apart: the browser's connection to this node, and this node's to its peers.
+  // While the first is lost the second is not known (the count is from before), so it is not said.
   const parts = [];
   if (connState === true) parts.push(t('conn.live'));
   if (connState === false) parts.push(t('conn.down'));
-  if (peers) parts.push(t('conn.peers', { up: peers.filter((p) => p.connected).length, all: peers.length }));
+  if (peers && connState !== false) parts.push(t('conn.peers', { up: peers.filter((p) => p.connected).length, all: peers.length }));
   // A live region: touched only when what it says changed (reconnect attempts and peer events
   // call this over and over with the same state).
   const text = parts.join(' · ');
@@ -552,9 +563,9 @@ function renderShell() {
     $('whoami').textContent = t('app.whoami', {
       name: session.name,
       role: t(`role.${session.role}`),
-      party: session.party_name || session.party_id,
+      party: partyName(session.party_id) || session.party_name || session.party_id,
     });
-    $('party').textContent = session.party_name || '';
+    $('party').textContent = partyName(session.party_id) || session.party_name || '';
   } else {
     $('whoami').textContent = '';
     $('party').textContent = '';
@@ -599,7 +610,11 @@ async function boot() {
     await p;
     if (mine === seq && session) restoreForm($('main'), kept);
   });
-  window.addEventListener('hashchange', () => route(true));
+  // A message is about the page it was shown on: it does not follow the officer elsewhere.
+  window.addEventListener('hashchange', () => {
+    clearToasts();
+    route(true);
+  });
   window.addEventListener('liaison:unauthorized', () => {
     if (!session) return;
     afterLogin = location.hash;

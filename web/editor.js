@@ -7,6 +7,7 @@ import { api, ApiError, onEvent } from './api.js';
 import { register, t, onLang, lang as uiLang } from './i18n.js';
 import { createCollab } from './collab.js';
 import { historyPanel } from './pages/history.js';
+import { fmtDateTime, partyName as nameOfParty } from './pages/ui.js';
 
 register({
   en: {
@@ -146,8 +147,8 @@ register({
     'ed.kind.article': 'статья',
     'ed.kind.item': 'подпункт',
     'ed.stale': 'Текст {lang} может расходиться с текстом {other}: текст {other} изменён ({by}, {at})',
-    'ed.align': 'Согласовать',
-    'ed.align.label': '{label}: отметить тексты на всех языках как согласованные',
+    'ed.align': 'Тексты сверены',
+    'ed.align.label': '{label}: отметить, что тексты на всех языках сверены и совпадают',
     'ed.up': 'Выше',
     'ed.down': 'Ниже',
     'ed.remove': 'Удалить',
@@ -305,13 +306,13 @@ function labelOf(label) {
 
 function who(a) {
   if (!a) return t('ed.unknown');
-  return a.party ? `${a.officer} (${a.party})` : a.officer;
+  return a.party ? `${a.officer} (${nameOfParty(a.party)})` : a.officer;
 }
 
 function when(s) {
   if (!s) return t('ed.unknown');
-  const d = new Date(s);
-  return Number.isNaN(d.getTime()) ? s : d.toLocaleString(document.documentElement.lang || undefined);
+  // The app's one date format.
+  return fmtDateTime(s);
 }
 
 let cssAdded = false;
@@ -537,7 +538,7 @@ export function render(main, ctx, draftId) {
       verifyOut.append(ok);
       const ul = h('ul', {});
       for (const s of v.signatures || []) {
-        ul.append(h('li', { text: t('ed.verify.sig', { party: s.party, fingerprint: s.fingerprint, valid: t(s.valid ? 'ed.valid' : 'ed.invalid') }) }));
+        ul.append(h('li', { text: t('ed.verify.sig', { party: nameOfParty(s.party), fingerprint: s.fingerprint, valid: t(s.valid ? 'ed.valid' : 'ed.invalid') }) }));
       }
       for (const p of v.problems || []) ul.append(h('li', { class: 'ed-bad', text: p }));
       if (ul.firstChild) verifyOut.append(ul);
@@ -573,7 +574,7 @@ export function render(main, ctx, draftId) {
 
   /** Our own Party's name for its id; the other Party's id as it is. */
   function partyName(id) {
-    return id && id === session.party_id && session.party_name ? session.party_name : id;
+    return nameOfParty(id);
   }
 
   let presenceKey = '';
@@ -1021,7 +1022,7 @@ export function render(main, ctx, draftId) {
       if (!d.approvals.length) approvalsList.append(h('li', { class: 'ed-none', text: t('ed.approvals.none') }));
       for (const a of d.approvals) {
         approvalsList.append(
-          h('li', { class: a.valid ? 'ed-ok' : 'ed-bad', 'data-party': a.party, 'data-holds': String(!!a.valid), text: t('ed.approval', { party: a.party, by: who(a.officer), at: when(a.at), holds: t(a.valid ? 'ed.holds' : 'ed.void') }) }),
+          h('li', { class: a.valid ? 'ed-ok' : 'ed-bad', 'data-party': a.party, 'data-holds': String(!!a.valid), text: t('ed.approval', { party: nameOfParty(a.party), by: who(a.officer), at: when(a.at), holds: t(a.valid ? 'ed.holds' : 'ed.void') }) }),
         );
       }
     });
@@ -1029,7 +1030,7 @@ export function render(main, ctx, draftId) {
       if (!d.signatures.length) signaturesList.append(h('li', { class: 'ed-none', text: t('ed.signatures.none') }));
       for (const s of d.signatures) {
         signaturesList.append(
-          h('li', { class: s.matches ? 'ed-ok' : 'ed-bad', 'data-party': s.party, 'data-holds': String(!!s.matches), text: t('ed.signature', { party: s.party, by: who(s.officer), at: when(s.at), fingerprint: s.fingerprint, holds: t(s.matches ? 'ed.holds' : 'ed.void') }) }),
+          h('li', { class: s.matches ? 'ed-ok' : 'ed-bad', 'data-party': s.party, 'data-holds': String(!!s.matches), text: t('ed.signature', { party: nameOfParty(s.party), by: who(s.officer), at: when(s.at), fingerprint: s.fingerprint, holds: t(s.matches ? 'ed.holds' : 'ed.void') }) }),
         );
       }
     });

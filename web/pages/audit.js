@@ -4,6 +4,7 @@
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
 import { h, fill, field, select, showError, busy, fmtDateTime, pageHeading, shortId, shortPeer, table, live } from '/pages/ui.js';
+import { nodeName, isKnownNode, partyName } from '/pages/ui.js';
 
 const KINDS = [
   'item-provided', 'item-received', 'item-decrypted', 'transmitted', 'transmission-refused', 'receive-refused',
@@ -88,9 +89,25 @@ export function describe(event) {
   const who = body.officer ?? body.by ?? body.from_peer ?? body.to_peer ?? body.peer ?? body.node ?? '';
   const details = Object.entries(body)
     .filter(([k, v]) => k !== 'item' && v !== null && v !== undefined && !(k === 'officer' || k === 'by'))
-    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`)
+    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : detailWords(k, v)}`)
     .join('; ');
   return { kind, item: body.item || '', who: String(who), details };
+}
+
+/** A detail's value in words: a pinned node or a Party by name (ids stay searchable in the entry). */
+function detailWords(k, v) {
+  if (typeof v === 'string' && isKnownNode(v)) {
+    const n = nodeName(v);
+    return `${n.textContent} (…${v.slice(-8)})`;
+  }
+  if ((k === 'party' || k === 'provider' || k === 'third_party' || k === 'holder') && typeof v === 'string') return partyName(v);
+  return v;
+}
+
+/** Who did it: an officer as named, a node by its name (the peer id in the tooltip). */
+function whoCell(who) {
+  if (isKnownNode(who)) return nodeName(who);
+  return who.length > 40 ? shortPeer(who) : who;
 }
 
 /** A table of audit entries; `firstBad` marks the entry verification named. */
@@ -108,7 +125,7 @@ export function auditTable(entries, firstBad) {
         h('td', {}, fmtDateTime(e.entry.at)),
         h('td', {}, t(`audit.k.${d.kind}`)),
         h('td', {}, d.item ? h('a', { href: `#/items/${encodeURIComponent(d.item)}` }, shortId(d.item)) : ''),
-        h('td', {}, d.who.length > 40 ? shortPeer(d.who) : d.who),
+        h('td', { 'data-who': d.who }, whoCell(d.who)),
         h('td', { class: 'details' }, d.details),
       );
     }),
@@ -156,7 +173,7 @@ export function render(main) {
     const shown = entries.filter((e) => {
       const d = describe(e.entry.event);
       if (a && d.kind !== a) return false;
-      if (o && !d.who.toLowerCase().includes(o)) return false;
+      if (o && !d.who.toLowerCase().includes(o) && !(isKnownNode(d.who) && nodeName(d.who).textContent.toLowerCase().includes(o))) return false;
       if (q && !JSON.stringify(e.entry).toLowerCase().includes(q)) return false;
       return true;
     });

@@ -4,6 +4,7 @@
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
 import { h, fill, showError, fmtDateTime, pageHeading, shortPeer, table, live, badge, peerRole } from '/pages/ui.js';
+import { partyName, notePeers } from '/pages/ui.js';
 import { consentSection } from '/pages/items.js';
 
 register({
@@ -84,7 +85,9 @@ export function render(main, ctx) {
   const loadStatus = async () => {
     try {
       const st = await api('GET', '/api/status');
-      node.textContent = t('dash.node', { party: st.party_name, docs: st.documents_total });
+      // A peer pinned since the session began is named from now on (audit log included).
+      notePeers(st);
+      node.textContent = t('dash.node', { party: partyName(st.party_id) || st.party_name, docs: st.documents_total });
       fill(peers, peersTable(st.peers || []));
     } catch (e) {
       showError(e, peers);
@@ -162,7 +165,7 @@ function peersTable(peers) {
       h(
         'tr',
         { 'data-peer': p.peer_id, 'data-connected': String(p.connected) },
-        h('td', {}, p.party_id),
+        h('td', { title: p.party_id }, partyName(p.party_id)),
         h('td', {}, shortPeer(p.peer_id)),
         h('td', {}, peerRole(p.role)),
         h('td', {}, p.connected ? badge(t('dash.connected'), 'ok') : badge(t('dash.disconnected'), 'bad')),

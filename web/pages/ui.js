@@ -1,7 +1,7 @@
 // Small DOM helpers every page shares. Text from the API only ever reaches the page through
 // textContent (h() turns string children into text nodes), never through innerHTML.
 
-import { onEvent } from '/api.js';
+import { api, onEvent, setParamWords } from '/api.js';
 import { register, t, lang } from '/i18n.js';
 
 register({
@@ -17,6 +17,9 @@ register({
     'ui.no': 'no',
     'ui.offline': 'The node cannot be reached: {msg}',
     'ui.session-ended': 'Your session has ended. Please log in again.',
+    'ui.dismiss': 'Dismiss this message',
+    'ui.this-node': 'this node',
+    'ui.node-of': 'node of {party}',
     'role.viewer': 'viewer',
     'role.member': 'member',
     'role.liaison': 'liaison officer',
@@ -41,6 +44,9 @@ register({
     'ui.no': 'нет',
     'ui.offline': 'Узел недоступен: {msg}',
     'ui.session-ended': 'Сеанс завершён. Войдите снова.',
+    'ui.dismiss': 'Закрыть сообщение',
+    'ui.this-node': 'этот узел',
+    'ui.node-of': 'узел {party}',
     'role.viewer': 'наблюдатель',
     'role.member': 'участник',
     'role.liaison': 'офицер связи',
@@ -125,26 +131,68 @@ export function formValues(form) {
   return out;
 }
 
-/** Shows a short message in the aria-live toast area. `kind`: 'ok' or 'error'. */
+// How long a message stays, in ms: errors longer (there is more to read), and neither while the
+// pointer is over it or the keyboard focus is in it (so it can be read, or its close button
+// reached, without a race).
+const TOAST_MS = { ok: 5000, error: 10000 };
+
+/**
+ * Shows a short message in the toast area (a live region between the header and the page, so it
+ * pushes the page down instead of covering it). `kind`: 'ok' or 'error'. It fades after a few
+ * seconds, has a close button, and is cleared on navigation (`clearToasts`).
+ */
 export function toast(message, kind = 'ok') {
   const area = document.getElementById('toasts');
   if (!area) return;
-  // The area is a live region, and errors stay: a poll failing again with the same words (while
-  // the first is still on screen) adds nothing to it.
-  if (kind === 'error') {
-    for (const old of area.children) {
-      if (old.classList.contains('toast-error') && old.firstChild && old.firstChild.textContent === message) return;
+  // A poll failing again with the same words (while the first is still on screen) adds nothing:
+  // the one shown starts its time again.
+  for (const old of area.children) {
+    if (old.dataset.kind === kind && old.firstChild && old.firstChild.textContent === message) {
+      if (old.restart) old.restart();
+      return;
     }
   }
+  let timer = null;
+  let held = 0; // hover and focus, each holds it
+  const close = () => {
+    clearTimeout(timer);
+    el.remove();
+  };
   const el = h(
     'div',
-    { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status', 'data-kind': kind },
     h('span', {}, message),
-    h('button', { type: 'button', class: 'link', onclick: () => el.remove(), 'aria-label': t('ui.close') }, '×'),
+    h('button', { type: 'button', class: 'toast-close', onclick: close, 'aria-label': t('ui.dismiss'), title: t('ui.close') }, '×'),
   );
+  const start = () => {
+    clearTimeout(timer);
+    if (!held) timer = setTimeout(close, TOAST_MS[kind] ?? TOAST_MS.ok);
+  };
+  const hold = () => {
+    held++;
+    clearTimeout(timer);
+  };
+  const release = () => {
+    held = Math.max(0, held - 1);
+    start();
+  };
+  el.restart = start;
+  el.addEventListener('mouseenter', hold);
+  el.addEventListener('mouseleave', release);
+  el.addEventListener('focusin', hold);
+  el.addEventListener('focusout', release);
   area.appendChild(el);
-  // Errors stay until dismissed (the officer must be able to read the server's words).
-  if (kind !== 'error') setTimeout(() => el.remove(), 5000);
+  start();
+}
+
+/**
+ * Removes the messages about what went before: on navigation the errors (a "Saved." of the
+ * action that led here stays its few seconds), after a login all of them (`all`).
+ */
+export function clearToasts(all = false) {
+  const area = document.getElementById('toasts');
+  if (!area) return;
+  for (const el of [...area.children]) if (all || el.dataset.kind === 'error') el.remove();
 }
 
 /**
@@ -190,6 +238,99 @@ export async function busy(button, fn) {
     if (button) button.disabled = false;
   }
 }
+
+// ---- Parties and nodes by name ----
+
+let parties = new Map(); // party id → {name_en, name_ru}
+let partiesLoad = null; // the one request of this session
+let nodes = new Map(); // peer id → party id, of this node and its pinned peers
+let ownPeer = '';
+
+/**
+ * Forgets the names of the last session and notes this node's own Party from the session (its
+ * name is known even when `GET /api/parties` is not there). `info` null on logout.
+ */
+export function resetParties(info) {
+  parties = new Map();
+  partiesLoad = null;
+  nodes = new Map();
+  ownPeer = '';
+  if (info && info.party_id && info.party_name) {
+    parties.set(info.party_id, { name_en: info.party_name, name_ru: info.party_name });
+  }
+}
+
+/**
+ * Loads the Parties' names (`GET /api/parties`) and the pinned peers' Parties (`GET /api/status`)
+ * once per session; the router awaits it before a page renders. A failure leaves the ids.
+ */
+export function loadParties() {
+  if (!partiesLoad) {
+    partiesLoad = Promise.all([
+      api('GET', '/api/parties')
+        .then((r) => {
+          for (const p of (r && r.parties) || []) {
+            if (p && p.id) parties.set(p.id, { name_en: p.name_en || p.id, name_ru: p.name_ru || p.name_en || p.id });
+          }
+        })
+        .catch(() => {}),
+      api('GET', '/api/status')
+        .then((st) => notePeers(st))
+        .catch(() => {}),
+    ]);
+  }
+  return partiesLoad;
+}
+
+/** Notes which Party each pinned peer (and this node) is, from a `GET /api/status` answer. */
+export function notePeers(st) {
+  if (!st) return;
+  if (st.peer_id) ownPeer = st.peer_id;
+  if (st.peer_id && st.party_id) nodes.set(st.peer_id, st.party_id);
+  for (const p of st.peers || []) if (p.peer_id && p.party_id) nodes.set(p.peer_id, p.party_id);
+}
+
+/** A Party's name in the interface language; its id when the name is not known. */
+export function partyName(id) {
+  if (!id) return '';
+  const p = parties.get(String(id));
+  if (!p) return String(id);
+  return (lang() === 'ru' ? p.name_ru : p.name_en) || String(id);
+}
+
+/**
+ * A node by name: "this node", or "node of SCO RATS" for a pinned peer (with the end of its id
+ * when its Party has several nodes); the full peer id in the tooltip. An unknown peer stays an
+ * id, shortened.
+ */
+export function nodeName(peerId) {
+  const id = String(peerId ?? '');
+  if (!id) return '';
+  if (id === ownPeer) return h('span', { class: 'node-name', title: id }, t('ui.this-node'));
+  const party = nodes.get(id);
+  if (!party) return shortPeer(id);
+  const several = [...nodes.values()].filter((p) => p === party).length > 1;
+  const name = t('ui.node-of', { party: partyName(party) });
+  return h('span', { class: 'node-name', title: id }, several ? `${name} (…${id.slice(-6)})` : name);
+}
+
+/** Whether `id` is a node this app can name (this one, or a pinned peer). */
+export function isKnownNode(id) {
+  return nodes.has(String(id ?? ''));
+}
+
+// Parameters of a refusal said in the officer's words: Parties by name, roles and states
+// translated (api.js says the refusal; it asks this for each parameter).
+const PARTY_PARAMS = new Set(['party', 'provider', 'owner', 'writer', 'third_party', 'by']);
+setParamWords((k, v) => {
+  if (PARTY_PARAMS.has(k)) return partyName(v);
+  if (k === 'unapproved' && Array.isArray(v)) return v.length ? v.map(partyName).join(', ') : '—';
+  if (k === 'on' || k === 'date') return fmtDate(v);
+  if (k === 'need' || k === 'role') return t(`role.${v}`);
+  const key = `refusal-${k}.${v}`;
+  const s = t(key);
+  return s === key ? undefined : s;
+});
 
 const RANK = { viewer: 0, member: 1, liaison: 2, admin: 3 };
 
