@@ -9,6 +9,8 @@ import {
   shortId, shortPeer, table, live, badge, errorText, peerRole, confirmDialog,
 } from '/pages/ui.js';
 import { auditTable } from '/pages/audit.js';
+// The explain answer's reason by its code (its `reason` text is the CLI's, naming CLI commands).
+import { refusalText } from '/api.js';
 
 register({
   en: {
@@ -794,7 +796,7 @@ function renderItem(main, ctx, id) {
             h('td', {}, p.party_id, ' ', shortPeer(p.peer_id)),
             h('td', {}, peerRole(p.role)),
             h('td', {}, ex.allowed ? badge(t('where.allowed'), 'ok') : badge(t('where.refused'), 'bad')),
-            h('td', {}, ex.allowed ? (ex.grant ? shortId(ex.grant) : '') : ex.reason || ''),
+            h('td', {}, ex.allowed ? (ex.grant ? shortId(ex.grant) : '') : refusalText(ex.refusal) || ex.reason || ''),
           );
         }),
       );
