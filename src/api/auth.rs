@@ -48,7 +48,8 @@ pub fn required_role(method: &Method, path: &str) -> Role {
         let item_content = path.starts_with("/api/items/") && path.ends_with("/content");
         return if item_content { Role::Liaison } else { Role::Viewer };
     }
-    if path == "/api/presence" || path == "/api/session" || path == "/api/session/password" {
+    // Marking one's own inbox read changes nothing shared.
+    if path == "/api/presence" || path == "/api/session" || path == "/api/session/password" || path == "/api/inbox/read" {
         return Role::Viewer;
     }
     if ["/api/items", "/api/consent", "/api/mandates", "/api/officers", "/api/threads"].iter().any(|p| under(p)) {
@@ -171,6 +172,7 @@ mod tests {
         assert_eq!(required_role(&get, "/api/accounts"), Role::Admin);
         assert_eq!(required_role(&Method::DELETE, "/api/peers/x"), Role::Admin);
         assert_eq!(required_role(&post, "/api/reload"), Role::Admin);
+        assert_eq!(required_role(&post, "/api/inbox/read"), Role::Viewer);
         // A prefix that merely looks alike is not the route.
         assert_eq!(required_role(&post, "/api/itemsx"), Role::Member);
     }
