@@ -497,7 +497,7 @@ mod tests {
     fn a_meeting_made_or_changed_by_someone_else_is_new_until_seen() {
         let mut m: Meeting = serde_json::from_value(serde_json::json!({
             "id": "mt01", "title": "Consultation", "kind": "consultation", "starts": "2026-05-01T09:00:00Z",
-            "ends": null, "venue": null, "sidelines_of": null, "status": "planned", "agenda": [],
+            "ends": null, "venue": null, "sidelines_of": null, "status": "proposed", "agenda": [],
             "participants": [], "minutes": "", "created_by": {"officer": "ivan", "party": "sco-rats"},
             "created_at": "2026-01-01T00:00:00Z", "updated_by": null, "updated_at": null
         }))
