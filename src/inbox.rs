@@ -522,7 +522,10 @@ mod tests {
     fn marking_needs_a_document_or_all() {
         let i = Inbox::default();
         assert_eq!(marks_for(&i, &MarkRead { doc: None, all: false }, "now"), Err(MarkError::NothingNamed));
-        assert_eq!(marks_for(&i, &MarkRead { doc: Some("abcd".into()), all: true }, "now"), Err(MarkError::NothingNamed));
+        assert_eq!(
+            marks_for(&i, &MarkRead { doc: Some("abcd".into()), all: true }, "now"),
+            Err(MarkError::NothingNamed)
+        );
         assert_eq!(marks_for(&i, &MarkRead { doc: Some("abcd".into()), all: false }, "now"), Ok(vec![]));
     }
 }

@@ -49,7 +49,10 @@ pub fn required_role(method: &Method, path: &str) -> Role {
         return if item_content { Role::Liaison } else { Role::Viewer };
     }
     // Marking one's own inbox read changes nothing shared.
-    if path == "/api/presence" || path == "/api/session" || path == "/api/session/password" || path == "/api/inbox/read" {
+    if path == "/api/inbox/read" {
+        return Role::Viewer;
+    }
+    if path == "/api/presence" || path == "/api/session" || path == "/api/session/password" {
         return Role::Viewer;
     }
     if ["/api/items", "/api/consent", "/api/mandates", "/api/officers", "/api/threads"].iter().any(|p| under(p)) {
