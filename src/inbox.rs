@@ -470,9 +470,9 @@ mod tests {
         // Anna answers (not read since); the other Party answers again: one new, not two.
         f.threads[0].messages.extend(thread("", &[("anna", "cica", "3"), ("ivan", "sco-rats", "4")]).messages);
         assert_eq!(build(&f, &anna, &marks, false).entries[0].why, Why::NewMessages { count: 1 });
-        // Another reader's marks are its own.
+        // Another reader's marks are its own: every message is new to Boris, Anna's too.
         let boris = reader("boris", Role::Liaison);
-        assert_eq!(build(&f, &boris, &Marks::new(), false).entries[0].why, Why::NewMessages { count: 3 });
+        assert_eq!(build(&f, &boris, &Marks::new(), false).entries[0].why, Why::NewMessages { count: 4 });
     }
 
     #[test]
@@ -516,6 +516,65 @@ mod tests {
         m.updated_by = author("anna", "cica");
         let f3 = Facts { meetings: vec![m], ..Default::default() };
         assert!(build(&f3, &anna, &marks, false).entries.is_empty());
+    }
+
+    fn draft() -> Draft {
+        use crate::workspace::draft;
+        let mut d = automerge::Automerge::new();
+        let new = draft::NewDraft {
+            group: "g".into(),
+            title: "Joint proposals".into(),
+            lang: "en".into(),
+            text: "Article 1. The Parties cooperate.\n\nArticle 2. Information is exchanged.".into(),
+            languages: vec![],
+            parties: vec!["cica".into(), "sco-rats".into()],
+        };
+        draft::create(&mut d, &crate::workspace::testing::ctx("anna", "cica"), &new).unwrap();
+        draft::read(&d, "dr01").unwrap()
+    }
+
+    #[test]
+    fn drafts_bring_approval_signature_and_stale_tasks_to_the_roles_that_act_on_them() {
+        // Anna wrote the English: the Russian is stale, a task for her, not for Boris.
+        let mut f = Facts { drafts: vec![draft()], ..Default::default() };
+        let anna = reader("anna", Role::Member);
+        let inbox = build(&f, &anna, &Marks::new(), false);
+        assert_eq!(inbox.counts.stale, 1, "{inbox:?}");
+        assert_eq!(
+            inbox.entries[0].why,
+            Why::StaleProvisions { provisions: vec!["Article 1".into(), "Article 2".into()] }
+        );
+        assert!(build(&f, &reader("boris", Role::Admin), &Marks::new(), true).entries.is_empty());
+        assert!(build(&f, &reader("anna", Role::Viewer), &Marks::new(), true).entries.is_empty());
+        // Under review without our approval: a member's task; once approved (valid), none.
+        f.drafts[0].provisions.iter_mut().for_each(|p| p.stale.clear());
+        f.drafts[0].state = DraftState::UnderReview;
+        let boris = reader("boris", Role::Member);
+        assert_eq!(build(&f, &boris, &Marks::new(), false).entries[0].kind, EntryKind::Approval);
+        assert!(build(&f, &reader("vera", Role::Viewer), &Marks::new(), true).entries.is_empty());
+        let hash = f.drafts[0].content_hash.clone();
+        f.drafts[0].approvals.push(crate::workspace::draft::Approval {
+            party: "cica".into(),
+            hash,
+            officer: None,
+            at: "now".into(),
+            valid: true,
+        });
+        assert!(build(&f, &boris, &Marks::new(), true).entries.is_empty());
+        // Agreed, not signed by us: a liaison officer's task, not a member's.
+        f.drafts[0].state = DraftState::Agreed;
+        assert!(build(&f, &boris, &Marks::new(), true).entries.is_empty());
+        let liaison = reader("lena", Role::Liaison);
+        let inbox = build(&f, &liaison, &Marks::new(), false);
+        assert_eq!((inbox.entries[0].kind, inbox.counts.signature), (EntryKind::Signature, 1));
+        // Read, still listed; a new text is new again.
+        let marks: Marks = marks_for(&inbox, &MarkRead { doc: None, all: true }, "now").unwrap().into_iter().collect();
+        assert_eq!(build(&f, &liaison, &marks, false).unread, 0);
+        f.drafts[0].content_hash = "another".into();
+        assert_eq!(build(&f, &liaison, &marks, false).unread, 1);
+        // A draft of other Parties is none of ours.
+        f.drafts[0].parties = vec!["sco-rats".into(), "un-oct".into()];
+        assert!(build(&f, &liaison, &Marks::new(), true).entries.is_empty());
     }
 
     #[test]
