@@ -8,7 +8,7 @@ use reqwest::Method;
 
 use super::output;
 use crate::client::Client;
-use crate::inbox::{Entry, Inbox, MarkRead, Why};
+use crate::inbox::{Entry, EntryKind, Inbox, MarkRead, Why};
 
 /// Options of `liaison inbox`.
 #[derive(Args, Debug)]
@@ -59,7 +59,14 @@ fn row(e: &Entry) -> Vec<String> {
         output::opt(&e.at),
         e.by.as_ref().map(|a| format!("{} ({})", a.officer, a.party)).unwrap_or_default(),
         e.title.clone(),
-        why(&e.why),
+        // A message or meeting listed with --all was seen: that is all there is to say.
+        if e.unread
+            || matches!(e.kind, EntryKind::Approval | EntryKind::Signature | EntryKind::Consent | EntryKind::Stale)
+        {
+            why(&e.why)
+        } else {
+            "read".into()
+        },
     ]
 }
 

@@ -116,6 +116,8 @@ export function linkOf(e) {
 /** Why an entry needs the officer, in the officer's language. */
 export function whyText(e) {
   const w = e.why || {};
+  // A message or meeting listed among what was read: seen, nothing more to say.
+  if (!e.unread && (e.kind === 'message' || e.kind === 'meeting')) return t('inbox.why.read');
   switch (w.code) {
     case 'new-messages':
       if (!w.count) return t('inbox.why.read');
