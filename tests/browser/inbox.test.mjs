@@ -3,7 +3,9 @@
 // beside "Inbox" in CICA's header goes up within a second, measured from the click that sends
 // the message to the change of the count in CICA's page. The inbox page lists the thread (and a
 // meeting SCO RATS made); its link opens the thread, and the count goes down; the entry leaves
-// the list. The nav entry is «Входящие» in Russian. Screenshot: screenshots/inbox.png.
+// the list. A browser notification is made for the new message (the Notification API stood in
+// for, as headless Chromium shows none), and permission is asked only by the page's button. The
+// nav entry is «Входящие» in Russian. Screenshot: screenshots/inbox.png.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,6 +35,25 @@ test('a message posted at SCO RATS raises CICA’s inbox count within a second; 
     await h.route(pageA, '#/dashboard');
     await pageA.waitForFunction(() => Number(document.querySelector('#nav a[data-nav="inbox"]')?.dataset.unread) >= 1);
     const before = await unread(pageA);
+    // The browser's notifications, as if the officer had allowed them: a stand-in that records
+    // what would be shown (headless Chromium shows none), and whether anything asked.
+    await pageA.evaluate(() => {
+      window.__notes = [];
+      window.__asked = 0;
+      class Fake {
+        constructor(title, opts) {
+          window.__notes.push({ title, body: opts.body });
+        }
+        close() {}
+        static requestPermission() {
+          window.__asked += 1;
+          Fake.permission = 'granted';
+          return Promise.resolve('granted');
+        }
+      }
+      Fake.permission = 'granted';
+      window.Notification = Fake;
+    });
     // The page notes the moment the count goes up (the DOM is what the officer sees).
     await pageA.evaluate((n) => {
       const a = document.querySelector('#nav a[data-nav="inbox"]');
@@ -55,10 +76,17 @@ test('a message posted at SCO RATS raises CICA’s inbox count within a second; 
     assert.ok(ms <= 1000, `the count went up after ${ms} ms, more than a second`);
     assert.equal(await unread(pageA), before + 1);
     assert.equal(await pageA.locator('#inbox-count').textContent(), String(before + 1));
+    // Notified, not being on the thread's page; without being asked for permission again.
+    await pageA.waitForFunction(() => window.__notes.length > 0);
+    const notes = await pageA.evaluate(() => window.__notes);
+    assert.deepEqual(notes, [{ title: 'liaison: Message', body: 'Urgent: venue change\nA new message' }]);
     await pageB.waitForFunction(() => /^#\/messages\/[0-9a-f]+$/.test(location.hash));
     const thread = (await pageB.evaluate(() => location.hash)).split('/').pop();
 
-    // The inbox lists it, unread, with the meeting.
+    // The inbox lists it, unread, with the meeting. (Notifications not decided yet, this time.)
+    await pageA.evaluate(() => {
+      window.Notification.permission = 'default';
+    });
     await pageA.locator('#nav a[data-nav="inbox"]').click();
     const row = pageA.locator(`tr[data-kind="message"][data-doc="${thread}"]`);
     await row.waitFor();
@@ -72,6 +100,10 @@ test('a message posted at SCO RATS raises CICA’s inbox count within a second; 
     // The login's "password set" notice is not part of the picture.
     await pageA.evaluate(() => document.getElementById('toasts').replaceChildren());
     await h.screenshot(pageA);
+    assert.equal(await pageA.evaluate(() => window.__asked), 0, 'permission asked without the button');
+    await pageA.locator('#inbox-notify-ask').click();
+    await pageA.locator('#inbox-notify', { hasText: 'Notifications are on' }).waitFor();
+    assert.equal(await pageA.evaluate(() => window.__asked), 1);
 
     // The entry opens the thread, and the count goes down.
     await row.locator('a.inbox-link').click();
