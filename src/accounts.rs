@@ -26,6 +26,10 @@ pub const ACCOUNTS_FILE: &str = "accounts.redb";
 const TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
 /// SHA-256 of a session cookie → [`StoredSession`] (JSON).
 const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
+/// `READER \0 ENTRY-KEY` → [`crate::inbox::ReadMark`] (JSON): what each reader (an account, or
+/// the node token's caller) has read of its inbox. Ids and versions only, no content. A table
+/// added without a schema change: older code never opens it, and this code makes it at open.
+const INBOX_READ: TableDefinition<&str, &[u8]> = TableDefinition::new("inbox_read");
 /// `schema`: the version of this database's layout (u32 LE). Releases before it had no `meta`:
 /// version 0, which differs in nothing else.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -193,6 +197,7 @@ impl Accounts {
         let tx = a.db.begin_write().map_err(|e| a.err(e))?;
         tx.open_table(TABLE).map_err(|e| a.err(e))?;
         tx.open_table(SESSIONS).map_err(|e| a.err(e))?;
+        tx.open_table(INBOX_READ).map_err(|e| a.err(e))?;
         tx.open_table(META)
             .map_err(|e| a.err(e))?
             .insert("schema", SCHEMA_VERSION.to_le_bytes().as_slice())
@@ -520,6 +525,42 @@ impl Accounts {
     }
 }
 
+// ---- What each reader has read of its inbox (the rules are in `inbox`) ----
+
+impl Accounts {
+    /// Every mark of `reader`.
+    pub fn inbox_marks(&self, reader: &str) -> Result<crate::inbox::Marks> {
+        let tx = self.db.begin_read().map_err(|e| self.err(e))?;
+        let t = tx.open_table(INBOX_READ).map_err(|e| self.err(e))?;
+        let (from, to) = (format!("{reader}\0"), format!("{reader}\u{1}"));
+        let mut out = crate::inbox::Marks::new();
+        for row in t.range(from.as_str()..to.as_str()).map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            // One unreadable mark only makes its entry unread again.
+            if let Ok(m) = serde_json::from_slice(v.value()) {
+                out.insert(k.value()[from.len()..].to_string(), m);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores marks of `reader`, in one transaction.
+    pub fn inbox_mark(&self, reader: &str, marks: &[(String, crate::inbox::ReadMark)]) -> Result<()> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let tx = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut t = tx.open_table(INBOX_READ).map_err(|e| self.err(e))?;
+            for (key, m) in marks {
+                let bytes = serde_json::to_vec(m).map_err(|e| self.err(e))?;
+                t.insert(format!("{reader}\0{key}").as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+}
+
 /// A hash of nothing anyone knows, verified against for unknown names.
 fn dummy_hash() -> &'static str {
     static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -610,6 +651,24 @@ mod tests {
         }
         let e = Accounts::open(dir.path()).err().unwrap().to_string();
         assert!(e.contains("schema version 7 was written by a newer liaison"), "{e}");
+    }
+
+    #[test]
+    fn inbox_marks_are_each_readers_own_and_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Accounts::open(dir.path()).unwrap();
+        let m = |v: &str| crate::inbox::ReadMark { version: v.into(), at: "now".into() };
+        a.inbox_mark("anna", &[("thread:ab".into(), m("2")), ("meeting:cd".into(), m("x"))]).unwrap();
+        a.inbox_mark("ann", &[("thread:ab".into(), m("9"))]).unwrap();
+        a.inbox_mark(crate::inbox::NODE_READER, &[("thread:ab".into(), m("5"))]).unwrap();
+        drop(a);
+        let a = Accounts::open(dir.path()).unwrap();
+        let anna = a.inbox_marks("anna").unwrap();
+        assert_eq!(anna.len(), 2);
+        assert_eq!(anna["thread:ab"], m("2"));
+        assert_eq!(a.inbox_marks("ann").unwrap()["thread:ab"], m("9"), "a name that is a prefix of another");
+        assert_eq!(a.inbox_marks(crate::inbox::NODE_READER).unwrap()["thread:ab"], m("5"));
+        assert!(a.inbox_marks("boris").unwrap().is_empty());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod conn;
 mod draft_routes;
 mod error;
 mod health;
+mod inbox_routes;
 mod login;
 mod login_audit;
 mod login_limit;
@@ -165,6 +166,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/audit/verify", get(v::audit_verify))
         .route("/api/audit/witnessed", get(v::audit_witnessed))
         .route("/api/backup", post(backup_routes::backup))
+        .route("/api/inbox", get(inbox_routes::list))
+        .route("/api/inbox/read", post(inbox_routes::mark_read))
         // Unknown API paths answer 401 too when not logged in: nothing is learnt without it.
         .route("/api/{*rest}", axum::routing::any(error::not_found))
         .route("/metrics", get(health::metrics))

@@ -9,6 +9,7 @@ mod config_check;
 mod consent;
 mod draft;
 mod group;
+mod inbox;
 mod init;
 mod item;
 mod mandate;
@@ -85,6 +86,9 @@ pub enum Command {
     /// Communications between the liaison officers.
     #[command(subcommand)]
     Message(message::MessageCmd),
+    /// What needs you: new messages, consent requests to answer, drafts to approve or sign,
+    /// meetings changed, stale provisions in drafts you edit. Unread ones are marked `*`.
+    Inbox(inbox::InboxArgs),
     /// Items of information one Party provides: encrypted, signed, partitioned by provider.
     #[command(subcommand)]
     Item(item::ItemCmd),
@@ -257,6 +261,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Draft(c) => rt()?.block_on(draft::run(&data_dir()?, c, &officer())),
         Command::Officer(c) => rt()?.block_on(officer::run(&data_dir()?, c, &officer())),
         Command::Message(c) => rt()?.block_on(message::run(&data_dir()?, c, &officer())),
+        Command::Inbox(a) => rt()?.block_on(inbox::run(&data_dir()?, a, &officer())),
         Command::Bench(a) => rt()?.block_on(bench::run(a)),
         Command::Item(c) => rt()?.block_on(item::run(&data_dir()?, c, &officer())),
         Command::Consent(c) => rt()?.block_on(consent::run(&data_dir()?, c, &officer())),

@@ -19,6 +19,7 @@
 //! - [`store`]: the embedded crash-safe store (redb).
 //! - [`backup`]: encrypted backups of a node (running or stopped) and their restore.
 //! - [`engine`]: the actor that owns the documents and the sync state, on its own thread.
+//! - [`inbox`]: what needs an officer, from the engine's reads and the officer's read marks.
 //! - [`net`]: the libp2p swarm actor: pinned peers, the sync stream protocol.
 //! - [`api`]: the local HTTPS API; [`client`] is its client, used by the CLI.
 //! - [`metrics`]: the Prometheus registry the engine and the API count in.
@@ -40,6 +41,7 @@ pub mod config;
 pub mod consent;
 pub mod engine;
 pub mod ids;
+pub mod inbox;
 pub mod keys;
 pub mod metrics;
 pub mod net;

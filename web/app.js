@@ -12,6 +12,7 @@ register({
     'app.skip': 'Skip to content',
     'nav.label': 'Main',
     'nav.dashboard': 'Dashboard',
+    'nav.inbox': 'Inbox',
     'nav.meetings': 'Meetings',
     'nav.groups': 'Working groups',
     'nav.items': 'Provided information',
@@ -56,6 +57,7 @@ register({
     'app.skip': 'Перейти к содержанию',
     'nav.label': 'Основное меню',
     'nav.dashboard': 'Обзор',
+    'nav.inbox': 'Входящие',
     'nav.meetings': 'Встречи',
     'nav.groups': 'Рабочие группы',
     'nav.items': 'Предоставленная информация',
@@ -100,6 +102,7 @@ register({
 
 const PAGES = {
   dashboard: () => import('/pages/dashboard.js'),
+  inbox: () => import('/pages/inbox.js'),
   meetings: () => import('/pages/meetings.js'),
   groups: () => import('/pages/groups.js'),
   items: () => import('/pages/items.js'),
@@ -500,6 +503,13 @@ function startSession(info) {
     if (ev.event === 'peer' || ev.event === 'lagged') refreshPeers();
   }));
   refreshPeers();
+  // The inbox's count beside its nav entry, live on every page.
+  const mine = info;
+  import('/pages/inbox.js')
+    .then((m) => {
+      if (session === mine) shellOff.push(m.startInbox());
+    })
+    .catch((e) => console.warn('inbox not available:', e.message));
 }
 
 function endSession() {

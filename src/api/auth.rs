@@ -48,6 +48,10 @@ pub fn required_role(method: &Method, path: &str) -> Role {
         let item_content = path.starts_with("/api/items/") && path.ends_with("/content");
         return if item_content { Role::Liaison } else { Role::Viewer };
     }
+    // Marking one's own inbox read changes nothing shared.
+    if path == "/api/inbox/read" {
+        return Role::Viewer;
+    }
     if path == "/api/presence" || path == "/api/session" || path == "/api/session/password" {
         return Role::Viewer;
     }
@@ -167,6 +171,7 @@ mod tests {
         assert_eq!(required_role(&get, "/api/accounts"), Role::Admin);
         assert_eq!(required_role(&Method::DELETE, "/api/peers/x"), Role::Admin);
         assert_eq!(required_role(&post, "/api/reload"), Role::Admin);
+        assert_eq!(required_role(&post, "/api/inbox/read"), Role::Viewer);
         // A prefix that merely looks alike is not the route.
         assert_eq!(required_role(&post, "/api/itemsx"), Role::Member);
     }

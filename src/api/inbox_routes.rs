@@ -1,0 +1,74 @@
+//! The officer's inbox: `GET /api/inbox` and `POST /api/inbox/read` (see [`crate::inbox`]).
+
+use axum::extract::{Query, State};
+use axum::{Extension, Json};
+use serde::Deserialize;
+
+use super::workspace_routes::OFFICER_HEADER;
+use super::{AppError, AppState, Caller};
+use crate::inbox::{self, Inbox, MarkRead, Reader};
+
+/// What `GET /api/inbox` lists.
+#[derive(Deserialize)]
+pub struct InboxQuery {
+    /// Also what was read (every thread and meeting).
+    #[serde(default)]
+    all: bool,
+}
+
+/// The reader a request reads as: its account, or the node token's pseudo-account, attributed to
+/// the officer the CLI names.
+fn reader(s: &AppState, c: &Caller, headers: &axum::http::HeaderMap) -> Reader {
+    let named = headers.get(OFFICER_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|n| !n.is_empty());
+    Reader {
+        key: c.account.clone().unwrap_or_else(|| inbox::NODE_READER.to_string()),
+        officer: c.account.clone().or_else(|| named.map(str::to_string)),
+        party: s.party.id.clone(),
+        role: c.role,
+    }
+}
+
+async fn marks(s: &AppState, key: &str) -> Result<inbox::Marks, AppError> {
+    let (accounts, key) = (s.accounts.clone(), key.to_string());
+    tokio::task::spawn_blocking(move || accounts.inbox_marks(&key))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// The reader's inbox: the engine reads, then the marks decide what is unread.
+async fn inbox_of(s: &AppState, r: &Reader, all: bool) -> Result<Inbox, AppError> {
+    let marks = marks(s, &r.key).await?;
+    let role = r.role;
+    let facts = s.engine.read(move |c| inbox::facts(c, role)).await?;
+    Ok(inbox::build(&facts, r, &marks, all))
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<InboxQuery>,
+) -> Result<Json<Inbox>, AppError> {
+    let r = reader(&s, &c, &headers);
+    Ok(Json(inbox_of(&s, &r, q.all).await?))
+}
+
+/// Marks one document's entries, or all, read; answers the inbox as it then stands.
+pub async fn mark_read(
+    State(s): State<AppState>,
+    Extension(c): Extension<Caller>,
+    headers: axum::http::HeaderMap,
+    Json(what): Json<MarkRead>,
+) -> Result<Json<Inbox>, AppError> {
+    let r = reader(&s, &c, &headers);
+    let everything = inbox_of(&s, &r, true).await?;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let new = inbox::marks_for(&everything, &what, &now).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let (accounts, key) = (s.accounts.clone(), r.key.clone());
+    tokio::task::spawn_blocking(move || accounts.inbox_mark(&key, &new))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(Json(inbox_of(&s, &r, false).await?))
+}

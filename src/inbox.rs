@@ -1,0 +1,590 @@
+//! The officer's inbox: what needs this officer, and what they have not seen yet.
+//!
+//! | kind | listed while | needs the role | unread until |
+//! | --- | --- | --- | --- |
+//! | `message` | a thread has messages not by this officer that they have not read | viewer | the thread is read |
+//! | `meeting` | a meeting was made or changed by someone else since this officer saw it | viewer | the meeting is read |
+//! | `consent` | a consent request waits for this Party's answer | liaison | the request is read |
+//! | `approval` | a draft under review waits for this Party's approval of its current text | member | this text is read |
+//! | `signature` | an agreed draft waits for this Party's signature | liaison | this text is read |
+//! | `stale` | a draft this officer edits has provisions stale in a language | member | these stale provisions are read |
+//!
+//! Messages and meeting changes leave the list once read; the others are tasks and stay listed
+//! (as read) while they wait for this officer, so the unread count says what is new and the list
+//! says what is still to do.
+//!
+//! Read state is per reader: a web session's account, or the node token's caller (the CLI at the
+//! node), which is one pseudo-account. It is kept in the node's accounts database
+//! (`accounts::Accounts::inbox_marks`) as one [`ReadMark`] per reader and entry key: the version
+//! of the entry seen (a thread's message count, a meeting's last change, a draft's content hash,
+//! ...). An entry whose version differs from the mark is unread. Nothing of a document's content is
+//! kept there, only ids and versions.
+//!
+//! [`gather`] reads what the existing list routes read (threads, meetings, drafts, the consent
+//! records in memory) and hands it to the pure [`build`], which the tests check row by row.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::Role;
+use crate::engine::{ConsentView, Core, EngineError};
+use crate::ids::PartyId;
+use crate::workspace::draft::{Draft, DraftState};
+use crate::workspace::meeting::{self, Meeting};
+use crate::workspace::thread::Thread;
+use crate::workspace::{Author, DocKind};
+
+/// The read-state key of the node token's caller: `:` is never in an account name.
+pub const NODE_READER: &str = ":node";
+
+/// Who is reading the inbox.
+#[derive(Clone, Debug)]
+pub struct Reader {
+    /// The key its read state is kept under: the account name, or [`NODE_READER`].
+    pub key: String,
+    /// The officer name changes are attributed to (to leave out this officer's own messages and
+    /// changes), if known.
+    pub officer: Option<String>,
+    /// This node's Party.
+    pub party: PartyId,
+    /// What the reader may do: tasks it could not act on are not its tasks.
+    pub role: Role,
+}
+
+impl Reader {
+    fn is(&self, a: Option<&Author>) -> bool {
+        match (a, &self.officer) {
+            (Some(a), Some(me)) => a.party == self.party && a.officer == *me,
+            _ => false,
+        }
+    }
+}
+
+/// What a reader saw of one entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadMark {
+    /// The entry's version when it was read.
+    pub version: String,
+    /// When it was read, RFC 3339.
+    pub at: String,
+}
+
+/// A reader's marks, by entry key.
+pub type Marks = BTreeMap<String, ReadMark>;
+
+/// What an entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryKind {
+    /// New messages in a thread.
+    Message,
+    /// A consent request to answer.
+    Consent,
+    /// A draft awaiting this Party's approval.
+    Approval,
+    /// A draft awaiting this Party's signature.
+    Signature,
+    /// A meeting made or changed.
+    Meeting,
+    /// Stale provisions in a draft this officer edits.
+    Stale,
+}
+
+/// Why an entry needs the officer: a code with its parameters; the CLI and the web app say it in
+/// words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "code")]
+pub enum Why {
+    /// `count` messages not read (0 when listed read with `all`).
+    NewMessages {
+        /// How many.
+        count: usize,
+    },
+    /// A meeting this officer has not seen yet.
+    NewMeeting,
+    /// A meeting changed since this officer saw it.
+    MeetingChanged,
+    /// A request for consent to pass `item` to `third_party`, from `requester`.
+    ConsentToAnswer {
+        /// The item.
+        item: String,
+        /// The Party asking.
+        requester: String,
+        /// The third party.
+        third_party: String,
+    },
+    /// The draft is under review and this Party has not approved its current text.
+    AwaitingApproval,
+    /// The draft is agreed and this Party has not signed it.
+    AwaitingSignature,
+    /// Provisions (by label) with a stale language.
+    StaleProvisions {
+        /// Their labels.
+        provisions: Vec<String>,
+    },
+}
+
+/// One thing in the inbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// What it is.
+    pub kind: EntryKind,
+    /// The key its read state is kept under (`thread:ID`, `consent:REQUEST`, ...).
+    pub key: String,
+    /// The document (thread, meeting, draft) or, for consent, the request id.
+    pub doc: String,
+    /// The thread's subject, the meeting's or draft's title, or the consent request's purpose.
+    pub title: String,
+    /// Who made what is new.
+    pub by: Option<Author>,
+    /// When, RFC 3339.
+    pub at: Option<String>,
+    /// Why it needs the officer.
+    pub why: Why,
+    /// Not seen by this reader in this version.
+    pub unread: bool,
+    /// The version a mark stores.
+    #[serde(skip)]
+    pub version: String,
+}
+
+/// Unread entries by kind.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Threads with new messages.
+    pub message: usize,
+    /// Consent requests.
+    pub consent: usize,
+    /// Drafts to approve.
+    pub approval: usize,
+    /// Drafts to sign.
+    pub signature: usize,
+    /// Meetings made or changed.
+    pub meeting: usize,
+    /// Drafts with stale provisions.
+    pub stale: usize,
+}
+
+impl Counts {
+    fn add(&mut self, k: EntryKind) {
+        let n = match k {
+            EntryKind::Message => &mut self.message,
+            EntryKind::Consent => &mut self.consent,
+            EntryKind::Approval => &mut self.approval,
+            EntryKind::Signature => &mut self.signature,
+            EntryKind::Meeting => &mut self.meeting,
+            EntryKind::Stale => &mut self.stale,
+        };
+        *n += 1;
+    }
+}
+
+/// The inbox of one reader.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Inbox {
+    /// How many entries are unread.
+    pub unread: usize,
+    /// The unread ones by kind.
+    pub counts: Counts,
+    /// Unread first, then the newest first.
+    pub entries: Vec<Entry>,
+}
+
+/// What the inbox is made from: what the list routes read.
+#[derive(Default)]
+pub struct Facts {
+    /// Every thread with its messages.
+    pub threads: Vec<Thread>,
+    /// Every meeting.
+    pub meetings: Vec<Meeting>,
+    /// Every draft with both Parties' records.
+    pub drafts: Vec<Draft>,
+    /// Every consent request.
+    pub consent: Vec<ConsentView>,
+}
+
+/// Reads the facts from the engine: the same reads as `GET /api/threads`, `/api/meetings`,
+/// `/api/drafts` and `/api/consent`, and only those the reader's role has tasks in.
+pub fn facts(core: &mut Core, role: Role) -> Result<Facts, EngineError> {
+    let mut meetings = Vec::new();
+    for id in core.ids_of(DocKind::Meeting) {
+        match meeting::read(core.doc(id)?, &id.to_string()) {
+            Ok(m) => meetings.push(m),
+            Err(e) => tracing::warn!(%id, error = %e, "meeting does not read; left out of the inbox"),
+        }
+    }
+    Ok(Facts {
+        threads: core.read_threads()?,
+        meetings,
+        // A viewer has no task in a draft: its texts are not read for nothing.
+        drafts: if role >= Role::Member { core.read_drafts()? } else { Vec::new() },
+        consent: if role >= Role::Liaison { core.consent_list() } else { Vec::new() },
+    })
+}
+
+/// The inbox of `reader` over `f`: every entry with `all`, else the unread ones and the tasks
+/// still waiting.
+pub fn build(f: &Facts, reader: &Reader, marks: &Marks, all: bool) -> Inbox {
+    let mut out = Vec::new();
+    let seen = |key: &str| marks.get(key).map(|m| m.version.as_str());
+    for t in &f.threads {
+        let key = format!("thread:{}", t.id);
+        let total = t.messages.len();
+        let read = seen(&key).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0).min(total);
+        // Messages arrive appended; a concurrent pair may sort either way, which moves neither
+        // out of the count.
+        let new: Vec<_> = t.messages[read..].iter().filter(|m| !reader.is(m.author.as_ref())).collect();
+        let last = new.last().copied().or(t.messages.last());
+        if new.is_empty() && !all {
+            continue;
+        }
+        out.push(Entry {
+            kind: EntryKind::Message,
+            key,
+            doc: t.id.clone(),
+            title: t.subject.clone(),
+            by: last.and_then(|m| m.author.clone()),
+            at: last.map(|m| m.at.clone()),
+            why: Why::NewMessages { count: new.len() },
+            unread: !new.is_empty(),
+            version: total.to_string(),
+        });
+    }
+    for m in &f.meetings {
+        let key = format!("meeting:{}", m.id);
+        let by = m.updated_by.clone().or_else(|| m.created_by.clone());
+        let at = m.updated_at.clone().or_else(|| m.created_at.clone());
+        let version = at.clone().unwrap_or_default();
+        let mark = seen(&key);
+        let unread = mark != Some(version.as_str()) && !reader.is(by.as_ref());
+        if !unread && !all {
+            continue;
+        }
+        out.push(Entry {
+            kind: EntryKind::Meeting,
+            key,
+            doc: m.id.clone(),
+            title: m.title.clone(),
+            by,
+            at,
+            why: if mark.is_none() { Why::NewMeeting } else { Why::MeetingChanged },
+            unread,
+            version,
+        });
+    }
+    for c in &f.consent {
+        if reader.role < Role::Liaison || !c.ours_to_answer || c.state != "pending" {
+            continue;
+        }
+        let key = format!("consent:{}", c.request);
+        let version = "pending".to_string();
+        out.push(Entry {
+            kind: EntryKind::Consent,
+            unread: seen(&key) != Some(version.as_str()),
+            key,
+            doc: c.request.clone(),
+            title: c.purpose.clone(),
+            by: None,
+            at: Some(c.requested_at.clone()),
+            why: Why::ConsentToAnswer {
+                item: c.item.clone(),
+                requester: c.requester.clone(),
+                third_party: c.third_party.clone(),
+            },
+            version,
+        });
+    }
+    let us = reader.party.to_string();
+    for d in &f.drafts {
+        if !d.parties.contains(&us) {
+            continue;
+        }
+        let mut task = |kind: EntryKind, prefix: &str, why: Why, version: String| {
+            let key = format!("{prefix}:{}", d.id);
+            out.push(Entry {
+                kind,
+                unread: seen(&key) != Some(version.as_str()),
+                key,
+                doc: d.id.clone(),
+                title: d.title.clone(),
+                by: d.updated_by.clone(),
+                at: d.updated_at.clone(),
+                why,
+                version,
+            });
+        };
+        let approved = d.approvals.iter().any(|a| a.party == us && a.valid);
+        if d.state == DraftState::UnderReview && !approved && reader.role >= Role::Member {
+            task(EntryKind::Approval, "approve", Why::AwaitingApproval, d.content_hash.clone());
+        }
+        let signed = d.signatures.iter().any(|s| s.party == us);
+        if d.state == DraftState::Agreed && !signed && reader.role >= Role::Liaison {
+            task(EntryKind::Signature, "sign", Why::AwaitingSignature, d.content_hash.clone());
+        }
+        let open = matches!(d.state, DraftState::Draft | DraftState::UnderReview);
+        let stale: Vec<_> = d.provisions.iter().filter(|p| !p.stale.is_empty()).collect();
+        let edits = reader.is(d.created_by.as_ref())
+            || reader.is(d.updated_by.as_ref())
+            || stale.iter().any(|p| p.stale.values().any(|s| reader.is(s.by.as_ref())));
+        if open && !stale.is_empty() && edits && reader.role >= Role::Member {
+            // A new stale language, or one stale again after an edit, is new.
+            let version = stale
+                .iter()
+                .flat_map(|p| p.stale.iter().map(move |(lang, s)| format!("{}/{lang}/{}", p.id, s.since_rev)))
+                .collect::<Vec<_>>()
+                .join(",");
+            let provisions = stale.iter().map(|p| p.label.clone()).collect();
+            task(EntryKind::Stale, "stale", Why::StaleProvisions { provisions }, version);
+        }
+    }
+    out.sort_by(|a, b| b.unread.cmp(&a.unread).then_with(|| b.at.cmp(&a.at)).then_with(|| a.key.cmp(&b.key)));
+    let mut counts = Counts::default();
+    for e in out.iter().filter(|e| e.unread) {
+        counts.add(e.kind);
+    }
+    Inbox { unread: out.iter().filter(|e| e.unread).count(), counts, entries: out }
+}
+
+/// What to mark read.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRead {
+    /// Every entry about this document (a thread, meeting or draft id, or a consent request id;
+    /// a unique prefix of at least 4 characters will do).
+    #[serde(default)]
+    pub doc: Option<String>,
+    /// Every entry.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// Why a mark was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MarkError {
+    /// Neither `doc` nor `all`, or both.
+    #[error("say what to mark read: a document id, or all")]
+    NothingNamed,
+    /// A prefix too short to name anything.
+    #[error("{0:?} is too short: give at least 4 characters of the id")]
+    TooShort(String),
+}
+
+/// The marks that mark `what` read in `inbox` (built with `all`), at `now`. A document with no
+/// entry marks nothing: it has nothing to be unread about.
+pub fn marks_for(inbox: &Inbox, what: &MarkRead, now: &str) -> Result<Vec<(String, ReadMark)>, MarkError> {
+    let doc = match (&what.doc, what.all) {
+        (Some(d), false) => {
+            let d = d.trim().to_ascii_lowercase();
+            if d.len() < 4 {
+                return Err(MarkError::TooShort(d));
+            }
+            Some(d)
+        }
+        (None, true) => None,
+        _ => return Err(MarkError::NothingNamed),
+    };
+    Ok(inbox
+        .entries
+        .iter()
+        .filter(|e| doc.as_ref().is_none_or(|d| e.doc.starts_with(d.as_str())))
+        .map(|e| (e.key.clone(), ReadMark { version: e.version.clone(), at: now.to_string() }))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::thread::Message;
+
+    fn author(officer: &str, party: &str) -> Option<Author> {
+        Some(Author { officer: officer.into(), party: party.parse().unwrap() })
+    }
+
+    fn reader(name: &str, role: Role) -> Reader {
+        Reader { key: name.into(), officer: Some(name.into()), party: "cica".parse().unwrap(), role }
+    }
+
+    fn thread(id: &str, msgs: &[(&str, &str, &str)]) -> Thread {
+        Thread {
+            id: id.into(),
+            subject: "Urgent: venue change".into(),
+            created_by: None,
+            created_at: None,
+            messages: msgs
+                .iter()
+                .enumerate()
+                .map(|(i, (who, party, at))| Message {
+                    id: format!("m{i}"),
+                    author: author(who, party),
+                    at: (*at).into(),
+                    text: "x".into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn consent(state: &str, ours: bool) -> ConsentView {
+        ConsentView {
+            request: "req1".into(),
+            item: "item1".into(),
+            provider: "cica".into(),
+            requester: "sco-rats".into(),
+            third_party: "unoct".into(),
+            purpose: "briefing".into(),
+            requested_at: "2026-01-01T00:00:00Z".into(),
+            state: state.into(),
+            grant: None,
+            expires: None,
+            transmitted: false,
+            key_destroyed: false,
+            ours_to_answer: ours,
+        }
+    }
+
+    #[test]
+    fn a_message_from_the_other_party_is_unread_until_read_and_own_messages_never_are() {
+        let anna = reader("anna", Role::Liaison);
+        let mut f = Facts {
+            threads: vec![thread("t1", &[("anna", "cica", "1"), ("ivan", "sco-rats", "2")])],
+            ..Default::default()
+        };
+        let inbox = build(&f, &anna, &Marks::new(), false);
+        assert_eq!(inbox.unread, 1);
+        assert_eq!(inbox.counts.message, 1);
+        let e = &inbox.entries[0];
+        assert_eq!((e.kind, e.doc.as_str(), &e.why), (EntryKind::Message, "t1", &Why::NewMessages { count: 1 }));
+        assert_eq!(e.by, author("ivan", "sco-rats"));
+        let all = build(&f, &anna, &Marks::new(), true);
+        assert_eq!(
+            marks_for(&all, &MarkRead { doc: Some("t1".into()), all: false }, "now"),
+            Err(MarkError::TooShort("t1".into()))
+        );
+        f.threads[0].id = "t1t1".into();
+        let all = build(&f, &anna, &Marks::new(), true);
+        let marks: Marks =
+            marks_for(&all, &MarkRead { doc: Some("T1T1".into()), all: false }, "now").unwrap().into_iter().collect();
+        assert_eq!(build(&f, &anna, &marks, false).unread, 0);
+        assert!(build(&f, &anna, &marks, false).entries.is_empty(), "read messages leave the list");
+        assert_eq!(build(&f, &anna, &marks, true).entries.len(), 1, "listed with all, as read");
+        // Anna answers (not read since); the other Party answers again: one new, not two.
+        f.threads[0].messages.extend(thread("", &[("anna", "cica", "3"), ("ivan", "sco-rats", "4")]).messages);
+        assert_eq!(build(&f, &anna, &marks, false).entries[0].why, Why::NewMessages { count: 1 });
+        // Another reader's marks are its own: every message is new to Boris, Anna's too.
+        let boris = reader("boris", Role::Liaison);
+        assert_eq!(build(&f, &boris, &Marks::new(), false).entries[0].why, Why::NewMessages { count: 4 });
+    }
+
+    #[test]
+    fn consent_requests_are_tasks_of_a_liaison_officer_only_while_pending_and_ours() {
+        let f = Facts { consent: vec![consent("pending", true)], ..Default::default() };
+        for role in [Role::Viewer, Role::Member] {
+            assert!(build(&f, &reader("v", role), &Marks::new(), true).entries.is_empty(), "{role}");
+        }
+        let l = reader("l", Role::Liaison);
+        let inbox = build(&f, &l, &Marks::new(), false);
+        assert_eq!(inbox.counts.consent, 1);
+        let marks: Marks = marks_for(&inbox, &MarkRead { doc: None, all: true }, "now").unwrap().into_iter().collect();
+        let read = build(&f, &l, &marks, false);
+        assert_eq!((read.unread, read.entries.len()), (0, 1), "still to do, no longer new");
+        for other in [consent("granted", true), consent("pending", false)] {
+            let f = Facts { consent: vec![other], ..Default::default() };
+            assert!(build(&f, &l, &Marks::new(), true).entries.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_meeting_made_or_changed_by_someone_else_is_new_until_seen() {
+        let mut m: Meeting = serde_json::from_value(serde_json::json!({
+            "id": "mt01", "title": "Consultation", "kind": "consultation", "starts": "2026-05-01T09:00:00Z",
+            "ends": null, "venue": null, "sidelines_of": null, "status": "proposed", "agenda": [],
+            "participants": [], "minutes": "", "created_by": {"officer": "ivan", "party": "sco-rats"},
+            "created_at": "2026-01-01T00:00:00Z", "updated_by": null, "updated_at": null
+        }))
+        .unwrap();
+        let anna = reader("anna", Role::Viewer);
+        let f = Facts { meetings: vec![m.clone()], ..Default::default() };
+        let inbox = build(&f, &anna, &Marks::new(), false);
+        assert_eq!(inbox.entries[0].why, Why::NewMeeting);
+        let marks: Marks = marks_for(&inbox, &MarkRead { doc: None, all: true }, "now").unwrap().into_iter().collect();
+        assert!(build(&f, &anna, &marks, false).entries.is_empty());
+        m.updated_by = author("ivan", "sco-rats");
+        m.updated_at = Some("2026-01-02T00:00:00Z".into());
+        let f2 = Facts { meetings: vec![m.clone()], ..Default::default() };
+        assert_eq!(build(&f2, &anna, &marks, false).entries[0].why, Why::MeetingChanged);
+        // Anna's own change is not news to her.
+        m.updated_by = author("anna", "cica");
+        let f3 = Facts { meetings: vec![m], ..Default::default() };
+        assert!(build(&f3, &anna, &marks, false).entries.is_empty());
+    }
+
+    fn draft() -> Draft {
+        use crate::workspace::draft;
+        let mut d = automerge::Automerge::new();
+        let new = draft::NewDraft {
+            group: "g".into(),
+            title: "Joint proposals".into(),
+            lang: "en".into(),
+            text: "Article 1. The Parties cooperate.\n\nArticle 2. Information is exchanged.".into(),
+            languages: vec![],
+            parties: vec!["cica".into(), "sco-rats".into()],
+        };
+        draft::create(&mut d, &crate::workspace::testing::ctx("anna", "cica"), &new).unwrap();
+        draft::read(&d, "dr01").unwrap()
+    }
+
+    #[test]
+    fn drafts_bring_approval_signature_and_stale_tasks_to_the_roles_that_act_on_them() {
+        // Anna wrote the English: the Russian is stale, a task for her, not for Boris.
+        let mut f = Facts { drafts: vec![draft()], ..Default::default() };
+        let anna = reader("anna", Role::Member);
+        let inbox = build(&f, &anna, &Marks::new(), false);
+        assert_eq!(inbox.counts.stale, 1, "{inbox:?}");
+        assert_eq!(
+            inbox.entries[0].why,
+            Why::StaleProvisions { provisions: vec!["Article 1".into(), "Article 2".into()] }
+        );
+        assert!(build(&f, &reader("boris", Role::Admin), &Marks::new(), true).entries.is_empty());
+        assert!(build(&f, &reader("anna", Role::Viewer), &Marks::new(), true).entries.is_empty());
+        // Under review without our approval: a member's task; once approved (valid), none.
+        f.drafts[0].provisions.iter_mut().for_each(|p| p.stale.clear());
+        f.drafts[0].state = DraftState::UnderReview;
+        let boris = reader("boris", Role::Member);
+        assert_eq!(build(&f, &boris, &Marks::new(), false).entries[0].kind, EntryKind::Approval);
+        assert!(build(&f, &reader("vera", Role::Viewer), &Marks::new(), true).entries.is_empty());
+        let hash = f.drafts[0].content_hash.clone();
+        f.drafts[0].approvals.push(crate::workspace::draft::Approval {
+            party: "cica".into(),
+            hash,
+            officer: None,
+            at: "now".into(),
+            valid: true,
+        });
+        assert!(build(&f, &boris, &Marks::new(), true).entries.is_empty());
+        // Agreed, not signed by us: a liaison officer's task, not a member's.
+        f.drafts[0].state = DraftState::Agreed;
+        assert!(build(&f, &boris, &Marks::new(), true).entries.is_empty());
+        let liaison = reader("lena", Role::Liaison);
+        let inbox = build(&f, &liaison, &Marks::new(), false);
+        assert_eq!((inbox.entries[0].kind, inbox.counts.signature), (EntryKind::Signature, 1));
+        // Read, still listed; a new text is new again.
+        let marks: Marks = marks_for(&inbox, &MarkRead { doc: None, all: true }, "now").unwrap().into_iter().collect();
+        assert_eq!(build(&f, &liaison, &marks, false).unread, 0);
+        f.drafts[0].content_hash = "another".into();
+        assert_eq!(build(&f, &liaison, &marks, false).unread, 1);
+        // A draft of other Parties is none of ours.
+        f.drafts[0].parties = vec!["sco-rats".into(), "un-oct".into()];
+        assert!(build(&f, &liaison, &Marks::new(), true).entries.is_empty());
+    }
+
+    #[test]
+    fn marking_needs_a_document_or_all() {
+        let i = Inbox::default();
+        assert_eq!(marks_for(&i, &MarkRead { doc: None, all: false }, "now"), Err(MarkError::NothingNamed));
+        assert_eq!(
+            marks_for(&i, &MarkRead { doc: Some("abcd".into()), all: true }, "now"),
+            Err(MarkError::NothingNamed)
+        );
+        assert_eq!(marks_for(&i, &MarkRead { doc: Some("abcd".into()), all: false }, "now"), Ok(vec![]));
+    }
+}
