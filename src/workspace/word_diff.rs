@@ -142,7 +142,33 @@ fn tidy(raw: Vec<Piece>) -> Vec<Piece> {
         }
     }
     flush(&mut out, &mut del, &mut ins);
-    out
+    slide(&mut out);
+    // A piece the sliding emptied goes, and equal neighbours join.
+    let mut joined = Vec::with_capacity(out.len());
+    for p in out {
+        push(&mut joined, p.op, p.text);
+    }
+    joined
+}
+
+/// A lone insertion or deletion that starts with a space the text after it also starts with
+/// is moved one space on ("hold {+regular +}joint", not "hold{+ regular+} joint"): the diff
+/// algorithm may give either, and a reader (or a test) should always see the same.
+fn slide(pieces: &mut [Piece]) {
+    for i in 1..pieces.len().saturating_sub(1) {
+        if pieces[i].op == Op::Equal || pieces[i - 1].op != Op::Equal || pieces[i + 1].op != Op::Equal {
+            continue;
+        }
+        while let Some(c) = pieces[i].text.chars().next()
+            && c.is_whitespace()
+            && pieces[i + 1].text.starts_with(c)
+        {
+            pieces[i - 1].text.push(c);
+            pieces[i].text.remove(0);
+            pieces[i].text.push(c);
+            pieces[i + 1].text.remove(0);
+        }
+    }
 }
 
 /// Whether the two texts differ at all (by the diff's own measure: line breaks normalised).
@@ -226,6 +252,16 @@ mod tests {
         let d = words("A b.\n\nC d.", "A x.\n\nC y.");
         assert_eq!(render(&d, false), "A [-b-]{+x+}.\n\nC [-d-]{+y+}.");
         assert_eq!(render(&words("a", "b"), true), "\x1b[31m[-a-]\x1b[0m\x1b[32m{+b+}\x1b[0m");
+    }
+
+    #[test]
+    fn an_insertion_between_words_ends_with_its_space() {
+        assert_eq!(render(&words("hold joint", "hold regular joint"), false), "hold {+regular +}joint");
+        assert_eq!(render(&words("hold regular joint", "hold joint"), false), "hold [-regular -]joint");
+        assert_eq!(
+            render(&words("may hold meetings.", "may hold joint working meetings."), false),
+            "may hold {+joint working +}meetings."
+        );
     }
 
     #[test]
