@@ -58,10 +58,14 @@ fn a_provision_edited_from_both_nodes_has_both_edits_in_order_word_by_word() {
     let h = eventually("B's history of a2 in English shows both edits", &[&a, &b], || {
         let h = b.json(&["draft", "history", &d, "--provision", "a2", "--lang", "en", "--json"]);
         let n = h.as_array().unwrap().iter().filter(|e| e["texts"].as_array().is_some_and(|t| !t.is_empty())).count();
-        if n >= 2 { Ok(h) } else { Err(h.to_string()) }
+        if n >= 3 { Ok(h) } else { Err(h.to_string()) }
     });
-    let edits: Vec<&Value> = h.as_array().unwrap().iter().filter(|e| e["texts"].is_array()).collect();
-    assert_eq!(edits.len(), 2, "two edits of a2 in English: {h}");
+    let all: Vec<&Value> = h.as_array().unwrap().iter().filter(|e| e["texts"].is_array()).collect();
+    assert_eq!(all.len(), 3, "the creation and two edits of a2 in English: {h}");
+    // The history starts with the text the provision was created with, all of it inserted.
+    assert_eq!(all[0]["what"], serde_json::json!(["created"]), "{h}");
+    assert_eq!(words(all[0]), ("Article 2. The Parties may hold meetings.".to_string(), String::new()), "{h}");
+    let edits = &all[1..];
     // In order: SCO RATS's first, then CICA's; each proven, each with only its own words.
     assert_eq!((edits[0]["party"].as_str(), edits[0]["proof"].as_str()), (Some("sco-rats"), Some("node")), "{h}");
     assert_eq!(words(edits[0]), ("joint working ".to_string(), String::new()), "{}", edits[0]);
@@ -77,12 +81,19 @@ fn a_provision_edited_from_both_nodes_has_both_edits_in_order_word_by_word() {
     }
     // The Russian history of a2 has CICA's Russian text, and not the English edits.
     let ru = b.json(&["draft", "history", &d, "--provision", "a2", "--lang", "ru", "--json"]);
-    let ru_edits: Vec<&Value> = ru.as_array().unwrap().iter().filter(|e| e["texts"].is_array()).collect();
+    let ru_edits: Vec<&Value> = ru
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["texts"].is_array() && e["what"] != serde_json::json!(["created"]))
+        .collect();
     assert_eq!(ru_edits.len(), 1, "{ru}");
     assert_eq!(words(ru_edits[0]).0, "Статья 2. Стороны проводят встречи.", "{ru}");
-    // Article 1 was not edited: no text changes in its history.
+    // Article 1 was not edited: its history is its creation, and none of Article 2's words.
     let a1 = b.json(&["draft", "history", &d, "--provision", "a1", "--json"]);
-    assert!(a1.as_array().unwrap().iter().all(|e| e["texts"].is_null()), "{a1}");
+    let a1: Vec<&Value> = a1.as_array().unwrap().iter().filter(|e| e["texts"].is_array()).collect();
+    assert_eq!(a1.len(), 1, "{a1:?}");
+    assert_eq!(words(a1[0]).0, "Article 1. The Parties cooperate.", "{a1:?}");
 
     // The plain listing shows the words as `git diff --word-diff` does (no colour off a terminal).
     let out = b.ok(&["draft", "history", &d, "--provision", "a2", "--lang", "en"]);

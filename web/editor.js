@@ -457,7 +457,7 @@ export function render(main, ctx, draftId) {
   const diffLang = h('select', { id: `ed-dlang-${n}` });
   const diffFrom = h('select', { id: `ed-dfrom-${n}` });
   const diffTo = h('select', { id: `ed-dto-${n}` });
-  const diffOut = h('div', { class: 'ed-diff', tabindex: '0', hidden: true });
+  const diffOut = h('div', { class: 'ed-diff', 'data-compare': '', tabindex: '0', hidden: true });
   const diffForm = h(
     'form',
     {

@@ -194,7 +194,14 @@ fn text_changes(
     after: &[automerge::ChangeHash],
 ) -> Vec<TextChange> {
     let mut out = Vec::new();
-    for label in what {
+    // A provision's history starts with the text it was created with.
+    let mut what = what.to_vec();
+    if let (DocKind::Draft, Some(p)) = (kind, provision)
+        && what.iter().any(|w| w == "created")
+    {
+        what.extend(history::provision_text_labels_at(d, p, after));
+    }
+    for label in &what {
         // With a provision or a language asked for, only its texts.
         if let Some(rest) = label.strip_prefix("text of ") {
             let (p, l) = rest.strip_suffix(')').and_then(|r| r.split_once(" (")).unwrap_or((rest, ""));

@@ -191,6 +191,15 @@ pub fn texts_at(doc: &Automerge, kind: DocKind, label: &str, heads: &[ChangeHash
     }
 }
 
+/// The languages a provision has a text in at `heads`, as the labels of those texts
+/// ("text of P (en)"): what a provision's creation wrote, for its own history.
+pub fn provision_text_labels_at(doc: &Automerge, provision: &str, heads: &[ChangeHash]) -> Vec<String> {
+    let texts = obj_at(doc, &ROOT, "provisions", heads)
+        .and_then(|ps| obj_at(doc, &ps, provision, heads))
+        .and_then(|po| obj_at(doc, &po, "texts", heads));
+    texts.map(|t| doc.keys_at(&t, heads).map(|l| format!("text of {provision} ({l})")).collect()).unwrap_or_default()
+}
+
 fn obj_at(doc: &Automerge, obj: &ObjId, key: &str, heads: &[ChangeHash]) -> Option<ObjId> {
     match doc.get_at(obj, key, heads) {
         Ok(Some((Value::Object(_), id))) => Some(id),

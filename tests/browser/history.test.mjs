@@ -144,9 +144,11 @@ test('a provision’s history from both nodes and a suggestion, as track changes
     assert.deepEqual(await words(ratsEdit, 'del'), [], 'SCO RATS deleted nothing');
     assert.deepEqual(await words(cicaEdit, 'del'), ['may'], 'CICA deleted "may"');
     assert.deepEqual(await words(cicaEdit, 'ins'), ['shall'], 'CICA inserted "shall"');
-    // Newest first: SCO RATS's edit is above CICA's.
-    const order = await panel.locator(`tbody tr:has(${text})`).evaluateAll((rows) => rows.map((r) => r.dataset.party));
-    assert.deepEqual(order, ['sco-rats', 'cica'], 'newest first');
+    // Newest first: SCO RATS's edit, CICA's, and the text Article 2 was created with.
+    const order = await panel.locator(`tbody tr:has(${text})`).evaluateAll((rows) => rows.map((r) => `${r.dataset.party} ${r.dataset.officer}`));
+    assert.deepEqual(order, [`sco-rats ${accB.name}`, `cica ${accA.name}`, `cica ${SETUP_OFFICER}`], 'newest first');
+    const created = panel.locator(`tr[data-officer="${SETUP_OFFICER}"]:has(${text})`);
+    assert.deepEqual(await words(created, 'ins'), [d.provisions[1].texts.en], 'created with its text');
     // The text around them: the unchanged words and the insertions read as the text after the edit.
     const after = (el) =>
       [...el.childNodes]
@@ -168,7 +170,7 @@ test('a provision’s history from both nodes and a suggestion, as track changes
 
     // A version comparison (from the beginning): every word inserted, as track changes.
     await pageA.locator('form.ed-dform button[type="submit"]').click();
-    const cmp = pageA.locator('.ed-diff .track-changes');
+    const cmp = pageA.locator('[data-compare] .track-changes');
     await cmp.locator('ins').first().waitFor();
     assert.match(await cmp.textContent(), /regular joint working meetings/);
 
@@ -181,7 +183,7 @@ test('a provision’s history from both nodes and a suggestion, as track changes
     assert.match(await cicaEdit.locator(`${text} del`).textContent(), /удалено:.*may/s);
     assert.match(await row1(pageA).locator('li[data-suggestion] .track-changes ins').textContent(), /вставлено:.*without delay/s);
     await pageA.locator('form.ed-dform button[type="submit"]').click();
-    await pageA.locator('.ed-diff .track-changes ins').first().waitFor();
+    await pageA.locator('[data-compare] .track-changes ins').first().waitFor();
     for (const page of [pageA, pageB]) {
       const body = await page.locator('body').textContent();
       for (const bad of ['No newline', '@@ ', '+++ ', '--- current']) assert.ok(!body.includes(bad), `${page.label} shows ${JSON.stringify(bad)}`);
