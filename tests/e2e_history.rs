@@ -74,7 +74,7 @@ fn a_provision_edited_from_both_nodes_has_both_edits_in_order_word_by_word() {
     assert_eq!(del, "may", "{}", edits[1]);
     assert!(ins.contains("shall") && ins.contains(" and consultations"), "{}", edits[1]);
     assert!(!ins.contains("joint"), "CICA's entry claims SCO RATS's words: {}", edits[1]);
-    for e in &edits {
+    for e in edits {
         for t in e["texts"].as_array().unwrap() {
             assert!(t["what"].as_str().unwrap().ends_with("(en)"), "{e}");
         }
