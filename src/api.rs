@@ -51,7 +51,7 @@ pub use account_routes::{NewAccount, NewRole, Reset};
 pub use auth::{Caller, required_role};
 pub use backup_routes::BackupRequest;
 pub use conn::{ApiAddr, ServerHandle};
-pub use draft_routes::{Action as DraftAction, DiffText, DraftSummary, Spliced};
+pub use draft_routes::{Action as DraftAction, DraftSummary, Spliced};
 pub use error::AppError;
 pub use health::serve_metrics;
 pub use login::Logins;
@@ -150,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/threads", get(w::list_threads).post(w::start_thread))
         .route("/api/threads/{id}", get(w::show_thread))
         .route("/api/threads/{id}/messages", post(w::post_message))
+        .route("/api/threads/{id}/history", get(w::thread_history))
         // An item's body streams in and is encrypted chunk by chunk; it has its own size limit.
         .route("/api/items", get(v::list).post(v::share).layer(axum::extract::DefaultBodyLimit::disable()))
         .route("/api/items/{id}", axum::routing::delete(v::delete_item))

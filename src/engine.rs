@@ -49,7 +49,7 @@ use peers::Peers;
 
 pub use auth::import_own_documents;
 pub use consent::ConsentView;
-pub use history::HistoryEntry;
+pub use history::{HistoryEntry, TextChange};
 pub use items::{Explanation, ItemView};
 pub use peers::Traffic;
 pub use presence::announce as announce_presence;

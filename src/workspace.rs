@@ -15,6 +15,7 @@ pub mod party_docs;
 pub mod registry;
 pub mod thread;
 pub(crate) mod util;
+pub mod word_diff;
 
 use std::fmt;
 use std::str::FromStr;

@@ -6,7 +6,7 @@
 import { api, ApiError, onEvent } from './api.js';
 import { register, t, onLang, lang as uiLang } from './i18n.js';
 import { createCollab } from './collab.js';
-import { historyPanel } from './pages/history.js';
+import { historyPanel, trackChanges } from './pages/history.js';
 import { fmtDateTime, partyName as nameOfParty } from './pages/ui.js';
 
 register({
@@ -65,6 +65,8 @@ register({
     'ed.reply.send': 'Send reply',
     'ed.comments.closed': 'The draft is executed: no more comments.',
     'ed.history': 'History of the draft',
+    'ed.history.provision': 'History',
+    'ed.history.provision-label': 'History of {label}: who changed its text, and how',
     'ed.suggestions': 'Suggestions',
     'ed.suggestions.none': 'No open suggestions.',
     'ed.suggest': 'Suggest',
@@ -173,6 +175,8 @@ register({
     'ed.reply.send': 'Отправить ответ',
     'ed.comments.closed': 'Проект подписан: комментарии больше не принимаются.',
     'ed.history': 'История проекта',
+    'ed.history.provision': 'История',
+    'ed.history.provision-label': 'История положения «{label}»: кто и как менял его текст',
     'ed.suggestions': 'Предложения',
     'ed.suggestions.none': 'Открытых предложений нет.',
     'ed.suggest': 'Предложить',
@@ -454,7 +458,7 @@ export function render(main, ctx, draftId) {
   const diffLang = h('select', { id: `ed-dlang-${n}` });
   const diffFrom = h('select', { id: `ed-dfrom-${n}` });
   const diffTo = h('select', { id: `ed-dto-${n}` });
-  const diffOut = h('pre', { class: 'ed-diff', tabindex: '0', hidden: true });
+  const diffOut = h('div', { class: 'ed-diff', 'data-compare': '', tabindex: '0', hidden: true });
   const diffForm = h(
     'form',
     {
@@ -555,8 +559,7 @@ export function render(main, ctx, draftId) {
     if (diffTo.value) q.set('to', diffTo.value);
     try {
       const d = await api('GET', `/api/drafts/${encodeURIComponent(draft.id)}/diff?${q}`);
-      const text = (d && d.diff) || '';
-      diffOut.textContent = text.trim() ? text : t('ed.diff.empty');
+      diffOut.replaceChildren(trackChanges(d && d.diff, d && d.lang));
       diffOut.hidden = false;
     } catch (e) {
       showError(e.message);
@@ -654,7 +657,9 @@ export function render(main, ctx, draftId) {
       },
     });
     row.tools = h('div', { class: 'ed-tools' }, row.upBtn, row.downBtn, row.addBtn, row.removeBtn);
-    const side = h('div', { class: 'ed-side' }, row.labelEl, row.kindEl, row.staleEl, canEdit ? row.alignBtn : null, canEdit ? row.tools : null);
+    // The provision's own history (the draft's history panel, on this provision), for every role.
+    row.histBtn = h('button', { type: 'button', class: 'ed-history-btn small', 'data-provision-history': p.id, onclick: () => hist && hist.show(row.id) });
+    const side = h('div', { class: 'ed-side' }, row.labelEl, row.kindEl, row.staleEl, row.histBtn, canEdit ? row.alignBtn : null, canEdit ? row.tools : null);
     row.el.append(side);
     for (const l of draft.languages) {
       const id = `${base}-${l}`;
@@ -780,6 +785,8 @@ export function render(main, ctx, draftId) {
     row.kind = p.kind;
     setText(row.labelEl, row.label);
     setText(row.kindEl, t(`ed.kind.${p.kind}`));
+    setText(row.histBtn, t('ed.history.provision'));
+    setAttr(row.histBtn, 'aria-label', t('ed.history.provision-label', { label: row.label }));
     if (row.el.dataset.kind !== p.kind) row.el.dataset.kind = p.kind;
     const locked = textLocked();
     for (const [l, cell] of row.cells) {
@@ -892,7 +899,7 @@ export function render(main, ctx, draftId) {
           h('p', { class: 'ed-by', text: t('ed.suggestion.by', { by: who(s.author), at: when(s.at), lang: langIn(s.lang) }) }),
           h('p', { class: 'ed-sugg', lang: s.lang, text: s.text }),
         );
-        if (s.diff) li.append(h('pre', { class: 'ed-diff', text: s.diff }));
+        if (s.diff) li.append(h('div', { class: 'ed-diff' }, trackChanges(s.diff, s.lang)));
         if (decidable) {
           li.append(
             h('button', { type: 'button', class: 'ed-accept', 'data-focus': `accept:${s.id}`, 'aria-label': t('ed.accept.label', { by: who(s.author) }), text: t('ed.accept'), onclick: () => decide(s.id, true) }),
@@ -1136,6 +1143,7 @@ export function render(main, ctx, draftId) {
         id: 'draft-history',
         provisions: () => (draft ? draft.provisions.map((p) => [p.id, provisionLabel(p.id)]) : []),
         label: provisionLabel,
+        languages: () => (draft ? draft.languages : []),
         current: () => (lastProvision && rows.has(lastProvision) ? lastProvision : null),
       });
       cleanups.push(() => hist.stop());

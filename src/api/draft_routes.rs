@@ -451,18 +451,11 @@ pub struct DiffQuery {
     to: Option<String>,
 }
 
-/// A diff.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct DiffText {
-    /// Unified diff.
-    pub diff: String,
-}
-
 pub async fn diff(
     State(s): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<DiffQuery>,
-) -> Result<Json<DiffText>, AppError> {
+) -> Result<Json<draft::Comparison>, AppError> {
     let diff = s
         .engine
         .read(move |c| {
@@ -470,7 +463,7 @@ pub async fn diff(
             Ok(draft::diff(c.doc(id)?, q.lang.as_deref(), q.from.as_deref(), q.to.as_deref())?)
         })
         .await?;
-    Ok(Json(DiffText { diff }))
+    Ok(Json(diff))
 }
 
 pub async fn verify(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Verification>, AppError> {

@@ -177,6 +177,9 @@ pub struct HistoryQuery {
     /// The newest this many entries (default 500).
     #[serde(default)]
     limit: Option<usize>,
+    /// Compare the provisions' texts in this language only (drafts).
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 /// The history of a document of `kind`: who changed what and when, from the authenticated
@@ -195,7 +198,7 @@ async fn history_of(
                 Some(p) => Some(crate::workspace::draft::resolve_provision(c.doc(id)?, p)?),
                 None => None,
             };
-            c.history(id, provision.as_deref(), q.limit.unwrap_or(500).min(100_000))
+            c.history_in(id, provision.as_deref(), q.lang.as_deref(), q.limit.unwrap_or(500).min(100_000))
         })
         .await?;
     Ok(Json(v))
@@ -229,6 +232,18 @@ pub async fn group_history(
         return Err(AppError::BadRequest("a working group has no provisions".into()));
     }
     history_of(&s, DocKind::Group, id, q).await
+}
+
+/// A thread's history: its subject and each Party's messages, who posted what and when.
+pub async fn thread_history(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
+) -> Result<Json<Vec<crate::engine::HistoryEntry>>, AppError> {
+    if q.provision.is_some() || q.lang.is_some() {
+        return Err(AppError::BadRequest("a thread has no provisions".into()));
+    }
+    history_of(&s, DocKind::Thread, id, q).await
 }
 
 // ---- officers ----

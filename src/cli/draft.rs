@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use reqwest::Method;
 
 use super::{output, read_text_file};
-use crate::api::{Created, DiffText, DraftAction, DraftSummary};
+use crate::api::{Created, DraftAction, DraftSummary};
 use crate::client::Client;
 use crate::workspace::draft::{Draft, DraftState, NewDraft, ProvisionKind, Verification};
 
@@ -86,9 +86,13 @@ pub enum DraftCmd {
     History {
         /// Its id (or a unique prefix).
         id: String,
-        /// Only what concerns this provision (id, prefix or label such as a2).
+        /// Only what concerns this provision (id, prefix or label such as a2); its successive
+        /// texts are shown word by word ([-deleted-]{+inserted+}).
         #[arg(long, value_name = "P")]
         provision: Option<String>,
+        /// Compare the provisions' texts in this language only (en, ru ...).
+        #[arg(long, value_name = "LANG")]
+        lang: Option<String>,
         /// Show the newest this many entries.
         #[arg(long, default_value_t = 200)]
         limit: usize,
@@ -164,6 +168,9 @@ pub enum DraftCmd {
         /// To this version [default: now].
         #[arg(long, value_name = "REV")]
         to: Option<String>,
+        /// Print the comparison as JSON: {lang, from, to, diff: [{op: equal|insert|delete, text}]}.
+        #[arg(long)]
+        json: bool,
     },
     /// Name the current version, such as "second reading".
     Version {
@@ -361,10 +368,13 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
             print_status(&d);
             Ok(())
         }
-        DraftCmd::History { id, provision, limit, json } => {
+        DraftCmd::History { id, provision, lang, limit, json } => {
             let mut path = format!("/api/drafts/{}/history?limit={limit}", crate::client::encode(id));
             if let Some(p) = provision {
                 path.push_str(&format!("&provision={}", crate::client::encode(p)));
+            }
+            if let Some(l) = lang {
+                path.push_str(&format!("&lang={}", crate::client::encode(l)));
             }
             let v: Vec<crate::engine::HistoryEntry> = c.get(&path).await?;
             output::history(&v, *json)
@@ -429,7 +439,7 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
                 .await?;
             if let Some(s) = d.open_suggestions.last() {
                 println!("{}", s.id);
-                print!("{}", s.diff);
+                println!("{}", output::word_diff(&s.diff));
             }
             Ok(())
         }
@@ -443,7 +453,7 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
                 .await?;
             done(&d, if accept { "suggestion accepted" } else { "suggestion rejected" })
         }
-        DraftCmd::Diff { id, lang, from, to } => {
+        DraftCmd::Diff { id, lang, from, to, json } => {
             let mut q = Vec::new();
             for (k, v) in [("lang", lang), ("from", from), ("to", to)] {
                 if let Some(v) = v {
@@ -451,8 +461,17 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
                 }
             }
             let path = format!("/api/drafts/{id}/diff{}{}", if q.is_empty() { "" } else { "?" }, q.join("&"));
-            let d: DiffText = c.get(&path).await?;
-            print!("{}", d.diff);
+            let d: crate::workspace::draft::Comparison = c.get(&path).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&d)?);
+            } else {
+                println!("{} → {} ({})", d.from, d.to, d.lang);
+                if crate::workspace::word_diff::changed(&d.diff) {
+                    println!("{}", output::word_diff(&d.diff));
+                } else {
+                    println!("no differences");
+                }
+            }
             Ok(())
         }
         DraftCmd::Version { id, name } => {

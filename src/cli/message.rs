@@ -38,6 +38,18 @@ pub enum MessageCmd {
         #[arg(long)]
         json: bool,
     },
+    /// A thread's history: who posted what and when (Party and node proven, officer as each
+    /// change says), each message shown as inserted words.
+    History {
+        /// The thread (id or unique prefix).
+        thread: String,
+        /// Show the newest this many entries.
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(dir: &Path, cmd: &MessageCmd, officer: &str) -> anyhow::Result<()> {
@@ -78,6 +90,11 @@ pub async fn run(dir: &Path, cmd: &MessageCmd, officer: &str) -> anyhow::Result<
                     t.subject.clone(),
                 ]
             })
+        }
+        MessageCmd::History { thread, limit, json } => {
+            let v: Vec<crate::engine::HistoryEntry> =
+                c.get(&format!("/api/threads/{}/history?limit={limit}", crate::client::encode(thread))).await?;
+            output::history(&v, *json)
         }
         MessageCmd::List { thread: Some(t), json } => {
             let t: Thread = c.get(&format!("/api/threads/{t}")).await?;

@@ -96,8 +96,19 @@ pub fn history(v: &[crate::engine::HistoryEntry], json: bool) -> anyhow::Result<
         let times = if e.changes > 1 { format!(" ({} changes)", e.changes) } else { String::new() };
         let record = e.record_of.as_ref().map(|p| format!(" [{p}'s record]")).unwrap_or_default();
         println!("{when}  {who}{record}: {}{times}", e.what.join(", "));
+        for t in &e.texts {
+            let which = t.key.as_ref().map(|k| format!(" {k}")).unwrap_or_default();
+            println!("    {}{which}: {}", t.what, word_diff(&t.diff).replace('\n', "\n    "));
+        }
     }
     Ok(())
+}
+
+/// A word diff as `git diff --word-diff` prints it (`[-old-]{+new+}`), coloured on a terminal
+/// unless NO_COLOR is set.
+pub fn word_diff(pieces: &[crate::workspace::word_diff::Piece]) -> String {
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none();
+    crate::workspace::word_diff::render(pieces, colour)
 }
 
 fn short_node(node: &str) -> String {

@@ -10,7 +10,8 @@ use super::{Core, EngineError};
 use crate::authorship::{self, Attribution, ChangeFacts};
 use crate::ids::DocId;
 use crate::workspace::history::{self, Step};
-use crate::workspace::party_docs;
+use crate::workspace::word_diff::{self, Piece};
+use crate::workspace::{DocKind, party_docs};
 
 /// Changes of one author within this many seconds of each other, writing the same places, show
 /// as one entry.
@@ -43,12 +44,32 @@ pub struct HistoryEntry {
     pub what: Vec<String>,
     /// The provisions it concerns (drafts).
     pub provisions: Vec<String>,
+    /// What it did to the texts it wrote (a provision's text in one language, a meeting's
+    /// field, a message), word by word: the text before the run against the text after it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub texts: Vec<TextChange>,
+}
+
+/// One text a history entry changed, as track changes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TextChange {
+    /// Which text: one of the entry's `what` labels ("text of p1a2 (ru)", "agenda", "message").
+    pub what: String,
+    /// Which one, where a label names several (a message's id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Word by word, from the text before to the text after.
+    pub diff: Vec<Piece>,
 }
 
 struct Row {
     step: Step,
     who: Option<Attribution>,
     record_of: Option<String>,
+    /// Which of the documents read (an index into them), and its heads before and after it.
+    doc: usize,
+    before: Vec<automerge::ChangeHash>,
+    after: Vec<automerge::ChangeHash>,
 }
 
 impl Core {
@@ -60,10 +81,24 @@ impl Core {
         provision: Option<&str>,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>, EngineError> {
+        self.history_in(id, provision, None, limit)
+    }
+
+    /// [`Core::history`], each entry with what it did to the texts it wrote, word by word; with
+    /// `lang`, only the provisions' texts in that language are compared.
+    pub fn history_in(
+        &mut self,
+        id: DocId,
+        provision: Option<&str>,
+        lang: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, EngineError> {
         let mut docs = vec![id];
         docs.extend(self.annexes_of(id)?);
+        let mut kinds = Vec::with_capacity(docs.len());
         let mut rows = Vec::new();
-        for doc in docs {
+        for (index, &doc) in docs.iter().enumerate() {
+            kinds.push(self.docs.meta(doc).map(|m| m.kind));
             let Some(meta) = self.docs.meta(doc) else { continue };
             let kind = meta.kind;
             let record_of = match &meta.owner {
@@ -75,34 +110,49 @@ impl Core {
             let d = self.docs.get(&self.store, doc)?;
             let genesis = party_docs::identify(doc, d).ok().and_then(|i| i.genesis);
             let steps = history::steps(d, kind);
+            let heads = history::heads_after(&steps);
             let present = |h: &[u8; 32]| {
                 d.get_change_meta_by_hash(&automerge::ChangeHash(*h)).map(|m| (m.actor.to_bytes().to_vec(), m.seq))
             };
-            for step in steps {
+            let mut before = Vec::new();
+            for (step, after) in steps.into_iter().zip(heads) {
                 let facts = [ChangeFacts { hash: step.hash, actor: step.actor.clone(), seq: step.seq }];
                 let who = authorship::attribute(doc, &facts, &book, &self.auth.certs, genesis, &present)
                     .ok()
                     .and_then(|mut v| v.pop());
                 // The fixed first change of a Party's document is nobody's act: not history.
                 if who == Some(Attribution::Genesis) {
+                    before = after;
                     continue;
                 }
-                rows.push(Row { step, who, record_of: record_of.clone() });
+                let prior = std::mem::replace(&mut before, after.clone());
+                rows.push(Row { step, who, record_of: record_of.clone(), doc: index, before: prior, after });
             }
         }
         if let Some(p) = provision {
             rows.retain(|r| r.step.provisions.contains(p));
         }
+        // With a language: a change of texts only in other languages is not that language's history.
+        if let Some(l) = lang {
+            let suffix = format!(" ({l})");
+            rows.retain(|r| {
+                let texts: Vec<&String> = r.step.what.iter().filter(|w| w.starts_with("text of ")).collect();
+                texts.is_empty() || texts.iter().any(|w| w.ends_with(&suffix))
+            });
+        }
         // Each document's changes come in causal order; a stable sort by time keeps it where
         // the clocks agree and interleaves the Parties' records with the text.
         rows.sort_by_key(|r| r.step.time);
         let mut out: Vec<HistoryEntry> = Vec::new();
+        // Per entry: its document, the heads before its first change and after its last.
+        let mut spans: Vec<(usize, Vec<automerge::ChangeHash>, Vec<automerge::ChangeHash>)> = Vec::new();
         let mut last_time = i64::MIN;
         for r in rows {
             let e = entry(&r);
-            match out.last_mut() {
-                Some(prev)
-                    if prev.party == e.party
+            match (out.last_mut(), spans.last_mut()) {
+                (Some(prev), Some(span))
+                    if span.0 == r.doc
+                        && prev.party == e.party
                         && prev.node == e.node
                         && prev.officer == e.officer
                         && prev.proof == e.proof
@@ -112,14 +162,64 @@ impl Core {
                 {
                     prev.to = e.to;
                     prev.changes += 1;
+                    span.2 = r.after;
                 }
-                _ => out.push(e),
+                _ => {
+                    out.push(e);
+                    spans.push((r.doc, r.before, r.after));
+                }
             }
             last_time = r.step.time;
         }
         let skip = out.len().saturating_sub(limit.max(1));
-        Ok(out.split_off(skip))
+        let mut out = out.split_off(skip);
+        // Only the entries shown are compared: each comparison reads its texts twice.
+        for (e, (doc, before, after)) in out.iter_mut().zip(spans.into_iter().skip(skip)) {
+            let Some(kind) = kinds[doc] else { continue };
+            let d = self.docs.get(&self.store, docs[doc])?;
+            e.texts = text_changes(d, kind, &e.what, provision, lang, &before, &after);
+        }
+        Ok(out)
     }
+}
+
+/// What a run of changes from `before` to `after` did to each text its labels name.
+fn text_changes(
+    d: &automerge::Automerge,
+    kind: DocKind,
+    what: &[String],
+    provision: Option<&str>,
+    lang: Option<&str>,
+    before: &[automerge::ChangeHash],
+    after: &[automerge::ChangeHash],
+) -> Vec<TextChange> {
+    let mut out = Vec::new();
+    // A provision's history starts with the text it was created with.
+    let mut what = what.to_vec();
+    if let (DocKind::Draft, Some(p)) = (kind, provision)
+        && what.iter().any(|w| w == "created")
+    {
+        what.extend(history::provision_text_labels_at(d, p, after));
+    }
+    for label in &what {
+        // With a provision or a language asked for, only its texts.
+        if let Some(rest) = label.strip_prefix("text of ") {
+            let (p, l) = rest.strip_suffix(')').and_then(|r| r.split_once(" (")).unwrap_or((rest, ""));
+            if provision.is_some_and(|x| x != p) || lang.is_some_and(|x| x != l) {
+                continue;
+            }
+        }
+        let old: std::collections::HashMap<String, String> =
+            history::texts_at(d, kind, label, before).into_iter().collect();
+        for (key, new) in history::texts_at(d, kind, label, after) {
+            let was = old.get(&key).map(String::as_str).unwrap_or("");
+            let diff = word_diff::words(was, &new);
+            if word_diff::changed(&diff) {
+                out.push(TextChange { what: label.clone(), key: (!key.is_empty()).then_some(key), diff });
+            }
+        }
+    }
+    out
 }
 
 fn entry(r: &Row) -> HistoryEntry {
@@ -144,5 +244,6 @@ fn entry(r: &Row) -> HistoryEntry {
         record_of: r.record_of.clone(),
         what: r.step.what.iter().cloned().collect(),
         provisions: r.step.provisions.iter().cloned().collect(),
+        texts: Vec::new(),
     }
 }

@@ -43,7 +43,7 @@ use super::util::{get_author, get_str, map_maps, req_str};
 use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, check_line, init_root, touch};
 
 pub use records::{Comment, Records};
-pub use review::{Suggestion, Version, comment, decide, diff, name_version, suggest, suggestions};
+pub use review::{Comparison, Suggestion, Version, comment, decide, diff, name_version, suggest, suggestions};
 pub use structure::{Place, add_provision, move_provision, remove_provision};
 pub use text::{
     align, check_editable, edit_from, set_provision_text, set_text, set_text_from, set_text_lang, set_title, splice,

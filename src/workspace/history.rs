@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use automerge::legacy::{Key, ObjectId, OpId, OpType};
-use automerge::{ActorId, Automerge};
+use automerge::{ActorId, Automerge, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 
 use super::DocKind;
 
@@ -30,6 +30,8 @@ pub struct Step {
     pub what: BTreeSet<String>,
     /// The provisions it concerns, for a draft (or a Party's record on one).
     pub provisions: BTreeSet<String>,
+    /// The changes it depends on (to know the document's heads after each change).
+    pub deps: Vec<[u8; 32]>,
 }
 
 /// The officer a change message names: `officer (party)` as [`super::change`] writes it.
@@ -74,6 +76,7 @@ pub fn steps(doc: &Automerge, kind: DocKind) -> Vec<Step> {
                 officer: officer_of(c.message()),
                 what: BTreeSet::new(),
                 provisions: BTreeSet::new(),
+                deps: c.deps().iter().map(|h| h.0).collect(),
             });
             continue;
         };
@@ -116,9 +119,123 @@ pub fn steps(doc: &Automerge, kind: DocKind) -> Vec<Step> {
             officer: officer_of(e.message.as_deref()),
             what,
             provisions,
+            deps: c.deps().iter().map(|h| h.0).collect(),
         });
     }
     out
+}
+
+/// The document's heads after each of `steps` (in the order [`steps`] gives, which is causal):
+/// what a reader had seen once it had applied that change and those before it.
+pub fn heads_after(steps: &[Step]) -> Vec<Vec<ChangeHash>> {
+    let mut heads: BTreeSet<[u8; 32]> = BTreeSet::new();
+    steps
+        .iter()
+        .map(|s| {
+            for d in &s.deps {
+                heads.remove(d);
+            }
+            heads.insert(s.hash);
+            heads.iter().map(|h| ChangeHash(*h)).collect()
+        })
+        .collect()
+}
+
+/// The texts a history compares for one of a change's labels (see [`steps`]), as the document
+/// was at `heads`, keyed by what they are (a message by its id): a provision's text in one
+/// language, a meeting's field (its agenda and participants one per line), the messages of a
+/// Party's record on a thread. Empty for a label whose change is not worth a text (a stamp, an
+/// approval ...). Reads only the places named, so its cost is that of those objects.
+pub fn texts_at(doc: &Automerge, kind: DocKind, label: &str, heads: &[ChangeHash]) -> Vec<(String, String)> {
+    let one = |v: Option<String>| vec![(String::new(), v.unwrap_or_default())];
+    match kind {
+        DocKind::Draft => {
+            let Some((p, lang)) =
+                label.strip_prefix("text of ").and_then(|r| r.strip_suffix(')')).and_then(|r| r.split_once(" ("))
+            else {
+                return Vec::new();
+            };
+            let texts = obj_at(doc, &ROOT, "provisions", heads)
+                .and_then(|ps| obj_at(doc, &ps, p, heads))
+                .and_then(|po| obj_at(doc, &po, "texts", heads));
+            one(texts.and_then(|t| str_at(doc, &t, lang, heads)))
+        }
+        DocKind::Meeting | DocKind::Group => match label {
+            "agenda" => one(lines_at(doc, "agenda", heads, |m| str_at(doc, m, "text", heads))),
+            "participants" | "members" => one(lines_at(doc, label, heads, |m| {
+                let name = str_at(doc, m, "name", heads)?;
+                let party = str_at(doc, m, "party", heads).unwrap_or_default();
+                Some(match str_at(doc, m, "role", heads) {
+                    Some(r) if !r.is_empty() => format!("{name} ({party}, {r})"),
+                    _ => format!("{name} ({party})"),
+                })
+            })),
+            "created" | "document" | "touched" => Vec::new(),
+            // A field is its key with spaces for underscores (see `label`).
+            _ => one(str_at(doc, &ROOT, &label.replace(' ', "_"), heads)),
+        },
+        DocKind::Thread => match label {
+            "subject" => one(str_at(doc, &ROOT, "subject", heads)),
+            _ => Vec::new(),
+        },
+        DocKind::Annex if label == "message" => {
+            let Some(posts) = obj_at(doc, &ROOT, "posts", heads) else { return Vec::new() };
+            doc.keys_at(&posts, heads)
+                .filter_map(|id| {
+                    let m = obj_at(doc, &posts, &id, heads)?;
+                    Some((id, str_at(doc, &m, "text", heads).unwrap_or_default()))
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The languages a provision has a text in at `heads`, as the labels of those texts
+/// ("text of P (en)"): what a provision's creation wrote, for its own history.
+pub fn provision_text_labels_at(doc: &Automerge, provision: &str, heads: &[ChangeHash]) -> Vec<String> {
+    let texts = obj_at(doc, &ROOT, "provisions", heads)
+        .and_then(|ps| obj_at(doc, &ps, provision, heads))
+        .and_then(|po| obj_at(doc, &po, "texts", heads));
+    texts.map(|t| doc.keys_at(&t, heads).map(|l| format!("text of {provision} ({l})")).collect()).unwrap_or_default()
+}
+
+fn obj_at(doc: &Automerge, obj: &ObjId, key: &str, heads: &[ChangeHash]) -> Option<ObjId> {
+    match doc.get_at(obj, key, heads) {
+        Ok(Some((Value::Object(_), id))) => Some(id),
+        _ => None,
+    }
+}
+
+/// A string, or a text object's text, at `heads`.
+fn str_at(doc: &Automerge, obj: &ObjId, key: &str, heads: &[ChangeHash]) -> Option<String> {
+    match doc.get_at(obj, key, heads).ok()?? {
+        (Value::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            ScalarValue::Null => None,
+            other => Some(other.to_string()),
+        },
+        (Value::Object(ObjType::Text), id) => doc.text_at(&id, heads).ok(),
+        _ => None,
+    }
+}
+
+/// A list of maps at `heads`, one line per element.
+fn lines_at(
+    doc: &Automerge,
+    key: &str,
+    heads: &[ChangeHash],
+    line: impl Fn(&ObjId) -> Option<String>,
+) -> Option<String> {
+    let list = obj_at(doc, &ROOT, key, heads)?;
+    let lines: Vec<String> = doc
+        .list_range_at(&list, .., heads)
+        .filter_map(|item| match item.value {
+            automerge::ValueRef::Object(_) => line(&item.id()),
+            _ => None,
+        })
+        .collect();
+    Some(lines.join("\n"))
 }
 
 fn key(path: &[Seg], i: usize) -> Option<&str> {
@@ -210,5 +327,38 @@ mod tests {
         assert!(s[1].what.contains(&format!("text of {a2} (ru)")), "{:?}", s[1].what);
         assert!(s[1].provisions.contains(&a2));
         assert_eq!(officer_of(Some("A. Karimov (cica)")).as_deref(), Some("A. Karimov"));
+    }
+
+    #[test]
+    fn a_provisions_texts_are_read_as_they_were_after_each_change() {
+        let mut d = Automerge::new();
+        let new = NewDraft {
+            group: "g".into(),
+            title: "T".into(),
+            lang: "en".into(),
+            text: "Article 1. A.\n\nArticle 2. The Parties cooperate.".into(),
+            languages: vec![],
+            parties: vec![],
+        };
+        draft::create(&mut d, &ctx("ana", "cica"), &new).unwrap();
+        let a2 = draft::read(&d, "").unwrap().provisions[1].id.clone();
+        draft::set_provision_text(&mut d, &ctx("ivan", "sco-rats"), &a2, "ru", "Статья 2. Стороны сотрудничают.")
+            .unwrap();
+        draft::set_provision_text(&mut d, &ctx("ana", "cica"), &a2, "en", "Article 2. The Parties cooperate closely.")
+            .unwrap();
+        let s = steps(&d, DocKind::Draft);
+        let heads = heads_after(&s);
+        assert_eq!(heads.last().unwrap(), &d.get_heads());
+        let en = format!("text of {a2} (en)");
+        let ru = format!("text of {a2} (ru)");
+        let at = |label: &str, i: usize| texts_at(&d, DocKind::Draft, label, &heads[i]).remove(0).1;
+        assert_eq!(at(&en, 0), "Article 2. The Parties cooperate.");
+        assert_eq!(at(&ru, 0), "");
+        assert_eq!(at(&ru, 1), "Статья 2. Стороны сотрудничают.");
+        assert_eq!(at(&en, 1), "Article 2. The Parties cooperate.");
+        assert_eq!(at(&en, 2), "Article 2. The Parties cooperate closely.");
+        // Before anything, nothing; a label that is no text, no text.
+        assert_eq!(texts_at(&d, DocKind::Draft, &en, &[]).remove(0).1, "");
+        assert!(texts_at(&d, DocKind::Draft, "touched", &heads[2]).is_empty());
     }
 }

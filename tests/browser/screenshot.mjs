@@ -1,4 +1,5 @@
-// The README's screenshot of the draft editor: docs/editor.png.
+// The README's screenshots of the draft editor, docs/editor.png, and of a provision's history
+// with its changes as track changes, docs/history.png.
 //
 // Two nodes (CICA and SCO RATS, pinned and connected), an officer logged in at each, a joint draft
 // with English and Russian texts, one provision whose Russian is stale (its English was edited
@@ -14,6 +15,7 @@ import { withHarness, eventually, createDraft, waitForDraft, showDraft, waitForB
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const OUT = resolve(HERE, '..', '..', 'docs', 'editor.png');
+const OUT_HISTORY = resolve(HERE, '..', '..', 'docs', 'history.png');
 const VIEWPORT = { width: 1400, height: 900 };
 
 const KARIMOV = 'A. Karimov';
@@ -209,6 +211,18 @@ await withHarness(
     await pageA.screenshot({ path: OUT, fullPage: false });
     await h.screenshot(pageB, '-sco-rats');
     console.log(`saved ${OUT} (${statSync(OUT).size} bytes)`);
+
+    // Article 1's history at CICA, opened from its History button: SCO RATS's Russian, CICA's
+    // English edit and both officers' typing, each as track changes.
+    await pageA.locator(`button[data-provision-history="${provisions[0]}"]`).click();
+    const panel = pageA.locator('#draft-history');
+    await eventually('Article 1’s history with both Parties’ typing', async () => {
+      const parties = await panel.locator('tbody tr[data-party]').evaluateAll((rows) => rows.map((r) => r.dataset.party));
+      return parties.includes('sco-rats') && parties.includes('cica') && (await panel.locator('ins').count()) > 2;
+    });
+    await panel.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await pageA.screenshot({ path: OUT_HISTORY, fullPage: false });
+    console.log(`saved ${OUT_HISTORY} (${statSync(OUT_HISTORY).size} bytes)`);
   },
-  { deadline: 150_000 },
+  { deadline: 180_000 },
 );

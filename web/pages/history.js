@@ -6,6 +6,11 @@
 //   const hist = historyPanel({ path: `/api/drafts/${id}/history`, provisions: () => [[id, label]] });
 //   parent.append(hist.el); ... hist.poke() on a live event ... hist.stop() on leaving.
 //
+// Each entry shows what it did to the texts it wrote (a provision in one language, a meeting's
+// field, a message) as track changes: `trackChanges(diff)` draws the node's word diff
+// ({op: equal|insert|delete, text}) with <ins> and <del>; the editor's suggestions and version
+// comparisons use it too.
+//
 // The panel is a <details>: it loads when opened (a history reads every change of the
 // document, so it is not fetched for nothing), and reloads on live events only while open.
 
@@ -83,6 +88,15 @@ register({
     'hist.w.members': 'members',
     'hist.lang.en': 'English',
     'hist.lang.ru': 'Russian',
+    'hist.w.subject': 'subject',
+    'hist.ins': 'inserted:',
+    'hist.del': 'deleted:',
+    'hist.ins-end': 'end of insertion',
+    'hist.del-end': 'end of deletion',
+    'hist.no-change': 'No differences.',
+    'hist.message-key': 'message {id}',
+    'hist.filter.lang': 'Language',
+    'hist.filter.lang-all': 'all languages',
   },
   ru: {
     'hist.title': 'История изменений',
@@ -153,6 +167,15 @@ register({
     'hist.w.members': 'участники',
     'hist.lang.en': 'английский',
     'hist.lang.ru': 'русский',
+    'hist.w.subject': 'тема',
+    'hist.ins': 'вставлено:',
+    'hist.del': 'удалено:',
+    'hist.ins-end': 'конец вставки',
+    'hist.del-end': 'конец удаления',
+    'hist.no-change': 'Различий нет.',
+    'hist.message-key': 'сообщение {id}',
+    'hist.filter.lang': 'Язык',
+    'hist.filter.lang-all': 'все языки',
   },
 });
 
@@ -167,6 +190,34 @@ function has(key) {
 
 function langWord(code) {
   return has(`hist.lang.${code}`) ? t(`hist.lang.${code}`) : code;
+}
+
+/**
+ * A word diff from the node (`[{op: 'equal'|'insert'|'delete', text}]`) as track changes:
+ * insertions in <ins>, deletions in <del>, each announced to screen readers in the interface
+ * language (they do not say <ins>/<del> by themselves). `lang` is the text's language.
+ */
+export function trackChanges(diff, lang) {
+  const el = h('div', { class: 'track-changes', 'data-track-changes': '' });
+  if (lang) el.lang = lang;
+  const pieces = Array.isArray(diff) ? diff : [];
+  if (!pieces.some((p) => p.op !== 'equal')) {
+    el.append(h('span', { class: 'muted', lang: document.documentElement.lang }, t('hist.no-change')));
+    return el;
+  }
+  const sr = (key) => h('span', { class: 'sr-only', lang: document.documentElement.lang }, ` ${t(key)} `);
+  for (const p of pieces) {
+    if (p.op === 'insert') el.append(h('ins', {}, sr('hist.ins'), p.text, sr('hist.ins-end')));
+    else if (p.op === 'delete') el.append(h('del', {}, sr('hist.del'), p.text, sr('hist.del-end')));
+    else el.append(document.createTextNode(p.text));
+  }
+  return el;
+}
+
+/** The language of a text a history entry changed ("text of p (ru)"), if it says. */
+function textLang(what) {
+  const m = /^text of \S+ \(([^)]+)\)$/.exec(what);
+  return m ? m[1] : undefined;
 }
 
 /**
@@ -272,6 +323,12 @@ export function historyPanel(opts) {
     filter = select({ id: `${uid}-filter`, 'data-history-filter': '' }, []);
     filter.addEventListener('change', () => load());
   }
+  // A draft's languages: its history may be read for one of them.
+  let langFilter = null;
+  if (opts.languages) {
+    langFilter = select({ id: `${uid}-lang`, 'data-history-lang': '' }, []);
+    langFilter.addEventListener('change', () => load());
+  }
   const el = h(
     'details',
     { class: 'card history', id: uid, 'data-history': '' },
@@ -281,6 +338,7 @@ export function historyPanel(opts) {
       'div',
       { class: 'inline-form history-tools' },
       filter ? h('div', { class: 'field' }, h('label', { for: filter.id }, t('hist.filter')), filter) : null,
+      langFilter ? h('div', { class: 'field' }, h('label', { for: langFilter.id }, t('hist.filter.lang')), langFilter) : null,
       refresh,
     ),
     box,
@@ -294,6 +352,16 @@ export function historyPanel(opts) {
 
   /** Rebuilds the filter's options (the provisions changed, or where the officer is). */
   const refreshFilter = () => {
+    if (langFilter) {
+      const lv = langFilter.value;
+      const langs = [['', t('hist.filter.lang-all')], ...opts.languages().map((l) => [l, langWord(l)])];
+      const lkey = JSON.stringify(langs);
+      if (lkey !== langFilter.dataset.key) {
+        langFilter.dataset.key = lkey;
+        langFilter.replaceChildren(...langs.map(([val, text]) => h('option', { value: val }, text)));
+        langFilter.value = [...langFilter.options].some((o) => o.value === lv) ? lv : '';
+      }
+    }
     if (!filter) return;
     const v = filter.value;
     const cur = opts.current ? opts.current() : null;
@@ -328,6 +396,7 @@ export function historyPanel(opts) {
       return;
     }
     if (p) q.set('provision', p);
+    if (langFilter && langFilter.value) q.set('lang', langFilter.value);
     if (!box.firstChild) fill(box, h('p', { class: 'muted' }, t('hist.loading')));
     let list;
     try {
@@ -358,6 +427,17 @@ export function historyPanel(opts) {
       const whatCell = h('td', {}, texts.join(', '));
       if (about.length) whatCell.append(' ', h('span', { class: 'muted' }, t('hist.about', { list: about.map(label).join(', ') })));
       if (e.record_of) whatCell.append(h('br'), h('span', { class: 'small muted' }, t('hist.record-of', { party: e.record_of })));
+      for (const c of e.texts || []) {
+        const name = c.key ? t('hist.message-key', { id: c.key }) : whatText(c.what, label).text;
+        whatCell.append(
+          h(
+            'div',
+            { class: 'history-change', 'data-text-change': c.what, 'data-key': c.key || '' },
+            h('span', { class: 'small muted' }, `${name}:`),
+            trackChanges(c.diff, textLang(c.what)),
+          ),
+        );
+      }
       // A fixed first change is the same on every node and has no real time (it says 1970).
       const when = h('td', {}, e.proof === 'genesis' || /^1970-01-01T/.test(e.from || '') ? t('hist.unknown') : range(e));
       if (e.changes > 1) when.append(h('br'), h('span', { class: 'small muted' }, t('hist.changes', { n: e.changes })));
@@ -404,6 +484,17 @@ export function historyPanel(opts) {
 
   return {
     el,
+    /** Opens the panel on one provision's history (from the provision's own button). */
+    show(provision) {
+      if (!filter) return;
+      refreshFilter();
+      filter.value = provision;
+      lastKey = '';
+      if (el.open) load();
+      else el.open = true; // the toggle event loads it
+      el.scrollIntoView({ block: 'start' });
+      filter.focus();
+    },
     /** Something changed: reload (at most every few seconds), if open. */
     poke() {
       if (stopped || !el.open || timer) return;

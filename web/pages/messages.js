@@ -4,6 +4,7 @@
 
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
+import { historyPanel } from '/pages/history.js';
 import { h, fill, field, toast, showError, busy, can, fmtDateTime, pageHeading, table, live } from '/pages/ui.js';
 
 register({
@@ -25,6 +26,7 @@ register({
     'messages.back': 'All threads',
     'messages.thread': 'Thread',
     'messages.list': 'Messages',
+    'messages.history': 'History of the thread',
     'messages.no-messages': 'No messages in this thread.',
     'messages.from': '{officer} ({party})',
     'messages.unknown': 'unknown sender',
@@ -53,6 +55,7 @@ register({
     'messages.back': 'Все темы',
     'messages.thread': 'Тема',
     'messages.list': 'Сообщения',
+    'messages.history': 'История переписки',
     'messages.no-messages': 'В этой теме нет сообщений.',
     'messages.from': '{officer} ({party})',
     'messages.unknown': 'отправитель неизвестен',
@@ -183,6 +186,7 @@ function renderThread(main, ctx, id) {
   const box = h('div', {}, t('ui.loading'));
   const editable = can(ctx, 'liaison');
   let thread = null;
+  const history = historyPanel({ path: `/api/threads/${encodeURIComponent(id)}/history`, id: 'thread-history' });
 
   const show = (th) => {
     thread = th;
@@ -262,12 +266,20 @@ function renderThread(main, ctx, id) {
     meta,
     h('section', { 'aria-labelledby': 'messages-h' }, h('h2', { id: 'messages-h' }, t('messages.list')), box),
     replyForm || h('p', { class: 'muted' }, t('messages.readonly')),
+    h('section', { 'aria-label': t('messages.history') }, history.el),
   );
   load();
   // A reply is in its Party's own record on the thread (kind annex), a document of its own that
   // the event does not tie to this thread: reload on any, as well as on the thread itself.
-  return live(
+  const off = live(
     (ev) => ev.event === 'doc-changed' && (ev.kind === 'annex' || (ev.kind === 'thread' && (ev.doc === id || (thread && ev.doc === thread.id)))),
-    load,
+    () => {
+      load();
+      history.poke();
+    },
   );
+  return () => {
+    off();
+    history.stop();
+  };
 }

@@ -10,6 +10,7 @@ use super::{
     check_open, edit_from, languages, parse_version, provision_obj, set_provision_text, text_of, version_of, whole_text,
 };
 use crate::workspace::util::{get_author, get_str, list_maps, req_str};
+use crate::workspace::word_diff::{self, Piece};
 use crate::workspace::{Author, ChangeCtx, Result, WorkspaceError, change, check_line};
 
 /// A suggested text for one provision in one language.
@@ -33,8 +34,21 @@ pub struct Suggestion {
     pub state: String,
     /// Who accepted or rejected it.
     pub decided_by: Option<Author>,
-    /// The change it proposes against the provision's current text, as a unified diff.
-    pub diff: String,
+    /// The change it proposes against the provision's current text, word by word.
+    pub diff: Vec<Piece>,
+}
+
+/// Two versions of a draft's text in one language compared word by word.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The language.
+    pub lang: String,
+    /// The older version, as named (a version's name, heads, or "(empty)").
+    pub from: String,
+    /// The newer one ("current" for the current text).
+    pub to: String,
+    /// Word by word, from `from` to `to`.
+    pub diff: Vec<Piece>,
 }
 
 /// A named version.
@@ -97,8 +111,7 @@ pub fn suggestions(doc: &Automerge, recs: &Records) -> Result<Vec<Suggestion>> {
             Ok(p) => text_of(doc, &p, &s.lang)?,
             Err(_) => String::new(),
         };
-        let diff =
-            similar::TextDiff::from_words(&current, &s.text).unified_diff().header("current", "suggested").to_string();
+        let diff = word_diff::words(&current, &s.text);
         let decision = recs.decision(&s.id);
         out.push(Suggestion {
             id: s.id.clone(),
@@ -196,9 +209,10 @@ fn text_at(doc: &Automerge, lang: &str, rev: &str) -> Result<String> {
     whole_text(&at, lang)
 }
 
-/// A unified diff of the whole text in `lang` between two versions (names or heads). Without
-/// `from`, from the last named version (or the beginning); without `to`, to the current text.
-pub fn diff(doc: &Automerge, lang: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<String> {
+/// The whole text in `lang` compared between two versions (names or heads), word by word.
+/// Without `from`, from the last named version (or the beginning); without `to`, to the current
+/// text.
+pub fn diff(doc: &Automerge, lang: Option<&str>, from: Option<&str>, to: Option<&str>) -> Result<Comparison> {
     let langs = languages(doc)?;
     let lang = lang.map(str::to_string).or_else(|| langs.first().cloned()).unwrap_or_else(|| "en".into());
     if !langs.contains(&lang) {
@@ -218,5 +232,5 @@ pub fn diff(doc: &Automerge, lang: Option<&str>, from: Option<&str>, to: Option<
         Some(t) => (text_at(doc, &lang, t)?, t.to_string()),
         None => (whole_text(doc, &lang)?, "current".to_string()),
     };
-    Ok(similar::TextDiff::from_lines(&old, &new).unified_diff().header(&old_name, &new_name).to_string())
+    Ok(Comparison { lang, from: old_name, to: new_name, diff: word_diff::words(&old, &new) })
 }
