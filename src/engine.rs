@@ -49,9 +49,9 @@ use peers::Peers;
 
 pub use auth::import_own_documents;
 pub use consent::ConsentView;
+pub use drafts::OriginalSource;
 pub use history::HistoryEntry;
 pub use items::{Explanation, ItemView};
-pub use drafts::OriginalSource;
 pub use parties::PartyInfo;
 pub use peers::Traffic;
 pub use presence::announce as announce_presence;

@@ -803,7 +803,9 @@ fn html_export_aligns_both_languages_escapes_markup_and_carries_the_signature_bl
     let check_rows = |html: &str, who: &str| {
         for (i, (e, r)) in en.iter().zip(&ru).enumerate() {
             // The label is generated in both languages; the typed "Article 1." is not repeated.
-            let body = |t: &str| html_escape(liaison::workspace::draft::body_text(liaison::workspace::draft::ProvisionKind::Article, t));
+            let body = |t: &str| {
+                html_escape(liaison::workspace::draft::body_text(liaison::workspace::draft::ProvisionKind::Article, t))
+            };
             let row = format!(
                 "<tr><td class=\"label\">Article {0} / Статья {0}</td><td lang=\"en\">{1}</td><td lang=\"ru\">{2}</td></tr>",
                 i + 1,
@@ -847,7 +849,10 @@ fn html_export_aligns_both_languages_escapes_markup_and_carries_the_signature_bl
             let name = if party == "cica" { "CICA Secretariat" } else { "SCO RATS Executive Committee" };
             let heading = format!("<b>For {name} / За {name}</b>");
             assert!(block.contains(&heading), "{who}: no signature of {party}:\n{block}");
-            assert!(block.contains(&format!("Key fingerprint / Отпечаток ключа {fp}")), "{who}: no fingerprint {fp}:\n{block}");
+            assert!(
+                block.contains(&format!("Key fingerprint / Отпечаток ключа {fp}")),
+                "{who}: no fingerprint {fp}:\n{block}"
+            );
         }
         assert!(!block.contains("For cica") && !block.contains("For sco-rats"), "{who}: a Party by its id:\n{block}");
         assert!(block.contains("officer-a") && block.contains("officer-b"), "{who}: {block}");

@@ -87,7 +87,16 @@ fn draft_in_two_languages(a: &Node, b: &Node) -> String {
     let group = a.id_of(&["group", "create", "--name", "Joint working group on CFT", "--mandate", "Joint proposals"]);
     let f = file(a, "en.txt", &EN.join("\n\n"));
     let d = a.id_of(&[
-        "draft", "create", "--group", &group, "--title", "Joint proposals on CFT", "--lang", "en", "--text-file", &f,
+        "draft",
+        "create",
+        "--group",
+        &group,
+        "--title",
+        "Joint proposals on CFT",
+        "--lang",
+        "en",
+        "--text-file",
+        &f,
     ]);
     let v = same_draft("B holds the draft", a, b, &d);
     for (i, (p, ru)) in ids(&v).iter().zip(RU).enumerate() {
@@ -159,8 +168,12 @@ fn each_language_has_its_original_with_full_names_both_signatures_and_the_hash()
     });
     let hash = v["content_hash"].as_str().unwrap().to_string();
     let verify = a.json(&["draft", "verify", &d, "--json"]);
-    let fingerprints: Vec<String> =
-        verify["signatures"].as_array().unwrap().iter().map(|s| s["fingerprint"].as_str().unwrap().to_string()).collect();
+    let fingerprints: Vec<String> = verify["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["fingerprint"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(fingerprints.len(), 2, "{verify}");
 
     // A language the draft does not have.
@@ -168,7 +181,7 @@ fn each_language_has_its_original_with_full_names_both_signatures_and_the_hash()
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("not a language of this draft"));
 
     for (lang, names, other_names, texts, words) in [
-        ("en", [CICA_EN, RATS_EN], [CICA_RU, RATS_RU], EN, ["Article", "For", "Signed by"]),
+        ("en", [CICA_EN, RATS_EN], [CICA_RU, RATS_RU], EN, ["Article", "For", "Signed by:"]),
         ("ru", [CICA_RU, RATS_RU], [CICA_EN, RATS_EN], RU, ["Статья", "За", "Подписал(а):"]),
     ] {
         let from_a = original(&a, &d, lang);
@@ -193,7 +206,10 @@ fn each_language_has_its_original_with_full_names_both_signatures_and_the_hash()
         }
         // The typed heading is never said twice.
         assert!(!t.contains(&format!("{0} 1 {0} 1", words[0])), "{lang}: doubled heading in\n{t}");
-        assert!(t.contains(&format!("{} officer-a", words[2])) && t.contains(&format!("{} officer-b", words[2])), "{lang}: {t}");
+        assert!(
+            t.contains(&format!("{} officer-a", words[2])) && t.contains(&format!("{} officer-b", words[2])),
+            "{lang}: {t}"
+        );
         for fp in &fingerprints {
             assert!(t.contains(fp.as_str()), "{lang}: no key fingerprint {fp} in\n{t}");
         }
@@ -215,7 +231,10 @@ fn a_label_is_the_numbering_draft_show_prints_or_that_of_the_version_given() {
     assert_eq!(ids(&moved), [p2.clone(), p1.clone(), p3.clone()]);
     // `draft show` prints the numbering labels are read in now, with each stable id.
     let printed = a.ok(&["draft", "show", &d]);
-    assert!(printed.contains(&format!("Article 1 [{p2}]")) && printed.contains(&format!("Article 2 [{p1}]")), "{printed}");
+    assert!(
+        printed.contains(&format!("Article 1 [{p2}]")) && printed.contains(&format!("Article 2 [{p1}]")),
+        "{printed}"
+    );
 
     // With the version the officer read before the move, "a1" is still what was Article 1 then.
     let f = file(&a, "then.txt", "Статья 1. Текст, написанный по старой нумерации.");

@@ -514,8 +514,11 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
             Ok(())
         }
         DraftCmd::Original { id, lang, format, output: out, json } => {
-            let path =
-                format!("/api/drafts/{}/original?lang={}&format={format}", crate::client::encode(id), crate::client::encode(lang));
+            let path = format!(
+                "/api/drafts/{}/original?lang={}&format={format}",
+                crate::client::encode(id),
+                crate::client::encode(lang)
+            );
             let mut bytes: Vec<u8> = Vec::new();
             let headers = c.download(&path, &mut bytes, |_| {}).await?;
             let named = headers

@@ -37,10 +37,8 @@ impl Core {
     pub(super) fn publish_own_names(&mut self) -> Result<(), EngineError> {
         let p = &self.identity.party;
         let names = PartyNames { en: Some(p.name.clone()), ru: p.name_ru.clone() };
-        let ctx = ChangeCtx {
-            author: Author { officer: "config".into(), party: p.id.clone() },
-            now: chrono::Utc::now(),
-        };
+        let ctx =
+            ChangeCtx { author: Author { officer: "config".into(), party: p.id.clone() }, now: chrono::Utc::now() };
         // Only the documents that are there change: an unchanged name writes nothing.
         self.change_own(PartyDoc::Registry, |d| registry::set_names(d, &ctx, &names))?;
         Ok(())
@@ -80,7 +78,12 @@ impl Core {
                 PartyNames::default()
             };
             let en = names.en.unwrap_or_else(|| p.to_string());
-            out.push(PartyInfo { id: p.to_string(), name_ru: names.ru.unwrap_or_else(|| en.clone()), name_en: en, own: false });
+            out.push(PartyInfo {
+                id: p.to_string(),
+                name_ru: names.ru.unwrap_or_else(|| en.clone()),
+                name_en: en,
+                own: false,
+            });
         }
         Ok(out)
     }

@@ -505,7 +505,11 @@ pub fn resolve_provision(doc: &Automerge, reference: &str) -> Result<String> {
 /// the officer was looking at when they wrote the reference): after a move, "a1" given with the
 /// version printed before the move is still the provision that was Article 1 then. An id is the
 /// same in every version. The provision must still exist now.
-pub fn resolve_provision_at(doc: &Automerge, reference: &str, base: Option<&[automerge::ChangeHash]>) -> Result<String> {
+pub fn resolve_provision_at(
+    doc: &Automerge,
+    reference: &str,
+    base: Option<&[automerge::ChangeHash]>,
+) -> Result<String> {
     let r = reference.trim().to_lowercase();
     let now = read(doc, "")?;
     let label = match base.filter(|b| *b != doc.get_heads().as_slice()) {
@@ -526,7 +530,10 @@ pub fn resolve_provision_at(doc: &Automerge, reference: &str, base: Option<&[aut
     match (label, by_id.as_slice()) {
         (Some(l), [p]) if l != p.id => Err(WorkspaceError::Invalid {
             field: "provision",
-            reason: format!("{reference:?} is both a label and the start of provision {}'s id; give the whole id", p.id),
+            reason: format!(
+                "{reference:?} is both a label and the start of provision {}'s id; give the whole id",
+                p.id
+            ),
         }),
         (Some(l), _) => {
             if now.provisions.iter().any(|p| p.id == l) {

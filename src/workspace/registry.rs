@@ -15,7 +15,7 @@
 //! contact, assigned_at, assigned_by, mandate?, ended_at?, ended_by?, migrated?}}`, `names?:
 //! {en, ru?}`.
 
-use automerge::{Automerge, ROOT};
+use automerge::{Automerge, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 use super::party_docs::party_of;

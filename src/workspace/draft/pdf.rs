@@ -33,7 +33,9 @@ static BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf")
 #[serde(tag = "code", rename_all = "kebab-case")]
 pub enum OriginalRefusal {
     /// Only an executed draft (signed by every Party over the text as it stands) has originals.
-    #[error("draft is {state}, not executed: only a draft signed by every Party has originals (the bilingual export shows a draft at any stage)")]
+    #[error(
+        "draft is {state}, not executed: only a draft signed by every Party has originals (the bilingual export shows a draft at any stage)"
+    )]
     NotExecuted {
         /// Where the draft stands.
         state: DraftState,
@@ -48,7 +50,9 @@ pub enum OriginalRefusal {
     },
     /// The text as stored is not the text this node kept when the draft was executed (see
     /// `liaison draft verify`): no original is made from it.
-    #[error("the text as stored (hash {stored}) differs from this node's executed original (hash {kept}); run `draft verify`")]
+    #[error(
+        "the text as stored (hash {stored}) differs from this node's executed original (hash {kept}); run `draft verify`"
+    )]
     DiffersFromKept {
         /// The hash of the text as stored, hex.
         stored: String,

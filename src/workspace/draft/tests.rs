@@ -405,7 +405,10 @@ fn export_shows_both_languages_side_by_side_and_escapes_text() {
     assert!(!h.contains("<script>alert"));
     assert!(h.contains("&lt;script&gt;") && h.contains("Статья 1"));
     // The label is generated, in both languages; the typed "Article 2." is not said again.
-    assert!(h.contains("<td class=\"label\">Article 2 / Статья 2</td><td lang=\"en\">Information is exchanged.</td>"), "{h}");
+    assert!(
+        h.contains("<td class=\"label\">Article 2 / Статья 2</td><td lang=\"en\">Information is exchanged.</td>"),
+        "{h}"
+    );
     assert!(!h.contains("Article 2. Information"), "{h}");
     let m = export::markdown(&v, &|p, _| p.to_string());
     assert!(m.contains("| EN | RU |") && m.contains("| Article 1 / Статья 1 | The Parties cooperate."), "{m}");
@@ -464,7 +467,9 @@ fn a_label_names_the_current_numbering_or_that_of_the_version_given() {
 fn the_original_is_refused_before_execution_and_the_same_every_time_after() {
     let (kc, kr) = keys();
     let names: std::collections::BTreeMap<String, String> =
-        [("cica", "Секретариат СВМДА"), ("sco-rats", "ИК РАТС ШОС")].map(|(a, b)| (a.to_string(), b.to_string())).into();
+        [("cica", "Секретариат СВМДА"), ("sco-rats", "ИК РАТС ШОС")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .into();
     let mut d = Desk::new(new_draft());
     assert_eq!(
         pdf::original(&d.read(), "ru", &names, None).unwrap_err(),
@@ -485,6 +490,9 @@ fn the_original_is_refused_before_execution_and_the_same_every_time_after() {
     assert_ne!(a, pdf::original(&v, "en", &names, Some(&kept)).unwrap());
     // Not a language of the draft; not the text this node kept.
     assert!(matches!(pdf::original(&v, "fr", &names, Some(&kept)), Err(pdf::OriginalRefusal::NoSuchLanguage { .. })));
-    assert!(matches!(pdf::original(&v, "ru", &names, Some(&[0; 32])), Err(pdf::OriginalRefusal::DiffersFromKept { .. })));
+    assert!(matches!(
+        pdf::original(&v, "ru", &names, Some(&[0; 32])),
+        Err(pdf::OriginalRefusal::DiffersFromKept { .. })
+    ));
     assert!(matches!(pdf::original(&v, "ru", &names, None), Err(pdf::OriginalRefusal::DiffersFromKept { .. })));
 }
