@@ -592,7 +592,9 @@ pub fn body_text(kind: ProvisionKind, text: &str) -> &str {
         return text;
     }
     let rest = &rest[digits..];
-    let Some(rest) = rest.strip_prefix(['.', ':', ')', '-', '\u{2013}', '\u{2014}']).or_else(|| {
+    // "Article 3 — Scope": the punctuation may stand after a space.
+    let punct = ['.', ':', ')', '-', '\u{2013}', '\u{2014}'];
+    let Some(rest) = rest.strip_prefix(punct).or_else(|| rest.trim_start().strip_prefix(punct)).or_else(|| {
         // "Article 1 The Parties": a heading too, if a space follows the number.
         rest.starts_with(char::is_whitespace).then_some(rest)
     }) else {
