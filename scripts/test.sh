@@ -15,6 +15,12 @@ if [ "$(id -u)" = 0 ] && ! command -v ip >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null \
     || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
 fi
+# The originals' tests read the PDFs back with poppler-utils' `pdftotext`.
+if [ "$(id -u)" = 0 ] && ! command -v pdftotext >/dev/null 2>&1; then
+  echo "== installing poppler-utils (pdftotext) for the originals' tests"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; }
+fi
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --no-tests=pass "$@"
 else

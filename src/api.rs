@@ -23,6 +23,7 @@ mod login;
 mod login_audit;
 mod login_limit;
 mod node_routes;
+mod original_routes;
 mod presence;
 mod session;
 pub mod tls;
@@ -56,6 +57,7 @@ pub use error::AppError;
 pub use health::serve_metrics;
 pub use login::Logins;
 pub use node_routes::{NodeId, Reloaded};
+pub use original_routes::Parties;
 pub use session::{COOKIE_NAME, CSRF_HEADER, SessionInfo, Sessions};
 pub use tls::{CertSummary, TlsError};
 pub use vault_routes::{AuditReport, RecordMade, Requested, ShareMeta};
@@ -144,6 +146,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/drafts/{id}/history", get(w::draft_history))
         .route("/api/drafts/{id}/verify", get(d::verify))
         .route("/api/drafts/{id}/export", get(d::export))
+        .route("/api/drafts/{id}/original", get(original_routes::original))
+        .route("/api/parties", get(original_routes::parties))
         .route("/api/suggestions/{id}", post(d::decide))
         .route("/api/officers", get(w::list_officers).post(w::assign_officer))
         .route("/api/officers/{id}/end", post(w::end_officer))

@@ -86,6 +86,9 @@ impl std::fmt::Display for MandatedAction {
     }
 }
 
+/// Longest full name of a Party (`name_ru`), in characters.
+pub const MAX_PARTY_NAME_CHARS: usize = 300;
+
 /// The Party this node speaks for.
 #[derive(Clone, Debug)]
 pub struct PartyConfig {
@@ -93,6 +96,9 @@ pub struct PartyConfig {
     pub id: PartyId,
     /// Full name, shown to officers.
     pub name: String,
+    /// Full name in Russian (`name_ru`), for the Russian original and the Russian interface;
+    /// without it the Russian texts show `name`.
+    pub name_ru: Option<String>,
 }
 
 /// Networking settings.
@@ -283,6 +289,8 @@ fn default_languages() -> Vec<String> {
 struct RawParty {
     id: String,
     name: String,
+    #[serde(default)]
+    name_ru: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -445,6 +453,7 @@ fn example_for(key: &str) -> Option<String> {
         ("store", "cache_docs") => format!("cache_docs = {DEFAULT_CACHE_DOCS}"),
         ("party", "id") => "id = \"cica\"".into(),
         ("party", "name") => "name = \"CICA Secretariat\"".into(),
+        ("party", "name_ru") => "name_ru = \"Секретариат СВМДА\"".into(),
         (_, "addrs") => format!("addrs = [\"/ip4/10.0.0.2/tcp/{DEFAULT_P2P_PORT}\"]"),
         (_, "role") => "role = \"party\", \"third-party\" or \"provider\"".into(),
         ("policy", "require_mandate") => {
@@ -469,6 +478,16 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
     if raw.party.name.trim().is_empty() {
         return Err(invalid("party.name".into(), "must not be empty (e.g. \"CICA Secretariat\")".into()));
     }
+    // Printed on the Russian original under the Party's signature: one line, like `name`.
+    let name_ru = match raw.party.name_ru {
+        Some(n) if n.trim().is_empty() || n.contains('\n') || n.chars().count() > MAX_PARTY_NAME_CHARS => {
+            return Err(invalid(
+                "party.name_ru".into(),
+                format!("must be one line of 1 to {MAX_PARTY_NAME_CHARS} characters (or left out)"),
+            ));
+        }
+        n => n,
+    };
     let mut listen = Vec::new();
     for (i, a) in raw.network.listen.iter().enumerate() {
         listen.push(parse_multiaddr(a).map_err(|r| invalid(format!("network.listen[{i}]"), r))?);
@@ -584,7 +603,7 @@ fn validate(data_dir: &Path, file: &Path, raw: RawConfig) -> Result<NodeConfig, 
     }
     Ok(NodeConfig {
         data_dir: data_dir.to_path_buf(),
-        party: PartyConfig { id: party_id, name: raw.party.name },
+        party: PartyConfig { id: party_id, name: raw.party.name, name_ru },
         network: NetworkConfig { listen, external_addrs, max_message_bytes: raw.network.max_message_bytes },
         api,
         store: StoreConfig { cache_docs: raw.store.cache_docs },

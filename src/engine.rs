@@ -18,6 +18,7 @@ mod drafts;
 mod handle;
 mod history;
 mod items;
+mod parties;
 mod peers;
 mod presence;
 mod records;
@@ -49,8 +50,10 @@ use peers::Peers;
 
 pub use auth::import_own_documents;
 pub use consent::ConsentView;
+pub use drafts::OriginalSource;
 pub use history::{HistoryEntry, TextChange};
 pub use items::{Explanation, ItemView};
+pub use parties::PartyInfo;
 pub use peers::Traffic;
 pub use presence::announce as announce_presence;
 pub use refusal::Refusal;
@@ -391,6 +394,7 @@ impl Core {
     fn ensure_own_docs(&mut self) -> Result<(), EngineError> {
         self.own_party_doc(PartyDoc::Registry)?;
         self.own_party_doc(PartyDoc::Mandates)?;
+        self.publish_own_names()?;
         self.finish_round();
         Ok(())
     }

@@ -802,11 +802,15 @@ fn html_export_aligns_both_languages_escapes_markup_and_carries_the_signature_bl
 
     let check_rows = |html: &str, who: &str| {
         for (i, (e, r)) in en.iter().zip(&ru).enumerate() {
+            // The label is generated in both languages; the typed "Article 1." is not repeated.
+            let body = |t: &str| {
+                html_escape(liaison::workspace::draft::body_text(liaison::workspace::draft::ProvisionKind::Article, t))
+            };
             let row = format!(
-                "<tr><td class=\"label\">Article {}</td><td lang=\"en\">{}</td><td lang=\"ru\">{}</td></tr>",
+                "<tr><td class=\"label\">Article {0} / Статья {0}</td><td lang=\"en\">{1}</td><td lang=\"ru\">{2}</td></tr>",
                 i + 1,
-                html_escape(e),
-                html_escape(r)
+                body(e),
+                body(r)
             );
             assert!(html.contains(&row), "{who}: no aligned row {row}\nin:\n{html}");
         }
@@ -837,20 +841,27 @@ fn html_export_aligns_both_languages_escapes_markup_and_carries_the_signature_bl
     let from_b = b.ok(&["draft", "export", &d, "--format", "html"]);
     for (who, html) in [("A", &from_a), ("B", &from_b)] {
         check_rows(html, who);
-        assert!(html.contains("State: <b>executed</b>"), "{who}: {html}");
+        assert!(html.contains("State / Состояние: <b>executed / подписан</b>"), "{who}: {html}");
         assert!(html.contains(&format!("<code>{}</code>", str_of(&executed, "content_hash"))), "{who}");
         let block = &html[html.find("<div class=\"sig\">").unwrap_or_else(|| panic!("{who}: no signature block"))..];
+        // Each Party by its full name (no Russian name is configured here, so the English one).
         for (party, fp) in &fps {
-            assert!(block.contains(&format!("<b>For {party}</b>")), "{who}: no signature of {party}:\n{block}");
-            assert!(block.contains(&format!("Key fingerprint {fp}")), "{who}: no fingerprint {fp}:\n{block}");
+            let name = if party == "cica" { "CICA Secretariat" } else { "SCO RATS Executive Committee" };
+            let heading = format!("<b>For {name} / За {name}</b>");
+            assert!(block.contains(&heading), "{who}: no signature of {party}:\n{block}");
+            assert!(
+                block.contains(&format!("Key fingerprint / Отпечаток ключа {fp}")),
+                "{who}: no fingerprint {fp}:\n{block}"
+            );
         }
-        assert!(block.contains("officer-a (cica)") && block.contains("officer-b (sco-rats)"), "{who}: {block}");
+        assert!(!block.contains("For cica") && !block.contains("For sco-rats"), "{who}: a Party by its id:\n{block}");
+        assert!(block.contains("officer-a") && block.contains("officer-b"), "{who}: {block}");
     }
     let md = a.ok(&["draft", "export", &d, "--format", "md"]);
     for (_, fp) in &fps {
         assert!(md.contains(&format!("`{fp}`")), "markdown lacks fingerprint {fp}:\n{md}");
     }
-    assert!(md.contains("| Article 2 |"), "{md}");
+    assert!(md.contains("| Article 2 / Статья 2 | The Parties shall hold"), "{md}");
 }
 
 // ---------------------------------------------------------------------------------------------

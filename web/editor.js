@@ -101,6 +101,9 @@ register({
     'ed.export': 'Export:',
     'ed.export.html': 'HTML',
     'ed.export.md': 'Markdown',
+    'ed.original': 'Signed originals (PDF):',
+    'ed.original.en': 'English',
+    'ed.original.ru': 'Russian',
     'ed.versions': 'Versions',
     'ed.versions.none': 'No named versions.',
     'ed.version.item': '{name} — {by}, {at}',
@@ -211,6 +214,9 @@ register({
     'ed.export': 'Экспорт:',
     'ed.export.html': 'HTML',
     'ed.export.md': 'Markdown',
+    'ed.original': 'Подписанные подлинники (PDF):',
+    'ed.original.en': 'на английском',
+    'ed.original.ru': 'на русском',
     'ed.versions': 'Версии',
     'ed.versions.none': 'Именованных версий нет.',
     'ed.version.item': '{name} — {by}, {at}',
@@ -400,6 +406,9 @@ export function render(main, ctx, draftId) {
   const bVerify = lab(h('button', { type: 'button', class: 'ed-verify-btn', onclick: () => verify() }), 'ed.verify');
   const exportHtml = lab(h('a', { class: 'ed-export', target: '_blank', rel: 'noopener' }), 'ed.export.html');
   const exportMd = lab(h('a', { class: 'ed-export', download: '' }), 'ed.export.md');
+  // One signed original per language, once the draft is executed (made by the node as a PDF).
+  const originals = h('span', { class: 'ed-originals' });
+  const originalsLine = h('p', { class: 'ed-exports', hidden: true }, lab(h('span', {}), 'ed.original'), ' ', originals);
   const approvalsList = h('ul', { class: 'ed-approvals' });
   const signaturesList = h('ul', { class: 'ed-signatures' });
   const workflow = h(
@@ -413,6 +422,7 @@ export function render(main, ctx, draftId) {
       h('div', {}, lab(h('h3', {}), 'ed.signatures'), signaturesList),
     ),
     h('p', { class: 'ed-exports' }, lab(h('span', {}), 'ed.export'), ' ', exportHtml, ' ', exportMd),
+    originalsLine,
   );
 
   // The provisions.
@@ -1025,6 +1035,18 @@ export function render(main, ctx, draftId) {
     const enc = encodeURIComponent(d.id);
     setAttr(exportHtml, 'href', `/api/drafts/${enc}/export?format=html`);
     setAttr(exportMd, 'href', `/api/drafts/${enc}/export?format=md`);
+    originalsLine.hidden = d.state !== 'executed';
+    rebuild(originals, JSON.stringify([L, d.state, d.languages]), () => {
+      if (d.state !== 'executed') return;
+      for (const lang of d.languages) {
+        const key = `ed.original.${lang}`;
+        const label = t(key) === key ? lang.toUpperCase() : t(key);
+        originals.append(
+          h('a', { class: 'ed-original', 'data-lang': lang, download: '', href: `/api/drafts/${enc}/original?lang=${encodeURIComponent(lang)}&format=pdf`, text: label }),
+          ' ',
+        );
+      }
+    });
     rebuild(approvalsList, JSON.stringify([L, d.approvals]), () => {
       if (!d.approvals.length) approvalsList.append(h('li', { class: 'ed-none', text: t('ed.approvals.none') }));
       for (const a of d.approvals) {

@@ -373,8 +373,10 @@ fn act(c: &mut Core, id: DocId, ctx: &ChangeCtx, action: Action) -> Result<(), E
             c.change(id, |d| draft::remove_provision(d, ctx, &p))
         }
         Action::Text { provision, lang, text, base } => {
-            let p = pv(c, &provision)?;
+            // A label is read in the numbering of the version the text was edited from: the
+            // one the officer saw, whatever moved since.
             let base = base.as_deref().map(draft::parse_version).transpose()?;
+            let p = draft::resolve_provision_at(c.doc(id)?, &provision, base.as_deref())?;
             c.change(id, |d| {
                 draft::edit_from(d, ctx, base.as_deref(), |d| draft::set_provision_text(d, ctx, &p, &lang, &text))
                     .map(|_| ())
@@ -493,17 +495,21 @@ pub async fn export(
     if format != "md" && format != "html" {
         return Err(AppError::BadRequest(format!("format {format:?}: use md or html")));
     }
-    let d = s
+    let (d, parties) = s
         .engine
         .read(move |c| {
             let id = c.resolve(DocKind::Draft, &id)?;
-            c.read_draft(id)
+            Ok((c.read_draft(id)?, c.parties()?))
         })
         .await?;
+    // Parties by their full names in each language (by id when a Party has published none).
+    let names = |p: &str, lang: &str| {
+        parties.iter().find(|x| x.id == p).map(|x| x.name(lang).to_string()).unwrap_or_else(|| p.to_string())
+    };
     let (body, ct) = if format == "md" {
-        (draft::export::markdown(&d), "text/markdown; charset=utf-8")
+        (draft::export::markdown(&d, &names), "text/markdown; charset=utf-8")
     } else {
-        (draft::export::html(&d), "text/html; charset=utf-8")
+        (draft::export::html(&d, &names), "text/html; charset=utf-8")
     };
     // The export is a document to print or keep, not part of the app: its own stylesheet is
     // inline, so it gets its own policy, sandboxed, with no script at all.

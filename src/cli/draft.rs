@@ -115,7 +115,9 @@ pub enum DraftCmd {
         /// The text (- is stdin).
         #[arg(long, value_name = "FILE")]
         text_file: PathBuf,
-        /// The version the text was edited from.
+        /// The version the text was edited from (printed by `draft show`). A label in
+        /// --provision is then read in that version's numbering: "a1" is what was Article 1
+        /// when you read it, even if a provision moved since.
         #[arg(long, value_name = "VERSION")]
         base: Option<String>,
     },
@@ -210,6 +212,28 @@ pub enum DraftCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Write the original of an executed draft in one language as a PDF: title, the Parties by
+    /// their full names in that language, preamble, numbered articles, both signature blocks
+    /// and the content hash with how to verify it. The same signed state always makes the same
+    /// file, on either Party's node. A draft not yet signed by every Party is refused (`draft
+    /// export` shows a draft at any stage).
+    Original {
+        /// The draft.
+        id: String,
+        /// The language of the original: one of the draft's (en, ru).
+        #[arg(long)]
+        lang: String,
+        /// The file format.
+        #[arg(long, default_value = "pdf", value_parser = ["pdf"])]
+        format: String,
+        /// Write here (`-` for standard output) [default: ID-original-LANG.pdf in the current
+        /// directory].
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print what was written (file, bytes, SHA-256 of the file) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write both language texts side by side, with the state, approvals and signature block.
     Export {
         /// The draft.
@@ -227,9 +251,12 @@ pub enum DraftCmd {
 /// "p1" for Preamble 1).
 #[derive(Args, Debug)]
 pub struct ProvisionArg {
-    /// The provision: its id (8 hex digits, as `draft show --json` prints; it never changes), a
-    /// unique prefix of it, or its label as numbered now ("a3" is the third article at this
-    /// moment: after a move it names another provision, so scripts should use ids).
+    /// The provision: its id (8 hex digits, as `draft show` prints in brackets; it never
+    /// changes), a unique prefix of at least 4 of them, or its label in the numbering `draft show`
+    /// prints now ("a3", "article 3" or "статья 3" for the third article, "p1" for the first
+    /// preamble paragraph). After a move a label names whatever provision is at that number
+    /// (`draft text --base` reads it in the version you saw); scripts should use ids. A reference
+    /// that is both a label and an id prefix is refused.
     #[arg(long, value_name = "P")]
     provision: String,
 }
@@ -503,6 +530,43 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
             if !v.ok {
                 bail!("draft {id} does not verify");
             }
+            Ok(())
+        }
+        DraftCmd::Original { id, lang, format, output: out, json } => {
+            let path = format!(
+                "/api/drafts/{}/original?lang={}&format={format}",
+                crate::client::encode(id),
+                crate::client::encode(lang)
+            );
+            let mut bytes: Vec<u8> = Vec::new();
+            let headers = c.download(&path, &mut bytes, |_| {}).await?;
+            let named = headers
+                .get(reqwest::header::CONTENT_DISPOSITION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split("filename=\"").nth(1))
+                .map(|v| v.trim_end_matches('"').to_string())
+                .filter(|n| !n.is_empty() && !n.contains(['/', '\\']))
+                .unwrap_or_else(|| format!("original-{lang}.pdf"));
+            let file = match out {
+                Some(f) if f.as_os_str() == "-" => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&bytes)?;
+                    return Ok(());
+                }
+                Some(f) => f.clone(),
+                None => PathBuf::from(named),
+            };
+            std::fs::write(&file, &bytes)?;
+            let digest = {
+                use sha2::Digest;
+                hex::encode(sha2::Sha256::digest(&bytes))
+            };
+            if *json {
+                return output::json(&serde_json::json!({
+                    "file": file, "bytes": bytes.len(), "sha256": digest, "lang": lang,
+                }));
+            }
+            println!("original in {lang} written to {} ({} bytes, SHA-256 {digest})", file.display(), bytes.len());
             Ok(())
         }
         DraftCmd::Export { id, format, output: out } => {

@@ -32,6 +32,10 @@ pub fn render(
 id = "{party_id}"
 # Full name of the Party, shown to officers of both Parties.
 name = {name}
+# Its full name in Russian, for the Russian original of an executed draft and the Russian
+# interface of both Parties (published to the other Party in this Party's registry). Without it the
+# Russian texts show `name`. E.g.
+# name_ru = "Секретариат Совещания по взаимодействию и мерам доверия в Азии (СВМДА)"
 
 [network]
 # libp2p addresses to listen on for other nodes (TCP, Noise, Yamux). Only the peers pinned

@@ -200,3 +200,23 @@ impl Core {
         Ok(draft::verify(doc, &recs, &id.to_string(), &key_of, original.as_ref())?)
     }
 }
+
+/// What an executed draft's original in one language is made from: the draft with both Parties'
+/// records, the Parties' full names, and the hash of the original this node kept.
+pub struct OriginalSource {
+    /// The draft.
+    pub draft: Draft,
+    /// Every Party this node knows, with its names.
+    pub parties: Vec<super::PartyInfo>,
+    /// The hash of the original this node kept when the draft was executed.
+    pub kept: Option<[u8; 32]>,
+}
+
+impl Core {
+    /// Reads what [`draft::pdf::original`] needs; the rendering is left to the caller, off the
+    /// engine's thread.
+    pub fn original_source(&mut self, id: DocId) -> Result<OriginalSource, EngineError> {
+        let kept = self.store.original(id).map_err(|e| EngineError::Store(Arc::new(e)))?.map(|o| o.hash);
+        Ok(OriginalSource { draft: self.read_draft(id)?, parties: self.parties()?, kept })
+    }
+}

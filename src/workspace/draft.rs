@@ -28,6 +28,7 @@
 //! upgrades, and nothing reads them there any more.)
 
 pub mod export;
+pub mod pdf;
 pub mod records;
 mod review;
 mod structure;
@@ -488,30 +489,121 @@ pub fn parse_version(s: &str) -> Result<Vec<automerge::ChangeHash>> {
 
 // ---- editing ----
 
-/// Resolves a provision reference: its id or a unique prefix of it, or its label as shown
-/// ("a3" or "article-3" for Article 3, "p1" for Preamble 1).
+/// Shortest id prefix a provision reference may be: shorter references are labels only, so
+/// "a1" is always Article 1 and never a provision whose id happens to start with `a1`.
+pub const MIN_ID_PREFIX: usize = 4;
+
+/// Resolves a provision reference in the draft as it stands: its id (8 hex digits, which never
+/// change) or a unique prefix of at least [`MIN_ID_PREFIX`] of them, or its label in the current
+/// numbering, the one `draft show` prints now ("a3", "article 3", "Article 3" or "Статья 3" for
+/// the third article, "p1" or "preamble 1" for the first preamble paragraph). A reference that
+/// reads both as a label and as an id prefix is refused as ambiguous.
 pub fn resolve_provision(doc: &Automerge, reference: &str) -> Result<String> {
-    let r = reference.trim().to_ascii_lowercase();
-    let d = read(doc, "")?;
-    let by_label = |prefix: &str, kind: ProvisionKind| -> Option<String> {
-        let n: usize = r.strip_prefix(prefix)?.trim_start_matches(['-', ' ']).parse().ok()?;
+    resolve_provision_at(doc, reference, None)
+}
+
+/// Like [`resolve_provision`], with a label read in the numbering of version `base` (the one
+/// the officer was looking at when they wrote the reference): after a move, "a1" given with the
+/// version printed before the move is still the provision that was Article 1 then. An id is the
+/// same in every version. The provision must still exist now.
+pub fn resolve_provision_at(
+    doc: &Automerge,
+    reference: &str,
+    base: Option<&[automerge::ChangeHash]>,
+) -> Result<String> {
+    let r = reference.trim().to_lowercase();
+    let now = read(doc, "")?;
+    let label = match base.filter(|b| *b != doc.get_heads().as_slice()) {
+        Some(b) => {
+            let then = doc.fork_at(b).map_err(|_| WorkspaceError::Invalid {
+                field: "base",
+                reason: "is not a version of this draft (`liaison draft show` prints the current one)".into(),
+            })?;
+            by_label(&read(&then, "")?, &r)
+        }
+        None => by_label(&now, &r),
+    };
+    let by_id: Vec<&Provision> = if r.len() >= MIN_ID_PREFIX && r.bytes().all(|b| b.is_ascii_hexdigit()) {
+        now.provisions.iter().filter(|p| p.id.starts_with(&r)).collect()
+    } else {
+        Vec::new()
+    };
+    match (label, by_id.as_slice()) {
+        (Some(l), [p]) if l != p.id => Err(WorkspaceError::Invalid {
+            field: "provision",
+            reason: format!(
+                "{reference:?} is both a label and the start of provision {}'s id; give the whole id",
+                p.id
+            ),
+        }),
+        (Some(l), _) => {
+            if now.provisions.iter().any(|p| p.id == l) {
+                Ok(l)
+            } else {
+                Err(WorkspaceError::NoSuchEntry { what: "provision", id: format!("{reference} ({l}, removed since)") })
+            }
+        }
+        (None, [p]) => Ok(p.id.clone()),
+        (None, []) => Err(WorkspaceError::NoSuchEntry { what: "provision", id: reference.to_string() }),
+        (None, m) => Err(WorkspaceError::Invalid {
+            field: "provision",
+            reason: format!("{reference:?} matches {} provisions; give more of the id", m.len()),
+        }),
+    }
+}
+
+/// The provision a label names in `d`'s numbering: "a3", "article 3", "article-3", "статья 3"
+/// (the third article), "p1", "preamble 1" (the first preamble paragraph). `r` is lowercase.
+fn by_label(d: &Draft, r: &str) -> Option<String> {
+    let nth = |prefix: &str, kind: ProvisionKind| -> Option<String> {
+        let rest = r.strip_prefix(prefix)?.trim_start_matches(['-', ' ', '.']);
+        let n: usize = rest.trim_end_matches('.').parse().ok()?;
         d.provisions.iter().filter(|p| p.kind == kind).nth(n.checked_sub(1)?).map(|p| p.id.clone())
     };
-    if let Some(id) = by_label("article", ProvisionKind::Article)
-        .or_else(|| by_label("a", ProvisionKind::Article))
-        .or_else(|| by_label("preamble", ProvisionKind::Preamble))
-        .or_else(|| by_label("p", ProvisionKind::Preamble))
-    {
-        return Ok(id);
+    [
+        ("article", ProvisionKind::Article),
+        ("статья", ProvisionKind::Article),
+        ("art", ProvisionKind::Article),
+        ("a", ProvisionKind::Article),
+        ("preamble", ProvisionKind::Preamble),
+        ("p", ProvisionKind::Preamble),
+    ]
+    .into_iter()
+    .find_map(|(prefix, kind)| nth(prefix, kind))
+}
+
+/// A provision's text without a heading typed into it ("Article 1.", "Статья 2:"): the label
+/// is generated from the provision's place, so a typed one would say it twice, and after a move
+/// say the wrong number ("Article 1: Article 2. Scope."). Only articles have such a heading;
+/// the stored (and signed) text keeps whatever was typed, and every rendering shows this.
+pub fn body_text(kind: ProvisionKind, text: &str) -> &str {
+    if kind != ProvisionKind::Article {
+        return text;
     }
-    let m: Vec<&Provision> = d.provisions.iter().filter(|p| p.id.starts_with(&r)).collect();
-    match m.len() {
-        1 => Ok(m[0].id.clone()),
-        0 => Err(WorkspaceError::NoSuchEntry { what: "provision", id: reference.to_string() }),
-        n => {
-            Err(WorkspaceError::Invalid { field: "provision", reason: format!("{reference:?} matches {n} provisions") })
-        }
+    let t = text.trim_start();
+    let lower = t.to_lowercase();
+    let Some(word) = ["article", "статья"].into_iter().find(|w| lower.starts_with(w)) else {
+        return text;
+    };
+    // The heading word is ASCII or Cyrillic; lowercasing keeps its length in chars.
+    let after_word: String = t.chars().skip(word.chars().count()).collect();
+    let rest = after_word.trim_start();
+    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+    if digits == 0 {
+        return text;
     }
+    let rest = &rest[digits..];
+    // "Article 3 — Scope": the punctuation may stand after a space.
+    let punct = ['.', ':', ')', '-', '\u{2013}', '\u{2014}'];
+    let Some(rest) = rest.strip_prefix(punct).or_else(|| rest.trim_start().strip_prefix(punct)).or_else(|| {
+        // "Article 1 The Parties": a heading too, if a space follows the number.
+        rest.starts_with(char::is_whitespace).then_some(rest)
+    }) else {
+        return if rest.is_empty() { "" } else { text };
+    };
+    let body = rest.trim_start();
+    // Point back into `text` so no copy is made.
+    &text[text.len() - body.len()..]
 }
 
 /// The object of a provision that exists and is not removed.

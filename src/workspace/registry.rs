@@ -7,10 +7,15 @@
 //! Party's node copies its own officers from it when it upgrades, marked as migrated, and the
 //! old document is kept read-only.)
 //!
+//! The registry also carries the Party's full names (`names: {en, ru}`), as its node's config
+//! gives them, so that the other Party prints them on the originals and shows them in its web app:
+//! only the Party says what it is called.
+//!
 //! Layout (see [`super::party_docs`]): `kind`, `schema`, `party`, `officers: {id: {name,
-//! contact, assigned_at, assigned_by, mandate?, ended_at?, ended_by?, migrated?}}`.
+//! contact, assigned_at, assigned_by, mandate?, ended_at?, ended_by?, migrated?}}`, `names?:
+//! {en, ru?}`.
 
-use automerge::{Automerge, ROOT};
+use automerge::{Automerge, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 use super::party_docs::party_of;
@@ -122,6 +127,45 @@ pub fn end(doc: &mut Automerge, ctx: &ChangeCtx, id: &str) -> Result<()> {
         tx.put_str(&o, "ended_at", &ctx.now_str())?;
         tx.put_str(&o, "ended_by", &ctx.author.officer)
     })
+}
+
+/// A Party's full names, as it publishes them in its registry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartyNames {
+    /// In English.
+    pub en: Option<String>,
+    /// In Russian.
+    pub ru: Option<String>,
+}
+
+/// Publishes the author's Party's full names in its registry (`doc`), if they differ from what
+/// it says; returns whether it changed.
+pub fn set_names(doc: &mut Automerge, ctx: &ChangeCtx, names: &PartyNames) -> Result<bool> {
+    check_own(doc, ctx, super::DocKind::Registry)?;
+    for n in [&names.en, &names.ru].into_iter().flatten() {
+        check_line("name", n)?;
+    }
+    if self::names(doc)? == *names {
+        return Ok(false);
+    }
+    change(doc, ctx, |tx| {
+        let m = tx.map(&ROOT, "names")?;
+        for (lang, n) in [("en", &names.en), ("ru", &names.ru)] {
+            tx.put_opt_str(&m, lang, n.as_deref())?;
+        }
+        Ok(())
+    })?;
+    Ok(true)
+}
+
+/// The full names a registry's Party publishes (none from a node older than them).
+pub fn names(doc: &Automerge) -> Result<PartyNames> {
+    match doc.get(ROOT, "names")? {
+        Some((automerge::Value::Object(automerge::ObjType::Map), m)) => {
+            Ok(PartyNames { en: get_str(doc, &m, "en")?, ru: get_str(doc, &m, "ru")? })
+        }
+        _ => Ok(PartyNames::default()),
+    }
 }
 
 /// Whether `id` is an entry of this registry.

@@ -2,8 +2,141 @@
 //! state, the approvals and, once executed, the signature block with each Party's key
 //! fingerprint. HTML is self-contained (no external asset) and printable; all draft text is
 //! escaped, so no text can inject markup.
+//!
+//! The export is bilingual, so are its words: each label is given in every language of the
+//! draft that has words here (English and Russian), "Article 1 / Статья 1"; Parties are named
+//! by their full names in each language. A heading typed into an article's text ("Article 1.")
+//! is not repeated after the generated label (see [`super::body_text`]).
 
-use super::{Draft, DraftState};
+use super::{Draft, DraftState, Provision, ProvisionKind, body_text};
+
+/// A Party's full name in a language: `(party id, lang) -> name`.
+pub type PartyName<'a> = &'a dyn Fn(&str, &str) -> String;
+
+/// The export's words in one language.
+struct Words {
+    article: &'static str,
+    preamble: &'static str,
+    state: &'static str,
+    version: &'static str,
+    hash: &'static str,
+    parties: &'static str,
+    approvals: &'static str,
+    none_yet: &'static str,
+    void: &'static str,
+    signatures: &'static str,
+    for_party: &'static str,
+    key: &'static str,
+    stale: &'static str,
+}
+
+const EN: Words = Words {
+    article: "Article",
+    preamble: "Preamble",
+    state: "State",
+    version: "Version",
+    hash: "Content hash",
+    parties: "Parties",
+    approvals: "Approvals",
+    none_yet: "None yet.",
+    void: "void: the text changed since",
+    signatures: "Signatures",
+    for_party: "For",
+    key: "Key fingerprint",
+    stale: "stale",
+};
+
+const RU: Words = Words {
+    article: "Статья",
+    preamble: "Преамбула",
+    state: "Состояние",
+    version: "Версия",
+    hash: "Хеш содержания",
+    parties: "Стороны",
+    approvals: "Одобрения",
+    none_yet: "Пока нет.",
+    void: "недействительно: текст изменён после одобрения",
+    signatures: "Подписи",
+    for_party: "За",
+    key: "Отпечаток ключа",
+    stale: "требует сверки",
+};
+
+fn state_in(lang: &str, s: DraftState) -> String {
+    if lang != "ru" {
+        return s.to_string();
+    }
+    match s {
+        DraftState::Draft => "проект",
+        DraftState::UnderReview => "на рассмотрении",
+        DraftState::Agreed => "согласован",
+        DraftState::Executed => "подписан",
+        DraftState::Withdrawn => "отозван",
+    }
+    .into()
+}
+
+/// The languages the export's words are given in: the draft's own that have words here, in the
+/// draft's order (English alone when none has).
+fn word_langs(d: &Draft) -> Vec<&'static str> {
+    let v: Vec<&'static str> = d
+        .languages
+        .iter()
+        .filter_map(|l| match l.as_str() {
+            "en" => Some("en"),
+            "ru" => Some("ru"),
+            _ => None,
+        })
+        .collect();
+    if v.is_empty() { vec!["en"] } else { v }
+}
+
+fn words(lang: &str) -> &'static Words {
+    if lang == "ru" { &RU } else { &EN }
+}
+
+/// `f` in every word language, joined with " / ".
+fn both(d: &Draft, f: impl Fn(&'static str, &'static Words) -> String) -> String {
+    word_langs(d).into_iter().map(|l| f(l, words(l))).collect::<Vec<_>>().join(" / ")
+}
+
+/// A provision's label in every word language ("Article 2 / Статья 2"); items keep "(b)".
+fn label(d: &Draft, p: &Provision, n: usize) -> String {
+    match p.kind {
+        ProvisionKind::Article => both(d, |_, w| format!("{} {n}", w.article)),
+        ProvisionKind::Preamble => both(d, |_, w| format!("{} {n}", w.preamble)),
+        ProvisionKind::Item => p.label.clone(),
+    }
+}
+
+/// Each provision with its number among those of its kind (for the labels).
+fn numbered(d: &Draft) -> Vec<(&Provision, usize)> {
+    let (mut a, mut pr) = (0, 0);
+    d.provisions
+        .iter()
+        .map(|p| {
+            let n = match p.kind {
+                ProvisionKind::Article => {
+                    a += 1;
+                    a
+                }
+                ProvisionKind::Preamble => {
+                    pr += 1;
+                    pr
+                }
+                ProvisionKind::Item => 0,
+            };
+            (p, n)
+        })
+        .collect()
+}
+
+/// Every Party of the draft by its full names, "CICA Secretariat / Секретариат СВМДА".
+fn party(d: &Draft, names: PartyName<'_>, id: &str) -> String {
+    let mut v: Vec<String> = word_langs(d).into_iter().map(|l| names(id, l)).collect();
+    v.dedup();
+    v.join(" / ")
+}
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
@@ -21,18 +154,23 @@ fn md_cell(s: &str) -> String {
 }
 
 fn who(a: &Option<crate::workspace::Author>) -> String {
-    a.as_ref().map(|a| format!("{} ({})", a.officer, a.party)).unwrap_or_default()
+    a.as_ref().map(|a| a.officer.clone()).unwrap_or_default()
 }
 
 /// Markdown.
-pub fn markdown(d: &Draft) -> String {
+pub fn markdown(d: &Draft, names: PartyName<'_>) -> String {
     let mut s = format!("# {}\n\n", md_cell(&d.title));
+    let parties: Vec<String> = d.parties.iter().map(|p| md_cell(&party(d, names, p))).collect();
     s.push_str(&format!(
-        "- State: **{}**\n- Version: `{}`\n- Content hash: `{}`\n- Parties: {}\n\n",
-        d.state,
+        "- {}: **{}**\n- {}: `{}`\n- {}: `{}`\n- {}: {}\n\n",
+        both(d, |_, w| w.state.to_string()),
+        both(d, |l, _| state_in(l, d.state)),
+        both(d, |_, w| w.version.to_string()),
         short(&d.version),
+        both(d, |_, w| w.hash.to_string()),
         d.content_hash,
-        d.parties.join(", ")
+        both(d, |_, w| w.parties.to_string()),
+        parties.join("; ")
     ));
     s.push_str("| |");
     for l in &d.languages {
@@ -43,38 +181,39 @@ pub fn markdown(d: &Draft) -> String {
         s.push_str("---|");
     }
     s.push('\n');
-    for p in &d.provisions {
-        s.push_str(&format!("| {} |", md_cell(&p.label)));
+    for (p, n) in numbered(d) {
+        s.push_str(&format!("| {} |", md_cell(&label(d, p, n))));
         for l in &d.languages {
-            let mut t = md_cell(p.texts.get(l).map(String::as_str).unwrap_or(""));
+            let mut t = md_cell(body_text(p.kind, p.texts.get(l).map(String::as_str).unwrap_or("")));
             if p.stale.contains_key(l) {
-                t.push_str(" *(stale)*");
+                t.push_str(&format!(" *({})*", words(l).stale));
             }
             s.push_str(&format!(" {t} |"));
         }
         s.push('\n');
     }
-    s.push_str("\n## Approvals\n\n");
+    s.push_str(&format!("\n## {}\n\n", both(d, |_, w| w.approvals.to_string())));
     if d.approvals.is_empty() {
-        s.push_str("None yet.\n");
+        s.push_str(&format!("{}\n", both(d, |_, w| w.none_yet.to_string())));
     }
     for a in &d.approvals {
         s.push_str(&format!(
-            "- {}: {} at {}{}\n",
-            md_cell(&a.party),
+            "- {}: {}, {}{}\n",
+            md_cell(&party(d, names, &a.party)),
             md_cell(&who(&a.officer)),
             a.at,
-            if a.valid { "" } else { " (void: the text changed since)" }
+            if a.valid { String::new() } else { format!(" ({})", both(d, |_, w| w.void.to_string())) }
         ));
     }
     if d.state == DraftState::Executed {
-        s.push_str("\n## Signatures\n\n");
+        s.push_str(&format!("\n## {}\n\n", both(d, |_, w| w.signatures.to_string())));
         for g in &d.signatures {
             s.push_str(&format!(
-                "- For **{}**: signed by {} at {}; key fingerprint `{}`\n",
-                md_cell(&g.party),
+                "- **{}**: {}, {}; {} `{}`\n",
+                md_cell(&both(d, |l, w| format!("{} {}", w.for_party, names(&g.party, l)))),
                 md_cell(&who(&g.officer)),
                 g.at,
+                both(d, |_, w| w.key.to_string()),
                 g.fingerprint
             ));
         }
@@ -87,7 +226,7 @@ fn short(v: &str) -> String {
 }
 
 /// HTML, printable on A4 landscape.
-pub fn html(d: &Draft) -> String {
+pub fn html(d: &Draft, names: PartyName<'_>) -> String {
     let mut s = String::from("<!doctype html>\n<html><head><meta charset=\"utf-8\">\n<title>");
     s.push_str(&esc(&d.title));
     s.push_str(
@@ -107,38 +246,47 @@ pub fn html(d: &Draft) -> String {
          </style></head><body>\n",
     );
     s.push_str(&format!("<h1>{}</h1>\n", esc(&d.title)));
+    let parties: Vec<String> = d.parties.iter().map(|p| party(d, names, p)).collect();
     s.push_str(&format!(
-        "<p class=\"meta\">State: <b>{}</b> · Version: {} · Content hash: <code>{}</code> · Parties: {}</p>\n",
-        esc(&d.state.to_string()),
+        "<p class=\"meta\">{}: <b>{}</b> · {}: {} · {}: <code>{}</code> · {}: {}</p>\n",
+        esc(&both(d, |_, w| w.state.to_string())),
+        esc(&both(d, |l, _| state_in(l, d.state))),
+        esc(&both(d, |_, w| w.version.to_string())),
         esc(&short(&d.version)),
+        esc(&both(d, |_, w| w.hash.to_string())),
         esc(&d.content_hash),
-        esc(&d.parties.join(", "))
+        esc(&both(d, |_, w| w.parties.to_string())),
+        esc(&parties.join("; "))
     ));
     s.push_str("<table>\n<tr><th class=\"label\"></th>");
     for l in &d.languages {
         s.push_str(&format!("<th lang=\"{0}\">{1}</th>", esc(l), esc(&l.to_uppercase())));
     }
     s.push_str("</tr>\n");
-    for p in &d.provisions {
-        s.push_str(&format!("<tr><td class=\"label\">{}</td>", esc(&p.label)));
+    for (p, n) in numbered(d) {
+        s.push_str(&format!("<tr><td class=\"label\">{}</td>", esc(&label(d, p, n))));
         for l in &d.languages {
-            let t = esc(p.texts.get(l).map(String::as_str).unwrap_or(""));
-            let stale = if p.stale.contains_key(l) { " <span class=\"stale\">(stale)</span>" } else { "" };
+            let t = esc(body_text(p.kind, p.texts.get(l).map(String::as_str).unwrap_or("")));
+            let stale = if p.stale.contains_key(l) {
+                format!(" <span class=\"stale\">({})</span>", esc(words(l).stale))
+            } else {
+                String::new()
+            };
             s.push_str(&format!("<td lang=\"{}\">{t}{stale}</td>", esc(l)));
         }
         s.push_str("</tr>\n");
     }
-    s.push_str("</table>\n<h2>Approvals</h2>\n<ul>\n");
+    s.push_str(&format!("</table>\n<h2>{}</h2>\n<ul>\n", esc(&both(d, |_, w| w.approvals.to_string()))));
     if d.approvals.is_empty() {
-        s.push_str("<li>None yet.</li>\n");
+        s.push_str(&format!("<li>{}</li>\n", esc(&both(d, |_, w| w.none_yet.to_string()))));
     }
     for a in &d.approvals {
         s.push_str(&format!(
-            "<li>{}: {} at {}{}</li>\n",
-            esc(&a.party),
+            "<li>{}: {}, {}{}</li>\n",
+            esc(&party(d, names, &a.party)),
             esc(&who(&a.officer)),
             esc(&a.at),
-            if a.valid { "" } else { " (void: the text changed since)" }
+            if a.valid { String::new() } else { esc(&format!(" ({})", both(d, |_, w| w.void.to_string()))) }
         ));
     }
     s.push_str("</ul>\n");
@@ -146,10 +294,11 @@ pub fn html(d: &Draft) -> String {
         s.push_str("<div class=\"sig\">\n");
         for g in &d.signatures {
             s.push_str(&format!(
-                "<div><b>For {}</b><br>{}<br>{}<br><span class=\"meta\">Key fingerprint {}</span></div>\n",
-                esc(&g.party),
+                "<div><b>{}</b><br>{}<br>{}<br><span class=\"meta\">{} {}</span></div>\n",
+                esc(&both(d, |l, w| format!("{} {}", w.for_party, names(&g.party, l)))),
                 esc(&who(&g.officer)),
                 esc(&g.at),
+                esc(&both(d, |_, w| w.key.to_string())),
                 esc(&g.fingerprint)
             ));
         }

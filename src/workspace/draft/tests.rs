@@ -404,11 +404,98 @@ fn export_shows_both_languages_side_by_side_and_escapes_text() {
     let p1 = art(&d, 1);
     set_provision_text(&mut d, &cica(), &p1, "ru", "<script>alert(1)</script> Статья 1").unwrap();
     let v = read(&d, "x").unwrap();
-    let h = export::html(&v);
+    let h = export::html(&v, &|p, _| p.to_string());
     assert!(!h.contains("<script>alert"));
-    assert!(h.contains("&lt;script&gt;") && h.contains("Статья 1") && h.contains("Article 2. Information"));
-    let m = export::markdown(&v);
-    assert!(m.contains("| EN | RU |") && m.contains("Article 1"));
+    assert!(h.contains("&lt;script&gt;") && h.contains("Статья 1"));
+    // The label is generated, in both languages; the typed "Article 2." is not said again.
+    assert!(
+        h.contains("<td class=\"label\">Article 2 / Статья 2</td><td lang=\"en\">Information is exchanged.</td>"),
+        "{h}"
+    );
+    assert!(!h.contains("Article 2. Information"), "{h}");
+    let m = export::markdown(&v, &|p, _| p.to_string());
+    assert!(m.contains("| EN | RU |") && m.contains("| Article 1 / Статья 1 | The Parties cooperate."), "{m}");
     // Markdown viewers render HTML: the text's markup is escaped there too.
     assert!(!m.contains("<script>") && m.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{m}");
+}
+
+#[test]
+fn a_typed_article_heading_is_not_said_twice() {
+    let a = ProvisionKind::Article;
+    for (typed, body) in [
+        ("Article 1. Scope.", "Scope."),
+        ("  article 12: Scope", "Scope"),
+        ("Статья 2. Сфера применения.", "Сфера применения."),
+        ("СТАТЬЯ 3 — Сфера", "Сфера"),
+        ("Article 4 The Parties", "The Parties"),
+        ("Article 5.", ""),
+        // Not a heading: the text stays as it is.
+        ("Articles 1 to 3 apply.", "Articles 1 to 3 apply."),
+        ("Article 12a. Scope", "Article 12a. Scope"),
+        ("The Parties, Article 1.", "The Parties, Article 1."),
+    ] {
+        assert_eq!(body_text(a, typed), body, "{typed:?}");
+    }
+    // A preamble paragraph keeps its words, whatever they are.
+    assert_eq!(body_text(ProvisionKind::Preamble, "Article 1. x"), "Article 1. x");
+}
+
+#[test]
+fn a_label_names_the_current_numbering_or_that_of_the_version_given() {
+    let mut d = new_draft();
+    let before = version_of(&d);
+    let old1 = art(&d, 1);
+    let old2 = art(&d, 2);
+    assert_eq!(resolve_provision(&d, "a1").unwrap(), old1);
+    assert_eq!(resolve_provision(&d, "Article 2").unwrap(), old2);
+    assert_eq!(resolve_provision(&d, "статья 2").unwrap(), old2);
+    move_provision(&mut d, &cica(), &old2, &Place::First).unwrap();
+    // Now: "a1" is the provision that moved (as `draft show` prints it now)...
+    assert_eq!(resolve_provision(&d, "a1").unwrap(), old2);
+    // ...but read in the version the officer saw, it is still the one that was Article 1.
+    let base = parse_version(&before).unwrap();
+    assert_eq!(resolve_provision_at(&d, "a1", Some(&base)).unwrap(), old1);
+    // Ids are the same in every version, and a prefix of at least 4 hex digits will do.
+    assert_eq!(resolve_provision_at(&d, &old1, Some(&base)).unwrap(), old1);
+    assert_eq!(resolve_provision(&d, &old1[..4]).unwrap(), old1);
+    // Fewer than 4 characters is never an id prefix.
+    assert!(matches!(resolve_provision(&d, &old1[..3]), Err(WorkspaceError::NoSuchEntry { .. }) | Ok(_)));
+    assert!(resolve_provision(&d, "a9").is_err());
+    // A provision removed since the version given is not written into.
+    remove_provision(&mut d, &cica(), &old1).unwrap();
+    assert!(matches!(resolve_provision_at(&d, "a1", Some(&base)), Err(WorkspaceError::NoSuchEntry { .. })));
+}
+
+#[test]
+fn the_original_is_refused_before_execution_and_the_same_every_time_after() {
+    let (kc, kr) = keys();
+    let names: std::collections::BTreeMap<String, String> =
+        [("cica", "Секретариат СВМДА"), ("sco-rats", "ИК РАТС ШОС")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .into();
+    let mut d = Desk::new(new_draft());
+    assert_eq!(
+        pdf::original(&d.read(), "ru", &names, None).unwrap_err(),
+        pdf::OriginalRefusal::NotExecuted { state: DraftState::Draft }
+    );
+    ready_for_approval(&mut d.doc);
+    d.approve(&cica()).unwrap();
+    d.approve(&rats()).unwrap();
+    d.sign(&cica(), &kc).unwrap();
+    assert!(matches!(pdf::original(&d.read(), "ru", &names, None), Err(pdf::OriginalRefusal::NotExecuted { .. })));
+    d.sign(&rats(), &kr).unwrap();
+    let v = d.read();
+    let kept = content_hash(&d.doc).unwrap();
+    let a = pdf::original(&v, "ru", &names, Some(&kept)).unwrap();
+    assert!(a.starts_with(b"%PDF-"));
+    // Made again from the same signed state: the same bytes.
+    assert_eq!(a, pdf::original(&v, "ru", &names, Some(&kept)).unwrap());
+    assert_ne!(a, pdf::original(&v, "en", &names, Some(&kept)).unwrap());
+    // Not a language of the draft; not the text this node kept.
+    assert!(matches!(pdf::original(&v, "fr", &names, Some(&kept)), Err(pdf::OriginalRefusal::NoSuchLanguage { .. })));
+    assert!(matches!(
+        pdf::original(&v, "ru", &names, Some(&[0; 32])),
+        Err(pdf::OriginalRefusal::DiffersFromKept { .. })
+    ));
+    assert!(matches!(pdf::original(&v, "ru", &names, None), Err(pdf::OriginalRefusal::DiffersFromKept { .. })));
 }
