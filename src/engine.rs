@@ -49,6 +49,7 @@ use peers::Peers;
 pub use auth::import_own_documents;
 pub use consent::ConsentView;
 pub use history::HistoryEntry;
+pub use items::{Citations, Granted, GrantedItem, ItemRefusal};
 pub use items::{Explanation, ItemView};
 pub use peers::Traffic;
 pub use presence::announce as announce_presence;
@@ -102,6 +103,9 @@ pub enum EngineError {
     /// A mandate is required, or the one cited is not recorded.
     #[error("{0}")]
     Mandate(String),
+    /// An item operation refused by a rule, with its code.
+    #[error("{0}")]
+    ItemRefused(ItemRefusal),
 }
 
 impl From<WorkspaceError> for EngineError {

@@ -78,6 +78,10 @@ impl AppError {
                 EngineError::NoItem(_) => StatusCode::NOT_FOUND,
                 EngineError::Item(_) | EngineError::Consent(_) => StatusCode::CONFLICT,
                 EngineError::Mandate(_) => StatusCode::FORBIDDEN,
+                EngineError::ItemRefused(r) => match r {
+                    crate::engine::ItemRefusal::ThirdPartyNode => StatusCode::FORBIDDEN,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                },
             },
         }
     }
@@ -96,6 +100,8 @@ impl IntoResponse for AppError {
                 WorkspaceError::Refused(r) => json!({ "error": self.to_string(), "refusal": r }),
                 _ => json!({ "error": self.to_string() }),
             },
+            // An item refused by a rule: its code, for the clients to say in their words.
+            AppError::Engine(EngineError::ItemRefused(r)) => json!({ "error": self.to_string(), "refusal": r }),
             // A typed code, for the web app to go to its "choose a new password" page.
             AppError::PasswordChangeRequired => {
                 json!({ "error": self.to_string(), "code": "password-change-required" })

@@ -24,9 +24,13 @@ pub enum ItemCmd {
         /// The file to provide (any size; it is streamed).
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
-        /// Handling marking, shown in lists.
-        #[arg(long, value_name = "MARKING", default_value = "RESTRICTED")]
+        /// Handling marking, shown in lists: free text, or a TLP 2.0 label (TLP:CLEAR,
+        /// TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED), which is checked.
+        #[arg(long, value_name = "MARKING", default_value = "RESTRICTED", conflicts_with = "tlp")]
         marking: String,
+        /// Mark it with a TLP 2.0 label instead of --marking.
+        #[arg(long, value_enum, value_name = "LABEL")]
+        tlp: Option<crate::marking::Tlp>,
         /// The Member-State mandate it is provided under (recorded with `liaison mandate add`).
         #[arg(long, value_name = "REF")]
         mandate: Option<String>,
@@ -81,11 +85,20 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()> {
     let c = Client::for_data_dir(dir, officer)?;
     match cmd {
-        ItemCmd::Share { title, file, marking, mandate, json } => {
+        ItemCmd::Share { title, file, marking, tlp, mandate, json } => {
             let f = tokio::fs::File::open(file).await.with_context(|| format!("opening {}", file.display()))?;
             let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
-            // The title goes in the body, never in the URL (access logs keep URLs).
-            let meta = ShareMeta { title: title.clone(), marking: Some(marking.clone()), mandate: mandate.clone() };
+            let marking = tlp.map(|t| t.label().to_string()).unwrap_or_else(|| marking.clone());
+            // Checked here too, so that a wrong label is said before the file is sent.
+            let marking = crate::marking::normalize(Some(&marking))?;
+            // The title goes in the body, never in the URL (access logs keep URLs). So does the
+            // file's name, kept encrypted with the title so that it is saved under it again.
+            let meta = ShareMeta {
+                title: title.clone(),
+                marking: Some(marking),
+                mandate: mandate.clone(),
+                file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()),
+            };
             let mut head = serde_json::to_vec(&meta)?;
             head.push(b'\n');
             let pb = bar(len, "encrypting and storing");
