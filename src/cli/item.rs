@@ -10,7 +10,7 @@ use reqwest::Method;
 use super::output;
 use crate::api::{Requested, ShareMeta};
 use crate::client::Client;
-use crate::engine::{Explanation, ItemView};
+use crate::engine::{Citations, Explanation, Granted, ItemView};
 
 /// Item commands.
 #[derive(Subcommand, Debug)]
@@ -53,6 +53,21 @@ pub enum ItemCmd {
         /// standard output unless that is a terminal (a provided file is rarely text).
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// The meetings and messages that attach an item.
+    Cited {
+        /// Its id (or a unique prefix).
+        id: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// On a third party's node: the items granted to this organisation, and whether each grant
+    /// stands, was revoked (by whom, when) or expired.
+    Granted {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// On a third party's node: ask the providers' nodes for an item granted to us.
     Request {
@@ -179,6 +194,46 @@ pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()>
                 eprintln!("written to {}", f.display());
             }
             Ok(())
+        }
+        ItemCmd::Cited { id, json } => {
+            let v: Citations = c.get(&format!("/api/items/{}/citations", crate::client::encode(id))).await?;
+            if *json {
+                return output::json(&v);
+            }
+            for m in &v.meetings {
+                println!("meeting  {}  {}  {}", output::short(&m.id), m.starts, m.title);
+            }
+            for m in &v.messages {
+                let who = m.author.as_ref().map(|a| format!("{} ({})", a.officer, a.party)).unwrap_or_default();
+                println!("message  {}  {}  {who}  {}", output::short(&m.thread), m.at, m.subject);
+            }
+            if v.meetings.is_empty() && v.messages.is_empty() {
+                eprintln!("no meeting or message attaches item {}", v.item);
+            }
+            Ok(())
+        }
+        ItemCmd::Granted { json } => {
+            let v: Granted = c.get("/api/granted").await?;
+            if *json {
+                return output::json(&v);
+            }
+            output::list(&v.grants, false, &["ITEM", "PROVIDER", "STATE", "SINCE", "BY", "MARKING", "TITLE"], |g| {
+                let (since, by) = match (&g.revoked_at, &g.revoked_by) {
+                    (Some(at), by) => (at.clone(), by.clone().unwrap_or_default()),
+                    _ => (g.granted_at.clone(), g.granted_by.clone()),
+                };
+                vec![
+                    output::short(&g.item),
+                    g.provider.clone(),
+                    g.state.clone(),
+                    since,
+                    by,
+                    g.marking.clone().unwrap_or_default(),
+                    g.title
+                        .clone()
+                        .unwrap_or_else(|| if g.held { "(restricted item)".into() } else { "(not held)".into() }),
+                ]
+            })
         }
         ItemCmd::Request { id } => {
             let r: Requested =
