@@ -37,7 +37,7 @@ register({
     'items.c-size': 'Size',
     'items.c-created': 'Provided',
     'items.c-signature': 'Signature',
-    'items.untitled': '(title not readable on this node)',
+    'items.untitled': '(restricted item: no title for your role, or no key on this node)',
     'items.sig-ok': 'valid',
     'items.sig-bad': 'INVALID',
     'items.item': 'Item',
@@ -155,7 +155,7 @@ register({
     'items.c-size': 'Размер',
     'items.c-created': 'Предоставлен',
     'items.c-signature': 'Подпись',
-    'items.untitled': '(название на этом узле не читается)',
+    'items.untitled': '(материал ограниченного доступа: название недоступно вашей роли или на этом узле нет ключа)',
     'items.sig-ok': 'верна',
     'items.sig-bad': 'НЕВЕРНА',
     'items.item': 'Материал',
@@ -779,12 +779,11 @@ function renderItem(main, ctx, id) {
     content,
     ctx.thirdParty ? null : h('section', { 'aria-labelledby': 'cite-h', id: 'item-citations' }, h('h2', { id: 'cite-h' }, t('cite.title')), citeBox),
     requestBox,
-    h('section', { 'aria-labelledby': 'consent-h' }, h('h2', { id: 'consent-h' }, t('consent.title')), consentBox),
+    // A third party neither answers consent nor sends items on: its page has its audit only.
+    ctx.thirdParty ? null : h('section', { 'aria-labelledby': 'consent-h' }, h('h2', { id: 'consent-h' }, t('consent.title')), consentBox),
     h('section', { 'aria-labelledby': 'where-h' },
-      h('h2', { id: 'where-h' }, t('where.title')),
-      h('p', { class: 'muted' }, t('where.intro')),
-      whereBox,
-      h('h3', {}, t('where.audit')),
+      h('h2', { id: 'where-h' }, t(ctx.thirdParty ? 'where.audit' : 'where.title')),
+      ctx.thirdParty ? null : [h('p', { class: 'muted' }, t('where.intro')), whereBox, h('h3', {}, t('where.audit'))],
       auditBox,
     ),
   );
@@ -815,8 +814,12 @@ function renderItem(main, ctx, id) {
     const first = !lastMeta;
     lastMeta = key;
     if (!it) {
-      // Not here (revoked, expired, deleted, or never came): say why, rather than wait.
+      // Not here (revoked, expired, deleted, or never came): say why, rather than wait; and
+      // offer nothing that needs the item.
+      heading.textContent = t('items.item');
       fill(meta, await goneNotice(id));
+      fill(content);
+      fill(requestBox);
       fill(whereBox, h('p', { class: 'muted' }, t('items.not-found')));
       fill(citeBox);
       try {
