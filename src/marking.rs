@@ -128,7 +128,8 @@ mod tests {
         let e = normalize(Some("TLP:WHITE")).unwrap_err();
         assert!(e.to_string().contains("TLP:CLEAR in TLP 2.0"), "{e}");
         assert!(matches!(normalize(Some("TLP:AMBR")), Err(MarkingError::NotTlp { .. })));
-        assert!(matches!(normalize(Some("TLPRED")), Err(MarkingError::NotTlp { .. })));
+        assert!(matches!(normalize(Some("TLP:PURPLE")), Err(MarkingError::NotTlp { .. })));
+        assert_eq!(normalize(Some("TLPRED")).unwrap(), "TLP:RED", "no separator is still the label");
         assert_eq!(normalize(Some("a\nb")), Err(MarkingError::Shape));
         assert_eq!(normalize(Some(&"x".repeat(101))), Err(MarkingError::Shape));
     }

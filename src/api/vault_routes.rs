@@ -531,7 +531,7 @@ mod tests {
     fn a_file_name_goes_out_in_ascii_and_in_utf8() {
         assert_eq!(
             content_disposition("Список организаций.xlsx"),
-            "attachment; filename=\"_______ ___________.xlsx\"; filename*=UTF-8''%D0%A1%D0%BF%D0%B8%D1%81%D0%BE%D0%BA%20%D0%BE%D1%80%D0%B3%D0%B0%D0%BD%D0%B8%D0%B7%D0%B0%D1%86%D0%B8%D0%B9.xlsx"
+            "attachment; filename=\"______ ___________.xlsx\"; filename*=UTF-8''%D0%A1%D0%BF%D0%B8%D1%81%D0%BE%D0%BA%20%D0%BE%D1%80%D0%B3%D0%B0%D0%BD%D0%B8%D0%B7%D0%B0%D1%86%D0%B8%D0%B9.xlsx"
         );
         assert_eq!(content_disposition("a\"b\r\n.txt"), "attachment; filename=\"a_b.txt\"; filename*=UTF-8''a%22b.txt");
         assert_eq!(content_disposition("../../etc/passwd"), "attachment; filename=\"passwd\"; filename*=UTF-8''passwd");

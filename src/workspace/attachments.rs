@@ -115,3 +115,78 @@ pub fn read<R: ReadDoc>(doc: &R, obj: &ObjId) -> Result<Vec<Attachment>> {
     out.sort_by(|a, b| (&a.at, &a.item).cmp(&(&b.at, &b.item)));
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use automerge::Automerge;
+
+    use crate::workspace::meeting::{self, MeetingPatch, NewMeeting};
+    use crate::workspace::testing::{ctx, sync_pair};
+    use crate::workspace::{WorkspaceError, thread};
+
+    const ITEM: &str = "0123456789abcdef0123456789abcdef";
+
+    fn new_meeting() -> Automerge {
+        let mut d = Automerge::new();
+        let new = NewMeeting {
+            title: "Consultation".into(),
+            starts: "2027-02-10T10:00:00Z".into(),
+            ends: None,
+            kind: meeting::MeetingKind::Consultation,
+            venue: None,
+            sidelines_of: None,
+        };
+        meeting::create(&mut d, &ctx("ana", "cica"), &new).unwrap();
+        d
+    }
+
+    #[test]
+    fn the_same_item_attached_from_both_nodes_at_once_is_one_attachment() {
+        let mut a = new_meeting();
+        let mut b = a.fork();
+        let attach = MeetingPatch { attach: vec![ITEM.to_uppercase()], ..Default::default() };
+        meeting::update(&mut a, &ctx("ana", "cica"), &attach).unwrap();
+        meeting::update(&mut b, &ctx("ivan", "sco-rats"), &attach).unwrap();
+        sync_pair(&mut a, &mut b);
+        let m = meeting::read(&a, "m").unwrap();
+        assert_eq!(m.attachments.len(), 1);
+        assert_eq!(m.attachments[0].item, ITEM, "kept in lower case");
+        assert!(m.attachments[0].title.is_none() && !m.attachments[0].readable, "the workspace holds no title");
+        let detach = MeetingPatch { detach: vec![ITEM.into()], ..Default::default() };
+        meeting::update(&mut a, &ctx("ana", "cica"), &detach).unwrap();
+        assert!(meeting::read(&a, "m").unwrap().attachments.is_empty());
+        let again = meeting::update(&mut a, &ctx("ana", "cica"), &detach);
+        assert!(matches!(again, Err(WorkspaceError::NoSuchEntry { .. })), "{again:?}");
+    }
+
+    #[test]
+    fn what_is_not_an_item_id_is_refused_and_changes_nothing() {
+        let mut a = new_meeting();
+        let heads = a.get_heads();
+        for bad in ["0123", "zz23456789abcdef0123456789abcdef", "../etc/passwd"] {
+            let e = meeting::update(
+                &mut a,
+                &ctx("ana", "cica"),
+                &MeetingPatch { attach: vec![bad.into()], ..Default::default() },
+            );
+            assert!(matches!(e, Err(WorkspaceError::Invalid { field: "attachment", .. })), "{bad}: {e:?}");
+        }
+        let many: Vec<String> = (0..=super::MAX_ATTACHMENTS).map(|i| format!("{i:032x}")).collect();
+        assert!(
+            meeting::update(&mut a, &ctx("ana", "cica"), &MeetingPatch { attach: many, ..Default::default() }).is_err()
+        );
+        assert_eq!(a.get_heads(), heads);
+    }
+
+    #[test]
+    fn a_message_keeps_the_items_it_attaches() {
+        use crate::workspace::party_docs::PartyDoc;
+        let mut annex = PartyDoc::Annex(crate::ids::DocId([9; 16])).genesis(&"cica".parse().unwrap()).unwrap();
+        thread::post_with(&mut annex, &ctx("ana", "cica"), "See the list.", &[ITEM.into()]).unwrap();
+        let mut t = Automerge::new();
+        thread::start(&mut t, &ctx("ana", "cica"), "Lists").unwrap();
+        let th = thread::read(&t, &[&annex], "t").unwrap();
+        assert_eq!(th.messages[0].attachments[0].item, ITEM);
+        assert_eq!(th.messages[0].attachments[0].by.as_ref().unwrap().officer, "ana");
+    }
+}
