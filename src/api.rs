@@ -161,6 +161,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/items/{id}/content", get(v::content))
         .route("/api/items/{id}/explain", get(v::explain))
         .route("/api/items/{id}/request", post(v::request_item))
+        .route("/api/items/{id}/citations", get(v::citations))
+        .route("/api/granted", get(v::granted))
         .route("/api/consent", get(v::consent_list).post(v::consent_request))
         .route("/api/consent/{id}/grant", post(v::consent_grant))
         .route("/api/consent/{id}/deny", post(v::consent_deny))

@@ -205,8 +205,11 @@ pub fn main() -> ExitCode {
     init_logging(cli.log_format);
     // A command's output piped into `head` or `grep -q` ends quietly when the reader goes, as
     // other Unix tools do, instead of panicking on the closed pipe. Not for the node and the
-    // bench: they write to sockets and must get EPIPE as an error, never die of the signal.
-    if !matches!(cli.command, Command::Serve | Command::Bench(_)) {
+    // bench: they write to sockets and must get EPIPE as an error, never die of the signal. Nor
+    // for `item share`: the node may refuse an upload (a mandate, a third party's node) before
+    // the whole file is sent, and the refusal must be read and said, not lost to the signal.
+    let uploads = matches!(cli.command, Command::Item(item::ItemCmd::Share { .. }));
+    if !matches!(cli.command, Command::Serve | Command::Bench(_)) && !uploads {
         // SAFETY: at start, before any thread is spawned; SIG_DFL is a valid disposition.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }

@@ -52,6 +52,7 @@ pub use auth::import_own_documents;
 pub use consent::ConsentView;
 pub use drafts::OriginalSource;
 pub use history::{HistoryEntry, TextChange};
+pub use items::{Citations, Granted, GrantedItem, ItemRefusal};
 pub use items::{Explanation, ItemView};
 pub use parties::PartyInfo;
 pub use peers::Traffic;
@@ -110,6 +111,9 @@ pub enum EngineError {
     /// An officer's request refused, as a code with parameters (see [`Refusal`]).
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// An item operation refused by a rule, with its code.
+    #[error("{0}")]
+    ItemRefused(ItemRefusal),
 }
 
 impl From<WorkspaceError> for EngineError {

@@ -8,6 +8,7 @@
 //! Domain (pure, no I/O):
 //! - [`ids`]: document and Party identifiers.
 //! - [`workspace`]: the automerge documents (meetings, groups, drafts, registry, threads).
+//! - [`marking`]: handling markings of items, free text or TLP 2.0 labels.
 //! - [`policy`]: the one function that says what may go to which peer, and why not.
 //! - [`authority`]: the one function that says who may write which document (each Party's
 //!   records are its own), and why not.
@@ -43,6 +44,7 @@ pub mod engine;
 pub mod ids;
 pub mod inbox;
 pub mod keys;
+pub mod marking;
 pub mod metrics;
 pub mod net;
 pub mod node;

@@ -313,8 +313,39 @@ pub fn open_chunk(key: &ItemKey, env: &Envelope, index: u32, ciphertext: &[u8]) 
         .map_err(|_| VaultError::Tampered { item: env.item, what: format!("chunk {index}") })
 }
 
+/// Separates the title from the file name in an item's sealed label: a control character, which
+/// neither may hold ([`label`] refuses it). A label without it is a title alone (items provided
+/// before file names were kept).
+const LABEL_SEP: char = '\u{1f}';
+
+/// The plaintext sealed as an item's title: the title, and the name of the file it came from if
+/// known, so that both stay encrypted and signed with the item (no plaintext of them on disk).
+/// `None` when either holds a control character.
+pub fn label(title: &str, file_name: Option<&str>) -> Option<String> {
+    let clean = |s: &str| !s.chars().any(char::is_control);
+    match file_name.map(str::trim).filter(|f| !f.is_empty()) {
+        _ if !clean(title) => None,
+        Some(f) if !clean(f) => None,
+        Some(f) => Some(format!("{title}{LABEL_SEP}{f}")),
+        None => Some(title.to_string()),
+    }
+}
+
 /// Decrypts the title.
 pub fn open_title(key: &ItemKey, env: &Envelope) -> Result<String, VaultError> {
+    open_label(key, env).map(|(title, _)| title)
+}
+
+/// Decrypts the title and the file name the item was provided from, if it was kept.
+pub fn open_label(key: &ItemKey, env: &Envelope) -> Result<(String, Option<String>), VaultError> {
+    let label = open_raw_title(key, env)?;
+    Ok(match label.split_once(LABEL_SEP) {
+        Some((t, f)) => (t.to_string(), Some(f.to_string())),
+        None => (label, None),
+    })
+}
+
+fn open_raw_title(key: &ItemKey, env: &Envelope) -> Result<String, VaultError> {
     let pt = key
         .cipher()
         .decrypt(&Nonce::from(env.title_nonce), Payload { msg: &env.title_ct, aad: &env.item.0 })
@@ -405,6 +436,22 @@ mod tests {
         let wrap = seal_key(&key, &env, &"sco-rats".parse().unwrap(), &sealing_public(&[9; 32]).unwrap()).unwrap();
         assert!(open_key(&wrap, &env, &[10; 32]).is_err());
         assert!(open_key(&wrap, &forged, &[9; 32]).is_err());
+    }
+
+    #[test]
+    fn a_file_name_is_sealed_with_the_title_and_read_apart() {
+        let sk = SigningKey::from_bytes(&[3; 32]);
+        let mut s = Sealer::new(ItemId::random());
+        s.chunk(b"x", true).unwrap();
+        let l = label("Список", Some("список организаций.xlsx")).unwrap();
+        let (env, key) = s.finish("cica".parse().unwrap(), "t".into(), "TLP:AMBER".into(), None, &l, &sk).unwrap();
+        let (title, file) = open_label(&key, &env.envelope).unwrap();
+        assert_eq!((title.as_str(), file.as_deref()), ("Список", Some("список организаций.xlsx")));
+        assert_eq!(open_title(&key, &env.envelope).unwrap(), "Список");
+        assert!(!env.envelope.title_ct.windows(4).any(|w| w == b"xlsx"), "the file name is encrypted");
+        assert_eq!(label("a\u{1f}b", None), None, "a control character in a title is refused");
+        assert_eq!(label("a", Some("x\ny")), None);
+        assert_eq!(label("a", Some(" ")).as_deref(), Some("a"));
     }
 
     #[test]

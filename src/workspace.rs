@@ -6,6 +6,7 @@
 //! synchronous: it turns officers' requests into automerge changes and documents into views;
 //! it knows nothing of disks or networks.
 
+pub mod attachments;
 pub mod draft;
 pub mod group;
 pub mod history;

@@ -128,8 +128,21 @@ let afterLogin = '#/dashboard';
 let mustChange = null;
 let shellOff = []; // listeners of the logged-in shell
 
+// A third party's node (it pins providers, no Party) shows what a third party does: the items
+// granted to it (items.js), the audit log and the account; nothing of the Parties' workflow.
+// Asked once per session.
+let thirdParty = null;
+const THIRD_PARTY_PAGES = ['items', 'audit', 'account', 'admin'];
+
+function markThirdParty() {
+  document.body.dataset.node = thirdParty ? 'third-party' : 'party';
+  for (const a of document.querySelectorAll('#nav a[data-nav]')) {
+    if (!THIRD_PARTY_PAGES.includes(a.dataset.nav)) a.parentElement.hidden = !!thirdParty;
+  }
+}
+
 function ctx() {
-  return { session };
+  return { session, thirdParty: !!thirdParty };
 }
 
 function parseRoute() {
@@ -174,6 +187,15 @@ async function route(moveFocus = true) {
   }
   if (page === 'login' || !location.hash) {
     location.replace('#/dashboard');
+    return;
+  }
+  if (thirdParty === null) {
+    thirdParty = await api('GET', '/api/granted').then((g) => !!g.third_party_node).catch(() => false);
+    if (mine !== seq) return;
+    markThirdParty();
+  }
+  if (thirdParty && !THIRD_PARTY_PAGES.includes(page)) {
+    location.replace('#/items');
     return;
   }
   markNav(page);
@@ -520,6 +542,8 @@ function endSession() {
   setCsrf('');
   peers = null;
   resetParties(null);
+  thirdParty = null;
+  markThirdParty();
   $('nav').hidden = true;
   $('account').hidden = true;
   $('conn').hidden = true;

@@ -89,6 +89,10 @@ impl AppError {
                 EngineError::NoItem(_) => StatusCode::NOT_FOUND,
                 EngineError::Item(_) | EngineError::Consent(_) => StatusCode::CONFLICT,
                 EngineError::Mandate(_) => StatusCode::FORBIDDEN,
+                EngineError::ItemRefused(r) => match r {
+                    crate::engine::ItemRefusal::ThirdPartyNode => StatusCode::FORBIDDEN,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                },
                 EngineError::Refused(r) if r.is_mandate() => StatusCode::FORBIDDEN,
                 EngineError::Refused(r) if r.is_not_found() => StatusCode::NOT_FOUND,
                 EngineError::Refused(_) => StatusCode::CONFLICT,
@@ -111,6 +115,8 @@ impl IntoResponse for AppError {
                 WorkspaceError::Workflow(r) => json!({ "error": self.to_string(), "refusal": r }),
                 _ => json!({ "error": self.to_string() }),
             },
+            // An item refused by a rule: its code, for the clients to say in their words.
+            AppError::Engine(EngineError::ItemRefused(r)) => json!({ "error": self.to_string(), "refusal": r }),
             // The same for the engine's refusals that officers meet in the web app: the code
             // and its parameters, while `error` keeps the CLI's words (with its commands).
             AppError::Engine(e) => match refusal(e) {

@@ -11,15 +11,16 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::workspace_routes::OfficerName;
-use super::{AppError, AppState};
+use super::workspace_routes::{OfficerName, reads_items};
+use super::{AppError, AppState, Caller};
 use crate::audit::SignedEntry;
 use crate::config::MandatedAction;
-use crate::engine::{ConsentView, EngineError, Explanation, ItemView};
+use crate::engine::{Citations, ConsentView, EngineError, Explanation, Granted, ItemRefusal, ItemView};
 use crate::ids::{ItemId, PartyId};
 use crate::vault::{self, CHUNK_BYTES, Sealer};
 use crate::workspace::mandates::{Mandate, NewMandate};
 use crate::workspace::{Author, ChangeCtx};
+use axum::Extension;
 
 /// Largest item accepted: 2 GiB.
 pub const MAX_ITEM_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -40,6 +41,10 @@ pub struct ShareMeta {
     /// Cited mandate.
     #[serde(default)]
     pub mandate: Option<String>,
+    /// The name of the file the item comes from, kept (encrypted, with the title) so that the
+    /// item is saved under it again.
+    #[serde(default)]
+    pub file_name: Option<String>,
 }
 
 /// Reads the metadata line at the head of an upload; answers it and the bytes read past it.
@@ -75,10 +80,17 @@ async fn read_meta(
 pub async fn share(State(s): State<AppState>, o: OfficerName, body: Body) -> Result<Json<ItemView>, AppError> {
     let officer = o.0.clone();
     let mut stream = body.into_data_stream();
+    // A third party's node provides nothing: refused before a byte is stored.
+    s.engine.read(|c| c.check_may_provide()).await?;
     let (q, mut buf) = read_meta(&mut stream).await?;
-    if q.title.trim().is_empty() || q.title.len() > 1000 {
-        return Err(AppError::BadRequest("the title must be 1 to 1000 bytes".into()));
-    }
+    let refused = |r: ItemRefusal| AppError::Engine(EngineError::ItemRefused(r));
+    let file_name = q.file_name.as_deref().map(base_name).filter(|f| !f.is_empty());
+    let label = vault::label(q.title.trim(), file_name.as_deref())
+        .filter(|_| {
+            !q.title.trim().is_empty() && q.title.len() <= 1000 && file_name.as_ref().is_none_or(|f| f.len() <= 255)
+        })
+        .ok_or(refused(ItemRefusal::Label))?;
+    let marking = crate::marking::normalize(q.marking.as_deref()).map_err(|e| refused(e.into()))?;
     let mandate = q.mandate.clone().filter(|m| !m.trim().is_empty());
     let m2 = mandate.clone();
     s.engine.read(move |c| c.check_mandate(MandatedAction::ItemShare, m2.as_deref())).await?;
@@ -131,15 +143,39 @@ pub async fn share(State(s): State<AppState>, o: OfficerName, body: Body) -> Res
             .await;
         return Err(e);
     }
-    let marking = q.marking.clone().filter(|m| !m.trim().is_empty()).unwrap_or_else(|| "RESTRICTED".into());
-    let title = q.title.clone();
-    let view = s.engine.write(move |c| c.item_finish(sealer, &title, marking, mandate, &officer)).await?;
+    let view = s.engine.write(move |c| c.item_finish(sealer, &label, marking, mandate, &officer)).await?;
     Ok(Json(view))
 }
 
-/// `GET /api/items`.
-pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<ItemView>>, AppError> {
-    Ok(Json(s.engine.read(|c| c.item_list()).await?))
+/// The last component of a file name as a browser or a shell gives it (no directory).
+fn base_name(f: &str) -> String {
+    f.rsplit(['/', '\\']).next().unwrap_or("").trim().to_string()
+}
+
+/// `GET /api/items`. A role that does not read items sees no title (nor file name): only that
+/// an item is there, its provider and marking.
+pub async fn list(State(s): State<AppState>, caller: Extension<Caller>) -> Result<Json<Vec<ItemView>>, AppError> {
+    let mut v = s.engine.read(|c| c.item_list()).await?;
+    if !reads_items(&caller) {
+        for i in &mut v {
+            i.title = None;
+            i.file_name = None;
+            i.readable = false;
+        }
+    }
+    Ok(Json(v))
+}
+
+/// `GET /api/items/{id}/citations`: the meetings and messages that attach an item.
+pub async fn citations(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Citations>, AppError> {
+    Ok(Json(s.engine.read(move |c| c.item_citations(&id)).await?))
+}
+
+/// `GET /api/granted`: the items granted to this node's organisation as a third party, with
+/// their state, and whether this is a third party's node.
+pub async fn granted(State(s): State<AppState>, caller: Extension<Caller>) -> Result<Json<Granted>, AppError> {
+    let may_read = reads_items(&caller);
+    Ok(Json(s.engine.read(move |c| c.granted(may_read)).await?))
 }
 
 /// `GET /api/items/{id}/content`: the decrypted body, streamed. The provider's signature and
@@ -156,7 +192,7 @@ pub async fn content(State(s): State<AppState>, o: OfficerName, Path(id): Path<S
         .await?;
     // The signature and ciphertext were checked; a title that still does not open is a broken
     // item, and the officer is told so rather than shown an empty title.
-    let title = vault::open_title(&key, &env.envelope).map_err(|e| EngineError::Item(e.to_string()))?;
+    let (title, file_name) = vault::open_label(&key, &env.envelope).map_err(|e| EngineError::Item(e.to_string()))?;
     let e = env.envelope.clone();
     let key = Arc::new(key);
     let engine = s.engine.clone();
@@ -187,7 +223,33 @@ pub async fn content(State(s): State<AppState>, o: OfficerName, Path(id): Path<S
     if let Ok(v) = header::HeaderValue::from_str(&env.envelope.provider.to_string()) {
         h.insert("x-liaison-provider", v);
     }
+    // Saved under the name it was provided from (else its title), whatever the script.
+    if let Ok(v) = header::HeaderValue::from_str(&content_disposition(file_name.as_deref().unwrap_or(&title))) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
     Ok(resp)
+}
+
+/// `attachment` with the file name twice (RFC 6266): `filename` in ASCII for old clients, with
+/// what is not ASCII (or would end the quoted string) as `_`, and `filename*` in UTF-8,
+/// percent-encoded as RFC 8187 (formerly 5987) says.
+pub fn content_disposition(name: &str) -> String {
+    let name: String = name.chars().filter(|c| !c.is_control()).collect();
+    let name = base_name(&name);
+    let name = if name.is_empty() { "item".to_string() } else { name };
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii() && c != '"' && c != '\\' && c != '%' { c } else { '_' }).collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
 fn percent_encode(s: &str) -> String {
@@ -459,4 +521,20 @@ pub async fn audit_verify(State(s): State<AppState>) -> Result<Json<AuditReport>
 /// nodes, countersigned here; and of its own, countersigned there).
 pub async fn audit_witnessed(State(s): State<AppState>) -> Result<Json<Vec<crate::witness::Witnessed>>, AppError> {
     Ok(Json(s.engine.read(|c| Ok(c.audit_witnessed())).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn a_file_name_goes_out_in_ascii_and_in_utf8() {
+        assert_eq!(
+            content_disposition("Список организаций.xlsx"),
+            "attachment; filename=\"______ ___________.xlsx\"; filename*=UTF-8''%D0%A1%D0%BF%D0%B8%D1%81%D0%BE%D0%BA%20%D0%BE%D1%80%D0%B3%D0%B0%D0%BD%D0%B8%D0%B7%D0%B0%D1%86%D0%B8%D0%B9.xlsx"
+        );
+        assert_eq!(content_disposition("a\"b\r\n.txt"), "attachment; filename=\"a_b.txt\"; filename*=UTF-8''a%22b.txt");
+        assert_eq!(content_disposition("../../etc/passwd"), "attachment; filename=\"passwd\"; filename*=UTF-8''passwd");
+        assert_eq!(content_disposition(""), "attachment; filename=\"item\"; filename*=UTF-8''item");
+    }
 }

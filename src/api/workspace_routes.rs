@@ -7,7 +7,8 @@ use axum::http::request::Parts;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::{AppError, AppState};
+use super::{AppError, AppState, Caller};
+use crate::accounts::Role;
 use crate::engine::{Core, EngineError};
 use crate::workspace::group::{self, Group, GroupPatch, NewGroup};
 use crate::workspace::meeting::{self, Meeting, MeetingPatch, NewMeeting};
@@ -82,8 +83,42 @@ pub(super) fn read_one<T>(
 
 // ---- meetings ----
 
-pub async fn list_meetings(State(s): State<AppState>) -> Result<Json<Vec<Meeting>>, AppError> {
-    let mut v = s.engine.read(|c| read_all(c, DocKind::Meeting, meeting::read)).await?;
+/// Whether the caller's role reads provided items: then attachments show their titles.
+pub(super) fn reads_items(caller: &Caller) -> bool {
+    caller.role >= Role::Liaison
+}
+
+/// A meeting with its attachments filled in for the caller.
+fn meeting_for(c: &mut Core, id: crate::ids::DocId, may_read: bool) -> Result<Meeting, EngineError> {
+    let mut m = meeting::read(c.doc(id)?, &id.to_string())?;
+    c.fill_attachments(&mut m.attachments, may_read)?;
+    Ok(m)
+}
+
+/// A thread with its messages' attachments filled in for the caller.
+fn thread_for(c: &mut Core, id: crate::ids::DocId, may_read: bool) -> Result<Thread, EngineError> {
+    let mut t = c.read_thread(id)?;
+    for m in &mut t.messages {
+        c.fill_attachments(&mut m.attachments, may_read)?;
+    }
+    Ok(t)
+}
+
+pub async fn list_meetings(
+    State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
+) -> Result<Json<Vec<Meeting>>, AppError> {
+    let may_read = reads_items(&caller);
+    let mut v = s
+        .engine
+        .read(move |c| {
+            let mut v = read_all(c, DocKind::Meeting, meeting::read)?;
+            for m in &mut v {
+                c.fill_attachments(&mut m.attachments, may_read)?;
+            }
+            Ok(v)
+        })
+        .await?;
     v.sort_by(|a, b| (&a.starts, &a.title).cmp(&(&b.starts, &b.title)));
     Ok(Json(v))
 }
@@ -98,23 +133,42 @@ pub async fn create_meeting(
     Ok(Json(Created { id: id.to_string() }))
 }
 
-pub async fn show_meeting(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Meeting>, AppError> {
-    Ok(Json(s.engine.read(move |c| read_one(c, DocKind::Meeting, &id, meeting::read)).await?))
+pub async fn show_meeting(
+    State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Meeting>, AppError> {
+    let may_read = reads_items(&caller);
+    Ok(Json(
+        s.engine
+            .read(move |c| {
+                let id = c.resolve(DocKind::Meeting, &id)?;
+                meeting_for(c, id, may_read)
+            })
+            .await?,
+    ))
 }
 
 pub async fn update_meeting(
     State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
     Path(id): Path<String>,
-    Json(patch): Json<MeetingPatch>,
+    Json(mut patch): Json<MeetingPatch>,
 ) -> Result<Json<Meeting>, AppError> {
+    // Attaching cites a provided item: the role that handles items does it.
+    if !patch.attach.is_empty() || !patch.detach.is_empty() {
+        super::auth::require(&caller, Role::Liaison)?;
+    }
+    let may_read = reads_items(&caller);
     let ctx = s.ctx(o);
     let m = s
         .engine
         .write(move |c| {
             let id = c.resolve(DocKind::Meeting, &id)?;
+            patch.attach = patch.attach.iter().map(|i| c.item_to_attach(i)).collect::<Result<_, _>>()?;
             c.change(id, |d| meeting::update(d, &ctx, &patch))?;
-            Ok(meeting::read(c.doc(id)?, &id.to_string())?)
+            meeting_for(c, id, may_read)
         })
         .await?;
     Ok(Json(m))
@@ -159,6 +213,10 @@ pub async fn update_group(
         .engine
         .write(move |c| {
             let id = c.resolve(DocKind::Group, &id)?;
+            // A cited mandate must be one of this Party's, in force, as when a group is set up.
+            if let Some(r) = patch.mandate_ref.as_deref().filter(|r| !r.trim().is_empty()) {
+                c.check_mandate(crate::config::MandatedAction::GroupCreate, Some(r))?;
+            }
             c.change(id, |d| group::update(d, &ctx, &patch))?;
             Ok(group::read(c.doc(id)?, &id.to_string())?)
         })
@@ -321,6 +379,9 @@ pub struct NewThread {
     subject: String,
     /// First message.
     text: String,
+    /// Items the first message attaches (ids or unique prefixes of items held here).
+    #[serde(default)]
+    attach: Vec<String>,
 }
 
 pub async fn start_thread(
@@ -329,16 +390,21 @@ pub async fn start_thread(
     Json(body): Json<NewThread>,
 ) -> Result<Json<Created>, AppError> {
     let ctx = s.ctx(o);
-    let id = s.engine.write(move |c| c.start_thread(&ctx, &body.subject, &body.text)).await?;
+    let id = s.engine.write(move |c| c.start_thread_with(&ctx, &body.subject, &body.text, &body.attach)).await?;
     Ok(Json(Created { id: id.to_string() }))
 }
 
-pub async fn show_thread(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Thread>, AppError> {
+pub async fn show_thread(
+    State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Thread>, AppError> {
+    let may_read = reads_items(&caller);
     Ok(Json(
         s.engine
             .read(move |c| {
                 let id = c.resolve(DocKind::Thread, &id)?;
-                c.read_thread(id)
+                thread_for(c, id, may_read)
             })
             .await?,
     ))
@@ -349,21 +415,26 @@ pub async fn show_thread(State(s): State<AppState>, Path(id): Path<String>) -> R
 pub struct NewMessage {
     /// Body.
     text: String,
+    /// Items it attaches (ids or unique prefixes of items held here).
+    #[serde(default)]
+    attach: Vec<String>,
 }
 
 pub async fn post_message(
     State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
     Path(id): Path<String>,
     Json(body): Json<NewMessage>,
 ) -> Result<Json<Thread>, AppError> {
+    let may_read = reads_items(&caller);
     let ctx = s.ctx(o);
     let t = s
         .engine
         .write(move |c| {
             let id = c.resolve(DocKind::Thread, &id)?;
-            c.post_message(&ctx, id, &body.text)?;
-            c.read_thread(id)
+            c.post_message_with(&ctx, id, &body.text, &body.attach)?;
+            thread_for(c, id, may_read)
         })
         .await?;
     Ok(Json(t))

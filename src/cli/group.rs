@@ -59,6 +59,11 @@ pub enum GroupCmd {
         /// Remove a member by id (repeatable).
         #[arg(long, value_name = "ID")]
         remove_member: Vec<String>,
+        /// Cite this Party's Member-State mandate (recorded with `liaison mandate add`) for the
+        /// change, as `group create --mandate-ref` does; each Party cites its own ("" takes
+        /// ours back).
+        #[arg(long, value_name = "REF")]
+        mandate_ref: Option<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -93,7 +98,7 @@ pub async fn run(dir: &Path, cmd: &GroupCmd, officer: &str) -> anyhow::Result<()
                 Ok(())
             }
         }
-        GroupCmd::Update { id, name, mandate, add_member, remove_member, json } => {
+        GroupCmd::Update { id, name, mandate, add_member, remove_member, mandate_ref, json } => {
             let patch = GroupPatch {
                 name: name.clone(),
                 mandate: mandate.clone(),
@@ -102,6 +107,7 @@ pub async fn run(dir: &Path, cmd: &GroupCmd, officer: &str) -> anyhow::Result<()
                     .map(|p| NewMember { name: p.name.clone(), party: p.party.clone(), role: p.role.clone() })
                     .collect(),
                 remove_members: remove_member.clone(),
+                mandate_ref: mandate_ref.clone(),
             };
             let g: Group = c.send(Method::PATCH, &format!("/api/groups/{id}"), &patch).await?;
             if *json {
@@ -118,6 +124,12 @@ fn print_group(g: &Group) {
     println!("{}", g.name);
     println!("  id       {}", g.id);
     println!("  mandate  {}", g.mandate);
+    if let Some(r) = &g.mandate_ref {
+        println!("  set up under {r}{}", g.created_by.as_ref().map(|a| format!(" ({})", a.party)).unwrap_or_default());
+    }
+    for (party, r) in &g.mandate_refs {
+        println!("  cited by {party}: {r}");
+    }
     if let Some(a) = &g.created_by {
         println!("  set up   by {} ({}) {}", a.officer, a.party, output::opt(&g.created_at));
     }

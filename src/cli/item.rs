@@ -10,7 +10,7 @@ use reqwest::Method;
 use super::output;
 use crate::api::{Requested, ShareMeta};
 use crate::client::Client;
-use crate::engine::{Explanation, ItemView};
+use crate::engine::{Citations, Explanation, Granted, ItemView};
 
 /// Item commands.
 #[derive(Subcommand, Debug)]
@@ -24,9 +24,13 @@ pub enum ItemCmd {
         /// The file to provide (any size; it is streamed).
         #[arg(long, value_name = "FILE")]
         file: PathBuf,
-        /// Handling marking, shown in lists.
-        #[arg(long, value_name = "MARKING", default_value = "RESTRICTED")]
+        /// Handling marking, shown in lists: free text, or a TLP 2.0 label (TLP:CLEAR,
+        /// TLP:GREEN, TLP:AMBER, TLP:AMBER+STRICT, TLP:RED), which is checked.
+        #[arg(long, value_name = "MARKING", default_value = "RESTRICTED", conflicts_with = "tlp")]
         marking: String,
+        /// Mark it with a TLP 2.0 label instead of --marking.
+        #[arg(long, value_enum, value_name = "LABEL")]
+        tlp: Option<crate::marking::Tlp>,
         /// The Member-State mandate it is provided under (recorded with `liaison mandate add`).
         #[arg(long, value_name = "REF")]
         mandate: Option<String>,
@@ -49,6 +53,21 @@ pub enum ItemCmd {
         /// standard output unless that is a terminal (a provided file is rarely text).
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// The meetings and messages that attach an item.
+    Cited {
+        /// Its id (or a unique prefix).
+        id: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// On a third party's node: the items granted to this organisation, and whether each grant
+    /// stands, was revoked (by whom, when) or expired.
+    Granted {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// On a third party's node: ask the providers' nodes for an item granted to us.
     Request {
@@ -81,11 +100,20 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()> {
     let c = Client::for_data_dir(dir, officer)?;
     match cmd {
-        ItemCmd::Share { title, file, marking, mandate, json } => {
+        ItemCmd::Share { title, file, marking, tlp, mandate, json } => {
             let f = tokio::fs::File::open(file).await.with_context(|| format!("opening {}", file.display()))?;
             let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
-            // The title goes in the body, never in the URL (access logs keep URLs).
-            let meta = ShareMeta { title: title.clone(), marking: Some(marking.clone()), mandate: mandate.clone() };
+            let marking = tlp.map(|t| t.label().to_string()).unwrap_or_else(|| marking.clone());
+            // Checked here too, so that a wrong label is said before the file is sent.
+            let marking = crate::marking::normalize(Some(&marking))?;
+            // The title goes in the body, never in the URL (access logs keep URLs). So does the
+            // file's name, kept encrypted with the title so that it is saved under it again.
+            let meta = ShareMeta {
+                title: title.clone(),
+                marking: Some(marking),
+                mandate: mandate.clone(),
+                file_name: file.file_name().map(|n| n.to_string_lossy().into_owned()),
+            };
             let mut head = serde_json::to_vec(&meta)?;
             head.push(b'\n');
             let pb = bar(len, "encrypting and storing");
@@ -166,6 +194,46 @@ pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()>
                 eprintln!("written to {}", f.display());
             }
             Ok(())
+        }
+        ItemCmd::Cited { id, json } => {
+            let v: Citations = c.get(&format!("/api/items/{}/citations", crate::client::encode(id))).await?;
+            if *json {
+                return output::json(&v);
+            }
+            for m in &v.meetings {
+                println!("meeting  {}  {}  {}", output::short(&m.id), m.starts, m.title);
+            }
+            for m in &v.messages {
+                let who = m.author.as_ref().map(|a| format!("{} ({})", a.officer, a.party)).unwrap_or_default();
+                println!("message  {}  {}  {who}  {}", output::short(&m.thread), m.at, m.subject);
+            }
+            if v.meetings.is_empty() && v.messages.is_empty() {
+                eprintln!("no meeting or message attaches item {}", v.item);
+            }
+            Ok(())
+        }
+        ItemCmd::Granted { json } => {
+            let v: Granted = c.get("/api/granted").await?;
+            if *json {
+                return output::json(&v);
+            }
+            output::list(&v.grants, false, &["ITEM", "PROVIDER", "STATE", "SINCE", "BY", "MARKING", "TITLE"], |g| {
+                let (since, by) = match (&g.revoked_at, &g.revoked_by) {
+                    (Some(at), by) => (at.clone(), by.clone().unwrap_or_default()),
+                    _ => (g.granted_at.clone(), g.granted_by.clone()),
+                };
+                vec![
+                    output::short(&g.item),
+                    g.provider.clone(),
+                    g.state.clone(),
+                    since,
+                    by,
+                    g.marking.clone().unwrap_or_default(),
+                    g.title
+                        .clone()
+                        .unwrap_or_else(|| if g.held { "(restricted item)".into() } else { "(not held)".into() }),
+                ]
+            })
         }
         ItemCmd::Request { id } => {
             let r: Requested =

@@ -106,6 +106,22 @@ pub enum MeetingCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Attach provided items to a meeting (or take them off with --detach). Only the item's id
+    /// goes into the meeting; who may read the item is still the vault's rule, so officers who
+    /// may not see "restricted item". Needs the liaison role.
+    Attach {
+        /// The meeting's id (or a unique prefix).
+        id: String,
+        /// An item held here: its id or a unique prefix (repeatable).
+        #[arg(long, value_name = "ITEM", required = true)]
+        item: Vec<String>,
+        /// Take these items off the meeting instead.
+        #[arg(long)]
+        detach: bool,
+        /// Print the meeting as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Parses NAME:PARTY[:ROLE].
@@ -158,6 +174,7 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
                 Ok(())
             }
         }
+        MeetingCmd::Attach { id, item, detach, json } => attach(&c, id, item, *detach, *json).await,
         MeetingCmd::History { id, limit, json } => {
             let v: Vec<crate::engine::HistoryEntry> =
                 c.get(&format!("/api/meetings/{}/history?limit={limit}", crate::client::encode(id))).await?;
@@ -193,6 +210,7 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
                 add_participants: add_participant.clone(),
                 remove_participants: remove_participant.clone(),
                 minutes,
+                ..Default::default()
             };
             let m: Meeting = c.send(Method::PATCH, &format!("/api/meetings/{id}"), &patch).await?;
             if *json {
@@ -202,6 +220,38 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
                 Ok(())
             }
         }
+    }
+}
+
+/// `meeting attach ID --item ITEM [--detach]`.
+async fn attach(c: &Client, id: &str, items: &[String], detach: bool, json: bool) -> anyhow::Result<()> {
+    let patch = if detach {
+        // Detaching names the full id the meeting holds: find it from a prefix.
+        let m: Meeting = c.get(&format!("/api/meetings/{id}")).await?;
+        let mut full = Vec::new();
+        for i in items {
+            let found: Vec<&str> = m
+                .attachments
+                .iter()
+                .map(|a| a.item.as_str())
+                .filter(|a| a.starts_with(&i.to_ascii_lowercase()))
+                .collect();
+            match found.as_slice() {
+                [one] => full.push(one.to_string()),
+                [] => anyhow::bail!("no item {i:?} is attached to this meeting"),
+                _ => anyhow::bail!("{i:?} matches {} attached items; give more of the id", found.len()),
+            }
+        }
+        MeetingPatch { detach: full, ..Default::default() }
+    } else {
+        MeetingPatch { attach: items.to_vec(), ..Default::default() }
+    };
+    let m: Meeting = c.send(Method::PATCH, &format!("/api/meetings/{id}"), &patch).await?;
+    if json {
+        output::json(&m)
+    } else {
+        print_meeting(&m);
+        Ok(())
     }
 }
 
@@ -249,10 +299,27 @@ fn print_meeting(m: &Meeting) {
             p.id
         );
     }
+    if !m.attachments.is_empty() {
+        println!("  attachments");
+        for a in &m.attachments {
+            println!("    {}", attachment_line(a));
+        }
+    }
     if !m.minutes.is_empty() {
         println!("  minutes");
         for l in m.minutes.lines() {
             println!("    {l}");
         }
     }
+}
+
+/// One attachment as the CLI prints it: the title only if this officer may read the item.
+pub fn attachment_line(a: &crate::workspace::attachments::Attachment) -> String {
+    let what = match (&a.title, a.held) {
+        (Some(t), _) => t.clone(),
+        (None, true) => "(restricted item)".into(),
+        (None, false) => "(item not held here)".into(),
+    };
+    let marking = a.marking.as_ref().map(|m| format!(" [{m}]")).unwrap_or_default();
+    format!("{}  {what}{marking}", output::short(&a.item))
 }

@@ -25,6 +25,10 @@ pub enum MessageCmd {
         /// Reply in this thread (id or unique prefix).
         #[arg(long, value_name = "THREAD")]
         thread: Option<String>,
+        /// Attach a provided item held here: its id or a unique prefix (repeatable). Only the
+        /// id goes into the message; officers who may not read the item see "restricted item".
+        #[arg(long, value_name = "ITEM")]
+        attach: Vec<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -55,18 +59,26 @@ pub enum MessageCmd {
 pub async fn run(dir: &Path, cmd: &MessageCmd, officer: &str) -> anyhow::Result<()> {
     let c = Client::for_data_dir(dir, officer)?;
     match cmd {
-        MessageCmd::Send { subject, text_file, thread, json } => {
+        MessageCmd::Send { subject, text_file, thread, attach, json } => {
             let text = read_text_file(text_file)?;
             let id = match (thread, subject) {
                 (Some(t), _) => {
                     let t: Thread = c
-                        .send(Method::POST, &format!("/api/threads/{t}/messages"), &serde_json::json!({ "text": text }))
+                        .send(
+                            Method::POST,
+                            &format!("/api/threads/{t}/messages"),
+                            &serde_json::json!({ "text": text, "attach": attach }),
+                        )
                         .await?;
                     t.id
                 }
                 (None, Some(s)) => {
                     let r: Created = c
-                        .send(Method::POST, "/api/threads", &serde_json::json!({ "subject": s, "text": text }))
+                        .send(
+                            Method::POST,
+                            "/api/threads",
+                            &serde_json::json!({ "subject": s, "text": text, "attach": attach }),
+                        )
                         .await?;
                     r.id
                 }
@@ -108,6 +120,9 @@ pub async fn run(dir: &Path, cmd: &MessageCmd, officer: &str) -> anyhow::Result<
                 println!("— {who}, {}", m.at);
                 for l in m.text.lines() {
                     println!("  {l}");
+                }
+                for a in &m.attachments {
+                    println!("  attached: {}", super::meeting::attachment_line(a));
                 }
             }
             Ok(())

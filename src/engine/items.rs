@@ -25,8 +25,12 @@ use crate::policy::{self, Decision, ItemFacts, Subject};
 use crate::store::StoredItem;
 use crate::vault::{self, ItemKey, KeyWrap, Sealer, SignedEnvelope, VaultError};
 
+mod granted;
+mod links;
 pub(super) mod refusals;
 mod transfer;
+pub use granted::{Granted, GrantedItem, ItemRefusal};
+pub use links::Citations;
 pub(super) use transfer::{
     abandon, item_frames, on_chunk, on_item_list, on_offer, on_request, schedule_grants_for, transmitted,
 };
@@ -76,6 +80,9 @@ pub struct ItemView {
     pub from_peer: Option<String>,
     /// The item's content hash, hex (what grants name).
     pub content_hash: String,
+    /// The name of the file it was provided from, if kept (decrypted like the title).
+    #[serde(default)]
+    pub file_name: Option<String>,
     /// Whether the provider's signature over the envelope verifies against its pinned key. A
     /// false here means the stored item was altered (or the provider's key is not pinned).
     #[serde(default)]
@@ -127,6 +134,7 @@ pub(super) fn finish_upload(
     mandate: Option<String>,
     officer: &str,
 ) -> Result<ItemView, EngineError> {
+    core.check_may_provide()?;
     let us = core.identity.party.id.clone();
     let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (env, key) = sealer
@@ -198,11 +206,15 @@ fn our_key(core: &Core, item: &StoredItem) -> Option<ItemKey> {
 fn view(core: &Core, item: &StoredItem, key: Option<&ItemKey>) -> ItemView {
     let e = &item.envelope.envelope;
     let signature_ok = provider_key(core, &e.provider).is_some_and(|pk| item.envelope.verify(&pk).is_ok());
+    let (title, file_name) = match key.and_then(|k| vault::open_label(k, e).ok()) {
+        Some((t, f)) => (Some(t), f),
+        None => (None, None),
+    };
     ItemView {
         id: e.item.to_string(),
         provider: e.provider.to_string(),
         marking: e.marking.clone(),
-        title: key.and_then(|k| vault::open_title(k, e).ok()),
+        title,
         bytes: e.plaintext_bytes,
         created_at: e.created_at.clone(),
         mandate: e.mandate.clone(),
@@ -210,6 +222,7 @@ fn view(core: &Core, item: &StoredItem, key: Option<&ItemKey>) -> ItemView {
         from_peer: item.from_peer.clone(),
         content_hash: hex::encode(item.envelope.content_hash()),
         signature_ok,
+        file_name,
     }
 }
 

@@ -171,14 +171,41 @@ impl Core {
 
     /// Starts a thread with its first message (ours); returns its id.
     pub fn start_thread(&mut self, ctx: &ChangeCtx, subject: &str, text: &str) -> Result<DocId, EngineError> {
+        self.start_thread_with(ctx, subject, text, &[])
+    }
+
+    /// [`Core::start_thread`], its first message attaching items held here.
+    pub fn start_thread_with(
+        &mut self,
+        ctx: &ChangeCtx,
+        subject: &str,
+        text: &str,
+        attach: &[String],
+    ) -> Result<DocId, EngineError> {
         thread::check_body(text)?;
+        for i in attach {
+            self.item_to_attach(i)?;
+        }
         let id = self.create(DocKind::Thread, |d| thread::start(d, ctx, subject))?;
-        self.post_message(ctx, id, text)?;
+        self.post_message_with(ctx, id, text, attach)?;
         Ok(id)
     }
 
     /// Adds a message of ours to a thread; returns its id.
     pub fn post_message(&mut self, ctx: &ChangeCtx, thread_id: DocId, text: &str) -> Result<String, EngineError> {
-        self.change_own(PartyDoc::Annex(thread_id), |a| thread::post(a, ctx, text))
+        self.post_message_with(ctx, thread_id, text, &[])
+    }
+
+    /// Adds a message of ours to a thread, attaching items held here (ids or unique prefixes);
+    /// returns its id.
+    pub fn post_message_with(
+        &mut self,
+        ctx: &ChangeCtx,
+        thread_id: DocId,
+        text: &str,
+        attach: &[String],
+    ) -> Result<String, EngineError> {
+        let attach = attach.iter().map(|i| self.item_to_attach(i)).collect::<Result<Vec<_>, _>>()?;
+        self.change_own(PartyDoc::Annex(thread_id), |a| thread::post_with(a, ctx, text, &attach))
     }
 }

@@ -3,7 +3,7 @@
 //! Layout: `kind`, `schema`, `name`, `mandate`, `members: [{id, name, party, role?}]`,
 //! `created_by`, `created_at`, `updated_by`, `updated_at`.
 
-use automerge::{Automerge, ROOT};
+use automerge::{Automerge, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 use super::util::{get_author, get_str, list_maps, req_str};
@@ -37,6 +37,10 @@ pub struct GroupPatch {
     /// Member ids to remove.
     #[serde(default)]
     pub remove_members: Vec<String>,
+    /// The Member-State mandate of the updating Party that the change cites: each Party cites
+    /// its own, kept under its party id ("" takes this Party's citation back).
+    #[serde(default)]
+    pub mandate_ref: Option<String>,
 }
 
 /// A member to add.
@@ -64,6 +68,9 @@ pub struct Group {
     pub mandate_ref: Option<String>,
     /// Members, in the order they joined.
     pub members: Vec<Member>,
+    /// The mandates each Party cited when changing the group, by party id.
+    #[serde(default)]
+    pub mandate_refs: std::collections::BTreeMap<String, String>,
     /// Who set it up.
     pub created_by: Option<Author>,
     /// When.
@@ -112,7 +119,20 @@ pub fn update(doc: &mut Automerge, ctx: &ChangeCtx, patch: &GroupPatch) -> Resul
     for m in &patch.add_members {
         check_line("member name", &m.name)?;
     }
+    if let Some(r) = patch.mandate_ref.as_deref().filter(|r| !r.is_empty()) {
+        check_line("mandate_ref", r)?;
+    }
     change(doc, ctx, |tx| {
+        if let Some(r) = &patch.mandate_ref {
+            let refs = tx.map(&ROOT, "mandate_refs")?;
+            if r.is_empty() {
+                if tx.read().get(&refs, ctx.author.party.as_str())?.is_some() {
+                    tx.delete_key(&refs, ctx.author.party.as_str())?;
+                }
+            } else {
+                tx.put_str(&refs, ctx.author.party.as_str(), r)?;
+            }
+        }
         if let Some(n) = &patch.name {
             tx.put_str(&ROOT, "name", n)?;
         }
@@ -152,12 +172,27 @@ pub fn read(doc: &Automerge, id: &str) -> Result<Group> {
         name: req_str(doc, &ROOT, "name")?,
         mandate: req_str(doc, &ROOT, "mandate")?,
         mandate_ref: get_str(doc, &ROOT, "mandate_ref")?,
+        mandate_refs: read_refs(doc)?,
         members,
         created_by: get_author(doc, &ROOT, "created_by")?,
         created_at: get_str(doc, &ROOT, "created_at")?,
         updated_by: get_author(doc, &ROOT, "updated_by")?,
         updated_at: get_str(doc, &ROOT, "updated_at")?,
     })
+}
+
+/// The `mandate_refs` map: party id to the mandate it cited.
+fn read_refs(doc: &Automerge) -> Result<std::collections::BTreeMap<String, String>> {
+    use automerge::{ObjType, Value};
+    let mut out = std::collections::BTreeMap::new();
+    if let Some((Value::Object(ObjType::Map), refs)) = doc.get(&ROOT, "mandate_refs")? {
+        for party in doc.keys(&refs) {
+            if let Some(r) = get_str(doc, &refs, &party)? {
+                out.insert(party, r);
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 use automerge::{Automerge, ROOT};
 use serde::{Deserialize, Serialize};
 
+use super::attachments::{self, Attachment};
 use super::util::{get_author, get_str, list_maps, req_str};
 use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, check_line, init_root, parse_time, touch};
 use crate::ids::{PartyId, random_hex};
@@ -137,6 +138,12 @@ pub struct MeetingPatch {
     /// New minutes text, merged as minimal splices.
     #[serde(default)]
     pub minutes: Option<String>,
+    /// Provided items to attach, by full id (only the id goes into the meeting).
+    #[serde(default)]
+    pub attach: Vec<String>,
+    /// Attached items to take off, by full id.
+    #[serde(default)]
+    pub detach: Vec<String>,
 }
 
 /// A participant to add.
@@ -184,6 +191,9 @@ pub struct Meeting {
     pub updated_by: Option<Author>,
     /// When.
     pub updated_at: Option<String>,
+    /// Provided items it cites (see [`super::attachments`]).
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 /// One agenda item.
@@ -258,6 +268,7 @@ pub fn update(doc: &mut Automerge, ctx: &ChangeCtx, patch: &MeetingPatch) -> Res
     for p in &patch.add_participants {
         check_line("participant name", &p.name)?;
     }
+    let attach = attachments::check(&patch.attach, current.attachments.len())?;
     change(doc, ctx, |tx| {
         if let Some(t) = &patch.title {
             tx.put_str(&ROOT, "title", t)?;
@@ -303,6 +314,8 @@ pub fn update(doc: &mut Automerge, ctx: &ChangeCtx, patch: &MeetingPatch) -> Res
         if let Some(m) = &patch.minutes {
             tx.update_text(&ROOT, "minutes", m)?;
         }
+        attachments::remove(tx, &ROOT, &patch.detach)?;
+        attachments::put(tx, &ROOT, &attach, ctx)?;
         touch(tx, ctx)
     })
 }
@@ -340,6 +353,7 @@ pub fn read(doc: &Automerge, id: &str) -> Result<Meeting> {
         created_at: get_str(doc, &ROOT, "created_at")?,
         updated_by: get_author(doc, &ROOT, "updated_by")?,
         updated_at: get_str(doc, &ROOT, "updated_at")?,
+        attachments: attachments::read(doc, &ROOT)?,
     })
 }
 

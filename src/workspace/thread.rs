@@ -11,6 +11,7 @@
 use automerge::{Automerge, ROOT};
 use serde::{Deserialize, Serialize};
 
+use super::attachments::{self, Attachment};
 use super::party_docs::party_of;
 use super::util::{get_author, get_str, list_maps, map_maps, req_str};
 use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, check_line, init_root};
@@ -46,6 +47,9 @@ pub struct Message {
     pub at: String,
     /// Body.
     pub text: String,
+    /// Provided items it cites (see [`super::attachments`]).
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 /// Refuses an empty or over-long message.
@@ -70,7 +74,13 @@ pub fn start(doc: &mut Automerge, ctx: &ChangeCtx, subject: &str) -> Result<()> 
 
 /// Adds a message of the author's Party to its annex of a thread; returns its id.
 pub fn post(annex: &mut Automerge, ctx: &ChangeCtx, text: &str) -> Result<String> {
+    post_with(annex, ctx, text, &[])
+}
+
+/// [`post`], citing provided items by full id (only the ids go into the message).
+pub fn post_with(annex: &mut Automerge, ctx: &ChangeCtx, text: &str, attach: &[String]) -> Result<String> {
     check_body(text)?;
+    let attach = attachments::check(attach, 0)?;
     let owner = party_of(annex).ok_or_else(|| WorkspaceError::Malformed("an annex that names no Party".into()))?;
     if owner != ctx.author.party {
         return Err(WorkspaceError::Refused(Refusal::NotItsParty {
@@ -85,7 +95,8 @@ pub fn post(annex: &mut Automerge, ctx: &ChangeCtx, text: &str) -> Result<String
         let m = tx.put_map(&posts, &id)?;
         tx.put_str(&m, "by", &ctx.author.officer)?;
         tx.put_str(&m, "at", &ctx.now_str())?;
-        tx.put_str(&m, "text", text)
+        tx.put_str(&m, "text", text)?;
+        attachments::put(tx, &m, &attach, ctx)
     })?;
     Ok(id)
 }
@@ -101,6 +112,7 @@ pub fn read(doc: &Automerge, annexes: &[&Automerge], id: &str) -> Result<Thread>
                 author: Some(Author { officer: get_str(*a, &m, "by")?.unwrap_or_default(), party: party.clone() }),
                 at: req_str(*a, &m, "at")?,
                 text: req_str(*a, &m, "text")?,
+                attachments: attachments::read(*a, &m)?,
             });
         }
     }

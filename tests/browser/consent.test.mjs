@@ -140,8 +140,18 @@ test('an item is provided, asked for and granted to a third party through the we
       throw new Error(`CICA: no [data-consent="${request}"] [data-action="grant"] appeared on #/items`);
     });
     await waitConsentState(pageC, request, 'pending');
-    pageC.on('dialog', (d) => d.accept());
+    // Granting asks first (the app's dialog): cancelled, nothing happens.
     await grant.click();
+    await pageC.locator('dialog#confirm-dialog').waitFor();
+    assert.match(await pageC.locator('#confirm-text').textContent(), new RegExp(TITLE), 'the question names the item by its title');
+    await pageC.locator('button#confirm-cancel').click();
+    await pageC.locator('dialog#confirm-dialog').waitFor({ state: 'detached' });
+    await waitConsentState(pageC, request, 'pending');
+    assert.ok(!(await cica.json(['consent', 'list', '--json'])).find((x) => x.request === request).grant, 'a cancelled grant grants nothing');
+    // The request names the item by its title, not its id.
+    assert.ok((await pageC.locator(`[data-consent="${request}"] a[data-item-link]`).textContent()).includes(TITLE));
+    await grant.click();
+    await pageC.locator('button#confirm-ok').click();
 
     // 5. Granted on both screens; un-oct's node then holds the item.
     await Promise.all([waitConsentState(pageC, request, 'granted'), waitConsentState(pageR, request, 'granted')]);
@@ -158,5 +168,14 @@ test('an item is provided, asked for and granted to a third party through the we
       await p.evaluate((sel) => document.querySelector(sel)?.scrollIntoView({ block: 'center' }), `[data-consent="${request}"]`);
     }
     await h.screenshotSideBySide([pageC, pageR]);
+
+    // Revoking asks first too: cancelled, the grant stands; confirmed, it is revoked.
+    const revoke = pageC.locator(`[data-consent="${request}"] [data-action="revoke"]`);
+    await revoke.click();
+    await pageC.locator('button#confirm-cancel').click();
+    await waitConsentState(pageC, request, 'granted');
+    await revoke.click();
+    await pageC.locator('button#confirm-ok').click();
+    await waitConsentState(pageC, request, 'revoked');
   });
 });

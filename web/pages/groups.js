@@ -14,6 +14,9 @@ register({
     'groups.mandate': 'Mandate (what the group develops proposals on)',
     'groups.mandate-ref': 'Member-State mandate cited',
     'groups.mandate-ref-hint': 'The reference of a recorded mandate, if the node requires one',
+    'groups.mandate-ref-by': 'Member-State mandate cited by {party}: {ref}',
+    'groups.mandate-ref-ours': 'Our Party’s Member-State mandate for this group',
+    'groups.mandate-ref-ours-hint': 'Each Party cites its own recorded mandate; leave empty to cite none',
     'groups.create': 'Set up',
     'groups.created': 'Working group set up.',
     'groups.none': 'No working groups yet.',
@@ -63,6 +66,9 @@ register({
     'groups.mandate': 'Мандат (по каким вопросам группа готовит предложения)',
     'groups.mandate-ref': 'Ссылка на мандат государств-членов',
     'groups.mandate-ref-hint': 'Номер зарегистрированного мандата, если узел его требует',
+    'groups.mandate-ref-by': 'Мандат государств-членов, на который ссылается {party}: {ref}',
+    'groups.mandate-ref-ours': 'Мандат государств-членов нашей Стороны для этой группы',
+    'groups.mandate-ref-ours-hint': 'Каждая Сторона ссылается на свой зарегистрированный мандат; оставьте пустым, чтобы не ссылаться',
     'groups.create': 'Создать',
     'groups.created': 'Рабочая группа создана.',
     'groups.none': 'Рабочих групп пока нет.',
@@ -224,6 +230,7 @@ function renderGroup(main, ctx, id) {
       info,
       h('p', { class: 'lead' }, group.mandate),
       group.mandate_ref ? h('p', { class: 'muted' }, `${t('groups.mandate-ref')}: ${group.mandate_ref}`) : null,
+      Object.entries(group.mandate_refs || {}).map(([party, ref]) => h('p', { class: 'muted', 'data-mandate-ref': party }, t('groups.mandate-ref-by', { party, ref }))),
       group.created_by
         ? h('p', { class: 'muted small' }, t('groups.created-by', { who: `${group.created_by.officer} (${group.created_by.party})`, at: fmtDateTime(group.created_at) }))
         : null,
@@ -232,7 +239,7 @@ function renderGroup(main, ctx, id) {
     if (first && can(ctx, 'member')) {
       first = false;
       fill(memberFormBox, await addMemberForm(group, ctx, load));
-      fill(editBox, editGroupForm(group, load));
+      fill(editBox, editGroupForm(group, load, ctx));
     }
   };
 
@@ -333,20 +340,31 @@ async function addMemberForm(group, ctx, reload) {
   return form;
 }
 
-function editGroupForm(group, reload) {
+function editGroupForm(group, reload, ctx) {
   const name = h('input', { id: 'group-edit-name', value: group.name, required: true });
   const mandate = h('input', { id: 'group-edit-mandate', value: group.mandate, required: true });
+  // This Party's own citation (as group create cites one): the node checks it is ours, in force.
+  const us = ctx && ctx.session ? ctx.session.party_id : '';
+  const cited = (group.mandate_refs || {})[us] || '';
+  const ref = h('input', { id: 'group-edit-mandate-ref', value: cited, list: 'group-edit-mandate-refs' });
+  const refs = h('datalist', { id: 'group-edit-mandate-refs' });
+  api('GET', '/api/mandates')
+    .then((list) => fill(refs, (list || []).filter((m) => m.party === us).map((m) => h('option', { value: m.reference }, `${m.reference}: ${m.scope}`))))
+    .catch(() => {});
   const submit = h('button', { type: 'submit' }, t('groups.save'));
   const form = h(
     'form',
     {},
-    h('div', { class: 'grid2' }, field(t('groups.name'), name), field(t('groups.mandate'), mandate)),
+    h('div', { class: 'grid2' }, field(t('groups.name'), name), field(t('groups.mandate'), mandate), field(t('groups.mandate-ref-ours'), ref, t('groups.mandate-ref-ours-hint'))),
+    refs,
     h('div', { class: 'actions' }, submit),
   );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     busy(submit, async () => {
-      await api('PATCH', `/api/groups/${encodeURIComponent(group.id)}`, { name: name.value.trim(), mandate: mandate.value.trim() });
+      const body = { name: name.value.trim(), mandate: mandate.value.trim() };
+      if (ref.value.trim() !== cited) body.mandate_ref = ref.value.trim();
+      await api('PATCH', `/api/groups/${encodeURIComponent(group.id)}`, body);
       toast(t('ui.saved'));
       await reload();
     });

@@ -11,6 +11,7 @@ import {
 import { auditTable } from '/pages/audit.js';
 // The explain answer's reason by its code (its `reason` text is the CLI's, naming CLI commands).
 import { refusalText } from '/api.js';
+import { TLP, markingBadge, citationsSection, grantedTable, goneNotice } from '/pages/attachments.js';
 
 register({
   en: {
@@ -38,7 +39,7 @@ register({
     'items.c-size': 'Size',
     'items.c-created': 'Provided',
     'items.c-signature': 'Signature',
-    'items.untitled': '(title not readable on this node)',
+    'items.untitled': '(restricted item: no title for your role, or no key on this node)',
     'items.sig-ok': 'valid',
     'items.sig-bad': 'INVALID',
     'items.item': 'Item',
@@ -77,6 +78,9 @@ register({
     'consent.granted': 'Consent granted.',
     'consent.denied': 'Consent denied.',
     'consent.revoked': 'Consent revoked: the third party must destroy the key.',
+    'consent.grant-confirm': 'Let “{item}” go to {third} for “{purpose}”? It is sent at once.',
+    'consent.deny-confirm': 'Refuse to let “{item}” go to {third}?',
+    'consent.revoke-confirm': 'Revoke the consent for “{item}” to go to {third}? The third party must destroy it; this cannot be undone.',
     'consent.transmitted': 'transmitted',
     'consent.key-destroyed': 'key destroyed (confirmed)',
     'consent.awaiting': 'awaiting the provider',
@@ -153,7 +157,7 @@ register({
     'items.c-size': 'Размер',
     'items.c-created': 'Предоставлен',
     'items.c-signature': 'Подпись',
-    'items.untitled': '(название на этом узле не читается)',
+    'items.untitled': '(материал ограниченного доступа: название недоступно вашей роли или на этом узле нет ключа)',
     'items.sig-ok': 'верна',
     'items.sig-bad': 'НЕВЕРНА',
     'items.item': 'Материал',
@@ -192,6 +196,9 @@ register({
     'consent.granted': 'Согласие дано.',
     'consent.denied': 'В согласии отказано.',
     'consent.revoked': 'Согласие отозвано: третья сторона обязана уничтожить ключ.',
+    'consent.grant-confirm': 'Разрешить передачу «{item}» третьей стороне {third} с целью «{purpose}»? Материал будет отправлен сразу.',
+    'consent.deny-confirm': 'Отказать в передаче «{item}» третьей стороне {third}?',
+    'consent.revoke-confirm': 'Отозвать согласие на передачу «{item}» третьей стороне {third}? Третья сторона обязана уничтожить материал; отменить это нельзя.',
     'consent.transmitted': 'передан',
     'consent.key-destroyed': 'ключ уничтожен (подтверждено)',
     'consent.awaiting': 'ожидает ответа предоставившей стороны',
@@ -256,6 +263,7 @@ export function render(main, ctx, id) {
 // ---- the list ----
 
 function renderList(main, ctx) {
+  if (ctx.thirdParty) return renderGranted(main, ctx);
   const mandates = mandatesSection(ctx);
   const itemsBox = h('div', { 'aria-busy': 'true' }, t('ui.loading'));
   const consentBox = h('div', {}, t('ui.loading'));
@@ -305,6 +313,42 @@ function renderList(main, ctx) {
     clearInterval(timer);
     off();
     mandates.stop();
+  };
+}
+
+/**
+ * A third party's node: the items granted to this organisation with their state, and asking
+ * for one; nothing of the Parties' workflow (no providing, no consent to answer, no mandates).
+ */
+function renderGranted(main, ctx) {
+  const box = h('div', { 'aria-busy': 'true' }, t('ui.loading'));
+  fill(
+    main,
+    pageHeading(t('granted.title')),
+    h('p', { class: 'muted' }, t('granted.intro')),
+    h('section', { 'aria-label': t('granted.title') }, box),
+    can(ctx, 'liaison') ? fetchForm(() => load()) : null,
+  );
+  let last = '';
+  const load = async () => {
+    try {
+      const g = await api('GET', '/api/granted');
+      const key = JSON.stringify(g.grants);
+      if (key !== last) {
+        last = key;
+        fill(box, grantedTable(g.grants || []));
+      }
+      box.removeAttribute('aria-busy');
+    } catch (e) {
+      showError(e, box);
+    }
+  };
+  load();
+  const timer = setInterval(load, POLL_MS);
+  const off = live((ev) => ev.event === 'peer' || ev.event === 'vault-changed', load);
+  return () => {
+    clearInterval(timer);
+    off();
   };
 }
 
@@ -501,7 +545,7 @@ function itemsTable(items) {
         { 'data-item': it.id },
         h('td', {}, h('a', { href: `#/items/${encodeURIComponent(it.id)}` }, it.title ?? t('items.untitled'))),
         h('td', {}, it.provider),
-        h('td', {}, badge(it.marking, 'marking')),
+        h('td', {}, markingBadge(it.marking)),
         h('td', { class: 'num' }, fmtBytes(it.bytes)),
         h('td', {}, fmtDateTime(it.created_at)),
         h('td', {}, it.signature_ok ? badge(t('items.sig-ok'), 'ok') : badge(t('items.sig-bad'), 'bad')),
@@ -513,7 +557,9 @@ function itemsTable(items) {
 function provideForm(onDone) {
   const title = h('input', { id: 'item-title', name: 'title', required: true, maxlength: '1000' });
   const file = h('input', { id: 'item-file', name: 'file', type: 'file', required: true });
-  const marking = h('input', { id: 'item-marking', name: 'marking', placeholder: 'RESTRICTED' });
+  // A TLP 2.0 label from the list, or free text (the node checks what looks like TLP).
+  const marking = h('input', { id: 'item-marking', name: 'marking', placeholder: 'RESTRICTED', list: 'tlp-labels', autocomplete: 'off' });
+  const tlpList = h('datalist', { id: 'tlp-labels' }, TLP.map((l) => h('option', { value: l })));
   const mandate = h('input', { id: 'item-mandate', name: 'mandate', list: 'mandate-refs' });
   const refs = h('datalist', { id: 'mandate-refs' });
   const progress = h('progress', { id: 'item-progress', max: '100', value: '0' });
@@ -531,6 +577,7 @@ function provideForm(onDone) {
       field(t('items.f-mandate'), mandate, t('items.f-mandate-hint')),
     ),
     refs,
+    tlpList,
     h('div', { class: 'actions' }, submit, h('label', { for: 'item-progress', class: 'inline' }, t('items.progress')), progress, status),
   );
   // The recorded mandates, as suggestions for the mandate field.
@@ -548,6 +595,8 @@ function provideForm(onDone) {
       if (marking.value.trim()) q.marking = marking.value.trim();
       if (mandate.value.trim()) q.mandate = mandate.value.trim();
       const chosen = file.files[0];
+      // Kept (encrypted with the title) so that the item is saved under its name again.
+      q.file_name = chosen.name;
       // The live region is told only of the start, the end and a failure: the <progress>
       // element conveys the progress itself.
       status.textContent = t('items.uploading', { name: chosen.name, size: fmtBytes(chosen.size) });
@@ -618,8 +667,11 @@ export function consentSection(box, ctx, keep, onChange) {
   let last = '';
   const reload = async () => {
     try {
-      const all = (await api('GET', '/api/consent')) || [];
-      const list = all.filter(keep);
+      const [all, items] = await Promise.all([api('GET', '/api/consent'), api('GET', '/api/items').catch(() => [])]);
+      // Each request names its item by title when this officer may read it (the node sends
+      // no title otherwise).
+      const titles = new Map((items || []).filter((i) => i.title).map((i) => [i.id, i.title]));
+      const list = (all || []).filter(keep).map((c) => ({ ...c, title: titles.get(c.item) || null }));
       const key = JSON.stringify(list);
       if (key === last) return;
       last = key;
@@ -654,7 +706,7 @@ function consentRow(c, ctx, reload) {
   return h(
     'tr',
     { 'data-consent': c.request, 'data-state': c.state },
-    h('td', {}, h('a', { href: `#/items/${encodeURIComponent(c.item)}` }, shortId(c.item))),
+    h('td', {}, h('a', { href: `#/items/${encodeURIComponent(c.item)}`, 'data-item-link': c.item }, c.title || shortId(c.item))),
     h('td', {}, `${c.provider} → ${c.requester} → ${c.third_party}`),
     h('td', {}, c.purpose),
     h('td', {}, fmtDateTime(c.requested_at)),
@@ -670,8 +722,10 @@ function consentActions(c, ctx, reload) {
     const expires = h('input', { type: 'datetime-local', id: `expires-${c.request}`, class: 'small-input' });
     const grant = h('button', { type: 'button', 'data-action': 'grant', class: 'primary' }, t('consent.grant'));
     const deny = h('button', { type: 'button', 'data-action': 'deny', class: 'danger' }, t('consent.deny'));
+    const named = { item: c.title || shortId(c.item), third: c.third_party, purpose: c.purpose };
     grant.addEventListener('click', () =>
       busy(grant, async () => {
+        if (!(await confirmDialog(t('consent.grant-confirm', named)))) return;
         const body = {};
         if (expires.value) body.expires = fromLocalInput(expires.value);
         await api('POST', `/api/consent/${encodeURIComponent(c.request)}/grant`, body);
@@ -681,6 +735,7 @@ function consentActions(c, ctx, reload) {
     );
     deny.addEventListener('click', () =>
       busy(deny, async () => {
+        if (!(await confirmDialog(t('consent.deny-confirm', named)))) return;
         await api('POST', `/api/consent/${encodeURIComponent(c.request)}/deny`);
         toast(t('consent.denied'));
         await reload();
@@ -695,6 +750,8 @@ function consentActions(c, ctx, reload) {
     const revoke = h('button', { type: 'button', 'data-action': 'revoke', class: 'danger' }, t('consent.revoke'));
     revoke.addEventListener('click', () =>
       busy(revoke, async () => {
+        const named = { item: c.title || shortId(c.item), third: c.third_party };
+        if (!(await confirmDialog(t('consent.revoke-confirm', named)))) return;
         await api('POST', `/api/consent/${encodeURIComponent(c.grant)}/revoke`);
         toast(t('consent.revoked'));
         await reload();
@@ -715,19 +772,20 @@ function renderItem(main, ctx, id) {
   const consentBox = h('div', {}, t('ui.loading'));
   const whereBox = h('div', {}, t('ui.loading'));
   const auditBox = h('div', {}, t('ui.loading'));
+  const citeBox = h('div', {}, t('ui.loading'));
   fill(
     main,
     h('p', {}, h('a', { href: '#/items' }, `← ${t('items.back')}`)),
     heading,
     meta,
     content,
+    ctx.thirdParty ? null : h('section', { 'aria-labelledby': 'cite-h', id: 'item-citations' }, h('h2', { id: 'cite-h' }, t('cite.title')), citeBox),
     requestBox,
-    h('section', { 'aria-labelledby': 'consent-h' }, h('h2', { id: 'consent-h' }, t('consent.title')), consentBox),
+    // A third party neither answers consent nor sends items on: its page has its audit only.
+    ctx.thirdParty ? null : h('section', { 'aria-labelledby': 'consent-h' }, h('h2', { id: 'consent-h' }, t('consent.title')), consentBox),
     h('section', { 'aria-labelledby': 'where-h' },
-      h('h2', { id: 'where-h' }, t('where.title')),
-      h('p', { class: 'muted' }, t('where.intro')),
-      whereBox,
-      h('h3', {}, t('where.audit')),
+      h('h2', { id: 'where-h' }, t(ctx.thirdParty ? 'where.audit' : 'where.title')),
+      ctx.thirdParty ? null : [h('p', { class: 'muted' }, t('where.intro')), whereBox, h('h3', {}, t('where.audit'))],
       auditBox,
     ),
   );
@@ -758,7 +816,20 @@ function renderItem(main, ctx, id) {
     const first = !lastMeta;
     lastMeta = key;
     if (!it) {
-      fill(meta, h('p', { class: 'error' }, t('items.not-found')));
+      // Not here (revoked, expired, deleted, or never came): say why, rather than wait; and
+      // offer nothing that needs the item.
+      heading.textContent = t('items.item');
+      fill(meta, await goneNotice(id));
+      fill(content);
+      fill(requestBox);
+      fill(whereBox, h('p', { class: 'muted' }, t('items.not-found')));
+      fill(citeBox);
+      try {
+        const entries = await api('GET', `/api/audit?item=${encodeURIComponent(id)}`);
+        fill(auditBox, auditTable(entries || []));
+      } catch (e) {
+        fill(auditBox, h('p', { class: 'error' }, errorText(e.message)));
+      }
       return;
     }
     itemId = it.id;
@@ -767,6 +838,7 @@ function renderItem(main, ctx, id) {
     document.title = `${title} · liaison`;
     fill(meta, itemMeta(it));
     shown = [it, status.peers || []];
+    if (!ctx.thirdParty) citationsSection(citeBox, it.id);
     if (first) {
       fill(content, contentSection(it, ctx, (u) => {
         if (blobUrl) URL.revokeObjectURL(blobUrl);
@@ -774,7 +846,7 @@ function renderItem(main, ctx, id) {
       }));
       // Consent is asked of the provider by the holder: not offered on the provider's own items.
       const holder = it.provider !== ctx.session.party_id;
-      fill(requestBox, can(ctx, 'liaison') && holder ? requestForm(it, status.peers || [], () => consent.reload()) : null);
+      fill(requestBox, can(ctx, 'liaison') && holder && !ctx.thirdParty ? requestForm(it, status.peers || [], () => consent.reload()) : null);
     }
     loadWhere(it, status.peers || []);
   };
@@ -839,7 +911,7 @@ function itemMeta(it) {
       { class: 'meta' },
       row(t('items.id'), h('code', {}, it.id)),
       row(t('items.c-provider'), it.provider),
-      row(t('items.c-marking'), badge(it.marking, 'marking')),
+      row(t('items.c-marking'), markingBadge(it.marking)),
       row(t('items.c-size'), fmtBytes(it.bytes)),
       row(t('items.c-created'), fmtDateTime(it.created_at)),
       it.mandate ? row(t('items.mandate'), it.mandate) : null,
@@ -869,7 +941,7 @@ function contentSection(it, ctx, setBlob) {
         throw new ApiError(res.status, msg);
       }
       const buf = await res.arrayBuffer();
-      const name = it.title || it.id;
+      const name = it.file_name || it.title || it.id;
       const url = URL.createObjectURL(new Blob([buf], { type: 'application/octet-stream' }));
       setBlob(url);
       const text = asText(buf);

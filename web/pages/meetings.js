@@ -9,6 +9,7 @@ import {
 } from '/pages/ui.js';
 import { knownParties } from '/pages/groups.js';
 import { historyPanel } from '/pages/history.js';
+import { meetingAttachments } from '/pages/attachments.js';
 
 const KINDS = ['working-meeting', 'consultation'];
 const STATUSES = ['proposed', 'confirmed', 'held', 'cancelled'];
@@ -342,6 +343,7 @@ function renderMeeting(main, ctx, id) {
   const participants = h('div');
   const participantFormBox = h('div');
   const minutesBox = h('div');
+  const attachBox = h('div');
   const history = historyPanel({ path: `/api/meetings/${encodeURIComponent(id)}/history`, id: 'meeting-history' });
   fill(
     main,
@@ -351,6 +353,7 @@ function renderMeeting(main, ctx, id) {
     h('section', { 'aria-labelledby': 'agenda-h' }, h('h2', { id: 'agenda-h' }, t('meetings.agenda')), agenda, agendaFormBox),
     h('section', { 'aria-labelledby': 'participants-h' }, h('h2', { id: 'participants-h' }, t('meetings.participants')), participants, participantFormBox),
     h('section', { 'aria-labelledby': 'minutes-h' }, h('h2', { id: 'minutes-h' }, t('meetings.minutes')), minutesBox),
+    h('section', { 'aria-labelledby': 'attachments-h', id: 'meeting-attachments' }, h('h2', { id: 'attachments-h' }, t('att.title')), attachBox),
     h('section', { 'aria-label': t('meetings.history') }, history.el),
   );
   const editable = can(ctx, 'member');
@@ -380,6 +383,7 @@ function renderMeeting(main, ctx, id) {
     );
     fill(agenda, agendaList(m, editable, patch, load));
     fill(participants, participantsTable(m, editable, patch, load));
+    meetingAttachments(attachBox, m, can(ctx, 'liaison'), patch, load);
     // The forms are built once, so that a live reload does not wipe what is being typed.
     if (!built) {
       built = true;

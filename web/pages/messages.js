@@ -6,6 +6,7 @@ import { api } from '/api.js';
 import { register, t } from '/i18n.js';
 import { historyPanel } from '/pages/history.js';
 import { h, fill, field, toast, showError, busy, can, fmtDateTime, pageHeading, table, live } from '/pages/ui.js';
+import { attachmentList, itemSelect } from '/pages/attachments.js';
 
 register({
   en: {
@@ -214,6 +215,7 @@ function renderThread(main, ctx, id) {
               h('time', { datetime: m.at }, fmtDateTime(m.at)),
             ),
             h('div', { class: 'message-text' }, m.text),
+            attachmentList(m.attachments),
           ),
         ),
       ),
@@ -235,11 +237,21 @@ function renderThread(main, ctx, id) {
     text.value = loadDraft(key);
     text.addEventListener('input', () => saveDraft(key, text.value));
     const submit = h('button', { id: 'reply-send', type: 'submit', class: 'primary' }, t('messages.send'));
+    // An item to attach: only items this officer can read here are offered.
+    const attachBox = h('div');
+    let attach = null;
+    itemSelect('reply-attach', true)
+      .then((sel) => {
+        attach = sel;
+        if (sel) fill(attachBox, field(t('att.choose'), sel));
+      })
+      .catch(() => {});
     replyForm = h(
       'form',
       { class: 'card', 'aria-labelledby': 'reply-h', novalidate: true },
       h('h2', { id: 'reply-h' }, t('messages.reply')),
       field(t('messages.reply-text'), text),
+      attachBox,
       h('div', { class: 'actions' }, submit),
     );
     replyForm.addEventListener('submit', (e) => {
@@ -250,7 +262,10 @@ function renderThread(main, ctx, id) {
         return;
       }
       busy(submit, async () => {
-        show(await api('POST', `/api/threads/${encodeURIComponent(id)}/messages`, { text: text.value }));
+        const body = { text: text.value };
+        if (attach && attach.value) body.attach = [attach.value];
+        show(await api('POST', `/api/threads/${encodeURIComponent(id)}/messages`, body));
+        if (attach) attach.value = '';
         text.value = '';
         saveDraft(key, '');
         toast(t('messages.sent'));
