@@ -23,6 +23,7 @@ mod login_audit;
 mod login_limit;
 mod node_routes;
 mod presence;
+mod search_routes;
 mod session;
 pub mod tls;
 mod vault_routes;
@@ -103,6 +104,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// `[api] trusted_proxies`, replaced at a reload.
     pub trusted_proxies: Arc<client_addr::TrustedProxies>,
+    /// Full-text search over the workspace and the items' titles.
+    pub search: crate::search::Search,
 }
 
 /// The API's routes.
@@ -165,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/audit/verify", get(v::audit_verify))
         .route("/api/audit/witnessed", get(v::audit_witnessed))
         .route("/api/backup", post(backup_routes::backup))
+        .route("/api/search", get(search_routes::search))
         // Unknown API paths answer 401 too when not logged in: nothing is learnt without it.
         .route("/api/{*rest}", axum::routing::any(error::not_found))
         .route("/metrics", get(health::metrics))
