@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Core, EngineError};
 use crate::ids::DocId;
-use crate::workspace::{DocKind, draft, group, meeting, util};
+use crate::workspace::draft::{self, Draft};
+use crate::workspace::meeting::{self, Meeting};
+use crate::workspace::{DocKind, group, util};
 
 /// What a hit is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,51 +133,17 @@ fn annex_parent(core: &mut Core, id: DocId) -> Option<DocId> {
 /// The parts of one document.
 pub fn parts_of(core: &mut Core, id: DocId, kind: DocKind) -> Result<Vec<Part>, EngineError> {
     let sid = id.to_string();
-    let part = |kind, title: &str, text: String| Part {
-        doc: sid.clone(),
-        kind,
-        title: title.to_string(),
-        label: None,
-        lang: None,
-        anchor: None,
-        text,
-    };
+    let part = |kind, title: &str, text: String| part(&sid, kind, title, text);
     Ok(match kind {
-        DocKind::Meeting => {
-            let m = meeting::read(core.doc(id)?, &sid)?;
-            let mut words = vec![m.title.clone()];
-            words.extend(m.venue.clone());
-            words.extend(m.sidelines_of.clone());
-            words.extend(m.agenda.iter().map(|a| a.text.clone()));
-            words.extend(m.participants.iter().map(|p| p.name.clone()));
-            words.push(m.minutes.clone());
-            vec![part(PartKind::Meeting, &m.title, join(words))]
-        }
+        DocKind::Meeting => meeting_parts(&sid, &meeting::read(core.doc(id)?, &sid)?),
         DocKind::Group => {
             let g = group::read(core.doc(id)?, &sid)?;
             let mut words = vec![g.name.clone(), g.mandate.clone()];
             words.extend(g.members.iter().map(|m| m.name.clone()));
             vec![part(PartKind::Group, &g.name, join(words))]
         }
-        DocKind::Draft => {
-            // The text alone: approvals and signatures hold no words to find.
-            let d = draft::read(core.doc(id)?, &sid)?;
-            let mut parts = vec![part(PartKind::Draft, &d.title, d.title.clone())];
-            for p in &d.provisions {
-                for (lang, text) in &p.texts {
-                    if text.trim().is_empty() {
-                        continue;
-                    }
-                    parts.push(Part {
-                        label: Some(p.label.clone()),
-                        lang: Some(lang.clone()),
-                        anchor: Some(p.id.clone()),
-                        ..part(PartKind::Draft, &d.title, text.clone())
-                    });
-                }
-            }
-            parts
-        }
+        // The text alone: approvals and signatures hold no words to find.
+        DocKind::Draft => draft_parts(&sid, &draft::read(core.doc(id)?, &sid)?),
         DocKind::Thread => {
             let t = core.read_thread(id)?;
             let mut parts = vec![part(PartKind::Thread, &t.subject, t.subject.clone())];
@@ -190,6 +158,40 @@ pub fn parts_of(core: &mut Core, id: DocId, kind: DocKind) -> Result<Vec<Part>, 
         }
         _ => Vec::new(),
     })
+}
+
+fn part(doc: &str, kind: PartKind, title: &str, text: String) -> Part {
+    Part { doc: doc.to_string(), kind, title: title.to_string(), label: None, lang: None, anchor: None, text }
+}
+
+/// A meeting's one part: its title, venue, event, agenda, participants and minutes.
+pub fn meeting_parts(id: &str, m: &Meeting) -> Vec<Part> {
+    let mut words = vec![m.title.clone()];
+    words.extend(m.venue.clone());
+    words.extend(m.sidelines_of.clone());
+    words.extend(m.agenda.iter().map(|a| a.text.clone()));
+    words.extend(m.participants.iter().map(|p| p.name.clone()));
+    words.push(m.minutes.clone());
+    vec![part(id, PartKind::Meeting, &m.title, join(words))]
+}
+
+/// A draft's parts: its title, and each provision in each language that has text.
+pub fn draft_parts(id: &str, d: &Draft) -> Vec<Part> {
+    let mut parts = vec![part(id, PartKind::Draft, &d.title, d.title.clone())];
+    for p in &d.provisions {
+        for (lang, text) in &p.texts {
+            if text.trim().is_empty() {
+                continue;
+            }
+            parts.push(Part {
+                label: Some(p.label.clone()),
+                lang: Some(lang.clone()),
+                anchor: Some(p.id.clone()),
+                ..part(id, PartKind::Draft, &d.title, text.clone())
+            });
+        }
+    }
+    parts
 }
 
 /// The title of every item this node can read, as the item list shows them (decrypted in
