@@ -25,6 +25,7 @@ mod login_limit;
 mod node_routes;
 mod original_routes;
 mod presence;
+mod search_routes;
 mod session;
 pub mod tls;
 mod vault_routes;
@@ -106,6 +107,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// `[api] trusted_proxies`, replaced at a reload.
     pub trusted_proxies: Arc<client_addr::TrustedProxies>,
+    /// Full-text search over the workspace and the items' titles.
+    pub search: crate::search::Search,
 }
 
 /// The API's routes.
@@ -175,6 +178,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/backup", post(backup_routes::backup))
         .route("/api/inbox", get(inbox_routes::list))
         .route("/api/inbox/read", post(inbox_routes::mark_read))
+        .route("/api/search", get(search_routes::search))
         // Unknown API paths answer 401 too when not logged in: nothing is learnt without it.
         .route("/api/{*rest}", axum::routing::any(error::not_found))
         .route("/metrics", get(health::metrics))

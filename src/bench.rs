@@ -11,6 +11,8 @@
 //!   stream announced it (this includes A's fsync before it answers and B's fsync before it
 //!   announces).
 //! - **C**: a fresh node synced with one draft built from 100,000 single-character changes.
+//! - **S**: the search index (in process): indexing time and size for D's draft and 1,000
+//!   meetings, and query latency (`liaison bench --workload S`).
 //! - Peak RSS (VmHWM) of each node process.
 //!
 //! Every run starts fresh processes on a fresh copy of the stores. Alongside, the same process
@@ -20,6 +22,7 @@
 mod data;
 mod drafting;
 mod procs;
+mod search;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -152,7 +155,20 @@ async fn run_in(o: &BenchOptions, work: &Path) -> anyhow::Result<()> {
                 bench_sync(&exe, &work, "D", o, &|a: &[u8]| Ok(vec![drafting::treaty_doc(o.d_edits, Some(a))?])).await?
             }
             "B" => bench_latency(&exe, &work, o).await?,
-            other => bail!("unknown workload {other:?}; use A, B, C or D"),
+            // In process, with its own table: the search index's cost.
+            "S" => {
+                let rs = search::run(o.runs, o.d_edits, &work)?;
+                if let Some(f) = &o.json_out {
+                    use std::io::Write;
+                    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(f)?;
+                    for r in &rs {
+                        writeln!(file, "{}", serde_json::to_string(r)?)?;
+                    }
+                }
+                println!("{}", search::summary(&rs));
+                continue;
+            }
+            other => bail!("unknown workload {other:?}; use A, B, C, D or S"),
         };
         if let Some(f) = &o.json_out {
             use std::io::Write;

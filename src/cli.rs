@@ -19,6 +19,7 @@ mod message;
 mod officer;
 mod output;
 mod peer;
+mod search;
 mod status;
 
 use std::path::PathBuf;
@@ -129,6 +130,9 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Restore a backup into a new data dir (--data-dir, which must not exist or be empty).
     Restore(backup::RestoreArgs),
+    /// Search meetings, groups, drafts (every provision, every language), messages and the
+    /// titles of the items this officer may read, with English and Russian stemming.
+    Search(search::SearchArgs),
 }
 
 /// What `liaison` exits with, for scripts, monitoring checks and service managers.
@@ -279,6 +283,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Man => manuals::man(),
         Command::Backup(a) => rt()?.block_on(backup::backup(&data_dir()?, a)),
         Command::Restore(a) => backup::restore(&data_dir()?, a),
+        Command::Search(a) => rt()?.block_on(search::run(&data_dir()?, a, &officer())),
     }
 }
 

@@ -27,6 +27,7 @@
 //! - [`node`]: wires the parts together and runs them until shutdown.
 //! - [`cli`]: the `liaison` command line.
 //! - [`bench`]: the benchmark harness (`liaison bench`).
+//! - [`search`]: full-text search (tantivy) over the workspace and readable item titles.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod accounts;
@@ -49,6 +50,7 @@ pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod policy;
+pub mod search;
 pub mod signing;
 pub mod store;
 pub mod vault;

@@ -25,6 +25,10 @@ pub const RUN_FILE: &str = "run.json";
 /// `liaison id`.
 pub const ACTOR_CERT_FILE: &str = "actor-cert.json";
 
+/// The search index of the shared workspace, under the data dir (derived data: built again
+/// when missing, and left out of backups).
+pub const SEARCH_DIR: &str = "search";
+
 /// What a running node writes to [`RUN_FILE`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunInfo {
@@ -81,6 +85,9 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// The search index could not be opened or built again.
+    #[error(transparent)]
+    Search(#[from] crate::search::SearchError),
 }
 
 /// A running node.
@@ -100,6 +107,7 @@ pub struct Node {
     api_task: tokio::task::JoinHandle<()>,
     api_handle: api::ServerHandle,
     metrics_task: Option<tokio::task::JoinHandle<()>>,
+    search_task: tokio::task::JoinHandle<()>,
     stopping: tokio_util::sync::CancellationToken,
     reload: Reloader,
 }
@@ -177,6 +185,8 @@ impl Node {
             Live { engine: engine.clone(), net: net_tx.clone(), tls: tls.clone(), proxies: trusted_proxies.clone() };
         let reload = reloader(config.clone(), live);
         let stopping = tokio_util::sync::CancellationToken::new();
+        let (search, search_task) =
+            crate::search::Search::start(&data_dir.join(SEARCH_DIR), engine.clone(), stopping.clone()).await?;
         let state = AppState {
             engine: engine.clone(),
             token: Arc::from(keys.api_token.as_str()),
@@ -198,6 +208,7 @@ impl Node {
             recent_edits: Default::default(),
             metrics,
             trusted_proxies,
+            search,
         };
         // Grant expiries are carried out by the clock, not only when something else happens: a
         // third party destroys an expired item's key by itself, within a second.
@@ -260,6 +271,7 @@ impl Node {
             api_task,
             api_handle,
             metrics_task,
+            search_task,
             stopping,
             reload,
         })
@@ -278,6 +290,8 @@ impl Node {
         if let Some(t) = self.metrics_task.take() {
             let _ = t.await;
         }
+        // Before the engine: the indexer may be waiting on it for the batch it finishes.
+        let _ = (&mut self.search_task).await;
         self.engine.shutdown().await;
         if let Some(t) = self.engine_thread.take() {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;

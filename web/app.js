@@ -6,6 +6,7 @@ import { api, setCsrf, closeEvents, onConnection, onEvent } from '/api.js';
 import { register, t, lang, setLang, onLang } from '/i18n.js';
 import { h, fill, field, showError, pageHeading, toast, errorText } from '/pages/ui.js';
 import { clearToasts, resetParties, loadParties, notePeers, partyName } from '/pages/ui.js';
+import { mountSearchBox, hideSearchBox } from '/pages/search.js';
 
 register({
   en: {
@@ -111,6 +112,7 @@ const PAGES = {
   audit: () => import('/pages/audit.js'),
   admin: () => import('/pages/admin.js'),
   account: () => import('/pages/account.js'),
+  search: () => import('/pages/search.js'),
   // The draft editor is written separately; loaded only when a draft is opened.
   drafts: () => import('/editor.js'),
 };
@@ -514,6 +516,7 @@ function startSession(info) {
   $('nav').hidden = false;
   $('account').hidden = false;
   $('conn').hidden = false;
+  mountSearchBox($('top'));
   renderShell();
   connState = null;
   shellOff.push(onConnection((up) => {
@@ -547,6 +550,7 @@ function endSession() {
   $('nav').hidden = true;
   $('account').hidden = true;
   $('conn').hidden = true;
+  hideSearchBox();
 }
 
 let connState = null;

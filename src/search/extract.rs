@@ -1,0 +1,220 @@
+//! What of each document is searchable. Runs on the engine's thread (it reads the documents
+//! there, in memory); the indexing itself happens elsewhere.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::ROOT;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Core, EngineError};
+use crate::ids::DocId;
+use crate::workspace::draft::{self, Draft};
+use crate::workspace::meeting::{self, Meeting};
+use crate::workspace::{DocKind, group, util};
+
+/// What a hit is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PartKind {
+    /// A joint working meeting or consultation.
+    Meeting,
+    /// A working group.
+    Group,
+    /// A draft: its title, or one provision in one language.
+    Draft,
+    /// A thread: its subject, or one message.
+    Thread,
+    /// A provided item's title.
+    Item,
+}
+
+impl PartKind {
+    /// The name stored in the index and shown to clients.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartKind::Meeting => "meeting",
+            PartKind::Group => "group",
+            PartKind::Draft => "draft",
+            PartKind::Thread => "thread",
+            PartKind::Item => "item",
+        }
+    }
+
+    /// The kind named `s`.
+    pub fn parse(s: &str) -> Option<PartKind> {
+        [PartKind::Meeting, PartKind::Group, PartKind::Draft, PartKind::Thread, PartKind::Item]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// One searchable piece: what a hit points at.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Part {
+    /// The document (or item) it belongs to; every part of a document is replaced together.
+    pub doc: String,
+    /// What it is.
+    pub kind: PartKind,
+    /// The document's title.
+    pub title: String,
+    /// Where in the document (a provision's label, a message's author).
+    pub label: Option<String>,
+    /// A provision's language.
+    pub lang: Option<String>,
+    /// A provision's or message's id.
+    pub anchor: Option<String>,
+    /// The words.
+    pub text: String,
+}
+
+/// The searchable parts of the documents a batch of changes touched.
+#[derive(Debug, Default)]
+pub struct Extracted {
+    /// Each document to index again, with all its parts (none: it no longer reads, or is gone).
+    pub units: Vec<(String, Vec<Part>)>,
+    /// The committed heads of each changed document, as the index records them.
+    pub stamps: Vec<(String, String)>,
+}
+
+/// The stamp of a document's version: its committed heads, sorted and joined.
+pub fn stamp(heads: &[String]) -> String {
+    let mut h = heads.to_vec();
+    h.sort();
+    h.join(",")
+}
+
+/// Every document's stamp (the kinds that hold searchable words, annexes included).
+pub fn stamps(core: &Core) -> BTreeMap<String, (DocKind, String)> {
+    core.doc_heads().into_iter().filter(|d| searchable(d.kind)).map(|d| (d.id, (d.kind, stamp(&d.heads)))).collect()
+}
+
+fn searchable(kind: DocKind) -> bool {
+    matches!(kind, DocKind::Meeting | DocKind::Group | DocKind::Draft | DocKind::Thread | DocKind::Annex)
+}
+
+/// Reads the parts of every document `changed` touches: the document itself, or for a Party's
+/// annex to a thread, the thread (its messages live in the annexes).
+pub fn extract(core: &mut Core, changed: &BTreeSet<String>) -> Extracted {
+    let all = stamps(core);
+    let mut out = Extracted::default();
+    let mut units: BTreeMap<DocId, DocKind> = BTreeMap::new();
+    for id in changed {
+        let Some((kind, st)) = all.get(id) else { continue };
+        out.stamps.push((id.clone(), st.clone()));
+        let Ok(doc_id) = id.parse::<DocId>() else { continue };
+        match kind {
+            DocKind::Annex => {
+                if let Some(parent) = annex_parent(core, doc_id)
+                    && core.resolve(DocKind::Thread, &parent.to_string()).is_ok()
+                {
+                    units.insert(parent, DocKind::Thread);
+                }
+            }
+            k => {
+                units.insert(doc_id, *k);
+            }
+        }
+    }
+    for (id, kind) in units {
+        match parts_of(core, id, kind) {
+            Ok(parts) => out.units.push((id.to_string(), parts)),
+            // Left as indexed: a document that does not read is logged where it is listed.
+            Err(e) => tracing::debug!(%id, error = %e, "not indexed: the document does not read"),
+        }
+    }
+    out
+}
+
+fn annex_parent(core: &mut Core, id: DocId) -> Option<DocId> {
+    let doc = core.doc(id).ok()?;
+    util::get_str(doc, &ROOT, "parent").ok().flatten().and_then(|p| p.parse().ok())
+}
+
+/// The parts of one document.
+pub fn parts_of(core: &mut Core, id: DocId, kind: DocKind) -> Result<Vec<Part>, EngineError> {
+    let sid = id.to_string();
+    let part = |kind, title: &str, text: String| part(&sid, kind, title, text);
+    Ok(match kind {
+        DocKind::Meeting => meeting_parts(&sid, &meeting::read(core.doc(id)?, &sid)?),
+        DocKind::Group => {
+            let g = group::read(core.doc(id)?, &sid)?;
+            let mut words = vec![g.name.clone(), g.mandate.clone()];
+            words.extend(g.members.iter().map(|m| m.name.clone()));
+            vec![part(PartKind::Group, &g.name, join(words))]
+        }
+        // The text alone: approvals and signatures hold no words to find.
+        DocKind::Draft => draft_parts(&sid, &draft::read(core.doc(id)?, &sid)?),
+        DocKind::Thread => {
+            let t = core.read_thread(id)?;
+            let mut parts = vec![part(PartKind::Thread, &t.subject, t.subject.clone())];
+            for m in &t.messages {
+                parts.push(Part {
+                    label: m.author.as_ref().map(|a| format!("{} ({})", a.officer, a.party)),
+                    anchor: Some(m.id.clone()),
+                    ..part(PartKind::Thread, &t.subject, m.text.clone())
+                });
+            }
+            parts
+        }
+        _ => Vec::new(),
+    })
+}
+
+fn part(doc: &str, kind: PartKind, title: &str, text: String) -> Part {
+    Part { doc: doc.to_string(), kind, title: title.to_string(), label: None, lang: None, anchor: None, text }
+}
+
+/// A meeting's one part: its title, venue, event, agenda, participants and minutes.
+pub fn meeting_parts(id: &str, m: &Meeting) -> Vec<Part> {
+    let mut words = vec![m.title.clone()];
+    words.extend(m.venue.clone());
+    words.extend(m.sidelines_of.clone());
+    words.extend(m.agenda.iter().map(|a| a.text.clone()));
+    words.extend(m.participants.iter().map(|p| p.name.clone()));
+    words.push(m.minutes.clone());
+    vec![part(id, PartKind::Meeting, &m.title, join(words))]
+}
+
+/// A draft's parts: its title, and each provision in each language that has text.
+pub fn draft_parts(id: &str, d: &Draft) -> Vec<Part> {
+    let mut parts = vec![part(id, PartKind::Draft, &d.title, d.title.clone())];
+    for p in &d.provisions {
+        for (lang, text) in &p.texts {
+            if text.trim().is_empty() {
+                continue;
+            }
+            parts.push(Part {
+                label: Some(p.label.clone()),
+                lang: Some(lang.clone()),
+                anchor: Some(p.id.clone()),
+                ..part(id, PartKind::Draft, &d.title, text.clone())
+            });
+        }
+    }
+    parts
+}
+
+/// The title of every item this node can read, as the item list shows them (decrypted in
+/// memory here; they go to the in-memory index only).
+pub fn items(core: &Core) -> Result<Vec<Part>, EngineError> {
+    Ok(core
+        .item_list()?
+        .into_iter()
+        .filter_map(|i| {
+            let title = i.title?;
+            Some(Part {
+                doc: i.id,
+                kind: PartKind::Item,
+                label: Some(i.provider),
+                lang: None,
+                anchor: None,
+                text: title.clone(),
+                title,
+            })
+        })
+        .collect())
+}
+
+fn join(words: Vec<String>) -> String {
+    words.into_iter().filter(|w| !w.trim().is_empty()).collect::<Vec<_>>().join("\n")
+}
