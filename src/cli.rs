@@ -19,6 +19,7 @@ mod officer;
 mod output;
 mod peer;
 mod status;
+mod titles;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

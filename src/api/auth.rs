@@ -48,7 +48,11 @@ pub fn required_role(method: &Method, path: &str) -> Role {
         let item_content = path.starts_with("/api/items/") && path.ends_with("/content");
         return if item_content { Role::Liaison } else { Role::Viewer };
     }
-    if path == "/api/presence" || path == "/api/session" || path == "/api/session/password" {
+    if path == "/api/presence"
+        || path == "/api/session"
+        || path == "/api/session/password"
+        || path == "/api/session/calendar"
+    {
         return Role::Viewer;
     }
     if ["/api/items", "/api/consent", "/api/mandates", "/api/officers", "/api/threads"].iter().any(|p| under(p)) {

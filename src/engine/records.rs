@@ -170,9 +170,15 @@ impl Core {
     }
 
     /// Starts a thread with its first message (ours); returns its id.
-    pub fn start_thread(&mut self, ctx: &ChangeCtx, subject: &str, text: &str) -> Result<DocId, EngineError> {
+    pub fn start_thread(
+        &mut self,
+        ctx: &ChangeCtx,
+        subject: &str,
+        titles: &crate::workspace::titles::Titles,
+        text: &str,
+    ) -> Result<DocId, EngineError> {
         thread::check_body(text)?;
-        let id = self.create(DocKind::Thread, |d| thread::start(d, ctx, subject))?;
+        let id = self.create(DocKind::Thread, |d| thread::start(d, ctx, subject, titles))?;
         self.post_message(ctx, id, text)?;
         Ok(id)
     }

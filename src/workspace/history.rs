@@ -191,6 +191,7 @@ mod tests {
             &mut d,
             &ctx("ana", "cica"),
             &NewDraft {
+                titles: Default::default(),
                 group: "g".into(),
                 title: "T".into(),
                 lang: "en".into(),
