@@ -22,8 +22,8 @@ pub enum DraftCmd {
         #[arg(long, value_name = "GROUP")]
         group: String,
         /// Title (or give it with --title-en / --title-ru).
-        #[arg(long, required_unless_present_any = ["title_en", "title_ru"], default_value = "")]
-        title: String,
+        #[arg(long, required_unless_present_any = ["title_en", "title_ru"])]
+        title: Option<String>,
         #[command(flatten)]
         titles: super::titles::TitleArgs,
         /// Language of the initial text.
@@ -304,7 +304,7 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
             let text = text_file.as_deref().map(read_text_file).transpose()?.unwrap_or_default();
             let new = NewDraft {
                 group: group.clone(),
-                title: title.clone(),
+                title: title.clone().unwrap_or_default(),
                 titles: titles.titles(),
                 lang: lang.clone(),
                 text,

@@ -16,8 +16,8 @@ pub enum GroupCmd {
     /// Establish a working group; prints its id.
     Create {
         /// Name (or give it with --title-en / --title-ru).
-        #[arg(long, required_unless_present_any = ["title_en", "title_ru"], default_value = "")]
-        name: String,
+        #[arg(long, required_unless_present_any = ["title_en", "title_ru"])]
+        name: Option<String>,
         #[command(flatten)]
         titles: super::titles::TitleArgs,
         /// What it is to develop proposals on.
@@ -78,7 +78,7 @@ pub async fn run(dir: &Path, cmd: &GroupCmd, officer: &str) -> anyhow::Result<()
                     Method::POST,
                     "/api/groups",
                     &NewGroup {
-                        name: name.clone(),
+                        name: name.clone().unwrap_or_default(),
                         titles: titles.titles(),
                         mandate: mandate.clone(),
                         mandate_ref: mandate_ref.clone(),

@@ -16,8 +16,8 @@ pub enum MeetingCmd {
     /// Propose a meeting; prints its id.
     Create {
         /// Title (or give it with --title-en / --title-ru).
-        #[arg(long, required_unless_present_any = ["title_en", "title_ru"], default_value = "")]
-        title: String,
+        #[arg(long, required_unless_present_any = ["title_en", "title_ru"])]
+        title: Option<String>,
         #[command(flatten)]
         titles: super::titles::TitleArgs,
         /// Start: RFC 3339 (2026-12-01T09:00:00Z), or with --tz a local time there
@@ -162,7 +162,7 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
     match cmd {
         MeetingCmd::Create { title, titles, starts, ends, tz, kind, venue, sidelines_of, json } => {
             let new = NewMeeting {
-                title: title.clone(),
+                title: title.clone().unwrap_or_default(),
                 titles: titles.titles(),
                 tz: tz.clone(),
                 starts: starts.clone(),

@@ -474,6 +474,41 @@ mod tests {
     }
 
     #[test]
+    fn a_local_time_is_read_in_the_zone_and_the_title_first_written_follows_its_language() {
+        let mut doc = Automerge::new();
+        let new = NewMeeting {
+            titles: Titles { title_en: None, title_ru: Some("Встреча".into()) },
+            starts: "2026-12-01T09:00".into(),
+            tz: Some("Asia/Tashkent".into()),
+            ..Default::default()
+        };
+        create(&mut doc, &ctx("ana", "cica"), &new).unwrap();
+        let m = read(&doc, "").unwrap();
+        assert_eq!(
+            (m.title.as_str(), m.starts.as_str(), m.tz.as_deref()),
+            ("Встреча", "2026-12-01T09:00:00+05:00", Some("Asia/Tashkent"))
+        );
+        let e =
+            update(&mut doc, &ctx("ana", "cica"), &MeetingPatch { tz: Some("Mars/Base".into()), ..Default::default() });
+        assert!(e.unwrap_err().to_string().starts_with("tz: \"Mars/Base\" is not an IANA time zone"));
+        let titles =
+            Titles { title_en: Some("Meeting".into()), title_ru: Some("Встреча экспертов".into()) };
+        update(&mut doc, &ctx("ivan", "sco-rats"), &MeetingPatch { titles, ..Default::default() }).unwrap();
+        let m = read(&doc, "").unwrap();
+        assert_eq!(m.title, "Встреча экспертов", "the title first written was the Russian one: it follows");
+        assert_eq!(m.titles.title_en.as_deref(), Some("Meeting"));
+        // A new zone keeps the instant; a local time given with it is read there.
+        update(&mut doc, &ctx("ana", "cica"), &MeetingPatch { tz: Some("Asia/Almaty".into()), ..Default::default() })
+            .unwrap();
+        assert_eq!(read(&doc, "").unwrap().starts, "2026-12-01T09:00:00+05:00");
+        let p = MeetingPatch { starts: Some("2026-12-01T10:00".into()), ..Default::default() };
+        update(&mut doc, &ctx("ana", "cica"), &p).unwrap();
+        assert_eq!(read(&doc, "").unwrap().starts, "2026-12-01T10:00:00+05:00");
+        let seq = sequence(&doc);
+        assert!(seq >= 3, "{seq}");
+    }
+
+    #[test]
     fn bad_input_changes_nothing() {
         let mut doc = Automerge::new();
         let mut bad = new_meeting();
