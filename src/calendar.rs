@@ -20,7 +20,7 @@
 
 use chrono::{DateTime, Duration, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, Tz};
-use icalendar::{Calendar, CalendarComponent, Component, EventLike, EventStatus, Property};
+use icalendar::{Calendar, Component, EventLike, EventStatus, Property};
 
 use crate::workspace::meeting::{Meeting, MeetingStatus, parse_tz};
 use crate::workspace::registry::Officer;
@@ -59,17 +59,13 @@ pub fn calendar(name: &str, invitations: &[Invitation], officers: &[Officer]) ->
             Err(e) => tracing::warn!(meeting = %inv.meeting.id, error = %e, "meeting left out of the calendar"),
         }
     }
-    // VTIMEZONEs first: some programs read a TZID only against a zone defined before it.
-    let mut vtz: Vec<CalendarComponent> = Vec::new();
-    for (tz, from, to) in zones {
-        match vtimezone(tz, from, to).parse::<CalendarComponent>() {
-            Ok(c) => vtz.push(c),
-            Err(e) => tracing::warn!(tz = tz.name(), error = %e, "VTIMEZONE does not parse; left out"),
-        }
-    }
-    vtz.append(&mut cal.components);
-    cal.components = vtz;
-    cal.to_string()
+    // VTIMEZONEs before the events: some programs read a TZID only against a zone defined
+    // before it. They are spliced in as text, because the crate would give them the DTSTAMP and
+    // UID of an event, which RFC 5545 does not allow in a VTIMEZONE.
+    let zones: String = zones.into_iter().map(|(tz, from, to)| vtimezone(tz, from, to)).collect();
+    let text = cal.to_string();
+    let at = text.find("BEGIN:VEVENT\r\n").unwrap_or_else(|| text.len() - "END:VCALENDAR\r\n".len());
+    format!("{}{zones}{}", &text[..at], &text[at..])
 }
 
 /// One meeting's `VEVENT`, and its zone with the span it must cover.
@@ -183,7 +179,9 @@ fn urn_part(s: &str) -> String {
 /// A `VTIMEZONE` for `tz`: the observance in force a year before `from`, and every offset change
 /// until a year after `to`.
 fn vtimezone(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
-    let (lo, hi) = (from - Duration::days(366), to + Duration::days(366));
+    // From a midnight (UTC), so that the first observance starts on a round time.
+    let lo = (from - Duration::days(366)).date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+    let hi = to + Duration::days(366);
     let at = |t: DateTime<Utc>| {
         let o = tz.offset_from_utc_datetime(&t.naive_utc());
         (o.fix().local_minus_utc(), o.dst_offset().num_seconds() != 0)
@@ -204,9 +202,9 @@ fn vtimezone(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
         let next = t + Duration::days(1);
         let (off, _) = at(next);
         if off != cur {
-            // Narrow the change down to the minute.
+            // Narrow the change down to the second.
             let (mut a, mut b) = (t, next);
-            while b - a > Duration::minutes(1) {
+            while b - a > Duration::seconds(1) {
                 let mid = a + (b - a) / 2;
                 if at(mid).0 == cur { a = mid } else { b = mid }
             }
