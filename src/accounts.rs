@@ -9,6 +9,8 @@
 //! removes its sessions in the same transaction, so the rule holds on disk as in memory, and for
 //! the CLI with the node stopped as for the node.
 
+mod calendar_feed;
+
 use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -13,6 +13,7 @@
 mod account_routes;
 mod auth;
 mod backup_routes;
+mod calendar_routes;
 pub mod client_addr;
 mod conn;
 mod draft_routes;
@@ -52,6 +53,7 @@ pub use crate::engine::DocInfo;
 pub use account_routes::{NewAccount, NewRole, Reset};
 pub use auth::{Caller, required_role};
 pub use backup_routes::BackupRequest;
+pub use calendar_routes::{CalendarFeed, FeedState};
 pub use conn::{ApiAddr, ServerHandle};
 pub use draft_routes::{Action as DraftAction, DraftSummary, Spliced};
 pub use error::AppError;
@@ -137,6 +139,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/meetings", get(w::list_meetings).post(w::create_meeting))
         .route("/api/meetings/{id}", get(w::show_meeting).patch(w::update_meeting))
         .route("/api/meetings/{id}/history", get(w::meeting_history))
+        .route("/api/meetings/{id}/ics", get(calendar_routes::meeting_ics))
+        .route("/api/meetings/ics", get(calendar_routes::all_ics))
+        .route(
+            "/api/session/calendar",
+            get(calendar_routes::own_state).post(calendar_routes::own_new).delete(calendar_routes::own_revoke),
+        )
+        .route(
+            "/api/accounts/{name}/calendar",
+            post(calendar_routes::account_new).delete(calendar_routes::account_revoke),
+        )
         .route("/api/groups", get(w::list_groups).post(w::create_group))
         .route("/api/groups/{id}", get(w::show_group).patch(w::update_group))
         .route("/api/groups/{id}/history", get(w::group_history))
@@ -185,7 +197,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         // After the layer: asked without authentication, and they tell nothing but up or ready.
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route("/readyz", get(health::readyz))
+        // After the layer too: a calendar feed's secret is its login (see `calendar_routes`).
+        .route("/api/calendar/{file}", get(calendar_routes::feed));
     let proxies = state.trusted_proxies.clone();
     api.fallback(web::asset)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -197,7 +211,7 @@ pub fn router(state: AppState) -> Router {
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<_>| {
                     let client = client_addr::of_request(req.extensions()).map(|a| a.to_string()).unwrap_or_default();
-                    tracing::info_span!(target: "liaison::access", "http", method = %req.method(), path = %req.uri().path(), client = %client)
+                    tracing::info_span!(target: "liaison::access", "http", method = %req.method(), path = %calendar_routes::loggable_path(req.uri().path()), client = %client)
                 })
                 .on_request(())
                 .on_response(|res: &axum::http::Response<_>, latency: Duration, _: &tracing::Span| {

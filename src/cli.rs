@@ -21,6 +21,7 @@ mod output;
 mod peer;
 mod search;
 mod status;
+mod titles;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

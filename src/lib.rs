@@ -13,6 +13,7 @@
 //! - [`authority`]: the one function that says who may write which document (each Party's
 //!   records are its own), and why not.
 //! - [`authorship`]: who made each change, proven: actor certificates and signed heads.
+//! - [`calendar`]: meetings as RFC 5545 calendars (ICS), with their time zones.
 //!
 //! Adapters:
 //! - [`config`]: `node.toml`, parsed and validated once.
@@ -37,6 +38,7 @@ pub mod authority;
 pub mod authorship;
 pub mod backup;
 pub mod bench;
+pub mod calendar;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -15,6 +15,7 @@ pub mod meeting;
 pub mod party_docs;
 pub mod registry;
 pub mod thread;
+pub mod titles;
 pub(crate) mod util;
 pub mod word_diff;
 

@@ -153,6 +153,7 @@ async fn scene() -> Scene {
         .engine
         .write(move |x| {
             let new = draft::NewDraft {
+                titles: Default::default(),
                 group: "g".into(),
                 title: "Joint proposals".into(),
                 lang: "en".into(),

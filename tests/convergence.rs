@@ -78,6 +78,8 @@ fn replicas() -> Vec<Replica> {
         &mut m,
         &ctx(0),
         &NewMeeting {
+            titles: Default::default(),
+            tz: Default::default(),
             title: "Consultations".into(),
             starts: "2026-12-01T09:00:00Z".into(),
             ends: None,
@@ -92,6 +94,7 @@ fn replicas() -> Vec<Replica> {
         &mut d,
         &ctx(0),
         &draft::NewDraft {
+            titles: Default::default(),
             group: "g".into(),
             title: "Statement".into(),
             lang: "en".into(),
@@ -369,6 +372,8 @@ mod authenticated {
                 &mut d,
                 &ctx(0),
                 &NewMeeting {
+                    titles: Default::default(),
+                    tz: Default::default(),
                     title: "Consultations".into(),
                     starts: "2026-12-01T09:00:00Z".into(),
                     ends: None,
@@ -387,6 +392,7 @@ mod authenticated {
                 &mut d,
                 &ctx(0),
                 &draft::NewDraft {
+                    titles: Default::default(),
                     group: "g".into(),
                     title: "Statement".into(),
                     lang: "en".into(),

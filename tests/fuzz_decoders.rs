@@ -892,6 +892,8 @@ fn automerge_seeds() -> &'static AutomergeSeeds {
             &mut m,
             &c,
             &meeting::NewMeeting {
+                titles: Default::default(),
+                tz: Default::default(),
                 title: "Consultations".into(),
                 starts: "2026-12-01T09:00:00Z".into(),
                 ends: None,
@@ -906,6 +908,7 @@ fn automerge_seeds() -> &'static AutomergeSeeds {
             &mut d,
             &c,
             &draft::NewDraft {
+                titles: Default::default(),
                 group: "g".into(),
                 title: "Joint proposals".into(),
                 lang: "en".into(),

@@ -197,6 +197,8 @@ fn scene(rt: &tokio::runtime::Runtime, h: &Hostile) -> Scene {
         &mut n,
         &ctx(),
         &meeting::NewMeeting {
+            titles: Default::default(),
+            tz: Default::default(),
             title: "Side event".into(),
             starts: "2026-12-02T09:00:00Z".into(),
             ends: None,
@@ -415,6 +417,8 @@ fn fresh_document(h: &Hostile, doc: DocId) -> Batch {
         &mut n,
         &ctx(),
         &meeting::NewMeeting {
+            titles: Default::default(),
+            tz: Default::default(),
             title: "After the fuzz".into(),
             starts: "2026-12-03T09:00:00Z".into(),
             ends: None,
@@ -652,6 +656,8 @@ fn a_snapshot_whose_changes_share_op_ids_is_refused() {
         &mut n,
         &ctx(),
         &meeting::NewMeeting {
+            titles: Default::default(),
+            tz: Default::default(),
             title: "Side event".into(),
             starts: "2026-12-02T09:00:00Z".into(),
             ends: None,

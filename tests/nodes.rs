@@ -168,6 +168,8 @@ async fn unpinned_and_third_party_peers_get_nothing() {
         &mut doc,
         &ctx,
         &NewMeeting {
+            titles: Default::default(),
+            tz: Default::default(),
             title: "Planted".into(),
             starts: "2026-12-01T09:00:00Z".into(),
             ends: None,

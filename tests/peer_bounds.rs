@@ -52,6 +52,8 @@ impl Hostile {
             now: Utc::now(),
         };
         let new = NewMeeting {
+            titles: Default::default(),
+            tz: Default::default(),
             title: title.into(),
             starts: "2026-12-01T09:00:00Z".into(),
             ends: None,

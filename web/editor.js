@@ -1013,8 +1013,11 @@ export function render(main, ctx, draftId) {
     const L = uiLang();
     draft = d;
     if (root.dataset.draft !== d.id) root.dataset.draft = d.id;
-    setText(titleEl, d.title);
-    if (document.title !== d.title) document.title = d.title;
+    // The title in the officer's language, the other language's beside it.
+    const mine = d[`title_${L}`] || d.title;
+    const other = d[`title_${L === 'ru' ? 'en' : 'ru'}`];
+    setText(titleEl, other && other !== mine ? `${mine} / ${other}` : mine);
+    if (document.title !== mine) document.title = mine;
     setText(badge, t(`ed.state.${d.state}`));
     if (badge.dataset.state !== d.state) badge.dataset.state = d.state;
     setAttr(badge, 'aria-label', `${t('ed.state.label')}: ${t(`ed.state.${d.state}`)}`);

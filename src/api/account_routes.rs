@@ -54,7 +54,7 @@ pub(super) fn account_error(e: AccountError) -> AppError {
 }
 
 /// Runs an accounts operation off the async threads (argon2 and the database block).
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     s: &AppState,
     f: impl FnOnce(&crate::accounts::Accounts) -> Result<T, AccountError> + Send + 'static,
 ) -> Result<T, AppError> {

@@ -52,7 +52,11 @@ pub fn required_role(method: &Method, path: &str) -> Role {
     if path == "/api/inbox/read" {
         return Role::Viewer;
     }
-    if path == "/api/presence" || path == "/api/session" || path == "/api/session/password" {
+    if path == "/api/presence"
+        || path == "/api/session"
+        || path == "/api/session/password"
+        || path == "/api/session/calendar"
+    {
         return Role::Viewer;
     }
     if ["/api/items", "/api/consent", "/api/mandates", "/api/officers", "/api/threads"].iter().any(|p| under(p)) {

@@ -23,6 +23,9 @@ pub struct DraftSummary {
     pub group: String,
     /// Title.
     pub title: String,
+    /// The title in English and in Russian, where given.
+    #[serde(flatten)]
+    pub titles: crate::workspace::titles::Titles,
     /// The first language.
     pub lang: String,
     /// Every language.
@@ -65,6 +68,7 @@ pub async fn list(State(s): State<AppState>, Query(q): Query<DraftQuery>) -> Res
                     id: d.id,
                     group: d.group,
                     title: d.title,
+                    titles: d.titles,
                     lang: d.lang,
                     languages: d.languages,
                     state: d.state,
@@ -244,7 +248,12 @@ pub async fn splice(
 /// A new title.
 #[derive(Deserialize)]
 pub struct Retitle {
-    title: String,
+    /// The title as first written.
+    #[serde(default)]
+    title: Option<String>,
+    /// The title in English and in Russian.
+    #[serde(flatten)]
+    titles: crate::workspace::titles::Titles,
 }
 
 pub async fn retitle(
@@ -254,7 +263,7 @@ pub async fn retitle(
     Json(b): Json<Retitle>,
 ) -> Result<Json<Draft>, AppError> {
     let ctx = s.ctx(o);
-    change_draft(&s, id, move |c, id| c.change(id, |d| draft::set_title(d, &ctx, &b.title))).await
+    change_draft(&s, id, move |c, id| c.change(id, |d| draft::set_title(d, &ctx, b.title.as_deref(), &b.titles))).await
 }
 
 /// Every change to a draft's structure, review and workflow.

@@ -345,6 +345,9 @@ pub struct ThreadSummary {
     pub id: String,
     /// Subject.
     pub subject: String,
+    /// The subject in English and in Russian, where given.
+    #[serde(flatten)]
+    pub titles: crate::workspace::titles::Titles,
     /// Number of messages.
     pub messages: usize,
     /// When the last message was sent.
@@ -365,6 +368,7 @@ pub async fn list_threads(State(s): State<AppState>) -> Result<Json<Vec<ThreadSu
                 messages: t.messages.len(),
                 id: t.id,
                 subject: t.subject,
+                titles: t.titles,
             }
         })
         .collect();
@@ -375,8 +379,12 @@ pub async fn list_threads(State(s): State<AppState>) -> Result<Json<Vec<ThreadSu
 /// A new thread with its first message.
 #[derive(Deserialize)]
 pub struct NewThread {
-    /// Subject.
+    /// Subject as first written (may be empty when a title per language is given).
+    #[serde(default)]
     subject: String,
+    /// The subject in English and in Russian.
+    #[serde(flatten)]
+    titles: crate::workspace::titles::Titles,
     /// First message.
     text: String,
     /// Items the first message attaches (ids or unique prefixes of items held here).
@@ -390,7 +398,10 @@ pub async fn start_thread(
     Json(body): Json<NewThread>,
 ) -> Result<Json<Created>, AppError> {
     let ctx = s.ctx(o);
-    let id = s.engine.write(move |c| c.start_thread_with(&ctx, &body.subject, &body.text, &body.attach)).await?;
+    let id = s
+        .engine
+        .write(move |c| c.start_thread_with(&ctx, &body.subject, &body.titles, &body.text, &body.attach))
+        .await?;
     Ok(Json(Created { id: id.to_string() }))
 }
 

@@ -25,6 +25,7 @@ pub fn treaty_doc(edits: usize, actor: Option<&[u8]>) -> anyhow::Result<GenDoc> 
         &mut doc,
         &ctx,
         &NewDraft {
+            titles: Default::default(),
             group: "bench".into(),
             title: "Treaty-sized draft".into(),
             lang: "en".into(),

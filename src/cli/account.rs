@@ -78,6 +78,18 @@ pub enum AccountCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Make a new calendar-feed URL for an account (printed once; the one it had stops): a
+    /// calendar program subscribed to it shows the meetings, with no login. --revoke stops it.
+    CalendarUrl {
+        /// The account name.
+        name: String,
+        /// Stop the account's feed instead: its URL answers 404 from now on.
+        #[arg(long)]
+        revoke: bool,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs `f` through the node if it runs, else on the accounts database directly; there, the
@@ -254,6 +266,47 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
             println!("account {:?}: its sessions ended", r.name);
             println!("new one-time password (shown once): {}", r.password);
             println!("the officer chooses a new password at the next login");
+        }
+        AccountCmd::CalendarUrl { name, revoke: true, json } => {
+            let path = format!("/api/accounts/{}/calendar", crate::client::encode(name));
+            let _: crate::api::FeedState = either(
+                dir,
+                officer,
+                async |c| c.send(Method::DELETE, &path, &serde_json::json!({})).await,
+                |a, _| Ok((crate::api::FeedState { active: !a.calendar_feed_revoke(name)? }, None)),
+            )
+            .await?;
+            if *json {
+                return output::json(&serde_json::json!({ "name": name, "active": false }));
+            }
+            println!("account {name:?}: its calendar feed is stopped");
+        }
+        AccountCmd::CalendarUrl { name, revoke: false, json } => {
+            let path = format!("/api/accounts/{}/calendar", crate::client::encode(name));
+            let feed: crate::api::CalendarFeed = either(
+                dir,
+                officer,
+                async |c| c.send(Method::POST, &path, &serde_json::json!({})).await,
+                |a, _| {
+                    let secret = a.calendar_feed_new(name)?;
+                    let path = format!("/api/calendar/{secret}.ics");
+                    Ok((crate::api::CalendarFeed { name: name.clone(), secret, path }, None))
+                },
+            )
+            .await?;
+            let base = Client::for_data_dir(dir, "")?.base().to_string();
+            let url = (!base.ends_with(":0")).then(|| format!("{base}{}", feed.path));
+            if *json {
+                return output::json(&serde_json::json!({ "name": feed.name, "path": feed.path, "url": url }));
+            }
+            println!("calendar feed of {:?} (shown once; the previous one stopped):", feed.name);
+            match url {
+                Some(u) => println!("{u}"),
+                None => println!("{} on the node's API address (in DATA_DIR/run.json once it runs)", feed.path),
+            }
+            println!(
+                "subscribe to it in a calendar program; `liaison account calendar-url {name:?} --revoke` stops it"
+            );
         }
     }
     Ok(())

@@ -21,9 +21,11 @@ pub enum DraftCmd {
         /// The working group (id or unique prefix).
         #[arg(long, value_name = "GROUP")]
         group: String,
-        /// Title.
-        #[arg(long)]
-        title: String,
+        /// Title (or give it with --title-en / --title-ru).
+        #[arg(long, required_unless_present_any = ["title_en", "title_ru"])]
+        title: Option<String>,
+        #[command(flatten)]
+        titles: super::titles::TitleArgs,
         /// Language of the initial text.
         #[arg(long, default_value = "en")]
         lang: String,
@@ -332,11 +334,12 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
         Ok(())
     };
     match cmd {
-        DraftCmd::Create { group, title, lang, languages, text_file, json } => {
+        DraftCmd::Create { group, title, titles, lang, languages, text_file, json } => {
             let text = text_file.as_deref().map(read_text_file).transpose()?.unwrap_or_default();
             let new = NewDraft {
                 group: group.clone(),
-                title: title.clone(),
+                title: title.clone().unwrap_or_default(),
+                titles: titles.titles(),
                 lang: lang.clone(),
                 text,
                 languages: languages.clone(),
@@ -359,7 +362,7 @@ pub async fn run(dir: &Path, cmd: &DraftCmd, officer: &str) -> anyhow::Result<()
                     d.languages.join(","),
                     d.provisions.to_string(),
                     d.stale.to_string(),
-                    d.title.clone(),
+                    super::titles::line(&d.title, &d.titles),
                 ]
             })
         }

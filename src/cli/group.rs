@@ -15,9 +15,11 @@ use crate::workspace::group::{Group, GroupPatch, NewGroup, NewMember};
 pub enum GroupCmd {
     /// Establish a working group; prints its id.
     Create {
-        /// Name.
-        #[arg(long)]
-        name: String,
+        /// Name (or give it with --title-en / --title-ru).
+        #[arg(long, required_unless_present_any = ["title_en", "title_ru"])]
+        name: Option<String>,
+        #[command(flatten)]
+        titles: super::titles::TitleArgs,
         /// What it is to develop proposals on.
         #[arg(long)]
         mandate: String,
@@ -50,6 +52,8 @@ pub enum GroupCmd {
         /// New name.
         #[arg(long)]
         name: Option<String>,
+        #[command(flatten)]
+        titles: super::titles::TitleArgs,
         /// New mandate.
         #[arg(long)]
         mandate: Option<String>,
@@ -73,12 +77,17 @@ pub enum GroupCmd {
 pub async fn run(dir: &Path, cmd: &GroupCmd, officer: &str) -> anyhow::Result<()> {
     let c = Client::for_data_dir(dir, officer)?;
     match cmd {
-        GroupCmd::Create { name, mandate, mandate_ref, json } => {
+        GroupCmd::Create { name, titles, mandate, mandate_ref, json } => {
             let r: Created = c
                 .send(
                     Method::POST,
                     "/api/groups",
-                    &NewGroup { name: name.clone(), mandate: mandate.clone(), mandate_ref: mandate_ref.clone() },
+                    &NewGroup {
+                        name: name.clone().unwrap_or_default(),
+                        titles: titles.titles(),
+                        mandate: mandate.clone(),
+                        mandate_ref: mandate_ref.clone(),
+                    },
                 )
                 .await?;
             output::created(&r, *json)
@@ -86,7 +95,12 @@ pub async fn run(dir: &Path, cmd: &GroupCmd, officer: &str) -> anyhow::Result<()
         GroupCmd::List { json } => {
             let v: Vec<Group> = c.get("/api/groups").await?;
             output::list(&v, *json, &["ID", "NAME", "MEMBERS", "MANDATE"], |g| {
-                vec![output::short(&g.id), g.name.clone(), g.members.len().to_string(), g.mandate.clone()]
+                vec![
+                    output::short(&g.id),
+                    super::titles::line(&g.name, &g.titles),
+                    g.members.len().to_string(),
+                    g.mandate.clone(),
+                ]
             })
         }
         GroupCmd::Show { id, json } => {
@@ -98,9 +112,10 @@ pub async fn run(dir: &Path, cmd: &GroupCmd, officer: &str) -> anyhow::Result<()
                 Ok(())
             }
         }
-        GroupCmd::Update { id, name, mandate, add_member, remove_member, mandate_ref, json } => {
+        GroupCmd::Update { id, name, titles, mandate, add_member, remove_member, mandate_ref, json } => {
             let patch = GroupPatch {
                 name: name.clone(),
+                titles: titles.titles(),
                 mandate: mandate.clone(),
                 add_members: add_member
                     .iter()
@@ -121,7 +136,7 @@ pub async fn run(dir: &Path, cmd: &GroupCmd, officer: &str) -> anyhow::Result<()
 }
 
 fn print_group(g: &Group) {
-    println!("{}", g.name);
+    println!("{}", super::titles::line(&g.name, &g.titles));
     println!("  id       {}", g.id);
     println!("  mandate  {}", g.mandate);
     if let Some(r) = &g.mandate_ref {

@@ -15,15 +15,22 @@ use crate::workspace::meeting::{Meeting, MeetingKind, MeetingPatch, MeetingStatu
 pub enum MeetingCmd {
     /// Propose a meeting; prints its id.
     Create {
-        /// Title.
-        #[arg(long)]
-        title: String,
-        /// Start, RFC 3339 (2026-12-01T09:00:00Z).
-        #[arg(long, value_name = "RFC3339")]
+        /// Title (or give it with --title-en / --title-ru).
+        #[arg(long, required_unless_present_any = ["title_en", "title_ru"])]
+        title: Option<String>,
+        #[command(flatten)]
+        titles: super::titles::TitleArgs,
+        /// Start: RFC 3339 (2026-12-01T09:00:00Z), or with --tz a local time there
+        /// (2026-12-01T09:00).
+        #[arg(long, value_name = "TIME")]
         starts: String,
-        /// End, RFC 3339.
-        #[arg(long, value_name = "RFC3339")]
+        /// End, as --starts.
+        #[arg(long, value_name = "TIME")]
         ends: Option<String>,
+        /// The IANA time zone the meeting is held in (Asia/Almaty, Asia/Tashkent): its times are
+        /// shown there, and the calendar export carries it.
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
         /// Working meeting or consultation.
         #[arg(long, value_enum, default_value_t = MeetingKind::WorkingMeeting)]
         kind: MeetingKind,
@@ -51,6 +58,22 @@ pub enum MeetingCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Write meetings as an RFC 5545 calendar (ICS), for a calendar program: one meeting, or
+    /// every meeting with --all. Each officer's live feed is `liaison account calendar-url`.
+    Export {
+        /// Its id (or a unique prefix).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        /// Every meeting.
+        #[arg(long)]
+        all: bool,
+        /// The format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Ics)]
+        format: ExportFormat,
+        /// Write here instead of to standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Who changed what and when (Party and node proven, officer as each change says).
     History {
         /// Its id (or a unique prefix).
@@ -69,12 +92,17 @@ pub enum MeetingCmd {
         /// New title.
         #[arg(long)]
         title: Option<String>,
-        /// New start.
-        #[arg(long, value_name = "RFC3339")]
+        #[command(flatten)]
+        titles: super::titles::TitleArgs,
+        /// New start (RFC 3339, or a local time in the meeting's time zone).
+        #[arg(long, value_name = "TIME")]
         starts: Option<String>,
         /// New end ("" clears it).
-        #[arg(long, value_name = "RFC3339")]
+        #[arg(long, value_name = "TIME")]
         ends: Option<String>,
+        /// New IANA time zone ("" clears it); the start and end stay the same instants.
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
         /// New kind.
         #[arg(long, value_enum)]
         kind: Option<MeetingKind>,
@@ -124,6 +152,13 @@ pub enum MeetingCmd {
     },
 }
 
+/// What `meeting export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// iCalendar (RFC 5545), for Outlook, Google Calendar, Apple Calendar, Thunderbird.
+    Ics,
+}
+
 /// Parses NAME:PARTY[:ROLE].
 pub fn parse_person(s: &str) -> Result<NewParticipant, String> {
     let mut it = s.splitn(3, ':');
@@ -141,9 +176,11 @@ pub fn parse_person(s: &str) -> Result<NewParticipant, String> {
 pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<()> {
     let c = Client::for_data_dir(dir, officer)?;
     match cmd {
-        MeetingCmd::Create { title, starts, ends, kind, venue, sidelines_of, json } => {
+        MeetingCmd::Create { title, titles, starts, ends, tz, kind, venue, sidelines_of, json } => {
             let new = NewMeeting {
-                title: title.clone(),
+                title: title.clone().unwrap_or_default(),
+                titles: titles.titles(),
+                tz: tz.clone(),
                 starts: starts.clone(),
                 ends: ends.clone(),
                 kind: *kind,
@@ -158,10 +195,10 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
             output::list(&v, *json, &["ID", "STARTS", "STATUS", "KIND", "TITLE"], |m| {
                 vec![
                     output::short(&m.id),
-                    m.starts.clone(),
+                    when(&m.starts, m.tz.as_deref()),
                     status_str(m.status).into(),
                     kind_str(m.kind).into(),
-                    m.title.clone(),
+                    super::titles::line(&m.title, &m.titles),
                 ]
             })
         }
@@ -175,6 +212,20 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
             }
         }
         MeetingCmd::Attach { id, item, detach, json } => attach(&c, id, item, *detach, *json).await,
+        MeetingCmd::Export { id, all: _, format: ExportFormat::Ics, output } => {
+            let path = match id {
+                Some(id) => format!("/api/meetings/{}/ics", crate::client::encode(id)),
+                None => "/api/meetings/ics".into(),
+            };
+            let text = c.get_text(&path).await?;
+            match output {
+                Some(f) => std::fs::write(f, text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display())),
+                None => {
+                    print!("{text}");
+                    Ok(())
+                }
+            }
+        }
         MeetingCmd::History { id, limit, json } => {
             let v: Vec<crate::engine::HistoryEntry> =
                 c.get(&format!("/api/meetings/{}/history?limit={limit}", crate::client::encode(id))).await?;
@@ -183,8 +234,10 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
         MeetingCmd::Update {
             id,
             title,
+            titles,
             starts,
             ends,
+            tz,
             kind,
             venue,
             sidelines_of,
@@ -199,6 +252,8 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
             let minutes = minutes_file.as_deref().map(read_text_file).transpose()?;
             let patch = MeetingPatch {
                 title: title.clone(),
+                titles: titles.titles(),
+                tz: tz.clone(),
                 starts: starts.clone(),
                 ends: ends.clone(),
                 kind: *kind,
@@ -272,12 +327,12 @@ fn kind_str(k: MeetingKind) -> &'static str {
 }
 
 fn print_meeting(m: &Meeting) {
-    println!("{}", m.title);
+    println!("{}", super::titles::line(&m.title, &m.titles));
     println!("  id            {}", m.id);
     println!("  kind          {}", kind_str(m.kind));
     println!("  status        {}", status_str(m.status));
-    println!("  starts        {}", m.starts);
-    println!("  ends          {}", output::opt(&m.ends));
+    println!("  starts        {}", when(&m.starts, m.tz.as_deref()));
+    println!("  ends          {}", m.ends.as_deref().map(|e| when(e, m.tz.as_deref())).unwrap_or_else(|| "-".into()));
     println!("  venue         {}", output::opt(&m.venue));
     if let Some(s) = &m.sidelines_of {
         println!("  sidelines of  {s}");
@@ -322,4 +377,23 @@ pub fn attachment_line(a: &crate::workspace::attachments::Attachment) -> String 
     };
     let marking = a.marking.as_ref().map(|m| format!(" [{m}]")).unwrap_or_default();
     format!("{}  {what}{marking}", output::short(&a.item))
+}
+
+/// A meeting's time as an officer reads it: in the meeting's zone with the zone's name, and the
+/// time here beside it when this machine's offset differs ("2026-12-01 09:00 Asia/Almaty (here
+/// 05:00 +01:00)"). Without a zone, as written.
+fn when(t: &str, tz: Option<&str>) -> String {
+    use chrono::{Local, Offset};
+    let (Ok(at), Some(Ok(zone))) = (crate::workspace::parse_time("t", t), tz.map(crate::workspace::meeting::parse_tz))
+    else {
+        return t.to_string();
+    };
+    let there = at.with_timezone(&zone);
+    let here = at.with_timezone(&Local);
+    let mut s = format!("{} {}", there.format("%Y-%m-%d %H:%M"), zone.name());
+    if there.offset().fix() != *here.offset() {
+        let day = if here.date_naive() == there.date_naive() { "%H:%M" } else { "%Y-%m-%d %H:%M" };
+        s.push_str(&format!(" (here {} {})", here.format(day), here.format("%:z")));
+    }
+    s
 }

@@ -16,9 +16,12 @@ use crate::workspace::thread::Thread;
 pub enum MessageCmd {
     /// Send a message: a new thread, or a reply in one with --thread. Prints the thread id.
     Send {
-        /// Subject of a new thread.
-        #[arg(long, required_unless_present = "thread")]
+        /// Subject of a new thread (or give it with --title-en / --title-ru).
+        #[arg(long, required_unless_present_any = ["thread", "title_en", "title_ru"])]
         subject: Option<String>,
+        /// The subject of a new thread in English and in Russian.
+        #[command(flatten)]
+        titles: super::titles::TitleArgs,
         /// The message (- is stdin).
         #[arg(long, value_name = "FILE")]
         text_file: PathBuf,
@@ -59,7 +62,7 @@ pub enum MessageCmd {
 pub async fn run(dir: &Path, cmd: &MessageCmd, officer: &str) -> anyhow::Result<()> {
     let c = Client::for_data_dir(dir, officer)?;
     match cmd {
-        MessageCmd::Send { subject, text_file, thread, attach, json } => {
+        MessageCmd::Send { subject, titles, text_file, thread, attach, json } => {
             let text = read_text_file(text_file)?;
             let id = match (thread, subject) {
                 (Some(t), _) => {
@@ -72,17 +75,19 @@ pub async fn run(dir: &Path, cmd: &MessageCmd, officer: &str) -> anyhow::Result<
                         .await?;
                     t.id
                 }
-                (None, Some(s)) => {
-                    let r: Created = c
-                        .send(
-                            Method::POST,
-                            "/api/threads",
-                            &serde_json::json!({ "subject": s, "text": text, "attach": attach }),
-                        )
-                        .await?;
+                (None, s) if s.is_some() || !titles.titles().is_empty() => {
+                    let t = titles.titles();
+                    let body = serde_json::json!({
+                        "subject": s.clone().unwrap_or_default(),
+                        "title_en": t.title_en,
+                        "title_ru": t.title_ru,
+                        "text": text,
+                        "attach": attach,
+                    });
+                    let r: Created = c.send(Method::POST, "/api/threads", &body).await?;
                     r.id
                 }
-                (None, None) => bail!("--subject is required for a new thread"),
+                (None, _) => bail!("--subject (or --title-en / --title-ru) is required for a new thread"),
             };
             if *json {
                 output::json(&serde_json::json!({ "thread": id }))
@@ -99,7 +104,7 @@ pub async fn run(dir: &Path, cmd: &MessageCmd, officer: &str) -> anyhow::Result<
                     t.messages.to_string(),
                     output::opt(&t.last_at),
                     t.last_by.as_ref().map(|a| format!("{} ({})", a.officer, a.party)).unwrap_or_default(),
-                    t.subject.clone(),
+                    super::titles::line(&t.subject, &t.titles),
                 ]
             })
         }
@@ -113,7 +118,7 @@ pub async fn run(dir: &Path, cmd: &MessageCmd, officer: &str) -> anyhow::Result<
             if *json {
                 return output::json(&t);
             }
-            println!("{}  [{}]", t.subject, t.id);
+            println!("{}  [{}]", super::titles::line(&t.subject, &t.titles), t.id);
             for m in &t.messages {
                 let who = m.author.as_ref().map(|a| format!("{} ({})", a.officer, a.party)).unwrap_or_default();
                 println!();

@@ -394,6 +394,7 @@ mod tests {
             &mut d,
             &ctx("a", "cica"),
             &draft::NewDraft {
+                titles: Default::default(),
                 group: "g".into(),
                 title: "t".into(),
                 lang: "en".into(),
@@ -449,6 +450,7 @@ mod tests {
                 &draft::NewDraft {
                     group: "g".into(),
                     title: "t".into(),
+                    titles: Default::default(),
                     lang: "en".into(),
                     text: String::new(),
                     languages: vec![],

@@ -170,8 +170,14 @@ impl Core {
     }
 
     /// Starts a thread with its first message (ours); returns its id.
-    pub fn start_thread(&mut self, ctx: &ChangeCtx, subject: &str, text: &str) -> Result<DocId, EngineError> {
-        self.start_thread_with(ctx, subject, text, &[])
+    pub fn start_thread(
+        &mut self,
+        ctx: &ChangeCtx,
+        subject: &str,
+        titles: &crate::workspace::titles::Titles,
+        text: &str,
+    ) -> Result<DocId, EngineError> {
+        self.start_thread_with(ctx, subject, titles, text, &[])
     }
 
     /// [`Core::start_thread`], its first message attaching items held here.
@@ -179,6 +185,7 @@ impl Core {
         &mut self,
         ctx: &ChangeCtx,
         subject: &str,
+        titles: &crate::workspace::titles::Titles,
         text: &str,
         attach: &[String],
     ) -> Result<DocId, EngineError> {
@@ -186,7 +193,7 @@ impl Core {
         for i in attach {
             self.item_to_attach(i)?;
         }
-        let id = self.create(DocKind::Thread, |d| thread::start(d, ctx, subject))?;
+        let id = self.create(DocKind::Thread, |d| thread::start(d, ctx, subject, titles))?;
         self.post_message_with(ctx, id, text, attach)?;
         Ok(id)
     }

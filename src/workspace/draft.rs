@@ -12,6 +12,7 @@
 //!
 //! Layout of a draft document's root:
 //! - `kind`, `schema`, `uid` (random, bound into the content hash), `group`, `title`,
+//!   `title_en`?, `title_ru`? (the title in each language, see [`super::titles`]),
 //!   `languages: [code]`, `parties: [party id]` (who must
 //!   approve and sign), `phase` (`draft`, `under-review` or `withdrawn`), `rev` (counter);
 //! - `order: [provision id]` (moves are a delete and an insert; a duplicate from concurrent moves
@@ -40,8 +41,9 @@ use std::collections::BTreeMap;
 use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde::{Deserialize, Serialize};
 
+use super::titles::Titles;
 use super::util::{get_author, get_str, map_maps, req_str};
-use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, check_line, init_root, touch};
+use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, init_root, touch};
 
 pub use records::{Comment, Records};
 pub use review::{Comparison, Suggestion, Version, comment, decide, diff, name_version, suggest, suggestions};
@@ -68,8 +70,12 @@ pub const PROVISION_BREAK: &str = "\n\n";
 pub struct NewDraft {
     /// The working group's document id.
     pub group: String,
-    /// Title.
+    /// Title as first written (may be empty when `titles` gives one).
+    #[serde(default)]
     pub title: String,
+    /// The title in English and in Russian.
+    #[serde(flatten)]
+    pub titles: Titles,
     /// The language of `text`.
     #[serde(default = "default_lang")]
     pub lang: String,
@@ -183,8 +189,11 @@ pub struct Draft {
     pub id: String,
     /// The working group's document id.
     pub group: String,
-    /// Title.
+    /// Title as first written (older nodes know only this one).
     pub title: String,
+    /// The title in English and in Russian, where given.
+    #[serde(flatten)]
+    pub titles: Titles,
     /// The first language (the one `text` is in).
     pub lang: String,
     /// Every language of the draft.
@@ -251,7 +260,7 @@ pub fn split_text(text: &str) -> Vec<String> {
 
 /// Writes a new draft into an empty document.
 pub fn create(doc: &mut Automerge, ctx: &ChangeCtx, new: &NewDraft) -> Result<()> {
-    check_line("title", &new.title)?;
+    let title = new.titles.own_title("title", &new.title)?;
     check_lang(&new.lang)?;
     check_text(&new.text)?;
     let mut languages: Vec<String> = if new.languages.is_empty() {
@@ -282,7 +291,8 @@ pub fn create(doc: &mut Automerge, ctx: &ChangeCtx, new: &NewDraft) -> Result<()
         tx.put_str(&ROOT, "group", &new.group)?;
         // What approvals and signatures bind to: this draft and no other, whatever its id.
         tx.put_str(&ROOT, "uid", &crate::ids::random_hex(16))?;
-        tx.put_str(&ROOT, "title", &new.title)?;
+        tx.put_str(&ROOT, "title", &title)?;
+        new.titles.write_new(tx, &ROOT)?;
         let langs = tx.list(&ROOT, "languages")?;
         for l in &languages {
             tx.push_str(&langs, l)?;
@@ -435,6 +445,7 @@ pub fn read_with(doc: &Automerge, recs: &Records, id: &str) -> Result<Draft> {
         id: id.to_string(),
         group: req_str(doc, &ROOT, "group")?,
         title: req_str(doc, &ROOT, "title")?,
+        titles: Titles::read(doc, &ROOT)?,
         state: workflow::state_of(doc, recs, &provisions, &parties, &approvals, &signatures)?,
         lang,
         languages,

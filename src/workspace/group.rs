@@ -1,20 +1,26 @@
 //! Joint working groups (Protocol, item iii): a name, a mandate, and members from each Party.
 //!
-//! Layout: `kind`, `schema`, `name`, `mandate`, `members: [{id, name, party, role?}]`,
+//! Layout: `kind`, `schema`, `name`, `title_en`?, `title_ru`? (the name in each language, see
+//! [`super::titles`]), `mandate`, `members: [{id, name, party, role?}]`,
 //! `created_by`, `created_at`, `updated_by`, `updated_at`.
 
 use automerge::{Automerge, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
+use super::titles::Titles;
 use super::util::{get_author, get_str, list_maps, req_str};
 use super::{Author, ChangeCtx, DocKind, Result, change, check_line, init_root, touch};
 use crate::ids::{PartyId, random_hex};
 
 /// What an officer gives to set up a group.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct NewGroup {
-    /// Name.
+    /// Name as first written (may be empty when `titles` gives one).
+    #[serde(default)]
     pub name: String,
+    /// The name in English and in Russian.
+    #[serde(flatten)]
+    pub titles: Titles,
     /// What the group is to develop proposals on.
     pub mandate: String,
     /// The Member-State mandate (recorded with `liaison mandate add`) the establishment cites.
@@ -28,6 +34,9 @@ pub struct GroupPatch {
     /// New name.
     #[serde(default)]
     pub name: Option<String>,
+    /// New names per language; an empty string clears one.
+    #[serde(flatten)]
+    pub titles: Titles,
     /// New mandate.
     #[serde(default)]
     pub mandate: Option<String>,
@@ -60,8 +69,11 @@ pub struct NewMember {
 pub struct Group {
     /// Document id.
     pub id: String,
-    /// Name.
+    /// Name as first written (older nodes know only this one).
     pub name: String,
+    /// The name in English and in Russian, where given.
+    #[serde(flatten)]
+    pub titles: Titles,
     /// Mandate.
     pub mandate: String,
     /// The Member-State mandate its establishment cites.
@@ -96,11 +108,12 @@ pub struct Member {
 
 /// Writes a new group into an empty document.
 pub fn create(doc: &mut Automerge, ctx: &ChangeCtx, new: &NewGroup) -> Result<()> {
-    check_line("name", &new.name)?;
+    let name = new.titles.own_title("name", &new.name)?;
     check_line("mandate", &new.mandate)?;
     change(doc, ctx, |tx| {
         init_root(tx, DocKind::Group, ctx)?;
-        tx.put_str(&ROOT, "name", &new.name)?;
+        tx.put_str(&ROOT, "name", &name)?;
+        new.titles.write_new(tx, &ROOT)?;
         tx.put_str(&ROOT, "mandate", &new.mandate)?;
         tx.put_opt_str(&ROOT, "mandate_ref", new.mandate_ref.as_deref())?;
         tx.list(&ROOT, "members")?;
@@ -113,6 +126,7 @@ pub fn update(doc: &mut Automerge, ctx: &ChangeCtx, patch: &GroupPatch) -> Resul
     if let Some(n) = &patch.name {
         check_line("name", n)?;
     }
+    patch.titles.check()?;
     if let Some(m) = &patch.mandate {
         check_line("mandate", m)?;
     }
@@ -136,6 +150,7 @@ pub fn update(doc: &mut Automerge, ctx: &ChangeCtx, patch: &GroupPatch) -> Resul
         if let Some(n) = &patch.name {
             tx.put_str(&ROOT, "name", n)?;
         }
+        patch.titles.apply(tx, &ROOT, "name", patch.name.is_some())?;
         if let Some(m) = &patch.mandate {
             tx.put_str(&ROOT, "mandate", m)?;
         }
@@ -170,6 +185,7 @@ pub fn read(doc: &Automerge, id: &str) -> Result<Group> {
     Ok(Group {
         id: id.to_string(),
         name: req_str(doc, &ROOT, "name")?,
+        titles: Titles::read(doc, &ROOT)?,
         mandate: req_str(doc, &ROOT, "mandate")?,
         mandate_ref: get_str(doc, &ROOT, "mandate_ref")?,
         mandate_refs: read_refs(doc)?,
@@ -206,7 +222,7 @@ mod tests {
         create(
             &mut a,
             &ctx("ana", "cica"),
-            &NewGroup { name: "WG on financing".into(), mandate: "Proposals on CFT".into(), mandate_ref: None },
+            &NewGroup { name: "WG on financing".into(), mandate: "Proposals on CFT".into(), ..Default::default() },
         )
         .unwrap();
         let mut b = a.fork();
@@ -227,9 +243,12 @@ mod tests {
     #[test]
     fn an_empty_name_is_refused() {
         let mut a = Automerge::new();
-        let e =
-            create(&mut a, &ctx("ana", "cica"), &NewGroup { name: " ".into(), mandate: "m".into(), mandate_ref: None })
-                .unwrap_err();
+        let e = create(
+            &mut a,
+            &ctx("ana", "cica"),
+            &NewGroup { name: " ".into(), mandate: "m".into(), ..Default::default() },
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("name:"), "{e}");
     }
 }

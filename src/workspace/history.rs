@@ -308,6 +308,7 @@ mod tests {
             &mut d,
             &ctx("ana", "cica"),
             &NewDraft {
+                titles: Default::default(),
                 group: "g".into(),
                 title: "T".into(),
                 lang: "en".into(),

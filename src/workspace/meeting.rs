@@ -2,23 +2,30 @@
 //! sidelines of other organisations' events.
 //!
 //! Layout of a meeting document's root:
-//! `kind`, `schema`, `title`, `meeting_kind`, `starts`, `ends`?, `venue`?, `sidelines_of`?,
-//! `status`, `agenda: [{id, text}]`, `participants: [{id, name, party, role?}]`,
-//! `minutes` (text object), `created_by`, `created_at`, `updated_by`, `updated_at`.
+//! `kind`, `schema`, `title`, `title_en`?, `title_ru`? (see [`super::titles`]), `meeting_kind`,
+//! `starts`, `ends`?, `tz`?, `venue`?, `sidelines_of`?, `status`, `agenda: [{id, text}]`,
+//! `participants: [{id, name, party, role?}]`, `minutes` (text object), `created_by`,
+//! `created_at`, `updated_by`, `updated_at`.
+//!
+//! `starts` and `ends` are instants (RFC 3339); `tz` is the IANA time zone the meeting is held
+//! in (`Asia/Almaty`), which says how to show them. Documents written before `tz` have none:
+//! their times are shown as they were written.
 
 use automerge::{Automerge, ROOT};
 use serde::{Deserialize, Serialize};
 
 use super::attachments::{self, Attachment};
+use super::titles::Titles;
 use super::util::{get_author, get_str, list_maps, req_str};
 use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, check_line, init_root, parse_time, touch};
 use crate::ids::{PartyId, random_hex};
 
 /// Whether a meeting is a working meeting or a consultation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum MeetingKind {
     /// A joint working meeting.
+    #[default]
     WorkingMeeting,
     /// A consultation.
     Consultation,
@@ -75,12 +82,19 @@ impl MeetingStatus {
 }
 
 /// What an officer gives to create a meeting.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct NewMeeting {
-    /// Title.
+    /// Title as first written (may be empty when `titles` gives one).
+    #[serde(default)]
     pub title: String,
-    /// Start, RFC 3339.
+    /// The title in English and in Russian.
+    #[serde(flatten)]
+    pub titles: Titles,
+    /// Start, RFC 3339; with `tz`, a local time without offset (2026-12-01T09:00) is read in it.
     pub starts: String,
+    /// IANA time zone the meeting is held in (Asia/Almaty).
+    #[serde(default)]
+    pub tz: Option<String>,
     /// End, RFC 3339.
     #[serde(default)]
     pub ends: Option<String>,
@@ -105,9 +119,15 @@ pub struct MeetingPatch {
     /// New title.
     #[serde(default)]
     pub title: Option<String>,
+    /// New titles per language; an empty string clears one.
+    #[serde(flatten)]
+    pub titles: Titles,
     /// New start.
     #[serde(default)]
     pub starts: Option<String>,
+    /// New time zone; an empty string clears it.
+    #[serde(default)]
+    pub tz: Option<String>,
     /// New end; an empty string clears it.
     #[serde(default)]
     pub ends: Option<String>,
@@ -163,14 +183,20 @@ pub struct NewParticipant {
 pub struct Meeting {
     /// Document id.
     pub id: String,
-    /// Title.
+    /// Title as first written (older nodes know only this one).
     pub title: String,
+    /// The title in English and in Russian, where given.
+    #[serde(flatten)]
+    pub titles: Titles,
     /// Working meeting or consultation.
     pub kind: MeetingKind,
     /// Start.
     pub starts: String,
     /// End.
     pub ends: Option<String>,
+    /// IANA time zone it is held in; none in meetings written before time zones.
+    #[serde(default)]
+    pub tz: Option<String>,
     /// Venue.
     pub venue: Option<String>,
     /// Sidelines event.
@@ -220,17 +246,23 @@ pub struct Participant {
 
 /// Writes a new meeting into an empty document.
 pub fn create(doc: &mut Automerge, ctx: &ChangeCtx, new: &NewMeeting) -> Result<()> {
-    check_line("title", &new.title)?;
-    parse_time("starts", &new.starts)?;
-    if let Some(e) = &new.ends {
-        check_order(&new.starts, e)?;
+    let title = new.titles.own_title("title", &new.title)?;
+    let tz = new.tz.as_deref().filter(|t| !t.is_empty()).map(parse_tz).transpose()?;
+    let starts = local_time("starts", &new.starts, tz)?;
+    let ends = new.ends.as_deref().filter(|e| !e.is_empty()).map(|e| local_time("ends", e, tz)).transpose()?;
+    if let Some(e) = &ends {
+        check_order(&starts, e)?;
     }
     change(doc, ctx, |tx| {
         init_root(tx, DocKind::Meeting, ctx)?;
-        tx.put_str(&ROOT, "title", &new.title)?;
+        tx.put_str(&ROOT, "title", &title)?;
+        new.titles.write_new(tx, &ROOT)?;
         tx.put_str(&ROOT, "meeting_kind", new.kind.as_str())?;
-        tx.put_str(&ROOT, "starts", &new.starts)?;
-        tx.put_opt_str(&ROOT, "ends", new.ends.as_deref())?;
+        tx.put_str(&ROOT, "starts", &starts)?;
+        tx.put_opt_str(&ROOT, "ends", ends.as_deref())?;
+        if let Some(tz) = tz {
+            tx.put_str(&ROOT, "tz", tz.name())?;
+        }
         tx.put_opt_str(&ROOT, "venue", new.venue.as_deref())?;
         tx.put_opt_str(&ROOT, "sidelines_of", new.sidelines_of.as_deref())?;
         tx.put_str(&ROOT, "status", MeetingStatus::Proposed.as_str())?;
@@ -251,15 +283,56 @@ fn check_order(starts: &str, ends: &str) -> Result<()> {
     Ok(())
 }
 
+/// Parses an IANA time zone name.
+pub fn parse_tz(name: &str) -> Result<chrono_tz::Tz> {
+    name.parse().map_err(|_| WorkspaceError::Invalid {
+        field: "tz",
+        reason: format!("{name:?} is not an IANA time zone (like Asia/Almaty or Asia/Tashkent)"),
+    })
+}
+
+/// A time as stored: an RFC 3339 time as given, or, with a time zone, a local time without
+/// offset (2026-12-01T09:00) read in that zone, as an officer reads a meeting's invitation.
+fn local_time(field: &'static str, s: &str, tz: Option<chrono_tz::Tz>) -> Result<String> {
+    use chrono::{NaiveDateTime, SecondsFormat, TimeZone};
+    if parse_time(field, s).is_ok() {
+        return Ok(s.to_string());
+    }
+    let local = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok());
+    match (tz, local) {
+        // At a clock change, an hour that occurs twice is taken the first time; one that does
+        // not occur is refused.
+        (Some(tz), Some(local)) => match tz.from_local_datetime(&local).earliest() {
+            Some(t) => Ok(t.to_rfc3339_opts(SecondsFormat::Secs, false)),
+            None => Err(WorkspaceError::Invalid { field, reason: format!("{s} does not occur in {}", tz.name()) }),
+        },
+        _ => parse_time(field, s).map(|_| s.to_string()),
+    }
+}
+
 /// Applies `patch` to a meeting in one change.
 pub fn update(doc: &mut Automerge, ctx: &ChangeCtx, patch: &MeetingPatch) -> Result<()> {
     if let Some(t) = &patch.title {
         check_line("title", t)?;
     }
+    patch.titles.check()?;
     let current = read(doc, "")?;
-    let starts = patch.starts.clone().unwrap_or(current.starts);
+    let tz = match patch.tz.as_deref() {
+        Some("") => None,
+        Some(t) => Some(parse_tz(t)?),
+        None => current.tz.as_deref().and_then(|t| parse_tz(t).ok()),
+    };
+    let new_starts = patch.starts.as_deref().map(|s| local_time("starts", s, tz)).transpose()?;
+    let new_ends = patch
+        .ends
+        .as_deref()
+        .map(|e| if e.is_empty() { Ok(String::new()) } else { local_time("ends", e, tz) })
+        .transpose()?;
+    let starts = new_starts.clone().unwrap_or(current.starts);
     parse_time("starts", &starts)?;
-    if let Some(e) = patch.ends.clone().or(current.ends) {
+    if let Some(e) = new_ends.clone().or(current.ends) {
         check_order(&starts, &e)?;
     }
     for a in &patch.add_agenda {
@@ -273,11 +346,15 @@ pub fn update(doc: &mut Automerge, ctx: &ChangeCtx, patch: &MeetingPatch) -> Res
         if let Some(t) = &patch.title {
             tx.put_str(&ROOT, "title", t)?;
         }
-        if let Some(s) = &patch.starts {
+        patch.titles.apply(tx, &ROOT, "title", patch.title.is_some())?;
+        if let Some(s) = &new_starts {
             tx.put_str(&ROOT, "starts", s)?;
         }
-        if let Some(e) = &patch.ends {
+        if let Some(e) = &new_ends {
             tx.put_opt_str(&ROOT, "ends", Some(e))?;
+        }
+        if patch.tz.is_some() {
+            tx.put_opt_str(&ROOT, "tz", tz.map(|t| t.name()))?;
         }
         if let Some(k) = patch.kind {
             tx.put_str(&ROOT, "meeting_kind", k.as_str())?;
@@ -320,6 +397,12 @@ pub fn update(doc: &mut Automerge, ctx: &ChangeCtx, patch: &MeetingPatch) -> Res
     })
 }
 
+/// How many changes a meeting has had since it was proposed (0 for none): its invitation's
+/// `SEQUENCE`, which every change raises, whichever node made it (old nodes included).
+pub fn sequence(doc: &Automerge) -> u32 {
+    u32::try_from(doc.get_changes_meta(&[]).len().saturating_sub(1)).unwrap_or(u32::MAX)
+}
+
 /// Reads a meeting document.
 pub fn read(doc: &Automerge, id: &str) -> Result<Meeting> {
     let agenda = list_maps(doc, &ROOT, "agenda")?
@@ -340,9 +423,11 @@ pub fn read(doc: &Automerge, id: &str) -> Result<Meeting> {
     Ok(Meeting {
         id: id.to_string(),
         title: req_str(doc, &ROOT, "title")?,
+        titles: Titles::read(doc, &ROOT)?,
         kind: MeetingKind::parse(&req_str(doc, &ROOT, "meeting_kind")?)?,
         starts: req_str(doc, &ROOT, "starts")?,
         ends: get_str(doc, &ROOT, "ends")?,
+        tz: get_str(doc, &ROOT, "tz")?,
         venue: get_str(doc, &ROOT, "venue")?,
         sidelines_of: get_str(doc, &ROOT, "sidelines_of")?,
         status: MeetingStatus::parse(&req_str(doc, &ROOT, "status")?)?,
@@ -370,6 +455,7 @@ mod tests {
             kind: MeetingKind::Consultation,
             venue: Some("Astana".into()),
             sidelines_of: Some("UN General Assembly".into()),
+            ..Default::default()
         }
     }
 
@@ -399,6 +485,41 @@ mod tests {
         update(&mut doc, &ctx("ana", "cica"), &MeetingPatch { remove_agenda: vec![first], ..Default::default() })
             .unwrap();
         assert_eq!(read(&doc, "x").unwrap().agenda[0].text, "Exchange of information");
+    }
+
+    #[test]
+    fn a_local_time_is_read_in_the_zone_and_the_title_first_written_follows_its_language() {
+        let mut doc = Automerge::new();
+        let new = NewMeeting {
+            titles: Titles { title_en: None, title_ru: Some("Встреча".into()) },
+            starts: "2026-12-01T09:00".into(),
+            tz: Some("Asia/Tashkent".into()),
+            ..Default::default()
+        };
+        create(&mut doc, &ctx("ana", "cica"), &new).unwrap();
+        let m = read(&doc, "").unwrap();
+        assert_eq!(
+            (m.title.as_str(), m.starts.as_str(), m.tz.as_deref()),
+            ("Встреча", "2026-12-01T09:00:00+05:00", Some("Asia/Tashkent"))
+        );
+        let e =
+            update(&mut doc, &ctx("ana", "cica"), &MeetingPatch { tz: Some("Mars/Base".into()), ..Default::default() });
+        assert!(e.unwrap_err().to_string().starts_with("tz: \"Mars/Base\" is not an IANA time zone"));
+        let titles =
+            Titles { title_en: Some("Meeting".into()), title_ru: Some("Встреча экспертов".into()) };
+        update(&mut doc, &ctx("ivan", "sco-rats"), &MeetingPatch { titles, ..Default::default() }).unwrap();
+        let m = read(&doc, "").unwrap();
+        assert_eq!(m.title, "Встреча экспертов", "the title first written was the Russian one: it follows");
+        assert_eq!(m.titles.title_en.as_deref(), Some("Meeting"));
+        // A new zone keeps the instant; a local time given with it is read there.
+        update(&mut doc, &ctx("ana", "cica"), &MeetingPatch { tz: Some("Asia/Almaty".into()), ..Default::default() })
+            .unwrap();
+        assert_eq!(read(&doc, "").unwrap().starts, "2026-12-01T09:00:00+05:00");
+        let p = MeetingPatch { starts: Some("2026-12-01T10:00".into()), ..Default::default() };
+        update(&mut doc, &ctx("ana", "cica"), &p).unwrap();
+        assert_eq!(read(&doc, "").unwrap().starts, "2026-12-01T10:00:00+05:00");
+        let seq = sequence(&doc);
+        assert!(seq >= 3, "{seq}");
     }
 
     #[test]

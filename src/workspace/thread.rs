@@ -2,6 +2,7 @@
 //! message attributed and timestamped. Messages are never edited once sent.
 //!
 //! A thread is a joint document with its subject (layout: `kind`, `schema`, `subject`,
+//! `title_en`?, `title_ru`? (the subject in each language, see [`super::titles`]),
 //! `created_by`, `created_at`), and each Party's messages are in its annex of the thread
 //! (`posts: {id: {text, by, at}}`), which only that Party writes: nobody can post in the other
 //! Party's name, nor edit or remove its messages. (Before authentication the messages were in
@@ -13,8 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use super::attachments::{self, Attachment};
 use super::party_docs::party_of;
+use super::titles::Titles;
 use super::util::{get_author, get_str, list_maps, map_maps, req_str};
-use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, check_line, init_root};
+use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, init_root};
 use crate::authority::Refusal;
 use crate::ids::random_hex;
 
@@ -26,8 +28,11 @@ pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 pub struct Thread {
     /// Document id.
     pub id: String,
-    /// Subject.
+    /// Subject as first written (older nodes know only this one).
     pub subject: String,
+    /// The subject in English and in Russian, where given.
+    #[serde(flatten)]
+    pub titles: Titles,
     /// Who started it.
     pub created_by: Option<Author>,
     /// When.
@@ -64,11 +69,13 @@ pub(crate) fn check_body(text: &str) -> Result<()> {
 }
 
 /// Starts a thread (its subject; the first message is [`post`]ed to the author's annex).
-pub fn start(doc: &mut Automerge, ctx: &ChangeCtx, subject: &str) -> Result<()> {
-    check_line("subject", subject)?;
+/// `subject` may be empty when `titles` gives one.
+pub fn start(doc: &mut Automerge, ctx: &ChangeCtx, subject: &str, titles: &Titles) -> Result<()> {
+    let subject = titles.own_title("subject", subject)?;
     change(doc, ctx, |tx| {
         init_root(tx, DocKind::Thread, ctx)?;
-        tx.put_str(&ROOT, "subject", subject)
+        tx.put_str(&ROOT, "subject", &subject)?;
+        titles.write_new(tx, &ROOT)
     })
 }
 
@@ -120,6 +127,7 @@ pub fn read(doc: &Automerge, annexes: &[&Automerge], id: &str) -> Result<Thread>
     Ok(Thread {
         id: id.to_string(),
         subject: req_str(doc, &ROOT, "subject")?,
+        titles: Titles::read(doc, &ROOT)?,
         created_by: get_author(doc, &ROOT, "created_by")?,
         created_at: get_str(doc, &ROOT, "created_at")?,
         messages,
@@ -168,7 +176,7 @@ mod tests {
     fn messages_from_both_sides_are_kept_and_attributed_to_their_party() {
         use crate::workspace::party_docs::PartyDoc;
         let mut t = Automerge::new();
-        start(&mut t, &ctx("ana", "cica"), "Exchange of lists").unwrap();
+        start(&mut t, &ctx("ana", "cica"), "Exchange of lists", &Titles::default()).unwrap();
         let tid = crate::ids::DocId([9; 16]);
         let annex = |p: &str| {
             let mut d = PartyDoc::Annex(tid).genesis(&p.parse().unwrap()).unwrap();

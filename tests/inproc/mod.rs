@@ -141,6 +141,8 @@ impl TestNode {
     pub async fn create_meeting(&self, title: &str) -> DocId {
         let ctx = self.ctx();
         let new = NewMeeting {
+            titles: Default::default(),
+            tz: Default::default(),
             title: title.into(),
             starts: "2026-12-01T09:00:00Z".into(),
             ends: None,
@@ -154,6 +156,7 @@ impl TestNode {
     pub async fn create_draft(&self, text: &str) -> DocId {
         let ctx = self.ctx();
         let new = NewDraft {
+            titles: Default::default(),
             group: "g".into(),
             title: "Draft".into(),
             lang: "en".into(),

@@ -3,6 +3,7 @@
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
 import { h, fill, field, pageHeading, toast, errorText } from '/pages/ui.js';
+import { calendarFeedCard } from '/pages/calendar_feed.js';
 
 register({
   en: {
@@ -73,5 +74,6 @@ export function render(main, ctx) {
     pageHeading(t('account.title')),
     h('p', {}, t('account.who', { name: s.name, role: t(`role.${s.role}`), party: s.party_name || s.party_id })),
     form,
+    calendarFeedCard(),
   );
 }

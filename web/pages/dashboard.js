@@ -3,7 +3,7 @@
 
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
-import { h, fill, showError, fmtDateTime, pageHeading, shortPeer, table, live, badge, peerRole } from '/pages/ui.js';
+import { h, fill, showError, fmtDateTime, pageHeading, shortPeer, table, live, badge, peerRole, bilingualTitle } from '/pages/ui.js';
 import { partyName, notePeers } from '/pages/ui.js';
 import { consentSection } from '/pages/items.js';
 
@@ -104,7 +104,7 @@ export function render(main, ctx) {
         list.length
           ? h('ul', { class: 'plain' }, list.map((m) =>
               h('li', { 'data-meeting': m.id },
-                h('a', { href: `#/meetings/${encodeURIComponent(m.id)}` }, m.title),
+                h('a', { href: `#/meetings/${encodeURIComponent(m.id)}` }, bilingualTitle(m)),
                 h('div', { class: 'muted small' }, [fmtDateTime(m.starts), m.venue].filter(Boolean).join(' · ')),
               )))
           : h('p', { class: 'muted' }, t('dash.no-meetings')),
@@ -121,7 +121,7 @@ export function render(main, ctx) {
         list.length
           ? h('ul', { class: 'plain' }, list.map((d) =>
               h('li', {},
-                h('a', { href: `#/drafts/${encodeURIComponent(d.id)}`, 'data-draft': d.id }, d.title),
+                h('a', { href: `#/drafts/${encodeURIComponent(d.id)}`, 'data-draft': d.id }, bilingualTitle(d)),
                 ' ',
                 badge(t('dash.stale-n', { n: d.stale }), 'warn'),
               )))

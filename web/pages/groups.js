@@ -3,7 +3,7 @@
 
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
-import { h, fill, field, select, toast, showError, busy, can, fmtDateTime, pageHeading, table, live, badge } from '/pages/ui.js';
+import { h, fill, field, select, toast, showError, busy, can, fmtDateTime, pageHeading, table, live, badge, bilingualTitle } from '/pages/ui.js';
 import { historyPanel } from '/pages/history.js';
 
 register({
@@ -149,7 +149,7 @@ function renderList(main, ctx) {
             h(
               'tr',
               { 'data-group': g.id },
-              h('td', {}, h('a', { href: `#/groups/${encodeURIComponent(g.id)}` }, g.name)),
+              h('td', {}, h('a', { href: `#/groups/${encodeURIComponent(g.id)}` }, bilingualTitle(g))),
               h('td', {}, g.mandate),
               h('td', { class: 'num' }, String(g.members.length)),
               h('td', {}, fmtDateTime(g.updated_at)),
@@ -278,7 +278,7 @@ export function draftsTable(list) {
       h(
         'tr',
         {},
-        h('td', {}, h('a', { href: `#/drafts/${encodeURIComponent(d.id)}`, 'data-draft': d.id }, d.title)),
+        h('td', {}, h('a', { href: `#/drafts/${encodeURIComponent(d.id)}`, 'data-draft': d.id }, bilingualTitle(d))),
         h('td', {}, badge(t(`draft-state.${d.state}`), d.state === 'executed' || d.state === 'agreed' ? 'ok' : 'plain')),
         h('td', {}, d.languages.join(', ')),
         h('td', { class: 'num' }, String(d.provisions)),

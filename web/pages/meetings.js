@@ -2,10 +2,10 @@
 // meeting with its details, agenda, participants and minutes (all editable by members).
 
 import { api } from '/api.js';
-import { register, t } from '/i18n.js';
+import { register, t, lang } from '/i18n.js';
 import {
   h, fill, field, select, toast, showError, busy, can, fmtDateTime, fmtTime, fmtMonth, toLocalInput, fromLocalInput,
-  pageHeading, table, live, badge,
+  pageHeading, table, live, badge, bilingualTitle, titleIn, fmtInZone, toZoneInput, ownZone,
 } from '/pages/ui.js';
 import { knownParties } from '/pages/groups.js';
 import { historyPanel } from '/pages/history.js';
@@ -19,6 +19,11 @@ register({
     'meetings.title': 'Meetings',
     'meetings.new': 'Propose a meeting',
     'meetings.f-title': 'Title',
+    'meetings.f-title-other': 'Title in Russian',
+    'meetings.f-tz': 'Time zone',
+    'meetings.f-tz-hint': 'Where it is held (Asia/Almaty, Asia/Tashkent); times are entered and shown in it.',
+    'meetings.ics': 'Download for a calendar (.ics)',
+    'meetings.calendar': 'Calendar',
     'meetings.f-kind': 'Kind',
     'meetings.f-starts': 'Starts',
     'meetings.f-ends': 'Ends',
@@ -74,6 +79,11 @@ register({
     'meetings.title': 'Встречи',
     'meetings.new': 'Предложить встречу',
     'meetings.f-title': 'Название',
+    'meetings.f-title-other': 'Название на английском',
+    'meetings.f-tz': 'Часовой пояс',
+    'meetings.f-tz-hint': 'Где проходит встреча (Asia/Almaty, Asia/Tashkent); время вводится и показывается в нём.',
+    'meetings.ics': 'Скачать для календаря (.ics)',
+    'meetings.calendar': 'Календарь',
     'meetings.f-kind': 'Вид',
     'meetings.f-starts': 'Начало',
     'meetings.f-ends': 'Окончание',
@@ -133,7 +143,27 @@ export function render(main, ctx, id) {
 
 const statusKind = (s) => ({ confirmed: 'ok', held: 'plain', cancelled: 'bad', proposed: 'warn' })[s] || 'plain';
 
+// Zones offered in the time-zone field (any IANA name is accepted).
+const ZONES = ['Asia/Almaty', 'Asia/Tashkent', 'Asia/Bishkek', 'Asia/Dushanbe', 'Asia/Ashgabat', 'Asia/Baku',
+  'Asia/Shanghai', 'Europe/Moscow', 'Asia/Tehran', 'Asia/Karachi', 'Asia/Kolkata', 'Europe/Istanbul', 'Europe/Geneva',
+  'America/New_York', 'UTC'];
+
+/** The time-zone field: a text input with the usual zones offered. */
+function tzInput(id, value) {
+  const list = h('datalist', { id: `${id}-zones` }, ...ZONES.map((z) => h('option', { value: z })));
+  const input = h('input', { id, list: `${id}-zones`, value: value || '', autocomplete: 'off', spellcheck: 'false' });
+  return [input, h('span', {}, input, list)];
+}
+
+/** The two-language title fields' values as the API takes them: the officer's language first. */
+function titleBody(own, other) {
+  const body = { title: own, [`title_${lang()}`]: own };
+  if (other) body[`title_${lang() === 'ru' ? 'en' : 'ru'}`] = other;
+  return body;
+}
+
 function when(m) {
+  if (m.tz) return m.ends ? `${fmtInZone(m.starts, m.tz)} – ${fmtInZone(m.ends, m.tz)}` : fmtInZone(m.starts, m.tz);
   if (!m.ends) return fmtDateTime(m.starts);
   const same = new Date(m.starts).toDateString() === new Date(m.ends).toDateString();
   return `${fmtDateTime(m.starts)} – ${same ? fmtTime(m.ends) : fmtDateTime(m.ends)}`;
@@ -178,7 +208,7 @@ function renderList(main, ctx) {
               h(
                 'tr',
                 { 'data-meeting': m.id },
-                h('td', {}, h('a', { href: `#/meetings/${encodeURIComponent(m.id)}` }, m.title)),
+                h('td', {}, h('a', { href: `#/meetings/${encodeURIComponent(m.id)}` }, bilingualTitle(m))),
                 h('td', {}, t(`kind.${m.kind}`)),
                 h('td', {}, when(m)),
                 h('td', {}, [m.venue, m.sidelines_of].filter(Boolean).join(' · ')),
@@ -237,8 +267,8 @@ function calendar(month, meetings, go) {
               h('li', {}, h('a', {
                 href: `#/meetings/${encodeURIComponent(m.id)}`,
                 class: m.status === 'cancelled' ? 'cancelled' : null,
-                title: `${fmtTime(m.starts)} ${m.title}`,
-              }, `${fmtTime(m.starts)} ${m.title}`))))
+                title: `${fmtTime(m.starts)} ${titleIn(m)}`,
+              }, `${fmtTime(m.starts)} ${titleIn(m)}`))))
           : null,
       );
       cells.push(td);
@@ -292,6 +322,8 @@ function fmtMonthDay(d, style) {
 
 function newMeetingForm(onDone) {
   const title = h('input', { id: 'meeting-title', required: true });
+  const titleOther = h('input', { id: 'meeting-title-other' });
+  const [tz, tzField] = tzInput('meeting-tz', ownZone());
   const kind = select({ id: 'meeting-kind' }, KINDS.map((k) => [k, t(`kind.${k}`)]));
   const starts = h('input', { id: 'meeting-starts', type: 'datetime-local', required: true });
   const ends = h('input', { id: 'meeting-ends', type: 'datetime-local' });
@@ -304,7 +336,9 @@ function newMeetingForm(onDone) {
     h('h2', { id: 'new-meeting-h' }, t('meetings.new')),
     h('div', { class: 'grid2' },
       field(t('meetings.f-title'), title),
+      field(t('meetings.f-title-other'), titleOther),
       field(t('meetings.f-kind'), kind),
+      field(t('meetings.f-tz'), tzField, t('meetings.f-tz-hint')),
       field(t('meetings.f-starts'), starts),
       field(t('meetings.f-ends'), ends),
       field(t('meetings.f-venue'), venue),
@@ -319,8 +353,12 @@ function newMeetingForm(onDone) {
       return;
     }
     busy(submit, async () => {
-      const body = { title: title.value.trim(), kind: kind.value, starts: fromLocalInput(starts.value) };
-      if (ends.value) body.ends = fromLocalInput(ends.value);
+      // With a zone, the times go as typed: the node reads them in that zone.
+      const zone = tz.value.trim();
+      const at = (v) => (zone ? v : fromLocalInput(v));
+      const body = { ...titleBody(title.value.trim(), titleOther.value.trim()), kind: kind.value, starts: at(starts.value) };
+      if (zone) body.tz = zone;
+      if (ends.value) body.ends = at(ends.value);
       if (venue.value.trim()) body.venue = venue.value.trim();
       if (sidelines.value.trim()) body.sidelines_of = sidelines.value.trim();
       await api('POST', '/api/meetings', body);
@@ -365,8 +403,8 @@ function renderMeeting(main, ctx, id) {
   const patch = (body) => api('PATCH', `/api/meetings/${encodeURIComponent(id)}`, body);
 
   const show = () => {
-    heading.textContent = m.title;
-    document.title = `${m.title} · liaison`;
+    fill(heading, bilingualTitle(m));
+    document.title = `${titleIn(m)} · liaison`;
     const row = (k, v) => (v ? [h('dt', {}, k), h('dd', {}, v)] : null);
     fill(
       details,
@@ -376,6 +414,9 @@ function renderMeeting(main, ctx, id) {
         row(t('meetings.f-kind'), t(`kind.${m.kind}`)),
         row(t('meetings.c-when'), when(m)),
         row(t('meetings.f-venue'), m.venue),
+        row(t('meetings.calendar'), h('a', {
+          id: 'meeting-ics', href: `/api/meetings/${encodeURIComponent(m.id)}/ics`, download: `meeting-${m.id.slice(0, 8)}.ics`,
+        }, t('meetings.ics'))),
         row(t('meetings.f-sidelines'), m.sidelines_of),
         row(t('meetings.f-status'), badge(t(`status.${m.status}`), statusKind(m.status))),
         m.updated_by ? row(t('meetings.last-change'), `${m.updated_by.officer} (${m.updated_by.party}), ${fmtDateTime(m.updated_at)}`) : null,
@@ -440,27 +481,32 @@ function renderMeeting(main, ctx, id) {
 }
 
 function editForm(m, patch, reload) {
-  const title = h('input', { id: 'meeting-edit-title', value: m.title, required: true });
+  const other = lang() === 'ru' ? 'en' : 'ru';
+  const title = h('input', { id: 'meeting-edit-title', value: titleIn(m), required: true });
+  const titleOther = h('input', { id: 'meeting-edit-title-other', value: m[`title_${other}`] || '' });
+  const [tz, tzField] = tzInput('meeting-edit-tz', m.tz);
   const kind = select({ id: 'meeting-edit-kind' }, KINDS.map((k) => [k, t(`kind.${k}`)]), m.kind);
   const status = select({ id: 'meeting-status' }, STATUSES.map((s) => [s, t(`status.${s}`)]), m.status);
-  const starts = h('input', { id: 'meeting-edit-starts', type: 'datetime-local', value: toLocalInput(m.starts), required: true });
-  const ends = h('input', { id: 'meeting-edit-ends', type: 'datetime-local', value: toLocalInput(m.ends) });
+  const starts = h('input', { id: 'meeting-edit-starts', type: 'datetime-local', value: toZoneInput(m.starts, m.tz), required: true });
+  const ends = h('input', { id: 'meeting-edit-ends', type: 'datetime-local', value: toZoneInput(m.ends, m.tz) });
   const venue = h('input', { id: 'meeting-edit-venue', value: m.venue || '' });
   const sidelines = h('input', { id: 'meeting-edit-sidelines', value: m.sidelines_of || '' });
   const submit = h('button', { type: 'submit', id: 'meeting-save', class: 'primary' }, t('meetings.save'));
   // What the form was filled from: only fields the officer changed are sent, so a concurrent
   // change by someone else to another field is not overwritten.
   const orig = {
-    title: m.title, kind: m.kind, status: m.status, starts: toLocalInput(m.starts), ends: toLocalInput(m.ends),
-    venue: m.venue || '', sidelines_of: m.sidelines_of || '',
+    title: titleIn(m), title_other: m[`title_${other}`] || '', tz: m.tz || '', kind: m.kind, status: m.status,
+    starts: toZoneInput(m.starts, m.tz), ends: toZoneInput(m.ends, m.tz), venue: m.venue || '', sidelines_of: m.sidelines_of || '',
   };
   const form = h(
     'form',
     { novalidate: true },
     h('div', { class: 'grid2' },
       field(t('meetings.f-title'), title),
+      field(t('meetings.f-title-other'), titleOther),
       field(t('meetings.f-kind'), kind),
       field(t('meetings.f-status'), status),
+      field(t('meetings.f-tz'), tzField, t('meetings.f-tz-hint')),
       field(t('meetings.f-starts'), starts),
       field(t('meetings.f-ends'), ends),
       field(t('meetings.f-venue'), venue),
@@ -472,13 +518,23 @@ function editForm(m, patch, reload) {
     e.preventDefault();
     busy(submit, async () => {
       const now = {
-        title: title.value.trim(), kind: kind.value, status: status.value, starts: starts.value, ends: ends.value,
-        venue: venue.value.trim(), sidelines_of: sidelines.value.trim(),
+        title: title.value.trim(), title_other: titleOther.value.trim(), tz: tz.value.trim(), kind: kind.value,
+        status: status.value, starts: starts.value, ends: ends.value, venue: venue.value.trim(),
+        sidelines_of: sidelines.value.trim(),
       };
       const body = {};
       for (const k of Object.keys(now)) if (now[k] !== orig[k]) body[k] = now[k];
-      if ('starts' in body) body.starts = fromLocalInput(body.starts);
-      if ('ends' in body) body.ends = fromLocalInput(body.ends); // '' clears it
+      // The title goes in the officer's language (the node keeps the one first written in step).
+      if ('title' in body) body[`title_${lang()}`] = body.title;
+      if ('title' in body && !m[`title_${lang()}`]) delete body[`title_${lang()}`];
+      if ('title' in body && m[`title_${lang()}`]) delete body.title;
+      if ('title_other' in body) body[`title_${other}`] = body.title_other;
+      delete body.title_other;
+      // A changed zone moves the typed times with it: they are sent again, read in the new zone.
+      if ('tz' in body && now.tz) Object.assign(body, { starts: now.starts, ...(now.ends ? { ends: now.ends } : {}) });
+      const at = (v) => (now.tz ? v : fromLocalInput(v));
+      if ('starts' in body) body.starts = at(body.starts);
+      if ('ends' in body) body.ends = body.ends ? at(body.ends) : ''; // '' clears it
       if (!Object.keys(body).length) return;
       await patch(body);
       Object.assign(orig, now);

@@ -5,7 +5,7 @@
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
 import { historyPanel } from '/pages/history.js';
-import { h, fill, field, toast, showError, busy, can, fmtDateTime, pageHeading, table, live } from '/pages/ui.js';
+import { h, fill, field, toast, showError, busy, can, fmtDateTime, pageHeading, table, live, bilingualTitle, titleIn } from '/pages/ui.js';
 import { attachmentList, itemSelect } from '/pages/attachments.js';
 
 register({
@@ -106,7 +106,7 @@ function renderList(main, ctx) {
           h(
             'tr',
             {},
-            h('td', {}, h('a', { href: `#/messages/${encodeURIComponent(th.id)}`, 'data-thread': th.id }, th.subject)),
+            h('td', {}, h('a', { href: `#/messages/${encodeURIComponent(th.id)}`, 'data-thread': th.id }, bilingualTitle(th))),
             h('td', { class: 'num' }, String(th.messages)),
             h('td', {}, th.last_at
               ? (th.last_by
@@ -191,8 +191,8 @@ function renderThread(main, ctx, id) {
 
   const show = (th) => {
     thread = th;
-    heading.textContent = th.subject;
-    document.title = `${th.subject} · liaison`;
+    fill(heading, bilingualTitle(th));
+    document.title = `${titleIn(th)} · liaison`;
     fill(meta, th.created_at ? `${from(th.created_by)}, ${fmtDateTime(th.created_at)}` : '');
     if (!th.messages.length) {
       fill(box, h('p', { class: 'muted' }, t('messages.no-messages')));

@@ -13,6 +13,7 @@ register({
     'ui.none': 'Nothing yet.',
     'ui.error': 'Error: {msg}',
     'ui.saved': 'Saved.',
+    'ui.your-time': 'your time {time}',
     'ui.yes': 'yes',
     'ui.no': 'no',
     'ui.offline': 'The node cannot be reached: {msg}',
@@ -40,6 +41,7 @@ register({
     'ui.none': 'Пока ничего нет.',
     'ui.error': 'Ошибка: {msg}',
     'ui.saved': 'Сохранено.',
+    'ui.your-time': 'у вас {time}',
     'ui.yes': 'да',
     'ui.no': 'нет',
     'ui.offline': 'Узел недоступен: {msg}',
@@ -350,6 +352,64 @@ export function fmtDateTime(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleString(locale(), { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** The title of a meeting, group, draft or thread in the officer's language (else as first
+ * written): plain text, for headings and document titles. */
+export function titleIn(obj) {
+  const own = obj.title ?? obj.name ?? obj.subject ?? '';
+  return obj[`title_${lang()}`] || own;
+}
+
+/** The title in the officer's language with the other language's beside it, when there is one
+ * and it differs: `<span class="bi-title">Встреча <span lang="en" class="bi-other">Meeting</span></span>`. */
+export function bilingualTitle(obj) {
+  const mine = titleIn(obj);
+  const otherLang = lang() === 'ru' ? 'en' : 'ru';
+  const other = obj[`title_${otherLang}`];
+  const el = h('span', { class: 'bi-title' }, mine);
+  if (other && other !== mine) el.append(' ', h('span', { class: 'bi-other muted', lang: otherLang }, other));
+  return el;
+}
+
+/** A meeting's time in its own time zone, named, and the officer's own time beside it when it
+ * differs ("1 Dec 2026, 09:00 (Asia/Almaty) · your time 05:00"). Without a zone, the officer's. */
+export function fmtInZone(iso, tz) {
+  if (!tz) return fmtDateTime(iso);
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso || '';
+  let there;
+  try {
+    there = d.toLocaleString(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: tz });
+  } catch {
+    return fmtDateTime(iso);
+  }
+  const here = fmtDateTime(iso);
+  return here === there ? `${there} (${tz})` : `${there} (${tz}) · ${t('ui.your-time', { time: here })}`;
+}
+
+/** The value for a datetime-local input showing `iso` in the zone `tz` (the officer's without). */
+export function toZoneInput(iso, tz) {
+  if (!tz || !iso) return toLocalInput(iso);
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  try {
+    const parts = Object.fromEntries(new Intl.DateTimeFormat('en-GB', {
+      timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    }).formatToParts(d).map((p) => [p.type, p.value]));
+    return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+  } catch {
+    return toLocalInput(iso);
+  }
+}
+
+/** The officer's own IANA time zone, as the browser knows it. */
+export function ownZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+  } catch {
+    return '';
+  }
 }
 
 /** A date alone. */

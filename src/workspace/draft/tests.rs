@@ -21,6 +21,7 @@ fn new_draft() -> Automerge {
         &mut d,
         &cica(),
         &NewDraft {
+            titles: Default::default(),
             group: "g".into(),
             title: "Joint proposals".into(),
             lang: "en".into(),

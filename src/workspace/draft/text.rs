@@ -9,6 +9,7 @@ use super::{
     PROVISION_BREAK, ProvisionKind, Splice, check_text, counter, languages, ordered, provision_obj, resolve_provision,
     split_text, structure, text_of,
 };
+use crate::workspace::titles::Titles;
 use crate::workspace::util::{get_str, map_maps};
 use crate::workspace::{ChangeCtx, Result, Tx, WorkspaceError, change, check_line, touch};
 
@@ -276,11 +277,18 @@ pub fn align(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str) -> Result<()
 }
 
 /// Sets the title.
-pub fn set_title(doc: &mut Automerge, ctx: &ChangeCtx, title: &str) -> Result<()> {
+/// `titles` sets the title in one language or both (see [`crate::workspace::titles`]).
+pub fn set_title(doc: &mut Automerge, ctx: &ChangeCtx, title: Option<&str>, titles: &Titles) -> Result<()> {
     check_open(doc, ctx)?;
-    check_line("title", title)?;
+    if let Some(title) = title {
+        check_line("title", title)?;
+    }
+    titles.check()?;
     change(doc, ctx, |tx| {
-        tx.put_str(&ROOT, "title", title)?;
+        if let Some(title) = title {
+            tx.put_str(&ROOT, "title", title)?;
+        }
+        titles.apply(tx, &ROOT, "title", title.is_some())?;
         touch(tx, ctx)
     })
 }
