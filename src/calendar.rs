@@ -267,6 +267,7 @@ mod tests {
                 role: None,
             }],
             minutes: String::new(),
+            attachments: vec![],
             created_by: None,
             created_at: Some("2026-11-28T10:00:00Z".into()),
             updated_by: None,

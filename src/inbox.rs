@@ -409,6 +409,7 @@ mod tests {
         Thread {
             id: id.into(),
             subject: "Urgent: venue change".into(),
+            titles: Default::default(),
             created_by: None,
             created_at: None,
             messages: msgs
@@ -419,6 +420,7 @@ mod tests {
                     author: author(who, party),
                     at: (*at).into(),
                     text: "x".into(),
+                    attachments: vec![],
                 })
                 .collect(),
         }
@@ -528,6 +530,7 @@ mod tests {
             text: "Article 1. The Parties cooperate.\n\nArticle 2. Information is exchanged.".into(),
             languages: vec![],
             parties: vec!["cica".into(), "sco-rats".into()],
+            titles: Default::default(),
         };
         draft::create(&mut d, &crate::workspace::testing::ctx("anna", "cica"), &new).unwrap();
         draft::read(&d, "dr01").unwrap()

@@ -135,6 +135,8 @@ mod tests {
             kind: meeting::MeetingKind::Consultation,
             venue: None,
             sidelines_of: None,
+            titles: Default::default(),
+            tz: None,
         };
         meeting::create(&mut d, &ctx("ana", "cica"), &new).unwrap();
         d
@@ -184,7 +186,7 @@ mod tests {
         let mut annex = PartyDoc::Annex(crate::ids::DocId([9; 16])).genesis(&"cica".parse().unwrap()).unwrap();
         thread::post_with(&mut annex, &ctx("ana", "cica"), "See the list.", &[ITEM.into()]).unwrap();
         let mut t = Automerge::new();
-        thread::start(&mut t, &ctx("ana", "cica"), "Lists").unwrap();
+        thread::start(&mut t, &ctx("ana", "cica"), "Lists", &Default::default()).unwrap();
         let th = thread::read(&t, &[&annex], "t").unwrap();
         assert_eq!(th.messages[0].attachments[0].item, ITEM);
         assert_eq!(th.messages[0].attachments[0].by.as_ref().unwrap().officer, "ana");

@@ -340,6 +340,7 @@ mod tests {
             text: "Article 1. A.\n\nArticle 2. The Parties cooperate.".into(),
             languages: vec![],
             parties: vec![],
+            titles: Default::default(),
         };
         draft::create(&mut d, &ctx("ana", "cica"), &new).unwrap();
         let a2 = draft::read(&d, "").unwrap().provisions[1].id.clone();
