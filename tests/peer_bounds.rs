@@ -272,6 +272,9 @@ async fn a_peer_creates_no_more_documents_than_its_quota_even_after_a_restart() 
     with_limits(&mut a, &[("docs", 5)]).await;
     let b = TestNode::new("cica", Some(a.dir.path())).await;
     pin_pair(&a, &b).await;
+    // Both nodes publish their Party's names at first start: let that settle, so that what
+    // arrives from b later cannot be taken for something a refused batch left.
+    eventually("a and b hold the same", || async { (heads(&a).await == heads(&b).await).then_some(()) }).await;
     let mut h = Hostile::new();
     h.pinned_by(&a).await;
     h.pinned_by(&b).await;
