@@ -7,6 +7,7 @@
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
 import { h, fill, badge, busy, select, field, shortId, fmtDateTime, table, showError, toast } from '/pages/ui.js';
+import { partyName } from '/pages/ui.js';
 
 register({
   en: {
@@ -108,7 +109,7 @@ function attachmentEntry(a, onDetach) {
   if (a.readable && a.title) what = h('a', { href: `#/items/${encodeURIComponent(a.item)}`, 'data-item-link': a.item }, a.title);
   else if (a.held) what = h('span', { class: 'restricted', title: t('att.restricted-hint') }, t('att.restricted'));
   else what = h('span', { class: 'muted' }, t('att.missing'));
-  const by = a.by ? t('att.by', { officer: a.by.officer, party: a.by.party, when: fmtDateTime(a.at) }) : '';
+  const by = a.by ? t('att.by', { officer: a.by.officer, party: partyName(a.by.party), when: fmtDateTime(a.at) }) : '';
   let remove = null;
   if (onDetach) {
     remove = h('button', { type: 'button', class: 'link small', 'data-action': 'detach' }, t('att.detach'));

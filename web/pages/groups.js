@@ -4,6 +4,7 @@
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
 import { h, fill, field, select, toast, showError, busy, can, fmtDateTime, pageHeading, table, live, badge, bilingualTitle } from '/pages/ui.js';
+import { partyName } from '/pages/ui.js';
 import { historyPanel } from '/pages/history.js';
 
 register({
@@ -232,7 +233,7 @@ function renderGroup(main, ctx, id) {
       group.mandate_ref ? h('p', { class: 'muted' }, `${t('groups.mandate-ref')}: ${group.mandate_ref}`) : null,
       Object.entries(group.mandate_refs || {}).map(([party, ref]) => h('p', { class: 'muted', 'data-mandate-ref': party }, t('groups.mandate-ref-by', { party, ref }))),
       group.created_by
-        ? h('p', { class: 'muted small' }, t('groups.created-by', { who: `${group.created_by.officer} (${group.created_by.party})`, at: fmtDateTime(group.created_at) }))
+        ? h('p', { class: 'muted small' }, t('groups.created-by', { who: `${group.created_by.officer} (${partyName(group.created_by.party)})`, at: fmtDateTime(group.created_at) }))
         : null,
     );
     fill(members, membersTable(group, ctx, load));
@@ -305,7 +306,7 @@ function membersTable(group, ctx, reload) {
           }),
         );
       }
-      return h('tr', { 'data-member': m.id }, h('td', {}, m.name), h('td', {}, m.party), h('td', {}, m.role || ''), h('td', {}, remove));
+      return h('tr', { 'data-member': m.id }, h('td', {}, m.name), h('td', {}, partyName(m.party)), h('td', {}, m.role || ''), h('td', {}, remove));
     }),
   );
 }

@@ -17,6 +17,7 @@
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
 import { h, fill, select, showError, fmtDateTime, fmtTime, shortPeer, table, badge } from '/pages/ui.js';
+import { partyName } from '/pages/ui.js';
 
 register({
   en: {
@@ -451,7 +452,7 @@ export function historyPanel(opts) {
         },
         when,
         h('td', {}, e.officer || t('hist.unknown')),
-        h('td', {}, e.party || t('hist.unknown')),
+        h('td', {}, e.party ? partyName(e.party) : t('hist.unknown')),
         h('td', {}, e.node ? shortPeer(e.node) : t('hist.unknown')),
         h('td', {}, proofBadge(e)),
         whatCell,

@@ -12,6 +12,7 @@
 import { api, onEvent } from '/api.js';
 import { register, t, onLang } from '/i18n.js';
 import { h, fill, pageHeading, fmtDateTime, shortId, table, badge, busy, showError } from '/pages/ui.js';
+import { partyName } from '/pages/ui.js';
 
 register({
   en: {
@@ -305,7 +306,7 @@ export function render(main, ctx) {
         h('td', {}, t(`inbox.kind.${e.kind}`), e.unread ? [' ', badge(t('inbox.new'), 'warn')] : null),
         h('td', {}, h('a', { href: linkOf(e), class: 'inbox-link' }, e.title || shortId(e.doc))),
         h('td', {}, whyText(e)),
-        h('td', {}, e.by ? `${e.by.officer} (${e.by.party})` : ''),
+        h('td', {}, e.by ? `${e.by.officer} (${partyName(e.by.party)})` : ''),
         h('td', {}, fmtDateTime(e.at)),
         h(
           'td',

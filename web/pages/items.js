@@ -8,6 +8,7 @@ import {
   h, fill, field, select, toast, showError, busy, can, fmtDateTime, fmtBytes, fromLocalInput, pageHeading,
   shortId, shortPeer, table, live, badge, errorText, peerRole, confirmDialog,
 } from '/pages/ui.js';
+import { partyName } from '/pages/ui.js';
 import { auditTable } from '/pages/audit.js';
 // The explain answer's reason by its code (its `reason` text is the CLI's, naming CLI commands).
 import { refusalText } from '/api.js';
@@ -483,7 +484,7 @@ function mandatesSection(ctx) {
               const by = h('td', {}, m.recorded_by ? `${m.recorded_by.officer}, ${fmtDateTime(m.recorded_at)}` : fmtDateTime(m.recorded_at));
               if (m.migrated) by.append(h('br'), h('span', { class: 'small muted', 'data-migrated': '' }, t('mandates.migrated')));
               return h('tr', { 'data-mandate': m.reference, 'data-party': m.party, 'data-state': state },
-                h('td', {}, m.reference), h('td', {}, m.party), h('td', {}, m.date), scope,
+                h('td', {}, m.reference), h('td', {}, partyName(m.party)), h('td', {}, m.date), scope,
                 h('td', {}, badge(word, kind)), by,
                 editable ? actionsFor(m) : null);
             }),
@@ -582,7 +583,7 @@ function provideForm(onDone) {
   );
   // The recorded mandates, as suggestions for the mandate field.
   api('GET', '/api/mandates')
-    .then((list) => fill(refs, (list || []).map((m) => h('option', { value: m.reference }, `${m.reference} (${m.party}): ${m.scope}`))))
+    .then((list) => fill(refs, (list || []).map((m) => h('option', { value: m.reference }, `${m.reference} (${partyName(m.party)}): ${m.scope}`))))
     .catch(() => {});
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -865,7 +866,7 @@ function renderItem(main, ctx, id) {
           return h(
             'tr',
             { 'data-peer': p.peer_id },
-            h('td', {}, p.party_id, ' ', shortPeer(p.peer_id)),
+            h('td', {}, partyName(p.party_id), ' ', shortPeer(p.peer_id)),
             h('td', {}, peerRole(p.role)),
             h('td', {}, ex.allowed ? badge(t('where.allowed'), 'ok') : badge(t('where.refused'), 'bad')),
             h('td', {}, ex.allowed ? (ex.grant ? shortId(ex.grant) : '') : refusalText(ex.refusal) || ex.reason || ''),

@@ -7,6 +7,7 @@ import {
   h, fill, field, select, toast, showError, busy, can, fmtDateTime, fmtTime, fmtMonth, toLocalInput, fromLocalInput,
   pageHeading, table, live, badge, bilingualTitle, titleIn, fmtInZone, toZoneInput, ownZone,
 } from '/pages/ui.js';
+import { partyName } from '/pages/ui.js';
 import { knownParties } from '/pages/groups.js';
 import { historyPanel } from '/pages/history.js';
 import { meetingAttachments } from '/pages/attachments.js';
@@ -419,7 +420,7 @@ function renderMeeting(main, ctx, id) {
         }, t('meetings.ics'))),
         row(t('meetings.f-sidelines'), m.sidelines_of),
         row(t('meetings.f-status'), badge(t(`status.${m.status}`), statusKind(m.status))),
-        m.updated_by ? row(t('meetings.last-change'), `${m.updated_by.officer} (${m.updated_by.party}), ${fmtDateTime(m.updated_at)}`) : null,
+        m.updated_by ? row(t('meetings.last-change'), `${m.updated_by.officer} (${partyName(m.updated_by.party)}), ${fmtDateTime(m.updated_at)}`) : null,
       ),
     );
     fill(agenda, agendaList(m, editable, patch, load));
@@ -592,7 +593,7 @@ function participantsTable(m, editable, patch, reload) {
           await reload();
         }));
       }
-      return h('tr', { 'data-participant': p.id }, h('td', {}, p.name), h('td', {}, p.party), h('td', {}, p.role || ''), h('td', {}, rm));
+      return h('tr', { 'data-participant': p.id }, h('td', {}, p.name), h('td', {}, partyName(p.party)), h('td', {}, p.role || ''), h('td', {}, rm));
     }),
   );
 }

@@ -6,6 +6,7 @@ import { api } from '/api.js';
 import { register, t } from '/i18n.js';
 import { historyPanel } from '/pages/history.js';
 import { h, fill, field, toast, showError, busy, can, fmtDateTime, pageHeading, table, live, bilingualTitle, titleIn } from '/pages/ui.js';
+import { partyName } from '/pages/ui.js';
 import { attachmentList, itemSelect } from '/pages/attachments.js';
 
 register({
@@ -73,7 +74,7 @@ export function render(main, ctx, id) {
   return id ? renderThread(main, ctx, id) : renderList(main, ctx);
 }
 
-const from = (a) => (a ? t('messages.from', { officer: a.officer, party: a.party }) : t('messages.unknown'));
+const from = (a) => (a ? t('messages.from', { officer: a.officer, party: partyName(a.party) }) : t('messages.unknown'));
 
 // ---- the list of threads ----
 
@@ -110,7 +111,7 @@ function renderList(main, ctx) {
             h('td', { class: 'num' }, String(th.messages)),
             h('td', {}, th.last_at
               ? (th.last_by
-                ? t('messages.last', { when: fmtDateTime(th.last_at), officer: th.last_by.officer, party: th.last_by.party })
+                ? t('messages.last', { when: fmtDateTime(th.last_at), officer: th.last_by.officer, party: partyName(th.last_by.party) })
                 : fmtDateTime(th.last_at))
               : ''),
           ),

@@ -8,6 +8,7 @@ import { register, t } from '/i18n.js';
 import {
   h, fill, field, toast, showError, busy, can, fmtDateTime, pageHeading, table, live, badge, confirmDialog,
 } from '/pages/ui.js';
+import { partyName } from '/pages/ui.js';
 
 register({
   en: {
@@ -148,7 +149,7 @@ function officerRow(o, editable, ownParty, reload) {
   const since = h('td', {}, fmtDateTime(o.assigned_at));
   if (o.assigned_by) {
     since.appendChild(h('br'));
-    since.appendChild(h('span', { class: 'small muted' }, t('officers.by', { officer: o.assigned_by.officer, party: o.assigned_by.party })));
+    since.appendChild(h('span', { class: 'small muted' }, t('officers.by', { officer: o.assigned_by.officer, party: partyName(o.assigned_by.party) })));
   }
   if (o.migrated) {
     since.appendChild(h('br'));
@@ -159,14 +160,14 @@ function officerRow(o, editable, ownParty, reload) {
     : badge(t('officers.active'), 'ok'));
   if (o.ended_at && o.ended_by) {
     status.appendChild(h('br'));
-    status.appendChild(h('span', { class: 'small muted' }, t('officers.ended-by', { officer: o.ended_by.officer, party: o.ended_by.party })));
+    status.appendChild(h('span', { class: 'small muted' }, t('officers.ended-by', { officer: o.ended_by.officer, party: partyName(o.ended_by.party) })));
   }
   let actions = null;
   if (editable) {
     actions = h('td', { class: 'actions-cell' });
     // Only the Party that assigned an officer ends the assignment: no button for the other's.
     if (!o.ended_at && o.party !== ownParty) {
-      actions.appendChild(h('span', { class: 'small muted' }, t('officers.theirs', { party: o.party })));
+      actions.appendChild(h('span', { class: 'small muted' }, t('officers.theirs', { party: partyName(o.party) })));
     } else if (!o.ended_at) {
       const end = h(
         'button',
@@ -174,7 +175,7 @@ function officerRow(o, editable, ownParty, reload) {
         t('officers.end'),
       );
       end.addEventListener('click', async () => {
-        if (!(await confirmDialog(t('officers.end-confirm', { name: o.name, party: o.party })))) return;
+        if (!(await confirmDialog(t('officers.end-confirm', { name: o.name, party: partyName(o.party) })))) return;
         await busy(end, async () => {
           await api('POST', `/api/officers/${encodeURIComponent(o.id)}/end`);
           toast(t('officers.ended-ok'));
@@ -188,7 +189,7 @@ function officerRow(o, editable, ownParty, reload) {
     'tr',
     { 'data-officer': o.id, 'data-party': o.party, class: o.ended_at ? 'ended-row' : null },
     h('td', {}, o.name),
-    h('td', {}, o.party),
+    h('td', {}, partyName(o.party)),
     h('td', { class: 'wrap-any' }, o.contact),
     since,
     status,
