@@ -58,7 +58,7 @@ test('the history at the other node shows who changed a draft and a meeting, wit
     assert.equal(await edit.getAttribute('data-proof'), 'node', 'proven by the node’s signature');
     const cells = await edit.locator('td').allTextContents();
     assert.equal(cells[1], accA.name, 'the officer CICA names');
-    assert.equal(cells[2], 'cica', 'the Party');
+    assert.equal(cells[2], 'CICA Secretariat', 'the Party, by its name');
     assert.ok(cells[3].startsWith('…') && cica.peerId.endsWith(cells[3].slice(1)), `CICA's node, shortened: ${cells[3]}`);
     assert.match(cells[4], /proven/);
     assert.match(cells[5], /text of Article 2 \(Russian\)/, `what changed, with the provision's label: ${cells[5]}`);

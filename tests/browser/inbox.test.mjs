@@ -93,7 +93,7 @@ test('a message posted at SCO RATS raises CICA’s inbox count within a second; 
     assert.match(await row.getAttribute('class'), /inbox-unread/);
     assert.match(await row.textContent(), /Urgent: venue change/);
     assert.match(await row.textContent(), /A new message/);
-    assert.match(await row.textContent(), /i\.petrov \(sco-rats\)/);
+    assert.match(await row.textContent(), /i\.petrov \(SCO RATS Executive Committee\)/);
     await pageA.locator('tr[data-kind="meeting"]', { hasText: 'Consultation on the sidelines' }).waitFor();
     // Notifications are asked for by a button, never on load.
     await pageA.locator('#inbox-notify-ask').waitFor();

@@ -33,7 +33,7 @@ test('officers and messages are shared live between the two nodes, as text', { t
     // CICA's officer: no End button at SCO RATS; SCO RATS's own officer gets one.
     assert.equal(await cicaRow.getAttribute('data-party'), 'cica');
     assert.equal(await cicaRow.locator('button').count(), 0, 'no button on CICA’s officer at SCO RATS');
-    assert.match(await cicaRow.textContent(), /only cica can end it/);
+    assert.match(await cicaRow.textContent(), /only CICA Secretariat can end it/);
     await pageB.locator('#officer-name').fill('I. Petrov');
     await pageB.locator('#officer-contact').fill('liaison@ecsco.example');
     await pageB.locator('#officer-assign').click();
