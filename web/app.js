@@ -141,6 +141,8 @@ function markThirdParty() {
   for (const a of document.querySelectorAll('#nav a[data-nav]')) {
     if (!THIRD_PARTY_PAGES.includes(a.dataset.nav)) a.parentElement.hidden = !!thirdParty;
   }
+  // A third party holds none of the Parties' workspace: nothing for it to search.
+  if (thirdParty) hideSearchBox();
 }
 
 function ctx() {

@@ -40,6 +40,8 @@ test("a third party's node shows the items granted to it, their state, and a rev
     for (const nav of ['dashboard', 'meetings', 'groups', 'officers', 'messages']) {
       assert.equal(await page.locator(`#nav a[data-nav="${nav}"]`).isVisible(), false, `nav ${nav} is hidden on a third party's node`);
     }
+    // Nor a search of the Parties' workspace, which a third party does not hold.
+    assert.equal(await page.locator('#search-box').isVisible(), false, 'no search box on a third party’s node');
     assert.equal(await page.locator('#item-title, #item-submit, [data-action="grant"], #consent-submit').count(), 0, 'no providing form, no consent to answer');
     assert.ok(!(await page.locator('main').textContent()).includes('Provide an item'), 'no "Provide an item"');
     // A Parties' page asked for by address leads back to the granted items.
