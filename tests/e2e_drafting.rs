@@ -133,20 +133,7 @@ fn at_once(a: &Node, a_args: &[&str], b: &Node, b_args: &[&str]) -> (Output, Out
 
 /// A working group and a draft made on A from `paragraphs` (English), once B holds it too.
 fn create_draft(a: &Node, b: &Node, paragraphs: &[&str]) -> String {
-    let group = a.id_of(&["group", "create", "--name", "Joint working group on CFT", "--mandate", "Joint proposals"]);
-    let f = file(a, "initial-en.txt", &paragraphs.join("\n\n"));
-    let d = a.id_of(&[
-        "draft",
-        "create",
-        "--group",
-        &group,
-        "--title",
-        "Joint proposals on CFT",
-        "--lang",
-        "en",
-        "--text-file",
-        &f,
-    ]);
+    let d = a.new_draft(paragraphs);
     let v = same_draft("B holds the new draft as A does", a, b, &d);
     assert_eq!(v["parties"], serde_json::json!(["cica", "sco-rats"]), "the draft's Parties");
     assert_eq!(v["languages"], serde_json::json!(["en", "ru"]));

@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Node, eventually, in_sync_with};
+use common::{Node, eventually, pair_of};
 use serde_json::Value;
 
 const CICA_EN: &str = "CICA Secretariat";
@@ -43,18 +43,7 @@ fn init_named(name: &str, id: &str, en: &str, ru: &str) -> Node {
 
 /// A (CICA) and B (SCO RATS), both named in two languages, pinned and in sync.
 fn named_pair() -> (Node, Node) {
-    let mut a = init_named("A", "cica", CICA_EN, CICA_RU);
-    let mut b = init_named("B", "sco-rats", RATS_EN, RATS_RU);
-    a.start();
-    b.start();
-    a.pin(&b, None);
-    b.pin(&a, None);
-    let (pa, pb) = (a.peer_id(), b.peer_id());
-    eventually("A and B connected and in sync", &[&a, &b], || {
-        in_sync_with(&a.status(), &pb)?;
-        in_sync_with(&b.status(), &pa)
-    });
-    (a, b)
+    pair_of(init_named("A", "cica", CICA_EN, CICA_RU), init_named("B", "sco-rats", RATS_EN, RATS_RU))
 }
 
 fn file(n: &Node, name: &str, text: &str) -> String {
@@ -84,20 +73,7 @@ fn same_draft(what: &str, a: &Node, b: &Node, d: &str) -> Value {
 
 /// A group and a draft of `EN` made on A, with B's Russian text aligned, held by both.
 fn draft_in_two_languages(a: &Node, b: &Node) -> String {
-    let group = a.id_of(&["group", "create", "--name", "Joint working group on CFT", "--mandate", "Joint proposals"]);
-    let f = file(a, "en.txt", &EN.join("\n\n"));
-    let d = a.id_of(&[
-        "draft",
-        "create",
-        "--group",
-        &group,
-        "--title",
-        "Joint proposals on CFT",
-        "--lang",
-        "en",
-        "--text-file",
-        &f,
-    ]);
+    let d = a.new_draft(&EN);
     let v = same_draft("B holds the draft", a, b, &d);
     for (i, (p, ru)) in ids(&v).iter().zip(RU).enumerate() {
         let f = file(b, &format!("ru-{i}.txt"), ru);

@@ -37,20 +37,7 @@ fn path_str(p: &Path) -> &str {
 #[test]
 fn russian_and_english_found_across_nodes_by_other_forms_and_edits_replace_them() {
     let (a, b) = pair();
-    let group = a.id_of(&["group", "create", "--name", "Joint working group on CFT", "--mandate", "Joint proposals"]);
-    let f = a.text_file("en.txt", "Article 1. The Parties shall exchange information on the financing of terrorism.");
-    let d = a.id_of(&[
-        "draft",
-        "create",
-        "--group",
-        &group,
-        "--title",
-        "Joint proposals on CFT",
-        "--lang",
-        "en",
-        "--text-file",
-        path_str(&f),
-    ]);
+    let d = a.new_draft(&["Article 1. The Parties shall exchange information on the financing of terrorism."]);
     let p = eventually("B holds the draft", &[&a, &b], || {
         let v = b.try_json(&["draft", "show", &d, "--json"])?;
         v["provisions"][0]["id"].as_str().map(str::to_string).ok_or_else(|| "no provision yet".to_string())

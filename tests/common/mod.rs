@@ -337,6 +337,28 @@ impl Node {
         v["text"].as_str().map(str::to_string).ok_or_else(|| format!("draft show printed no text: {v}"))
     }
 
+    /// A working group and a draft of `paragraphs` (English, one provision each) made here; the
+    /// draft's id.
+    pub fn new_draft(&self, paragraphs: &[&str]) -> String {
+        let group =
+            self.id_of(&["group", "create", "--name", "Joint working group on CFT", "--mandate", "Joint proposals"]);
+        let f = self.text_file("initial-en.txt", &paragraphs.join("\n\n"));
+        let f = f.to_str().expect("utf-8 path");
+        let args = [
+            "draft",
+            "create",
+            "--group",
+            &group,
+            "--title",
+            "Joint proposals on CFT",
+            "--lang",
+            "en",
+            "--text-file",
+            f,
+        ];
+        self.id_of(&args)
+    }
+
     /// How many times `needle` occurs in the serve log.
     pub fn log_count(&self, needle: &str) -> usize {
         self.log_text().matches(needle).count()
@@ -345,8 +367,14 @@ impl Node {
 
 /// A (cica) and B (sco-rats), running, pinned to each other as Parties, connected and in sync.
 pub fn pair() -> (Node, Node) {
-    let mut a = Node::init("A", "cica", "CICA Secretariat");
-    let mut b = Node::init("B", "sco-rats", "SCO RATS Executive Committee");
+    let a = Node::init("A", "cica", "CICA Secretariat");
+    let b = Node::init("B", "sco-rats", "SCO RATS Executive Committee");
+    pair_of(a, b)
+}
+
+/// Starts two initialised nodes, pins each to the other as a Party, and waits until they are
+/// connected and in sync.
+pub fn pair_of(mut a: Node, mut b: Node) -> (Node, Node) {
     a.start();
     b.start();
     a.pin(&b, None);
