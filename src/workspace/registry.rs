@@ -158,11 +158,14 @@ pub fn set_names(doc: &mut Automerge, ctx: &ChangeCtx, names: &PartyNames) -> Re
     Ok(true)
 }
 
-/// The full names a registry's Party publishes (none from a node older than them).
+/// The full names a registry's Party publishes (none from a node older than them). The other
+/// Party's node wrote them, so they are checked again here: a name that [`set_names`] would have
+/// refused (empty, several lines, too long) reads as none, and the Party is shown by its id.
 pub fn names(doc: &Automerge) -> Result<PartyNames> {
+    let fit = |n: Option<String>| n.filter(|n| check_line("name", n).is_ok());
     match doc.get(ROOT, "names")? {
         Some((automerge::Value::Object(automerge::ObjType::Map), m)) => {
-            Ok(PartyNames { en: get_str(doc, &m, "en")?, ru: get_str(doc, &m, "ru")? })
+            Ok(PartyNames { en: fit(get_str(doc, &m, "en")?), ru: fit(get_str(doc, &m, "ru")?) })
         }
         _ => Ok(PartyNames::default()),
     }
@@ -248,6 +251,22 @@ mod tests {
         let mut d = PartyDoc::Registry.genesis(&party.parse().unwrap()).unwrap();
         d.set_actor(automerge::ActorId::random());
         d
+    }
+
+    #[test]
+    fn a_name_set_names_would_refuse_reads_as_none() {
+        use automerge::transaction::Transactable;
+        let mut d = registry("sco-rats");
+        let names = PartyNames { en: Some("SCO RATS Executive Committee".into()), ru: None };
+        assert!(set_names(&mut d, &ctx("ivan", "sco-rats"), &names).unwrap());
+        assert_eq!(super::names(&d).unwrap(), names);
+        // What a dishonest node could write past set_names: a huge name, and one of two lines.
+        let mut tx = d.transaction();
+        let m = tx.put_object(ROOT, "names", automerge::ObjType::Map).unwrap();
+        tx.put(&m, "en", "x".repeat(100_000)).unwrap();
+        tx.put(&m, "ru", "Исполнительный\nкомитет").unwrap();
+        tx.commit();
+        assert_eq!(super::names(&d).unwrap(), PartyNames::default());
     }
 
     fn new(name: &str) -> NewOfficer {
