@@ -21,6 +21,7 @@ mod items;
 mod parties;
 mod peers;
 mod presence;
+mod reader;
 mod records;
 pub mod refusal;
 mod status;
@@ -57,6 +58,7 @@ pub use items::{Explanation, ItemView};
 pub use parties::PartyInfo;
 pub use peers::Traffic;
 pub use presence::announce as announce_presence;
+pub use reader::{Reader, View};
 pub use refusal::Refusal;
 pub use status::{DocInfo, NodeStatus, PeerStatus};
 
@@ -255,6 +257,8 @@ pub struct Core {
     stage: Option<auth::Stage>,
     /// Round times, refusals and the audit log's length, for `/metrics`.
     metrics: Arc<crate::metrics::Metrics>,
+    /// The second reader, which serves pages and the status off this thread.
+    reader: Arc<Reader>,
 }
 
 type Write = Box<dyn FnOnce(&mut crate::store::Writer<'_>) -> Result<(), StoreError> + Send>;
@@ -282,6 +286,8 @@ struct Round {
 pub struct EngineHandle {
     tx: mpsc::Sender<Msg>,
     events: broadcast::Sender<Event>,
+    /// Reads that do not queue behind the engine's writes.
+    reader: Arc<Reader>,
 }
 
 /// Starts the engine's thread. `inbox` is the receiving end of the channel whose sender the
@@ -304,6 +310,14 @@ pub fn spawn(
     let (events, _) = broadcast::channel(4096);
     let peers = Peers::new(&opts.peers, opts.limits);
     let audit_head = store.audit_head().map_err(|e| EngineError::Store(Arc::new(e)))?;
+    let reader = Arc::new(Reader::new(
+        store.reader(),
+        reader::ReadCtx {
+            party: opts.identity.party.id.clone(),
+            own_key: opts.crypto.signing.verifying_key().to_bytes(),
+            pinned: opts.peers.clone(),
+        },
+    ));
     let mut core = Core {
         store,
         docs,
@@ -321,6 +335,7 @@ pub fn spawn(
         auth,
         stage: None,
         metrics: opts.metrics.clone(),
+        reader: reader.clone(),
     };
     core.metrics.audit_entries.set(core.audit_head.as_ref().map_or(0, |h| h.len as i64));
     consent::load(&mut core).map_err(|e| EngineError::Store(Arc::new(e)))?;
@@ -373,7 +388,7 @@ pub fn spawn(
             tracing::debug!("engine stopped");
         })
         .map_err(|e| EngineError::Store(Arc::new(StoreError::Io { path: "engine thread".into(), source: e })))?;
-    Ok((EngineHandle { tx, events }, thread))
+    Ok((EngineHandle { tx, events, reader }, thread))
 }
 
 impl Core {
@@ -486,6 +501,8 @@ impl Core {
                 Err(EngineError::Store(Arc::new(e)))
             }
         };
+        // Before anyone is answered: the status they read next shows what they did.
+        status::publish(self, !round.completions.is_empty());
         for c in round.completions {
             c(outcome.clone());
         }

@@ -48,6 +48,7 @@ mod items;
 mod keyslots;
 mod lock;
 pub mod migrate;
+mod read;
 mod snapshot;
 
 use std::path::{Path, PathBuf};
@@ -63,6 +64,7 @@ use crate::workspace::DocKind;
 pub use items::{StoredItem, wrap_aad};
 pub use keyslots::{KeySlots, LockedWrap, SLOTS_FILE, copy_on_write_fs, unlock_with};
 pub use lock::{DirLock, LockError, Role as LockRole};
+pub use read::{ReadTx, StoreReader};
 pub use snapshot::{StoreSnapshot, copy_table, snapshot_stopped};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -213,7 +215,8 @@ const MIGRATIONS: &[Migration] = &[Migration {
 
 /// The open store. Only one process may hold it.
 pub struct Store {
-    db: Database,
+    /// Shared with [`StoreReader`]s, which read committed state beside the writer.
+    db: std::sync::Arc<Database>,
     path: PathBuf,
     _lock: DirLock,
     /// Where the keys of item key wraps live (see `keyslots`); opened once the tables are.
@@ -258,7 +261,7 @@ impl Store {
         if let Some(v) = copied {
             backup(&path, v)?;
         }
-        let mut store = Store { db: open(&path)?, path: path.clone(), _lock: lock, slots: Default::default() };
+        let mut store = Store { db: open(&path)?.into(), path: path.clone(), _lock: lock, slots: Default::default() };
         if let Some(mut version) = store.schema()?.filter(|v| *v < SCHEMA_VERSION) {
             if copied.is_none() {
                 // A file that could not be read without writing (redb had to repair it): the
@@ -266,7 +269,7 @@ impl Store {
                 let Store { db, path, _lock, slots } = store;
                 drop(db);
                 backup(&path, version)?;
-                store = Store { db: open(&path)?, path, _lock, slots };
+                store = Store { db: open(&path)?.into(), path, _lock, slots };
             }
             while version < SCHEMA_VERSION {
                 let step = MIGRATIONS

@@ -103,14 +103,7 @@ pub async fn create(
 }
 
 pub async fn show(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Draft>, AppError> {
-    Ok(Json(
-        s.engine
-            .read(move |c| {
-                let id = c.resolve(DocKind::Draft, &id)?;
-                c.read_draft(id)
-            })
-            .await?,
-    ))
+    Ok(Json(s.engine.show_draft(id).await?))
 }
 
 /// Runs a change on a draft and answers with the draft as it then stands.
@@ -467,14 +460,7 @@ pub async fn diff(
     Path(id): Path<String>,
     Query(q): Query<DiffQuery>,
 ) -> Result<Json<draft::Comparison>, AppError> {
-    let diff = s
-        .engine
-        .read(move |c| {
-            let id = c.resolve(DocKind::Draft, &id)?;
-            Ok(draft::diff(c.doc(id)?, q.lang.as_deref(), q.from.as_deref(), q.to.as_deref())?)
-        })
-        .await?;
-    Ok(Json(diff))
+    Ok(Json(s.engine.draft_diff(id, q.lang, q.from, q.to).await?))
 }
 
 pub async fn verify(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Verification>, AppError> {

@@ -34,7 +34,7 @@ pub struct NodeId {
 
 /// Every document with its committed heads: for checking that nodes hold the same thing.
 pub async fn docs(State(s): State<AppState>) -> Result<Json<Vec<DocInfo>>, AppError> {
-    Ok(Json(s.engine.read(|c| Ok(c.doc_heads())).await?))
+    Ok(Json(s.engine.doc_heads().await?))
 }
 
 pub async fn status(State(s): State<AppState>) -> Result<Json<NodeStatus>, AppError> {

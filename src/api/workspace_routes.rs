@@ -71,16 +71,6 @@ pub(super) fn read_all<T>(
     Ok(out)
 }
 
-pub(super) fn read_one<T>(
-    core: &mut Core,
-    kind: DocKind,
-    id: &str,
-    read: fn(&automerge::Automerge, &str) -> Result<T, WorkspaceError>,
-) -> Result<T, EngineError> {
-    let id = core.resolve(kind, id)?;
-    Ok(read(core.doc(id)?, &id.to_string())?)
-}
-
 // ---- meetings ----
 
 /// Whether the caller's role reads provided items: then attachments show their titles.
@@ -138,15 +128,7 @@ pub async fn show_meeting(
     caller: axum::Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Meeting>, AppError> {
-    let may_read = reads_items(&caller);
-    Ok(Json(
-        s.engine
-            .read(move |c| {
-                let id = c.resolve(DocKind::Meeting, &id)?;
-                meeting_for(c, id, may_read)
-            })
-            .await?,
-    ))
+    Ok(Json(s.engine.show_meeting(id, reads_items(&caller)).await?))
 }
 
 pub async fn update_meeting(
@@ -199,7 +181,7 @@ pub async fn create_group(
 }
 
 pub async fn show_group(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Group>, AppError> {
-    Ok(Json(s.engine.read(move |c| read_one(c, DocKind::Group, &id, group::read)).await?))
+    Ok(Json(s.engine.show_group(id).await?))
 }
 
 pub async fn update_group(
@@ -248,18 +230,8 @@ async fn history_of(
     id: String,
     q: HistoryQuery,
 ) -> Result<Json<Vec<crate::engine::HistoryEntry>>, AppError> {
-    let v = s
-        .engine
-        .read(move |c| {
-            let id = c.resolve(kind, &id)?;
-            let provision = match &q.provision {
-                Some(p) => Some(crate::workspace::draft::resolve_provision(c.doc(id)?, p)?),
-                None => None,
-            };
-            c.history_in(id, provision.as_deref(), q.lang.as_deref(), q.limit.unwrap_or(500).min(100_000))
-        })
-        .await?;
-    Ok(Json(v))
+    let limit = q.limit.unwrap_or(500).min(100_000);
+    Ok(Json(s.engine.show_history(kind, id, q.provision, q.lang, limit).await?))
 }
 
 pub async fn draft_history(
@@ -410,15 +382,7 @@ pub async fn show_thread(
     caller: axum::Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Thread>, AppError> {
-    let may_read = reads_items(&caller);
-    Ok(Json(
-        s.engine
-            .read(move |c| {
-                let id = c.resolve(DocKind::Thread, &id)?;
-                thread_for(c, id, may_read)
-            })
-            .await?,
-    ))
+    Ok(Json(s.engine.show_thread(id, reads_items(&caller)).await?))
 }
 
 /// A reply.

@@ -38,9 +38,21 @@ impl EngineHandle {
         rx.await.map_err(|_| EngineError::Stopped)?
     }
 
-    /// The node's status.
+    /// The node's status as the engine published it at the end of a round (see
+    /// [`status::publish`]): answered at once, however busy the engine is. When rounds went by
+    /// unpublished, the engine is asked (without waiting) to publish at its next round.
     pub async fn status(&self) -> Result<NodeStatus, EngineError> {
-        self.read(|core| Ok(status::status(core))).await
+        match self.reader.status.get() {
+            (Some(s), stale) => {
+                if stale {
+                    let nudge: Job = Box::new(|_| None);
+                    let _ = self.tx.try_send(Msg::Job(nudge));
+                }
+                Ok((*s).clone())
+            }
+            // Not published yet (the engine publishes before its thread starts): ask it.
+            (None, _) => self.read(|core| Ok(status::status(core))).await,
+        }
     }
 
     /// Tells the engine that the pinned peers changed.

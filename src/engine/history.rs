@@ -93,94 +93,137 @@ impl Core {
         lang: Option<&str>,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>, EngineError> {
-        let mut docs = vec![id];
-        docs.extend(self.annexes_of(id)?);
-        let mut kinds = Vec::with_capacity(docs.len());
-        let mut rows = Vec::new();
-        for (index, &doc) in docs.iter().enumerate() {
-            kinds.push(self.docs.meta(doc).map(|m| m.kind));
-            let Some(meta) = self.docs.meta(doc) else { continue };
-            let kind = meta.kind;
-            let record_of = match &meta.owner {
-                crate::authority::Owner::Party(p) => Some(p.to_string()),
-                _ => None,
-            };
-            let book =
-                self.auth.book(&self.store, doc).map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?.clone();
-            let d = self.docs.get(&self.store, doc)?;
-            let genesis = party_docs::identify(doc, d).ok().and_then(|i| i.genesis);
-            let steps = history::steps(d, kind);
-            let heads = history::heads_after(&steps);
-            let present = |h: &[u8; 32]| {
-                d.get_change_meta_by_hash(&automerge::ChangeHash(*h)).map(|m| (m.actor.to_bytes().to_vec(), m.seq))
-            };
-            let mut before = Vec::new();
-            for (step, after) in steps.into_iter().zip(heads) {
-                let facts = [ChangeFacts { hash: step.hash, actor: step.actor.clone(), seq: step.seq }];
-                let who = authorship::attribute(doc, &facts, &book, &self.auth.certs, genesis, &present)
-                    .ok()
-                    .and_then(|mut v| v.pop());
-                // The fixed first change of a Party's document is nobody's act: not history.
-                if who == Some(Attribution::Genesis) {
-                    before = after;
-                    continue;
-                }
-                let prior = std::mem::replace(&mut before, after.clone());
-                rows.push(Row { step, who, record_of: record_of.clone(), doc: index, before: prior, after });
-            }
-        }
-        if let Some(p) = provision {
-            rows.retain(|r| r.step.provisions.contains(p));
-        }
-        // With a language: a change of texts only in other languages is not that language's history.
-        if let Some(l) = lang {
-            let suffix = format!(" ({l})");
-            rows.retain(|r| {
-                let texts: Vec<&String> = r.step.what.iter().filter(|w| w.starts_with("text of ")).collect();
-                texts.is_empty() || texts.iter().any(|w| w.ends_with(&suffix))
-            });
-        }
-        // Each document's changes come in causal order; a stable sort by time keeps it where
-        // the clocks agree and interleaves the Parties' records with the text.
-        rows.sort_by_key(|r| r.step.time);
-        let mut out: Vec<HistoryEntry> = Vec::new();
-        // Per entry: its document, the heads before its first change and after its last.
-        let mut spans: Vec<(usize, Vec<automerge::ChangeHash>, Vec<automerge::ChangeHash>)> = Vec::new();
-        let mut last_time = i64::MIN;
-        for r in rows {
-            let e = entry(&r);
-            match (out.last_mut(), spans.last_mut()) {
-                (Some(prev), Some(span))
-                    if span.0 == r.doc
-                        && prev.party == e.party
-                        && prev.node == e.node
-                        && prev.officer == e.officer
-                        && prev.proof == e.proof
-                        && prev.record_of == e.record_of
-                        && prev.what == e.what
-                        && r.step.time - last_time <= GROUP_SECONDS =>
-                {
-                    prev.to = e.to;
-                    prev.changes += 1;
-                    span.2 = r.after;
-                }
-                _ => {
-                    out.push(e);
-                    spans.push((r.doc, r.before, r.after));
-                }
-            }
-            last_time = r.step.time;
-        }
-        let skip = out.len().saturating_sub(limit.max(1));
-        let mut out = out.split_off(skip);
-        // Only the entries shown are compared: each comparison reads its texts twice.
-        for (e, (doc, before, after)) in out.iter_mut().zip(spans.into_iter().skip(skip)) {
-            let Some(kind) = kinds[doc] else { continue };
-            let d = self.docs.get(&self.store, docs[doc])?;
-            e.texts = text_changes(d, kind, &e.what, provision, lang, &before, &after);
-        }
-        Ok(out)
+        entries(self, id, provision, lang, limit)
     }
+}
+
+/// What a history reads: the engine's documents, or the second reader's
+/// (`engine::reader`), which serves the same entries off the engine's thread.
+pub(super) trait Source {
+    /// The annexes of a draft or thread held here.
+    fn annexes(&mut self, id: DocId) -> Result<Vec<DocId>, EngineError>;
+    /// A document's kind and owner, if it is held here.
+    fn kind_owner(&mut self, id: DocId) -> Result<Option<(DocKind, crate::authority::Owner)>, EngineError>;
+    /// The signed heads of a document.
+    fn book(&mut self, id: DocId) -> Result<authorship::HeadBook, EngineError>;
+    /// Every actor certificate known.
+    fn certs(&mut self) -> Result<authorship::Certs, EngineError>;
+    /// A document, loaded.
+    fn doc(&mut self, id: DocId) -> Result<&automerge::Automerge, EngineError>;
+}
+
+impl Source for Core {
+    fn annexes(&mut self, id: DocId) -> Result<Vec<DocId>, EngineError> {
+        self.annexes_of(id)
+    }
+    fn kind_owner(&mut self, id: DocId) -> Result<Option<(DocKind, crate::authority::Owner)>, EngineError> {
+        Ok(self.docs.meta(id).map(|m| (m.kind, m.owner.clone())))
+    }
+    fn book(&mut self, id: DocId) -> Result<authorship::HeadBook, EngineError> {
+        Ok(self.auth.book(&self.store, id).map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?.clone())
+    }
+    fn certs(&mut self) -> Result<authorship::Certs, EngineError> {
+        Ok(self.auth.certs.clone())
+    }
+    fn doc(&mut self, id: DocId) -> Result<&automerge::Automerge, EngineError> {
+        Ok(&*self.docs.get(&self.store, id)?)
+    }
+}
+
+/// [`Core::history_in`] over any [`Source`].
+pub(super) fn entries(
+    src: &mut impl Source,
+    id: DocId,
+    provision: Option<&str>,
+    lang: Option<&str>,
+    limit: usize,
+) -> Result<Vec<HistoryEntry>, EngineError> {
+    let certs = src.certs()?;
+    let mut docs = vec![id];
+    docs.extend(src.annexes(id)?);
+    let mut kinds = Vec::with_capacity(docs.len());
+    let mut rows = Vec::new();
+    for (index, &doc) in docs.iter().enumerate() {
+        let found = src.kind_owner(doc)?;
+        kinds.push(found.as_ref().map(|(k, _)| *k));
+        let Some((kind, owner)) = found else { continue };
+        let record_of = match &owner {
+            crate::authority::Owner::Party(p) => Some(p.to_string()),
+            _ => None,
+        };
+        let book = src.book(doc)?;
+        let d = src.doc(doc)?;
+        let genesis = party_docs::identify(doc, d).ok().and_then(|i| i.genesis);
+        let steps = history::steps(d, kind);
+        let heads = history::heads_after(&steps);
+        let present = |h: &[u8; 32]| {
+            d.get_change_meta_by_hash(&automerge::ChangeHash(*h)).map(|m| (m.actor.to_bytes().to_vec(), m.seq))
+        };
+        let mut before = Vec::new();
+        for (step, after) in steps.into_iter().zip(heads) {
+            let facts = [ChangeFacts { hash: step.hash, actor: step.actor.clone(), seq: step.seq }];
+            let who =
+                authorship::attribute(doc, &facts, &book, &certs, genesis, &present).ok().and_then(|mut v| v.pop());
+            // The fixed first change of a Party's document is nobody's act: not history.
+            if who == Some(Attribution::Genesis) {
+                before = after;
+                continue;
+            }
+            let prior = std::mem::replace(&mut before, after.clone());
+            rows.push(Row { step, who, record_of: record_of.clone(), doc: index, before: prior, after });
+        }
+    }
+    if let Some(p) = provision {
+        rows.retain(|r| r.step.provisions.contains(p));
+    }
+    // With a language: a change of texts only in other languages is not that language's history.
+    if let Some(l) = lang {
+        let suffix = format!(" ({l})");
+        rows.retain(|r| {
+            let texts: Vec<&String> = r.step.what.iter().filter(|w| w.starts_with("text of ")).collect();
+            texts.is_empty() || texts.iter().any(|w| w.ends_with(&suffix))
+        });
+    }
+    // Each document's changes come in causal order; a stable sort by time keeps it where
+    // the clocks agree and interleaves the Parties' records with the text.
+    rows.sort_by_key(|r| r.step.time);
+    let mut out: Vec<HistoryEntry> = Vec::new();
+    // Per entry: its document, the heads before its first change and after its last.
+    let mut spans: Vec<(usize, Vec<automerge::ChangeHash>, Vec<automerge::ChangeHash>)> = Vec::new();
+    let mut last_time = i64::MIN;
+    for r in rows {
+        let e = entry(&r);
+        match (out.last_mut(), spans.last_mut()) {
+            (Some(prev), Some(span))
+                if span.0 == r.doc
+                    && prev.party == e.party
+                    && prev.node == e.node
+                    && prev.officer == e.officer
+                    && prev.proof == e.proof
+                    && prev.record_of == e.record_of
+                    && prev.what == e.what
+                    && r.step.time - last_time <= GROUP_SECONDS =>
+            {
+                prev.to = e.to;
+                prev.changes += 1;
+                span.2 = r.after;
+            }
+            _ => {
+                out.push(e);
+                spans.push((r.doc, r.before, r.after));
+            }
+        }
+        last_time = r.step.time;
+    }
+    let skip = out.len().saturating_sub(limit.max(1));
+    let mut out = out.split_off(skip);
+    // Only the entries shown are compared: each comparison reads its texts twice.
+    for (e, (doc, before, after)) in out.iter_mut().zip(spans.into_iter().skip(skip)) {
+        let Some(kind) = kinds[doc] else { continue };
+        let d = src.doc(docs[doc])?;
+        e.texts = text_changes(d, kind, &e.what, provision, lang, &before, &after);
+    }
+    Ok(out)
 }
 
 /// What a run of changes from `before` to `after` did to each text its labels name.

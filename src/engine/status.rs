@@ -116,3 +116,61 @@ pub(super) fn status(core: &mut Core) -> NodeStatus {
         peers,
     }
 }
+
+/// The status as the engine last published it, for `/api/status`, `/metrics` and `liaison
+/// status` to read without waiting for the engine.
+#[derive(Default)]
+pub(crate) struct Board {
+    current: std::sync::RwLock<Option<std::sync::Arc<NodeStatus>>>,
+    /// What it cost to work out last time, and when that was: the next is worked out once ten
+    /// times that has passed, so that a node taking in many small rounds spends at most about a
+    /// tenth of its time on it.
+    last: std::sync::Mutex<Option<(std::time::Instant, std::time::Duration)>>,
+    /// A round went by without publishing: the status shown may be older than the last commit.
+    stale: std::sync::atomic::AtomicBool,
+    /// Someone read a stale status: the next round publishes whatever it costs.
+    wanted: std::sync::atomic::AtomicBool,
+}
+
+impl Board {
+    /// The status last published, and whether a later round has not been published.
+    pub(crate) fn get(&self) -> (Option<std::sync::Arc<NodeStatus>>, bool) {
+        use std::sync::atomic::Ordering;
+        let stale = self.stale.load(Ordering::Acquire);
+        if stale {
+            self.wanted.store(true, Ordering::Release);
+        }
+        (self.current.read().unwrap_or_else(|e| e.into_inner()).clone(), stale)
+    }
+
+    fn due(&self) -> bool {
+        match *self.last.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some((at, cost)) => at.elapsed() >= cost * 10,
+            None => true,
+        }
+    }
+}
+
+/// Publishes the status at the end of a round: always when an officer waited for the round
+/// (`force`: the status they read next shows what they did) or asked for a fresh one, otherwise
+/// when it is due (see [`Board`]).
+pub(super) fn publish(core: &mut Core, force: bool) {
+    use std::sync::atomic::Ordering;
+    // Cheap (a few peers), and the reader checks a draft's records with these keys.
+    core.reader.publish_ctx(super::reader::ReadCtx {
+        party: core.identity.party.id.clone(),
+        own_key: core.crypto.signing.verifying_key().to_bytes(),
+        pinned: core.peers.pinned().cloned().collect(),
+    });
+    let board = &core.reader.status;
+    if !(force || board.wanted.swap(false, Ordering::AcqRel) || board.due()) {
+        board.stale.store(true, Ordering::Release);
+        return;
+    }
+    let t0 = std::time::Instant::now();
+    let s = std::sync::Arc::new(status(core));
+    let board = &core.reader.status;
+    *board.current.write().unwrap_or_else(|e| e.into_inner()) = Some(s);
+    board.stale.store(false, Ordering::Release);
+    *board.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((std::time::Instant::now(), t0.elapsed()));
+}

@@ -1,0 +1,469 @@
+//! The second reader: single-document pages (a draft, a meeting, a group, a thread, their
+//! histories, a draft's diff) and the list of documents' heads, served off the engine's thread,
+//! so that an officer's read does not queue behind the engine's writes (a peer pushing 100,000
+//! documents kept `/api/status` waiting 6.5 s when every read was a job on the engine).
+//!
+//! It reads the store's committed state: a redb read transaction sees the last commit whole
+//! while the engine writes the next. The engine commits before it answers a write, so a read
+//! made after a write returned sees that write (read-your-writes) without any message between
+//! them. The store is the one source of truth; this reader keeps only a cache.
+//!
+//! Its cache of loaded documents is its own and bounded ([`CACHE_DOCS`], [`CACHE_BYTES`]). A
+//! cached copy is checked against the document's committed heads at every read; a copy at older
+//! heads takes the chunks committed since (`Automerge::load_incremental`) instead of loading the
+//! whole document again, unless the engine compacted it meanwhile. Reads run on tokio's blocking
+//! threads, at most [`READ_THREADS`] at once: a burst of reads waits for a permit, and leaves the
+//! engine its core.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use automerge::Automerge;
+
+use super::{EngineError, EngineHandle, HistoryEntry, status};
+use crate::authorship::{Certs, HeadBook};
+use crate::config::{PeerRole, PinnedPeer};
+use crate::ids::{DocId, PartyId};
+use crate::store::{DocMeta, ReadTx, StoreError, StoreReader};
+use crate::workspace::DocKind;
+use crate::workspace::draft::{self, Draft, Records};
+use crate::workspace::group::{self, Group};
+use crate::workspace::meeting::{self, Meeting};
+use crate::workspace::party_docs::PartyDoc;
+use crate::workspace::thread::{self, Thread};
+
+/// Documents the reader keeps loaded.
+pub const CACHE_DOCS: usize = 64;
+/// Stored bytes (snapshot and chunks) of the documents it keeps loaded; a larger document is
+/// read and then dropped.
+pub const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// Reads at once; the machine's other cores stay the engine's and the network's.
+pub const READ_THREADS: usize = 2;
+
+/// What the engine tells the reader besides what the store holds: who this node is and which
+/// peers are pinned (whose Parties' records a draft shows, with which keys they are checked).
+/// Published at the end of each round.
+#[derive(Clone, Debug)]
+pub struct ReadCtx {
+    /// Our Party.
+    pub party: PartyId,
+    /// Our Party's signing key.
+    pub own_key: [u8; 32],
+    /// The pinned peers.
+    pub pinned: Vec<PinnedPeer>,
+}
+
+/// The reader: shared between the engine (which publishes to it) and the API (which reads).
+pub struct Reader {
+    store: StoreReader,
+    cache: Mutex<Cache>,
+    ctx: RwLock<Arc<ReadCtx>>,
+    /// The status the engine published last.
+    pub(super) status: status::Board,
+    permits: tokio::sync::Semaphore,
+    /// Documents loaded whole from the store (a miss, or a copy that could not catch up).
+    pub full_loads: AtomicU64,
+    /// Cached copies brought up to date with the chunks committed since.
+    pub caught_up: AtomicU64,
+}
+
+/// A document as the reader holds it: loaded at the commit `meta` describes.
+struct Cached {
+    doc: Automerge,
+    meta: DocMeta,
+    last_used: u64,
+}
+
+#[derive(Default)]
+struct Cache {
+    docs: HashMap<DocId, Cached>,
+    tick: u64,
+}
+
+impl Cache {
+    fn take(&mut self, id: DocId) -> Option<Cached> {
+        self.docs.remove(&id)
+    }
+
+    fn put(&mut self, id: DocId, mut c: Cached) {
+        if stored_bytes(&c.meta) > CACHE_BYTES {
+            return;
+        }
+        self.tick += 1;
+        c.last_used = self.tick;
+        self.docs.insert(id, c);
+        while self.docs.len() > CACHE_DOCS
+            || self.docs.values().map(|c| stored_bytes(&c.meta)).sum::<u64>() > CACHE_BYTES
+        {
+            let Some(oldest) = self.docs.iter().min_by_key(|(_, c)| c.last_used).map(|(id, _)| *id) else { break };
+            self.docs.remove(&oldest);
+        }
+    }
+}
+
+fn stored_bytes(m: &DocMeta) -> u64 {
+    m.snapshot_bytes.saturating_add(m.chunk_bytes)
+}
+
+fn store_err(e: StoreError) -> EngineError {
+    EngineError::Store(Arc::new(e))
+}
+
+impl Reader {
+    /// A reader of `store`, for the node of `ctx`.
+    pub fn new(store: StoreReader, ctx: ReadCtx) -> Reader {
+        Reader {
+            store,
+            cache: Mutex::new(Cache::default()),
+            ctx: RwLock::new(Arc::new(ctx)),
+            status: status::Board::default(),
+            permits: tokio::sync::Semaphore::new(READ_THREADS),
+            full_loads: AtomicU64::new(0),
+            caught_up: AtomicU64::new(0),
+        }
+    }
+
+    /// The engine's word on who we are and which peers are pinned, as of its last round.
+    pub(super) fn publish_ctx(&self, ctx: ReadCtx) {
+        *self.ctx.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ctx);
+    }
+
+    /// Runs `f` over the last commit, on this thread (blocking).
+    pub fn view_blocking<T>(&self, f: impl FnOnce(&mut View<'_>) -> Result<T, EngineError>) -> Result<T, EngineError> {
+        let ctx = self.ctx.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let tx = self.store.begin().map_err(store_err)?;
+        let mut view = View { reader: self, tx, ctx, held: HashMap::new(), certs: None };
+        f(&mut view)
+    }
+}
+
+impl EngineHandle {
+    /// Runs `f` over the store's last commit on one of the reader's threads, without waiting for
+    /// the engine: it sees every write acknowledged before it was called.
+    pub async fn view<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut View<'_>) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let _permit = self.reader.permits.acquire().await.map_err(|_| EngineError::Stopped)?;
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || reader.view_blocking(f)).await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// A draft with both Parties' records on it (`GET /api/drafts/{id}`).
+    pub async fn show_draft(&self, id: String) -> Result<Draft, EngineError> {
+        self.view(move |v| {
+            let id = v.resolve(DocKind::Draft, &id)?;
+            v.read_draft(id)
+        })
+        .await
+    }
+
+    /// A working group.
+    pub async fn show_group(&self, id: String) -> Result<Group, EngineError> {
+        self.view(move |v| {
+            let id = v.resolve(DocKind::Group, &id)?;
+            Ok(group::read(v.doc(id)?, &id.to_string())?)
+        })
+        .await
+    }
+
+    /// A meeting, its attachments filled in for a caller who may (or may not) read items.
+    /// Filling them in opens item keys, which only the engine holds: a meeting that attaches
+    /// nothing (most) never waits for the engine.
+    pub async fn show_meeting(&self, id: String, may_read: bool) -> Result<Meeting, EngineError> {
+        let mut m = self
+            .view(move |v| {
+                let id = v.resolve(DocKind::Meeting, &id)?;
+                Ok(meeting::read(v.doc(id)?, &id.to_string())?)
+            })
+            .await?;
+        if !m.attachments.is_empty() {
+            let mut list = std::mem::take(&mut m.attachments);
+            m.attachments = self
+                .read(move |c| {
+                    c.fill_attachments(&mut list, may_read)?;
+                    Ok(list)
+                })
+                .await?;
+        }
+        Ok(m)
+    }
+
+    /// A thread with each Party's messages, attachments filled in as for a meeting.
+    pub async fn show_thread(&self, id: String, may_read: bool) -> Result<Thread, EngineError> {
+        let mut t = self
+            .view(move |v| {
+                let id = v.resolve(DocKind::Thread, &id)?;
+                v.read_thread(id)
+            })
+            .await?;
+        if t.messages.iter().any(|m| !m.attachments.is_empty()) {
+            let mut lists: Vec<_> = t.messages.iter_mut().map(|m| std::mem::take(&mut m.attachments)).collect();
+            lists = self
+                .read(move |c| {
+                    for l in &mut lists {
+                        c.fill_attachments(l, may_read)?;
+                    }
+                    Ok(lists)
+                })
+                .await?;
+            for (m, l) in t.messages.iter_mut().zip(lists) {
+                m.attachments = l;
+            }
+        }
+        Ok(t)
+    }
+
+    /// The history of a document of `kind` (see [`super::Core::history_in`]).
+    pub async fn show_history(
+        &self,
+        kind: DocKind,
+        id: String,
+        provision: Option<String>,
+        lang: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, EngineError> {
+        self.view(move |v| {
+            let id = v.resolve(kind, &id)?;
+            let provision = match &provision {
+                Some(p) => Some(draft::resolve_provision(v.doc(id)?, p)?),
+                None => None,
+            };
+            super::history::entries(v, id, provision.as_deref(), lang.as_deref(), limit)
+        })
+        .await
+    }
+
+    /// Two versions of a draft compared.
+    pub async fn draft_diff(
+        &self,
+        id: String,
+        lang: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<draft::Comparison, EngineError> {
+        self.view(move |v| {
+            let id = v.resolve(DocKind::Draft, &id)?;
+            Ok(draft::diff(v.doc(id)?, lang.as_deref(), from.as_deref(), to.as_deref())?)
+        })
+        .await
+    }
+
+    /// Every document with its kind and committed heads (hex, sorted) (`GET /api/docs`).
+    pub async fn doc_heads(&self) -> Result<Vec<super::DocInfo>, EngineError> {
+        self.view(|v| {
+            Ok(v.tx
+                .all_docs()
+                .map_err(store_err)?
+                .into_iter()
+                .map(|(id, m)| {
+                    let mut heads: Vec<String> = m.heads.iter().map(hex::encode).collect();
+                    heads.sort();
+                    super::DocInfo { id: id.to_string(), kind: m.kind, heads }
+                })
+                .collect())
+        })
+        .await
+    }
+}
+
+/// One read: the store's last commit, the documents it loaded, and the engine's context.
+pub struct View<'r> {
+    reader: &'r Reader,
+    tx: ReadTx,
+    ctx: Arc<ReadCtx>,
+    held: HashMap<DocId, Cached>,
+    certs: Option<Certs>,
+}
+
+impl Drop for View<'_> {
+    fn drop(&mut self) {
+        let mut cache = self.reader.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for (id, c) in self.held.drain() {
+            cache.put(id, c);
+        }
+    }
+}
+
+impl View<'_> {
+    /// Resolves an id or unique prefix (4 hex digits or more) of a document of `kind`, as
+    /// [`super::Core::resolve`] does.
+    pub fn resolve(&mut self, kind: DocKind, id: &str) -> Result<DocId, EngineError> {
+        let id = id.trim().to_ascii_lowercase();
+        let not_found = || EngineError::NotFound { kind, id: id.clone() };
+        if id.len() < 4 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(not_found());
+        }
+        let matches: Vec<DocId> = self
+            .tx
+            .docs_with_prefix(&id)
+            .map_err(store_err)?
+            .into_iter()
+            .filter(|(_, m)| m.kind == kind)
+            .map(|(d, _)| d)
+            .collect();
+        match matches.len() {
+            0 => Err(not_found()),
+            1 => Ok(matches[0]),
+            count => Err(EngineError::Ambiguous { prefix: id, count }),
+        }
+    }
+
+    /// The document as last committed: from the cache if its copy is at the committed heads,
+    /// brought up to them with the chunks committed since if it is older, else from the store.
+    pub fn doc(&mut self, id: DocId) -> Result<&Automerge, EngineError> {
+        self.load(id)?;
+        self.held.get(&id).map(|c| &c.doc).ok_or_else(|| LoadMissing(id).into())
+    }
+
+    fn load(&mut self, id: DocId) -> Result<(), EngineError> {
+        if self.held.contains_key(&id) {
+            return Ok(());
+        }
+        let meta = self.tx.meta(id).map_err(store_err)?.ok_or(LoadMissing(id))?;
+        let cached = self.reader.cache.lock().unwrap_or_else(|e| e.into_inner()).take(id);
+        let doc = match cached {
+            Some(c) if c.meta.heads == meta.heads => c.doc,
+            Some(c) => match self.catch_up(id, c, &meta)? {
+                Some(doc) => doc,
+                None => self.load_whole(id)?,
+            },
+            None => self.load_whole(id)?,
+        };
+        self.held.insert(id, Cached { doc, meta, last_used: 0 });
+        Ok(())
+    }
+
+    /// Brings a copy at an older commit up to `meta` with the chunks written since; `None` when
+    /// it cannot (the engine compacted the document meanwhile, or the result is not at the
+    /// committed heads).
+    fn catch_up(&self, id: DocId, c: Cached, meta: &DocMeta) -> Result<Option<Automerge>, EngineError> {
+        // A compaction rewrites the snapshot and restarts the chunks: then what follows the copy's
+        // last chunk is not known, and the heads check below catches any case this misses.
+        if c.meta.snapshot_bytes != meta.snapshot_bytes || meta.next_chunk <= c.meta.next_chunk {
+            return Ok(None);
+        }
+        let bytes = self.tx.chunks_from(id, c.meta.next_chunk).map_err(store_err)?;
+        let mut doc = c.doc;
+        if doc.load_incremental(&bytes).is_err() {
+            return Ok(None);
+        }
+        let heads: Vec<[u8; 32]> = doc.get_heads().into_iter().map(|h| h.0).collect();
+        if heads != meta.heads {
+            return Ok(None);
+        }
+        self.reader.caught_up.fetch_add(1, Ordering::Relaxed);
+        Ok(Some(doc))
+    }
+
+    fn load_whole(&self, id: DocId) -> Result<Automerge, EngineError> {
+        let bytes = self.tx.doc_bytes(id).map_err(store_err)?.ok_or(LoadMissing(id))?;
+        let doc = Automerge::load(&bytes)
+            .map_err(|e| EngineError::from(super::LoadError::Corrupt { doc: id, reason: e.to_string() }))?;
+        self.reader.full_loads.fetch_add(1, Ordering::Relaxed);
+        Ok(doc)
+    }
+
+    fn held(&self, id: DocId) -> Result<&Automerge, EngineError> {
+        self.held.get(&id).map(|c| &c.doc).ok_or_else(|| LoadMissing(id).into())
+    }
+
+    fn certs_known(&mut self) -> Result<&Certs, EngineError> {
+        if self.certs.is_none() {
+            let mut certs = Certs::default();
+            for c in self.tx.certs().map_err(store_err)? {
+                // Stored certificates were verified when they came (as the engine loads them).
+                let _ = certs.add(c);
+            }
+            self.certs = Some(certs);
+        }
+        Ok(self.certs.get_or_insert_with(Certs::default))
+    }
+
+    /// The annexes of a draft or thread held here, as [`super::Core::annexes_of`] finds them:
+    /// of our Party, of the Parties pinned, and of any Party whose node's certificate we hold.
+    pub fn annexes_of(&mut self, parent: DocId) -> Result<Vec<DocId>, EngineError> {
+        let ctx = self.ctx.clone();
+        let mut parties: Vec<PartyId> = vec![ctx.party.clone()];
+        let pinned = ctx.pinned.iter().filter(|p| p.role == PeerRole::Party).map(|p| p.party_id.clone());
+        let certified: Vec<PartyId> = self.certs_known()?.all().map(|c| c.party.clone()).collect();
+        for p in pinned.chain(certified) {
+            if !parties.contains(&p) {
+                parties.push(p);
+            }
+        }
+        let mut out = Vec::new();
+        for p in parties {
+            let id = PartyDoc::Annex(parent).id(&p);
+            if self.tx.meta(id).map_err(store_err)?.is_some() {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A draft with both Parties' records, signatures checked against the pinned keys.
+    pub fn read_draft(&mut self, id: DocId) -> Result<Draft, EngineError> {
+        let annexes = self.annexes_of(id)?;
+        self.load(id)?;
+        for a in &annexes {
+            self.load(*a)?;
+        }
+        let ctx = self.ctx.clone();
+        let key_of = |p: &PartyId| {
+            if *p == ctx.party {
+                Some(ctx.own_key)
+            } else {
+                ctx.pinned.iter().find(|x| x.party_id == *p).and_then(|x| x.signing_key)
+            }
+        };
+        let mut recs = Records::default();
+        for a in &annexes {
+            recs.add(self.held(*a)?, &key_of)?;
+        }
+        Ok(draft::read_with(self.held(id)?, &recs, &id.to_string())?)
+    }
+
+    /// A thread with each Party's messages.
+    pub fn read_thread(&mut self, id: DocId) -> Result<Thread, EngineError> {
+        let annexes = self.annexes_of(id)?;
+        self.load(id)?;
+        for a in &annexes {
+            self.load(*a)?;
+        }
+        let refs: Vec<&Automerge> = annexes.iter().map(|a| self.held(*a)).collect::<Result<_, _>>()?;
+        Ok(thread::read(self.held(id)?, &refs, &id.to_string())?)
+    }
+}
+
+impl super::history::Source for View<'_> {
+    fn annexes(&mut self, id: DocId) -> Result<Vec<DocId>, EngineError> {
+        self.annexes_of(id)
+    }
+    fn kind_owner(&mut self, id: DocId) -> Result<Option<(DocKind, crate::authority::Owner)>, EngineError> {
+        Ok(self.tx.meta(id).map_err(store_err)?.map(|m| (m.kind, m.owner)))
+    }
+    fn book(&mut self, id: DocId) -> Result<HeadBook, EngineError> {
+        let mut b = HeadBook::new();
+        for h in self.tx.heads(id).map_err(store_err)? {
+            b.keep(h);
+        }
+        Ok(b)
+    }
+    fn certs(&mut self) -> Result<Certs, EngineError> {
+        Ok(self.certs_known()?.clone())
+    }
+    fn doc(&mut self, id: DocId) -> Result<&Automerge, EngineError> {
+        View::doc(self, id)
+    }
+}
+
+/// A document the store does not hold (any more).
+struct LoadMissing(DocId);
+
+impl From<LoadMissing> for EngineError {
+    fn from(m: LoadMissing) -> Self {
+        EngineError::from(super::LoadError::Missing(m.0))
+    }
+}
