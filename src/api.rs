@@ -28,6 +28,7 @@ mod original_routes;
 mod presence;
 mod search_routes;
 mod session;
+mod test_hooks;
 pub mod tls;
 mod vault_routes;
 mod web;
@@ -191,6 +192,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/inbox", get(inbox_routes::list))
         .route("/api/inbox/read", post(inbox_routes::mark_read))
         .route("/api/search", get(search_routes::search))
+        .merge(test_hooks::routes())
         // Unknown API paths answer 401 too when not logged in: nothing is learnt without it.
         .route("/api/{*rest}", axum::routing::any(error::not_found))
         .route("/metrics", get(health::metrics))

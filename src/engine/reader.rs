@@ -467,3 +467,132 @@ impl From<LoadMissing> for EngineError {
         EngineError::from(super::LoadError::Missing(m.0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use automerge::ActorId;
+
+    use super::*;
+    use crate::authority::Owner;
+    use crate::engine::docs::Docs;
+    use crate::store::Store;
+    use crate::workspace::testing::ctx;
+
+    fn ctx_of() -> ReadCtx {
+        ReadCtx { party: "cica".parse().unwrap(), own_key: [0; 32], pinned: Vec::new() }
+    }
+
+    fn new_draft(docs: &mut Docs, store: &Store, text: &str) -> DocId {
+        let mut d = Automerge::new();
+        draft::create(
+            &mut d,
+            &ctx("a", "cica"),
+            &draft::NewDraft {
+                titles: Default::default(),
+                group: "g".into(),
+                title: "t".into(),
+                lang: "en".into(),
+                text: text.into(),
+                languages: vec![],
+                parties: vec![],
+            },
+        )
+        .unwrap();
+        let id = DocId::random();
+        docs.insert_local(id, DocKind::Draft, Owner::Joint, d);
+        commit(docs, store);
+        id
+    }
+
+    fn commit(docs: &mut Docs, store: &Store) {
+        let (p, _) = store.write(|w| docs.persist(w)).unwrap();
+        docs.committed(p);
+    }
+
+    fn append(docs: &mut Docs, store: &Store, id: DocId, s: &str) {
+        let doc = docs.get(store, id).unwrap();
+        let pos = draft::read(doc, "").unwrap().text.chars().count();
+        let sp = draft::Splice { provision: None, lang: None, pos, delete: 0, insert: s.into() };
+        draft::splice(doc, &ctx("a", "cica"), &sp).unwrap();
+        docs.mark_changed(id);
+        commit(docs, store);
+    }
+
+    fn text(r: &Reader, id: DocId) -> String {
+        r.view_blocking(|v| {
+            let id = v.resolve(DocKind::Draft, &id.to_string()[..8])?;
+            v.read_draft(id)
+        })
+        .unwrap()
+        .text
+    }
+
+    #[test]
+    fn a_document_changed_after_it_was_cached_is_read_at_its_new_heads_from_the_chunks_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+        // Long enough that a few small edits go as chunks, not as a new snapshot.
+        let id = new_draft(&mut docs, &store, &"x".repeat(2000));
+        let reader = Reader::new(store.reader(), ctx_of());
+        assert_eq!(text(&reader, id), "x".repeat(2000));
+        assert_eq!(reader.full_loads.load(Ordering::Relaxed), 1);
+        for i in 0..3 {
+            append(&mut docs, &store, id, &format!("<{i}>"));
+            assert!(text(&reader, id).ends_with(&format!("<{i}>")), "edit {i} not read");
+        }
+        assert_eq!(reader.caught_up.load(Ordering::Relaxed), 3, "the cached copy took the new chunks");
+        assert_eq!(reader.full_loads.load(Ordering::Relaxed), 1, "nothing was loaded whole again");
+        // Unchanged: the cached copy serves as it is.
+        text(&reader, id);
+        assert_eq!(reader.caught_up.load(Ordering::Relaxed) + reader.full_loads.load(Ordering::Relaxed), 4);
+    }
+
+    #[test]
+    fn a_compacted_document_is_loaded_whole_again_and_read_at_its_new_heads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+        let id = new_draft(&mut docs, &store, "short");
+        let reader = Reader::new(store.reader(), ctx_of());
+        text(&reader, id);
+        let mut compacted = false;
+        for i in 0..40 {
+            let before = docs.meta(id).unwrap().snapshot_bytes;
+            append(&mut docs, &store, id, &format!("[{i}]"));
+            compacted |= docs.meta(id).unwrap().snapshot_bytes != before;
+            assert!(text(&reader, id).ends_with(&format!("[{i}]")), "edit {i} not read");
+        }
+        assert!(compacted, "the test meant to see a compaction");
+        assert!(reader.full_loads.load(Ordering::Relaxed) > 1);
+    }
+
+    #[test]
+    fn an_unknown_document_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+        let id = new_draft(&mut docs, &store, "a");
+        let reader = Reader::new(store.reader(), ctx_of());
+        let r = reader.view_blocking(|v| v.resolve(DocKind::Draft, "ffffffff"));
+        assert!(matches!(r, Err(EngineError::NotFound { .. })), "{r:?}");
+        // The right id of the wrong kind is not found either.
+        let r = reader.view_blocking(|v| v.resolve(DocKind::Meeting, &id.to_string()));
+        assert!(matches!(r, Err(EngineError::NotFound { .. })), "{r:?}");
+        let r = reader.view_blocking(|v| v.doc(DocId::random()).map(|_| ()));
+        assert!(matches!(r, Err(EngineError::Load(_))), "{r:?}");
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+        let reader = Reader::new(store.reader(), ctx_of());
+        for _ in 0..CACHE_DOCS + 10 {
+            let id = new_draft(&mut docs, &store, "a");
+            text(&reader, id);
+        }
+        assert_eq!(reader.cache.lock().unwrap().docs.len(), CACHE_DOCS);
+    }
+}

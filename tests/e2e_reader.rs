@@ -1,0 +1,143 @@
+//! Reads that do not queue behind the engine's writes, through the real binary: with the
+//! engine's thread held (a debug build's test hook, `LIAISON_TEST_HOOKS=1`), a draft's page, its
+//! history and diff, a meeting, a group, a thread, `/api/docs` and `/api/status` are all
+//! answered while a write sent before them is still waiting for the engine; once the engine goes
+//! on, the write is acknowledged and every read made after it shows it (read-your-writes).
+
+mod common;
+
+use std::time::Duration;
+
+use common::Node;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// The node's API with its token, acting for one officer.
+#[derive(Clone)]
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    fn of(node: &Node) -> Api {
+        let pem = std::fs::read(node.dir.join("tls/api-cert.pem")).expect("cert");
+        let http = liaison::client::http_client(&pem).expect("client");
+        let addr = node.run_info().expect("run.json")["api_addr"].as_str().expect("api_addr").to_string();
+        let token = std::fs::read_to_string(node.dir.join("keys/api.token")).expect("token").trim().to_string();
+        Api { http, base: format!("https://{addr}"), token }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("x-liaison-officer", "Reader Test")
+            // Not a measurement: a read that waited for the held engine would wait two minutes.
+            .timeout(Duration::from_secs(60));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (s, v) = self.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(s, StatusCode::OK, "GET {path}: {v}");
+        v
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let (s, v) = self.call(reqwest::Method::POST, path, Some(body)).await;
+        assert_eq!(s, StatusCode::OK, "POST {path}: {v}");
+        v
+    }
+}
+
+fn started() -> Node {
+    // SAFETY: set before any node starts, in this test binary's only test; the serve processes
+    // inherit it.
+    unsafe { std::env::set_var("LIAISON_TEST_HOOKS", "1") };
+    let mut n = Node::init("A", "cica", "CICA Secretariat");
+    n.start();
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_and_status_are_answered_while_the_engine_is_held_and_show_every_acknowledged_write() {
+    let node = started();
+    let api = Api::of(&node);
+    let draft = node.new_draft(&["Article 1. The Parties cooperate.", "Article 2. They meet."]);
+    let group = api.get(&format!("/api/drafts/{draft}")).await["group"].as_str().unwrap().to_string();
+    let meeting =
+        node.id_of(&["meeting", "create", "--title", "Consultation in Astana", "--starts", "2027-03-01T10:00:00Z"]);
+    let thread = api.post("/api/threads", json!({ "subject": "Agenda", "text": "First message" })).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = api.get("/api/status").await;
+    let docs_before = before["documents_total"].as_u64().unwrap();
+
+    // Hold the engine, then send a write: it waits behind the held job.
+    api.post("/api/test/stall", json!({})).await;
+    let writer = api.clone();
+    let write = tokio::spawn(async move {
+        writer.post("/api/meetings", json!({ "title": "Held meeting", "starts": "2027-04-01T10:00:00Z" })).await
+    });
+
+    // Every read of one page, the documents and the status is answered meanwhile.
+    let d = api.get(&format!("/api/drafts/{draft}")).await;
+    assert!(d["text"].as_str().unwrap().contains("Article 2. They meet."), "{d}");
+    assert_eq!(d["id"], draft.as_str());
+    let h = api.get(&format!("/api/drafts/{draft}/history")).await;
+    assert!(!h.as_array().unwrap().is_empty(), "{h}");
+    api.get(&format!("/api/drafts/{draft}/diff")).await;
+    assert_eq!(api.get(&format!("/api/meetings/{meeting}")).await["title"], "Consultation in Astana");
+    api.get(&format!("/api/meetings/{meeting}/history")).await;
+    assert_eq!(api.get(&format!("/api/groups/{group}")).await["id"], group.as_str());
+    let t = api.get(&format!("/api/threads/{thread}")).await;
+    assert_eq!(t["messages"].as_array().unwrap().len(), 1, "{t}");
+    api.get(&format!("/api/threads/{thread}/history")).await;
+    let docs = api.get("/api/docs").await;
+    assert!(docs.as_array().unwrap().iter().any(|x| x["id"] == draft.as_str()), "{docs}");
+    let held = api.get("/api/status").await;
+    assert_eq!(held["documents_total"].as_u64(), Some(docs_before), "{held}");
+    // An unknown or ambiguous id is still told apart, without the engine.
+    let (s, _) = api.call(reqwest::Method::GET, "/api/drafts/ffffffffffff", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The order: all of that was answered while the write still waited for the engine.
+    assert!(!write.is_finished(), "the write finished while the engine was held");
+
+    api.post("/api/test/release", json!({})).await;
+    let created = write.await.expect("write task");
+    let new_meeting = created["id"].as_str().unwrap();
+    // Read-your-writes: the write was acknowledged, so every read after it shows it.
+    assert_eq!(api.get(&format!("/api/meetings/{new_meeting}")).await["title"], "Held meeting");
+    assert_eq!(api.get("/api/status").await["documents_total"].as_u64(), Some(docs_before + 1));
+    assert!(api.get("/api/docs").await.as_array().unwrap().iter().any(|x| x["id"] == new_meeting));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_read_after_each_edit_shows_that_edit() {
+    let node = started();
+    let api = Api::of(&node);
+    let draft = node.new_draft(&["Article 1. The Parties cooperate."]);
+    // The page is read (and cached by the reader) between edits, so each read after an edit
+    // finds its copy one commit behind and must catch up.
+    let mut text = api.get(&format!("/api/drafts/{draft}")).await["text"].as_str().unwrap().to_string();
+    for i in 0..12 {
+        let word = format!(" w{i}");
+        let pos = text.chars().count();
+        api.post(&format!("/api/drafts/{draft}/splice"), json!({ "pos": pos, "delete": 0, "insert": word })).await;
+        let d = api.get(&format!("/api/drafts/{draft}")).await;
+        text = d["text"].as_str().unwrap().to_string();
+        assert!(text.ends_with(&word), "edit {i} not shown by the read after it: {text:?}");
+        let h = api.get(&format!("/api/drafts/{draft}/history")).await;
+        assert!(h.to_string().contains(&format!("w{i}")), "edit {i} not in the history read after it: {h}");
+    }
+}
