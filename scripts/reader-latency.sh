@@ -11,23 +11,14 @@ cp -r "$work/A-template-a" "$run/a"; cp -r "$work/A-template-b" "$run/b"
 "$exe" --data-dir "$run/a" serve 2>"$run/a.log" & pa=$!
 trap 'kill $pa ${pb:-} 2>/dev/null || true' EXIT
 until [ -s "$run/a/run.json" ] && grep -q "\"pid\": *$pa" "$run/a/run.json"; do sleep 0.1; done
-addr=$(python3 -c "import json,sys; print(json.load(open('$run/a/run.json'))['listen'][0])")
 # B pins A at the address it bound (as the bench does).
-"$exe" --data-dir "$run/b" peer add --help >/dev/null 2>&1 || true
-python3 - "$run/b/node.toml" "$addr" <<'PY'
-import sys,re
-f,addr=sys.argv[1],sys.argv[2]
-t=open(f).read()
-t=re.sub(r'(\[peers\.[^\]]+\][^\[]*?addrs = )\[[^\]]*\]', lambda m: m.group(1)+'["'+addr+'"]', t, count=1)
-open(f,'w').write(t)
-PY
+"$exe" --data-dir "$run/a" id --json >"$run/a-id.json"
+"$exe" --data-dir "$run/b" peer add --from-id "$run/a-id.json" >/dev/null
 "$exe" --data-dir "$run/b" serve 2>"$run/b.log" & pb=$!
 until [ -s "$run/b/run.json" ] && grep -q "\"pid\": *$pb" "$run/b/run.json"; do sleep 0.05; done
 api=$(python3 -c "import json; print(json.load(open('$run/b/run.json'))['api_addr'])")
 tok=$(cat "$run/b/keys/api.token")
 c=(curl -s -o /dev/null -w '%{time_total}\n' --cacert "$run/b/tls/api-cert.pem" -H "Authorization: Bearer $tok" -H "x-liaison-officer: bench")
-want=$(ls "$run/a" >/dev/null; python3 -c "print(0)")
-own=$("${c[@]/-o \/dev\/null/}" 2>/dev/null || true)
 total() { curl -s --cacert "$run/b/tls/api-cert.pem" -H "Authorization: Bearer $tok" "https://$api/api/status" | python3 -c "import json,sys; print(json.load(sys.stdin)['documents_total'])"; }
 start=$(total); : > "$run/status.txt"; : > "$run/ready.txt"; : > "$run/group.txt"
 gid=$(curl -s --cacert "$run/b/tls/api-cert.pem" -H "Authorization: Bearer $tok" -H "x-liaison-officer: bench" -H 'content-type: application/json' \

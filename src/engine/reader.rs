@@ -532,13 +532,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
-        // Long enough that a few small edits go as chunks, not as a new snapshot.
-        let id = new_draft(&mut docs, &store, &"x".repeat(2000));
+        // Long and varied enough (it must not compress to nothing) that a few small edits go as
+        // chunks, not as a new snapshot.
+        let mut seed = 7u32;
+        let long: String = (0..4000)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                char::from(b'a' + (seed >> 16) as u8 % 26)
+            })
+            .collect();
+        let id = new_draft(&mut docs, &store, &long);
         let reader = Reader::new(store.reader(), ctx_of());
-        assert_eq!(text(&reader, id), "x".repeat(2000));
+        assert_eq!(text(&reader, id), long);
         assert_eq!(reader.full_loads.load(Ordering::Relaxed), 1);
         for i in 0..3 {
+            let snapshot = docs.meta(id).unwrap().snapshot_bytes;
             append(&mut docs, &store, id, &format!("<{i}>"));
+            assert_eq!(docs.meta(id).unwrap().snapshot_bytes, snapshot, "the test meant chunks, not a compaction");
             assert!(text(&reader, id).ends_with(&format!("<{i}>")), "edit {i} not read");
         }
         assert_eq!(reader.caught_up.load(Ordering::Relaxed), 3, "the cached copy took the new chunks");
