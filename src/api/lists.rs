@@ -220,10 +220,7 @@ mod tests {
         assert_eq!(parse_ids(&q(&one)).unwrap().unwrap().len(), 1);
         assert_eq!(parse_ids(&q(&format!("{one}, {one},"))).unwrap().unwrap().len(), 1);
         let many: Vec<String> = (0..=MAX_IDS).map(|_| DocId::random().to_string()).collect();
-        assert_eq!(
-            parse_ids(&q(&many.join(","))),
-            Err(ListRefusal::TooManyIds { given: MAX_IDS + 1, max: MAX_IDS })
-        );
+        assert_eq!(parse_ids(&q(&many.join(","))), Err(ListRefusal::TooManyIds { given: MAX_IDS + 1, max: MAX_IDS }));
         assert_eq!(parse_ids(&q(&many[..MAX_IDS].join(","))).unwrap().unwrap().len(), MAX_IDS);
         assert_eq!(parse_ids(&q("abcd")), Err(ListRefusal::BadId { id: "abcd".into() }));
         assert!(matches!(parse_ids(&q(&"z".repeat(32))), Err(ListRefusal::BadId { .. })));

@@ -297,10 +297,8 @@ pub(super) fn load(core: &mut Core) -> Result<(), StoreError> {
             parent_of.insert(*a, id);
         }
         let version = heads.first().map(|(_, h)| h.join(",")).unwrap_or_default();
-        let heads = heads
-            .iter()
-            .map(|(d, _)| (*d, core.docs.meta(*d).map(|m| m.heads.clone()).unwrap_or_default()))
-            .collect();
+        let heads =
+            heads.iter().map(|(d, _)| (*d, core.docs.meta(*d).map(|m| m.heads.clone()).unwrap_or_default())).collect();
         ix.insert(id, Entry { summary: s.summary, version, heads, suggestions: s.suggestions });
     }
     for (id, meta) in core.docs.all() {
@@ -548,7 +546,6 @@ pub async fn keep_up(engine: EngineHandle, stop: tokio_util::sync::CancellationT
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use automerge::Automerge;
@@ -564,7 +561,9 @@ mod tests {
             &mut d,
             &ctx("ana", "cica"),
             &draft::NewDraft {
-                titles: Titles { title_en: Some("Joint proposals".into()), title_ru: Some("Совместные".into()) },
+                titles: Titles {
+                    title_en: Some("Joint proposals".into()), title_ru: Some("Совместные".into())
+                },
                 group: "g1".into(),
                 title: "Joint proposals".into(),
                 lang: "en".into(),
