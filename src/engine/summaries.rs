@@ -531,7 +531,14 @@ pub async fn keep_up(engine: EngineHandle, stop: tokio_util::sync::CancellationT
     let mut events = engine.subscribe();
     loop {
         while engine.summaries().backlog() > 0 {
-            if engine.read(|c| Ok(work(c))).await.is_err() {
+            if engine
+                .read(|c| {
+                    work(c);
+                    Ok(())
+                })
+                .await
+                .is_err()
+            {
                 return;
             }
         }
