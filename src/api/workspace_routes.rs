@@ -94,10 +94,11 @@ pub async fn list_meetings(
 ) -> Result<Json<Vec<super::lists::Row>>, super::lists::ListError> {
     let mut v = super::lists::rows(&s, DocKind::Meeting, &q).await?;
     super::lists::fill_meetings(&s, &mut v, reads_items(&caller)).await?;
-    v.sort_by(|a, b| {
-        let key = |r: &super::lists::Row| r.meeting().map(|m| (m.starts.clone(), m.title.clone()));
-        key(a).cmp(&key(b))
-    });
+    // By reference: 10,000 meetings sort without copying a string.
+    fn key(r: &super::lists::Row) -> Option<(&str, &str)> {
+        r.meeting().map(|m| (m.starts.as_str(), m.title.as_str()))
+    }
+    v.sort_by(|a, b| key(a).cmp(&key(b)));
     Ok(Json(v))
 }
 
