@@ -20,6 +20,7 @@ mod draft_routes;
 mod error;
 mod health;
 mod inbox_routes;
+mod lists;
 mod login;
 mod login_audit;
 mod login_limit;

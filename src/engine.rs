@@ -25,6 +25,7 @@ mod reader;
 mod records;
 pub mod refusal;
 mod status;
+pub mod summaries;
 mod sync;
 mod upgrade;
 mod vouched;
@@ -259,6 +260,8 @@ pub struct Core {
     metrics: Arc<crate::metrics::Metrics>,
     /// The second reader, which serves pages and the status off this thread.
     reader: Arc<Reader>,
+    /// What the lists show of each document, kept at commit (shared with the API).
+    summaries: summaries::Summaries,
 }
 
 type Write = Box<dyn FnOnce(&mut crate::store::Writer<'_>) -> Result<(), StoreError> + Send>;
@@ -288,6 +291,8 @@ pub struct EngineHandle {
     events: broadcast::Sender<Event>,
     /// Reads that do not queue behind the engine's writes.
     reader: Arc<Reader>,
+    /// The lists' summaries, read without the engine's queue.
+    summaries: summaries::SummaryIndex,
 }
 
 /// Starts the engine's thread. `inbox` is the receiving end of the channel whose sender the
@@ -336,9 +341,11 @@ pub fn spawn(
         stage: None,
         metrics: opts.metrics.clone(),
         reader: reader.clone(),
+        summaries: Default::default(),
     };
     core.metrics.audit_entries.set(core.audit_head.as_ref().map_or(0, |h| h.len as i64));
     consent::load(&mut core).map_err(|e| EngineError::Store(Arc::new(e)))?;
+    summaries::load(&mut core).map_err(|e| EngineError::Store(Arc::new(e)))?;
     vouched::load(&mut core);
     items::cleanup(&mut core);
     if core.audit_head.is_none() {
@@ -359,6 +366,7 @@ pub fn spawn(
     upgrade::run_if_pending(&mut core)?;
     core.ensure_own_docs()?;
     let (tx, mut rx) = inbox;
+    let shared = core.summaries.shared();
     let thread = std::thread::Builder::new()
         .name("liaison-engine".into())
         .spawn(move || {
@@ -388,7 +396,7 @@ pub fn spawn(
             tracing::debug!("engine stopped");
         })
         .map_err(|e| EngineError::Store(Arc::new(StoreError::Io { path: "engine thread".into(), source: e })))?;
-    Ok((EngineHandle { tx, events, reader }, thread))
+    Ok((EngineHandle { tx, events, reader, summaries: shared }, thread))
 }
 
 impl Core {
@@ -439,8 +447,10 @@ impl Core {
             let docs = &mut self.docs;
             let peers = &self.peers;
             let auth = &mut self.auth;
+            let sums = &self.summaries;
             self.store.write(|w| {
                 let out = docs.persist(w)?;
+                summaries::persist(sums, w)?;
                 auth.persist(w)?;
                 for (peer, doc) in &round.sync_dirty {
                     if let Some(state) = peers.state_bytes(peer, *doc) {
@@ -467,6 +477,7 @@ impl Core {
             Ok(Some((pending, changed))) => {
                 self.docs.committed(pending);
                 self.auth.committed();
+                summaries::written(&mut self.summaries);
                 if let Some(h) = &new_head {
                     self.metrics.audit_entries.set(h.len as i64);
                 }
@@ -476,6 +487,7 @@ impl Core {
                 for id in &changed {
                     self.keep_original(*id);
                 }
+                summaries::changed(self, &changed);
                 for id in changed {
                     let (origin, applied) = round.origins.get(&id).cloned().unwrap_or((Origin::Local, mono_ns()));
                     sync::doc_changed(self, id, origin.clone());
@@ -520,9 +532,11 @@ impl Core {
             self.net_cmd(NetCmd::Disconnect { peer, reason });
         }
         peers::flush_all(self);
+        summaries::refresh(self, None, Some(summaries::ROUND_BUDGET));
     }
 
     fn shutdown(&mut self) {
+        summaries::flush(self);
         let records = self.peers.records();
         if let Err(e) = self.store.write(|w| {
             for (peer, rec) in &records {

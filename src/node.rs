@@ -187,6 +187,8 @@ impl Node {
         let stopping = tokio_util::sync::CancellationToken::new();
         let (search, search_task) =
             crate::search::Search::start(&data_dir.join(SEARCH_DIR), engine.clone(), stopping.clone()).await?;
+        // Summaries not stored yet (an older store, a bulk sync) are computed between rounds.
+        tokio::spawn(crate::engine::summaries::keep_up(engine.clone(), stopping.clone()));
         let state = AppState {
             engine: engine.clone(),
             token: Arc::from(keys.api_token.as_str()),

@@ -25,6 +25,7 @@
 //! | `consent` | `[u8; 16]` record id | postcard `SignedRecord` |
 //! | `audit` | `u64` sequence | postcard `SignedEntry` |
 //! | `originals` | `[u8; 16]` draft id | postcard `Original`: this node's own original of an executed draft |
+//! | `summaries` | `[u8; 16]` doc id | JSON: what the lists show of a meeting, group, draft or thread, with the heads it was computed at (`store/summaries.rs`) |
 //!
 //! `meta` also holds `audit_head` (the signed head of the audit log, written with each append),
 //! `peers_known` (the pinned peers as last seen, to audit changes made while stopped) and
@@ -50,6 +51,7 @@ mod lock;
 pub mod migrate;
 mod read;
 mod snapshot;
+mod summaries;
 
 use std::path::{Path, PathBuf};
 
@@ -84,6 +86,8 @@ const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 const ORIGINALS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("originals");
 const CERTS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("certs");
 const HEADS: TableDefinition<([u8; 16], &[u8]), &[u8]> = TableDefinition::new("heads");
+// Added within schema 2: derived data, made again from the documents when missing.
+const SUMMARIES: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("summaries");
 
 /// Schema version written by this code; a newer one is refused, an older one converted.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -555,6 +559,7 @@ impl Store {
                 originals: tx.open_table(ORIGINALS).map_err(|e| self.db_err(e))?,
                 certs: tx.open_table(CERTS).map_err(|e| self.db_err(e))?,
                 heads: tx.open_table(HEADS).map_err(|e| self.db_err(e))?,
+                summaries: tx.open_table(SUMMARIES).map_err(|e| self.db_err(e))?,
                 path: &self.path,
             };
             f(&mut w)?
@@ -587,6 +592,7 @@ pub struct Writer<'t> {
     originals: redb::Table<'t, [u8; 16], &'static [u8]>,
     certs: redb::Table<'t, [u8; 16], &'static [u8]>,
     heads: redb::Table<'t, ([u8; 16], &'static [u8]), &'static [u8]>,
+    summaries: redb::Table<'t, [u8; 16], &'static [u8]>,
     path: &'t Path,
 }
 

@@ -15,68 +15,34 @@ use crate::workspace::draft::{self, Draft, NewDraft, Place, ProvisionKind, Splic
 use crate::workspace::{ChangeCtx, DocKind};
 
 /// A draft in a list: everything but the texts.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct DraftSummary {
-    /// Id.
-    pub id: String,
-    /// Group id.
-    pub group: String,
-    /// Title.
-    pub title: String,
-    /// The title in English and in Russian, where given.
-    #[serde(flatten)]
-    pub titles: crate::workspace::titles::Titles,
-    /// The first language.
-    pub lang: String,
-    /// Every language.
-    pub languages: Vec<String>,
-    /// Number of provisions.
-    pub provisions: usize,
-    /// Provisions with a stale language.
-    pub stale: usize,
-    /// Where it stands.
-    pub state: draft::DraftState,
-    /// Length of the text in the first language, in characters.
-    pub chars: usize,
-    /// Last change.
-    pub updated_at: Option<String>,
-}
+pub use crate::engine::summaries::DraftSummary;
 
 /// Filter for the draft list.
 #[derive(Deserialize)]
 pub struct DraftQuery {
     /// Only drafts of this group (id or prefix).
     group: Option<String>,
+    /// Only these drafts (full ids, comma-separated; see `lists::ListQuery`).
+    #[serde(default)]
+    ids: Option<String>,
 }
 
-pub async fn list(State(s): State<AppState>, Query(q): Query<DraftQuery>) -> Result<Json<Vec<DraftSummary>>, AppError> {
-    let v = s
-        .engine
-        .read(move |c| {
-            let group = match &q.group {
-                Some(g) => Some(c.resolve(DocKind::Group, g)?.to_string()),
-                None => None,
-            };
-            let all = c.read_drafts()?;
-            Ok(all
-                .into_iter()
-                .filter(|d| group.as_ref().is_none_or(|g| *g == d.group))
-                .map(|d| DraftSummary {
-                    chars: d.text.chars().count(),
-                    stale: draft::stale_provisions(&d).len(),
-                    provisions: d.provisions.len(),
-                    id: d.id,
-                    group: d.group,
-                    title: d.title,
-                    titles: d.titles,
-                    lang: d.lang,
-                    languages: d.languages,
-                    state: d.state,
-                    updated_at: d.updated_at,
-                })
-                .collect::<Vec<_>>())
-        })
-        .await?;
+/// The drafts (of one group, if asked), in id order, from their summaries.
+pub async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<DraftQuery>,
+) -> Result<Json<Vec<super::lists::Row>>, super::lists::ListError> {
+    let group = match &q.group {
+        Some(g) => Some(s.engine.summaries().resolve(DocKind::Group, g)?.to_string()),
+        None => None,
+    };
+    let mut v = super::lists::rows(&s, DocKind::Draft, &super::lists::ListQuery { ids: q.ids }).await?;
+    let of = |r: &super::lists::Row| match r.summary() {
+        Some(crate::engine::summaries::Summary::Draft(d)) => Some((d.id.clone(), d.group.clone())),
+        _ => None,
+    };
+    v.retain(|r| group.as_ref().is_none_or(|g| of(r).is_some_and(|(_, dg)| dg == *g)));
+    v.sort_by_key(|r| of(r).map(|(id, _)| id));
     Ok(Json(v))
 }
 

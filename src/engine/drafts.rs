@@ -155,7 +155,8 @@ impl Core {
     /// Accepts or rejects a suggestion (of either Party) on whichever draft holds it; returns
     /// that draft's id.
     pub fn decide_suggestion(&mut self, sid: &str, ctx: &ChangeCtx, accept: bool) -> Result<DocId, EngineError> {
-        for id in self.ids_of(DocKind::Draft) {
+        // The summaries know which draft holds each suggestion: no scan of every draft.
+        for id in self.draft_of_suggestion(sid) {
             let recs = self.draft_records(id)?;
             if !recs.parties.iter().any(|r| r.suggestions.iter().any(|s| s.id == sid)) {
                 continue;

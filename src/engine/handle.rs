@@ -65,6 +65,11 @@ impl EngineHandle {
         let _ = self.tx.send(Msg::Shutdown).await;
     }
 
+    /// The summaries the lists read, without the engine's queue.
+    pub fn summaries(&self) -> &super::summaries::SummaryIndex {
+        &self.summaries
+    }
+
     /// Subscribes to the engine's events.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()

@@ -1,0 +1,236 @@
+//! The lists of meetings, groups, drafts and threads, served from the engine's summaries
+//! (`engine::summaries`) rather than by reading every document on the engine's thread. A list
+//! reads the shared summaries, asks the engine only to compute those that are stale (a document
+//! changed since), then sorts and serialises. `?ids=ID,ID` (at most [`MAX_IDS`] full ids) gives
+//! only those entries, for refreshing one row after a change event.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::json;
+
+use super::{AppError, AppState};
+use crate::engine::EngineError;
+use crate::engine::summaries::{Entry, MAX_IDS, Summary};
+use crate::ids::DocId;
+use crate::workspace::DocKind;
+use crate::workspace::meeting::Meeting;
+
+/// Which entries of a list.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// Only these documents: full ids, comma-separated, at most [`MAX_IDS`]. Ids of documents
+    /// that are not (or not of this kind) are left out of the answer.
+    #[serde(default)]
+    pub ids: Option<String>,
+}
+
+/// Why a list request was refused; the API sends it under `refusal` with its code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(rename_all = "kebab-case", tag = "code")]
+pub enum ListRefusal {
+    /// `?ids=` named more documents than one request may.
+    #[error("?ids= names {given} documents; at most {max} may be asked for at once")]
+    TooManyIds {
+        /// How many were named.
+        given: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// `?ids=` holds something that is not a document id (32 hex digits).
+    #[error("?ids=: {id:?} is not a document id (32 hex digits)")]
+    BadId {
+        /// What was given.
+        id: String,
+    },
+}
+
+/// A list request that failed.
+#[derive(Debug)]
+pub enum ListError {
+    /// Refused by a bound, with its code.
+    Refused(ListRefusal),
+    /// As any other request.
+    App(AppError),
+}
+
+impl From<AppError> for ListError {
+    fn from(e: AppError) -> Self {
+        ListError::App(e)
+    }
+}
+
+impl From<EngineError> for ListError {
+    fn from(e: EngineError) -> Self {
+        ListError::App(e.into())
+    }
+}
+
+impl IntoResponse for ListError {
+    fn into_response(self) -> Response {
+        match self {
+            ListError::Refused(r) => {
+                (StatusCode::BAD_REQUEST, Json(json!({ "error": r.to_string(), "refusal": r }))).into_response()
+            }
+            ListError::App(e) => e.into_response(),
+        }
+    }
+}
+
+/// Parses `?ids=`: none means every entry.
+pub fn parse_ids(q: &ListQuery) -> Result<Option<BTreeSet<DocId>>, ListRefusal> {
+    let Some(raw) = q.ids.as_deref() else { return Ok(None) };
+    let parts: Vec<&str> = raw.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+    if parts.len() > MAX_IDS {
+        return Err(ListRefusal::TooManyIds { given: parts.len(), max: MAX_IDS });
+    }
+    parts
+        .into_iter()
+        .map(|p| {
+            let lower = p.to_ascii_lowercase();
+            if lower.len() != 32 {
+                return Err(ListRefusal::BadId { id: p.chars().take(64).collect() });
+            }
+            lower.parse::<DocId>().map_err(|_| ListRefusal::BadId { id: p.chars().take(64).collect() })
+        })
+        .collect::<Result<BTreeSet<_>, _>>()
+        .map(Some)
+}
+
+/// One row of a list: a summary as the engine keeps it, or a meeting filled in for the caller.
+pub enum Row {
+    /// As kept.
+    Kept(Arc<Entry>),
+    /// A meeting whose attachments were filled in for the asking officer.
+    Meeting(Box<Meeting>, String),
+}
+
+impl Row {
+    /// The meeting it shows, if it is one.
+    pub fn meeting(&self) -> Option<&Meeting> {
+        match self {
+            Row::Kept(e) => match &e.summary {
+                Summary::Meeting(m) => Some(m),
+                _ => None,
+            },
+            Row::Meeting(m, _) => Some(m),
+        }
+    }
+
+    /// The summary kept, if not replaced.
+    pub fn summary(&self) -> Option<&Summary> {
+        match self {
+            Row::Kept(e) => Some(&e.summary),
+            Row::Meeting(..) => None,
+        }
+    }
+}
+
+/// Each row is its document's summary (the shape each list has always had), plus `version`: the
+/// document's heads it was computed at.
+impl Serialize for Row {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct With<'a, T> {
+            #[serde(flatten)]
+            entry: &'a T,
+            version: &'a str,
+        }
+        match self {
+            Row::Kept(e) => {
+                let version = e.version.as_str();
+                match &e.summary {
+                    Summary::Meeting(m) => With { entry: m.as_ref(), version }.serialize(s),
+                    Summary::Group(g) => With { entry: g.as_ref(), version }.serialize(s),
+                    Summary::Draft(d) => With { entry: d.as_ref(), version }.serialize(s),
+                    Summary::Thread(t) => With { entry: t.as_ref(), version }.serialize(s),
+                }
+            }
+            Row::Meeting(m, version) => With { entry: m.as_ref(), version }.serialize(s),
+        }
+    }
+}
+
+/// The rows of `kind` (those of `?ids=`, if given), every one up to date with the committed
+/// documents: stale ones are computed by the engine first.
+pub async fn rows(s: &AppState, kind: DocKind, q: &ListQuery) -> Result<Vec<Row>, ListError> {
+    let ids = parse_ids(q).map_err(ListError::Refused)?;
+    let index = s.engine.summaries();
+    if index.is_stale(kind, ids.as_ref()) {
+        s.engine
+            .read(move |c| {
+                crate::engine::summaries::refresh_kind(c, kind);
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(index.entries(kind, ids.as_ref()).into_iter().map(Row::Kept).collect())
+}
+
+/// Fills in the attachments of the meetings that have any, for the caller's role (as
+/// `meeting show` does): whether each item is held, its marking, and its title only for a role
+/// that reads items. Titles are never in the summaries, so never on disk with them.
+pub async fn fill_meetings(s: &AppState, rows: &mut [Row], may_read: bool) -> Result<(), ListError> {
+    let todo: Vec<(usize, Meeting, String)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r {
+            Row::Kept(e) => match &e.summary {
+                Summary::Meeting(m) if !m.attachments.is_empty() => Some((i, m.as_ref().clone(), e.version.clone())),
+                _ => None,
+            },
+            Row::Meeting(..) => None,
+        })
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let filled = s
+        .engine
+        .read(move |c| {
+            let mut todo = todo;
+            for (_, m, _) in &mut todo {
+                c.fill_attachments(&mut m.attachments, may_read)?;
+            }
+            Ok(todo)
+        })
+        .await?;
+    for (i, m, version) in filled {
+        rows[i] = Row::Meeting(Box::new(m), version);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(ids: &str) -> ListQuery {
+        ListQuery { ids: Some(ids.into()) }
+    }
+
+    #[test]
+    fn ids_are_bounded_and_checked() {
+        assert_eq!(parse_ids(&ListQuery::default()), Ok(None));
+        let one = DocId::random().to_string();
+        assert_eq!(parse_ids(&q(&one)).unwrap().unwrap().len(), 1);
+        assert_eq!(parse_ids(&q(&format!("{one}, {one},"))).unwrap().unwrap().len(), 1);
+        let many: Vec<String> = (0..=MAX_IDS).map(|_| DocId::random().to_string()).collect();
+        assert_eq!(parse_ids(&q(&many.join(","))), Err(ListRefusal::TooManyIds { given: MAX_IDS + 1, max: MAX_IDS }));
+        assert_eq!(parse_ids(&q(&many[..MAX_IDS].join(","))).unwrap().unwrap().len(), MAX_IDS);
+        assert_eq!(parse_ids(&q("abcd")), Err(ListRefusal::BadId { id: "abcd".into() }));
+        assert!(matches!(parse_ids(&q(&"z".repeat(32))), Err(ListRefusal::BadId { .. })));
+    }
+
+    #[test]
+    fn refusals_carry_their_code() {
+        let v = serde_json::to_value(ListRefusal::TooManyIds { given: 101, max: 100 }).unwrap();
+        assert_eq!(v, json!({ "code": "too-many-ids", "given": 101, "max": 100 }));
+        let v = serde_json::to_value(ListRefusal::BadId { id: "x".into() }).unwrap();
+        assert_eq!(v, json!({ "code": "bad-id", "id": "x" }));
+    }
+}
