@@ -83,6 +83,7 @@ impl AppError {
                     // Who may write what: the caller's Party may not.
                     WorkspaceError::Refused(_) => StatusCode::FORBIDDEN,
                     WorkspaceError::Workflow(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    WorkspaceError::Edit(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 },
                 EngineError::Load(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::Store(_) | EngineError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
@@ -113,6 +114,7 @@ impl IntoResponse for AppError {
             AppError::Engine(EngineError::Workspace(w)) => match w.as_ref() {
                 WorkspaceError::Refused(r) => json!({ "error": self.to_string(), "refusal": r }),
                 WorkspaceError::Workflow(r) => json!({ "error": self.to_string(), "refusal": r }),
+                WorkspaceError::Edit(r) => json!({ "error": self.to_string(), "refusal": r }),
                 _ => json!({ "error": self.to_string() }),
             },
             // An item refused by a rule: its code, for the clients to say in their words.
