@@ -155,33 +155,48 @@ impl Core {
     /// Accepts or rejects a suggestion (of either Party) on whichever draft holds it; returns
     /// that draft's id.
     pub fn decide_suggestion(&mut self, sid: &str, ctx: &ChangeCtx, accept: bool) -> Result<DocId, EngineError> {
+        let Some(id) = self.draft_of_suggestion(sid)? else {
+            return Err(EngineError::Workspace(Arc::new(crate::workspace::WorkspaceError::NoSuchEntry {
+                what: "suggestion",
+                id: sid.into(),
+            })));
+        };
+        self.decide_suggestion_in(id, sid, ctx, accept)?;
+        Ok(id)
+    }
+
+    /// The draft that holds suggestion `sid`, if any. (A scan of every draft's records: one
+    /// function, so that an index can take its place.)
+    pub fn draft_of_suggestion(&mut self, sid: &str) -> Result<Option<DocId>, EngineError> {
         for id in self.ids_of(DocKind::Draft) {
             let recs = self.draft_records(id)?;
-            if !recs.parties.iter().any(|r| r.suggestions.iter().any(|s| s.id == sid)) {
-                continue;
+            if recs.parties.iter().any(|r| r.suggestions.iter().any(|s| s.id == sid)) {
+                return Ok(Some(id));
             }
-            // The text edit (joint) first, then our decision (our annex); both in this round.
-            let mut edited = self.doc(id)?.clone();
-            let annex_id = self.own_party_doc(PartyDoc::Annex(id))?;
-            let mut annex = self.doc(annex_id)?.clone();
-            draft::decide(&mut edited, &mut annex, &recs, ctx, sid, accept)?;
-            let merge = |from: automerge::Automerge| {
-                move |d: &mut automerge::Automerge| -> crate::workspace::Result<()> {
-                    let mut from = from;
-                    d.merge(&mut from)?;
-                    Ok(())
-                }
-            };
-            if accept {
-                self.change(id, merge(edited))?;
-            }
-            self.change_own(PartyDoc::Annex(id), merge(annex))?;
-            return Ok(id);
         }
-        Err(EngineError::Workspace(Arc::new(crate::workspace::WorkspaceError::NoSuchEntry {
-            what: "suggestion",
-            id: sid.into(),
-        })))
+        Ok(None)
+    }
+
+    /// Accepts or rejects suggestion `sid` of draft `id`.
+    pub fn decide_suggestion_in(&mut self, id: DocId, sid: &str, ctx: &ChangeCtx, accept: bool) -> Result<(), EngineError> {
+        let recs = self.draft_records(id)?;
+        // The text edit (joint) first, then our decision (our annex); both in this round.
+        let mut edited = self.doc(id)?.clone();
+        let annex_id = self.own_party_doc(PartyDoc::Annex(id))?;
+        let mut annex = self.doc(annex_id)?.clone();
+        draft::decide(&mut edited, &mut annex, &recs, ctx, sid, accept)?;
+        let merge = |from: automerge::Automerge| {
+            move |d: &mut automerge::Automerge| -> crate::workspace::Result<()> {
+                let mut from = from;
+                d.merge(&mut from)?;
+                Ok(())
+            }
+        };
+        if accept {
+            self.change(id, merge(edited))?;
+        }
+        self.change_own(PartyDoc::Annex(id), merge(annex))?;
+        Ok(())
     }
 
     /// Checks an executed draft's signatures against the pinned Party keys, and its text against
