@@ -32,8 +32,8 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod accounts;
-pub mod app;
 pub mod api;
+pub mod app;
 pub mod audit;
 pub mod authority;
 pub mod authorship;

@@ -151,11 +151,6 @@ fn who(c: &Caller) -> String {
     c.account.as_deref().map(|a| format!("{a:?}")).unwrap_or_else(|| "the caller".into())
 }
 
-/// Refuses unless the caller has `need` (for checks that depend on the body).
-pub fn require(c: &Caller, need: Role) -> Result<(), AppError> {
-    if c.role >= need { Ok(()) } else { Err(AppError::Role { need, role: c.role, who: who(c) }) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

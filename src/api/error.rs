@@ -60,6 +60,17 @@ pub enum AppError {
     /// The engine refused or failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A use case refused (`src/app/`), with its status, neutral words and code
+    /// (`api/app_refusal.rs`).
+    #[error("{error}")]
+    Refusal {
+        /// The status its class answers with.
+        status: StatusCode,
+        /// Neutral English words, for scripts and logs.
+        error: String,
+        /// Its code and parameters.
+        refusal: serde_json::Value,
+    },
 }
 
 impl AppError {
@@ -73,6 +84,7 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Refusal { status, .. } => *status,
             AppError::Engine(e) => match e {
                 EngineError::NotFound { .. } => StatusCode::NOT_FOUND,
                 EngineError::Ambiguous { .. } => StatusCode::BAD_REQUEST,
@@ -125,6 +137,7 @@ impl IntoResponse for AppError {
                 Some(r) => json!({ "error": self.to_string(), "refusal": r }),
                 None => json!({ "error": self.to_string() }),
             },
+            AppError::Refusal { error, refusal, .. } => json!({ "error": error, "refusal": refusal }),
             AppError::Role { need, role, .. } => json!({
                 "error": self.to_string(),
                 "refusal": { "code": "role-required", "need": need, "role": role },

@@ -91,8 +91,10 @@ pub async fn set_text(engine: &EngineHandle, who: &Ctx, draft: String, input: Ne
     change_draft(engine, draft, move |c, id| {
         let base = input.base.as_deref().map(draft::parse_version).transpose()?;
         c.change(id, |d| {
-            draft::edit_from(d, &ctx, base.as_deref(), |d| draft::set_text_lang(d, &ctx, input.lang.as_deref(), &input.text))
-                .map(|_| ())
+            draft::edit_from(d, &ctx, base.as_deref(), |d| {
+                draft::set_text_lang(d, &ctx, input.lang.as_deref(), &input.text)
+            })
+            .map(|_| ())
         })
     })
     .await
@@ -278,7 +280,12 @@ pub struct Decision {
 
 /// Accepts or rejects a suggestion of either Party, whichever draft holds it; answers with that
 /// draft as it then stands.
-pub async fn decide(engine: &EngineHandle, who: &Ctx, suggestion: String, input: Decision) -> Result<Draft, DraftRefusal> {
+pub async fn decide(
+    engine: &EngineHandle,
+    who: &Ctx,
+    suggestion: String,
+    input: Decision,
+) -> Result<Draft, DraftRefusal> {
     let ctx = who.change.clone();
     Ok(engine
         .write(move |c| {

@@ -22,7 +22,12 @@ pub async fn create_group(engine: &EngineHandle, who: &Ctx, input: NewGroup) -> 
 }
 
 /// Changes a working group; answers with it as it then stands.
-pub async fn update_group(engine: &EngineHandle, who: &Ctx, group: String, input: GroupPatch) -> Result<Group, GroupRefusal> {
+pub async fn update_group(
+    engine: &EngineHandle,
+    who: &Ctx,
+    group: String,
+    input: GroupPatch,
+) -> Result<Group, GroupRefusal> {
     let ctx = who.change.clone();
     Ok(engine
         .write(move |c| {

@@ -49,7 +49,12 @@ pub struct NewMessage {
 
 /// Posts a message of ours to a thread; answers with the thread as it then stands, its
 /// attachments as the caller may see them.
-pub async fn post_message(engine: &EngineHandle, who: &Ctx, thread: String, input: NewMessage) -> Result<Thread, ThreadRefusal> {
+pub async fn post_message(
+    engine: &EngineHandle,
+    who: &Ctx,
+    thread: String,
+    input: NewMessage,
+) -> Result<Thread, ThreadRefusal> {
     let may_read = super::meetings::reads_items(who.role);
     let ctx = who.change.clone();
     Ok(engine

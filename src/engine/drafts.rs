@@ -178,7 +178,13 @@ impl Core {
     }
 
     /// Accepts or rejects suggestion `sid` of draft `id`.
-    pub fn decide_suggestion_in(&mut self, id: DocId, sid: &str, ctx: &ChangeCtx, accept: bool) -> Result<(), EngineError> {
+    pub fn decide_suggestion_in(
+        &mut self,
+        id: DocId,
+        sid: &str,
+        ctx: &ChangeCtx,
+        accept: bool,
+    ) -> Result<(), EngineError> {
         let recs = self.draft_records(id)?;
         // The text edit (joint) first, then our decision (our annex); both in this round.
         let mut edited = self.doc(id)?.clone();

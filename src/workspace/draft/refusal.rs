@@ -102,6 +102,9 @@ mod tests {
             serde_json::to_value(&r).unwrap(),
             serde_json::json!({ "code": "splice-out-of-range", "pos": 9, "delete": 2, "len": 10 })
         );
-        assert_eq!(serde_json::to_value(EditRefusal::AfterItself).unwrap(), serde_json::json!({ "code": "after-itself" }));
+        assert_eq!(
+            serde_json::to_value(EditRefusal::AfterItself).unwrap(),
+            serde_json::json!({ "code": "after-itself" })
+        );
     }
 }
