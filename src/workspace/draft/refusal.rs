@@ -15,12 +15,12 @@ pub enum EditRefusal {
     DraftWithdrawn,
     /// Our Party signed the text as it stands, so its officers may not move it from under the
     /// signature (the other Party still may, which voids it).
-    #[error("{party} signed this text on {at}; it can no longer change it")]
+    #[error("{party} signed this text on {on}; it can no longer change it")]
     TextSigned {
         /// The Party that signed (the editor's).
         party: String,
         /// When it signed.
-        at: String,
+        on: String,
     },
     /// A language the draft is not written in.
     #[error("{lang:?} is not a language of this draft")]

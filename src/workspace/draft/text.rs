@@ -51,7 +51,7 @@ pub fn check_editable(doc: &Automerge, recs: &Records, party: &str) -> Result<()
         return Err(WorkspaceError::Refused(crate::authority::Refusal::Frozen));
     }
     if sig.verified && sig.hash == current {
-        return Err(EditRefusal::TextSigned { party: party.to_string(), at: sig.at.clone() }.into());
+        return Err(EditRefusal::TextSigned { party: party.to_string(), on: sig.at.clone() }.into());
     }
     Ok(())
 }
