@@ -1,5 +1,6 @@
 // The node's refusals in the officer's words, by code (the node sends `refusal: {code, ...}`;
-// its `error` text is a neutral English sentence for scripts, shown only for a code not here). Parameters are said by api.js's refusalText, Parties by name.
+// its `error` text is a neutral English sentence for scripts, shown only for a code not here).
+// Parameters are said by api.js's refusalText, Parties by name.
 
 import { register } from './i18n.js';
 
