@@ -193,13 +193,14 @@ async fn the_workflow_refuses_steps_out_of_order_and_roles_too_low() {
 
     let d = drafts::act(&e.handle, &liaison, id.clone(), Action::Sign).await.expect("sign");
     assert_eq!(d.state, DraftState::Executed);
-    // Executed: signing again, editing and withdrawing are refused.
+    // Executed: signing again, editing and withdrawing are refused (the draft and both
+    // Parties' records on it are frozen by the rule of who may write what).
     let r = drafts::act(&e.handle, &liaison, id.clone(), Action::Sign).await;
-    assert_eq!(r.unwrap_err(), DraftRefusal::Workflow(WorkflowRefusal::DraftExecutedAlready));
+    assert_eq!(r.unwrap_err(), DraftRefusal::Common(Common::Rule(Rule::Frozen)));
     let r = drafts::splice(&e.handle, &member, id.clone(), splice_at(0, 0, "x")).await;
     assert_eq!(r.unwrap_err(), DraftRefusal::Common(Common::Rule(Rule::Frozen)));
     let r = drafts::act(&e.handle, &liaison, id.clone(), Action::Withdraw).await;
-    assert!(matches!(&r, Err(DraftRefusal::Workflow(WorkflowRefusal::DraftEnded { .. }))), "{r:?}");
+    assert_eq!(r.unwrap_err(), DraftRefusal::Common(Common::Rule(Rule::Frozen)));
     assert_eq!(draft(&e, &id).await.provisions[0].texts["en"], "Alpha.");
     e.stop().await;
 }
