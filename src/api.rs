@@ -11,6 +11,7 @@
 //! time taken, client address; never a query, a token or a cookie.
 
 mod account_routes;
+mod app_refusal;
 mod auth;
 mod backup_routes;
 mod calendar_routes;

@@ -19,6 +19,7 @@ mod message;
 mod officer;
 mod output;
 mod peer;
+pub mod refusal_words;
 mod search;
 mod status;
 mod titles;

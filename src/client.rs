@@ -366,11 +366,14 @@ impl Client {
     }
 }
 
-/// The node's error message from an error response.
+/// The node's error message from an error response: the CLI's own words for a refusal whose
+/// code it knows, else the node's.
 fn api_error(status: reqwest::StatusCode, bytes: &[u8]) -> ClientError {
-    let message = serde_json::from_slice::<serde_json::Value>(bytes)
-        .ok()
-        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+    let body = serde_json::from_slice::<serde_json::Value>(bytes).ok();
+    let message = body
+        .as_ref()
+        .and_then(|v| v.get("refusal").and_then(crate::cli::refusal_words::words))
+        .or_else(|| body.as_ref().and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string)))
         .unwrap_or_else(|| format!("HTTP {status}"));
     ClientError::Api { status: status.as_u16(), message }
 }

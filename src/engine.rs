@@ -72,7 +72,7 @@ pub const INBOX_CAPACITY: usize = 1024;
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
     /// No document has that id (or prefix).
-    #[error("no {kind} with id {id:?} (`liaison {kind} list` shows them)")]
+    #[error("no {kind} with id {id:?}")]
     NotFound {
         /// The kind asked for.
         kind: DocKind,
@@ -100,7 +100,7 @@ pub enum EngineError {
     #[error("the node is shutting down")]
     Stopped,
     /// No item has that id (or prefix).
-    #[error("no item {0:?} is held here (`liaison item list` shows them)")]
+    #[error("no item {0:?} is held here")]
     NoItem(String),
     /// An item operation was refused or failed.
     #[error("{0}")]

@@ -33,6 +33,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod app;
 pub mod audit;
 pub mod authority;
 pub mod authorship;

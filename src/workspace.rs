@@ -135,6 +135,10 @@ pub enum WorkspaceError {
     /// A step of a draft's workflow that the draft's state does not allow.
     #[error(transparent)]
     Workflow(#[from] draft::WorkflowRefusal),
+    /// An edit of a draft that its content does not allow (a splice out of range, a language
+    /// it is not in, a version it never had, ...).
+    #[error(transparent)]
+    Edit(#[from] draft::EditRefusal),
 }
 
 /// Result of workspace operations.

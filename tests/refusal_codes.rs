@@ -1,5 +1,6 @@
 //! Refusals that officers meet in the web app carry a code and parameters (`refusal`), for the
-//! web app to say in the officer's language; `error` keeps the CLI's words. Through the real
+//! web app to say in the officer's language; `error` is a neutral sentence, and the CLI says the
+//! code in its own words, with its commands. Through the real
 //! binary, one node, the API token as the CLI uses it (with an officer named for the roles).
 
 mod common;
@@ -65,7 +66,11 @@ async fn refusals_carry_codes_with_parameters_and_keep_the_cli_words() {
     assert_eq!(code(&v), "mandate-unknown");
     assert_eq!(v["refusal"]["reference"], "MS-404");
     assert_eq!(v["refusal"]["party"], "cica");
-    assert!(v["error"].as_str().unwrap().contains("liaison mandate list"), "{v}");
+    assert!(!v["error"].as_str().unwrap().contains("liaison "), "the node's words name no CLI command: {v}");
+    // The CLI says the code in its own words, with its commands.
+    let out = a.run(&["group", "create", "--name", "G", "--mandate", "m", "--mandate-ref", "MS-404"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && said.contains("liaison mandate list"), "{said}");
 
     // A draft's workflow step its state does not allow: approving a draft still being written.
     let (s, v) = api.call(M::POST, "/api/groups", None, Some(json!({ "name": "G", "mandate": "m" }))).await;
@@ -79,7 +84,10 @@ async fn refusals_carry_codes_with_parameters_and_keep_the_cli_words() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(code(&v), "draft-not-under-review");
     assert_eq!(v["refusal"]["state"], "draft");
-    assert!(v["error"].as_str().unwrap().contains("liaison draft review"), "{v}");
+    assert!(!v["error"].as_str().unwrap().contains("liaison "), "the node's words name no CLI command: {v}");
+    let out = a.run(&["draft", "approve", &id]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && said.contains("`liaison draft review ID`"), "{said}");
     // Put to review without a provision.
     let (s, v) =
         api.call(M::POST, &format!("/api/drafts/{id}/actions"), None, Some(json!({ "action": "review" }))).await;

@@ -5,14 +5,15 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::workspace_routes::OfficerName;
-use super::{AppError, AppState};
-use crate::engine::{Core, EngineError};
-use crate::ids::DocId;
-use crate::workspace::draft::{self, Draft, NewDraft, Place, ProvisionKind, Splice, Verification};
-use crate::workspace::{ChangeCtx, DocKind};
+use super::{AppError, AppState, Caller};
+use crate::app;
+pub use crate::app::drafts::{Action, Spliced};
+use crate::app::drafts::{Decision, NewText, Retitle, SpliceAt};
+use crate::workspace::DocKind;
+use crate::workspace::draft::{self, Draft, NewDraft, Verification};
 
 /// A draft in a list: everything but the texts.
 pub use crate::engine::summaries::DraftSummary;
@@ -48,107 +49,33 @@ pub async fn list(
 
 pub async fn create(
     State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
-    Json(mut new): Json<NewDraft>,
+    Json(new): Json<NewDraft>,
 ) -> Result<Json<super::Created>, AppError> {
-    let ctx = s.ctx(o);
-    let id = s
-        .engine
-        .write(move |c| {
-            // A draft belongs to an existing working group; store its full id. The Parties that
-            // approve and sign are ours and the other Party pinned here.
-            new.group = c.resolve(DocKind::Group, &new.group)?.to_string();
-            new.parties = c.draft_parties();
-            if new.languages.is_empty() {
-                new.languages = c.draft_languages();
-            }
-            c.create(DocKind::Draft, |d| draft::create(d, &ctx, &new))
-        })
-        .await?;
-    Ok(Json(super::Created { id: id.to_string() }))
+    let c = app::drafts::create_draft(&s.engine, &s.who(o, &caller), new).await?;
+    Ok(Json(super::Created { id: c.id }))
 }
 
 pub async fn show(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Draft>, AppError> {
     Ok(Json(s.engine.show_draft(id).await?))
 }
 
-/// Runs a change on a draft and answers with the draft as it then stands.
-async fn change_draft(
-    s: &AppState,
-    id: String,
-    f: impl FnOnce(&mut Core, DocId) -> Result<(), EngineError> + Send + 'static,
-) -> Result<Json<Draft>, AppError> {
-    let d = s
-        .engine
-        .write(move |c| {
-            let id = c.resolve(DocKind::Draft, &id)?;
-            f(c, id)?;
-            c.read_draft(id)
-        })
-        .await?;
-    Ok(Json(d))
-}
-
-/// A new whole text for a draft, in one language.
-#[derive(Deserialize)]
-pub struct NewText {
-    /// The whole new text (provisions separated by a blank line).
-    text: String,
-    /// Its language (default: the draft's first).
-    #[serde(default)]
-    lang: Option<String>,
-    /// The version the text was edited from; without it the text is compared with the current one.
-    #[serde(default)]
-    base: Option<String>,
-}
-
 pub async fn set_text(
     State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
     Path(id): Path<String>,
     Json(b): Json<NewText>,
 ) -> Result<Json<Draft>, AppError> {
-    let ctx = s.ctx(o);
-    change_draft(&s, id, move |c, id| {
-        let base = b.base.as_deref().map(draft::parse_version).transpose()?;
-        c.change(id, |d| {
-            draft::edit_from(d, &ctx, base.as_deref(), |d| draft::set_text_lang(d, &ctx, b.lang.as_deref(), &b.text))
-                .map(|_| ())
-        })
-    })
-    .await
-}
-
-/// The answer to a splice.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Spliced {
-    /// Heads of the draft after the splice (and any concurrent changes), hex.
-    pub heads: Vec<String>,
-    /// The version whose text is exactly the base's with this splice applied (comma-separated
-    /// hashes): the base of the editor's next splice.
-    pub version: String,
-    /// `CLOCK_MONOTONIC` ns when the splice was applied (for latency measurements).
-    pub applied_mono_ns: u64,
-}
-
-/// A splice, made to the text as it was at `base` (default: the current text).
-#[derive(Deserialize)]
-pub struct SpliceAt {
-    #[serde(flatten)]
-    splice: Splice,
-    /// The version the editor's text was at.
-    #[serde(default)]
-    base: Option<String>,
-    /// An id the editor gives this splice, so that a retry of it (its first answer lost) is not
-    /// applied twice.
-    #[serde(default)]
-    edit: Option<String>,
+    Ok(Json(app::drafts::set_text(&s.engine, &s.who(o, &caller), id, b).await?))
 }
 
 /// How many recent splice answers are kept for retries.
 const RECENT_EDITS: usize = 4096;
 
-/// Answers to recent splices by draft and editor-given id.
+/// Answers to recent splices by draft and editor-given id: a retry whose first answer was lost
+/// gets that answer again instead of applying the splice twice.
 #[derive(Default)]
 pub struct RecentEdits {
     order: std::collections::VecDeque<String>,
@@ -173,6 +100,7 @@ impl RecentEdits {
 
 pub async fn splice(
     State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
     Path(id): Path<String>,
     Json(b): Json<SpliceAt>,
@@ -184,230 +112,42 @@ pub async fn splice(
     if let Some(answer) = cached {
         return Ok(Json(answer));
     }
-    let ctx = s.ctx(o);
-    let r = s
-        .engine
-        .write(move |c| {
-            let id = c.resolve(DocKind::Draft, &id)?;
-            let base = b.base.as_deref().map(draft::parse_version).transpose()?;
-            let version =
-                c.change(id, |d| draft::edit_from(d, &ctx, base.as_deref(), |d| draft::splice(d, &ctx, &b.splice)))?;
-            let applied_mono_ns = crate::engine::mono_ns();
-            let heads = c.doc(id)?.get_heads().iter().map(|h| h.to_string()).collect();
-            let version = version.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",");
-            Ok(Spliced { heads, version, applied_mono_ns })
-        })
-        .await?;
+    let r = app::drafts::splice(&s.engine, &s.who(o, &caller), id, b).await?;
     if let Some(k) = key {
         recent.lock().unwrap_or_else(|e| e.into_inner()).put(k, r.clone());
     }
     Ok(Json(r))
 }
 
-/// A new title.
-#[derive(Deserialize)]
-pub struct Retitle {
-    /// The title as first written.
-    #[serde(default)]
-    title: Option<String>,
-    /// The title in English and in Russian.
-    #[serde(flatten)]
-    titles: crate::workspace::titles::Titles,
-}
-
 pub async fn retitle(
     State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
     Path(id): Path<String>,
     Json(b): Json<Retitle>,
 ) -> Result<Json<Draft>, AppError> {
-    let ctx = s.ctx(o);
-    change_draft(&s, id, move |c, id| c.change(id, |d| draft::set_title(d, &ctx, b.title.as_deref(), &b.titles))).await
-}
-
-/// Every change to a draft's structure, review and workflow.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-pub enum Action {
-    /// Add a provision.
-    AddProvision {
-        /// After this provision (id, prefix or label); last if neither this nor `first`.
-        #[serde(default)]
-        after: Option<String>,
-        /// First in the draft.
-        #[serde(default)]
-        first: bool,
-        /// Its kind.
-        kind: ProvisionKind,
-        /// Language of `text`.
-        #[serde(default)]
-        lang: Option<String>,
-        /// Its text in `lang`.
-        #[serde(default)]
-        text: Option<String>,
-    },
-    /// Move a provision.
-    MoveProvision {
-        /// Which.
-        provision: String,
-        /// After this one; last if neither this nor `first`.
-        #[serde(default)]
-        after: Option<String>,
-        /// First.
-        #[serde(default)]
-        first: bool,
-    },
-    /// Remove a provision.
-    RemoveProvision {
-        /// Which.
-        provision: String,
-    },
-    /// Set one provision's text in one language (minimal splices).
-    Text {
-        /// Which.
-        provision: String,
-        /// The language.
-        lang: String,
-        /// The text.
-        text: String,
-        /// The version it was edited from.
-        #[serde(default)]
-        base: Option<String>,
-    },
-    /// Clear a provision's stale marks.
-    Align {
-        /// Which.
-        provision: String,
-    },
-    /// Comment on a provision.
-    Comment {
-        /// Which.
-        provision: String,
-        /// The comment.
-        text: String,
-        /// The comment it answers.
-        #[serde(default)]
-        reply_to: Option<String>,
-    },
-    /// Suggest a text for a provision in one language.
-    Suggest {
-        /// Which.
-        provision: String,
-        /// The language.
-        lang: String,
-        /// The suggested text.
-        text: String,
-    },
-    /// Name the current version.
-    Version {
-        /// The name.
-        name: String,
-    },
-    /// Put it to review.
-    Review,
-    /// Approve it as it stands, for our Party.
-    Approve,
-    /// Sign it for our Party (when agreed).
-    Sign,
-    /// Withdraw it.
-    Withdraw,
-}
-
-fn place(d: &automerge::Automerge, after: Option<String>, first: bool) -> Result<Place, EngineError> {
-    Ok(match (after, first) {
-        (_, true) => Place::First,
-        (Some(a), false) => Place::After(draft::resolve_provision(d, &a)?),
-        (None, false) => Place::Last,
-    })
-}
-
-fn act(c: &mut Core, id: DocId, ctx: &ChangeCtx, action: Action) -> Result<(), EngineError> {
-    let pv = |c: &mut Core, p: &str| -> Result<String, EngineError> { Ok(draft::resolve_provision(c.doc(id)?, p)?) };
-    match action {
-        Action::AddProvision { after, first, kind, lang, text } => {
-            let pl = place(c.doc(id)?, after, first)?;
-            let lang = lang.unwrap_or_else(|| "en".into());
-            c.change(id, |d| {
-                draft::add_provision(d, ctx, &pl, kind, text.as_deref().map(|t| (lang.as_str(), t))).map(|_| ())
-            })
-        }
-        Action::MoveProvision { provision, after, first } => {
-            let p = pv(c, &provision)?;
-            let pl = place(c.doc(id)?, after, first)?;
-            c.change(id, |d| draft::move_provision(d, ctx, &p, &pl))
-        }
-        Action::RemoveProvision { provision } => {
-            let p = pv(c, &provision)?;
-            c.change(id, |d| draft::remove_provision(d, ctx, &p))
-        }
-        Action::Text { provision, lang, text, base } => {
-            // A label is read in the numbering of the version the text was edited from: the
-            // one the officer saw, whatever moved since.
-            let base = base.as_deref().map(draft::parse_version).transpose()?;
-            let p = draft::resolve_provision_at(c.doc(id)?, &provision, base.as_deref())?;
-            c.change(id, |d| {
-                draft::edit_from(d, ctx, base.as_deref(), |d| draft::set_provision_text(d, ctx, &p, &lang, &text))
-                    .map(|_| ())
-            })
-        }
-        Action::Align { provision } => {
-            let p = pv(c, &provision)?;
-            c.change(id, |d| draft::align(d, ctx, &p))
-        }
-        Action::Comment { provision, text, reply_to } => {
-            let p = pv(c, &provision)?;
-            c.comment_draft(id, ctx, &p, &text, reply_to.as_deref()).map(|_| ())
-        }
-        Action::Suggest { provision, lang, text } => {
-            let p = pv(c, &provision)?;
-            c.suggest_draft(id, ctx, &p, &lang, &text).map(|_| ())
-        }
-        Action::Version { name } => c.change(id, |d| draft::name_version(d, ctx, &name)),
-        Action::Review => c.review_draft(id, ctx),
-        Action::Approve => c.approve_draft(id, ctx),
-        Action::Sign => c.sign_draft(id, ctx),
-        Action::Withdraw => c.withdraw_draft(id, ctx),
-    }
+    Ok(Json(app::drafts::retitle(&s.engine, &s.who(o, &caller), id, b).await?))
 }
 
 pub async fn action(
     State(s): State<AppState>,
-    caller: axum::Extension<super::Caller>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
     Path(id): Path<String>,
     Json(a): Json<Action>,
 ) -> Result<Json<Draft>, AppError> {
-    // Signing binds the Party, and withdrawing cannot be undone: both need a liaison officer,
-    // not just a member.
-    if matches!(a, Action::Sign | Action::Withdraw) {
-        super::auth::require(&caller, crate::accounts::Role::Liaison)?;
-    }
-    let ctx = s.ctx(o);
-    change_draft(&s, id, move |c, id| act(c, id, &ctx, a)).await
-}
-
-/// Accept or reject.
-#[derive(Deserialize)]
-pub struct Decision {
-    accept: bool,
+    Ok(Json(app::drafts::act(&s.engine, &s.who(o, &caller), id, a).await?))
 }
 
 /// `POST /api/suggestions/{id}`: accept or reject a suggestion, whichever draft holds it.
 pub async fn decide(
     State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
     Path(sid): Path<String>,
     Json(b): Json<Decision>,
 ) -> Result<Json<Draft>, AppError> {
-    let ctx = s.ctx(o);
-    let d = s
-        .engine
-        .write(move |c| {
-            let id = c.decide_suggestion(&sid, &ctx, b.accept)?;
-            c.read_draft(id)
-        })
-        .await?;
-    Ok(Json(d))
+    Ok(Json(app::drafts::decide(&s.engine, &s.who(o, &caller), sid, b).await?))
 }
 
 /// Options of a diff.

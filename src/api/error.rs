@@ -60,6 +60,17 @@ pub enum AppError {
     /// The engine refused or failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A use case refused (`src/app/`), with its status, neutral words and code
+    /// (`api/app_refusal.rs`).
+    #[error("{error}")]
+    Refusal {
+        /// The status its class answers with.
+        status: StatusCode,
+        /// Neutral English words, for scripts and logs.
+        error: String,
+        /// Its code and parameters.
+        refusal: serde_json::Value,
+    },
 }
 
 impl AppError {
@@ -73,6 +84,7 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Refusal { status, .. } => *status,
             AppError::Engine(e) => match e {
                 EngineError::NotFound { .. } => StatusCode::NOT_FOUND,
                 EngineError::Ambiguous { .. } => StatusCode::BAD_REQUEST,
@@ -83,6 +95,7 @@ impl AppError {
                     // Who may write what: the caller's Party may not.
                     WorkspaceError::Refused(_) => StatusCode::FORBIDDEN,
                     WorkspaceError::Workflow(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    WorkspaceError::Edit(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 },
                 EngineError::Load(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::Store(_) | EngineError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
@@ -113,6 +126,7 @@ impl IntoResponse for AppError {
             AppError::Engine(EngineError::Workspace(w)) => match w.as_ref() {
                 WorkspaceError::Refused(r) => json!({ "error": self.to_string(), "refusal": r }),
                 WorkspaceError::Workflow(r) => json!({ "error": self.to_string(), "refusal": r }),
+                WorkspaceError::Edit(r) => json!({ "error": self.to_string(), "refusal": r }),
                 _ => json!({ "error": self.to_string() }),
             },
             // An item refused by a rule: its code, for the clients to say in their words.
@@ -123,6 +137,7 @@ impl IntoResponse for AppError {
                 Some(r) => json!({ "error": self.to_string(), "refusal": r }),
                 None => json!({ "error": self.to_string() }),
             },
+            AppError::Refusal { error, refusal, .. } => json!({ "error": error, "refusal": refusal }),
             AppError::Role { need, role, .. } => json!({
                 "error": self.to_string(),
                 "refusal": { "code": "role-required", "need": need, "role": role },

@@ -4,17 +4,17 @@
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use super::{AppError, AppState, Caller};
 use crate::accounts::Role;
-use crate::engine::{Core, EngineError};
-use crate::workspace::group::{self, Group, GroupPatch, NewGroup};
-use crate::workspace::meeting::{self, Meeting, MeetingPatch, NewMeeting};
+use crate::app;
+use crate::app::threads::{NewMessage, NewThread};
+use crate::workspace::group::{Group, GroupPatch, NewGroup};
+use crate::workspace::meeting::{Meeting, MeetingPatch, NewMeeting};
 use crate::workspace::registry::{NewOfficer, Officer};
 use crate::workspace::thread::Thread;
-use crate::workspace::{Author, ChangeCtx, DocKind, WorkspaceError};
+use crate::workspace::DocKind;
 
 /// Header naming the officer on whose behalf the client acts.
 pub const OFFICER_HEADER: &str = "x-liaison-officer";
@@ -40,8 +40,9 @@ impl<S: Send + Sync> FromRequestParts<S> for OfficerName {
 }
 
 impl AppState {
-    pub(super) fn ctx(&self, officer: OfficerName) -> ChangeCtx {
-        ChangeCtx { author: Author { officer: officer.0, party: self.party.id.clone() }, now: Utc::now() }
+    /// Who asks, as the use cases (`src/app/`) take it: the officer, our Party, the caller's role.
+    pub(super) fn who(&self, officer: OfficerName, caller: &Caller) -> crate::app::Ctx {
+        crate::app::Ctx::new(officer.0, self.party.id.clone(), caller.role)
     }
 }
 
@@ -57,22 +58,6 @@ pub struct Created {
 /// Whether the caller's role reads provided items: then attachments show their titles.
 pub(super) fn reads_items(caller: &Caller) -> bool {
     caller.role >= Role::Liaison
-}
-
-/// A meeting with its attachments filled in for the caller.
-fn meeting_for(c: &mut Core, id: crate::ids::DocId, may_read: bool) -> Result<Meeting, EngineError> {
-    let mut m = meeting::read(c.doc(id)?, &id.to_string())?;
-    c.fill_attachments(&mut m.attachments, may_read)?;
-    Ok(m)
-}
-
-/// A thread with its messages' attachments filled in for the caller.
-fn thread_for(c: &mut Core, id: crate::ids::DocId, may_read: bool) -> Result<Thread, EngineError> {
-    let mut t = c.read_thread(id)?;
-    for m in &mut t.messages {
-        c.fill_attachments(&mut m.attachments, may_read)?;
-    }
-    Ok(t)
 }
 
 /// The meetings, by start then title, from their summaries; attachments filled in for the
@@ -94,12 +79,12 @@ pub async fn list_meetings(
 
 pub async fn create_meeting(
     State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
     Json(new): Json<NewMeeting>,
 ) -> Result<Json<Created>, AppError> {
-    let ctx = s.ctx(o);
-    let id = s.engine.write(move |c| c.create(DocKind::Meeting, |d| meeting::create(d, &ctx, &new))).await?;
-    Ok(Json(Created { id: id.to_string() }))
+    let c = app::meetings::create_meeting(&s.engine, &s.who(o, &caller), new).await?;
+    Ok(Json(Created { id: c.id }))
 }
 
 pub async fn show_meeting(
@@ -115,24 +100,9 @@ pub async fn update_meeting(
     caller: axum::Extension<Caller>,
     o: OfficerName,
     Path(id): Path<String>,
-    Json(mut patch): Json<MeetingPatch>,
+    Json(patch): Json<MeetingPatch>,
 ) -> Result<Json<Meeting>, AppError> {
-    // Attaching cites a provided item: the role that handles items does it.
-    if !patch.attach.is_empty() || !patch.detach.is_empty() {
-        super::auth::require(&caller, Role::Liaison)?;
-    }
-    let may_read = reads_items(&caller);
-    let ctx = s.ctx(o);
-    let m = s
-        .engine
-        .write(move |c| {
-            let id = c.resolve(DocKind::Meeting, &id)?;
-            patch.attach = patch.attach.iter().map(|i| c.item_to_attach(i)).collect::<Result<_, _>>()?;
-            c.change(id, |d| meeting::update(d, &ctx, &patch))?;
-            meeting_for(c, id, may_read)
-        })
-        .await?;
-    Ok(Json(m))
+    Ok(Json(app::meetings::update_meeting(&s.engine, &s.who(o, &caller), id, patch).await?))
 }
 
 // ---- groups ----
@@ -153,18 +123,12 @@ pub async fn list_groups(
 
 pub async fn create_group(
     State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
     Json(new): Json<NewGroup>,
 ) -> Result<Json<Created>, AppError> {
-    let ctx = s.ctx(o);
-    let id = s
-        .engine
-        .write(move |c| {
-            c.check_mandate(crate::config::MandatedAction::GroupCreate, new.mandate_ref.as_deref())?;
-            c.create(DocKind::Group, |d| group::create(d, &ctx, &new))
-        })
-        .await?;
-    Ok(Json(Created { id: id.to_string() }))
+    let c = app::groups::create_group(&s.engine, &s.who(o, &caller), new).await?;
+    Ok(Json(Created { id: c.id }))
 }
 
 pub async fn show_group(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Group>, AppError> {
@@ -173,24 +137,12 @@ pub async fn show_group(State(s): State<AppState>, Path(id): Path<String>) -> Re
 
 pub async fn update_group(
     State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
     Path(id): Path<String>,
     Json(patch): Json<GroupPatch>,
 ) -> Result<Json<Group>, AppError> {
-    let ctx = s.ctx(o);
-    let g = s
-        .engine
-        .write(move |c| {
-            let id = c.resolve(DocKind::Group, &id)?;
-            // A cited mandate must be one of this Party's, in force, as when a group is set up.
-            if let Some(r) = patch.mandate_ref.as_deref().filter(|r| !r.trim().is_empty()) {
-                c.check_mandate(crate::config::MandatedAction::GroupCreate, Some(r))?;
-            }
-            c.change(id, |d| group::update(d, &ctx, &patch))?;
-            Ok(group::read(c.doc(id)?, &id.to_string())?)
-        })
-        .await?;
-    Ok(Json(g))
+    Ok(Json(app::groups::update_group(&s.engine, &s.who(o, &caller), id, patch).await?))
 }
 
 // ---- history ----
@@ -271,28 +223,21 @@ pub async fn list_officers(State(s): State<AppState>) -> Result<Json<Vec<Officer
 
 pub async fn assign_officer(
     State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
     Json(new): Json<NewOfficer>,
 ) -> Result<Json<Created>, AppError> {
-    let ctx = s.ctx(o);
-    let id = s.engine.write(move |c| c.assign_officer(&ctx, &new)).await?;
-    Ok(Json(Created { id }))
+    let c = app::officers::assign_officer(&s.engine, &s.who(o, &caller), new).await?;
+    Ok(Json(Created { id: c.id }))
 }
 
 pub async fn end_officer(
     State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Officer>>, AppError> {
-    let ctx = s.ctx(o);
-    let v = s
-        .engine
-        .write(move |c| {
-            c.end_officer(&ctx, &id)?;
-            c.officers()
-        })
-        .await?;
-    Ok(Json(v))
+    Ok(Json(app::officers::end_officer(&s.engine, &s.who(o, &caller), id).await?))
 }
 
 // ---- liaison communications ----
@@ -314,33 +259,14 @@ pub async fn list_threads(
     Ok(Json(v))
 }
 
-/// A new thread with its first message.
-#[derive(Deserialize)]
-pub struct NewThread {
-    /// Subject as first written (may be empty when a title per language is given).
-    #[serde(default)]
-    subject: String,
-    /// The subject in English and in Russian.
-    #[serde(flatten)]
-    titles: crate::workspace::titles::Titles,
-    /// First message.
-    text: String,
-    /// Items the first message attaches (ids or unique prefixes of items held here).
-    #[serde(default)]
-    attach: Vec<String>,
-}
-
 pub async fn start_thread(
     State(s): State<AppState>,
+    caller: axum::Extension<Caller>,
     o: OfficerName,
     Json(body): Json<NewThread>,
 ) -> Result<Json<Created>, AppError> {
-    let ctx = s.ctx(o);
-    let id = s
-        .engine
-        .write(move |c| c.start_thread_with(&ctx, &body.subject, &body.titles, &body.text, &body.attach))
-        .await?;
-    Ok(Json(Created { id: id.to_string() }))
+    let c = app::threads::start_thread(&s.engine, &s.who(o, &caller), body).await?;
+    Ok(Json(Created { id: c.id }))
 }
 
 pub async fn show_thread(
@@ -351,16 +277,6 @@ pub async fn show_thread(
     Ok(Json(s.engine.show_thread(id, reads_items(&caller)).await?))
 }
 
-/// A reply.
-#[derive(Deserialize)]
-pub struct NewMessage {
-    /// Body.
-    text: String,
-    /// Items it attaches (ids or unique prefixes of items held here).
-    #[serde(default)]
-    attach: Vec<String>,
-}
-
 pub async fn post_message(
     State(s): State<AppState>,
     caller: axum::Extension<Caller>,
@@ -368,15 +284,5 @@ pub async fn post_message(
     Path(id): Path<String>,
     Json(body): Json<NewMessage>,
 ) -> Result<Json<Thread>, AppError> {
-    let may_read = reads_items(&caller);
-    let ctx = s.ctx(o);
-    let t = s
-        .engine
-        .write(move |c| {
-            let id = c.resolve(DocKind::Thread, &id)?;
-            c.post_message_with(&ctx, id, &body.text, &body.attach)?;
-            thread_for(c, id, may_read)
-        })
-        .await?;
-    Ok(Json(t))
+    Ok(Json(app::threads::post_message(&s.engine, &s.who(o, &caller), id, body).await?))
 }

@@ -156,33 +156,42 @@ impl Core {
     /// that draft's id.
     pub fn decide_suggestion(&mut self, sid: &str, ctx: &ChangeCtx, accept: bool) -> Result<DocId, EngineError> {
         // The summaries know which draft holds each suggestion: no scan of every draft.
-        for id in self.draft_of_suggestion(sid) {
-            let recs = self.draft_records(id)?;
-            if !recs.parties.iter().any(|r| r.suggestions.iter().any(|s| s.id == sid)) {
-                continue;
+        let Some(id) = self.draft_of_suggestion(sid).into_iter().next() else {
+            return Err(EngineError::Workspace(Arc::new(crate::workspace::WorkspaceError::NoSuchEntry {
+                what: "suggestion",
+                id: sid.into(),
+            })));
+        };
+        self.decide_suggestion_in(id, sid, ctx, accept)?;
+        Ok(id)
+    }
+
+    /// Accepts or rejects suggestion `sid` of draft `id`.
+    pub fn decide_suggestion_in(
+        &mut self,
+        id: DocId,
+        sid: &str,
+        ctx: &ChangeCtx,
+        accept: bool,
+    ) -> Result<(), EngineError> {
+        let recs = self.draft_records(id)?;
+        // The text edit (joint) first, then our decision (our annex); both in this round.
+        let mut edited = self.doc(id)?.clone();
+        let annex_id = self.own_party_doc(PartyDoc::Annex(id))?;
+        let mut annex = self.doc(annex_id)?.clone();
+        draft::decide(&mut edited, &mut annex, &recs, ctx, sid, accept)?;
+        let merge = |from: automerge::Automerge| {
+            move |d: &mut automerge::Automerge| -> crate::workspace::Result<()> {
+                let mut from = from;
+                d.merge(&mut from)?;
+                Ok(())
             }
-            // The text edit (joint) first, then our decision (our annex); both in this round.
-            let mut edited = self.doc(id)?.clone();
-            let annex_id = self.own_party_doc(PartyDoc::Annex(id))?;
-            let mut annex = self.doc(annex_id)?.clone();
-            draft::decide(&mut edited, &mut annex, &recs, ctx, sid, accept)?;
-            let merge = |from: automerge::Automerge| {
-                move |d: &mut automerge::Automerge| -> crate::workspace::Result<()> {
-                    let mut from = from;
-                    d.merge(&mut from)?;
-                    Ok(())
-                }
-            };
-            if accept {
-                self.change(id, merge(edited))?;
-            }
-            self.change_own(PartyDoc::Annex(id), merge(annex))?;
-            return Ok(id);
+        };
+        if accept {
+            self.change(id, merge(edited))?;
         }
-        Err(EngineError::Workspace(Arc::new(crate::workspace::WorkspaceError::NoSuchEntry {
-            what: "suggestion",
-            id: sid.into(),
-        })))
+        self.change_own(PartyDoc::Annex(id), merge(annex))?;
+        Ok(())
     }
 
     /// Checks an executed draft's signatures against the pinned Party keys, and its text against

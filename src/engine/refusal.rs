@@ -1,9 +1,9 @@
 //! Refusals of an officer's request that the web app shows: a code with parameters, so that each
 //! adapter says it in its own words. Serialised as `{"code": "mandate-unknown", "reference": ..}`
 //! (the API puts it under `refusal`, as it does for the rule of who may write what); the web app
-//! words each code in English and Russian. The `Display` text is what the API sends as `error`
-//! and the CLI prints, so it is the CLI's wording and may name its commands and flags; nothing
-//! else should.
+//! words each code in English and Russian, the CLI in its own words with its commands and flags
+//! (`src/cli/refusal_words.rs`). The `Display` text is a neutral English sentence, which the API
+//! sends as `error` for scripts and logs: it names no command or flag of any client.
 
 use serde::Serialize;
 
@@ -15,9 +15,7 @@ use crate::ids::{ItemId, PartyId, RecordId};
 #[serde(rename_all = "kebab-case", tag = "code")]
 pub enum Refusal {
     /// The Party's policy requires a mandate for this action and none was cited.
-    #[error(
-        "this Party's policy (node.toml [policy] require_mandate) requires a mandate for {action}: cite one with --mandate REF (record it first with `liaison mandate add`)"
-    )]
+    #[error("this Party's policy requires a recorded mandate for {action}, and none was cited")]
     MandateRequired {
         /// The action.
         action: MandatedAction,
@@ -43,9 +41,7 @@ pub enum Refusal {
         date: String,
     },
     /// No mandate of that reference is recorded for this Party.
-    #[error(
-        "no mandate {reference:?} of {party} is recorded (`liaison mandate list` shows them; `liaison mandate add` records one)"
-    )]
+    #[error("no mandate {reference:?} of {party} is recorded")]
     MandateUnknown {
         /// The reference cited.
         reference: String,
@@ -53,7 +49,7 @@ pub enum Refusal {
         party: PartyId,
     },
     /// No consent record has that id (or prefix).
-    #[error("no consent record {id} (`liaison consent list` shows them)")]
+    #[error("no consent record {id}")]
     ConsentUnknown {
         /// The id or prefix given.
         id: String,
@@ -65,7 +61,7 @@ pub enum Refusal {
         party: PartyId,
     },
     /// A consent request without a purpose.
-    #[error("--purpose must say what the third party needs the item for")]
+    #[error("a consent request must say what the third party needs the item for (its purpose)")]
     PurposeMissing,
     /// The consent record named is of another kind than the action needs.
     #[error("{id} is a {kind}, not a {expected}")]
@@ -94,13 +90,13 @@ pub enum Refusal {
         answer: String,
     },
     /// An expiry that is not a time.
-    #[error("--expires {value:?} is not an RFC 3339 time (like 2027-01-31T00:00:00Z)")]
+    #[error("the expiry {value:?} is not an RFC 3339 time (like 2027-01-31T00:00:00Z)")]
     ExpiryInvalid {
         /// What was given.
         value: String,
     },
     /// An expiry in the past.
-    #[error("--expires {value} is in the past")]
+    #[error("the expiry {value} is in the past")]
     ExpiryPast {
         /// What was given.
         value: String,

@@ -31,6 +31,7 @@
 pub mod export;
 pub mod pdf;
 pub mod records;
+pub mod refusal;
 mod review;
 mod structure;
 mod text;
@@ -46,6 +47,7 @@ use super::util::{get_author, get_str, map_maps, req_str};
 use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, init_root, touch};
 
 pub use records::{Comment, Records};
+pub use refusal::EditRefusal;
 pub use review::{Comparison, Suggestion, Version, comment, decide, diff, name_version, suggest, suggestions};
 pub use structure::{Place, add_provision, move_provision, remove_provision};
 pub use text::{
@@ -57,6 +59,11 @@ pub use workflow::{
     content_hash, executed, executed_original, fingerprint, fully_signed, review as start_review, sign, state, verify,
     withdraw,
 };
+
+/// A version as the API and CLI print it: its change hashes, comma-separated.
+pub(crate) fn version_str(heads: &[automerge::ChangeHash]) -> String {
+    heads.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",")
+}
 
 /// Largest text of a provision in one language, in bytes.
 pub const MAX_TEXT_BYTES: usize = 8 * 1024 * 1024;
@@ -490,10 +497,9 @@ pub fn version_of(doc: &Automerge) -> String {
 pub fn parse_version(s: &str) -> Result<Vec<automerge::ChangeHash>> {
     s.split(',')
         .map(|h| {
-            h.trim().parse::<automerge::ChangeHash>().map_err(|_| WorkspaceError::Invalid {
-                field: "base",
-                reason: format!("{h:?} is not a change hash (the version `liaison draft show` prints)"),
-            })
+            h.trim()
+                .parse::<automerge::ChangeHash>()
+                .map_err(|_| WorkspaceError::from(EditRefusal::VersionUnknown { version: h.trim().to_string() }))
         })
         .collect()
 }
@@ -526,10 +532,7 @@ pub fn resolve_provision_at(
     let now = read(doc, "")?;
     let label = match base.filter(|b| *b != doc.get_heads().as_slice()) {
         Some(b) => {
-            let then = doc.fork_at(b).map_err(|_| WorkspaceError::Invalid {
-                field: "base",
-                reason: "is not a version of this draft (`liaison draft show` prints the current one)".into(),
-            })?;
+            let then = doc.fork_at(b).map_err(|_| EditRefusal::VersionUnknown { version: version_str(b) })?;
             by_label(&read(&then, "")?, &r)
         }
         None => by_label(&now, &r),
@@ -540,13 +543,9 @@ pub fn resolve_provision_at(
         Vec::new()
     };
     match (label, by_id.as_slice()) {
-        (Some(l), [p]) if l != p.id => Err(WorkspaceError::Invalid {
-            field: "provision",
-            reason: format!(
-                "{reference:?} is both a label and the start of provision {}'s id; give the whole id",
-                p.id
-            ),
-        }),
+        (Some(l), [p]) if l != p.id => {
+            Err(EditRefusal::ProvisionLabelClash { reference: reference.to_string(), id: p.id.clone() }.into())
+        }
         (Some(l), _) => {
             if now.provisions.iter().any(|p| p.id == l) {
                 Ok(l)
@@ -556,10 +555,7 @@ pub fn resolve_provision_at(
         }
         (None, [p]) => Ok(p.id.clone()),
         (None, []) => Err(WorkspaceError::NoSuchEntry { what: "provision", id: reference.to_string() }),
-        (None, m) => Err(WorkspaceError::Invalid {
-            field: "provision",
-            reason: format!("{reference:?} matches {} provisions; give more of the id", m.len()),
-        }),
+        (None, m) => Err(EditRefusal::ProvisionAmbiguous { reference: reference.to_string(), count: m.len() }.into()),
     }
 }
 

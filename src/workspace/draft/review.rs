@@ -6,6 +6,7 @@ use automerge::{Automerge, ROOT};
 use serde::{Deserialize, Serialize};
 
 use super::records::{self, Records};
+use super::refusal::EditRefusal;
 use super::{
     check_open, edit_from, languages, parse_version, provision_obj, set_provision_text, text_of, version_of, whole_text,
 };
@@ -94,10 +95,7 @@ pub fn suggest(
     check_open(doc, ctx)?;
     provision_obj(doc, provision)?;
     if !languages(doc)?.iter().any(|l| l == lang) {
-        return Err(WorkspaceError::Invalid {
-            field: "lang",
-            reason: format!("{lang:?} is not a language of this draft"),
-        });
+        return Err(EditRefusal::LangNotInDraft { lang: lang.to_string() }.into());
     }
     records::put_suggestion(annex, ctx, provision, lang, text, &version_of(doc))
 }
@@ -151,7 +149,7 @@ pub fn decide(
         .find(|s| s.id == id)
         .ok_or_else(|| WorkspaceError::NoSuchEntry { what: "suggestion", id: id.into() })?;
     if s.state != "open" {
-        return Err(WorkspaceError::Invalid { field: "suggestion", reason: format!("it was already {}", s.state) });
+        return Err(EditRefusal::SuggestionDecided { state: s.state.clone() }.into());
     }
     if accept {
         let base = parse_version(&s.base)?;
@@ -164,7 +162,7 @@ pub fn decide(
 pub fn name_version(doc: &mut Automerge, ctx: &ChangeCtx, name: &str) -> Result<()> {
     check_line("name", name)?;
     if versions(doc)?.iter().any(|v| v.name == name) {
-        return Err(WorkspaceError::Invalid { field: "name", reason: format!("a version is already named {name:?}") });
+        return Err(EditRefusal::VersionNameTaken { name: name.to_string() }.into());
     }
     let version = version_of(doc);
     change(doc, ctx, |tx| {
@@ -198,14 +196,8 @@ fn text_at(doc: &Automerge, lang: &str, rev: &str) -> Result<String> {
         Some(v) => v.version,
         None => rev.to_string(),
     };
-    let heads = parse_version(&version).map_err(|_| WorkspaceError::Invalid {
-        field: "rev",
-        reason: format!("{rev:?} is neither a named version nor a version (`liaison draft show` prints versions)"),
-    })?;
-    let at = doc.fork_at(&heads).map_err(|_| WorkspaceError::Invalid {
-        field: "rev",
-        reason: format!("{rev:?} is not a version of this draft"),
-    })?;
+    let heads = parse_version(&version).map_err(|_| EditRefusal::VersionUnknown { version: rev.to_string() })?;
+    let at = doc.fork_at(&heads).map_err(|_| EditRefusal::VersionUnknown { version: rev.to_string() })?;
     whole_text(&at, lang)
 }
 
@@ -216,10 +208,7 @@ pub fn diff(doc: &Automerge, lang: Option<&str>, from: Option<&str>, to: Option<
     let langs = languages(doc)?;
     let lang = lang.map(str::to_string).or_else(|| langs.first().cloned()).unwrap_or_else(|| "en".into());
     if !langs.contains(&lang) {
-        return Err(WorkspaceError::Invalid {
-            field: "lang",
-            reason: format!("{lang:?} is not a language of this draft"),
-        });
+        return Err(EditRefusal::LangNotInDraft { lang: lang.to_string() }.into());
     }
     let (old, old_name) = match from {
         Some(f) => (text_at(doc, &lang, f)?, f.to_string()),

@@ -6,6 +6,7 @@
 
 use automerge::{Automerge, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 
+use super::refusal::EditRefusal;
 use super::{ProvisionKind, check_open, languages, provision_obj, write_text};
 use crate::ids::random_hex;
 use crate::workspace::{ChangeCtx, Result, Tx, WorkspaceError, change, touch};
@@ -89,10 +90,7 @@ pub fn add_provision(
     if let Some((l, _)) = text
         && !langs.iter().any(|x| x == l)
     {
-        return Err(WorkspaceError::Invalid {
-            field: "lang",
-            reason: format!("{l:?} is not a language of this draft"),
-        });
+        return Err(EditRefusal::LangNotInDraft { lang: l.to_string() }.into());
     }
     change(doc, ctx, |tx| {
         let id = insert_provision(tx, Some(place), kind, &langs)?;
@@ -112,10 +110,7 @@ pub fn move_provision(doc: &mut Automerge, ctx: &ChangeCtx, id: &str, place: &Pl
     provision_obj(doc, id)?;
     if let Place::After(p) = place {
         if p == id {
-            return Err(WorkspaceError::Invalid {
-                field: "after",
-                reason: "a provision cannot go after itself".into(),
-            });
+            return Err(EditRefusal::AfterItself.into());
         }
         provision_obj(doc, p)?;
     }

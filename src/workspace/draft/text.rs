@@ -5,9 +5,10 @@
 use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, Value};
 
 use super::records::Records;
+use super::refusal::EditRefusal;
 use super::{
     PROVISION_BREAK, ProvisionKind, Splice, check_text, counter, languages, ordered, provision_obj, resolve_provision,
-    split_text, structure, text_of,
+    split_text, structure, text_of, version_str,
 };
 use crate::workspace::titles::Titles;
 use crate::workspace::util::{get_str, map_maps};
@@ -32,7 +33,7 @@ pub(super) fn write_text(tx: &mut Tx<'_, '_>, ctx: &ChangeCtx, id: &str, lang: &
 /// applies it to every change of a draft, its own and its peers'.)
 pub(super) fn check_open(doc: &Automerge, _ctx: &ChangeCtx) -> Result<()> {
     if get_str(doc, &ROOT, "phase")?.as_deref() == Some("withdrawn") {
-        return Err(WorkspaceError::Invalid { field: "draft", reason: "the draft was withdrawn".into() });
+        return Err(EditRefusal::DraftWithdrawn.into());
     }
     Ok(())
 }
@@ -50,13 +51,7 @@ pub fn check_editable(doc: &Automerge, recs: &Records, party: &str) -> Result<()
         return Err(WorkspaceError::Refused(crate::authority::Refusal::Frozen));
     }
     if sig.verified && sig.hash == current {
-        return Err(WorkspaceError::Invalid {
-            field: "draft",
-            reason: format!(
-                "{party} signed this text on {}; it can no longer change it (the other Party's signature completes the execution)",
-                sig.at
-            ),
-        });
+        return Err(EditRefusal::TextSigned { party: party.to_string(), on: sig.at.clone() }.into());
     }
     Ok(())
 }
@@ -66,10 +61,7 @@ pub fn set_provision_text(doc: &mut Automerge, ctx: &ChangeCtx, provision: &str,
     check_open(doc, ctx)?;
     check_text(text)?;
     if !languages(doc)?.iter().any(|l| l == lang) {
-        return Err(WorkspaceError::Invalid {
-            field: "lang",
-            reason: format!("{lang:?} is not a language of this draft"),
-        });
+        return Err(EditRefusal::LangNotInDraft { lang: lang.to_string() }.into());
     }
     change(doc, ctx, |tx| {
         write_text(tx, ctx, provision, lang, text)?;
@@ -87,10 +79,7 @@ pub fn set_text_lang(doc: &mut Automerge, ctx: &ChangeCtx, lang: Option<&str>, t
     let langs = languages(doc)?;
     let lang = lang.map(str::to_string).or_else(|| langs.first().cloned()).unwrap_or_else(|| "en".into());
     if !langs.contains(&lang) {
-        return Err(WorkspaceError::Invalid {
-            field: "lang",
-            reason: format!("{lang:?} is not a language of this draft"),
-        });
+        return Err(EditRefusal::LangNotInDraft { lang: lang.to_string() }.into());
     }
     let ids: Vec<String> = ordered(doc)?.into_iter().map(|(id, _)| id).collect();
     let parts = split_text(text);
@@ -104,14 +93,7 @@ pub fn set_text_lang(doc: &mut Automerge, ctx: &ChangeCtx, lang: Option<&str>, t
         });
     }
     if parts.len() != ids.len() {
-        return Err(WorkspaceError::Invalid {
-            field: "text",
-            reason: format!(
-                "has {} paragraphs but the draft has {} provisions; change the structure with `liaison draft provision add|move|remove`, or edit one provision with `liaison draft text`",
-                parts.len(),
-                ids.len()
-            ),
-        });
+        return Err(EditRefusal::ParagraphsMismatch { paragraphs: parts.len(), provisions: ids.len() }.into());
     }
     change(doc, ctx, |tx| {
         for (id, p) in ids.iter().zip(&parts) {
@@ -140,10 +122,7 @@ pub fn edit_from(
         return Ok(doc.get_heads());
     };
     check_open(doc, ctx)?;
-    let mut fork = doc.fork_at(base).map_err(|_| WorkspaceError::Invalid {
-        field: "base",
-        reason: "is not a version of this draft (`liaison draft show` prints the current one)".into(),
-    })?;
+    let mut fork = doc.fork_at(base).map_err(|_| EditRefusal::VersionUnknown { version: version_str(base) })?;
     fork.set_actor(isolated_actor(doc, base));
     edit(&mut fork)?;
     // The fork's heads name exactly "base plus this edit": an editor that keeps typing builds on
@@ -182,10 +161,7 @@ pub fn splice(doc: &mut Automerge, ctx: &ChangeCtx, s: &Splice) -> Result<()> {
     let langs = languages(doc)?;
     let lang = s.lang.clone().or_else(|| langs.first().cloned()).unwrap_or_else(|| "en".into());
     if !langs.contains(&lang) {
-        return Err(WorkspaceError::Invalid {
-            field: "lang",
-            reason: format!("{lang:?} is not a language of this draft"),
-        });
+        return Err(EditRefusal::LangNotInDraft { lang: lang.to_string() }.into());
     }
     // Find the provision and the position within its text.
     let (id, pos) = match &s.provision {
@@ -201,10 +177,7 @@ pub fn splice(doc: &mut Automerge, ctx: &ChangeCtx, s: &Splice) -> Result<()> {
                 }
                 start += len + PROVISION_BREAK.chars().count();
             }
-            found.ok_or_else(|| WorkspaceError::Invalid {
-                field: "splice",
-                reason: format!("position {} is not inside a provision", s.pos),
-            })?
+            found.ok_or(EditRefusal::SpliceOutsideProvision { pos: s.pos })?
         }
     };
     let p = provision_obj(doc, &id)?;
@@ -215,10 +188,7 @@ pub fn splice(doc: &mut Automerge, ctx: &ChangeCtx, s: &Splice) -> Result<()> {
     let current = get_str(doc, &texts, &lang)?.unwrap_or_default();
     let len = current.chars().count();
     if pos > len || s.delete > len - pos {
-        return Err(WorkspaceError::Invalid {
-            field: "splice",
-            reason: format!("position {pos} + {} deleted is beyond the provision's {len} characters", s.delete),
-        });
+        return Err(EditRefusal::SpliceOutOfRange { pos, delete: s.delete, len }.into());
     }
     let mut new: String = current.chars().take(pos).collect();
     new.push_str(&s.insert);

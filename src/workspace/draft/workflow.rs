@@ -213,7 +213,8 @@ pub fn state(doc: &Automerge, recs: &Records, id: &str) -> Result<DraftState> {
 }
 
 /// Why a step of a draft's workflow is refused: a code with parameters, which the API sends as
-/// `refusal` for the web app to say in the officer's language. The words here are the CLI's.
+/// `refusal` for the web app to say in the officer's language. The words here are neutral
+/// English for logs and scripts; the CLI says each code in its own words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(rename_all = "kebab-case", tag = "code")]
 pub enum WorkflowRefusal {
@@ -227,7 +228,7 @@ pub enum WorkflowRefusal {
     #[error("draft: it has no provision yet")]
     DraftEmpty,
     /// Only a draft under review is approved.
-    #[error("draft: it is {state}; put it to review first (`liaison draft review`)")]
+    #[error("draft: it is {state}, not under review")]
     DraftNotUnderReview {
         /// Where it stands.
         state: DraftState,
