@@ -29,6 +29,7 @@ mod presence;
 mod search_routes;
 mod session;
 pub mod tls;
+mod vault_refusals;
 mod vault_routes;
 mod web;
 mod workspace_routes;

@@ -19,6 +19,7 @@ mod message;
 mod officer;
 mod output;
 mod peer;
+mod refusal_words_vault;
 mod search;
 mod status;
 mod titles;

@@ -60,6 +60,17 @@ pub enum AppError {
     /// The engine refused or failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A use case refused (see [`crate::app`]): its code and parameters, for the clients to
+    /// say in their words; `error` is neutral English.
+    #[error("{error}")]
+    Refused {
+        /// The status it is answered with.
+        status: StatusCode,
+        /// Neutral English, for logs and scripts.
+        error: String,
+        /// `{"code": .., ...}`.
+        refusal: serde_json::Value,
+    },
 }
 
 impl AppError {
@@ -73,6 +84,7 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Refused { status, .. } => *status,
             AppError::Engine(e) => match e {
                 EngineError::NotFound { .. } => StatusCode::NOT_FOUND,
                 EngineError::Ambiguous { .. } => StatusCode::BAD_REQUEST,
@@ -87,8 +99,13 @@ impl AppError {
                 EngineError::Load(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::Store(_) | EngineError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
                 EngineError::NoItem(_) => StatusCode::NOT_FOUND,
-                EngineError::Item(_) | EngineError::Consent(_) => StatusCode::CONFLICT,
-                EngineError::Mandate(_) => StatusCode::FORBIDDEN,
+                // A stored item that does not open, or is missing a chunk: its state, not the
+                // request, is wrong.
+                EngineError::Vault(_) | EngineError::ChunkMissing { .. } => StatusCode::CONFLICT,
+                EngineError::Signing(_)
+                | EngineError::Keys(_)
+                | EngineError::NodeKeyShape
+                | EngineError::Certificate(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::ItemRefused(r) => match r {
                     crate::engine::ItemRefusal::ThirdPartyNode => StatusCode::FORBIDDEN,
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
@@ -123,6 +140,7 @@ impl IntoResponse for AppError {
                 Some(r) => json!({ "error": self.to_string(), "refusal": r }),
                 None => json!({ "error": self.to_string() }),
             },
+            AppError::Refused { error, refusal, .. } => json!({ "error": error, "refusal": refusal }),
             AppError::Role { need, role, .. } => json!({
                 "error": self.to_string(),
                 "refusal": { "code": "role-required", "need": need, "role": role },
