@@ -8,14 +8,11 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
-use std::sync::Arc;
-
 use super::auth::Caller;
 use super::workspace_routes::OFFICER_HEADER;
 use super::{AppError, AppState};
 use crate::accounts::{AccountError, AccountInfo, Role};
-use crate::app::accounts::{self, AddAccount, Admin, AuditFailed, Ctx};
-use crate::audit::Event;
+use crate::app::accounts::{self, AddAccount, Ctx, Running};
 
 /// A new account, and (in the answer) its one-time initial password.
 #[derive(Debug, Serialize, Deserialize)]
@@ -79,31 +76,19 @@ fn by(c: &Caller, headers: &HeaderMap) -> String {
     }
 }
 
-/// A running node as the account use cases see it: audited through the engine, sessions in
-/// memory.
-struct Running<'a>(&'a AppState);
-
-impl Admin for Running<'_> {
-    fn audit(&self, event: Event) -> impl std::future::Future<Output = Result<(), AuditFailed>> + Send {
-        let engine = self.0.engine.clone();
-        async move {
-            engine
-                .write(move |c| {
-                    c.audit(event);
-                    Ok(())
-                })
-                .await
-                .map_err(|e| Arc::new(e) as AuditFailed)
-        }
-    }
-
-    fn end_sessions(&self, name: &str) {
-        self.0.sessions.end_all_of(name, None);
-    }
+/// The use cases' context at a running node, changed by `by`.
+fn ctx<'a, F: Fn(&str) + Sync>(s: &AppState, admin: &'a Running<F>, by: String) -> Ctx<'a, Running<F>> {
+    Ctx { accounts: s.accounts.clone(), name_chars: s.limits.name_chars, by, admin }
 }
 
-fn ctx<'a>(s: &'a AppState, admin: &'a Running<'a>, by: String) -> Ctx<'a, Running<'a>> {
-    Ctx { accounts: s.accounts.clone(), name_chars: s.limits.name_chars, by, admin }
+/// The running node as the use cases see it: audited through the engine, sessions in memory.
+fn running(s: &AppState) -> Running<impl Fn(&str) + Sync + '_> {
+    Running {
+        engine: s.engine.clone(),
+        end_sessions: move |name: &str| {
+            s.sessions.end_all_of(name, None);
+        },
+    }
 }
 
 pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<AccountInfo>>, AppError> {
@@ -116,7 +101,7 @@ pub async fn add(
     headers: HeaderMap,
     Json(b): Json<NewAccount>,
 ) -> Result<Json<NewAccount>, AppError> {
-    let admin = Running(&s);
+    let admin = running(&s);
     let made =
         accounts::add(&ctx(&s, &admin, by(&caller, &headers)), AddAccount { name: b.name, role: b.role }).await?;
     Ok(Json(NewAccount { name: made.name, role: made.role, password: Some(made.password) }))
@@ -128,7 +113,7 @@ pub async fn disable(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<AccountInfo>, AppError> {
-    let admin = Running(&s);
+    let admin = running(&s);
     Ok(Json(accounts::disable(&ctx(&s, &admin, by(&caller, &headers)), name).await?))
 }
 
@@ -138,7 +123,7 @@ pub async fn enable(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<AccountInfo>, AppError> {
-    let admin = Running(&s);
+    let admin = running(&s);
     Ok(Json(accounts::enable(&ctx(&s, &admin, by(&caller, &headers)), name).await?))
 }
 
@@ -149,7 +134,7 @@ pub async fn set_role(
     Path(name): Path<String>,
     Json(b): Json<NewRole>,
 ) -> Result<Json<AccountInfo>, AppError> {
-    let admin = Running(&s);
+    let admin = running(&s);
     Ok(Json(accounts::set_role(&ctx(&s, &admin, by(&caller, &headers)), name, b.role).await?))
 }
 
@@ -159,7 +144,7 @@ pub async fn reset(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<Reset>, AppError> {
-    let admin = Running(&s);
+    let admin = running(&s);
     let r = accounts::reset_password(&ctx(&s, &admin, by(&caller, &headers)), name).await?;
     Ok(Json(Reset { name: r.name, password: r.password }))
 }

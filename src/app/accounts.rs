@@ -26,6 +26,80 @@ pub trait Admin: Sync {
 /// The audit log could not be written; the account change itself is made.
 pub type AuditFailed = Arc<dyn std::error::Error + Send + Sync>;
 
+/// A running node: audited through its engine (durable when it answers); `end_sessions` ends
+/// the sessions it holds in memory.
+pub struct Running<F: Fn(&str) + Sync> {
+    /// The node's engine.
+    pub engine: crate::engine::EngineHandle,
+    /// Ends the sessions of an account held in memory.
+    pub end_sessions: F,
+}
+
+impl<F: Fn(&str) + Sync> Admin for Running<F> {
+    fn audit(&self, event: Event) -> impl Future<Output = Result<(), AuditFailed>> + Send {
+        let engine = self.engine.clone();
+        async move {
+            engine
+                .write(move |c| {
+                    c.audit(event);
+                    Ok(())
+                })
+                .await
+                .map_err(|e| Arc::new(e) as AuditFailed)
+        }
+    }
+
+    fn end_sessions(&self, name: &str) {
+        (self.end_sessions)(name)
+    }
+}
+
+/// A stopped node (the CLI with no node running): the audit event is appended to its log,
+/// signed with its node key; no session is held in memory.
+pub struct Stopped<'a> {
+    /// Its data dir (for its keys).
+    pub dir: &'a std::path::Path,
+    /// Its store, open (and with it the data dir's lock).
+    pub store: &'a crate::store::Store,
+}
+
+impl Admin for Stopped<'_> {
+    fn audit(&self, event: Event) -> impl Future<Output = Result<(), AuditFailed>> + Send {
+        let done = append_to_stopped_log(self.dir, self.store, event);
+        async move { done }
+    }
+
+    fn end_sessions(&self, _name: &str) {}
+}
+
+/// Appends `event` to a stopped node's audit log, signed with its node key. A log not yet
+/// begun (the node never ran) begins as the node would begin it.
+pub fn append_to_stopped_log(
+    dir: &std::path::Path,
+    store: &crate::store::Store,
+    event: Event,
+) -> Result<(), AuditFailed> {
+    let fail = |e: &dyn std::fmt::Display| -> AuditFailed {
+        Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(e.to_string()))
+    };
+    let keys = crate::keys::load(dir).map_err(|e| Arc::new(e) as AuditFailed)?;
+    let at = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut head = store.audit_head().map_err(|e| fail(&e))?;
+    let mut entries = Vec::new();
+    if head.is_none() {
+        let after_loss =
+            store.meta_value::<Vec<(String, String, String)>>("peers_known").map_err(|e| fail(&e))?.is_some();
+        let node = keys.public().peer_id.to_string();
+        let (e, h) = crate::audit::append(&keys.node_ed25519, None, at(), Event::LogStarted { node, after_loss });
+        entries.push(e);
+        head = Some(h);
+    }
+    let (e, h) = crate::audit::append(&keys.node_ed25519, head.as_ref(), at(), event);
+    entries.push(e);
+    store.write(|w| entries.iter().try_for_each(|e| w.append_audit(e, &h))).map_err(|e| fail(&e))?;
+    Ok(())
+}
+
 /// The accounts an admin changes, and as whom.
 pub struct Ctx<'a, A: Admin> {
     /// The node's accounts database.

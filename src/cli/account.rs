@@ -14,8 +14,8 @@ use std::sync::Arc;
 use super::refusal_words_vault;
 use crate::accounts::{AccountInfo, Accounts, Role};
 use crate::api::{NewAccount, NewRole, Reset};
-use crate::app::accounts::{self, AccountRefusal, AddAccount, Admin, AuditFailed, Ctx};
-use crate::audit::{self, Event};
+use crate::app::accounts::{self, AccountRefusal, AddAccount, Ctx, Stopped};
+use crate::audit::Event;
 use crate::client::{Client, ClientError};
 
 /// Account commands.
@@ -96,25 +96,6 @@ pub enum AccountCmd {
     },
 }
 
-/// A stopped node as the account use cases see it: their audit event is appended to its log
-/// (signed with its node key), and no session is held in memory.
-struct Stopped<'a> {
-    dir: &'a Path,
-    store: &'a crate::store::Store,
-}
-
-impl Admin for Stopped<'_> {
-    fn audit(&self, event: Event) -> impl std::future::Future<Output = Result<(), AuditFailed>> + Send {
-        let done = audit_offline(self.dir, self.store, event).map_err(|e| {
-            let e: Box<dyn std::error::Error + Send + Sync> = e.into();
-            Arc::from(e)
-        });
-        async move { done }
-    }
-
-    fn end_sessions(&self, _name: &str) {}
-}
-
 /// Runs `via_api` through the node if it runs, else `offline`: the same use case (see
 /// [`crate::app::accounts`]) straight on the accounts database, audited in the stopped node's
 /// log as the node would have.
@@ -151,24 +132,9 @@ async fn either<T>(
     }
 }
 
-/// Appends `event` to the stopped node's audit log, signed with its node key. A log not yet
-/// begun (the node never ran) begins as the node would begin it.
+/// Appends `event` to the stopped node's audit log (see [`accounts::append_to_stopped_log`]).
 pub(super) fn audit_offline(dir: &Path, store: &crate::store::Store, event: Event) -> anyhow::Result<()> {
-    let keys = crate::keys::load(dir)?;
-    let at = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut head = store.audit_head()?;
-    let mut entries = Vec::new();
-    if head.is_none() {
-        let after_loss = store.meta_value::<Vec<(String, String, String)>>("peers_known")?.is_some();
-        let node = keys.public().peer_id.to_string();
-        let (e, h) = audit::append(&keys.node_ed25519, None, at(), Event::LogStarted { node, after_loss });
-        entries.push(e);
-        head = Some(h);
-    }
-    let (e, h) = audit::append(&keys.node_ed25519, head.as_ref(), at(), event);
-    entries.push(e);
-    store.write(|w| entries.iter().try_for_each(|e| w.append_audit(e, &h)))?;
-    Ok(())
+    accounts::append_to_stopped_log(dir, store, event).map_err(|e| anyhow::anyhow!(e))
 }
 
 pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<()> {
