@@ -32,6 +32,7 @@ mod search_routes;
 mod session;
 mod test_hooks;
 pub mod tls;
+mod vault_refusals;
 mod vault_routes;
 mod web;
 mod workspace_routes;

@@ -11,12 +11,14 @@
 //! say them, the API in neutral English (`src/api/app_refusal.rs`), the CLI with its commands and
 //! flags (`src/cli/refusal_words.rs`), the web app in English and Russian (`web/refusals.js`).
 
+pub mod accounts;
 pub mod drafts;
 pub mod groups;
 pub mod meetings;
 pub mod officers;
 pub mod refusal;
 pub mod threads;
+pub mod vault;
 
 use chrono::Utc;
 

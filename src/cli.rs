@@ -20,6 +20,7 @@ mod officer;
 mod output;
 mod peer;
 pub mod refusal_words;
+mod refusal_words_vault;
 mod search;
 mod status;
 mod titles;

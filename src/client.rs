@@ -52,6 +52,9 @@ pub enum ClientError {
         status: u16,
         /// The node's explanation.
         message: String,
+        /// The refusal's code and parameters, when the node sent one (`{"code": .., ..}`), for
+        /// the CLI to say in its own words.
+        refusal: Option<serde_json::Value>,
     },
     /// The client could not be set up (missing token or certificate, bad config).
     #[error("{0}")]
@@ -335,7 +338,8 @@ impl Client {
         let url = format!("{}/api/events", self.base);
         let resp = self.http.get(&url).bearer_auth(&self.token).send().await.map_err(|e| self.send_error(&url, e))?;
         if !resp.status().is_success() {
-            return Err(ClientError::Api { status: resp.status().as_u16(), message: "event stream refused".into() });
+            let status = resp.status().as_u16();
+            return Err(ClientError::Api { status, message: "event stream refused".into(), refusal: None });
         }
         let bytes = resp.bytes_stream();
         // Server-sent events: blocks separated by a blank line; JSON on the `data:` lines.
@@ -375,7 +379,8 @@ fn api_error(status: reqwest::StatusCode, bytes: &[u8]) -> ClientError {
         .and_then(|v| v.get("refusal").and_then(crate::cli::refusal_words::words))
         .or_else(|| body.as_ref().and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string)))
         .unwrap_or_else(|| format!("HTTP {status}"));
-    ClientError::Api { status: status.as_u16(), message }
+    let refusal = body.and_then(|mut v| v.get_mut("refusal").map(serde_json::Value::take));
+    ClientError::Api { status: status.as_u16(), message, refusal }
 }
 
 /// An HTTPS client that trusts exactly the certificates in `pem`.

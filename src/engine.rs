@@ -51,7 +51,7 @@ use docs::{Docs, LoadError};
 use peers::Peers;
 
 pub use auth::import_own_documents;
-pub use consent::ConsentView;
+pub use consent::{AnswerRefusal, ConsentView, DeleteRefusal, RequestRefusal, RevokeRefusal};
 pub use drafts::OriginalSource;
 pub use history::{HistoryEntry, TextChange};
 pub use items::{Citations, Granted, GrantedItem, ItemRefusal};
@@ -102,15 +102,30 @@ pub enum EngineError {
     /// No item has that id (or prefix).
     #[error("no item {0:?} is held here")]
     NoItem(String),
-    /// An item operation was refused or failed.
+    /// An item's cryptography failed: sealing or signing one, or a stored one that does not
+    /// open (its signature, ciphertext or title was altered). Not the officer's to fix.
     #[error("{0}")]
-    Item(String),
-    /// A consent operation was refused.
-    #[error("{0}")]
-    Consent(String),
-    /// A mandate is required, or the one cited is not recorded.
-    #[error("{0}")]
-    Mandate(String),
+    Vault(Arc<crate::vault::VaultError>),
+    /// A chunk of a complete item is missing from the store.
+    #[error("item {item}: chunk {index} is missing from the store")]
+    ChunkMissing {
+        /// The item.
+        item: crate::ids::ItemId,
+        /// The chunk.
+        index: u32,
+    },
+    /// Signing with a key held here failed (a consent record, a certificate, a head).
+    #[error("signing failed: {0}")]
+    Signing(Arc<crate::signing::SignatureError>),
+    /// The node's own keys do not load.
+    #[error("the node's keys: {0}")]
+    Keys(Arc<crate::keys::KeyError>),
+    /// The node's key is not an Ed25519 secret, as its actor certificate needs.
+    #[error("the node key is not an Ed25519 secret")]
+    NodeKeyShape,
+    /// The node's own actor certificate conflicts with one stored.
+    #[error("the node's certificate: {0}")]
+    Certificate(Arc<crate::authorship::AuthError>),
     /// An officer's request refused, as a code with parameters (see [`Refusal`]).
     #[error(transparent)]
     Refused(#[from] Refusal),

@@ -21,6 +21,8 @@
 //! - [`store`]: the embedded crash-safe store (redb).
 //! - [`backup`]: encrypted backups of a node (running or stopped) and their restore.
 //! - [`engine`]: the actor that owns the documents and the sync state, on its own thread.
+//! - [`app`]: the use cases, one function each (typed input, result and refusal), called by
+//!   the API, the CLI's offline paths and the tests alike.
 //! - [`inbox`]: what needs an officer, from the engine's reads and the officer's read marks.
 //! - [`net`]: the libp2p swarm actor: pinned peers, the sync stream protocol.
 //! - [`api`]: the local HTTPS API; [`client`] is its client, used by the CLI.

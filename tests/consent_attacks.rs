@@ -283,7 +283,9 @@ async fn a_third_party_asking_for_an_item_it_was_not_granted_gets_nothing() {
         .engine
         .write(move |c| {
             let mut s = Sealer::new(id);
-            let ct = s.chunk(b"not for x-org", true).map_err(|e| liaison::engine::EngineError::Item(e.to_string()))?;
+            let ct = s
+                .chunk(b"not for x-org", true)
+                .map_err(|e| liaison::engine::EngineError::Vault(std::sync::Arc::new(e)))?;
             c.item_stage_chunk(id, 0, ct);
             c.item_finish(s, "Not granted", "RESTRICTED".into(), None, "officer")
         })

@@ -9,11 +9,10 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::login_audit::record;
 use super::workspace_routes::OFFICER_HEADER;
 use super::{AppError, AppState};
 use crate::accounts::{AccountError, AccountInfo, Role};
-use crate::audit::Event;
+use crate::app::accounts::{self, AddAccount, Ctx, Running};
 
 /// A new account, and (in the answer) its one-time initial password.
 #[derive(Debug, Serialize, Deserialize)]
@@ -77,6 +76,21 @@ fn by(c: &Caller, headers: &HeaderMap) -> String {
     }
 }
 
+/// The use cases' context at a running node, changed by `by`.
+fn ctx<'a, F: Fn(&str) + Sync>(s: &AppState, admin: &'a Running<F>, by: String) -> Ctx<'a, Running<F>> {
+    Ctx { accounts: s.accounts.clone(), name_chars: s.limits.name_chars, by, admin }
+}
+
+/// The running node as the use cases see it: audited through the engine, sessions in memory.
+fn running(s: &AppState) -> Running<impl Fn(&str) + Sync + '_> {
+    Running {
+        engine: s.engine.clone(),
+        end_sessions: move |name: &str| {
+            s.sessions.end_all_of(name, None);
+        },
+    }
+}
+
 pub async fn list(State(s): State<AppState>) -> Result<Json<Vec<AccountInfo>>, AppError> {
     Ok(Json(blocking(&s, |a| a.list()).await?))
 }
@@ -87,19 +101,10 @@ pub async fn add(
     headers: HeaderMap,
     Json(b): Json<NewAccount>,
 ) -> Result<Json<NewAccount>, AppError> {
-    // An account whose name is past the login bound could never log in.
-    if b.name.chars().count() > s.limits.name_chars as usize {
-        return Err(AppError::BadRequest(format!(
-            "an account name has at most {} characters (limits.api.name_chars)",
-            s.limits.name_chars
-        )));
-    }
-    let (name, role) = (b.name.clone(), b.role);
-    let password = blocking(&s, move |a| a.add(&name, role)).await?;
-    tracing::info!(name = ?b.name, role = %b.role, "account added");
-    let by = by(&caller, &headers);
-    record(&s, Event::AccountAdded { name: b.name.clone(), role: b.role.to_string(), by }).await?;
-    Ok(Json(NewAccount { name: b.name, role: b.role, password: Some(password) }))
+    let admin = running(&s);
+    let made =
+        accounts::add(&ctx(&s, &admin, by(&caller, &headers)), AddAccount { name: b.name, role: b.role }).await?;
+    Ok(Json(NewAccount { name: made.name, role: made.role, password: Some(made.password) }))
 }
 
 pub async fn disable(
@@ -108,12 +113,8 @@ pub async fn disable(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<AccountInfo>, AppError> {
-    let n = name.clone();
-    let info = blocking(&s, move |a| a.disable(&n)).await?;
-    s.sessions.end_all_of(&name, None);
-    tracing::info!(name = ?name, "account disabled; its sessions ended");
-    record(&s, Event::AccountDisabled { name, by: by(&caller, &headers) }).await?;
-    Ok(Json(info))
+    let admin = running(&s);
+    Ok(Json(accounts::disable(&ctx(&s, &admin, by(&caller, &headers)), name).await?))
 }
 
 pub async fn enable(
@@ -122,11 +123,8 @@ pub async fn enable(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<AccountInfo>, AppError> {
-    let n = name.clone();
-    let info = blocking(&s, move |a| a.enable(&n)).await?;
-    tracing::info!(name = ?name, "account enabled");
-    record(&s, Event::AccountEnabled { name, by: by(&caller, &headers) }).await?;
-    Ok(Json(info))
+    let admin = running(&s);
+    Ok(Json(accounts::enable(&ctx(&s, &admin, by(&caller, &headers)), name).await?))
 }
 
 pub async fn set_role(
@@ -136,15 +134,8 @@ pub async fn set_role(
     Path(name): Path<String>,
     Json(b): Json<NewRole>,
 ) -> Result<Json<AccountInfo>, AppError> {
-    let n = name.clone();
-    let (before, info) = blocking(&s, move |a| Ok((a.set_role(&n, b.role)?, a.get(&n)?))).await?;
-    let info = info.ok_or_else(|| AppError::NotFound(format!("no account named {name:?}")))?;
-    s.sessions.end_all_of(&name, None);
-    tracing::info!(name = ?name, from = %before, to = %b.role, "account role changed; its sessions ended");
-    let event =
-        Event::AccountRoleChanged { name, from: before.to_string(), to: b.role.to_string(), by: by(&caller, &headers) };
-    record(&s, event).await?;
-    Ok(Json(info))
+    let admin = running(&s);
+    Ok(Json(accounts::set_role(&ctx(&s, &admin, by(&caller, &headers)), name, b.role).await?))
 }
 
 pub async fn reset(
@@ -153,10 +144,7 @@ pub async fn reset(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Json<Reset>, AppError> {
-    let n = name.clone();
-    let password = blocking(&s, move |a| a.reset_password(&n)).await?;
-    s.sessions.end_all_of(&name, None);
-    tracing::info!(name = ?name, "account password reset; its sessions ended");
-    record(&s, Event::PasswordChanged { name: name.clone(), by: by(&caller, &headers), reset: true }).await?;
-    Ok(Json(Reset { name, password }))
+    let admin = running(&s);
+    let r = accounts::reset_password(&ctx(&s, &admin, by(&caller, &headers)), name).await?;
+    Ok(Json(Reset { name: r.name, password: r.password }))
 }

@@ -100,8 +100,13 @@ impl AppError {
                 EngineError::Load(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::Store(_) | EngineError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
                 EngineError::NoItem(_) => StatusCode::NOT_FOUND,
-                EngineError::Item(_) | EngineError::Consent(_) => StatusCode::CONFLICT,
-                EngineError::Mandate(_) => StatusCode::FORBIDDEN,
+                // A stored item that does not open, or is missing a chunk: its state, not the
+                // request, is wrong.
+                EngineError::Vault(_) | EngineError::ChunkMissing { .. } => StatusCode::CONFLICT,
+                EngineError::Signing(_)
+                | EngineError::Keys(_)
+                | EngineError::NodeKeyShape
+                | EngineError::Certificate(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 EngineError::ItemRefused(r) => match r {
                     crate::engine::ItemRefusal::ThirdPartyNode => StatusCode::FORBIDDEN,
                     _ => StatusCode::UNPROCESSABLE_ENTITY,

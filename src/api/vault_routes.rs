@@ -13,17 +13,16 @@ use serde::{Deserialize, Serialize};
 
 use super::workspace_routes::{OfficerName, reads_items};
 use super::{AppError, AppState, Caller};
+use crate::app::vault::{ShareItem, Who, base_name};
+use crate::app::{self, vault::GrantConsent, vault::MandateChange, vault::RequestConsent, vault::RequestItem};
 use crate::audit::SignedEntry;
-use crate::config::MandatedAction;
-use crate::engine::{Citations, ConsentView, EngineError, Explanation, Granted, ItemRefusal, ItemView};
-use crate::ids::{ItemId, PartyId};
-use crate::vault::{self, CHUNK_BYTES, Sealer};
+use crate::engine::{Citations, ConsentView, EngineError, Explanation, Granted, ItemView};
+use crate::ids::PartyId;
+use crate::vault;
 use crate::workspace::mandates::{Mandate, NewMandate};
-use crate::workspace::{Author, ChangeCtx};
 use axum::Extension;
 
-/// Largest item accepted: 2 GiB.
-pub const MAX_ITEM_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+pub use crate::app::vault::Requested;
 
 /// Longest first line of an item's upload (its metadata, JSON).
 const MAX_META_BYTES: usize = 8 * 1024;
@@ -75,81 +74,18 @@ async fn read_meta(
 }
 
 /// `POST /api/items`: provide an item. The body is a line of [`ShareMeta`], then the item; it
-/// streams in; each 1 MiB is encrypted and stored
-/// as it arrives, so memory stays bounded whatever the size.
+/// streams in, and each 1 MiB is encrypted and stored as it arrives (see
+/// [`app::vault::share_item`]).
 pub async fn share(State(s): State<AppState>, o: OfficerName, body: Body) -> Result<Json<ItemView>, AppError> {
-    let officer = o.0.clone();
     let mut stream = body.into_data_stream();
-    // A third party's node provides nothing: refused before a byte is stored.
-    s.engine.read(|c| c.check_may_provide()).await?;
-    let (q, mut buf) = read_meta(&mut stream).await?;
-    let refused = |r: ItemRefusal| AppError::Engine(EngineError::ItemRefused(r));
-    let file_name = q.file_name.as_deref().map(base_name).filter(|f| !f.is_empty());
-    let label = vault::label(q.title.trim(), file_name.as_deref())
-        .filter(|_| {
-            !q.title.trim().is_empty() && q.title.len() <= 1000 && file_name.as_ref().is_none_or(|f| f.len() <= 255)
-        })
-        .ok_or(refused(ItemRefusal::Label))?;
-    let marking = crate::marking::normalize(q.marking.as_deref()).map_err(|e| refused(e.into()))?;
-    let mandate = q.mandate.clone().filter(|m| !m.trim().is_empty());
-    let m2 = mandate.clone();
-    s.engine.read(move |c| c.check_mandate(MandatedAction::ItemShare, m2.as_deref())).await?;
-    let item = ItemId::random();
-    let mut sealer = Sealer::new(item);
-    buf.reserve(CHUNK_BYTES + 64 * 1024);
-    let mut index = 0u32;
-    let mut total = buf.len() as u64;
-    let outcome: Result<(), AppError> = async {
-        while let Some(piece) = stream.next().await {
-            let piece = piece.map_err(|e| AppError::BadRequest(format!("the upload broke off: {e}")))?;
-            total += piece.len() as u64;
-            if total > MAX_ITEM_BYTES {
-                return Err(AppError::BadRequest(format!("items are limited to {MAX_ITEM_BYTES} bytes")));
-            }
-            buf.extend_from_slice(&piece);
-            // A full chunk with more data after it is certainly not the last one.
-            while buf.len() > CHUNK_BYTES {
-                let rest = buf.split_off(CHUNK_BYTES);
-                let ct = sealer.chunk(&buf, false).map_err(|e| AppError::Engine(EngineError::Item(e.to_string())))?;
-                buf = rest;
-                let i = index;
-                s.engine
-                    .write(move |c| {
-                        c.item_stage_chunk(item, i, ct);
-                        Ok(())
-                    })
-                    .await?;
-                index += 1;
-            }
-        }
-        let ct = sealer.chunk(&buf, true).map_err(|e| AppError::Engine(EngineError::Item(e.to_string())))?;
-        let i = index;
-        s.engine
-            .write(move |c| {
-                c.item_stage_chunk(item, i, ct);
-                Ok(())
-            })
-            .await?;
-        Ok(())
-    }
-    .await;
-    if let Err(e) = outcome {
-        let _ = s
-            .engine
-            .write(move |c| {
-                c.item_abort(item);
-                Ok(())
-            })
-            .await;
-        return Err(e);
-    }
-    let view = s.engine.write(move |c| c.item_finish(sealer, &label, marking, mandate, &officer)).await?;
-    Ok(Json(view))
+    let (q, rest) = read_meta(&mut stream).await?;
+    let input = ShareItem { title: q.title, marking: q.marking, mandate: q.mandate, file_name: q.file_name };
+    let body = futures::stream::iter([Ok(Bytes::from(rest))]).chain(stream);
+    Ok(Json(app::vault::share_item(&s.engine, &who(o), input, body).await?))
 }
 
-/// The last component of a file name as a browser or a shell gives it (no directory).
-fn base_name(f: &str) -> String {
-    f.rsplit(['/', '\\']).next().unwrap_or("").trim().to_string()
+fn who(o: OfficerName) -> Who {
+    Who { officer: o.0 }
 }
 
 /// `GET /api/items`. A role that does not read items sees no title (nor file name): only that
@@ -192,7 +128,7 @@ pub async fn content(State(s): State<AppState>, o: OfficerName, Path(id): Path<S
         .await?;
     // The signature and ciphertext were checked; a title that still does not open is a broken
     // item, and the officer is told so rather than shown an empty title.
-    let (title, file_name) = vault::open_label(&key, &env.envelope).map_err(|e| EngineError::Item(e.to_string()))?;
+    let (title, file_name) = vault::open_label(&key, &env.envelope).map_err(|e| EngineError::Vault(Arc::new(e)))?;
     let e = env.envelope.clone();
     let key = Arc::new(key);
     let engine = s.engine.clone();
@@ -287,20 +223,9 @@ pub async fn explain(
     ))
 }
 
-/// The answer of `item request`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Requested {
-    /// How many provider peers were asked.
-    pub asked: usize,
-}
-
 /// `POST /api/items/{id}/request`: on a third party's node, ask the providers for a granted item.
 pub async fn request_item(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Requested>, AppError> {
-    let item = crate::ids::parse_id16(&id)
-        .map(ItemId)
-        .ok_or_else(|| AppError::BadRequest(format!("{id:?} is not an item id (32 hex digits)")))?;
-    let asked = s.engine.write(move |c| Ok(c.item_request(item))).await?;
-    Ok(Json(Requested { asked }))
+    Ok(Json(app::vault::request_item(&s.engine, RequestItem { id }).await?))
 }
 
 /// `DELETE /api/items/{id}`: the provider deletes its item everywhere.
@@ -309,11 +234,7 @@ pub async fn delete_item(
     o: OfficerName,
     Path(id): Path<String>,
 ) -> Result<Json<RecordMade>, AppError> {
-    consent_step(&s, o, move |c, officer| {
-        let item = c.item_resolve(&id)?;
-        c.item_delete(item, officer)
-    })
-    .await
+    Ok(Json(app::vault::delete_item(&s.engine, &who(o), id).await?))
 }
 
 /// A new consent request.
@@ -325,11 +246,7 @@ pub struct NewRequest {
 }
 
 /// A record made.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct RecordMade {
-    /// Its id.
-    pub id: String,
-}
+pub type RecordMade = app::vault::Made;
 
 /// `POST /api/consent`: ask the provider to let an item go to a third party.
 pub async fn consent_request(
@@ -337,9 +254,8 @@ pub async fn consent_request(
     o: OfficerName,
     Json(b): Json<NewRequest>,
 ) -> Result<Json<RecordMade>, AppError> {
-    let officer = o.0;
-    let id = s.engine.write(move |c| c.consent_request(&b.item, b.third_party, b.purpose, &officer)).await?;
-    Ok(Json(RecordMade { id: id.to_string() }))
+    let input = RequestConsent { item: b.item, third_party: b.third_party, purpose: b.purpose };
+    Ok(Json(app::vault::request_consent(&s.engine, &who(o), input).await?))
 }
 
 /// `GET /api/consent`.
@@ -361,7 +277,8 @@ pub async fn consent_grant(
     Path(id): Path<String>,
     Json(b): Json<GrantBody>,
 ) -> Result<Json<RecordMade>, AppError> {
-    consent_step(&s, o, move |c, officer| c.consent_grant(&id, b.expires, officer)).await
+    let input = GrantConsent { request: id, expires: b.expires };
+    Ok(Json(app::vault::grant_consent(&s.engine, &who(o), input).await?))
 }
 
 /// `POST /api/consent/{id}/deny`.
@@ -370,7 +287,7 @@ pub async fn consent_deny(
     o: OfficerName,
     Path(id): Path<String>,
 ) -> Result<Json<RecordMade>, AppError> {
-    consent_step(&s, o, move |c, officer| c.consent_deny(&id, officer)).await
+    Ok(Json(app::vault::deny_consent(&s.engine, &who(o), id).await?))
 }
 
 /// `POST /api/consent/{id}/revoke`.
@@ -379,36 +296,12 @@ pub async fn consent_revoke(
     o: OfficerName,
     Path(id): Path<String>,
 ) -> Result<Json<RecordMade>, AppError> {
-    consent_step(&s, o, move |c, officer| c.consent_revoke(&id, officer)).await
-}
-
-/// Makes one signed consent record as `o` and answers its id.
-async fn consent_step<R: std::fmt::Display + Send + 'static>(
-    s: &AppState,
-    o: OfficerName,
-    step: impl FnOnce(&mut crate::engine::Core, &str) -> Result<R, crate::engine::EngineError> + Send + 'static,
-) -> Result<Json<RecordMade>, AppError> {
-    let officer = o.0;
-    let id = s.engine.write(move |c| step(c, &officer)).await?;
-    Ok(Json(RecordMade { id: id.to_string() }))
+    Ok(Json(app::vault::revoke_consent(&s.engine, &who(o), id).await?))
 }
 
 /// `GET /api/mandates`.
 pub async fn mandates_list(State(s): State<AppState>) -> Result<Json<Vec<Mandate>>, AppError> {
     Ok(Json(s.engine.read(|c| c.mandates()).await?))
-}
-
-/// A change to one of our Party's mandates.
-#[derive(Deserialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-pub enum MandateChange {
-    /// Withdraw it: from now on it is not in force.
-    Withdraw,
-    /// Amend its scope.
-    Amend {
-        /// The new scope.
-        scope: String,
-    },
 }
 
 /// `POST /api/mandates/{ref}`: withdraw or amend a mandate of our Party.
@@ -418,18 +311,7 @@ pub async fn mandates_change(
     Path(reference): Path<String>,
     Json(m): Json<MandateChange>,
 ) -> Result<Json<Vec<Mandate>>, AppError> {
-    let ctx = ChangeCtx { author: Author { officer: o.0, party: s.party.id.clone() }, now: chrono::Utc::now() };
-    let v = s
-        .engine
-        .write(move |c| {
-            match m {
-                MandateChange::Withdraw => c.withdraw_mandate(&ctx, &reference)?,
-                MandateChange::Amend { scope } => c.amend_mandate(&ctx, &reference, &scope)?,
-            }
-            c.mandates()
-        })
-        .await?;
-    Ok(Json(v))
+    Ok(Json(app::vault::change_mandate(&s.engine, &who(o), s.party.id.clone(), reference, m).await?))
 }
 
 /// `POST /api/mandates`: record a Member-State consent of our Party.
@@ -438,15 +320,7 @@ pub async fn mandates_add(
     o: OfficerName,
     Json(m): Json<NewMandate>,
 ) -> Result<Json<Vec<Mandate>>, AppError> {
-    let ctx = ChangeCtx { author: Author { officer: o.0, party: s.party.id.clone() }, now: chrono::Utc::now() };
-    let v = s
-        .engine
-        .write(move |c| {
-            c.add_mandate(&ctx, &m)?;
-            c.mandates()
-        })
-        .await?;
-    Ok(Json(v))
+    Ok(Json(app::vault::add_mandate(&s.engine, &who(o), s.party.id.clone(), m).await?))
 }
 
 /// Filter of the audit log.

@@ -134,7 +134,14 @@ impl From<EngineError> for Common {
             EngineError::Store(e) => Common::StoreFailed { detail: e.to_string() },
             EngineError::Stopped => Common::Stopped,
             EngineError::NoItem(id) => Common::NoItem { id },
-            EngineError::Item(s) | EngineError::Consent(s) | EngineError::Mandate(s) => Common::Refused { detail: s },
+            // Failures of the node itself (its keys, a stored item that does not open), not
+            // refusals of what the officer asked.
+            e @ (EngineError::Vault(_)
+            | EngineError::ChunkMissing { .. }
+            | EngineError::Signing(_)
+            | EngineError::Keys(_)
+            | EngineError::NodeKeyShape
+            | EngineError::Certificate(_)) => Common::Failed { detail: e.to_string() },
             EngineError::Refused(r) => Common::Engine(r),
             EngineError::ItemRefused(r) => Common::Item(r),
         }

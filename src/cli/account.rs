@@ -9,9 +9,13 @@ use clap::Subcommand;
 use reqwest::Method;
 
 use super::output;
+use std::sync::Arc;
+
+use super::refusal_words_vault;
 use crate::accounts::{AccountInfo, Accounts, Role};
 use crate::api::{NewAccount, NewRole, Reset};
-use crate::audit::{self, Event};
+use crate::app::accounts::{self, AccountRefusal, AddAccount, Ctx, Stopped};
+use crate::audit::Event;
 use crate::client::{Client, ClientError};
 
 /// Account commands.
@@ -92,13 +96,14 @@ pub enum AccountCmd {
     },
 }
 
-/// Runs `f` through the node if it runs, else on the accounts database directly; there, the
-/// event `offline` answers (if any) is audited too, as the node would have.
+/// Runs `via_api` through the node if it runs, else `offline`: the same use case (see
+/// [`crate::app::accounts`]) straight on the accounts database, audited in the stopped node's
+/// log as the node would have.
 async fn either<T>(
     dir: &Path,
     officer: &str,
     via_api: impl AsyncFnOnce(&Client) -> Result<T, ClientError>,
-    offline: impl FnOnce(&Accounts, String) -> anyhow::Result<(T, Option<Event>)>,
+    offline: impl AsyncFnOnce(&Ctx<'_, Stopped<'_>>) -> Result<T, AccountRefusal>,
 ) -> anyhow::Result<T> {
     let c = Client::for_data_dir(dir, officer)?;
     match via_api(&c).await {
@@ -111,43 +116,25 @@ async fn either<T>(
             // The store (and with it the data dir's lock) first: a serve starting meanwhile
             // then waits for this command instead of finding the accounts database open.
             let store = crate::store::Store::open(dir)?;
-            let (out, event) = offline(&Accounts::open(dir)?, by)?;
-            if let Some(e) = event {
-                audit_offline(dir, &store, e)?;
-            }
-            Ok(out)
+            let name_chars = crate::config::NodeConfig::load(dir)?.limits.api.name_chars;
+            let admin = Stopped { dir, store: &store };
+            let ctx = Ctx { accounts: Arc::new(Accounts::open(dir)?), name_chars, by, admin: &admin };
+            offline(&ctx).await.map_err(|r| {
+                // Said as the API's refusal would be: in the CLI's words when it has its own.
+                let words = serde_json::to_value(&r).ok().as_ref().and_then(refusal_words_vault::words);
+                match words {
+                    Some(w) => anyhow::anyhow!(w),
+                    None => anyhow::Error::from(r),
+                }
+            })
         }
-        r => Ok(r?),
+        r => Ok(r.map_err(refusal_words_vault::reword)?),
     }
 }
 
-/// Appends `event` to the stopped node's audit log, signed with its node key. A log not yet
-/// begun (the node never ran) begins as the node would begin it.
+/// Appends `event` to the stopped node's audit log (see [`accounts::append_to_stopped_log`]).
 pub(super) fn audit_offline(dir: &Path, store: &crate::store::Store, event: Event) -> anyhow::Result<()> {
-    let keys = crate::keys::load(dir)?;
-    let at = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut head = store.audit_head()?;
-    let mut entries = Vec::new();
-    if head.is_none() {
-        let after_loss = store.meta_value::<Vec<(String, String, String)>>("peers_known")?.is_some();
-        let node = keys.public().peer_id.to_string();
-        let (e, h) = audit::append(&keys.node_ed25519, None, at(), Event::LogStarted { node, after_loss });
-        entries.push(e);
-        head = Some(h);
-    }
-    let (e, h) = audit::append(&keys.node_ed25519, head.as_ref(), at(), event);
-    entries.push(e);
-    store.write(|w| entries.iter().try_for_each(|e| w.append_audit(e, &h)))?;
-    Ok(())
-}
-
-/// Refuses a name no login could use (past `limits.api.name_chars`).
-fn check_login_bound(dir: &Path, name: &str) -> anyhow::Result<()> {
-    let max = crate::config::NodeConfig::load(dir)?.limits.api.name_chars;
-    if name.chars().count() > max as usize {
-        anyhow::bail!("an account name has at most {max} characters (limits.api.name_chars in node.toml)");
-    }
-    Ok(())
+    accounts::append_to_stopped_log(dir, store, event).map_err(|e| anyhow::anyhow!(e))
 }
 
 pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<()> {
@@ -158,11 +145,9 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
                 dir,
                 officer,
                 async |c| c.send(Method::POST, "/api/accounts", &body).await,
-                |a, by| {
-                    check_login_bound(dir, name)?;
-                    let password = Some(a.add(name, *role)?);
-                    let event = Event::AccountAdded { name: name.clone(), role: role.to_string(), by };
-                    Ok((NewAccount { name: name.clone(), role: *role, password }, Some(event)))
+                async |ctx| {
+                    let made = accounts::add(ctx, AddAccount { name: name.clone(), role: *role }).await?;
+                    Ok(NewAccount { name: made.name, role: made.role, password: Some(made.password) })
                 },
             )
             .await?;
@@ -184,7 +169,8 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
         }
         AccountCmd::List { json } => {
             let v: Vec<AccountInfo> =
-                either(dir, officer, async |c| c.get("/api/accounts").await, |a, _| Ok((a.list()?, None))).await?;
+                either(dir, officer, async |c| c.get("/api/accounts").await, async |ctx| accounts::list(ctx).await)
+                    .await?;
             output::list(&v, *json, &["NAME", "ROLE", "STATE", "LAST LOGIN"], |a| {
                 vec![
                     a.name.clone(),
@@ -204,7 +190,7 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
                 dir,
                 officer,
                 async |c| c.send(Method::POST, &path, &serde_json::json!({})).await,
-                |a, by| Ok((a.disable(name)?, Some(Event::AccountDisabled { name: name.clone(), by }))),
+                async |ctx| accounts::disable(ctx, name.clone()).await,
             )
             .await?;
             if *json {
@@ -218,7 +204,7 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
                 dir,
                 officer,
                 async |c| c.send(Method::POST, &path, &serde_json::json!({})).await,
-                |a, by| Ok((a.enable(name)?, Some(Event::AccountEnabled { name: name.clone(), by }))),
+                async |ctx| accounts::enable(ctx, name.clone()).await,
             )
             .await?;
             if *json {
@@ -234,12 +220,7 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
                 dir,
                 officer,
                 async |c| c.send(Method::POST, &path, &NewRole { role }).await,
-                |a, by| {
-                    let from = a.set_role(name, role)?.to_string();
-                    let info = a.get(name)?.ok_or_else(|| anyhow::anyhow!("no account named {name:?}"))?;
-                    let to = role.to_string();
-                    Ok((info, Some(Event::AccountRoleChanged { name: name.clone(), from, to, by })))
-                },
+                async |ctx| accounts::set_role(ctx, name.clone(), role).await,
             )
             .await?;
             if *json {
@@ -253,10 +234,9 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
                 dir,
                 officer,
                 async |c| c.send(Method::POST, &path, &serde_json::json!({})).await,
-                |a, by| {
-                    let password = a.reset_password(name)?;
-                    let event = Event::PasswordChanged { name: name.clone(), by, reset: true };
-                    Ok((Reset { name: name.clone(), password }, Some(event)))
+                async |ctx| {
+                    let r = accounts::reset_password(ctx, name.clone()).await?;
+                    Ok(Reset { name: r.name, password: r.password })
                 },
             )
             .await?;
@@ -273,7 +253,10 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
                 dir,
                 officer,
                 async |c| c.send(Method::DELETE, &path, &serde_json::json!({})).await,
-                |a, _| Ok((crate::api::FeedState { active: !a.calendar_feed_revoke(name)? }, None)),
+                async |ctx| {
+                    let stopped = ctx.accounts.calendar_feed_revoke(name)?;
+                    Ok(crate::api::FeedState { active: !stopped })
+                },
             )
             .await?;
             if *json {
@@ -287,10 +270,10 @@ pub async fn run(dir: &Path, cmd: &AccountCmd, officer: &str) -> anyhow::Result<
                 dir,
                 officer,
                 async |c| c.send(Method::POST, &path, &serde_json::json!({})).await,
-                |a, _| {
-                    let secret = a.calendar_feed_new(name)?;
+                async |ctx| {
+                    let secret = ctx.accounts.calendar_feed_new(name)?;
                     let path = format!("/api/calendar/{secret}.ics");
-                    Ok((crate::api::CalendarFeed { name: name.clone(), secret, path }, None))
+                    Ok(crate::api::CalendarFeed { name: name.clone(), secret, path })
                 },
             )
             .await?;

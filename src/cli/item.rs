@@ -98,6 +98,11 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 }
 
 pub async fn run(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()> {
+    // A refusal is said in the CLI's words (with its flags), not the node's neutral ones.
+    commands(dir, cmd, officer).await.map_err(super::refusal_words_vault::reword_any)
+}
+
+async fn commands(dir: &Path, cmd: &ItemCmd, officer: &str) -> anyhow::Result<()> {
     let c = Client::for_data_dir(dir, officer)?;
     match cmd {
         ItemCmd::Share { title, file, marking, tlp, mandate, json } => {

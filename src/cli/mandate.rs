@@ -49,6 +49,11 @@ pub enum MandateCmd {
 }
 
 pub async fn run(dir: &Path, cmd: &MandateCmd, officer: &str) -> anyhow::Result<()> {
+    // A refusal is said in the CLI's words (with its flags), not the node's neutral ones.
+    commands(dir, cmd, officer).await.map_err(super::refusal_words_vault::reword_any)
+}
+
+async fn commands(dir: &Path, cmd: &MandateCmd, officer: &str) -> anyhow::Result<()> {
     let c = Client::for_data_dir(dir, officer)?;
     match cmd {
         MandateCmd::Add { reference, date, scope } => {

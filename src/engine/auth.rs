@@ -50,11 +50,7 @@ impl Auth {
         peer_id: PeerId,
     ) -> Result<Auth, EngineError> {
         let own = NodeActor(store.actor().map_err(|e| EngineError::Store(Arc::new(e)))?);
-        let secret: [u8; 32] = node_key
-            .secret()
-            .as_ref()
-            .try_into()
-            .map_err(|_| EngineError::Item("the node key is not an Ed25519 secret".into()))?;
+        let secret: [u8; 32] = node_key.secret().as_ref().try_into().map_err(|_| EngineError::NodeKeyShape)?;
         let node_signer = ed25519_dalek::SigningKey::from_bytes(&secret);
         let own_cert = ActorCert::issue(
             party_key,
@@ -63,7 +59,7 @@ impl Auth {
             node_signer.verifying_key().to_bytes(),
             own,
         )
-        .map_err(|e| EngineError::Item(e.to_string()))?;
+        .map_err(|e| EngineError::Signing(Arc::new(e)))?;
         let mut certs = Certs::default();
         let mut new_certs = Vec::new();
         for c in store.certs().map_err(|e| EngineError::Store(Arc::new(e)))? {
@@ -72,7 +68,7 @@ impl Auth {
                 tracing::warn!(error = %e, "a stored certificate conflicts with another; ignored");
             }
         }
-        if certs.add(own_cert.clone()).map_err(|e| EngineError::Item(e.to_string()))? {
+        if certs.add(own_cert.clone()).map_err(|e| EngineError::Certificate(Arc::new(e)))? {
             new_certs.push(own_cert.clone());
         }
         Ok(Auth { certs, own, own_cert, node_signer, books: HashMap::new(), dirty_heads: BTreeSet::new(), new_certs })
@@ -501,7 +497,7 @@ impl Core {
                 continue;
             }
             let seal = SignedHead::seal_legacy(&self.crypto.signing, party.clone(), doc, actor.clone(), seq, hash)
-                .map_err(|e| EngineError::Item(e.to_string()))?;
+                .map_err(|e| EngineError::Signing(Arc::new(e)))?;
             let book = self.auth.book(&self.store, doc).map_err(|e| EngineError::Store(Arc::new(e)))?;
             if book.keep(seal) {
                 self.auth.dirty_heads.insert((doc, actor));
@@ -552,15 +548,10 @@ pub fn import_own_documents(
     data_dir: &std::path::Path,
     docs: &[(DocId, DocKind, &Automerge)],
 ) -> Result<(), EngineError> {
-    let keys = crate::keys::load(data_dir).map_err(|e| EngineError::Item(e.to_string()))?;
+    let keys = crate::keys::load(data_dir).map_err(|e| EngineError::Keys(Arc::new(e)))?;
     let store = Store::open(data_dir).map_err(|e| EngineError::Store(Arc::new(e)))?;
     let own = NodeActor(store.actor().map_err(|e| EngineError::Store(Arc::new(e)))?);
-    let secret: [u8; 32] = keys
-        .node_ed25519
-        .secret()
-        .as_ref()
-        .try_into()
-        .map_err(|_| EngineError::Item("the node key is not an Ed25519 secret".into()))?;
+    let secret: [u8; 32] = keys.node_ed25519.secret().as_ref().try_into().map_err(|_| EngineError::NodeKeyShape)?;
     let signer = ed25519_dalek::SigningKey::from_bytes(&secret);
     store
         .write(|w| {

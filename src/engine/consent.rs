@@ -12,7 +12,6 @@ use chrono::{DateTime, Utc};
 use libp2p::PeerId;
 use serde::{Deserialize, Serialize};
 
-use super::Refusal;
 use super::peers::{SOFT_BATCH_BYTES, Violation};
 use super::{Core, EngineError, audit_log, items};
 use crate::audit::Event;
@@ -23,9 +22,12 @@ use crate::net::protocol::Frame;
 use crate::policy::{self, Decision, Subject};
 
 mod ends;
+mod refusal;
 
 use ends::{delete_item, destroy, destroy_item};
 pub(super) use ends::{deleted, expire_due, grant_lapsed};
+use refusal::Lookup;
+pub use refusal::{AnswerRefusal, DeleteRefusal, RequestRefusal, RevokeRefusal};
 
 /// Every consent record this node holds.
 #[derive(Default)]
@@ -78,22 +80,22 @@ fn now() -> String {
 }
 
 fn sign(core: &Core, r: Record) -> Result<SignedRecord, EngineError> {
-    SignedRecord::sign(r, &core.crypto.signing).map_err(|e| EngineError::Consent(e.to_string()))
+    SignedRecord::sign(r, &core.crypto.signing).map_err(|e| EngineError::Signing(std::sync::Arc::new(e)))
 }
 
-fn wrong_kind(r: &Record, expected: &str) -> EngineError {
-    Refusal::ConsentWrongKind { id: r.id(), kind: r.kind().to_string(), expected: expected.into() }.into()
-}
-
-fn find<'a>(core: &'a Core, id: &str) -> Result<&'a SignedRecord, EngineError> {
+fn find<'a>(core: &'a Core, id: &str) -> Result<&'a SignedRecord, Lookup> {
     let id = id.trim().to_ascii_lowercase();
     let m: Vec<&SignedRecord> =
         core.consent.records.values().filter(|r| r.record.id().to_string().starts_with(&id)).collect();
     match (id.len() >= 4, m.len()) {
         (true, 1) => Ok(m[0]),
-        (true, n) if n > 1 => Err(EngineError::Ambiguous { prefix: id, count: n }),
-        _ => Err(Refusal::ConsentUnknown { id }.into()),
+        (true, n) if n > 1 => Err(Lookup::Ambiguous(id, n)),
+        _ => Err(Lookup::Unknown(id)),
     }
+}
+
+fn store_err(e: crate::store::StoreError) -> EngineError {
+    EngineError::Store(std::sync::Arc::new(e))
 }
 
 /// `consent request`: ask the item's provider to let it go to a third party.
@@ -103,20 +105,16 @@ pub(super) fn request(
     third_party: PartyId,
     purpose: String,
     officer: &str,
-) -> Result<RecordId, EngineError> {
+) -> Result<RecordId, RequestRefusal> {
     let id = items::resolve(core, item)?;
-    let stored = core
-        .store
-        .item(id)
-        .map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?
-        .ok_or_else(|| EngineError::NoItem(id.to_string()))?;
+    let stored = core.store.item(id).map_err(store_err)?.ok_or_else(|| EngineError::NoItem(id.to_string()))?;
     let env = &stored.envelope.envelope;
     let us = core.identity.party.id.clone();
     if third_party == us || core.peers.pinned().any(|p| p.party_id == third_party && p.role == PeerRole::Party) {
-        return Err(Refusal::ConsentForParty { party: third_party }.into());
+        return Err(RequestRefusal::ConsentForParty { party: third_party });
     }
     if purpose.trim().is_empty() {
-        return Err(Refusal::PurposeMissing.into());
+        return Err(RequestRefusal::PurposeMissing);
     }
     let r = Request {
         id: RecordId::random(),
@@ -129,7 +127,7 @@ pub(super) fn request(
         at: now(),
         officer: officer.to_string(),
     };
-    make(core, Record::Request(r), officer)
+    Ok(make(core, Record::Request(r), officer)?)
 }
 
 fn answered(core: &Core, request: RecordId) -> Option<&'static str> {
@@ -140,16 +138,22 @@ fn answered(core: &Core, request: RecordId) -> Option<&'static str> {
     })
 }
 
-fn own_request(core: &Core, id: &str) -> Result<Request, EngineError> {
+fn own_request(core: &Core, id: &str) -> Result<Request, AnswerRefusal> {
     let r = match &find(core, id)?.record {
         Record::Request(r) => r.clone(),
-        other => return Err(wrong_kind(other, "request")),
+        other => {
+            return Err(AnswerRefusal::ConsentWrongKind {
+                id: other.id(),
+                kind: other.kind().into(),
+                expected: "request".into(),
+            });
+        }
     };
     if r.provider != core.identity.party.id {
-        return Err(Refusal::NotTheProvider { request: r.id, provider: r.provider }.into());
+        return Err(AnswerRefusal::NotTheProvider { request: r.id, provider: r.provider });
     }
     if let Some(a) = answered(core, r.id) {
-        return Err(Refusal::Answered { request: r.id, answer: a.to_string() }.into());
+        return Err(AnswerRefusal::Answered { request: r.id, answer: a.to_string() });
     }
     Ok(r)
 }
@@ -160,21 +164,18 @@ pub(super) fn grant(
     request: &str,
     expires: Option<String>,
     officer: &str,
-) -> Result<RecordId, EngineError> {
+) -> Result<RecordId, AnswerRefusal> {
     let r = own_request(core, request)?;
     if let Some(e) = &expires {
-        let t = DateTime::parse_from_rfc3339(e).map_err(|_| Refusal::ExpiryInvalid { value: e.clone() })?;
+        let t = DateTime::parse_from_rfc3339(e).map_err(|_| AnswerRefusal::ExpiryInvalid { value: e.clone() })?;
         if t.with_timezone(&Utc) <= Utc::now() {
-            return Err(Refusal::ExpiryPast { value: e.clone() }.into());
+            return Err(AnswerRefusal::ExpiryPast { value: e.clone() });
         }
     }
-    let stored = core
-        .store
-        .item(r.item)
-        .map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?
-        .ok_or_else(|| EngineError::NoItem(r.item.to_string()))?;
+    let stored =
+        core.store.item(r.item).map_err(store_err)?.ok_or_else(|| AnswerRefusal::NoItem { id: r.item.to_string() })?;
     if stored.envelope.content_hash() != r.content_hash {
-        return Err(Refusal::ContentChanged { request: r.id, item: r.item }.into());
+        return Err(AnswerRefusal::ContentChanged { request: r.id, item: r.item });
     }
     let g = Grant {
         id: RecordId::random(),
@@ -189,11 +190,11 @@ pub(super) fn grant(
         at: now(),
         officer: officer.to_string(),
     };
-    make(core, Record::Grant(g), officer)
+    Ok(make(core, Record::Grant(g), officer)?)
 }
 
 /// `consent deny`.
-pub(super) fn deny(core: &mut Core, request: &str, officer: &str) -> Result<RecordId, EngineError> {
+pub(super) fn deny(core: &mut Core, request: &str, officer: &str) -> Result<RecordId, AnswerRefusal> {
     let r = own_request(core, request)?;
     let d = Denial {
         id: RecordId::random(),
@@ -204,20 +205,26 @@ pub(super) fn deny(core: &mut Core, request: &str, officer: &str) -> Result<Reco
         at: now(),
         officer: officer.to_string(),
     };
-    make(core, Record::Denial(d), officer)
+    Ok(make(core, Record::Denial(d), officer)?)
 }
 
 /// `consent revoke`: withdraw a grant; the holder stops, the third party destroys the key.
-pub(super) fn revoke(core: &mut Core, grant: &str, officer: &str) -> Result<RecordId, EngineError> {
+pub(super) fn revoke(core: &mut Core, grant: &str, officer: &str) -> Result<RecordId, RevokeRefusal> {
     let g = match &find(core, grant)?.record {
         Record::Grant(g) => g.clone(),
-        other => return Err(wrong_kind(other, "grant")),
+        other => {
+            return Err(RevokeRefusal::ConsentWrongKind {
+                id: other.id(),
+                kind: other.kind().into(),
+                expected: "grant".into(),
+            });
+        }
     };
     if g.provider != core.identity.party.id {
-        return Err(Refusal::NotTheGrantor { grant: g.id, provider: g.provider }.into());
+        return Err(RevokeRefusal::NotTheGrantor { grant: g.id, provider: g.provider });
     }
     if core.consent.records.values().any(|r| matches!(&r.record, Record::Revocation(v) if v.grant == g.id)) {
-        return Err(Refusal::RevokedAlready { grant: g.id }.into());
+        return Err(RevokeRefusal::RevokedAlready { grant: g.id });
     }
     let v = Revocation {
         id: RecordId::random(),
@@ -229,7 +236,7 @@ pub(super) fn revoke(core: &mut Core, grant: &str, officer: &str) -> Result<Reco
         at: now(),
         officer: officer.to_string(),
     };
-    make(core, Record::Revocation(v), officer)
+    Ok(make(core, Record::Revocation(v), officer)?)
 }
 
 /// Signs a record an officer here made, and adds it; returns its id.
@@ -498,7 +505,7 @@ impl Core {
         third_party: PartyId,
         purpose: String,
         officer: &str,
-    ) -> Result<RecordId, EngineError> {
+    ) -> Result<RecordId, RequestRefusal> {
         request(self, item, third_party, purpose, officer)
     }
 
@@ -508,22 +515,23 @@ impl Core {
         request_id: &str,
         expires: Option<String>,
         officer: &str,
-    ) -> Result<RecordId, EngineError> {
+    ) -> Result<RecordId, AnswerRefusal> {
         grant(self, request_id, expires, officer)
     }
 
     /// `consent deny`.
-    pub fn consent_deny(&mut self, request_id: &str, officer: &str) -> Result<RecordId, EngineError> {
+    pub fn consent_deny(&mut self, request_id: &str, officer: &str) -> Result<RecordId, AnswerRefusal> {
         deny(self, request_id, officer)
     }
 
     /// `consent revoke`.
-    pub fn consent_revoke(&mut self, grant_id: &str, officer: &str) -> Result<RecordId, EngineError> {
+    pub fn consent_revoke(&mut self, grant_id: &str, officer: &str) -> Result<RecordId, RevokeRefusal> {
         revoke(self, grant_id, officer)
     }
 
-    /// `item delete`.
-    pub fn item_delete(&mut self, item: crate::ids::ItemId, officer: &str) -> Result<RecordId, EngineError> {
+    /// `item delete`: the provider deletes its item (id or unique prefix) everywhere.
+    pub fn item_delete(&mut self, item: &str, officer: &str) -> Result<RecordId, DeleteRefusal> {
+        let item = items::resolve(self, item)?;
         delete_item(self, item, officer)
     }
 

@@ -109,8 +109,8 @@ pub struct Explanation {
     pub refusal: Option<serde_json::Value>,
 }
 
-fn err(e: impl std::fmt::Display) -> EngineError {
-    EngineError::Item(e.to_string())
+fn err(e: VaultError) -> EngineError {
+    EngineError::Vault(std::sync::Arc::new(e))
 }
 
 // ---- provision ----
@@ -308,10 +308,7 @@ pub(super) fn open(core: &mut Core, id: ItemId, officer: &str) -> Result<(Signed
 
 /// One stored chunk.
 pub(super) fn chunk(core: &Core, id: ItemId, index: u32) -> Result<Vec<u8>, EngineError> {
-    core.store
-        .item_chunk(id, index)
-        .map_err(store_err)?
-        .ok_or_else(|| err(format!("item {id}: chunk {index} is missing")))
+    core.store.item_chunk(id, index).map_err(store_err)?.ok_or(EngineError::ChunkMissing { item: id, index })
 }
 
 /// The facts the policy needs about an item: its grants (signature-checked when they were

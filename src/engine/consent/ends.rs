@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use super::{EXPIRED_KEY, add_record, make, now, revoke, sign};
+use super::{DeleteRefusal, EXPIRED_KEY, add_record, make, now, revoke, sign, store_err};
 use crate::audit::Event;
 use crate::consent::{Deletion, ExpiryAck, Grant, Record, Revocation, RevocationAck};
 use crate::engine::{Core, EngineError, audit_log};
@@ -15,15 +15,11 @@ use crate::ids::{ItemId, PartyId, RecordId};
 /// `item delete`: the provider deletes its item. Every grant of it is revoked first (so third
 /// parties destroy their copies), then a signed deletion makes every Party node that holds it
 /// destroy it, this one included.
-pub(in crate::engine) fn delete_item(core: &mut Core, item: ItemId, officer: &str) -> Result<RecordId, EngineError> {
-    let stored = core
-        .store
-        .item(item)
-        .map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?
-        .ok_or_else(|| EngineError::NoItem(item.to_string()))?;
+pub(in crate::engine) fn delete_item(core: &mut Core, item: ItemId, officer: &str) -> Result<RecordId, DeleteRefusal> {
+    let stored = core.store.item(item).map_err(store_err)?.ok_or_else(|| EngineError::NoItem(item.to_string()))?;
     let provider = stored.envelope.envelope.provider.clone();
     if provider != core.identity.party.id {
-        return Err(crate::engine::Refusal::NotItsProvider { item, provider }.into());
+        return Err(DeleteRefusal::NotItsProvider { item, provider });
     }
     let revoked: HashSet<RecordId> = core
         .consent
@@ -47,7 +43,7 @@ pub(in crate::engine) fn delete_item(core: &mut Core, item: ItemId, officer: &st
         revoke(core, &g.to_string(), officer)?;
     }
     let d = Deletion { id: RecordId::random(), item, provider, at: now(), officer: officer.to_string() };
-    make(core, Record::Deletion(d), officer)
+    Ok(make(core, Record::Deletion(d), officer)?)
 }
 
 /// Whether the provider deleted this item: it is not taken again from anyone.
