@@ -30,6 +30,7 @@
 
 pub mod export;
 pub mod pdf;
+pub mod provision;
 pub mod records;
 mod review;
 mod structure;
