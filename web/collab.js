@@ -8,7 +8,9 @@
 // is coalesced into the next splice, sent as soon as the answer comes. A field with nothing unsent
 // and nothing in flight takes the server's text on refresh (doc-changed event, presence tick, or
 // after our own ack when the answer shows other changes), keeping the caret where it belongs. A
-// field with unsent text is never overwritten: its refresh waits for the ack.
+// field with unsent text is never overwritten: its refresh waits for the ack. An event that names
+// only provisions (its `changed`, see src/engine/changes.rs) fetches those provisions alone;
+// any other change (structure, title, state ...) fetches the whole draft.
 //
 // Every splice carries a unique `edit` id. After a network error or a 5xx it may or may not have
 // been applied, so the very same request (same body, same id) is sent again, and only after it
@@ -26,7 +28,8 @@
 //   lastApplied  Date.now() when a remote change last replaced a textarea's text (0 = never)
 //   lastAck      Date.now() of the last acknowledged splice (0 = never)
 //   lastAppliedMonoNs  the server's `applied_mono_ns` of that splice
-//   refreshes    number of draft refreshes done
+//   refreshes    number of draft refreshes done (whole draft fetched)
+//   provisionFetches  number of provisions fetched alone (an event named them)
 //   state()      'saved' | 'pending' | 'offline'
 
 import { api, ApiError } from './api.js';
@@ -96,8 +99,8 @@ export function createCollab(opts) {
   // Versions this editor has seen (acks, fetches): a doc-changed event with one of them as its
   // heads is the echo of something already shown, and needs no fetch.
   const known = [];
-  // Heads of doc-changed events that came while a splice was in flight (see onDocChanged).
-  const lateHeads = new Set();
+  // Doc-changed events that came while a splice was in flight, by their heads (see onDocChanged).
+  const lateHeads = new Map();
   const remember = (v) => {
     if (!v || known.includes(v)) return;
     known.push(v);
@@ -110,6 +113,7 @@ export function createCollab(opts) {
     lastAck: 0,
     lastAppliedMonoNs: 0,
     refreshes: 0,
+    provisionFetches: 0,
   };
 
   function isDirty(f) {
@@ -231,7 +235,7 @@ export function createCollab(opts) {
       if (value === f.shown) {
         if (destroyed) drop(f); // flushed after the editor closed
         else {
-          if (f.deferred) refresh();
+          if (f.deferred) catchUp(f);
           report();
         }
         return;
@@ -274,7 +278,9 @@ export function createCollab(opts) {
         f.shown = pend.value;
         f.baseVersion = (ans && ans.version) || heads;
         f.gen++;
-        remember(heads);
+        // Only a version that is exactly our splice is an echo; heads that hold other changes too
+        // (merged in the same round) are news, whose event names what else to fetch.
+        if (heads === f.baseVersion) remember(heads);
         hooks.lastAck = Date.now();
         if (ans && ans.applied_mono_ns) hooks.lastAppliedMonoNs = ans.applied_mono_ns;
         if (destroyed) {
@@ -283,7 +289,7 @@ export function createCollab(opts) {
         }
         if (heads && heads !== f.baseVersion) f.deferred = true; // someone else changed the draft
         if (f.el.value !== f.shown && !f.composing) send(f);
-        else if (f.deferred) refresh();
+        else if (f.deferred) catchUp(f);
         settleLate();
         report();
       },
@@ -493,25 +499,131 @@ export function createCollab(opts) {
     );
   }
 
-  /** A doc-changed event for this draft: fetch unless it is the echo of what we already show. */
+  // Provisions to fetch alone (an event named them), and whether such a fetch is under way:
+  // one batch at a time, the ids named meanwhile go in the next (bursts coalesce).
+  const provQueue = new Set();
+  let provFetching = false;
+
+  /**
+   * Fetches provisions `ids` alone (`GET /api/drafts/{id}/provisions/{pid}`) and shows each one's
+   * texts in its fields that have nothing unsent, as `refresh` does for the whole draft. The
+   * version they were read at becomes those fields' base; it is not remembered as seen (see
+   * `known`), since it may hold changes to other provisions whose events are still to come.
+   */
+  function refreshProvisions(ids) {
+    if (destroyed) return;
+    for (const id of ids) provQueue.add(id);
+    if (provFetching || !provQueue.size) return;
+    provFetching = true;
+    const batch = [...provQueue];
+    provQueue.clear();
+    const gens = new Map();
+    for (const f of fields.values()) gens.set(f, f.gen);
+    const one = (pid) => api('GET', `/api/drafts/${enc}/provisions/${encodeURIComponent(pid)}`);
+    Promise.all(batch.map(one)).then(
+      (ps) => {
+        provFetching = false;
+        if (destroyed) return;
+        fetchOffline = false;
+        authorized();
+        hooks.provisionFetches += ps.length;
+        for (const p of ps) {
+          for (const f of fields.values()) {
+            if (f.provision !== p.id || !gens.has(f) || !(f.lang in p.texts)) continue;
+            if (isDirty(f) || f.retryTimer || f.authWait || f.composing) {
+              f.deferred = true;
+              continue;
+            }
+            if (f.gen !== gens.get(f)) {
+              // Acknowledged while we fetched: this text may predate our own change.
+              f.deferred = true;
+              provQueue.add(p.id);
+              continue;
+            }
+            f.deferred = false;
+            const text = p.texts[f.lang] ?? '';
+            applyText(f, text);
+            f.base = text;
+            f.shown = f.el.value;
+            f.baseVersion = p.version;
+          }
+        }
+        report();
+        refreshProvisions([]);
+      },
+      (err) => {
+        provFetching = false;
+        if (destroyed) return;
+        if (err instanceof ApiError && err.status === 401) {
+          unauthorized();
+          return;
+        }
+        // Gone (removed, or the draft changed shape), or the network: the whole draft says
+        // what stands, with its own retries.
+        refresh();
+      },
+    );
+  }
+
+  /** A field whose refresh waited for its own change: its provision alone, now. */
+  function catchUp(f) {
+    refreshProvisions([f.provision]);
+  }
+
+  /**
+   * The provisions an event's `changed` names, when it names nothing else; null when the whole
+   * draft must be read (its structure, title, state, versions ..., `any`, or an older node's
+   * event without `changed`).
+   */
+  function provisionsOnly(changed) {
+    if (!Array.isArray(changed) || !changed.length) return null;
+    const ids = new Set();
+    for (const c of changed) {
+      if (!c || typeof c.provision !== 'string') return null;
+      ids.add(c.provision);
+    }
+    return ids;
+  }
+
+  /** Fetches what an event says changed: its provisions alone, or the whole draft. */
+  function fetchFor(ev) {
+    const ids = provisionsOnly(ev && ev.changed);
+    if (ids) refreshProvisions(ids);
+    else refresh();
+  }
+
+  /**
+   * A doc-changed event for this draft: fetch what it names (see `fetchFor`) unless it is the
+   * echo of what we already show.
+   */
   function onDocChanged(ev) {
     const heads = ev && Array.isArray(ev.heads) ? sortedHeads(ev.heads) : '';
     if (heads && known.includes(heads)) return;
     // The node announces a change when it commits, a moment before it answers the splice that
     // made it: while a splice is in flight, wait for its answer before deciding this is news.
     if (heads && [...fields.values()].some((f) => f.inflight !== null)) {
-      lateHeads.add(heads);
+      lateHeads.set(heads, ev);
       return;
     }
-    refresh();
+    fetchFor(ev);
   }
 
-  /** After a splice's answer: fetch if an event that came meanwhile was not its echo. */
+  /** After a splice's answer: fetch what the events that came meanwhile name, unless echoes. */
   function settleLate() {
     if (!lateHeads.size) return;
-    const news = [...lateHeads].some((h) => !known.includes(h));
+    const news = [...lateHeads].filter(([h]) => !known.includes(h)).map(([, ev]) => ev);
     lateHeads.clear();
-    if (news) refresh();
+    if (!news.length) return;
+    const ids = new Set();
+    for (const ev of news) {
+      const some = provisionsOnly(ev && ev.changed);
+      if (!some) {
+        refresh();
+        return;
+      }
+      for (const id of some) ids.add(id);
+    }
+    refreshProvisions(ids);
   }
 
   /**
