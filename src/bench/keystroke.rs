@@ -177,10 +177,13 @@ pub async fn run(
     Ok(out)
 }
 
+/// Which samples of a run a row of the summary shows.
+type Pick = fn(&KeystrokeRun) -> &Vec<f64>;
+
 /// The runs as a markdown table: medians over runs of each run's p50 and p99.
 pub fn summary(rs: &[KeystrokeRun]) -> String {
     let mut s = String::from("| K: a keystroke on the node | p50 (ms) | p99 (ms) |\n|---|---|---|\n");
-    let rows: [(&str, fn(&KeystrokeRun) -> &Vec<f64>); 5] = [
+    let rows: [(&str, Pick); 5] = [
         ("splice request → answer (applied, committed)", |r| &r.splice_ms),
         ("splice request → event on the stream", |r| &r.event_ms),
         ("provision fetch (from the event)", |r| &r.fetch_ms),

@@ -77,7 +77,15 @@ pub fn read_provision(doc: &Automerge, id: &str, lang: Option<&str>) -> Result<P
                 },
             );
         }
-        return Ok(ProvisionAt { id: pid, kind, label, number: number + 1, texts, stale, version: super::version_of(doc) });
+        return Ok(ProvisionAt {
+            id: pid,
+            kind,
+            label,
+            number: number + 1,
+            texts,
+            stale,
+            version: super::version_of(doc),
+        });
     }
     Err(WorkspaceError::NoSuchEntry { what: "provision", id: id.to_string() })
 }
