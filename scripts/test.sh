@@ -27,6 +27,11 @@ else
   echo "cargo-nextest not found; falling back to cargo test" >&2
   cargo test "$@"
 fi
+# The web app's pure code (web/collab_text.js), with node's test runner and no browser.
+if [ $# -eq 0 ]; then
+  echo "== web app unit tests"
+  node --test tests/web_unit/
+fi
 if [ $# -gt 0 ] || [ "${SKIP_BROWSER:-0}" = 1 ]; then
   exit 0
 fi

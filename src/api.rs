@@ -28,6 +28,7 @@ mod login_limit;
 mod node_routes;
 mod original_routes;
 mod presence;
+mod provision_routes;
 mod search_routes;
 mod session;
 mod test_hooks;
@@ -166,6 +167,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/drafts/{id}/verify", get(d::verify))
         .route("/api/drafts/{id}/export", get(d::export))
         .route("/api/drafts/{id}/original", get(original_routes::original))
+        .route("/api/drafts/{id}/provisions/{pid}", get(provision_routes::show))
         .route("/api/parties", get(original_routes::parties))
         .route("/api/suggestions/{id}", post(d::decide))
         .route("/api/officers", get(w::list_officers).post(w::assign_officer))

@@ -11,6 +11,8 @@
 //!   stream announced it (this includes A's fsync before it answers and B's fsync before it
 //!   announces).
 //! - **C**: a fresh node synced with one draft built from 100,000 single-character changes.
+//! - **K**: a keystroke's cost on one node: splice, commit, event, the provision's fetch
+//!   (`liaison bench --workload K`, not by default; see `bench/keystroke.rs`).
 //! - **S**: the search index (in process): indexing time and size for D's draft and 1,000
 //!   meetings, and query latency (`liaison bench --workload S`).
 //! - Peak RSS (VmHWM) of each node process.
@@ -21,6 +23,7 @@
 
 mod data;
 mod drafting;
+mod keystroke;
 mod procs;
 mod search;
 
@@ -168,7 +171,20 @@ async fn run_in(o: &BenchOptions, work: &Path) -> anyhow::Result<()> {
                 println!("{}", search::summary(&rs));
                 continue;
             }
-            other => bail!("unknown workload {other:?}; use A, B, C, D or S"),
+            // One node, its own table: a keystroke's node-side cost (splice, commit, event, fetch).
+            "K" => {
+                let rs = keystroke::run(&exe, &work, o.runs, o.samples, o.gap, o.d_edits).await?;
+                if let Some(f) = &o.json_out {
+                    use std::io::Write;
+                    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(f)?;
+                    for r in &rs {
+                        writeln!(file, "{}", serde_json::to_string(r)?)?;
+                    }
+                }
+                println!("{}", keystroke::summary(&rs));
+                continue;
+            }
+            other => bail!("unknown workload {other:?}; use A, B, C, D, K or S"),
         };
         if let Some(f) = &o.json_out {
             use std::io::Write;

@@ -12,6 +12,7 @@ mod audit_log;
 mod auth;
 mod backup;
 mod bounds;
+pub mod changes;
 mod consent;
 pub mod docs;
 mod drafts;
@@ -173,6 +174,9 @@ pub enum Event {
         /// `CLOCK_MONOTONIC` in ns when the change was applied in memory here (comparable
         /// across processes of one machine, for latency measurements).
         applied_mono_ns: u64,
+        /// What changed: a draft's provision in a language, its title or structure, a
+        /// meeting's field, a message added (see [`changes`]); `any` when not computed.
+        changed: Vec<changes::Changed>,
     },
     /// An officer is at a draft, here or at the other Party's node (ephemeral).
     Presence {
@@ -490,6 +494,7 @@ impl Core {
         }
         let outcome = match result {
             Ok(Some((pending, changed))) => {
+                let mut what = changes::of_round(&mut self.docs, &self.store, &changed);
                 self.docs.committed(pending);
                 self.auth.committed();
                 summaries::written(&mut self.summaries);
@@ -513,6 +518,7 @@ impl Core {
                             origin,
                             heads: meta.heads.iter().map(hex::encode).collect(),
                             applied_mono_ns: applied,
+                            changed: what.remove(&id).unwrap_or_default(),
                         });
                     }
                 }

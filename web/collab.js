@@ -8,7 +8,9 @@
 // is coalesced into the next splice, sent as soon as the answer comes. A field with nothing unsent
 // and nothing in flight takes the server's text on refresh (doc-changed event, presence tick, or
 // after our own ack when the answer shows other changes), keeping the caret where it belongs. A
-// field with unsent text is never overwritten: its refresh waits for the ack.
+// field with unsent text is never overwritten: its refresh waits for the ack. An event that names
+// only provisions (its `changed`, see src/engine/changes.rs) fetches those provisions alone;
+// any other change (structure, title, state ...) fetches the whole draft.
 //
 // Every splice carries a unique `edit` id. After a network error or a 5xx it may or may not have
 // been applied, so the very same request (same body, same id) is sent again, and only after it
@@ -26,116 +28,15 @@
 //   lastApplied  Date.now() when a remote change last replaced a textarea's text (0 = never)
 //   lastAck      Date.now() of the last acknowledged splice (0 = never)
 //   lastAppliedMonoNs  the server's `applied_mono_ns` of that splice
-//   refreshes    number of draft refreshes done
+//   refreshes    number of draft refreshes done (whole draft fetched)
+//   provisionFetches  number of provisions fetched alone (an event named them)
 //   state()      'saved' | 'pending' | 'offline'
 
 import { api, ApiError } from './api.js';
 
-const isHigh = (c) => c >= 0xd800 && c <= 0xdbff;
-const isLow = (c) => c >= 0xdc00 && c <= 0xdfff;
+import { changeBetween, mapThrough, normLines, rebase, spliceFor } from './collab_text.js';
 
-/**
- * The single contiguous change that turns `a` into `b` (common prefix and suffix), in UTF-16
- * indexes that never split a surrogate pair: `a[start, oldEnd)` became `b[start, newEnd)`.
- */
-export function changeBetween(a, b) {
-  const min = Math.min(a.length, b.length);
-  let p = 0;
-  while (p < min && a.charCodeAt(p) === b.charCodeAt(p)) p++;
-  if (p > 0 && isHigh(a.charCodeAt(p - 1))) p--;
-  let s = 0;
-  while (s < min - p && a.charCodeAt(a.length - 1 - s) === b.charCodeAt(b.length - 1 - s)) s++;
-  if (s > 0 && isLow(a.charCodeAt(a.length - s))) s--;
-  return { start: p, oldEnd: a.length - s, newEnd: b.length - s };
-}
-
-/** Number of Unicode code points in `str[from, to)` (UTF-16 indexes on pair boundaries). */
-export function codePoints(str, from = 0, to = str.length) {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    if (!(isLow(str.charCodeAt(i)) && i > from && isHigh(str.charCodeAt(i - 1)))) n++;
-  }
-  return n;
-}
-
-/** What a <textarea> shows for `text`: its API value has every CR LF and lone CR as LF. */
-export function normLines(text) {
-  return text.indexOf('\r') < 0 ? text : text.replace(/\r\n?/g, '\n');
-}
-
-/**
- * Where the UTF-16 index `i` of `normLines(raw)` is in `raw`: the start of the raw line break or
- * character that normalised character `i` came from (`raw.length` at the end).
- */
-function rawIndex(raw, i) {
-  let r = 0;
-  let k = 0;
-  while (k < i && r < raw.length) {
-    if (raw.charCodeAt(r) === 13 && raw.charCodeAt(r + 1) === 10) r += 2;
-    else r += 1;
-    k++;
-  }
-  return r;
-}
-
-/**
- * The splice that turns the server's text `base` into what the textarea shows (`value`), or null
- * when the textarea shows `base` as it is. Computed on the text as the textarea shows it (line
- * breaks normalised) and mapped back onto `base`, so `pos` and `delete` count code points of
- * `base` itself, CRs included. `result` is the server's text once the splice is applied.
- */
-export function spliceFor(base, value) {
-  const shown = normLines(base);
-  if (shown === value) return null;
-  const c = changeBetween(shown, value);
-  let insert = value.slice(c.start, c.newEnd);
-  let start = shown === base ? c.start : rawIndex(base, c.start);
-  const end = shown === base ? c.oldEnd : rawIndex(base, c.oldEnd);
-  // A lone CR just before the splice would pair with an LF just after it into one line break the
-  // textarea does not show: replace such CRs by the LFs they stand for.
-  while (start > 0 && base.charCodeAt(start - 1) === 13 && (insert ? insert.charCodeAt(0) : base.charCodeAt(end)) === 10) {
-    start--;
-    insert = '\n' + insert;
-  }
-  return {
-    pos: codePoints(base, 0, start),
-    delete: codePoints(base, start, end),
-    insert,
-    result: base.slice(0, start) + insert + base.slice(end),
-  };
-}
-
-/** The splice (code points of `base`) that turns `base` into `value`, or null when none is needed. */
-export function spliceBetween(base, value) {
-  const sp = spliceFor(base, value);
-  return sp && { pos: sp.pos, delete: sp.delete, insert: sp.insert };
-}
-
-/** Moves a UTF-16 position of `old` to where it belongs in `text` after the change between them. */
-function mapThrough(x, c) {
-  if (x <= c.start) return x;
-  if (x >= c.oldEnd) return x + (c.newEnd - c.oldEnd);
-  return c.newEnd;
-}
-
-/**
- * Puts the local change (base → local) on top of the remote one (base → remote) when they do not
- * overlap; when they do, the local text wins in that field (the user's typing is not lost).
- */
-function rebase(base, local, remote) {
-  const l = changeBetween(base, local);
-  const r = changeBetween(base, remote);
-  const ins = local.slice(l.start, l.newEnd);
-  if (local === remote) return local; // the same change (an insertion would otherwise double)
-  if (l.oldEnd <= r.start) {
-    return remote.slice(0, l.start) + ins + remote.slice(l.oldEnd);
-  }
-  if (r.oldEnd <= l.start) {
-    const shift = r.newEnd - r.oldEnd;
-    return remote.slice(0, l.start + shift) + ins + remote.slice(l.oldEnd + shift);
-  }
-  return local;
-}
+export { changeBetween, codePoints, normLines, rebase, spliceBetween, spliceFor } from './collab_text.js';
 
 function sortedHeads(heads) {
   return Array.isArray(heads) ? [...heads].sort().join(',') : '';
@@ -198,8 +99,8 @@ export function createCollab(opts) {
   // Versions this editor has seen (acks, fetches): a doc-changed event with one of them as its
   // heads is the echo of something already shown, and needs no fetch.
   const known = [];
-  // Heads of doc-changed events that came while a splice was in flight (see onDocChanged).
-  const lateHeads = new Set();
+  // Doc-changed events that came while a splice was in flight, by their heads (see onDocChanged).
+  const lateHeads = new Map();
   const remember = (v) => {
     if (!v || known.includes(v)) return;
     known.push(v);
@@ -212,6 +113,7 @@ export function createCollab(opts) {
     lastAck: 0,
     lastAppliedMonoNs: 0,
     refreshes: 0,
+    provisionFetches: 0,
   };
 
   function isDirty(f) {
@@ -333,7 +235,7 @@ export function createCollab(opts) {
       if (value === f.shown) {
         if (destroyed) drop(f); // flushed after the editor closed
         else {
-          if (f.deferred) refresh();
+          if (f.deferred) catchUp(f);
           report();
         }
         return;
@@ -376,7 +278,9 @@ export function createCollab(opts) {
         f.shown = pend.value;
         f.baseVersion = (ans && ans.version) || heads;
         f.gen++;
-        remember(heads);
+        // Only a version that is exactly our splice is an echo; heads that hold other changes too
+        // (merged in the same round) are news, whose event names what else to fetch.
+        if (heads === f.baseVersion) remember(heads);
         hooks.lastAck = Date.now();
         if (ans && ans.applied_mono_ns) hooks.lastAppliedMonoNs = ans.applied_mono_ns;
         if (destroyed) {
@@ -385,7 +289,7 @@ export function createCollab(opts) {
         }
         if (heads && heads !== f.baseVersion) f.deferred = true; // someone else changed the draft
         if (f.el.value !== f.shown && !f.composing) send(f);
-        else if (f.deferred) refresh();
+        else if (f.deferred) catchUp(f);
         settleLate();
         report();
       },
@@ -595,25 +499,131 @@ export function createCollab(opts) {
     );
   }
 
-  /** A doc-changed event for this draft: fetch unless it is the echo of what we already show. */
+  // Provisions to fetch alone (an event named them), and whether such a fetch is under way:
+  // one batch at a time, the ids named meanwhile go in the next (bursts coalesce).
+  const provQueue = new Set();
+  let provFetching = false;
+
+  /**
+   * Fetches provisions `ids` alone (`GET /api/drafts/{id}/provisions/{pid}`) and shows each one's
+   * texts in its fields that have nothing unsent, as `refresh` does for the whole draft. The
+   * version they were read at becomes those fields' base; it is not remembered as seen (see
+   * `known`), since it may hold changes to other provisions whose events are still to come.
+   */
+  function refreshProvisions(ids) {
+    if (destroyed) return;
+    for (const id of ids) provQueue.add(id);
+    if (provFetching || !provQueue.size) return;
+    provFetching = true;
+    const batch = [...provQueue];
+    provQueue.clear();
+    const gens = new Map();
+    for (const f of fields.values()) gens.set(f, f.gen);
+    const one = (pid) => api('GET', `/api/drafts/${enc}/provisions/${encodeURIComponent(pid)}`);
+    Promise.all(batch.map(one)).then(
+      (ps) => {
+        provFetching = false;
+        if (destroyed) return;
+        fetchOffline = false;
+        authorized();
+        hooks.provisionFetches += ps.length;
+        for (const p of ps) {
+          for (const f of fields.values()) {
+            if (f.provision !== p.id || !gens.has(f) || !(f.lang in p.texts)) continue;
+            if (isDirty(f) || f.retryTimer || f.authWait || f.composing) {
+              f.deferred = true;
+              continue;
+            }
+            if (f.gen !== gens.get(f)) {
+              // Acknowledged while we fetched: this text may predate our own change.
+              f.deferred = true;
+              provQueue.add(p.id);
+              continue;
+            }
+            f.deferred = false;
+            const text = p.texts[f.lang] ?? '';
+            applyText(f, text);
+            f.base = text;
+            f.shown = f.el.value;
+            f.baseVersion = p.version;
+          }
+        }
+        report();
+        refreshProvisions([]);
+      },
+      (err) => {
+        provFetching = false;
+        if (destroyed) return;
+        if (err instanceof ApiError && err.status === 401) {
+          unauthorized();
+          return;
+        }
+        // Gone (removed, or the draft changed shape), or the network: the whole draft says
+        // what stands, with its own retries.
+        refresh();
+      },
+    );
+  }
+
+  /** A field whose refresh waited for its own change: its provision alone, now. */
+  function catchUp(f) {
+    refreshProvisions([f.provision]);
+  }
+
+  /**
+   * The provisions an event's `changed` names, when it names nothing else; null when the whole
+   * draft must be read (its structure, title, state, versions ..., `any`, or an older node's
+   * event without `changed`).
+   */
+  function provisionsOnly(changed) {
+    if (!Array.isArray(changed) || !changed.length) return null;
+    const ids = new Set();
+    for (const c of changed) {
+      if (!c || typeof c.provision !== 'string') return null;
+      ids.add(c.provision);
+    }
+    return ids;
+  }
+
+  /** Fetches what an event says changed: its provisions alone, or the whole draft. */
+  function fetchFor(ev) {
+    const ids = provisionsOnly(ev && ev.changed);
+    if (ids) refreshProvisions(ids);
+    else refresh();
+  }
+
+  /**
+   * A doc-changed event for this draft: fetch what it names (see `fetchFor`) unless it is the
+   * echo of what we already show.
+   */
   function onDocChanged(ev) {
     const heads = ev && Array.isArray(ev.heads) ? sortedHeads(ev.heads) : '';
     if (heads && known.includes(heads)) return;
     // The node announces a change when it commits, a moment before it answers the splice that
     // made it: while a splice is in flight, wait for its answer before deciding this is news.
     if (heads && [...fields.values()].some((f) => f.inflight !== null)) {
-      lateHeads.add(heads);
+      lateHeads.set(heads, ev);
       return;
     }
-    refresh();
+    fetchFor(ev);
   }
 
-  /** After a splice's answer: fetch if an event that came meanwhile was not its echo. */
+  /** After a splice's answer: fetch what the events that came meanwhile name, unless echoes. */
   function settleLate() {
     if (!lateHeads.size) return;
-    const news = [...lateHeads].some((h) => !known.includes(h));
+    const news = [...lateHeads].filter(([h]) => !known.includes(h)).map(([, ev]) => ev);
     lateHeads.clear();
-    if (news) refresh();
+    if (!news.length) return;
+    const ids = new Set();
+    for (const ev of news) {
+      const some = provisionsOnly(ev && ev.changed);
+      if (!some) {
+        refresh();
+        return;
+      }
+      for (const id of some) ids.add(id);
+    }
+    refreshProvisions(ids);
   }
 
   /**

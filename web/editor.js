@@ -3,7 +3,7 @@
 // suggestions, versions, the workflow up to signature, who else is here, and the draft's history
 // (pages/history.js).
 
-import { api, ApiError, onEvent } from './api.js';
+import { api, ApiError, onConnection, onEvent } from './api.js';
 import { register, t, onLang, lang as uiLang } from './i18n.js';
 import { createCollab } from './collab.js';
 import { historyPanel, trackChanges } from './pages/history.js';
@@ -1203,9 +1203,22 @@ export function render(main, ctx, draftId) {
           paintSync(collab.hooks.state() || 'saved');
         }),
       );
+      // The events name every change while the stream is open; the tick reads the whole draft
+      // only as a safety net after the stream was down (events may have been missed then), and
+      // a reopened stream reads it at once.
+      let streamDown = false;
+      cleanups.push(
+        onConnection((open) => {
+          if (!open) streamDown = true;
+          else if (streamDown) {
+            streamDown = false;
+            collab.refresh();
+          }
+        }),
+      );
       const tick = setInterval(() => {
         sendPresence();
-        collab.refresh();
+        if (streamDown) collab.refresh();
       }, PRESENCE_EVERY_MS);
       const sweep = setInterval(paintPresence, 1000);
       cleanups.push(() => clearInterval(tick), () => clearInterval(sweep));

@@ -14,8 +14,9 @@ pub struct BenchArgs {
     /// 100,000-change draft to a fresh node), D (a 200-article draft in two languages, 100,000
     /// edits each: load, status, export, sync to a fresh node), S (the search index: indexing
     /// time and size for D's draft and 1,000 meetings, query latency; in process, not by
-    /// default).
-    #[arg(long = "workload", value_name = "A|B|C|D|S", default_values_t = ["A".to_string(), "B".to_string(), "C".to_string(), "D".to_string()])]
+    /// default), K (a keystroke's cost on one node holding D's draft: splice, commit, event,
+    /// the provision's fetch; --samples keystrokes --gap-ms apart, --d-edits; not by default).
+    #[arg(long = "workload", value_name = "A|B|C|D|K|S", default_values_t = ["A".to_string(), "B".to_string(), "C".to_string(), "D".to_string()])]
     pub workloads: Vec<String>,
     /// Runs of each workload, each with fresh processes and fresh stores.
     #[arg(long, default_value_t = 3)]

@@ -30,6 +30,7 @@
 
 pub mod export;
 pub mod pdf;
+pub mod provision;
 pub mod records;
 pub mod refusal;
 mod review;
@@ -529,6 +530,11 @@ pub fn resolve_provision_at(
     base: Option<&[automerge::ChangeHash]>,
 ) -> Result<String> {
     let r = reference.trim().to_lowercase();
+    // A provision's whole id, as the editor sends with every keystroke, names it in every
+    // version: found without reading the whole draft (its texts, records and content hash).
+    if r.len() == 8 && r.bytes().all(|b| b.is_ascii_hexdigit()) && ordered(doc)?.iter().any(|(id, _)| *id == r) {
+        return Ok(r);
+    }
     let now = read(doc, "")?;
     let label = match base.filter(|b| *b != doc.get_heads().as_slice()) {
         Some(b) => {

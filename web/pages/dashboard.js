@@ -6,6 +6,7 @@ import { register, t } from '/i18n.js';
 import { h, fill, showError, fmtDateTime, pageHeading, shortPeer, table, live, badge, peerRole, bilingualTitle } from '/pages/ui.js';
 import { partyName, notePeers } from '/pages/ui.js';
 import { consentSection } from '/pages/items.js';
+import { liveEntries, mergeEntries } from '/pages/entries.js';
 
 register({
   en: {
@@ -93,40 +94,52 @@ export function render(main, ctx) {
       showError(e, peers);
     }
   };
+  // The lists as last fetched: an event refreshes only the entry it names (pages/entries.js).
+  let allMeetings = [];
+  let allDrafts = [];
+  const showMeetings = () => {
+    const now = Date.now();
+    const list = allMeetings
+      .filter((m) => new Date(m.ends || m.starts).getTime() >= now && m.status !== 'cancelled')
+      .sort((a, b) => String(a.starts).localeCompare(String(b.starts)) || String(a.title).localeCompare(String(b.title)))
+      .slice(0, 6);
+    fill(
+      meetings,
+      list.length
+        ? h('ul', { class: 'plain' }, list.map((m) =>
+            h('li', { 'data-meeting': m.id },
+              h('a', { href: `#/meetings/${encodeURIComponent(m.id)}` }, bilingualTitle(m)),
+              h('div', { class: 'muted small' }, [fmtDateTime(m.starts), m.venue].filter(Boolean).join(' · ')),
+            )))
+        : h('p', { class: 'muted' }, t('dash.no-meetings')),
+    );
+  };
   const loadMeetings = async () => {
     try {
-      const now = Date.now();
-      const list = (await api('GET', '/api/meetings'))
-        .filter((m) => new Date(m.ends || m.starts).getTime() >= now && m.status !== 'cancelled')
-        .slice(0, 6);
-      fill(
-        meetings,
-        list.length
-          ? h('ul', { class: 'plain' }, list.map((m) =>
-              h('li', { 'data-meeting': m.id },
-                h('a', { href: `#/meetings/${encodeURIComponent(m.id)}` }, bilingualTitle(m)),
-                h('div', { class: 'muted small' }, [fmtDateTime(m.starts), m.venue].filter(Boolean).join(' · ')),
-              )))
-          : h('p', { class: 'muted' }, t('dash.no-meetings')),
-      );
+      allMeetings = await api('GET', '/api/meetings');
+      showMeetings();
     } catch (e) {
       showError(e, meetings);
     }
   };
+  const showStale = () => {
+    const list = allDrafts.filter((d) => d.stale > 0);
+    fill(
+      stale,
+      list.length
+        ? h('ul', { class: 'plain' }, list.map((d) =>
+            h('li', {},
+              h('a', { href: `#/drafts/${encodeURIComponent(d.id)}`, 'data-draft': d.id }, bilingualTitle(d)),
+              ' ',
+              badge(t('dash.stale-n', { n: d.stale }), 'warn'),
+            )))
+        : h('p', { class: 'muted' }, t('dash.no-stale')),
+    );
+  };
   const loadStale = async () => {
     try {
-      const list = (await api('GET', '/api/drafts')).filter((d) => d.stale > 0);
-      fill(
-        stale,
-        list.length
-          ? h('ul', { class: 'plain' }, list.map((d) =>
-              h('li', {},
-                h('a', { href: `#/drafts/${encodeURIComponent(d.id)}`, 'data-draft': d.id }, bilingualTitle(d)),
-                ' ',
-                badge(t('dash.stale-n', { n: d.stale }), 'warn'),
-              )))
-          : h('p', { class: 'muted' }, t('dash.no-stale')),
-      );
+      allDrafts = await api('GET', '/api/drafts');
+      showStale();
     } catch (e) {
       showError(e, stale);
     }
@@ -138,14 +151,20 @@ export function render(main, ctx) {
   loadMeetings();
   loadStale();
   const off = live(
-    (ev) => ev.event === 'peer' || ev.event === 'doc-changed' || ev.event === 'vault-changed',
+    (ev) => ev.event === 'peer' || ev.event === 'vault-changed',
     () => {
       pending.reload();
       loadStatus();
-      loadMeetings();
-      loadStale();
     },
   );
+  const offMeetings = liveEntries('meeting', '/api/meetings', (got) => {
+    allMeetings = mergeEntries(allMeetings, got);
+    showMeetings();
+  }, loadMeetings);
+  const offDrafts = liveEntries('draft', '/api/drafts', (got) => {
+    allDrafts = mergeEntries(allDrafts, got);
+    showStale();
+  }, loadStale);
   // Sync counts move without events of their own: poll them.
   const timer = setInterval(() => {
     loadStatus();
@@ -153,6 +172,8 @@ export function render(main, ctx) {
   }, 5000);
   return () => {
     off();
+    offMeetings();
+    offDrafts();
     clearInterval(timer);
   };
 }

@@ -6,6 +6,7 @@ import { register, t } from '/i18n.js';
 import { h, fill, field, select, toast, showError, busy, can, fmtDateTime, pageHeading, table, live, badge, bilingualTitle } from '/pages/ui.js';
 import { partyName } from '/pages/ui.js';
 import { historyPanel } from '/pages/history.js';
+import { liveEntries, mergeEntries } from '/pages/entries.js';
 
 register({
   en: {
@@ -138,9 +139,17 @@ function renderList(main, ctx) {
     h('section', { 'aria-labelledby': 'groups-h' }, h('h2', { id: 'groups-h', class: 'sr-only' }, t('groups.title')), box),
     can(ctx, 'member') ? newGroupForm() : null,
   );
+  let groups = [];
   const load = async () => {
     try {
-      const groups = await api('GET', '/api/groups');
+      groups = await api('GET', '/api/groups');
+      show();
+    } catch (e) {
+      showError(e, box);
+    }
+  };
+  const show = () => {
+    try {
       if (!groups.length) return fill(box, h('p', { class: 'muted' }, t('groups.none')));
       fill(
         box,
@@ -163,7 +172,11 @@ function renderList(main, ctx) {
     }
   };
   load();
-  return live((ev) => ev.event === 'doc-changed' && ev.kind === 'group', load);
+  // A change refreshes only the group it names (pages/entries.js).
+  return liveEntries('group', '/api/groups', (got) => {
+    groups = mergeEntries(groups, got);
+    show();
+  }, load);
 }
 
 function newGroupForm() {

@@ -10,6 +10,7 @@ import {
 import { partyName } from '/pages/ui.js';
 import { knownParties } from '/pages/groups.js';
 import { historyPanel } from '/pages/history.js';
+import { liveEntries, mergeEntries } from '/pages/entries.js';
 import { meetingAttachments } from '/pages/attachments.js';
 
 const KINDS = ['working-meeting', 'consultation'];
@@ -199,6 +200,11 @@ function renderList(main, ctx) {
       showError(e, listBox);
       return;
     }
+    show();
+  };
+  // In the node's order: by start, then title.
+  const byStart = (a, b) => String(a.starts).localeCompare(String(b.starts)) || String(a.title).localeCompare(String(b.title));
+  const show = () => {
     showCal();
     fill(
       listBox,
@@ -222,7 +228,11 @@ function renderList(main, ctx) {
   };
   showCal();
   load();
-  return live((ev) => ev.event === 'doc-changed' && ev.kind === 'meeting', load);
+  // A change refreshes only the meeting it names (pages/entries.js).
+  return liveEntries('meeting', '/api/meetings', (got) => {
+    meetings = mergeEntries(meetings, got).sort(byStart);
+    show();
+  }, load);
 }
 
 /**

@@ -5,6 +5,7 @@
 import { api } from '/api.js';
 import { register, t } from '/i18n.js';
 import { historyPanel } from '/pages/history.js';
+import { liveEntries, mergeEntries } from '/pages/entries.js';
 import { h, fill, field, toast, showError, busy, can, fmtDateTime, pageHeading, table, live, bilingualTitle, titleIn } from '/pages/ui.js';
 import { partyName } from '/pages/ui.js';
 import { attachmentList, itemSelect } from '/pages/attachments.js';
@@ -87,14 +88,17 @@ function renderList(main, ctx) {
     h('section', { 'aria-labelledby': 'threads-h' }, h('h2', { id: 'threads-h' }, t('messages.threads')), box),
     can(ctx, 'liaison') ? newThreadForm() : null,
   );
+  let threads = [];
   const load = async () => {
-    let threads;
     try {
       threads = await api('GET', '/api/threads');
     } catch (e) {
       showError(e, box);
       return;
     }
+    show();
+  };
+  const show = () => {
     if (!threads.length) {
       fill(box, h('p', { class: 'muted' }, t('messages.none')));
       return;
@@ -122,7 +126,16 @@ function renderList(main, ctx) {
   load();
   // Each Party's messages are in its own record on the thread (kind annex), which the event does
   // not tie to its thread: any of them may be news here.
-  return live((ev) => ev.event === 'doc-changed' && (ev.kind === 'thread' || ev.kind === 'annex'), load);
+  const offAnnex = live((ev) => ev.event === 'doc-changed' && ev.kind === 'annex', load);
+  // A thread's own change (its subject) refreshes only that thread (pages/entries.js); newest first.
+  const offThreads = liveEntries('thread', '/api/threads', (got) => {
+    threads = mergeEntries(threads, got).sort((a, b) => String(b.last_at ?? '').localeCompare(String(a.last_at ?? '')));
+    show();
+  }, load);
+  return () => {
+    offAnnex();
+    offThreads();
+  };
 }
 
 function newThreadForm() {

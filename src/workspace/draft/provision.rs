@@ -1,0 +1,126 @@
+//! One provision of a draft, read alone: what the editor fetches when an event says that
+//! provision changed, instead of the whole draft (every text, the records, the content hash).
+
+use std::collections::BTreeMap;
+
+use automerge::Automerge;
+use serde::{Deserialize, Serialize};
+
+use super::{ProvisionKind, Stale, counter, item_letter, languages, ordered, text_of};
+use crate::workspace::util::{get_author, get_str, map_maps, req_str};
+use crate::workspace::{Result, WorkspaceError};
+
+/// One provision as it stands, with the draft's version it was read at.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionAt {
+    /// The provision's id.
+    pub id: String,
+    /// Its kind.
+    pub kind: ProvisionKind,
+    /// Its label in the draft as it stands ("Article 2", "(b)", "Preamble 1").
+    pub label: String,
+    /// Its place among the draft's provisions, from 1.
+    pub number: usize,
+    /// Its text by language: every language of the draft, or the one asked for.
+    pub texts: BTreeMap<String, String>,
+    /// Languages marked stale, and why.
+    pub stale: BTreeMap<String, Stale>,
+    /// The draft's version (heads, comma-separated) the texts were read at: the base of the
+    /// next splice made from them.
+    pub version: String,
+}
+
+/// Reads provision `id` (its whole id) of a draft, with its text in `lang` only, or in every
+/// language of the draft. Costs one pass over the provisions' order and kinds (for the label)
+/// and the texts of this provision alone.
+pub fn read_provision(doc: &Automerge, id: &str, lang: Option<&str>) -> Result<ProvisionAt> {
+    let languages = languages(doc)?;
+    if let Some(l) = lang
+        && !languages.iter().any(|x| x == l)
+    {
+        return Err(WorkspaceError::Invalid { field: "lang", reason: format!("the draft has no language {l:?}") });
+    }
+    let (mut articles, mut preambles, mut items) = (0, 0, 0);
+    for (number, (pid, p)) in ordered(doc)?.into_iter().enumerate() {
+        let kind = ProvisionKind::parse(&get_str(doc, &p, "kind")?.unwrap_or_default());
+        let label = match kind {
+            ProvisionKind::Article => {
+                articles += 1;
+                items = 0;
+                format!("Article {articles}")
+            }
+            ProvisionKind::Preamble => {
+                preambles += 1;
+                format!("Preamble {preambles}")
+            }
+            ProvisionKind::Item => {
+                items += 1;
+                format!("({})", item_letter(items))
+            }
+        };
+        if pid != id {
+            continue;
+        }
+        let mut texts = BTreeMap::new();
+        for l in languages.iter().filter(|l| lang.is_none_or(|x| x == l.as_str())) {
+            texts.insert(l.clone(), text_of(doc, &p, l)?);
+        }
+        let mut stale = BTreeMap::new();
+        for (l, s) in map_maps(doc, &p, "stale")? {
+            stale.insert(
+                l,
+                Stale {
+                    since_rev: counter(doc, &s, "since_rev")?,
+                    changed_lang: req_str(doc, &s, "lang")?,
+                    by: get_author(doc, &s, "by")?,
+                    at: req_str(doc, &s, "at")?,
+                },
+            );
+        }
+        return Ok(ProvisionAt {
+            id: pid,
+            kind,
+            label,
+            number: number + 1,
+            texts,
+            stale,
+            version: super::version_of(doc),
+        });
+    }
+    Err(WorkspaceError::NoSuchEntry { what: "provision", id: id.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::draft::{self, NewDraft};
+    use crate::workspace::testing::ctx;
+
+    #[test]
+    fn reads_one_provision_as_the_whole_draft_shows_it() {
+        let mut doc = Automerge::new();
+        let new = NewDraft {
+            titles: Default::default(),
+            group: "g".into(),
+            title: "T".into(),
+            lang: "en".into(),
+            text: "Preamble: recalling,\n\nArticle 1. One.\n\nArticle 2. Two.".into(),
+            languages: vec![],
+            parties: vec!["cica".into(), "sco-rats".into()],
+        };
+        draft::create(&mut doc, &ctx("ana", "cica"), &new).unwrap();
+        let whole = draft::read(&doc, "d").unwrap();
+        assert_eq!(whole.provisions.len(), 3);
+        for (i, p) in whole.provisions.iter().enumerate() {
+            let one = read_provision(&doc, &p.id, None).unwrap();
+            assert_eq!((&one.label, one.number, &one.texts, &one.stale), (&p.label, i + 1, &p.texts, &p.stale));
+            assert_eq!(one.version, whole.version);
+        }
+        let p = &whole.provisions[2];
+        let en = read_provision(&doc, &p.id, Some("en")).unwrap();
+        assert_eq!(en.texts.keys().collect::<Vec<_>>(), vec!["en"]);
+        assert_eq!(en.label, "Article 2");
+        assert!(read_provision(&doc, &p.id, Some("fr")).is_err());
+        assert!(matches!(read_provision(&doc, "ffffffff", None), Err(WorkspaceError::NoSuchEntry { .. })));
+    }
+}
