@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ids::{ItemId, PartyId, fill_random};
-pub use ring_aead::RingChaCha;
 use crate::signing::{self, SignatureError};
+pub use ring_aead::RingChaCha;
 
 /// Plaintext bytes per chunk.
 pub const CHUNK_BYTES: usize = 1 << 20;

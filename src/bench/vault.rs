@@ -6,8 +6,8 @@
 
 use std::time::Instant;
 
-use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use ed25519_dalek::SigningKey;
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use serde::Serialize;
 
 use super::cell;
@@ -76,9 +76,8 @@ pub fn run(runs: usize, mib: usize) -> anyhow::Result<Vec<VaultRun>> {
 
         // The raw AEAD (the vault's cipher, `ring`'s) over the same chunks, in place in one
         // buffer.
-        let cipher = LessSafeKey::new(
-            UnboundKey::new(&CHACHA20_POLY1305, &[5u8; 32]).map_err(|_| anyhow::anyhow!("raw key"))?,
-        );
+        let cipher =
+            LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &[5u8; 32]).map_err(|_| anyhow::anyhow!("raw key"))?);
         let mut buf = body.clone();
         let t = Instant::now();
         let mut tags = Vec::with_capacity(parts.len());

@@ -181,8 +181,14 @@ pub async fn run(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Ve
         pb.stop().await?;
         let t0 = Instant::now();
         let pb = Proc::serve(exe, &b).await?;
+        // Its API has a new port.
+        let cb = Arc::new(Client::for_data_dir(&b, "bench")?);
         wait_status(&cb, Duration::from_secs(600), |s| s.documents_total == want_b).await.context("B's restart")?;
         let startup_b_ms = ms(t0);
+        // Connected to A again before keystrokes go from A to B (not timed).
+        wait_status(&cb, Duration::from_secs(600), |s| s.peers.first().is_some_and(|p| p.in_sync == want_b))
+            .await
+            .context("B reconnecting to A")?;
 
         let mut reads = Vec::new();
         for (name, paths) in reads_of(&draft_id) {
@@ -393,7 +399,11 @@ async fn prepare(exe: &Path, work: &Path, shape: &Shape) -> anyhow::Result<PathB
                 let id = DocId(doc_id(b't', t));
                 let text = sentence(0x7000_0000 ^ ((t as u32) << 8) ^ m as u32, 30);
                 let _: serde_json::Value = ca
-                    .send(reqwest::Method::POST, &format!("/api/threads/{id}/messages"), &serde_json::json!({ "text": text }))
+                    .send(
+                        reqwest::Method::POST,
+                        &format!("/api/threads/{id}/messages"),
+                        &serde_json::json!({ "text": text }),
+                    )
                     .await?;
                 Ok(())
             }
@@ -472,14 +482,63 @@ async fn prepare(exe: &Path, work: &Path, shape: &Shape) -> anyhow::Result<PathB
 
 /// Words of the workspace's texts.
 const WORDS: &[&str] = &[
-    "the", "parties", "shall", "exchange", "information", "on", "persons", "and", "entities", "involved", "in",
-    "terrorism", "separatism", "extremism", "financing", "of", "joint", "measures", "competent", "authorities",
-    "member", "states", "liaison", "officers", "cooperation", "within", "their", "mandate", "request", "provided",
+    "the",
+    "parties",
+    "shall",
+    "exchange",
+    "information",
+    "on",
+    "persons",
+    "and",
+    "entities",
+    "involved",
+    "in",
+    "terrorism",
+    "separatism",
+    "extremism",
+    "financing",
+    "of",
+    "joint",
+    "measures",
+    "competent",
+    "authorities",
+    "member",
+    "states",
+    "liaison",
+    "officers",
+    "cooperation",
+    "within",
+    "their",
+    "mandate",
+    "request",
+    "provided",
 ];
 const SLOVA: &[&str] = &[
-    "стороны", "обмениваются", "информацией", "о", "лицах", "и", "организациях", "причастных", "к", "терроризму",
-    "сепаратизму", "экстремизму", "финансированию", "совместные", "меры", "компетентные", "органы", "государства",
-    "члены", "сотрудничество", "в", "рамках", "мандата", "по", "запросу",
+    "стороны",
+    "обмениваются",
+    "информацией",
+    "о",
+    "лицах",
+    "и",
+    "организациях",
+    "причастных",
+    "к",
+    "терроризму",
+    "сепаратизму",
+    "экстремизму",
+    "финансированию",
+    "совместные",
+    "меры",
+    "компетентные",
+    "органы",
+    "государства",
+    "члены",
+    "сотрудничество",
+    "в",
+    "рамках",
+    "мандата",
+    "по",
+    "запросу",
 ];
 
 fn sentence(seed: u32, words: usize) -> String {
@@ -657,7 +716,10 @@ pub fn summary(rs: &[YearsRun]) -> String {
     }
     s.push_str("| workload | measure | median [min – max] over runs | goal |\n|---|---|---|---|\n");
     s.push_str(&format!("| years | A's start-up to ready (ms) | {} | ≤ 2000 |\n", col(&|r| r.startup_a_ms)));
-    s.push_str(&format!("| years | B's restart to ready, holding the workspace (ms) | {} | ≤ 2000 |\n", col(&|r| r.startup_b_ms)));
+    s.push_str(&format!(
+        "| years | B's restart to ready, holding the workspace (ms) | {} | ≤ 2000 |\n",
+        col(&|r| r.startup_b_ms)
+    ));
     s.push_str(&format!("| years | fresh node's full bootstrap (ms) | {} | |\n", col(&|r| r.bootstrap_ms)));
     s.push_str(&format!(
         "| years | fresh node's full bootstrap (MiB received) | {} | |\n",
@@ -667,10 +729,7 @@ pub fn summary(rs: &[YearsRun]) -> String {
     for (i, name) in names.iter().enumerate() {
         let pick = |r: &YearsRun, f: fn(&[f64]) -> f64| r.reads.get(i).map(|(_, t)| f(t)).unwrap_or(f64::NAN);
         s.push_str(&format!("| years | {name}, p50 (ms) | {} | |\n", col(&|r| pick(r, median))));
-        s.push_str(&format!(
-            "| years | {name}, p99 (ms) | {} | ≤ 50 |\n",
-            col(&|r| pick(r, |t| percentile(t, 99.0)))
-        ));
+        s.push_str(&format!("| years | {name}, p99 (ms) | {} | ≤ 50 |\n", col(&|r| pick(r, |t| percentile(t, 99.0)))));
         s.push_str(&format!(
             "| years | {name}, requests timed | {} | |\n",
             col(&|r| r.reads.get(i).map(|(_, t)| t.len() as f64).unwrap_or(0.0))
