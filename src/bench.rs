@@ -26,6 +26,8 @@ mod drafting;
 mod keystroke;
 mod procs;
 mod search;
+mod vault;
+mod years;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -75,6 +77,12 @@ pub struct BenchOptions {
     pub work_dir: Option<PathBuf>,
     /// Append one JSON line per run here.
     pub json_out: Option<PathBuf>,
+    /// Workload "years": the workspace's size as a fraction of the issue's.
+    pub years_scale: f64,
+    /// Workload "years": requests timed per read.
+    pub years_requests: usize,
+    /// Workload V: the item's size, MiB.
+    pub vault_mib: usize,
 }
 
 /// One run's measurements.
@@ -174,17 +182,24 @@ async fn run_in(o: &BenchOptions, work: &Path) -> anyhow::Result<()> {
             // One node, its own table: a keystroke's node-side cost (splice, commit, event, fetch).
             "K" => {
                 let rs = keystroke::run(&exe, &work, o.runs, o.samples, o.gap, o.d_edits).await?;
-                if let Some(f) = &o.json_out {
-                    use std::io::Write;
-                    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(f)?;
-                    for r in &rs {
-                        writeln!(file, "{}", serde_json::to_string(r)?)?;
-                    }
-                }
+                append_json(o, &rs)?;
                 println!("{}", keystroke::summary(&rs));
                 continue;
             }
-            other => bail!("unknown workload {other:?}; use A, B, C, D, K or S"),
+            // Tables of their own: the vault's throughput, and the workspace of years.
+            "V" => {
+                let rs = vault::run(o.runs, o.vault_mib)?;
+                append_json(o, &rs)?;
+                println!("{}", vault::summary(&rs));
+                continue;
+            }
+            "YEARS" => {
+                let rs = years::run(&exe, &work, o).await?;
+                append_json(o, &rs)?;
+                println!("{}", years::summary(&rs));
+                continue;
+            }
+            other => bail!("unknown workload {other:?}; use A, B, C, D, K, S, V or years"),
         };
         if let Some(f) = &o.json_out {
             use std::io::Write;
@@ -199,6 +214,18 @@ async fn run_in(o: &BenchOptions, work: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Appends one JSON line per run to `--json-out`, if given.
+fn append_json<T: Serialize>(o: &BenchOptions, rs: &[T]) -> anyhow::Result<()> {
+    if let Some(f) = &o.json_out {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(f)?;
+        for r in rs {
+            writeln!(file, "{}", serde_json::to_string(r)?)?;
+        }
+    }
+    Ok(())
+}
+
 /// The documents of a workload, written by the given actor (the seeded node's own).
 type Generate<'a> = &'a dyn Fn(&[u8]) -> anyhow::Result<Vec<GenDoc>>;
 
@@ -206,7 +233,17 @@ type Generate<'a> = &'a dyn Fn(&[u8]) -> anyhow::Result<Vec<GenDoc>>;
 /// as A's own (as if A's officers had written them), and B (sco-rats) empty; each pins the other
 /// (B learns A's address once A runs). Returns the dirs and the documents.
 fn templates(work: &Path, name: &str, generate: Generate<'_>) -> anyhow::Result<(PathBuf, PathBuf, Vec<GenDoc>)> {
-    let (a, b) = (work.join(format!("{name}-template-a")), work.join(format!("{name}-template-b")));
+    let (a, b) = init_pair(&work.join(format!("{name}-template-a")), &work.join(format!("{name}-template-b")))?;
+    let actor = Store::open(&a)?.actor()?;
+    let docs = generate(&actor)?;
+    let list: Vec<(DocId, DocKind, &Automerge)> = docs.iter().map(|g| (DocId(g.id), DocKind::Draft, &g.doc)).collect();
+    crate::engine::import_own_documents(&a, &list)?;
+    Ok((a, b, docs))
+}
+
+/// Two fresh data dirs, A of cica and B of sco-rats, A pinning B (B pins A once A runs).
+fn init_pair(a: &Path, b: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let (a, b) = (a.to_path_buf(), b.to_path_buf());
     for (dir, party) in [(&a, "cica"), (&b, "sco-rats")] {
         let _ = std::fs::remove_dir_all(dir);
         init_data_dir(
@@ -222,11 +259,7 @@ fn templates(work: &Path, name: &str, generate: Generate<'_>) -> anyhow::Result<
         )?;
     }
     pin(&a, &b, None)?;
-    let actor = Store::open(&a)?.actor()?;
-    let docs = generate(&actor)?;
-    let list: Vec<(DocId, DocKind, &Automerge)> = docs.iter().map(|g| (DocId(g.id), DocKind::Draft, &g.doc)).collect();
-    crate::engine::import_own_documents(&a, &list)?;
-    Ok((a, b, docs))
+    Ok((a, b))
 }
 
 /// Workloads A and C: time for a fresh node to hold every document of a seeded one.

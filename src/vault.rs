@@ -15,8 +15,10 @@
 //!
 //! Nothing here touches the disk: the engine stores only what these functions return.
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+mod ring_aead;
+
+use chacha20poly1305::Nonce;
+use chacha20poly1305::aead::{Aead, Payload};
 use ed25519_dalek::SigningKey;
 use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::ids::{ItemId, PartyId, fill_random};
 use crate::signing::{self, SignatureError};
+pub use ring_aead::RingChaCha;
 
 /// Plaintext bytes per chunk.
 pub const CHUNK_BYTES: usize = 1 << 20;
@@ -35,7 +38,7 @@ const WRAP_INFO: &[u8] = b"liaison/item-key/v1";
 type Kem = hpke::kem::X25519HkdfSha256;
 type HpkeAead = hpke::aead::ChaCha20Poly1305;
 type HpkeKdf = hpke::kdf::HkdfSha256;
-type Stream = aead_stream::StreamBE32<ChaCha20Poly1305>;
+type Stream = aead_stream::StreamBE32<RingChaCha>;
 
 /// What the provider signs about an item. Holds no plaintext but the marking.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,8 +115,8 @@ impl ItemKey {
         fill_random(&mut k);
         ItemKey(k)
     }
-    fn cipher(&self) -> ChaCha20Poly1305 {
-        ChaCha20Poly1305::new(&Key::from(self.0))
+    fn cipher(&self) -> RingChaCha {
+        RingChaCha::new(&self.0)
     }
 }
 
@@ -452,6 +455,34 @@ mod tests {
         assert_eq!(label("a\u{1f}b", None), None, "a control character in a title is refused");
         assert_eq!(label("a", Some("x\ny")), None);
         assert_eq!(label("a", Some(" ")).as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn an_item_sealed_with_rustcrypto_opens_as_before() {
+        // Items sealed before the cipher came from `ring` (chacha20poly1305's own type, same
+        // STREAM framing) must open unchanged.
+        use aead_stream::{NewStream, StreamPrimitive};
+        use chacha20poly1305::aead::KeyInit;
+        use chacha20poly1305::{ChaCha20Poly1305, Key};
+        let (env, key, _, _) = provide(b"x", 10);
+        let body: Vec<u8> = (0..2500u32).map(|i| (i % 253) as u8).collect();
+        let mut e = env.envelope.clone();
+        e.chunks = 3;
+        let old = aead_stream::StreamBE32::<ChaCha20Poly1305>::from_aead(
+            ChaCha20Poly1305::new(&Key::from(key.0)),
+            &e.stream_nonce.into(),
+        );
+        let mut got = Vec::new();
+        for (i, part) in body.chunks(1000).enumerate() {
+            let ct = old.encrypt(i as u32, i == 2, Payload { msg: part, aad: &e.item.0 }).unwrap();
+            got.extend(open_chunk(&key, &e, i as u32, &ct).unwrap());
+        }
+        assert_eq!(got, body);
+        let title = ChaCha20Poly1305::new(&Key::from(key.0))
+            .encrypt(&Nonce::from(e.title_nonce), Payload { msg: b"Old title", aad: &e.item.0 })
+            .unwrap();
+        e.title_ct = title;
+        assert_eq!(open_title(&key, &e).unwrap(), "Old title");
     }
 
     #[test]
