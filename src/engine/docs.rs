@@ -64,6 +64,8 @@ pub(super) struct Docs {
     grown: Vec<DocId>,
     /// The stored size of the loaded documents: the cache's second bound, [`CACHE_STORED_BYTES`].
     loaded_bytes: u64,
+    /// The bound on `loaded_bytes` ([`CACHE_STORED_BYTES`]; smaller in tests).
+    budget: u64,
 }
 
 /// How much stored (compressed) document the cache keeps loaded, besides its count. A loaded
@@ -109,6 +111,7 @@ impl Docs {
             actor,
             grown: Vec::new(),
             loaded_bytes: 0,
+            budget: CACHE_STORED_BYTES,
         })
     }
 
@@ -400,7 +403,7 @@ impl Docs {
     }
 
     fn evict(&mut self) {
-        if self.loaded <= self.cap && self.loaded_bytes <= CACHE_STORED_BYTES {
+        if self.loaded <= self.cap && self.loaded_bytes <= self.budget {
             return;
         }
         let mut loaded: Vec<(u64, DocId)> = self
@@ -411,7 +414,7 @@ impl Docs {
             .collect();
         loaded.sort();
         for (_, id) in loaded {
-            if self.loaded <= self.cap && self.loaded_bytes <= CACHE_STORED_BYTES {
+            if self.loaded <= self.cap && self.loaded_bytes <= self.budget {
                 break;
             }
             if let Some(s) = self.slots.get_mut(&id) {
@@ -541,8 +544,7 @@ mod tests {
                     title: "t".into(),
                     titles: Default::default(),
                     lang: "en".into(),
-                    // Incompressible enough that 40 of them outweigh the cache's byte bound.
-                    text: (0..20_000u32).map(|i| char::from(b'a' + ((i * 7919 + i / 13) % 26) as u8)).collect(),
+                    text: "x".repeat(2_000),
                     languages: vec![],
                     parties: vec![],
                 },
@@ -550,12 +552,13 @@ mod tests {
             .unwrap();
             docs.insert_local(DocId::random(), DocKind::Draft, Owner::Joint, d);
         }
+        docs.budget = 4096;
         let (p, _) = store.write(|w| docs.persist(w)).unwrap();
         docs.committed(p);
-        assert!(docs.loaded_bytes <= CACHE_STORED_BYTES, "committed documents beyond the bound stay loaded");
+        assert!(docs.loaded_bytes <= docs.budget, "committed documents beyond the bound stay loaded");
         let ids = docs.ids_of(DocKind::Draft);
         let total: u64 = ids.iter().map(|id| stored(docs.meta(*id).unwrap())).sum();
-        assert!(total > CACHE_STORED_BYTES, "the test's documents must outweigh the bound ({total})");
+        assert!(total > docs.budget, "the test's documents must outweigh the bound ({total})");
         // A change not yet committed is never unloaded, however far over the bound.
         let first = ids[0];
         draft::splice(
@@ -568,7 +571,7 @@ mod tests {
         for id in &ids {
             docs.get(&store, *id).unwrap();
             docs.trim();
-            assert!(docs.loaded_bytes <= CACHE_STORED_BYTES + stored(docs.meta(first).unwrap()));
+            assert!(docs.loaded_bytes <= docs.budget + stored(docs.meta(first).unwrap()));
         }
         assert!(docs.loaded < ids.len());
         let (p, _) = store.write(|w| docs.persist(w)).unwrap();
