@@ -425,6 +425,8 @@ impl Core {
                 if let Some(c) = job(self) {
                     self.round.completions.push(c);
                 }
+                // A read loads documents too; without this, reading each once kept them all.
+                self.docs.trim();
             }
             Msg::Net(ev) => peers::on_net_event(self, ev),
             Msg::SetPeers(list) => {

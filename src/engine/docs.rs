@@ -23,6 +23,8 @@ struct Slot {
     inflated: Option<u64>,
     /// Decompressed bytes peers added since the last commit.
     pending: u64,
+    /// Its stored size, counted in [`Docs::loaded_bytes`] while it is loaded.
+    weight: u64,
 }
 
 /// What must be written for a document at the next commit.
@@ -60,6 +62,21 @@ pub(super) struct Docs {
     actor: ActorId,
     /// Documents with bytes added by peers since the last commit.
     grown: Vec<DocId>,
+    /// The stored size of the loaded documents: the cache's second bound, [`CACHE_STORED_BYTES`].
+    loaded_bytes: u64,
+    /// The bound on `loaded_bytes` ([`CACHE_STORED_BYTES`]; smaller in tests).
+    budget: u64,
+}
+
+/// How much stored (compressed) document the cache keeps loaded, besides its count. A loaded
+/// automerge document takes far more memory than its stored bytes (about 20 times for workload
+/// A's small drafts), so a count alone lets a node that reads every document once (the search
+/// index's first build, a bulk sync) hold hundreds of them: about 100 MiB in workload A.
+const CACHE_STORED_BYTES: u64 = 2 * 1024 * 1024;
+
+/// A document's weight in the cache: its stored bytes, at least one.
+fn stored(meta: &DocMeta) -> u64 {
+    meta.snapshot_bytes.saturating_add(meta.chunk_bytes).max(1)
 }
 
 /// Loading a document from the store failed.
@@ -85,7 +102,17 @@ impl Docs {
     /// Reads every document's metadata; loads none of them.
     pub fn open(store: &Store, cap: usize, actor: ActorId) -> Result<Docs, StoreError> {
         let slots = store.all_docs()?.into_iter().map(|(id, meta)| (id, Slot::new(meta, None, 0))).collect();
-        Ok(Docs { slots, dirty: BTreeMap::new(), loaded: 0, cap: cap.max(1), tick: 0, actor, grown: Vec::new() })
+        Ok(Docs {
+            slots,
+            dirty: BTreeMap::new(),
+            loaded: 0,
+            cap: cap.max(1),
+            tick: 0,
+            actor,
+            grown: Vec::new(),
+            loaded_bytes: 0,
+            budget: CACHE_STORED_BYTES,
+        })
     }
 
     /// Whether the document exists here.
@@ -135,6 +162,8 @@ impl Docs {
             let mut doc = Automerge::load(&bytes).map_err(|e| LoadError::Corrupt { doc: id, reason: e.to_string() })?;
             doc.set_actor(self.actor.clone());
             slot.doc = Some(doc);
+            slot.weight = stored(&slot.meta);
+            self.loaded_bytes = self.loaded_bytes.saturating_add(slot.weight);
             self.loaded += 1;
         }
         slot.doc.as_mut().ok_or(LoadError::Missing(id))
@@ -163,9 +192,12 @@ impl Docs {
         inflated: u64,
     ) {
         doc.set_actor(self.actor.clone());
+        let weight = (bytes.len() as u64).max(1);
         self.insert(id, kind, owner, doc, Dirty::Received(bytes));
         if let Some(s) = self.slots.get_mut(&id) {
             s.inflated = Some(inflated);
+            self.loaded_bytes = self.loaded_bytes.saturating_add(weight).saturating_sub(s.weight);
+            s.weight = weight;
         }
     }
 
@@ -206,8 +238,10 @@ impl Docs {
             && old.doc.is_some()
         {
             self.loaded -= 1;
+            self.loaded_bytes = self.loaded_bytes.saturating_sub(old.weight);
         }
         self.loaded += 1;
+        self.loaded_bytes = self.loaded_bytes.saturating_add(1);
         self.dirty.insert(id, dirty);
     }
 
@@ -228,8 +262,11 @@ impl Docs {
     pub fn restore(&mut self, id: DocId, backup: Backup) {
         match backup {
             Backup::New => {
-                if self.slots.remove(&id).is_some_and(|s| s.doc.is_some()) {
+                if let Some(s) = self.slots.remove(&id)
+                    && s.doc.is_some()
+                {
                     self.loaded -= 1;
+                    self.loaded_bytes = self.loaded_bytes.saturating_sub(s.weight);
                 }
                 self.dirty.remove(&id);
             }
@@ -238,6 +275,7 @@ impl Docs {
                     s.pending = 0;
                     if s.doc.take().is_some() {
                         self.loaded -= 1;
+                        self.loaded_bytes = self.loaded_bytes.saturating_sub(s.weight);
                     }
                 }
                 self.dirty.remove(&id);
@@ -246,6 +284,7 @@ impl Docs {
                 if let Some(s) = self.slots.get_mut(&id) {
                     if s.doc.is_none() {
                         self.loaded += 1;
+                        self.loaded_bytes = self.loaded_bytes.saturating_add(s.weight);
                     }
                     s.doc = Some(*doc);
                     s.pending = pending;
@@ -323,6 +362,10 @@ impl Docs {
     pub fn committed(&mut self, pending: Pending) {
         for (id, meta, size) in pending.0 {
             if let Some(slot) = self.slots.get_mut(&id) {
+                if slot.doc.is_some() {
+                    self.loaded_bytes = self.loaded_bytes.saturating_sub(slot.weight).saturating_add(stored(&meta));
+                    slot.weight = stored(&meta);
+                }
                 slot.meta = meta;
                 slot.inflated = size;
             }
@@ -342,25 +385,42 @@ impl Docs {
         let received: Vec<DocId> =
             self.dirty.iter().filter(|(_, d)| matches!(d, Dirty::Received(_))).map(|(id, _)| *id).collect();
         for id in received {
-            if self.slots.remove(&id).is_some_and(|s| s.doc.is_some()) {
+            if let Some(s) = self.slots.remove(&id)
+                && s.doc.is_some()
+            {
                 self.loaded -= 1;
+                self.loaded_bytes = self.loaded_bytes.saturating_sub(s.weight);
             }
             self.dirty.remove(&id);
         }
     }
 
+    /// Unloads what exceeds the cache, least recently used first; documents with uncommitted
+    /// changes stay. Called after each commit and after each engine job (a read loads documents
+    /// too: without this, reading every document once kept them all).
+    pub fn trim(&mut self) {
+        self.evict();
+    }
+
     fn evict(&mut self) {
-        if self.loaded <= self.cap {
+        if self.loaded <= self.cap && self.loaded_bytes <= self.budget {
             return;
         }
-        let mut loaded: Vec<(u64, DocId)> =
-            self.slots.iter().filter(|(_, s)| s.doc.is_some()).map(|(id, s)| (s.last_used, *id)).collect();
+        let mut loaded: Vec<(u64, DocId)> = self
+            .slots
+            .iter()
+            .filter(|(id, s)| s.doc.is_some() && !self.dirty.contains_key(id))
+            .map(|(id, s)| (s.last_used, *id))
+            .collect();
         loaded.sort();
-        let excess = self.loaded - self.cap;
-        for (_, id) in loaded.into_iter().take(excess) {
+        for (_, id) in loaded {
+            if self.loaded <= self.cap && self.loaded_bytes <= self.budget {
+                break;
+            }
             if let Some(s) = self.slots.get_mut(&id) {
                 s.doc = None;
                 self.loaded -= 1;
+                self.loaded_bytes = self.loaded_bytes.saturating_sub(s.weight);
             }
         }
     }
@@ -368,7 +428,7 @@ impl Docs {
 
 impl Slot {
     fn new(meta: DocMeta, doc: Option<Automerge>, last_used: u64) -> Slot {
-        Slot { meta, doc, last_used, inflated: None, pending: 0 }
+        Slot { meta, doc, last_used, inflated: None, pending: 0, weight: 1 }
     }
 }
 
@@ -467,5 +527,57 @@ mod tests {
             docs.get(&store, id).unwrap();
         }
         assert_eq!(docs.len(), 5);
+    }
+
+    #[test]
+    fn reads_do_not_keep_every_document_and_uncommitted_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 1000, ActorId::random()).unwrap();
+        for _ in 0..40 {
+            let mut d = Automerge::new();
+            draft::create(
+                &mut d,
+                &ctx("a", "cica"),
+                &draft::NewDraft {
+                    group: "g".into(),
+                    title: "t".into(),
+                    titles: Default::default(),
+                    lang: "en".into(),
+                    text: "x".repeat(2_000),
+                    languages: vec![],
+                    parties: vec![],
+                },
+            )
+            .unwrap();
+            docs.insert_local(DocId::random(), DocKind::Draft, Owner::Joint, d);
+        }
+        docs.budget = 4096;
+        let (p, _) = store.write(|w| docs.persist(w)).unwrap();
+        docs.committed(p);
+        assert!(docs.loaded_bytes <= docs.budget, "committed documents beyond the bound stay loaded");
+        let ids = docs.ids_of(DocKind::Draft);
+        let total: u64 = ids.iter().map(|id| stored(docs.meta(*id).unwrap())).sum();
+        assert!(total > docs.budget, "the test's documents must outweigh the bound ({total})");
+        // A change not yet committed is never unloaded, however far over the bound.
+        let first = ids[0];
+        draft::splice(
+            docs.get(&store, first).unwrap(),
+            &ctx("a", "cica"),
+            &draft::Splice { provision: None, lang: None, pos: 0, delete: 0, insert: "KEEP".into() },
+        )
+        .unwrap();
+        docs.mark_changed(first);
+        for id in &ids {
+            docs.get(&store, *id).unwrap();
+            docs.trim();
+            assert!(docs.loaded_bytes <= docs.budget + stored(docs.meta(first).unwrap()));
+        }
+        assert!(docs.loaded < ids.len());
+        let (p, _) = store.write(|w| docs.persist(w)).unwrap();
+        docs.committed(p);
+        drop(docs);
+        let mut again = Docs::open(&store, 1, ActorId::random()).unwrap();
+        assert!(draft::read(again.get(&store, first).unwrap(), "").unwrap().text.starts_with("KEEP"));
     }
 }
