@@ -13,7 +13,7 @@
 //! the audit log (`audit_log::AuditLog`: its head, the round's events), presence
 //! (`presence::Presence`: notes queued per peer), witnessed heads (`witness`), certificates and
 //! signed heads (`auth`). What happens on the network is routed to the parts by `dispatch`; the
-//! parts do not call back into the sessions. The round ([`Core::finish_round`]) is the one place
+//! parts do not call back into the sessions. The round (`Core::finish_round`) is the one place
 //! that commits: it asks each part for what it has to write, writes it all in one transaction,
 //! and tells each part once it is durable.
 
