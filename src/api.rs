@@ -29,6 +29,7 @@ mod node_routes;
 mod original_routes;
 mod presence;
 mod provision_routes;
+mod routes;
 mod search_routes;
 mod session;
 mod test_hooks;
@@ -44,19 +45,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{delete, get, post, put};
+use axum::routing::get;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use libp2p::Multiaddr;
 use tokio::task::JoinHandle;
 
-use crate::accounts::Accounts;
+use crate::accounts::{Accounts, Role};
 use crate::config::{ApiLimits, PartyConfig};
 use crate::engine::EngineHandle;
 use crate::keys::PublicKeys;
+use routes::{Access, Group};
 
 pub use crate::engine::DocInfo;
 pub use account_routes::{NewAccount, NewRole, Reset};
-pub use auth::{Caller, required_role};
+pub use auth::Caller;
 pub use backup_routes::BackupRequest;
 pub use calendar_routes::{CalendarFeed, FeedState};
 pub use conn::{ApiAddr, ServerHandle};
@@ -118,89 +120,171 @@ pub struct AppState {
     pub search: crate::search::Search,
 }
 
-/// The API's routes.
-pub fn router(state: AppState) -> Router {
-    use account_routes as a;
+/// The role needed to read a provided item's content (`GET /api/items/{id}/content`); search
+/// answers an item's title under the same rule.
+pub(crate) const ITEM_CONTENT_ROLE: Role = Role::Liaison;
+
+/// What anybody may ask: the login itself (the authentication layer lets it through).
+fn public_routes() -> Group {
+    Group { access: Access::Public, routes: vec![routes::post("/api/session", login::login)] }
+}
+
+/// Reading, and what changes nothing shared: the officer's own session, password, calendar
+/// feed, presence and inbox.
+fn viewer_routes() -> Group {
     use draft_routes as d;
     use node_routes as n;
+    use routes::{delete, get, post};
     use vault_routes as v;
     use workspace_routes as w;
-    let api = Router::new()
-        .route("/api/session", get(session::whoami).post(login::login).delete(session::logout))
-        .route("/api/session/password", post(login::change_password))
-        .route("/api/accounts", get(a::list).post(a::add))
-        .route("/api/accounts/{name}/disable", post(a::disable))
-        .route("/api/accounts/{name}/enable", post(a::enable))
-        .route("/api/accounts/{name}/role", post(a::set_role))
-        .route("/api/accounts/{name}/reset", post(a::reset))
-        .route("/api/peers", post(n::add_peer))
-        .route("/api/peers/{peer}", delete(n::remove_peer))
-        .route("/api/presence", post(presence::post))
-        .route("/api/status", get(n::status))
-        .route("/api/id", get(n::id))
-        .route("/api/docs", get(n::docs))
-        .route("/api/reload", post(n::reload))
-        .route("/api/events", get(n::events))
-        .route("/api/meetings", get(w::list_meetings).post(w::create_meeting))
-        .route("/api/meetings/{id}", get(w::show_meeting).patch(w::update_meeting))
-        .route("/api/meetings/{id}/history", get(w::meeting_history))
-        .route("/api/meetings/{id}/ics", get(calendar_routes::meeting_ics))
-        .route("/api/meetings/ics", get(calendar_routes::all_ics))
-        .route(
-            "/api/session/calendar",
-            get(calendar_routes::own_state).post(calendar_routes::own_new).delete(calendar_routes::own_revoke),
-        )
-        .route(
-            "/api/accounts/{name}/calendar",
-            post(calendar_routes::account_new).delete(calendar_routes::account_revoke),
-        )
-        .route("/api/groups", get(w::list_groups).post(w::create_group))
-        .route("/api/groups/{id}", get(w::show_group).patch(w::update_group))
-        .route("/api/groups/{id}/history", get(w::group_history))
-        .route("/api/drafts", get(d::list).post(d::create))
-        .route("/api/drafts/{id}", get(d::show).patch(d::retitle))
-        .route("/api/drafts/{id}/text", put(d::set_text))
-        .route("/api/drafts/{id}/splice", post(d::splice))
-        .route("/api/drafts/{id}/actions", post(d::action))
-        .route("/api/drafts/{id}/diff", get(d::diff))
-        .route("/api/drafts/{id}/history", get(w::draft_history))
-        .route("/api/drafts/{id}/verify", get(d::verify))
-        .route("/api/drafts/{id}/export", get(d::export))
-        .route("/api/drafts/{id}/original", get(original_routes::original))
-        .route("/api/drafts/{id}/provisions/{pid}", get(provision_routes::show))
-        .route("/api/parties", get(original_routes::parties))
-        .route("/api/suggestions/{id}", post(d::decide))
-        .route("/api/officers", get(w::list_officers).post(w::assign_officer))
-        .route("/api/officers/{id}/end", post(w::end_officer))
-        .route("/api/threads", get(w::list_threads).post(w::start_thread))
-        .route("/api/threads/{id}", get(w::show_thread))
-        .route("/api/threads/{id}/messages", post(w::post_message))
-        .route("/api/threads/{id}/history", get(w::thread_history))
-        // An item's body streams in and is encrypted chunk by chunk; it has its own size limit.
-        .route("/api/items", get(v::list).post(v::share).layer(axum::extract::DefaultBodyLimit::disable()))
-        .route("/api/items/{id}", axum::routing::delete(v::delete_item))
-        .route("/api/items/{id}/content", get(v::content))
-        .route("/api/items/{id}/explain", get(v::explain))
-        .route("/api/items/{id}/request", post(v::request_item))
-        .route("/api/items/{id}/citations", get(v::citations))
-        .route("/api/granted", get(v::granted))
-        .route("/api/consent", get(v::consent_list).post(v::consent_request))
-        .route("/api/consent/{id}/grant", post(v::consent_grant))
-        .route("/api/consent/{id}/deny", post(v::consent_deny))
-        .route("/api/consent/{id}/revoke", post(v::consent_revoke))
-        .route("/api/mandates", get(v::mandates_list).post(v::mandates_add))
-        .route("/api/mandates/{reference}", post(v::mandates_change))
-        .route("/api/audit", get(v::audit_show))
-        .route("/api/audit/verify", get(v::audit_verify))
-        .route("/api/audit/witnessed", get(v::audit_witnessed))
-        .route("/api/backup", post(backup_routes::backup))
-        .route("/api/inbox", get(inbox_routes::list))
-        .route("/api/inbox/read", post(inbox_routes::mark_read))
-        .route("/api/search", get(search_routes::search))
+    routes::needs(
+        Role::Viewer,
+        vec![
+            get("/api/session", session::whoami),
+            delete("/api/session", session::logout),
+            post("/api/session/password", login::change_password),
+            post("/api/presence", presence::post),
+            get("/api/status", n::status),
+            get("/api/id", n::id),
+            get("/api/docs", n::docs),
+            get("/api/events", n::events),
+            get("/api/meetings", w::list_meetings),
+            get("/api/meetings/{id}", w::show_meeting),
+            get("/api/meetings/{id}/history", w::meeting_history),
+            get("/api/meetings/{id}/ics", calendar_routes::meeting_ics),
+            get("/api/meetings/ics", calendar_routes::all_ics),
+            get("/api/session/calendar", calendar_routes::own_state),
+            post("/api/session/calendar", calendar_routes::own_new),
+            delete("/api/session/calendar", calendar_routes::own_revoke),
+            get("/api/groups", w::list_groups),
+            get("/api/groups/{id}", w::show_group),
+            get("/api/groups/{id}/history", w::group_history),
+            get("/api/drafts", d::list),
+            get("/api/drafts/{id}", d::show),
+            get("/api/drafts/{id}/diff", d::diff),
+            get("/api/drafts/{id}/history", w::draft_history),
+            get("/api/drafts/{id}/verify", d::verify),
+            get("/api/drafts/{id}/export", d::export),
+            get("/api/drafts/{id}/original", original_routes::original),
+            get("/api/drafts/{id}/provisions/{pid}", provision_routes::show),
+            get("/api/parties", original_routes::parties),
+            get("/api/officers", w::list_officers),
+            get("/api/threads", w::list_threads),
+            get("/api/threads/{id}", w::show_thread),
+            get("/api/threads/{id}/history", w::thread_history),
+            get("/api/items", v::list),
+            get("/api/items/{id}/explain", v::explain),
+            get("/api/items/{id}/citations", v::citations),
+            get("/api/granted", v::granted),
+            get("/api/consent", v::consent_list),
+            get("/api/mandates", v::mandates_list),
+            get("/api/audit", v::audit_show),
+            get("/api/audit/verify", v::audit_verify),
+            get("/api/audit/witnessed", v::audit_witnessed),
+            get("/api/inbox", inbox_routes::list),
+            // Marking one's own inbox read changes nothing shared.
+            post("/api/inbox/read", inbox_routes::mark_read),
+            get("/api/search", search_routes::search),
+            // Unknown API paths: 404 once logged in (401 before, like every route here).
+            get("/api/{*rest}", error::not_found),
+        ],
+    )
+}
+
+/// Changing meetings, groups and drafts. (Signing a draft needs a liaison officer; the action
+/// is in the body, so its handler checks.)
+fn member_routes() -> Group {
+    use draft_routes as d;
+    use routes::{delete, patch, post, put};
+    use workspace_routes as w;
+    routes::needs(
+        Role::Member,
+        vec![
+            post("/api/meetings", w::create_meeting),
+            patch("/api/meetings/{id}", w::update_meeting),
+            post("/api/groups", w::create_group),
+            patch("/api/groups/{id}", w::update_group),
+            post("/api/drafts", d::create),
+            patch("/api/drafts/{id}", d::retitle),
+            put("/api/drafts/{id}/text", d::set_text),
+            post("/api/drafts/{id}/splice", d::splice),
+            post("/api/drafts/{id}/actions", d::action),
+            post("/api/suggestions/{id}", d::decide),
+            post("/api/backup", backup_routes::backup),
+            // Changing an unknown path needs what changing needs, as before the paths were known.
+            post("/api/{*rest}", error::not_found),
+            put("/api/{*rest}", error::not_found),
+            patch("/api/{*rest}", error::not_found),
+            delete("/api/{*rest}", error::not_found),
+        ],
+    )
+}
+
+/// Provided information, consent, mandates, the officers' registry and messages.
+fn liaison_routes() -> Group {
+    use routes::{delete, post};
+    use vault_routes as v;
+    use workspace_routes as w;
+    routes::needs(
+        Role::Liaison,
+        vec![
+            post("/api/officers", w::assign_officer),
+            post("/api/officers/{id}/end", w::end_officer),
+            post("/api/threads", w::start_thread),
+            post("/api/threads/{id}/messages", w::post_message),
+            // An item's body streams in and is encrypted chunk by chunk; it has its own size limit.
+            post("/api/items", v::share).unlimited_body(),
+            delete("/api/items/{id}", v::delete_item),
+            post("/api/items/{id}/request", v::request_item),
+            post("/api/consent", v::consent_request),
+            post("/api/consent/{id}/grant", v::consent_grant),
+            post("/api/consent/{id}/deny", v::consent_deny),
+            post("/api/consent/{id}/revoke", v::consent_revoke),
+            post("/api/mandates", v::mandates_add),
+            post("/api/mandates/{reference}", v::mandates_change),
+        ],
+    )
+}
+
+/// A provided item's content.
+fn item_content_routes() -> Group {
+    routes::needs(ITEM_CONTENT_ROLE, vec![routes::get("/api/items/{id}/content", vault_routes::content)])
+}
+
+/// Peers, accounts, reloading and the metrics.
+fn admin_routes() -> Group {
+    use account_routes as a;
+    use node_routes as n;
+    use routes::{delete, get, post};
+    routes::needs(
+        Role::Admin,
+        vec![
+            get("/api/accounts", a::list),
+            post("/api/accounts", a::add),
+            post("/api/accounts/{name}/disable", a::disable),
+            post("/api/accounts/{name}/enable", a::enable),
+            post("/api/accounts/{name}/role", a::set_role),
+            post("/api/accounts/{name}/reset", a::reset),
+            post("/api/accounts/{name}/calendar", calendar_routes::account_new),
+            delete("/api/accounts/{name}/calendar", calendar_routes::account_revoke),
+            post("/api/peers", n::add_peer),
+            delete("/api/peers/{peer}", n::remove_peer),
+            post("/api/reload", n::reload),
+            get("/metrics", health::metrics),
+        ],
+    )
+}
+
+/// Every route behind the login, in groups by who may call them.
+fn groups() -> Vec<Group> {
+    vec![public_routes(), viewer_routes(), member_routes(), liaison_routes(), item_content_routes(), admin_routes()]
+}
+
+/// The API's routes.
+pub fn router(state: AppState) -> Router {
+    let api = routes::build(groups())
+        // Debug builds only, and only with LIAISON_TEST_HOOKS=1; the handlers require an admin.
         .merge(test_hooks::routes())
-        // Unknown API paths answer 401 too when not logged in: nothing is learnt without it.
-        .route("/api/{*rest}", axum::routing::any(error::not_found))
-        .route("/metrics", get(health::metrics))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         // After the layer: asked without authentication, and they tell nothing but up or ready.
         .route("/healthz", get(health::healthz))
@@ -268,6 +352,251 @@ pub async fn serve(
         None => {
             task.abort();
             Err(std::io::Error::other(format!("cannot listen on {addr}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::routes::{Access, Group, build, table};
+    use super::*;
+    use axum::extract::Request;
+    use axum::http::{Method, StatusCode};
+    use axum::middleware::Next;
+
+    /// Who may call each route, as the issues gave it: reading needs a viewer, except a provided
+    /// item's content; changing meetings, groups and drafts needs a member; provided information,
+    /// consent, mandates, the officers' registry and messages need a liaison officer; peers,
+    /// accounts, reloading and the metrics need an admin; one's own session, password, calendar
+    /// feed, presence and inbox need only a viewer. A new route must be added here too, with
+    /// the role it is meant to need.
+    const EXPECTED: &str = "
+        POST   /api/session                      public
+        GET    /api/session                      viewer
+        DELETE /api/session                      viewer
+        POST   /api/session/password             viewer
+        POST   /api/presence                     viewer
+        GET    /api/status                       viewer
+        GET    /api/id                           viewer
+        GET    /api/docs                         viewer
+        GET    /api/events                       viewer
+        GET    /api/meetings                     viewer
+        GET    /api/meetings/{id}                viewer
+        GET    /api/meetings/{id}/history        viewer
+        GET    /api/meetings/{id}/ics            viewer
+        GET    /api/meetings/ics                 viewer
+        GET    /api/session/calendar             viewer
+        POST   /api/session/calendar             viewer
+        DELETE /api/session/calendar             viewer
+        GET    /api/groups                       viewer
+        GET    /api/groups/{id}                  viewer
+        GET    /api/groups/{id}/history          viewer
+        GET    /api/drafts                       viewer
+        GET    /api/drafts/{id}                  viewer
+        GET    /api/drafts/{id}/diff             viewer
+        GET    /api/drafts/{id}/history          viewer
+        GET    /api/drafts/{id}/verify           viewer
+        GET    /api/drafts/{id}/export           viewer
+        GET    /api/drafts/{id}/original         viewer
+        GET    /api/drafts/{id}/provisions/{pid} viewer
+        GET    /api/parties                      viewer
+        GET    /api/officers                     viewer
+        GET    /api/threads                      viewer
+        GET    /api/threads/{id}                 viewer
+        GET    /api/threads/{id}/history         viewer
+        GET    /api/items                        viewer
+        GET    /api/items/{id}/explain           viewer
+        GET    /api/items/{id}/citations         viewer
+        GET    /api/granted                      viewer
+        GET    /api/consent                      viewer
+        GET    /api/mandates                     viewer
+        GET    /api/audit                        viewer
+        GET    /api/audit/verify                 viewer
+        GET    /api/audit/witnessed              viewer
+        GET    /api/inbox                        viewer
+        POST   /api/inbox/read                   viewer
+        GET    /api/search                       viewer
+        GET    /api/{*rest}                      viewer
+        POST   /api/meetings                     member
+        PATCH  /api/meetings/{id}                member
+        POST   /api/groups                       member
+        PATCH  /api/groups/{id}                  member
+        POST   /api/drafts                       member
+        PATCH  /api/drafts/{id}                  member
+        PUT    /api/drafts/{id}/text             member
+        POST   /api/drafts/{id}/splice           member
+        POST   /api/drafts/{id}/actions          member
+        POST   /api/suggestions/{id}             member
+        POST   /api/backup                       member
+        POST   /api/{*rest}                      member
+        PUT    /api/{*rest}                      member
+        PATCH  /api/{*rest}                      member
+        DELETE /api/{*rest}                      member
+        POST   /api/officers                     liaison
+        POST   /api/officers/{id}/end            liaison
+        POST   /api/threads                      liaison
+        POST   /api/threads/{id}/messages        liaison
+        POST   /api/items                        liaison
+        DELETE /api/items/{id}                   liaison
+        POST   /api/items/{id}/request           liaison
+        GET    /api/items/{id}/content           liaison
+        POST   /api/consent                      liaison
+        POST   /api/consent/{id}/grant           liaison
+        POST   /api/consent/{id}/deny            liaison
+        POST   /api/consent/{id}/revoke          liaison
+        POST   /api/mandates                     liaison
+        POST   /api/mandates/{reference}         liaison
+        GET    /api/accounts                     admin
+        POST   /api/accounts                     admin
+        POST   /api/accounts/{name}/disable      admin
+        POST   /api/accounts/{name}/enable       admin
+        POST   /api/accounts/{name}/role         admin
+        POST   /api/accounts/{name}/reset        admin
+        POST   /api/accounts/{name}/calendar     admin
+        DELETE /api/accounts/{name}/calendar     admin
+        POST   /api/peers                        admin
+        DELETE /api/peers/{peer}                 admin
+        POST   /api/reload                       admin
+        GET    /metrics                          admin
+    ";
+
+    fn access(word: &str) -> Access {
+        match word {
+            "public" => Access::Public,
+            "viewer" => Access::Role(Role::Viewer),
+            "member" => Access::Role(Role::Member),
+            "liaison" => Access::Role(Role::Liaison),
+            "admin" => Access::Role(Role::Admin),
+            other => panic!("no such access {other:?}"),
+        }
+    }
+
+    fn expected() -> Vec<(Method, String, Access)> {
+        EXPECTED
+            .lines()
+            .map(str::split_whitespace)
+            .filter_map(|mut w| Some((w.next()?, w.next()?, w.next()?)))
+            .map(|(m, p, a)| (m.parse().expect("method"), p.to_string(), access(a)))
+            .collect()
+    }
+
+    fn sorted(mut v: Vec<(Method, String, Access)>) -> Vec<(Method, String, Access)> {
+        v.sort_by(|a, b| (a.1.as_str(), a.0.as_str()).cmp(&(b.1.as_str(), b.0.as_str())));
+        v
+    }
+
+    /// The rule the API applied before routes declared their roles (a table of paths apart
+    /// from the routes), kept here to show that every route needs what it needed then.
+    fn rule_before(method: &Method, path: &str) -> Access {
+        if path == "/api/session" && *method == Method::POST {
+            return Access::Public;
+        }
+        let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
+        if under("/api/accounts") || under("/api/peers") || path == "/api/reload" || path == "/metrics" {
+            return Access::Role(Role::Admin);
+        }
+        if *method == Method::GET || *method == Method::HEAD {
+            let item_content = path.starts_with("/api/items/") && path.ends_with("/content");
+            return Access::Role(if item_content { Role::Liaison } else { Role::Viewer });
+        }
+        if ["/api/inbox/read", "/api/presence", "/api/session", "/api/session/password", "/api/session/calendar"]
+            .contains(&path)
+        {
+            return Access::Role(Role::Viewer);
+        }
+        if ["/api/items", "/api/consent", "/api/mandates", "/api/officers", "/api/threads"].iter().any(|p| under(p)) {
+            return Access::Role(Role::Liaison);
+        }
+        Access::Role(Role::Member)
+    }
+
+    /// A path of the route, with its parameters filled in.
+    fn concrete(path: &str) -> String {
+        path.split('/')
+            .map(|seg| match seg {
+                "{*rest}" => "unknown/path",
+                s if s.starts_with('{') => "abcd1234",
+                s => s,
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    #[test]
+    fn every_route_declares_the_role_the_table_gives_it() {
+        let declared: Vec<(Method, String, Access)> =
+            table(&groups()).into_iter().map(|(m, p, a)| (m, p.to_string(), a)).collect();
+        assert_eq!(sorted(declared), sorted(expected()));
+    }
+
+    #[test]
+    fn every_route_needs_what_the_path_table_gave_it_before() {
+        for (method, path, access) in table(&groups()) {
+            // The unknown paths answer 404 to whoever may ask; under a known prefix the path
+            // table asked for that prefix's role, which tells nothing more.
+            if path == "/api/{*rest}" {
+                continue;
+            }
+            assert_eq!(access, rule_before(&method, &concrete(path)), "{method} {path}");
+        }
+    }
+
+    /// Routes like the API's, each answering 200, for driving the role checks.
+    fn stub_groups() -> Vec<Group<()>> {
+        let mut stubs: Vec<Group<()>> = Vec::new();
+        for (method, path, access) in table(&groups()) {
+            let route = match method.as_str() {
+                "GET" => routes::get(path, || async { "ok" }),
+                "POST" => routes::post(path, || async { "ok" }),
+                "PUT" => routes::put(path, || async { "ok" }),
+                "PATCH" => routes::patch(path, || async { "ok" }),
+                "DELETE" => routes::delete(path, || async { "ok" }),
+                m => panic!("no helper for {m}"),
+            };
+            stubs.push(Group { access, routes: vec![route] });
+        }
+        stubs
+    }
+
+    async fn status(router: &Router<()>, role: Option<Role>, method: Method, path: &str) -> StatusCode {
+        let router = router.clone().layer(axum::middleware::from_fn(move |mut req: Request, next: Next| async move {
+            if let Some(role) = role {
+                req.extensions_mut().insert(Caller { account: None, role });
+            }
+            next.run(req).await
+        }));
+        let req = Request::builder().method(method).uri(path).body(axum::body::Body::empty()).expect("request");
+        let mut svc = router;
+        tower_service::Service::call(&mut svc, req).await.expect("infallible").status()
+    }
+
+    #[tokio::test]
+    async fn each_route_refuses_a_caller_below_its_role_and_serves_one_at_it() {
+        let router = build(stub_groups());
+        let roles = [Role::Viewer, Role::Member, Role::Liaison, Role::Admin];
+        for (method, path, access) in table(&groups()) {
+            let uri = concrete(path);
+            // HEAD is served by the GET route, under its role.
+            let methods = if method == Method::GET { vec![Method::GET, Method::HEAD] } else { vec![method.clone()] };
+            for m in methods {
+                match access {
+                    Access::Public => {
+                        assert_eq!(status(&router, None, m.clone(), &uri).await, StatusCode::OK, "{m} {path}");
+                    }
+                    Access::Role(need) => {
+                        // Without a caller (the authentication layer found none): refused.
+                        assert_eq!(status(&router, None, m.clone(), &uri).await, StatusCode::UNAUTHORIZED);
+                        for role in roles {
+                            let want = if role >= need { StatusCode::OK } else { StatusCode::FORBIDDEN };
+                            assert_eq!(
+                                status(&router, Some(role), m.clone(), &uri).await,
+                                want,
+                                "{m} {path} as {role}"
+                            );
+                        }
+                    }
+                }
+            }
         }
     }
 }

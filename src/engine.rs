@@ -7,6 +7,15 @@
 //! acknowledges them: an officer's change is durable before the API answers, and a peer's batch
 //! is durable before the peer hears "ack". One fsync serves the whole round. Then it sends each
 //! peer one batch with everything that peer is missing.
+//!
+//! Its state is in parts that own their data, each behind a small interface: the documents
+//! ([`docs::Docs`]), the sessions with peers (`peers::Peers`: sync state, the batch in flight),
+//! the audit log (`audit_log::AuditLog`: its head, the round's events), presence
+//! (`presence::Presence`: notes queued per peer), witnessed heads (`witness`), certificates and
+//! signed heads (`auth`). What happens on the network is routed to the parts by `dispatch`; the
+//! parts do not call back into the sessions. The round (`Core::finish_round`) is the one place
+//! that commits: it asks each part for what it has to write, writes it all in one transaction,
+//! and tells each part once it is durable.
 
 mod audit_log;
 mod auth;
@@ -14,6 +23,7 @@ mod backup;
 mod bounds;
 pub mod changes;
 mod consent;
+mod dispatch;
 pub mod docs;
 mod drafts;
 mod handle;
@@ -269,8 +279,11 @@ pub struct Core {
     policy: crate::config::PolicyConfig,
     consent: consent::ConsentState,
     items: items::ItemState,
-    audit_head: Option<crate::audit::Head>,
+    /// The audit log's head and the round's events (see [`audit_log::AuditLog`]).
+    audit_log: audit_log::AuditLog,
     witness: witness::WitnessState,
+    /// Presence notes waiting for each peer's next batch.
+    presence: presence::Presence,
     /// Certificates, signed heads, and our signing of our own.
     auth: auth::Auth,
     /// What the peer batch being applied changed, to undo if it is refused.
@@ -296,8 +309,6 @@ struct Round {
     forget_peers: Vec<PeerId>,
     /// Writes of items and consent records, in the round's transaction.
     writes: Vec<Write>,
-    /// Audit events, chained and signed into the round's transaction.
-    audit: Vec<crate::audit::Event>,
     /// The newest change of each of our actors in each document changed by an officer this
     /// round: signed once at the end of the round.
     own_heads: std::collections::BTreeMap<(DocId, Vec<u8>), (u64, [u8; 32])>,
@@ -333,7 +344,7 @@ pub fn spawn(
     )?;
     let (events, _) = broadcast::channel(4096);
     let peers = Peers::new(&opts.peers, opts.limits);
-    let audit_head = store.audit_head().map_err(|e| EngineError::Store(Arc::new(e)))?;
+    let audit_log = audit_log::AuditLog::open(store.audit_head().map_err(|e| EngineError::Store(Arc::new(e)))?);
     let reader = Arc::new(Reader::new(
         store.reader(),
         reader::ReadCtx {
@@ -354,20 +365,21 @@ pub fn spawn(
         policy: opts.policy,
         consent: consent::ConsentState::default(),
         items: items::ItemState::default(),
-        audit_head,
+        audit_log,
         witness: Default::default(),
+        presence: Default::default(),
         auth,
         stage: None,
         metrics: opts.metrics.clone(),
         reader: reader.clone(),
         summaries: Default::default(),
     };
-    core.metrics.audit_entries.set(core.audit_head.as_ref().map_or(0, |h| h.len as i64));
+    core.metrics.audit_entries.set(core.audit_log.head().map_or(0, |h| h.len as i64));
     consent::load(&mut core).map_err(|e| EngineError::Store(Arc::new(e)))?;
     summaries::load(&mut core).map_err(|e| EngineError::Store(Arc::new(e)))?;
     vouched::load(&mut core);
     items::cleanup(&mut core);
-    if core.audit_head.is_none() {
+    if core.audit_log.head().is_none() {
         // A store that knows its peers has started before, so it had a log: say so loudly and
         // in the new log itself.
         let after_loss = matches!(core.store.meta_value::<Vec<(String, String, String)>>("peers_known"), Ok(Some(_)));
@@ -428,9 +440,9 @@ impl Core {
                 // A read loads documents too; without this, reading each once kept them all.
                 self.docs.trim();
             }
-            Msg::Net(ev) => peers::on_net_event(self, ev),
+            Msg::Net(ev) => dispatch::on_net_event(self, ev),
             Msg::SetPeers(list) => {
-                peers::set_peers(self, &list);
+                dispatch::set_peers(self, &list);
                 self.remember_peers(&list);
             }
             Msg::Shutdown => {}
@@ -457,11 +469,11 @@ impl Core {
             || !round.sync_dirty.is_empty()
             || !round.forget_peers.is_empty()
             || !round.writes.is_empty()
-            || !round.audit.is_empty();
-        let (entries, new_head) = audit_log::seal(self, round.audit);
+            || self.audit_log.has_pending();
+        let sealed = self.audit_log.seal(&self.crypto.node_key);
         // Items, consent records and audit entries live outside the documents; subscribers hear
         // of them once they are committed, to refresh what they show.
-        let vault_changed = !round.writes.is_empty() || !entries.is_empty();
+        let vault_changed = !round.writes.is_empty() || !sealed.is_empty();
         let writes = round.writes;
         let t0 = std::time::Instant::now();
         let result = if needs_write {
@@ -484,7 +496,7 @@ impl Core {
                 for f in writes {
                     f(w)?;
                 }
-                audit_log::write(w, &entries, new_head.as_ref())?;
+                sealed.write(w)?;
                 Ok(Some(out))
             })
         } else {
@@ -500,12 +512,10 @@ impl Core {
                 self.docs.committed(pending);
                 self.auth.committed();
                 summaries::written(&mut self.summaries);
-                if let Some(h) = &new_head {
+                if let Some(h) = sealed.head() {
                     self.metrics.audit_entries.set(h.len as i64);
                 }
-                if new_head.is_some() {
-                    self.audit_head = new_head;
-                }
+                self.audit_log.committed(sealed);
                 for id in &changed {
                     self.keep_original(*id);
                 }
@@ -554,7 +564,7 @@ impl Core {
         for (peer, reason) in round.disconnects {
             self.net_cmd(NetCmd::Disconnect { peer, reason });
         }
-        peers::flush_all(self);
+        dispatch::flush_all(self);
         summaries::refresh(self, None, Some(summaries::ROUND_BUDGET));
     }
 

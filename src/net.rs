@@ -1,5 +1,6 @@
 //! The libp2p side: one task owns the `Swarm`; the engine talks to it through [`NetCmd`]s on a
-//! bounded channel and hears from it through [`NetEvent`]s.
+//! bounded channel and hears from it through [`NetEvent`]s, on a bounded channel the node gives
+//! it ([`spawn`]). `net` knows nothing of the engine: the node forwards the events.
 //!
 //! - Transport: TCP with Noise (authenticated, encrypted) and Yamux; identify and ping.
 //! - Only pinned peers may connect: the allow-list closes any other connection right after the
@@ -22,6 +23,11 @@ use protocol::{Batch, Reply};
 #[doc(hidden)]
 pub use codec::{SyncCodec, Wire}; // for the decoder fuzz tests (tests/fuzz_decoders.rs)
 pub use swarm::{NetError, NetOptions, spawn};
+
+/// Capacity of the channel of [`NetEvent`]s. A full channel holds the swarm until there is room
+/// (backpressure); a peer has at most one batch of its own in it (a second one before the first
+/// is answered ends its session), so one peer that floods cannot crowd out the others.
+pub const EVENT_CAPACITY: usize = 256;
 
 /// What the engine asks of the network.
 #[derive(Debug)]

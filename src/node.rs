@@ -16,7 +16,7 @@ use crate::api::{self, AppState, Reloader};
 use crate::config::{ConfigError, NodeConfig, reload};
 use crate::engine::{self, EngineHandle, EngineOptions, Identity, Msg};
 use crate::keys::{self, KeyError};
-use crate::net::{self, NetCmd, NetError, NetOptions};
+use crate::net::{self, NetCmd, NetError, NetEvent, NetOptions};
 use crate::store::{Store, StoreError};
 
 /// File in the data dir where a running node says where it listens, for the CLI.
@@ -104,12 +104,26 @@ pub struct Node {
     net: mpsc::Sender<NetCmd>,
     engine_thread: Option<std::thread::JoinHandle<()>>,
     net_task: tokio::task::JoinHandle<()>,
+    /// Hands the network's events to the engine (see [`forward_net_events`]).
+    net_forward: tokio::task::JoinHandle<()>,
     api_task: tokio::task::JoinHandle<()>,
     api_handle: api::ServerHandle,
     metrics_task: Option<tokio::task::JoinHandle<()>>,
     search_task: tokio::task::JoinHandle<()>,
     stopping: tokio_util::sync::CancellationToken,
     reload: Reloader,
+}
+
+/// Hands each network event to the engine's inbox, waiting for room there: the swarm waits in
+/// turn when its own channel is full, so the backpressure on peers is the engine's, as before
+/// the network had a channel of its own. Ends when either side is gone.
+async fn forward_net_events(mut events: mpsc::Receiver<NetEvent>, engine: mpsc::Sender<Msg>) {
+    while let Some(ev) = events.recv().await {
+        if engine.send(Msg::Net(ev)).await.is_err() {
+            tracing::debug!("engine gone; network event dropped");
+            break;
+        }
+    }
 }
 
 /// Installs ring as rustls's crypto provider for the process (idempotent). Needed because
@@ -170,9 +184,12 @@ impl Node {
             max_message_bytes: config.network.max_message_bytes,
             external: config.network.external_addrs.clone(),
         };
-        let (listen, net_task) = match net::spawn(net_opts, net_rx, engine_tx).await {
+        let (net_events, net_events_rx) = mpsc::channel::<NetEvent>(net::EVENT_CAPACITY);
+        let net_forward = tokio::spawn(forward_net_events(net_events_rx, engine_tx));
+        let (listen, net_task) = match net::spawn(net_opts, net_rx, net_events).await {
             Ok(x) => x,
             Err(e) => {
+                net_forward.abort();
                 engine.shutdown().await;
                 let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
                 return Err(e.into());
@@ -270,6 +287,7 @@ impl Node {
             net: net_tx,
             engine_thread: Some(engine_thread),
             net_task,
+            net_forward,
             api_task,
             api_handle,
             metrics_task,
@@ -300,6 +318,7 @@ impl Node {
         }
         let _ = self.net.send(NetCmd::Shutdown).await;
         let _ = (&mut self.net_task).await;
+        let _ = (&mut self.net_forward).await;
         let _ = std::fs::remove_file(self.data_dir.join(RUN_FILE));
         tracing::info!("node stopped");
     }

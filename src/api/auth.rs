@@ -11,7 +11,8 @@
 //!   password may only choose a new one ([`allowed_before_password_change`]); everything else
 //!   answers 403 with the code `password-change-required`.
 //!
-//! The role each route needs is in [`required_role`], in one place.
+//! The role each route needs is declared with the route, in `api.rs`'s groups; `routes::build`
+//! checks it after [`authenticate`] has found the caller.
 
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
@@ -32,37 +33,6 @@ pub struct Caller {
     pub account: Option<String>,
     /// What it may do.
     pub role: Role,
-}
-
-/// The role a request needs. Reading needs a viewer, except a provided item's content; changing
-/// meetings, groups and drafts needs a member; provided information, consent, mandates, the
-/// officers' registry and messages need a liaison officer; peers and accounts need an admin.
-/// (Signing a draft needs a liaison officer too; its handler checks, as the action is in the body.)
-pub fn required_role(method: &Method, path: &str) -> Role {
-    let under = |p: &str| path == p || path.starts_with(&format!("{p}/"));
-    if under("/api/accounts") || under("/api/peers") || path == "/api/reload" || path == "/metrics" {
-        return Role::Admin;
-    }
-    let reading = *method == Method::GET || *method == Method::HEAD;
-    if reading {
-        let item_content = path.starts_with("/api/items/") && path.ends_with("/content");
-        return if item_content { Role::Liaison } else { Role::Viewer };
-    }
-    // Marking one's own inbox read changes nothing shared.
-    if path == "/api/inbox/read" {
-        return Role::Viewer;
-    }
-    if path == "/api/presence"
-        || path == "/api/session"
-        || path == "/api/session/password"
-        || path == "/api/session/calendar"
-    {
-        return Role::Viewer;
-    }
-    if ["/api/items", "/api/consent", "/api/mandates", "/api/officers", "/api/threads"].iter().any(|p| under(p)) {
-        return Role::Liaison;
-    }
-    Role::Member
 }
 
 /// What a session that logged in with a one-time password may do: choose a new password, and
@@ -138,11 +108,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             return Err(e);
         }
     };
-    let need = required_role(req.method(), &path);
-    if c.role < need {
-        tracing::warn!(path = %path, account = ?c.account, role = %c.role, need = %need, "API request refused: role");
-        return Err(AppError::Role { need, role: c.role, who: who(&c) });
-    }
+    // The role is checked by the route (see `routes::build`), which reads the caller here.
     req.extensions_mut().insert(c);
     Ok(next.run(req).await)
 }
@@ -159,26 +125,6 @@ pub fn require(c: &Caller, need: Role) -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn each_route_needs_the_role_the_issue_gives_it() {
-        let get = Method::GET;
-        let post = Method::POST;
-        assert_eq!(required_role(&get, "/api/drafts/abc"), Role::Viewer);
-        assert_eq!(required_role(&get, "/api/items"), Role::Viewer);
-        assert_eq!(required_role(&get, "/api/items/abcd/content"), Role::Liaison);
-        assert_eq!(required_role(&post, "/api/drafts/abc/splice"), Role::Member);
-        assert_eq!(required_role(&Method::PATCH, "/api/meetings/x"), Role::Member);
-        assert_eq!(required_role(&post, "/api/items"), Role::Liaison);
-        assert_eq!(required_role(&post, "/api/consent/x/grant"), Role::Liaison);
-        assert_eq!(required_role(&post, "/api/accounts"), Role::Admin);
-        assert_eq!(required_role(&get, "/api/accounts"), Role::Admin);
-        assert_eq!(required_role(&Method::DELETE, "/api/peers/x"), Role::Admin);
-        assert_eq!(required_role(&post, "/api/reload"), Role::Admin);
-        assert_eq!(required_role(&post, "/api/inbox/read"), Role::Viewer);
-        // A prefix that merely looks alike is not the route.
-        assert_eq!(required_role(&post, "/api/itemsx"), Role::Member);
-    }
 
     #[test]
     fn a_session_with_a_one_time_password_may_only_change_it() {

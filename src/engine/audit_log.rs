@@ -1,5 +1,9 @@
 //! The audit log in the engine: events gathered during a round are chained, signed and written
 //! in the round's own transaction, so that an action and its record land together or not at all.
+//!
+//! [`AuditLog`] is the engine's part that owns the log's head and the events of the round not
+//! yet sealed; the round seals them ([`AuditLog::seal`]), writes them in its commit
+//! ([`Sealed::write`]) and, once that is durable, moves the head on ([`AuditLog::committed`]).
 
 use chrono::{SecondsFormat, Utc};
 
@@ -8,36 +12,103 @@ use crate::audit::{self, AuditError, Event, Head, SignedEntry};
 use crate::config::PinnedPeer;
 use crate::store::Writer;
 
-/// Notes `event` for the audit log; written when the round commits.
-pub(super) fn record(core: &mut Core, event: Event) {
-    core.round.audit.push(event);
+/// The audit log's head (as committed) and the events noted this round.
+pub(super) struct AuditLog {
+    /// The head of the committed log; `None` before its first entry.
+    head: Option<Head>,
+    /// Events noted this round, sealed at its end.
+    pending: Vec<Event>,
 }
 
-/// Chains and signs the round's events after `head`; returns the entries and the new head.
-pub(super) fn seal(core: &Core, events: Vec<Event>) -> (Vec<SignedEntry>, Option<Head>) {
-    let mut head = core.audit_head.clone();
-    let mut out = Vec::with_capacity(events.len());
-    let at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
-    for e in events {
-        let (entry, h) = audit::append(&core.crypto.node_key, head.as_ref(), at.clone(), e);
-        out.push(entry);
-        head = Some(h);
+/// A round's events, chained and signed after the head, to be written in its commit.
+pub(super) struct Sealed {
+    entries: Vec<SignedEntry>,
+    head: Option<Head>,
+}
+
+impl AuditLog {
+    /// The log whose committed head is `head`.
+    pub fn open(head: Option<Head>) -> AuditLog {
+        AuditLog { head, pending: Vec::new() }
     }
-    (out, head)
-}
 
-/// Writes sealed entries and the head.
-pub(super) fn write(
-    w: &mut Writer<'_>,
-    entries: &[SignedEntry],
-    head: Option<&Head>,
-) -> Result<(), crate::store::StoreError> {
-    if let Some(h) = head {
-        for e in entries {
-            w.append_audit(e, h)?;
+    /// The committed head.
+    pub fn head(&self) -> Option<&Head> {
+        self.head.as_ref()
+    }
+
+    /// Notes `event`; written when the round commits.
+    pub fn record(&mut self, event: Event) {
+        self.pending.push(event);
+    }
+
+    /// Whether the round has events to write.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Where the events noted so far end (to undo a refused batch's events to).
+    pub fn mark(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Drops the events noted since `mark`, but those `keep` says stay; says whether any stayed.
+    pub fn undo_to(&mut self, mark: usize, keep: impl Fn(&Event) -> bool) -> bool {
+        let tail: Vec<Event> = self.pending.drain(mark.min(self.pending.len())..).filter(|e| keep(e)).collect();
+        let any = !tail.is_empty();
+        self.pending.extend(tail);
+        any
+    }
+
+    /// Chains and signs the round's events after the head with `key`. The head moves on only
+    /// once they are committed ([`AuditLog::committed`]).
+    pub fn seal(&mut self, key: &libp2p::identity::ed25519::Keypair) -> Sealed {
+        let events = std::mem::take(&mut self.pending);
+        let mut head = self.head.clone();
+        let mut entries = Vec::with_capacity(events.len());
+        let at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        for e in events {
+            let (entry, h) = audit::append(key, head.as_ref(), at.clone(), e);
+            entries.push(entry);
+            head = Some(h);
+        }
+        let head = if entries.is_empty() { None } else { head };
+        Sealed { entries, head }
+    }
+
+    /// The sealed entries are durable: the head is theirs now.
+    pub fn committed(&mut self, sealed: Sealed) {
+        if sealed.head.is_some() {
+            self.head = sealed.head;
         }
     }
-    Ok(())
+}
+
+impl Sealed {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The head after these entries, if there are any.
+    pub fn head(&self) -> Option<&Head> {
+        self.head.as_ref()
+    }
+
+    /// Writes the entries and the head in the round's transaction.
+    pub fn write(&self, w: &mut Writer<'_>) -> Result<(), crate::store::StoreError> {
+        if let Some(h) = &self.head {
+            for e in &self.entries {
+                w.append_audit(e, h)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Notes `event` for the audit log; written when the round commits.
+pub(super) fn record(core: &mut Core, event: Event) {
+    core.audit_log.record(event);
 }
 
 /// The log, optionally only the entries about one item, named by its id or a unique prefix of

@@ -133,7 +133,7 @@ impl Core {
 
     /// Starts recording what a peer's batch changes.
     pub(super) fn begin_batch(&mut self) {
-        self.stage = Some(Stage { writes: self.round.writes.len(), audit: self.round.audit.len(), ..Stage::default() });
+        self.stage = Some(Stage { writes: self.round.writes.len(), audit: self.audit_log.mark(), ..Stage::default() });
     }
 
     /// The batch is accepted: keep it.
@@ -166,10 +166,7 @@ impl Core {
             self.auth.new_certs.retain(|c| c.actor != actor);
         }
         self.round.writes.truncate(stage.writes);
-        let tail: Vec<_> = self.round.audit.drain(stage.audit..).filter(is_refusal).collect();
-        let any = !tail.is_empty();
-        self.round.audit.extend(tail);
-        any
+        self.audit_log.undo_to(stage.audit, is_refusal)
     }
 
     /// Before a batch changes `doc`: remember how to put it back.

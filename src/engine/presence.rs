@@ -1,6 +1,10 @@
 //! Presence: which officers are at which draft, shown live to every editor of it at both Parties'
 //! nodes. Ephemeral: broadcast to subscribers and passed to the other Party's node in the next
 //! batch, never stored or replayed.
+//!
+//! [`Presence`] is the engine's part that owns the notes queued for each peer in session.
+
+use std::collections::{HashMap, VecDeque};
 
 use libp2p::PeerId;
 
@@ -14,6 +18,39 @@ use crate::workspace::DocKind;
 /// Notes queued per peer past this are dropped, oldest first: presence is refreshed every few
 /// seconds, so a stale note is worth nothing.
 const MAX_QUEUED: usize = 32;
+
+/// The presence notes waiting for each peer's next batch.
+#[derive(Default)]
+pub(super) struct Presence {
+    queued: HashMap<PeerId, VecDeque<PresenceNote>>,
+}
+
+impl Presence {
+    /// Queues `note` for each of `peers` (dropping the oldest past [`MAX_QUEUED`]).
+    fn queue(&mut self, note: &PresenceNote, peers: impl Iterator<Item = PeerId>) {
+        for peer in peers {
+            let q = self.queued.entry(peer).or_default();
+            if q.len() >= MAX_QUEUED {
+                q.pop_front();
+            }
+            q.push_back(note.clone());
+        }
+    }
+
+    /// Adds the notes queued for `peer` to its next batch.
+    pub fn frames(&mut self, peer: PeerId, frames: &mut Vec<Frame>) {
+        if let Some(q) = self.queued.remove(&peer)
+            && !q.is_empty()
+        {
+            frames.push(Frame::Presence(q.into()));
+        }
+    }
+
+    /// A session ended: what was queued for it is stale.
+    pub fn session_ended(&mut self, peer: &PeerId) {
+        self.queued.remove(peer);
+    }
+}
 
 fn check(note: &PresenceNote) -> Result<(), String> {
     let short =
@@ -46,17 +83,8 @@ pub fn announce(core: &mut Core, note: PresenceNote) -> Result<(), EngineError> 
         }))
     })?;
     let _ = core.events.send(event(&note, core.identity.party.id.to_string()));
-    for p in core.peers.by_id.values_mut() {
-        if p.pinned.role != PeerRole::Party {
-            continue;
-        }
-        if let Some(s) = p.session.as_mut() {
-            if s.presence.len() >= MAX_QUEUED {
-                s.presence.pop_front();
-            }
-            s.presence.push_back(note.clone());
-        }
-    }
+    let in_session = core.peers.iter().filter(|(_, p)| p.pinned.role == PeerRole::Party && p.session.is_some());
+    core.presence.queue(&note, in_session.map(|(id, _)| *id));
     Ok(())
 }
 
@@ -80,14 +108,4 @@ pub(super) fn on_presence(core: &mut Core, peer: PeerId, notes: Vec<PresenceNote
 
 fn is_draft(core: &Core, doc: DocId) -> bool {
     core.docs.meta(doc).is_some_and(|m| m.kind == DocKind::Draft)
-}
-
-/// Adds the queued presence notes to a peer's next batch.
-pub(super) fn presence_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<Frame>) {
-    let Some(s) = core.peers.by_id.get_mut(&peer).and_then(|p| p.session.as_mut()) else {
-        return;
-    };
-    if !s.presence.is_empty() {
-        frames.push(Frame::Presence(s.presence.drain(..).collect()));
-    }
 }

@@ -183,7 +183,7 @@ pub(super) fn on_vouched(core: &mut Core, peer: PeerId, list: VouchedList) -> Re
         core.peers.vouched.undo = Some((peer, before));
     }
     persist(core);
-    super::peers::apply(core);
+    super::dispatch::apply(core);
     Ok(())
 }
 
@@ -197,7 +197,7 @@ pub(super) fn batch_done(core: &mut Core, kept: bool) {
         Some(b) => core.peers.vouched.lists.insert(issuer, b),
         None => core.peers.vouched.lists.remove(&issuer),
     };
-    super::peers::apply(core);
+    super::dispatch::apply(core);
 }
 
 /// Our list, to our own Party's nodes: once per session, and again when it changes.

@@ -55,7 +55,7 @@ pub(super) fn frames(core: &mut Core, peer: PeerId, frames: &mut Vec<Frame>) {
     if let Some(receipts) = core.witness.outbox.remove(&peer) {
         frames.push(Frame::Witnessed(receipts));
     }
-    let Some(head) = core.audit_head.clone() else { return };
+    let Some(head) = core.audit_log.head().cloned() else { return };
     let due = match core.witness.sent.get(&peer) {
         None => true,
         Some((len, at)) => *len != head.len && at.elapsed() >= INTERVAL,

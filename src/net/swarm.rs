@@ -1,5 +1,5 @@
-//! The task that owns the libp2p `Swarm`. It never touches the disk and never waits on the
-//! engine except to hand it an event: all it does is move bytes and keep pinned peers connected.
+//! The task that owns the libp2p `Swarm`. It never touches the disk and never waits on anyone
+//! except to hand on an event: all it does is move bytes and keep pinned peers connected.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,7 +20,6 @@ use super::codec::{SyncCodec, Wire};
 use super::protocol::{Reply, SYNC_PROTOCOL};
 use super::{NetCmd, NetEvent};
 use crate::config::PinnedPeer;
-use crate::engine::Msg;
 
 /// First pause before redialling a peer; doubles on each failure.
 const BACKOFF_START: Duration = Duration::from_millis(250);
@@ -86,7 +85,9 @@ struct Dial {
 
 struct EventLoop {
     swarm: Swarm<Behaviour>,
-    engine: mpsc::Sender<Msg>,
+    /// Where what happens goes (the node forwards it to the engine). Bounded: a full channel
+    /// holds the swarm until there is room, which is the backpressure on every peer.
+    events: mpsc::Sender<NetEvent>,
     dials: HashMap<PeerId, Dial>,
     /// Inbound batches waiting for the engine's answer.
     inbound: HashMap<InboundRequestId, (PeerId, ResponseChannel<Reply>)>,
@@ -106,7 +107,7 @@ struct EventLoop {
 pub async fn spawn(
     opts: NetOptions,
     cmds: mpsc::Receiver<NetCmd>,
-    engine: mpsc::Sender<Msg>,
+    events: mpsc::Sender<NetEvent>,
 ) -> Result<(Vec<Multiaddr>, JoinHandle<()>), NetError> {
     let codec = SyncCodec::new(opts.max_message_bytes, MAX_REPLY_BYTES);
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(opts.keypair)
@@ -173,7 +174,7 @@ pub async fn spawn(
 
     let mut ev = EventLoop {
         swarm,
-        engine,
+        events,
         dials: HashMap::new(),
         inbound: HashMap::new(),
         inbound_busy: HashMap::new(),
@@ -326,7 +327,7 @@ impl EventLoop {
                 }
                 if num_established.get() == 1 {
                     tracing::info!(peer = %peer_id, addr = %endpoint.get_remote_address(), "connected");
-                    to_engine(&self.engine, NetEvent::Connected { peer: peer_id }).await;
+                    emit(&self.events, NetEvent::Connected { peer: peer_id }).await;
                 }
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, cause, .. } => {
@@ -339,7 +340,7 @@ impl EventLoop {
                 }
                 self.forget_inbound(peer_id);
                 tracing::info!(peer = %peer_id, cause = ?cause.map(|c| c.to_string()), "disconnected");
-                to_engine(&self.engine, NetEvent::Disconnected { peer: peer_id }).await;
+                emit(&self.events, NetEvent::Disconnected { peer: peer_id }).await;
             }
             SwarmEvent::IncomingConnectionError { peer_id, send_back_addr, error, .. } => {
                 if let libp2p::swarm::ListenError::Denied { cause } = &error
@@ -386,21 +387,21 @@ impl EventLoop {
                 tracing::debug!(%peer, frames = request.frames.len(), "batch received");
                 self.inbound_busy.insert(peer, request_id);
                 self.inbound.insert(request_id, (peer, channel));
-                to_engine(&self.engine, NetEvent::Inbound { peer, request: request_id, batch: request }).await;
+                emit(&self.events, NetEvent::Inbound { peer, request: request_id, batch: request }).await;
             }
             Event::Message { peer, message: Message::Response { request_id, response }, .. } => {
                 self.outbound.remove(&request_id);
                 match response {
-                    Reply::Ack => to_engine(&self.engine, NetEvent::Delivered { peer }).await,
+                    Reply::Ack => emit(&self.events, NetEvent::Delivered { peer }).await,
                     Reply::Refused(reason) => {
                         tracing::warn!(%peer, %reason, "the peer refused our batch");
-                        to_engine(&self.engine, NetEvent::Failed { peer, error: format!("refused: {reason}") }).await;
+                        emit(&self.events, NetEvent::Failed { peer, error: format!("refused: {reason}") }).await;
                     }
                 }
             }
             Event::OutboundFailure { peer, request_id, error, .. } => {
                 if self.outbound.remove(&request_id).is_some() {
-                    to_engine(&self.engine, NetEvent::Failed { peer, error: error.to_string() }).await;
+                    emit(&self.events, NetEvent::Failed { peer, error: error.to_string() }).await;
                 }
             }
             Event::InboundFailure { peer, error, .. } => {
@@ -415,9 +416,9 @@ impl EventLoop {
     }
 }
 
-/// Hands an event to the engine, waiting for room in its inbox (backpressure on the swarm).
-async fn to_engine(engine: &mpsc::Sender<Msg>, ev: NetEvent) {
-    if engine.send(Msg::Net(ev)).await.is_err() {
-        tracing::debug!("engine gone; network event dropped");
+/// Hands an event on, waiting for room in the channel (backpressure on the swarm).
+async fn emit(events: &mpsc::Sender<NetEvent>, ev: NetEvent) {
+    if events.send(ev).await.is_err() {
+        tracing::debug!("nobody hears the network any more; event dropped");
     }
 }
