@@ -10,11 +10,11 @@ use super::{AppError, AppState, Caller};
 use crate::accounts::Role;
 use crate::app;
 use crate::app::threads::{NewMessage, NewThread};
+use crate::workspace::DocKind;
 use crate::workspace::group::{Group, GroupPatch, NewGroup};
 use crate::workspace::meeting::{Meeting, MeetingPatch, NewMeeting};
 use crate::workspace::registry::{NewOfficer, Officer};
 use crate::workspace::thread::Thread;
-use crate::workspace::DocKind;
 
 /// Header naming the officer on whose behalf the client acts.
 pub const OFFICER_HEADER: &str = "x-liaison-officer";
