@@ -143,9 +143,9 @@ impl IntoResponse for AppError {
                 None => json!({ "error": self.to_string() }),
             },
             AppError::Refusal { error, refusal, .. } => json!({ "error": error, "refusal": refusal }),
-            AppError::Role { need, role, .. } => json!({
+            AppError::Role { need, role, who } => json!({
                 "error": self.to_string(),
-                "refusal": { "code": "role-required", "need": need, "role": role },
+                "refusal": { "code": "role-required", "need": need, "role": role, "who": who },
             }),
             // A typed code, for the web app to go to its "choose a new password" page.
             AppError::PasswordChangeRequired => {

@@ -8,6 +8,7 @@ use axum::Router;
 use super::AppState;
 
 /// The environment variable that turns the hooks on (debug builds only).
+#[cfg(debug_assertions)]
 pub const ENV: &str = "LIAISON_TEST_HOOKS";
 
 /// The test routes, or none.

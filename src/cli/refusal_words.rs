@@ -32,11 +32,19 @@ pub fn words(refusal: &Value) -> Option<String> {
         },
         "ambiguous" => format!("{:?} matches {} documents; give more of the id", p("prefix"), p("count")),
         "no-item" => format!("no item {:?} is held here (`liaison item list` shows them)", p("id")),
-        "role-required" => format!(
-            "this needs the {} role; yours is {} (an admin changes it with `liaison account set-role`)",
-            p("need"),
-            p("role")
-        ),
+        // The API names the caller (`who`); a use case refused in process does not.
+        "role-required" => match refusal.get("who").and_then(|w| w.as_str()) {
+            Some(who) => format!(
+                "this needs the {} role; {who} has the {} role (an admin changes it with `liaison account set-role`)",
+                p("need"),
+                p("role")
+            ),
+            None => format!(
+                "this needs the {} role; yours is {} (an admin changes it with `liaison account set-role`)",
+                p("need"),
+                p("role")
+            ),
+        },
         // Drafts.
         "draft-withdrawn" => "the draft was withdrawn: nothing of it changes any more".into(),
         "text-signed" => format!(

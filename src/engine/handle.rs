@@ -56,8 +56,11 @@ impl EngineHandle {
     }
 
     /// Tells the engine that the pinned peers changed.
+    /// Answers once a round after the change has ended, so that the status read next (a
+    /// published snapshot, see [`status::Board`]) shows the new peers.
     pub async fn set_peers(&self, peers: Vec<PinnedPeer>) -> Result<(), EngineError> {
-        self.tx.send(Msg::SetPeers(peers)).await.map_err(|_| EngineError::Stopped)
+        self.tx.send(Msg::SetPeers(peers)).await.map_err(|_| EngineError::Stopped)?;
+        self.write(|_| Ok(())).await
     }
 
     /// Asks the engine to finish its round, persist and stop.
