@@ -564,7 +564,11 @@ impl Core {
         for (peer, reason) in round.disconnects {
             self.net_cmd(NetCmd::Disconnect { peer, reason });
         }
-        dispatch::flush_all(self);
+        // What went to the peers changes what the status says of them (in sync, behind), after
+        // this round's status was published: the next reader asks for a new one.
+        if dispatch::flush_all(self) {
+            status::mark_stale(self);
+        }
         summaries::refresh(self, None, Some(summaries::ROUND_BUDGET));
     }
 

@@ -216,13 +216,17 @@ fn apply_batch(core: &mut Core, peer: PeerId, batch: Batch) -> Result<(), Violat
     Ok(())
 }
 
-/// Sends every peer in session one batch, if it has none in flight and anything is due.
-pub(super) fn flush_all(core: &mut Core) {
+/// Sends every peer in session one batch, if it has none in flight and anything is due;
+/// answers whether any batch went.
+pub(super) fn flush_all(core: &mut Core) -> bool {
+    let mut sent = false;
     for id in core.peers.in_session() {
         if let Some(batch) = build_batch(core, id) {
             core.net_cmd(NetCmd::Send { peer: id, batch });
+            sent = true;
         }
     }
+    sent
 }
 
 fn build_batch(core: &mut Core, peer: PeerId) -> Option<Batch> {

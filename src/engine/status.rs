@@ -151,6 +151,12 @@ impl Board {
     }
 }
 
+/// Marks the published status as older than the engine's state (something changed after it was
+/// published in the round): the next reader has the next round publish it.
+pub(super) fn mark_stale(core: &Core) {
+    core.reader.status.stale.store(true, std::sync::atomic::Ordering::Release);
+}
+
 /// Publishes the status at the end of a round: always when an officer waited for the round
 /// (`force`: the status they read next shows what they did) or asked for a fresh one, otherwise
 /// when it is due (see [`Board`]).
