@@ -315,22 +315,42 @@ async fn bench_sync(
         } else {
             0.0
         };
+        // Everything A holds (the documents under test and its Party's registry and mandates),
+        // and B's own Party's registry and mandates, which B makes at its first start. Counted
+        // before B starts: once B runs, A may already hold B's two (a run then waited for 2 more
+        // than there are).
+        let want = ca.get::<NodeStatus>("/api/status").await?.documents_total + 2;
         pin(&b, &a, Some(&pa.listen()?))?;
         let t0 = Instant::now();
         let pb = Proc::serve(exe, &b).await?;
         let cb = Client::for_data_dir(&b, "bench")?;
-        // Everything A holds (the documents under test and its Party's registry and mandates),
-        // and B's own Party's registry and mandates, which B makes at its first start.
-        let want = ca.get::<NodeStatus>("/api/status").await?.documents_total + 2;
+        // Seconds before a run is called stuck (a loaded machine can be twenty times slower).
+        let limit: u64 = std::env::var("LIAISON_BENCH_TIMEOUT_S").ok().and_then(|v| v.parse().ok()).unwrap_or(600);
+        let mut last = None;
         loop {
-            if let Ok(s) = cb.get::<NodeStatus>("/api/status").await
-                && s.documents_total == want
-                && s.peers.first().is_some_and(|p| p.in_sync == want)
-            {
-                break;
+            if let Ok(s) = cb.get::<NodeStatus>("/api/status").await {
+                if s.documents_total == want && s.peers.first().is_some_and(|p| p.in_sync == want) {
+                    break;
+                }
+                last = Some(s);
             }
-            if t0.elapsed() > Duration::from_secs(600) {
-                bail!("[{name}] run {run}: not in sync after 600 s; logs in {}", dir.display());
+            if t0.elapsed() > Duration::from_secs(limit) {
+                // What B last said, so that a hang can be told from slowness.
+                let seen = last.map(|s| {
+                    let p = s.peers.first();
+                    format!(
+                        "B held {} of {want} document(s); its peer: connected {:?}, in sync {:?}, behind {:?}",
+                        s.documents_total,
+                        p.map(|p| p.connected),
+                        p.map(|p| p.in_sync),
+                        p.map(|p| p.behind)
+                    )
+                });
+                bail!(
+                    "[{name}] run {run}: not in sync after {limit} s ({}); logs in {}",
+                    seen.unwrap_or_else(|| "B's status never answered".into()),
+                    dir.display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
