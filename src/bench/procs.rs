@@ -22,7 +22,21 @@ impl Proc {
     pub async fn serve(exe: &Path, dir: &Path) -> anyhow::Result<Proc> {
         let _ = std::fs::remove_file(dir.join(crate::node::RUN_FILE));
         let log = std::fs::File::create(dir.with_extension("log"))?;
-        let child = tokio::process::Command::new(exe)
+        // A profiler before the receiving node's command, e.g. `LIAISON_BENCH_WRAP_B="heaptrack -o
+        // /tmp/b"`: how the README's memory figures were explained (its RSS is then the wrapper's).
+        let wrap: Vec<String> = match std::env::var("LIAISON_BENCH_WRAP_B") {
+            Ok(w) if dir.file_name().is_some_and(|n| n == "b") => w.split_whitespace().map(String::from).collect(),
+            _ => Vec::new(),
+        };
+        let mut cmd = match wrap.split_first() {
+            Some((first, rest)) => {
+                let mut c = tokio::process::Command::new(first);
+                c.args(rest).arg(exe);
+                c
+            }
+            None => tokio::process::Command::new(exe),
+        };
+        let child = cmd
             .args(["serve", "--data-dir"])
             .arg(dir)
             .env("LIAISON_LOG", std::env::var("LIAISON_BENCH_LOG").unwrap_or_else(|_| "warn".into()))

@@ -70,7 +70,15 @@ pub(super) fn doc_changed(core: &mut Core, doc: DocId, _origin: Origin) {
 }
 
 /// A snapshot loaded ahead.
-pub(super) type Preloaded = Result<Automerge, String>;
+/// What the whole documents one batch sends decompress to, at most (past one document): the
+/// receiver holds every document of a batch loaded until it commits, and a loaded document takes
+/// several times its decompressed size, so this bounds the receiver's memory while it takes in a
+/// workspace. Smaller costs round trips (each batch waits for the last one's acknowledgement).
+const SNAPSHOT_BATCH_INFLATED: u64 = 2 * 1024 * 1024;
+
+/// Boxed: the preloaded map of a batch of small documents would otherwise be mostly the
+/// `Automerge` structs themselves (about 2.7 KiB each, 7 MiB for workload A's batch).
+pub(super) type Preloaded = Result<Box<Automerge>, String>;
 
 /// What was found of a snapshot before it is applied: what it measures (always), and the
 /// document loaded ahead (if it is new here).
@@ -88,7 +96,7 @@ pub(super) fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> R
 }
 
 fn load_snapshot(bytes: &[u8]) -> Preloaded {
-    guarded("snapshot", || Automerge::load(bytes).map_err(|e| e.to_string()).and_then(disjoint_op_ids))
+    guarded("snapshot", || Automerge::load(bytes).map_err(|e| e.to_string()).and_then(disjoint_op_ids).map(Box::new))
 }
 
 /// automerge loads a document in which two changes of one actor share op ids, and panics later,
@@ -407,7 +415,8 @@ pub(super) fn workspace_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<F
     let mut inflated = 0u64;
     let unbounded = measure::Bound { bytes: u64::MAX, changes: u64::MAX, ops: u64::MAX };
     let mut snapshots = Vec::new();
-    while *size < SOFT_BATCH_BYTES && inflated < SENT_BATCH_DOC_BYTES && peers::room(frames.len() + snapshots.len()) {
+    while *size < SOFT_BATCH_BYTES && inflated < SNAPSHOT_BATCH_INFLATED && peers::room(frames.len() + snapshots.len())
+    {
         let Some(doc) = s.want_snapshot.pop_front() else { break };
         s.want_snapshot_set.remove(&doc);
         let Some(meta) = core.docs.meta(doc) else { continue };
