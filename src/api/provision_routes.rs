@@ -24,10 +24,12 @@ pub async fn show(
     Query(q): Query<ProvisionQuery>,
 ) -> Result<Json<ProvisionAt>, AppError> {
     Ok(Json(
+        // From the reader, like the whole draft: not queued behind the engine's writes (the
+        // keystrokes that made the event this fetch answers).
         s.engine
-            .read(move |c| {
-                let id = c.resolve(DocKind::Draft, &id)?;
-                Ok(read_provision(c.doc(id)?, &pid, q.lang.as_deref())?)
+            .view(move |v| {
+                let id = v.resolve(DocKind::Draft, &id)?;
+                Ok(read_provision(v.doc(id)?, &pid, q.lang.as_deref())?)
             })
             .await?,
     ))
