@@ -77,8 +77,13 @@ impl Proc {
             // SAFETY: kill(2) on our own child's pid with a valid signal number.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
         }
-        let status =
-            tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.context("node did not stop")??;
+        let t0 = Instant::now();
+        let status = tokio::time::timeout(Duration::from_secs(180), self.child.wait())
+            .await
+            .with_context(|| format!("the node on {} did not stop within 180 s of SIGTERM", self.dir.display()))??;
+        if t0.elapsed() > Duration::from_secs(5) {
+            eprintln!("(the node on {} took {:.1} s to stop)", self.dir.display(), t0.elapsed().as_secs_f64());
+        }
         if !status.success() {
             bail!("node on {} exited with {status}", self.dir.display());
         }

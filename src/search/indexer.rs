@@ -141,7 +141,7 @@ async fn run(
         while pending.note(events.try_recv()) {}
         if !pending.is_empty() {
             let batch = std::mem::take(&mut pending);
-            if let Err(e) = index(&inner, &engine, batch).await {
+            if let Err(e) = index(&inner, &engine, batch, &stopping).await {
                 if matches!(e, SearchError::Stopped) {
                     break;
                 }
@@ -157,8 +157,9 @@ async fn run(
                     while pending.note(events.try_recv()) {}
                     if !pending.is_empty() {
                         let batch = std::mem::take(&mut pending);
-                        if let Err(e) = index(&inner, &engine, batch).await {
-                            tracing::error!(error = %e, "indexing failed; searches may miss the latest changes");
+                        match index(&inner, &engine, batch, &stopping).await {
+                            Ok(()) | Err(SearchError::Stopped) => {}
+                            Err(e) => tracing::error!(error = %e, "indexing failed; searches may miss the latest changes"),
                         }
                     }
                     let _ = reply.send(());
@@ -179,8 +180,15 @@ async fn run(
     tracing::debug!("search indexer stopped");
 }
 
-/// Indexes one batch.
-async fn index(inner: &Arc<Inner>, engine: &EngineHandle, mut batch: Pending) -> Result<(), SearchError> {
+/// Indexes one batch. Stops between chunks once the node is stopping: what is left is found
+/// again at the next start (every document whose heads are not the ones indexed), and a fresh
+/// node's first build of a large workspace would otherwise hold its shutdown for half a minute.
+async fn index(
+    inner: &Arc<Inner>,
+    engine: &EngineHandle,
+    mut batch: Pending,
+    stopping: &CancellationToken,
+) -> Result<(), SearchError> {
     let stopped = |_| SearchError::Stopped;
     let mut removed = Vec::new();
     if batch.all {
@@ -195,6 +203,9 @@ async fn index(inner: &Arc<Inner>, engine: &EngineHandle, mut batch: Pending) ->
     }
     let docs: Vec<String> = std::mem::take(&mut batch.docs).into_iter().collect();
     for chunk in docs.chunks(DOCS_PER_JOB) {
+        if stopping.is_cancelled() {
+            return Err(SearchError::Stopped);
+        }
         let ids: BTreeSet<String> = chunk.iter().cloned().collect();
         let got = engine.read(move |c| Ok(extract::extract(c, &ids))).await.map_err(stopped)?;
         let inner = inner.clone();
