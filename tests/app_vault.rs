@@ -146,6 +146,14 @@ async fn share_then_consent_request_grant_deny_and_revoke_through_the_use_cases(
     let r = vault::request_item(engine(&x), RequestItem { id: "abc".into() }).await.unwrap_err();
     assert!(matches!(r, RequestItemRefusal::NotAnItemId { .. }), "{r:?}");
     wait_held("the granted item reaches the third party", &x, &item.id, true).await;
+    // The list works each item out once (signature, title) and keeps it while the envelope, the
+    // provider's key and our wrap stay the same: a second list answers the same.
+    let listed = || async { engine(&x).read(|c| c.item_list()).await.unwrap() };
+    let (first, second) = (listed().await, listed().await);
+    let v = first.iter().find(|i| i.id == item.id).expect("listed");
+    assert_eq!((v.title.as_deref(), v.readable, v.signature_ok), (Some("Report"), true, true), "{v:?}");
+    assert_eq!(v.file_name.as_deref(), Some("report.pdf"), "{v:?}");
+    assert_eq!(serde_json::to_value(&first).unwrap(), serde_json::to_value(&second).unwrap());
 
     // Only the grantor revokes, once; then the third party no longer holds the item.
     wait_record("the grant reaches SCO RATS", &rats, &grant).await;

@@ -29,6 +29,7 @@ mod granted;
 mod links;
 pub(super) mod refusals;
 mod transfer;
+mod views;
 pub use granted::{Granted, GrantedItem, ItemRefusal};
 pub use links::Citations;
 pub(super) use transfer::{
@@ -55,6 +56,8 @@ pub(super) struct ItemState {
     pub known_by: HashMap<PeerId, HashSet<ItemId>>,
     /// Refused requests, counted per peer for the audit log.
     pub refusals: refusals::Refusals,
+    /// What the list shows of each item, kept (see [`views`]).
+    pub views: views::ViewCache,
 }
 
 /// An item as officers see it in a list.
@@ -194,9 +197,7 @@ pub(super) fn finish_upload(
 // ---- reading ----
 
 fn our_key(core: &Core, item: &StoredItem) -> Option<ItemKey> {
-    // Received under a grant that has expired or was revoked: unreadable from that moment, even
-    // before the key is destroyed.
-    if super::consent::grant_lapsed(core, item.grant) {
+    if grant_lapsed_of(core, item) {
         return None;
     }
     let wrap = core.store.item_key(item.envelope.envelope.item, &core.identity.party.id).ok()??;
@@ -226,6 +227,12 @@ fn view(core: &Core, item: &StoredItem, key: Option<&ItemKey>) -> ItemView {
     }
 }
 
+/// Received under a grant that has expired or was revoked: unreadable from that moment, even
+/// before the key is destroyed.
+fn grant_lapsed_of(core: &Core, item: &StoredItem) -> bool {
+    super::consent::grant_lapsed(core, item.grant)
+}
+
 /// The pinned signing key of a providing Party (ours for our own items).
 fn provider_key(core: &Core, provider: &PartyId) -> Option<[u8; 32]> {
     if *provider == core.identity.party.id {
@@ -238,10 +245,7 @@ fn provider_key(core: &Core, provider: &PartyId) -> Option<[u8; 32]> {
 /// Every complete item here, newest first. Titles are decrypted in memory for the list.
 pub(super) fn list(core: &Core) -> Result<Vec<ItemView>, EngineError> {
     let items = core.store.items().map_err(store_err)?;
-    let mut out: Vec<ItemView> =
-        items.iter().filter(|i| i.complete).map(|i| view(core, i, our_key(core, i).as_ref())).collect();
-    out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-    Ok(out)
+    Ok(core.items.views.list(core, &items))
 }
 
 fn store_err(e: crate::store::StoreError) -> EngineError {
