@@ -110,6 +110,10 @@ pub(super) trait Source {
     fn certs(&mut self) -> Result<authorship::Certs, EngineError>;
     /// A document, loaded.
     fn doc(&mut self, id: DocId) -> Result<&automerge::Automerge, EngineError>;
+    /// Every change of a document with what it did ([`history::steps`]); a source may keep them.
+    fn steps(&mut self, id: DocId, kind: DocKind) -> Result<Vec<history::Step>, EngineError> {
+        Ok(history::steps(self.doc(id)?, kind))
+    }
 }
 
 impl Source for Core {
@@ -152,9 +156,9 @@ pub(super) fn entries(
             _ => None,
         };
         let book = src.book(doc)?;
+        let steps = src.steps(doc, kind)?;
         let d = src.doc(doc)?;
         let genesis = party_docs::identify(doc, d).ok().and_then(|i| i.genesis);
-        let steps = history::steps(d, kind);
         let heads = history::heads_after(&steps);
         let present = |h: &[u8; 32]| {
             d.get_change_meta_by_hash(&automerge::ChangeHash(*h)).map(|m| (m.actor.to_bytes().to_vec(), m.seq))

@@ -66,7 +66,20 @@ pub struct Reader {
     pub full_loads: AtomicU64,
     /// Cached copies brought up to date with the chunks committed since.
     pub caught_up: AtomicU64,
+    /// The histories' steps of recently shown documents, extended by what changed since.
+    steps: Mutex<HashMap<DocId, crate::workspace::history::KeptSteps>>,
 }
+
+impl Reader {
+    fn kept_steps(&self) -> std::sync::MutexGuard<'_, HashMap<DocId, crate::workspace::history::KeptSteps>> {
+        self.steps.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The steps the reader keeps, all documents together (a step is about 200 bytes), and at most
+/// per document: a larger one is worked out at each request, as before.
+const KEPT_STEPS: usize = 200_000;
+const KEPT_STEPS_PER_DOC: usize = 100_000;
 
 /// A document as the reader holds it: loaded at the commit `meta` describes.
 struct Cached {
@@ -121,6 +134,7 @@ impl Reader {
             permits: tokio::sync::Semaphore::new(READ_THREADS),
             full_loads: AtomicU64::new(0),
             caught_up: AtomicU64::new(0),
+            steps: Mutex::new(HashMap::new()),
         }
     }
 
@@ -456,6 +470,22 @@ impl super::history::Source for View<'_> {
     }
     fn doc(&mut self, id: DocId) -> Result<&Automerge, EngineError> {
         View::doc(self, id)
+    }
+    fn steps(&mut self, id: DocId, kind: DocKind) -> Result<Vec<crate::workspace::history::Step>, EngineError> {
+        // Taken out while it is brought up to date: another reader thread works out its own.
+        let mut kept = self.reader.kept_steps().remove(&id).unwrap_or_default();
+        kept.update(View::doc(self, id)?, kind);
+        let steps = kept.steps.clone();
+        if kept.len() <= KEPT_STEPS_PER_DOC {
+            let mut all = self.reader.kept_steps();
+            let mut total: usize = all.values().map(|k| k.len()).sum::<usize>() + kept.len();
+            while total > KEPT_STEPS {
+                let Some(other) = all.keys().next().copied() else { break };
+                total -= all.remove(&other).map_or(0, |k| k.len());
+            }
+            all.insert(id, kept);
+        }
+        Ok(steps)
     }
 }
 

@@ -55,17 +55,65 @@ enum Seg {
 
 /// Every change of `doc` (a document of `kind`), oldest first, with what it did.
 pub fn steps(doc: &Automerge, kind: DocKind) -> Vec<Step> {
-    let changes = doc.get_changes(&[]);
-    // Where each object sits: the path of the object a Make operation created.
-    let mut paths: HashMap<(u64, ActorId), Vec<Seg>> = HashMap::new();
+    let mut kept = KeptSteps::default();
+    kept.update(doc, kind);
+    kept.steps
+}
+
+/// A document's [`steps`], kept and extended by the changes made since: automerge rebuilds every
+/// change from its op set for `get_changes(&[])` (100 ms of a 200-provision draft's history page,
+/// at each request), but the changes since known heads cost what they are.
+#[derive(Default)]
+pub struct KeptSteps {
+    heads: Vec<ChangeHash>,
+    /// Every change, in an order [`heads_after`] can follow (causal).
+    pub steps: Vec<Step>,
+    /// Where each object sits: the path of the object a Make operation created.
+    paths: HashMap<(u64, ActorId), Vec<Seg>>,
+}
+
+impl KeptSteps {
+    /// Brings the steps up to `doc`'s heads: the changes since the heads kept, or all of them if
+    /// a kept head is not in `doc` (another document, or one loaded again differently).
+    pub fn update(&mut self, doc: &Automerge, kind: DocKind) {
+        let now = doc.get_heads();
+        if !self.steps.is_empty() && now == self.heads {
+            return;
+        }
+        let known = !self.steps.is_empty() && self.heads.iter().all(|h| doc.get_change_meta_by_hash(h).is_some());
+        if !known {
+            *self = KeptSteps::default();
+        }
+        let changes = doc.get_changes(&self.heads);
+        extend(&changes, kind, &mut self.paths, &mut self.steps);
+        self.heads = now;
+    }
+
+    /// How many steps are kept (a cache's measure).
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Whether none are.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+fn extend(
+    changes: &[automerge::Change],
+    kind: DocKind,
+    paths: &mut HashMap<(u64, ActorId), Vec<Seg>>,
+    out: &mut Vec<Step>,
+) {
     let path_of = |paths: &HashMap<(u64, ActorId), Vec<Seg>>, obj: &ObjectId| -> Vec<Seg> {
         match obj {
             ObjectId::Root => Vec::new(),
             ObjectId::Id(OpId(c, a)) => paths.get(&(*c, a.clone())).cloned().unwrap_or_else(|| vec![Seg::Elem]),
         }
     };
-    let mut out = Vec::with_capacity(changes.len());
-    for c in &changes {
+    out.reserve(changes.len());
+    for c in changes {
         // A change that does not decode (it could not have loaded) is shown without details.
         let Ok(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.decode())) else {
             out.push(Step {
@@ -122,7 +170,6 @@ pub fn steps(doc: &Automerge, kind: DocKind) -> Vec<Step> {
             deps: c.deps().iter().map(|h| h.0).collect(),
         });
     }
-    out
 }
 
 /// The document's heads after each of `steps` (in the order [`steps`] gives, which is causal):
@@ -328,6 +375,49 @@ mod tests {
         assert!(s[1].what.contains(&format!("text of {a2} (ru)")), "{:?}", s[1].what);
         assert!(s[1].provisions.contains(&a2));
         assert_eq!(officer_of(Some("A. Karimov (cica)")).as_deref(), Some("A. Karimov"));
+    }
+
+    #[test]
+    fn kept_steps_extended_by_new_and_concurrent_changes_are_the_steps_worked_out_anew() {
+        let mut d = Automerge::new();
+        let new = NewDraft {
+            group: "g".into(),
+            title: "T".into(),
+            lang: "en".into(),
+            text: "Article 1. A.\n\nArticle 2. B.".into(),
+            languages: vec![],
+            parties: vec![],
+            titles: Default::default(),
+        };
+        draft::create(&mut d, &ctx("ana", "cica"), &new).unwrap();
+        let mut kept = KeptSteps::default();
+        kept.update(&d, DocKind::Draft);
+        assert_eq!(kept.steps, steps(&d, DocKind::Draft));
+        // The other Party edits a copy while this one edits too: both lines of changes meet.
+        let mut other = d.fork().with_actor(automerge::ActorId::random());
+        let a2 = draft::read(&d, "").unwrap().provisions[1].id.clone();
+        draft::set_provision_text(&mut other, &ctx("ivan", "sco-rats"), &a2, "ru", "Статья 2. Б.").unwrap();
+        draft::set_provision_text(&mut d, &ctx("ana", "cica"), &a2, "en", "Article 2. B, closely.").unwrap();
+        kept.update(&d, DocKind::Draft);
+        d.merge(&mut other).unwrap();
+        kept.update(&d, DocKind::Draft);
+        let anew = steps(&d, DocKind::Draft);
+        assert_eq!(kept.len(), anew.len());
+        // The same steps, each with the same labels; the order may differ only between
+        // concurrent changes, and any causal order gives the same heads at the end.
+        let key = |s: &Step| (s.hash, s.what.clone(), s.provisions.clone(), s.officer.clone());
+        let mut a: Vec<_> = kept.steps.iter().map(key).collect();
+        let mut b: Vec<_> = anew.iter().map(key).collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        assert_eq!(heads_after(&kept.steps).last().unwrap(), &d.get_heads());
+        assert!(kept.steps.iter().any(|s| s.what.contains(&format!("text of {a2} (ru)"))));
+        // A document the kept heads are not in: worked out anew.
+        let mut unrelated = Automerge::new();
+        draft::create(&mut unrelated, &ctx("ana", "cica"), &new).unwrap();
+        kept.update(&unrelated, DocKind::Draft);
+        assert_eq!(kept.steps, steps(&unrelated, DocKind::Draft));
     }
 
     #[test]
