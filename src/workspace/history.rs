@@ -131,7 +131,7 @@ fn extend(
         let mut what = BTreeSet::new();
         let mut provisions = BTreeSet::new();
         for (i, op) in e.operations.iter().enumerate() {
-            let mut path = path_of(&paths, &op.obj);
+            let mut path = path_of(paths, &op.obj);
             match &op.key {
                 Key::Map(k) => path.push(Seg::Key(k.to_string())),
                 Key::Seq(_) => path.push(Seg::Elem),
