@@ -402,40 +402,15 @@ pub fn read_with(doc: &Automerge, recs: &Records, id: &str) -> Result<Draft> {
     let languages = languages(doc)?;
     let lang = languages.first().cloned().unwrap_or_else(|| "en".into());
     let mut provisions = Vec::new();
-    let (mut articles, mut preambles, mut items) = (0, 0, 0);
+    let mut labels = Labels::default();
     for (pid, p) in ordered(doc)? {
         let kind = ProvisionKind::parse(&get_str(doc, &p, "kind")?.unwrap_or_default());
-        let label = match kind {
-            ProvisionKind::Article => {
-                articles += 1;
-                items = 0;
-                format!("Article {articles}")
-            }
-            ProvisionKind::Preamble => {
-                preambles += 1;
-                format!("Preamble {preambles}")
-            }
-            ProvisionKind::Item => {
-                items += 1;
-                format!("({})", item_letter(items))
-            }
-        };
+        let label = labels.next(kind);
         let mut texts = BTreeMap::new();
         for l in &languages {
             texts.insert(l.clone(), text_of(doc, &p, l)?);
         }
-        let mut stale = BTreeMap::new();
-        for (l, s) in map_maps(doc, &p, "stale")? {
-            stale.insert(
-                l,
-                Stale {
-                    since_rev: counter(doc, &s, "since_rev")?,
-                    changed_lang: req_str(doc, &s, "lang")?,
-                    by: get_author(doc, &s, "by")?,
-                    at: req_str(doc, &s, "at")?,
-                },
-            );
-        }
+        let stale = stale_of(doc, &p)?;
         let comments = all_comments.iter().filter(|c| c.provision == pid).cloned().collect();
         provisions.push(Provision { id: pid, kind, label, texts, stale, comments });
     }
@@ -472,6 +447,53 @@ pub fn read_with(doc: &Automerge, recs: &Records, id: &str) -> Result<Draft> {
         updated_at: get_str(doc, &ROOT, "updated_at")?,
         version: version_of(doc),
     })
+}
+
+/// The labels provisions get in their order: "Article 2", "Preamble 1", and "(a)", "(b)" for the
+/// items of an article.
+#[derive(Default)]
+pub(crate) struct Labels {
+    articles: usize,
+    preambles: usize,
+    items: usize,
+}
+
+impl Labels {
+    /// The label of the next provision, of `kind`.
+    pub(crate) fn next(&mut self, kind: ProvisionKind) -> String {
+        match kind {
+            ProvisionKind::Article => {
+                self.articles += 1;
+                self.items = 0;
+                format!("Article {}", self.articles)
+            }
+            ProvisionKind::Preamble => {
+                self.preambles += 1;
+                format!("Preamble {}", self.preambles)
+            }
+            ProvisionKind::Item => {
+                self.items += 1;
+                format!("({})", item_letter(self.items))
+            }
+        }
+    }
+}
+
+/// A provision's stale marks, by the language they mark.
+pub(crate) fn stale_of(doc: &Automerge, p: &ObjId) -> Result<BTreeMap<String, Stale>> {
+    let mut stale = BTreeMap::new();
+    for (l, s) in map_maps(doc, p, "stale")? {
+        stale.insert(
+            l,
+            Stale {
+                since_rev: counter(doc, &s, "since_rev")?,
+                changed_lang: req_str(doc, &s, "lang")?,
+                by: get_author(doc, &s, "by")?,
+                at: req_str(doc, &s, "at")?,
+            },
+        );
+    }
+    Ok(stale)
 }
 
 fn item_letter(n: usize) -> String {

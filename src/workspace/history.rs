@@ -348,6 +348,19 @@ mod tests {
     use crate::workspace::draft::{self, NewDraft};
     use crate::workspace::testing::ctx;
 
+    /// A new draft of group "g" in English with `text`.
+    fn english(text: &str) -> NewDraft {
+        NewDraft {
+            group: "g".into(),
+            title: "T".into(),
+            lang: "en".into(),
+            text: text.into(),
+            languages: vec![],
+            parties: vec![],
+            titles: Default::default(),
+        }
+    }
+
     #[test]
     fn a_drafts_history_says_which_provision_and_language_each_change_wrote() {
         let mut d = Automerge::new();
@@ -379,16 +392,8 @@ mod tests {
 
     #[test]
     fn kept_steps_extended_by_new_and_concurrent_changes_are_the_steps_worked_out_anew() {
+        let new = english("Article 1. A.\n\nArticle 2. B.");
         let mut d = Automerge::new();
-        let new = NewDraft {
-            group: "g".into(),
-            title: "T".into(),
-            lang: "en".into(),
-            text: "Article 1. A.\n\nArticle 2. B.".into(),
-            languages: vec![],
-            parties: vec![],
-            titles: Default::default(),
-        };
         draft::create(&mut d, &ctx("ana", "cica"), &new).unwrap();
         let mut kept = KeptSteps::default();
         kept.update(&d, DocKind::Draft);
@@ -423,15 +428,7 @@ mod tests {
     #[test]
     fn a_provisions_texts_are_read_as_they_were_after_each_change() {
         let mut d = Automerge::new();
-        let new = NewDraft {
-            group: "g".into(),
-            title: "T".into(),
-            lang: "en".into(),
-            text: "Article 1. A.\n\nArticle 2. The Parties cooperate.".into(),
-            languages: vec![],
-            parties: vec![],
-            titles: Default::default(),
-        };
+        let new = english("Article 1. A.\n\nArticle 2. The Parties cooperate.");
         draft::create(&mut d, &ctx("ana", "cica"), &new).unwrap();
         let a2 = draft::read(&d, "").unwrap().provisions[1].id.clone();
         draft::set_provision_text(&mut d, &ctx("ivan", "sco-rats"), &a2, "ru", "Статья 2. Стороны сотрудничают.")

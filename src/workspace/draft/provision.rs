@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use automerge::Automerge;
 use serde::{Deserialize, Serialize};
 
-use super::{ProvisionKind, Stale, counter, item_letter, languages, ordered, text_of};
-use crate::workspace::util::{get_author, get_str, map_maps, req_str};
+use super::{Labels, ProvisionKind, Stale, languages, ordered, stale_of, text_of};
+use crate::workspace::util::get_str;
 use crate::workspace::{Result, WorkspaceError};
 
 /// One provision as it stands, with the draft's version it was read at.
@@ -40,24 +40,10 @@ pub fn read_provision(doc: &Automerge, id: &str, lang: Option<&str>) -> Result<P
     {
         return Err(WorkspaceError::Invalid { field: "lang", reason: format!("the draft has no language {l:?}") });
     }
-    let (mut articles, mut preambles, mut items) = (0, 0, 0);
+    let mut labels = Labels::default();
     for (number, (pid, p)) in ordered(doc)?.into_iter().enumerate() {
         let kind = ProvisionKind::parse(&get_str(doc, &p, "kind")?.unwrap_or_default());
-        let label = match kind {
-            ProvisionKind::Article => {
-                articles += 1;
-                items = 0;
-                format!("Article {articles}")
-            }
-            ProvisionKind::Preamble => {
-                preambles += 1;
-                format!("Preamble {preambles}")
-            }
-            ProvisionKind::Item => {
-                items += 1;
-                format!("({})", item_letter(items))
-            }
-        };
+        let label = labels.next(kind);
         if pid != id {
             continue;
         }
@@ -65,18 +51,7 @@ pub fn read_provision(doc: &Automerge, id: &str, lang: Option<&str>) -> Result<P
         for l in languages.iter().filter(|l| lang.is_none_or(|x| x == l.as_str())) {
             texts.insert(l.clone(), text_of(doc, &p, l)?);
         }
-        let mut stale = BTreeMap::new();
-        for (l, s) in map_maps(doc, &p, "stale")? {
-            stale.insert(
-                l,
-                Stale {
-                    since_rev: counter(doc, &s, "since_rev")?,
-                    changed_lang: req_str(doc, &s, "lang")?,
-                    by: get_author(doc, &s, "by")?,
-                    at: req_str(doc, &s, "at")?,
-                },
-            );
-        }
+        let stale = stale_of(doc, &p)?;
         return Ok(ProvisionAt {
             id: pid,
             kind,
