@@ -10,13 +10,16 @@
 //!   DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305), bound to the item's content
 //!   hash.
 //! - The provider signs the envelope (ids, provider, marking, encrypted title, chunk count,
-//!   SHA-256 of the ciphertext) with its Party signing key. The SHA-256 of the signed envelope
+//!   BLAKE3 of the ciphertext, SHA-256 for items sealed before: [`CiphertextHash`]) with its
+//!   Party signing key. The SHA-256 of the signed envelope
 //!   is the item's **content hash**, which consent grants name.
 //!
 //! Nothing here touches the disk: the engine stores only what these functions return.
 
+mod hash;
 mod ring_aead;
 
+use bytes::Bytes;
 use chacha20poly1305::Nonce;
 use chacha20poly1305::aead::{Aead, Payload};
 use ed25519_dalek::SigningKey;
@@ -26,6 +29,7 @@ use sha2::{Digest, Sha256};
 
 use crate::ids::{ItemId, PartyId, fill_random};
 use crate::signing::{self, SignatureError};
+pub use hash::{CiphertextHash, HashBeside, Hasher, check_parallel};
 pub use ring_aead::RingChaCha;
 
 /// Plaintext bytes per chunk.
@@ -66,9 +70,9 @@ pub struct Envelope {
     pub chunks: u32,
     /// Size of the plaintext body.
     pub plaintext_bytes: u64,
-    /// SHA-256 over every chunk's ciphertext, in order.
-    #[serde(with = "serde_bytes")]
-    pub ciphertext_hash: [u8; 32],
+    /// The hash of every chunk's ciphertext, in order: BLAKE3, or SHA-256 for items sealed
+    /// before it ([`CiphertextHash`]).
+    pub ciphertext_hash: CiphertextHash,
 }
 
 /// An envelope with the provider's signature.
@@ -181,7 +185,7 @@ pub struct Sealer {
     key: ItemKey,
     stream_nonce: [u8; 7],
     next: u32,
-    hasher: Sha256,
+    hasher: HashBeside,
     plaintext_bytes: u64,
 }
 
@@ -190,19 +194,29 @@ impl Sealer {
     pub fn new(item: ItemId) -> Self {
         let mut stream_nonce = [0u8; 7];
         fill_random(&mut stream_nonce);
-        Sealer { item, key: ItemKey::random(), stream_nonce, next: 0, hasher: Sha256::new(), plaintext_bytes: 0 }
+        Sealer {
+            item,
+            key: ItemKey::random(),
+            stream_nonce,
+            next: 0,
+            hasher: HashBeside::new(Hasher::new()),
+            plaintext_bytes: 0,
+        }
     }
 
-    /// Encrypts the next chunk; `last` marks the final one (which may be short or empty).
-    pub fn chunk(&mut self, plaintext: &[u8], last: bool) -> Result<Vec<u8>, VaultError> {
+    /// Encrypts the next chunk in place (its tag is appended); `last` marks the final one (which
+    /// may be short or empty). The ciphertext is hashed on a second core while the caller stores
+    /// it and the next chunk is encrypted.
+    pub fn chunk(&mut self, mut plaintext: Vec<u8>, last: bool) -> Result<Bytes, VaultError> {
         use aead_stream::{NewStream, StreamPrimitive};
         let stream = Stream::from_aead(self.key.cipher(), &self.stream_nonce.into());
-        let ct = stream
-            .encrypt(self.next, last, Payload { msg: plaintext, aad: &self.item.0 })
-            .map_err(|_| VaultError::Crypto { item: self.item, reason: "chunk encryption failed".into() })?;
-        self.hasher.update(&ct);
-        self.next += 1;
         self.plaintext_bytes += plaintext.len() as u64;
+        stream
+            .encrypt_in_place(self.next, last, &self.item.0, &mut plaintext)
+            .map_err(|_| VaultError::Crypto { item: self.item, reason: "chunk encryption failed".into() })?;
+        let ct = Bytes::from(plaintext);
+        self.hasher.push(ct.clone(), !last);
+        self.next += 1;
         Ok(ct)
     }
 
@@ -216,6 +230,10 @@ impl Sealer {
         title: &str,
         signing_key: &SigningKey,
     ) -> Result<(SignedEnvelope, ItemKey), VaultError> {
+        let ciphertext_hash = self
+            .hasher
+            .finish()
+            .ok_or_else(|| VaultError::Crypto { item: self.item, reason: "the hashing thread failed".into() })?;
         let mut title_nonce = [0u8; 12];
         fill_random(&mut title_nonce);
         let title_ct = self
@@ -234,7 +252,7 @@ impl Sealer {
             stream_nonce: self.stream_nonce,
             chunks: self.next,
             plaintext_bytes: self.plaintext_bytes,
-            ciphertext_hash: self.hasher.finalize().into(),
+            ciphertext_hash,
         };
         let signature = signing::sign(signing_key, ENVELOPE_DOMAIN, &envelope)
             .map_err(|source| VaultError::Signature { item: self.item, source })?;
@@ -301,19 +319,25 @@ fn wrap_info(item: ItemId) -> Vec<u8> {
     v
 }
 
-/// Decrypts chunk `index` of an item.
-pub fn open_chunk(key: &ItemKey, env: &Envelope, index: u32, ciphertext: &[u8]) -> Result<Vec<u8>, VaultError> {
-    use aead_stream::{NewStream, StreamPrimitive};
+/// Decrypts chunk `index` of an item, in place. This checks the chunk alone: a reader checks the
+/// whole ciphertext against the signed hash first ([`check_parallel`]).
+pub fn open_chunk(key: &ItemKey, env: &Envelope, index: u32, ciphertext: Vec<u8>) -> Result<Vec<u8>, VaultError> {
+    use aead_stream::NewStream;
+    decrypt_chunk(&Stream::from_aead(key.cipher(), &env.stream_nonce.into()), env, index, ciphertext)
+}
+
+fn decrypt_chunk(stream: &Stream, env: &Envelope, index: u32, mut buf: Vec<u8>) -> Result<Vec<u8>, VaultError> {
+    use aead_stream::StreamPrimitive;
     if index >= env.chunks {
         return Err(VaultError::Tampered {
             item: env.item,
             what: format!("chunk {index} (beyond the {} signed)", env.chunks),
         });
     }
-    let stream = Stream::from_aead(key.cipher(), &env.stream_nonce.into());
     stream
-        .decrypt(index, index + 1 == env.chunks, Payload { msg: ciphertext, aad: &env.item.0 })
-        .map_err(|_| VaultError::Tampered { item: env.item, what: format!("chunk {index}") })
+        .decrypt_in_place(index, index + 1 == env.chunks, &env.item.0, &mut buf)
+        .map_err(|_| VaultError::Tampered { item: env.item, what: format!("chunk {index}") })?;
+    Ok(buf)
 }
 
 /// Separates the title from the file name in an item's sealed label: a control character, which
@@ -358,14 +382,13 @@ fn open_raw_title(key: &ItemKey, env: &Envelope) -> Result<String, VaultError> {
 
 /// Checks that `chunks` (every ciphertext, in order) are what the provider signed.
 pub fn check_ciphertext<'a>(env: &Envelope, chunks: impl IntoIterator<Item = &'a [u8]>) -> Result<(), VaultError> {
-    let mut h = Sha256::new();
+    let mut h = Hasher::like(&env.ciphertext_hash);
     let mut n = 0u32;
     for c in chunks {
         h.update(c);
         n += 1;
     }
-    let digest: [u8; 32] = h.finalize().into();
-    if n != env.chunks || digest != env.ciphertext_hash {
+    if n != env.chunks || h.finish() != env.ciphertext_hash {
         return Err(VaultError::HashMismatch { item: env.item });
     }
     Ok(())
@@ -381,7 +404,7 @@ mod tests {
         let parts: Vec<&[u8]> = if body.is_empty() { vec![&[][..]] } else { body.chunks(chunk).collect() };
         let mut cts = Vec::new();
         for (i, p) in parts.iter().enumerate() {
-            cts.push(s.chunk(p, i + 1 == parts.len()).unwrap());
+            cts.push(s.chunk(p.to_vec(), i + 1 == parts.len()).unwrap().to_vec());
         }
         let (env, key) = s
             .finish(
@@ -408,7 +431,7 @@ mod tests {
         let opened = open_key(&wrap, &env, &secret).unwrap();
         let mut got = Vec::new();
         for (i, c) in cts.iter().enumerate() {
-            got.extend(open_chunk(&opened, &env.envelope, i as u32, c).unwrap());
+            got.extend(open_chunk(&opened, &env.envelope, i as u32, c.clone()).unwrap());
         }
         assert_eq!(got, body);
         assert_eq!(open_title(&opened, &env.envelope).unwrap(), "List of entities");
@@ -428,13 +451,13 @@ mod tests {
         assert!(env.verify(&SigningKey::from_bytes(&[4; 32]).verifying_key().to_bytes()).is_err());
         // A flipped byte, swapped chunks, a cut-short item.
         cts[1][10] ^= 1;
-        assert!(open_chunk(&key, &env.envelope, 1, &cts[1]).is_err());
+        assert!(open_chunk(&key, &env.envelope, 1, cts[1].clone()).is_err());
         assert!(check_ciphertext(&env.envelope, cts.iter().map(Vec::as_slice)).is_err());
         cts[1][10] ^= 1;
-        assert!(open_chunk(&key, &env.envelope, 0, &cts[1]).is_err(), "reordered");
+        assert!(open_chunk(&key, &env.envelope, 0, cts[1].clone()).is_err(), "reordered");
         let mut short = env.envelope.clone();
         short.chunks = 2;
-        assert!(open_chunk(&key, &short, 1, &cts[1]).is_err(), "a middle chunk cannot pass as the last");
+        assert!(open_chunk(&key, &short, 1, cts[1].clone()).is_err(), "a middle chunk cannot pass as the last");
         // A key wrap opened by the wrong Party, or for another item's content hash.
         let wrap = seal_key(&key, &env, &"sco-rats".parse().unwrap(), &sealing_public(&[9; 32]).unwrap()).unwrap();
         assert!(open_key(&wrap, &env, &[10; 32]).is_err());
@@ -445,7 +468,7 @@ mod tests {
     fn a_file_name_is_sealed_with_the_title_and_read_apart() {
         let sk = SigningKey::from_bytes(&[3; 32]);
         let mut s = Sealer::new(ItemId::random());
-        s.chunk(b"x", true).unwrap();
+        s.chunk(b"x".to_vec(), true).unwrap();
         let l = label("Список", Some("список организаций.xlsx")).unwrap();
         let (env, key) = s.finish("cica".parse().unwrap(), "t".into(), "TLP:AMBER".into(), None, &l, &sk).unwrap();
         let (title, file) = open_label(&key, &env.envelope).unwrap();
@@ -475,7 +498,7 @@ mod tests {
         let mut got = Vec::new();
         for (i, part) in body.chunks(1000).enumerate() {
             let ct = old.encrypt(i as u32, i == 2, Payload { msg: part, aad: &e.item.0 }).unwrap();
-            got.extend(open_chunk(&key, &e, i as u32, &ct).unwrap());
+            got.extend(open_chunk(&key, &e, i as u32, ct).unwrap());
         }
         assert_eq!(got, body);
         let title = ChaCha20Poly1305::new(&Key::from(key.0))
@@ -489,6 +512,75 @@ mod tests {
     fn an_empty_item_has_one_empty_chunk() {
         let (env, key, cts, _) = provide(b"", 10);
         assert_eq!(env.envelope.chunks, 1);
-        assert!(open_chunk(&key, &env.envelope, 0, &cts[0]).unwrap().is_empty());
+        assert!(open_chunk(&key, &env.envelope, 0, cts[0].clone()).unwrap().is_empty());
+        assert!(read(&key, &env.envelope, cts).unwrap().is_empty());
+    }
+
+    /// Reads a whole item as the node serves it: the whole ciphertext checked, then each chunk.
+    fn read(key: &ItemKey, env: &Envelope, cts: Vec<Vec<u8>>) -> Result<Vec<u8>, VaultError> {
+        let n = cts.len() as u32;
+        let whole = check_parallel(&env.ciphertext_hash, n, |i| Ok::<_, ()>(cts[i as usize].clone())) == Ok(true);
+        if n != env.chunks || !whole {
+            return Err(VaultError::HashMismatch { item: env.item });
+        }
+        let mut got = Vec::new();
+        for (i, c) in cts.into_iter().enumerate() {
+            got.extend(open_chunk(key, env, i as u32, c)?);
+        }
+        Ok(got)
+    }
+
+    #[test]
+    fn a_new_item_is_hashed_with_blake3_and_checked_on_every_core() {
+        let body: Vec<u8> = (0..5000u32).map(|i| (i % 249) as u8).collect();
+        let (env, key, cts, _) = provide(&body, 1000);
+        assert!(matches!(env.envelope.ciphertext_hash, CiphertextHash::Blake3(_)));
+        let mut h = blake3::Hasher::new();
+        cts.iter().for_each(|c| {
+            h.update(blake3::hash(c).as_bytes());
+        });
+        assert_eq!(env.envelope.ciphertext_hash, CiphertextHash::Blake3(*h.finalize().as_bytes()));
+        check_ciphertext(&env.envelope, cts.iter().map(Vec::as_slice)).unwrap();
+        assert_eq!(read(&key, &env.envelope, cts.clone()).unwrap(), body);
+        // One chunk only: hashed in place.
+        let (env1, key1, cts1, _) = provide(&body, 10_000);
+        assert_eq!(read(&key1, &env1.envelope, cts1).unwrap(), body);
+    }
+
+    #[test]
+    fn a_key_holder_swapping_a_chunk_is_caught_by_the_signed_hash() {
+        // Whoever holds the item key (a Party it was sealed to) can encrypt other bytes that pass
+        // the chunk's AEAD check. Only the provider's signed hash tells them apart.
+        use aead_stream::{NewStream, StreamPrimitive};
+        let body = vec![1u8; 3000];
+        let (env, key, mut cts, _) = provide(&body, 1000);
+        let stream = Stream::from_aead(key.cipher(), &env.envelope.stream_nonce.into());
+        cts[0] = stream.encrypt(0, false, Payload { msg: &[2u8; 1000], aad: &env.envelope.item.0 }).unwrap();
+        assert_eq!(open_chunk(&key, &env.envelope, 0, cts[0].clone()).unwrap(), vec![2u8; 1000], "the AEAD passes");
+        assert!(check_ciphertext(&env.envelope, cts.iter().map(Vec::as_slice)).is_err());
+        assert!(matches!(read(&key, &env.envelope, cts), Err(VaultError::HashMismatch { .. })));
+    }
+
+    #[test]
+    fn an_item_hashed_with_sha256_before_still_verifies_and_reads() {
+        // An envelope as items were sealed before BLAKE3: its ciphertext hash is SHA-256, and its
+        // signed bytes are what they were (a 32-byte field).
+        let sk = SigningKey::from_bytes(&[3; 32]);
+        let body = vec![4u8; 2500];
+        let (env, key, cts, _) = provide(&body, 1000);
+        let mut e = env.envelope.clone();
+        let mut h = Sha256::new();
+        cts.iter().for_each(|c| h.update(c));
+        e.ciphertext_hash = CiphertextHash::Sha256(h.finalize().into());
+        let signature = signing::sign(&sk, ENVELOPE_DOMAIN, &e).unwrap();
+        let old = SignedEnvelope { envelope: e.clone(), signature };
+        old.verify(&sk.verifying_key().to_bytes()).unwrap();
+        check_ciphertext(&old.envelope, cts.iter().map(Vec::as_slice)).unwrap();
+        assert_eq!(read(&key, &old.envelope, cts).unwrap(), body);
+        // The algorithm is signed: calling a SHA-256 digest a BLAKE3 one breaks the signature.
+        let CiphertextHash::Sha256(d) = e.ciphertext_hash else { unreachable!() };
+        let mut swapped = old.clone();
+        swapped.envelope.ciphertext_hash = CiphertextHash::Blake3(d);
+        assert!(swapped.verify(&sk.verifying_key().to_bytes()).is_err());
     }
 }

@@ -62,7 +62,7 @@ struct Item {
 
 fn item(cica: &SigningKey, body: &[u8]) -> Item {
     let mut s = Sealer::new(ItemId::random());
-    let ct = s.chunk(body, true).unwrap();
+    let ct = s.chunk(body.to_vec(), true).unwrap().to_vec();
     let (env, key) = s
         .finish("cica".parse().unwrap(), Utc::now().to_rfc3339(), "RESTRICTED".into(), None, "Attack target", cica)
         .unwrap();
@@ -193,7 +193,7 @@ async fn a_third_party_accepts_an_item_only_under_a_valid_grant_for_it() {
             let id = good.env.envelope.item;
             move |c| {
                 let (env, key) = c.item_open(id, "analyst")?;
-                Ok(vault::open_chunk(&key, &env.envelope, 0, &c.item_chunk(id, 0)?).unwrap())
+                Ok(vault::open_chunk(&key, &env.envelope, 0, c.item_chunk(id, 0)?).unwrap())
             }
         })
         .await
@@ -284,7 +284,7 @@ async fn a_third_party_asking_for_an_item_it_was_not_granted_gets_nothing() {
         .write(move |c| {
             let mut s = Sealer::new(id);
             let ct = s
-                .chunk(b"not for x-org", true)
+                .chunk(b"not for x-org".to_vec(), true)
                 .map_err(|e| liaison::engine::EngineError::Vault(std::sync::Arc::new(e)))?;
             c.item_stage_chunk(id, 0, ct);
             c.item_finish(s, "Not granted", "RESTRICTED".into(), None, "officer")

@@ -500,13 +500,13 @@ fn signed_record_unsigned() -> impl Strategy<Value = SignedRecord> {
 fn envelope() -> impl Strategy<Value = SignedEnvelope> {
     (
         (arr16(), party(), text(), text(), prop::option::of(text())),
-        (any::<[u8; 12]>(), bytes(64), any::<[u8; 7]>(), any::<u32>(), any::<u64>(), arr32()),
+        (any::<[u8; 12]>(), bytes(64), any::<[u8; 7]>(), any::<u32>(), any::<u64>(), (arr32(), any::<bool>())),
         arr64(),
     )
         .prop_map(
             |(
                 (item, provider, created_at, marking, mandate),
-                (title_nonce, title_ct, stream_nonce, chunks, plaintext_bytes, ciphertext_hash),
+                (title_nonce, title_ct, stream_nonce, chunks, plaintext_bytes, (digest, blake3)),
                 signature,
             )| SignedEnvelope {
                 envelope: Envelope {
@@ -520,7 +520,11 @@ fn envelope() -> impl Strategy<Value = SignedEnvelope> {
                     stream_nonce,
                     chunks,
                     plaintext_bytes,
-                    ciphertext_hash,
+                    ciphertext_hash: if blake3 {
+                        liaison::vault::CiphertextHash::Blake3(digest)
+                    } else {
+                        liaison::vault::CiphertextHash::Sha256(digest)
+                    },
                 },
                 signature,
             },
@@ -1290,7 +1294,7 @@ fn items() -> &'static [Item] {
                 let parts: Vec<&[u8]> = if body.is_empty() { vec![&[][..]] } else { body.chunks(500).collect() };
                 let mut chunks = Vec::new();
                 for (i, p) in parts.iter().enumerate() {
-                    chunks.push(s.chunk(p, i + 1 == parts.len()).expect("chunk"));
+                    chunks.push(s.chunk(p.to_vec(), i + 1 == parts.len()).expect("chunk").to_vec());
                 }
                 let mandate = (n % 2 == 0).then(|| "MS-1".to_string());
                 let (env, key) = s
@@ -1361,19 +1365,19 @@ fn envelopes_and_wraps_mutated() {
                 prop_assert_eq!(vault::open_title(&key, &env.envelope).expect("title"), "List of entities");
                 let mut body = Vec::new();
                 for (i, c) in it.chunks.iter().enumerate() {
-                    body.extend(vault::open_chunk(&key, &env.envelope, i as u32, c).expect("chunk"));
+                    body.extend(vault::open_chunk(&key, &env.envelope, i as u32, c.clone()).expect("chunk"));
                 }
                 prop_assert_eq!(&body, &it.body);
                 // Mutated ciphertext, in any chunk: refused, never a panic.
                 let i = ms_env.len() % it.chunks.len();
                 let bad = mutate(&it.chunks[i], &ms_wrap);
                 if bad != it.chunks[i] {
-                    prop_assert!(vault::open_chunk(&key, &env.envelope, i as u32, &bad).is_err());
+                    prop_assert!(vault::open_chunk(&key, &env.envelope, i as u32, bad.clone()).is_err());
                     let mut all = it.chunks.clone();
                     all[i] = bad;
                     prop_assert!(vault::check_ciphertext(&env.envelope, all.iter().map(Vec::as_slice)).is_err());
                 }
-                prop_assert!(vault::open_chunk(&key, &env.envelope, u32::MAX, &it.chunks[0]).is_err());
+                prop_assert!(vault::open_chunk(&key, &env.envelope, u32::MAX, it.chunks[0].clone()).is_err());
             }
             Ok(())
         },
@@ -1400,8 +1404,8 @@ fn envelopes_and_wraps_structured() {
             prop_assert!(vault::open_key(&it.wrap, &env, &it.secret).is_err());
             // The right key against random chunk indexes, chunk counts and ciphertext.
             let key = vault::open_key(&it.wrap, &it.env, &it.secret).expect("the real wrap opens");
-            prop_assert!(vault::open_chunk(&key, &env.envelope, index, &data).is_err());
-            prop_assert!(vault::open_chunk(&key, &it.env.envelope, index, &data).is_err());
+            prop_assert!(vault::open_chunk(&key, &env.envelope, index, data.clone()).is_err());
+            prop_assert!(vault::open_chunk(&key, &it.env.envelope, index, data.clone()).is_err());
             prop_assert!(vault::open_title(&key, &env.envelope).is_err());
             prop_assert!(vault::check_ciphertext(&env.envelope, [data.as_slice()]).is_err());
             Ok(())

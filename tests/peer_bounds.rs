@@ -340,8 +340,9 @@ async fn a_peer_creates_no_more_documents_than_its_quota_even_after_a_restart() 
 /// short last one.
 fn sco_item(h: &Hostile, full: usize) -> (SignedEnvelope, Vec<Vec<u8>>) {
     let mut s = Sealer::new(ItemId::random());
-    let mut cts: Vec<Vec<u8>> = (0..full).map(|i| s.chunk(&vec![i as u8; CHUNK_BYTES], false).unwrap()).collect();
-    cts.push(s.chunk(b"the end", true).unwrap());
+    let mut cts: Vec<Vec<u8>> =
+        (0..full).map(|i| s.chunk(vec![i as u8; CHUNK_BYTES], false).unwrap().to_vec()).collect();
+    cts.push(s.chunk(b"the end".to_vec(), true).unwrap().to_vec());
     let (env, _) = s
         .finish("sco-rats".parse().unwrap(), Utc::now().to_rfc3339(), "RESTRICTED".into(), None, "t", &h.party_key)
         .unwrap();

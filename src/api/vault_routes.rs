@@ -140,7 +140,7 @@ pub async fn content(State(s): State<AppState>, o: OfficerName, Path(id): Path<S
             }
             let item = e.item;
             let r = match engine.read(move |c| c.item_chunk(item, i)).await {
-                Ok(ct) => vault::open_chunk(&key, &e, i, &ct)
+                Ok(ct) => vault::open_chunk(&key, &e, i, ct)
                     .map(Bytes::from)
                     .map_err(|e| std::io::Error::other(e.to_string())),
                 Err(err) => Err(std::io::Error::other(err.to_string())),

@@ -13,7 +13,6 @@ use std::collections::{HashMap, HashSet};
 use chrono::Utc;
 use libp2p::PeerId;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::Refusal;
 use super::{Core, EngineError, audit_log};
@@ -43,7 +42,7 @@ pub(super) struct Incoming {
     wraps: Vec<KeyWrap>,
     grant: Option<SignedRecord>,
     next: u32,
-    hasher: Sha256,
+    hasher: crate::vault::Hasher,
     /// We have it already: take the chunks off the wire and drop them.
     skip: bool,
 }
@@ -119,7 +118,7 @@ fn err(e: VaultError) -> EngineError {
 // ---- provision ----
 
 /// Stores one encrypted chunk of an upload in progress.
-pub(super) fn stage_chunk(core: &mut Core, item: ItemId, index: u32, ciphertext: Vec<u8>) {
+pub(super) fn stage_chunk(core: &mut Core, item: ItemId, index: u32, ciphertext: bytes::Bytes) {
     core.round.writes.push(Box::new(move |w| w.put_item_chunk(item, index, &ciphertext)));
 }
 
@@ -287,18 +286,13 @@ pub(super) fn open(core: &mut Core, id: ItemId, officer: &str) -> Result<(Signed
     let pk = provider_key(core, provider)
         .ok_or_else(|| EngineError::from(Refusal::ProviderUnknown { item: id, provider: provider.clone() }))?;
     item.envelope.verify(&pk).map_err(err)?;
-    // The whole ciphertext must be what the provider signed before any of it is decrypted.
-    let mut h = Sha256::new();
-    for i in 0..item.envelope.envelope.chunks {
-        let c = core
-            .store
-            .item_chunk(id, i)
-            .map_err(store_err)?
-            .ok_or_else(|| err(VaultError::HashMismatch { item: id }))?;
-        h.update(&c);
-    }
-    let digest: [u8; 32] = h.finalize().into();
-    if digest != item.envelope.envelope.ciphertext_hash {
+    // The whole ciphertext must be what the provider signed before any of it is decrypted (on
+    // every core for BLAKE3 items: 100 MiB in about 8 ms here).
+    let e = &item.envelope.envelope;
+    let whole = vault::check_parallel(&e.ciphertext_hash, e.chunks, |i| {
+        core.store.item_chunk(id, i).map_err(store_err)?.ok_or_else(|| err(VaultError::HashMismatch { item: id }))
+    })?;
+    if !whole {
         return Err(err(VaultError::HashMismatch { item: id }));
     }
     if super::consent::grant_lapsed(core, item.grant) {
@@ -384,7 +378,7 @@ pub(super) fn cleanup(core: &mut Core) {
 
 impl Core {
     /// Stores one encrypted chunk of an upload in progress.
-    pub fn item_stage_chunk(&mut self, item: ItemId, index: u32, ciphertext: Vec<u8>) {
+    pub fn item_stage_chunk(&mut self, item: ItemId, index: u32, ciphertext: bytes::Bytes) {
         stage_chunk(self, item, index, ciphertext);
     }
 

@@ -142,7 +142,7 @@ where
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
     let mut index = 0u32;
     let mut total = 0u64;
-    let seal = |sealer: &mut Sealer, buf: &[u8], last: bool| {
+    let seal = |sealer: &mut Sealer, buf: Vec<u8>, last: bool| {
         sealer.chunk(buf, last).map_err(|e| ShareRefusal::Failed(EngineError::Vault(std::sync::Arc::new(e))))
     };
     while let Some(piece) = body.next().await {
@@ -155,18 +155,20 @@ where
         buf.extend_from_slice(piece);
         // A full chunk with more data after it is certainly not the last one.
         while buf.len() > CHUNK_BYTES {
-            let rest = buf.split_off(CHUNK_BYTES);
-            let ct = seal(sealer, &buf, false)?;
-            buf = rest;
+            // The chunk is encrypted in its own buffer; the rest starts the next one.
+            let mut rest = Vec::with_capacity(CHUNK_BYTES + 64 * 1024);
+            rest.extend_from_slice(&buf[CHUNK_BYTES..]);
+            buf.truncate(CHUNK_BYTES);
+            let ct = seal(sealer, std::mem::replace(&mut buf, rest), false)?;
             stage(engine, item, index, ct).await?;
             index += 1;
         }
     }
-    let ct = seal(sealer, &buf, true)?;
+    let ct = seal(sealer, buf, true)?;
     stage(engine, item, index, ct).await
 }
 
-async fn stage(engine: &EngineHandle, item: ItemId, index: u32, ct: Vec<u8>) -> Result<(), ShareRefusal> {
+async fn stage(engine: &EngineHandle, item: ItemId, index: u32, ct: bytes::Bytes) -> Result<(), ShareRefusal> {
     engine
         .write(move |c| {
             c.item_stage_chunk(item, index, ct);

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 use libp2p::PeerId;
-use sha2::{Digest, Sha256};
 
 use super::{Incoming, facts, our_key};
 use crate::audit::Event;
@@ -362,10 +361,10 @@ pub(in crate::engine) fn on_offer(
     // An item its provider deleted is not taken again (a holder that was away may still offer it).
     let have = core.store.item(item).map_err(|e| Violation(e.to_string()))?.is_some_and(|i| i.complete)
         || consent::deleted(core, item);
-    core.items.incoming.insert(
-        item,
-        Incoming { from: peer, envelope: *envelope, wraps, grant, next: 0, hasher: Sha256::new(), skip: have },
-    );
+    let hasher = crate::vault::Hasher::like(&envelope.envelope.ciphertext_hash);
+    core.items
+        .incoming
+        .insert(item, Incoming { from: peer, envelope: *envelope, wraps, grant, next: 0, hasher, skip: have });
     if !have {
         core.round.writes.push(Box::new(move |w| w.drop_item_chunks(item)));
     }
@@ -406,8 +405,7 @@ pub(in crate::engine) fn on_chunk(
         return Ok(());
     }
     let Some(inc) = core.items.incoming.remove(&item) else { return Ok(()) };
-    let digest: [u8; 32] = inc.hasher.finalize().into();
-    if digest != inc.envelope.envelope.ciphertext_hash {
+    if inc.hasher.finish() != inc.envelope.envelope.ciphertext_hash {
         core.round.writes.push(Box::new(move |w| w.drop_item_chunks(item)));
         return Err(refuse(core, peer, item, "its ciphertext does not match the signed envelope".into()));
     }
