@@ -257,6 +257,10 @@ fn left_out(rel: &str) -> bool {
         || rel.starts_with(&format!("{}/", crate::store::STORE_DIR))
         || rel.contains("-backup-")
         || rel.starts_with(&format!("{ACCOUNTS_FILE}."))
+        // The search index is made from the documents: a restored node builds it again at its
+        // first start, and its files change under the indexer while a running node is copied.
+        || rel == crate::node::SEARCH_DIR
+        || rel.starts_with(&format!("{}/", crate::node::SEARCH_DIR))
 }
 
 /// Lists `root`'s regular files (relative paths, sorted), skipping what `skip` says.

@@ -476,14 +476,15 @@ impl Core {
         let vault_changed = !round.writes.is_empty() || !sealed.is_empty();
         let writes = round.writes;
         let t0 = std::time::Instant::now();
+        // Summaries the reader computed are written with the next commit that writes anyway.
+        let sums = if needs_write { summaries::to_write(&self.summaries) } else { Vec::new() };
         let result = if needs_write {
             let docs = &mut self.docs;
             let peers = &self.peers;
             let auth = &mut self.auth;
-            let sums = &self.summaries;
             self.store.write(|w| {
                 let out = docs.persist(w)?;
-                summaries::persist(sums, w)?;
+                summaries::put(&sums, w)?;
                 auth.persist(w)?;
                 for (peer, doc) in &round.sync_dirty {
                     if let Some(state) = peers.state_bytes(peer, *doc) {
@@ -511,7 +512,7 @@ impl Core {
                 let mut what = changes::of_round(&mut self.docs, &self.store, &changed);
                 self.docs.committed(pending);
                 self.auth.committed();
-                summaries::written(&mut self.summaries);
+                summaries::written(&self.summaries, &sums);
                 if let Some(h) = sealed.head() {
                     self.metrics.audit_entries.set(h.len as i64);
                 }
@@ -569,7 +570,6 @@ impl Core {
         if dispatch::flush_all(self) {
             status::mark_stale(self);
         }
-        summaries::refresh(self, None, Some(summaries::ROUND_BUDGET));
     }
 
     fn shutdown(&mut self) {

@@ -22,7 +22,7 @@ use protocol::{Batch, Reply};
 
 #[doc(hidden)]
 pub use codec::{SyncCodec, Wire}; // for the decoder fuzz tests (tests/fuzz_decoders.rs)
-pub use swarm::{NetError, NetOptions, spawn};
+pub use swarm::{NetError, NetOptions, NetThread, spawn};
 
 /// Capacity of the channel of [`NetEvent`]s. A full channel holds the swarm until there is room
 /// (backpressure); a peer has at most one batch of its own in it (a second one before the first

@@ -103,7 +103,7 @@ pub struct Node {
     data_dir: PathBuf,
     net: mpsc::Sender<NetCmd>,
     engine_thread: Option<std::thread::JoinHandle<()>>,
-    net_task: tokio::task::JoinHandle<()>,
+    net_task: tokio::sync::oneshot::Receiver<()>,
     /// Hands the network's events to the engine (see [`forward_net_events`]).
     net_forward: tokio::task::JoinHandle<()>,
     api_task: tokio::task::JoinHandle<()>,
@@ -185,11 +185,11 @@ impl Node {
             external: config.network.external_addrs.clone(),
         };
         let (net_events, net_events_rx) = mpsc::channel::<NetEvent>(net::EVENT_CAPACITY);
-        let net_forward = tokio::spawn(forward_net_events(net_events_rx, engine_tx));
-        let (listen, net_task) = match net::spawn(net_opts, net_rx, net_events).await {
-            Ok(x) => x,
+        let (listen, net_task, net_forward) = match net::spawn(net_opts, net_rx, net_events).await {
+            // On the network's own thread: a peer's batch reaches the engine without waiting for
+            // a worker of the API's runtime.
+            Ok(n) => (n.bound, n.task, n.runtime.spawn(forward_net_events(net_events_rx, engine_tx))),
             Err(e) => {
-                net_forward.abort();
                 engine.shutdown().await;
                 let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
                 return Err(e.into());

@@ -142,6 +142,8 @@ fn a_node_lost_after_a_backup_is_restored_and_catches_up_with_its_peer() {
     }
     assert_eq!(mode(&dir.join("keys")), 0o700);
     assert!(leftovers(tmp.path()).is_empty(), "{:?}", leftovers(tmp.path()));
+    // The search index is made from the documents: left out, and built again at the start.
+    assert!(!dir.join("search").exists(), "the search index was restored");
     let mut r = Node::adopt("A-restored", tmp, dir);
     r.start();
     assert_eq!(r.peer_id(), peer_a, "the restored node is not the same node");
@@ -153,6 +155,11 @@ fn a_node_lost_after_a_backup_is_restored_and_catches_up_with_its_peer() {
         in_sync_with(&b.status(), &peer_a)
     });
     audit_verifies(&r);
+    let hits = r.json(&["search", "Before the backup", "--json"]);
+    assert!(
+        hits["hits"].as_array().unwrap().iter().any(|h| h["doc"] == before.as_str()),
+        "search after restore: {hits}"
+    );
     assert_eq!(login(&r, "Anna Petrova", &password), 200, "an account made before the backup logs in");
     // And it edits again, under a new actor: B takes its changes.
     let again = meeting(&r, "After the restore");

@@ -82,6 +82,10 @@ async fn pages_and_status_are_answered_while_the_engine_is_held_and_show_every_a
         .to_string();
     let before = api.get("/api/status").await;
     let docs_before = before["documents_total"].as_u64().unwrap();
+    // An edit just before the hold: the draft's summary is stale, and the lists compute it on the
+    // reader's threads, not the engine's.
+    let chars = api.get(&format!("/api/drafts/{draft}")).await["text"].as_str().unwrap().chars().count();
+    api.post(&format!("/api/drafts/{draft}/splice"), json!({ "pos": 0, "insert": "Ω " })).await;
 
     // Hold the engine, then send a write: it waits behind the held job.
     api.post("/api/test/stall", json!({})).await;
@@ -105,6 +109,13 @@ async fn pages_and_status_are_answered_while_the_engine_is_held_and_show_every_a
     api.get(&format!("/api/threads/{thread}/history")).await;
     let docs = api.get("/api/docs").await;
     assert!(docs.as_array().unwrap().iter().any(|x| x["id"] == draft.as_str()), "{docs}");
+    let drafts = api.get("/api/drafts").await;
+    let listed = drafts.as_array().unwrap().iter().find(|x| x["id"] == draft.as_str()).cloned();
+    assert_eq!(listed.as_ref().and_then(|d| d["chars"].as_u64()), Some(chars as u64 + 2), "{drafts}");
+    let meetings = api.get("/api/meetings").await;
+    assert!(meetings.as_array().unwrap().iter().any(|x| x["id"] == meeting.as_str()), "{meetings}");
+    let threads = api.get("/api/threads").await;
+    assert!(threads.as_array().unwrap().iter().any(|x| x["id"] == thread.as_str()), "{threads}");
     let held = api.get("/api/status").await;
     assert_eq!(held["documents_total"].as_u64(), Some(docs_before), "{held}");
     // An unknown or ambiguous id is still told apart, without the engine.

@@ -160,15 +160,23 @@ impl Serialize for Row {
 pub async fn rows(s: &AppState, kind: DocKind, q: &ListQuery) -> Result<Vec<Row>, ListError> {
     let ids = parse_ids(q).map_err(ListError::Refused)?;
     let index = s.engine.summaries();
-    if index.is_stale(kind, ids.as_ref()) {
-        s.engine
-            .read(move |c| {
-                crate::engine::summaries::refresh_kind(c, kind);
-                Ok(())
-            })
-            .await?;
+    if !index.is_stale(kind, ids.as_ref()) {
+        return Ok(index.entries(kind, ids.as_ref()).into_iter().map(Row::Kept).collect());
     }
-    Ok(index.entries(kind, ids.as_ref()).into_iter().map(Row::Kept).collect())
+    // Computed on the reader's threads from the last commit; what it computed is what this list
+    // shows, even when a change committed meanwhile keeps the index's mark.
+    let (ix, want) = (index.clone(), ids.clone());
+    let (mut fresh, _) = s
+        .engine
+        .view(move |v| crate::engine::summaries::refresh_in_view(&ix, v, Some(kind), want.as_ref(), None))
+        .await?;
+    let mut rows: Vec<Row> = index
+        .entries(kind, ids.as_ref())
+        .into_iter()
+        .map(|e| Row::Kept(e.id().and_then(|id| fresh.remove(&id)).unwrap_or(e)))
+        .collect();
+    rows.extend(fresh.into_values().filter(|e| e.kind() == kind).map(Row::Kept));
+    Ok(rows)
 }
 
 /// Fills in the attachments of the meetings that have any, for the caller's role (as

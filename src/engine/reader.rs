@@ -62,6 +62,9 @@ pub struct Reader {
     /// The status the engine published last.
     pub(super) status: status::Board,
     permits: tokio::sync::Semaphore,
+    /// Background reads (the search index, summaries kept up): one at a time, and never one of
+    /// the pages' `permits`, so that an officer's page never waits behind them.
+    background: tokio::sync::Semaphore,
     /// Documents loaded whole from the store (a miss, or a copy that could not catch up).
     pub full_loads: AtomicU64,
     /// Cached copies brought up to date with the chunks committed since.
@@ -132,6 +135,7 @@ impl Reader {
             ctx: RwLock::new(Arc::new(ctx)),
             status: status::Board::default(),
             permits: tokio::sync::Semaphore::new(READ_THREADS),
+            background: tokio::sync::Semaphore::new(1),
             full_loads: AtomicU64::new(0),
             caught_up: AtomicU64::new(0),
             steps: Mutex::new(HashMap::new()),
@@ -160,6 +164,16 @@ impl EngineHandle {
         f: impl FnOnce(&mut View<'_>) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<T, EngineError> {
         let _permit = self.reader.permits.acquire().await.map_err(|_| EngineError::Stopped)?;
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || reader.view_blocking(f)).await.map_err(|_| EngineError::Stopped)?
+    }
+
+    /// As [`view`](Self::view), for work no one waits on: on a thread of its own, one at a time.
+    pub async fn view_background<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut View<'_>) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let _permit = self.reader.background.acquire().await.map_err(|_| EngineError::Stopped)?;
         let reader = self.reader.clone();
         tokio::task::spawn_blocking(move || reader.view_blocking(f)).await.map_err(|_| EngineError::Stopped)?
     }
@@ -293,10 +307,7 @@ pub struct View<'r> {
 
 impl Drop for View<'_> {
     fn drop(&mut self) {
-        let mut cache = self.reader.cache.lock().unwrap_or_else(|e| e.into_inner());
-        for (id, c) in self.held.drain() {
-            cache.put(id, c);
-        }
+        self.release();
     }
 }
 
@@ -417,8 +428,42 @@ impl View<'_> {
         Ok(out)
     }
 
+    /// A document's committed metadata (kind, heads), if it is held.
+    pub fn meta(&self, id: DocId) -> Result<Option<DocMeta>, EngineError> {
+        self.tx.meta(id).map_err(store_err)
+    }
+
+    /// Every document's committed metadata.
+    pub fn metas(&self) -> Result<Vec<(DocId, DocMeta)>, EngineError> {
+        self.tx.all_docs().map_err(store_err)
+    }
+
+    /// Begins again at the store's last commit (and the engine's last word on who we are): what
+    /// was committed before this call is seen. The documents held go back to the cache.
+    pub fn renew(&mut self) -> Result<(), EngineError> {
+        self.release();
+        self.tx = self.reader.store.begin().map_err(store_err)?;
+        self.ctx = self.reader.ctx.read().unwrap_or_else(|e| e.into_inner()).clone();
+        self.certs = None;
+        Ok(())
+    }
+
+    /// Gives the documents held back to the (bounded) cache, so that a read over many documents
+    /// holds a few at a time.
+    pub fn release(&mut self) {
+        let mut cache = self.reader.cache.lock().unwrap_or_else(|e| e.into_inner());
+        for (id, c) in self.held.drain() {
+            cache.put(id, c);
+        }
+    }
+
     /// A draft with both Parties' records, signatures checked against the pinned keys.
     pub fn read_draft(&mut self, id: DocId) -> Result<Draft, EngineError> {
+        Ok(self.read_draft_with_records(id)?.0)
+    }
+
+    /// A draft and the records it was read with.
+    pub fn read_draft_with_records(&mut self, id: DocId) -> Result<(Draft, Records), EngineError> {
         let annexes = self.annexes_of(id)?;
         self.load(id)?;
         for a in &annexes {
@@ -436,7 +481,8 @@ impl View<'_> {
         for a in &annexes {
             recs.add(self.held(*a)?, &key_of)?;
         }
-        Ok(draft::read_with(self.held(id)?, &recs, &id.to_string())?)
+        let d = draft::read_with(self.held(id)?, &recs, &id.to_string())?;
+        Ok((d, recs))
     }
 
     /// A thread with each Party's messages.

@@ -4,11 +4,10 @@
 //! - **What**: one [`Summary`] per meeting, group, draft and thread, with the heads of the
 //!   documents it was read from (the document, and for a draft or thread each Party's annex).
 //! - **When**: after a round commits, the documents it changed (and the parent of a changed
-//!   annex) are marked stale at once, before anyone is answered; then, once everyone is answered,
-//!   as many stale summaries as fit in [`ROUND_BUDGET`] are computed again. The rest (a bulk
-//!   sync, a store from before summaries) are computed by [`keep_up`] in slices between rounds,
-//!   or by the list that needs them first. A list never serves a stale entry: it first asks the
-//!   engine to compute what is stale of its kind.
+//!   annex) are marked stale at once, before anyone is answered. They are computed again on the
+//!   reader's threads, from the store's last commit ([`refresh_in_view`]), never on the
+//!   engine's: by the list that needs them first, or by [`keep_up`] once changes settle. A list
+//!   never serves a stale entry: it computes what is stale of its kind first.
 //! - **Where**: in the store's `summaries` table (see `store/summaries.rs`), written with the
 //!   next commit; at start-up a row whose heads are the document's stored heads is taken as it
 //!   is, and any other document is summarised again. A kill -9 loses at most the summaries
@@ -22,6 +21,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+mod in_view;
+
+pub use in_view::refresh as refresh_in_view;
+
 use super::{Core, EngineError, EngineHandle};
 use crate::ids::DocId;
 use crate::store::{StoreError, Writer};
@@ -30,9 +33,6 @@ use crate::workspace::meeting::{self, Meeting};
 use crate::workspace::titles::Titles;
 use crate::workspace::{Author, DocKind, draft};
 
-/// How long a round spends, after answering, on summaries it made stale; the rest waits for
-/// [`keep_up`] or a list.
-pub const ROUND_BUDGET: Duration = Duration::from_millis(2);
 /// How long one of [`keep_up`]'s jobs works before letting the engine's queue move.
 const SLICE: Duration = Duration::from_millis(50);
 /// Summaries computed in the background are written once this many wait (or the backlog ends).
@@ -114,7 +114,7 @@ pub enum Summary {
 }
 
 /// One document's summary with what it was computed from.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Entry {
     /// What lists show.
     pub summary: Summary,
@@ -128,6 +128,11 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The document it summarises.
+    pub fn id(&self) -> Option<DocId> {
+        self.heads.first().map(|(d, _)| *d)
+    }
+
     /// The kind of document it summarises.
     pub fn kind(&self) -> DocKind {
         match self.summary {
@@ -154,13 +159,38 @@ struct Stored {
 #[derive(Default)]
 struct Index {
     entries: HashMap<DocId, Arc<Entry>>,
-    /// Documents whose entry is missing or older than the document, with their kind.
-    stale: HashMap<DocId, DocKind>,
+    /// Documents whose entry is missing or older than the document.
+    stale: HashMap<DocId, Stale>,
+    /// How many stale marks were made: each mark's number, so that a summary the reader
+    /// computed from a commit older than the latest mark never clears it.
+    marks: u64,
+    /// Computed, not yet in the store: the engine writes them with its next commit.
+    unwritten: BTreeSet<DocId>,
     /// Suggestion id → its draft.
     suggestion_of: HashMap<String, DocId>,
 }
 
+/// A stale mark: the document's kind, and the mark's number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stale {
+    kind: DocKind,
+    mark: u64,
+}
+
 impl Index {
+    fn mark_stale(&mut self, id: DocId, kind: DocKind) {
+        self.marks += 1;
+        self.stale.insert(id, Stale { kind, mark: self.marks });
+    }
+
+    /// The stale documents (of `kind`, if given), in id order, with their marks.
+    fn stale_of(&self, kind: Option<DocKind>) -> Vec<(DocId, Stale)> {
+        let mut v: Vec<_> =
+            self.stale.iter().filter(|(_, s)| kind.is_none_or(|want| s.kind == want)).map(|(d, s)| (*d, *s)).collect();
+        v.sort_by_key(|(d, _)| *d);
+        v
+    }
+
     fn insert(&mut self, id: DocId, e: Entry) {
         self.remove(id);
         for s in &e.suggestions {
@@ -201,8 +231,8 @@ impl SummaryIndex {
     pub fn is_stale(&self, kind: DocKind, ids: Option<&BTreeSet<DocId>>) -> bool {
         let ix = self.read();
         match ids {
-            Some(ids) => ids.iter().any(|id| ix.stale.get(id) == Some(&kind)),
-            None => ix.stale.values().any(|k| *k == kind),
+            Some(ids) => ids.iter().any(|id| ix.stale.get(id).is_some_and(|s| s.kind == kind)),
+            None => ix.stale.values().any(|s| s.kind == kind),
         }
     }
 
@@ -224,7 +254,7 @@ impl SummaryIndex {
             return Err(not_found());
         }
         let ix = self.read();
-        let known = ix.entries.iter().map(|(d, e)| (*d, e.kind())).chain(ix.stale.iter().map(|(d, k)| (*d, *k)));
+        let known = ix.entries.iter().map(|(d, e)| (*d, e.kind())).chain(ix.stale.iter().map(|(d, s)| (*d, s.kind)));
         let matches: BTreeSet<DocId> =
             known.filter(|(d, k)| *k == kind && d.to_string().starts_with(&id)).map(|(d, _)| d).collect();
         match matches.len() {
@@ -246,8 +276,6 @@ pub(super) struct Summaries {
     shared: SummaryIndex,
     /// Annex → the draft or thread it records on.
     parent_of: HashMap<DocId, DocId>,
-    /// Computed since the last commit: written with the next one.
-    unwritten: BTreeSet<DocId>,
 }
 
 impl Summaries {
@@ -303,7 +331,7 @@ pub(super) fn load(core: &mut Core) -> Result<(), StoreError> {
     }
     for (id, meta) in core.docs.all() {
         if summarised(meta.kind) && !ix.entries.contains_key(&id) {
-            ix.stale.insert(id, meta.kind);
+            ix.mark_stale(id, meta.kind);
         }
     }
     if !ix.stale.is_empty() {
@@ -343,7 +371,10 @@ pub(super) fn changed(core: &mut Core, ids: &[DocId]) {
         }
     }
     if !stale.is_empty() {
-        core.summaries.shared.write().stale.extend(stale);
+        let mut ix = core.summaries.shared.write();
+        for (id, kind) in stale {
+            ix.mark_stale(id, kind);
+        }
     }
 }
 
@@ -351,38 +382,46 @@ pub(super) fn changed(core: &mut Core, ids: &[DocId]) {
 /// Returns whether some are still stale.
 pub(super) fn refresh(core: &mut Core, kind: Option<DocKind>, budget: Option<Duration>) -> bool {
     let t0 = Instant::now();
-    let todo: Vec<(DocId, DocKind)> = {
-        let ix = core.summaries.shared.read();
-        let mut v: Vec<_> =
-            ix.stale.iter().filter(|(_, k)| kind.is_none_or(|want| **k == want)).map(|(d, k)| (*d, *k)).collect();
-        v.sort();
-        v
-    };
+    let todo = core.summaries.shared.read().stale_of(kind);
     let mut done = 0;
-    for (id, k) in &todo {
+    for (id, st) in &todo {
         if budget.is_some_and(|b| t0.elapsed() >= b) {
             break;
         }
-        let entry = compute(core, *id, *k);
-        let mut ix = core.summaries.shared.write();
-        ix.stale.remove(id);
-        match entry {
-            Ok(e) => {
-                for (a, _) in e.heads.iter().skip(1) {
-                    core.summaries.parent_of.insert(*a, *id);
-                }
-                ix.insert(*id, e);
-                core.summaries.unwritten.insert(*id);
-            }
-            Err(e) => {
-                // As the lists did before summaries: a document that does not read is left out.
-                tracing::warn!(%id, kind = %k, error = %e, "document does not read; left out of the list");
-                ix.remove(*id);
+        let entry = compute(core, *id, st.kind);
+        if let Ok(e) = &entry {
+            for (a, _) in e.heads.iter().skip(1) {
+                core.summaries.parent_of.insert(*a, *id);
             }
         }
+        // The engine's documents are the newest there are: whatever the mark, it is cleared.
+        core.summaries.shared.write().settle(*id, st.kind, entry, None);
         done += 1;
     }
     done < todo.len()
+}
+
+impl Index {
+    /// Puts a computed summary in place of a stale mark. With `mark` (the reader's, from a
+    /// commit that may be older), only if the document was not marked again since.
+    fn settle(&mut self, id: DocId, kind: DocKind, entry: Result<Entry, EngineError>, mark: Option<u64>) -> bool {
+        if mark.is_some_and(|m| self.stale.get(&id).map(|s| s.mark) != Some(m)) {
+            return false;
+        }
+        self.stale.remove(&id);
+        match entry {
+            Ok(e) => {
+                self.insert(id, e);
+                self.unwritten.insert(id);
+            }
+            Err(e) => {
+                // As the lists did before summaries: a document that does not read is left out.
+                tracing::warn!(%id, %kind, error = %e, "document does not read; left out of the list");
+                self.remove(id);
+            }
+        }
+        true
+    }
 }
 
 /// Computes every stale summary of `kind`: what a list asks before it answers.
@@ -465,13 +504,12 @@ pub fn thread_summary(t: crate::workspace::thread::Thread) -> ThreadSummary {
     }
 }
 
-/// Writes the summaries computed since the last commit into the round's transaction.
-pub(super) fn persist(s: &Summaries, w: &mut Writer<'_>) -> Result<(), StoreError> {
-    if s.unwritten.is_empty() {
-        return Ok(());
-    }
+/// The summaries computed since the last commit (by the engine or the reader), encoded for the
+/// store: [`put`] writes them into a transaction, [`written`] says it committed.
+pub(super) fn to_write(s: &Summaries) -> Vec<(DocId, Vec<u8>)> {
     let ix = s.shared.read();
-    for id in &s.unwritten {
+    let mut out = Vec::with_capacity(ix.unwritten.len());
+    for id in &ix.unwritten {
         let Some(e) = ix.entries.get(id) else { continue };
         let stored = Stored {
             format: FORMAT,
@@ -480,23 +518,41 @@ pub(super) fn persist(s: &Summaries, w: &mut Writer<'_>) -> Result<(), StoreErro
             summary: e.summary.clone(),
         };
         match serde_json::to_vec(&stored) {
-            Ok(bytes) => w.put_summary(*id, &bytes)?,
+            Ok(bytes) => out.push((*id, bytes)),
             Err(e) => tracing::warn!(%id, error = %e, "summary does not encode; it will be computed again at start"),
         }
+    }
+    out
+}
+
+/// Writes what [`to_write`] gave into the round's transaction.
+pub(super) fn put(rows: &[(DocId, Vec<u8>)], w: &mut Writer<'_>) -> Result<(), StoreError> {
+    for (id, bytes) in rows {
+        w.put_summary(*id, bytes)?;
     }
     Ok(())
 }
 
-/// The transaction that [`persist`]ed them committed.
-pub(super) fn written(s: &mut Summaries) {
-    s.unwritten.clear();
+/// The transaction that [`put`] them committed. A summary computed again meanwhile stays
+/// unwritten only until the next commit, or is computed again at start: never wrong.
+pub(super) fn written(s: &Summaries, rows: &[(DocId, Vec<u8>)]) {
+    if rows.is_empty() {
+        return;
+    }
+    let mut ix = s.shared.write();
+    for (id, _) in rows {
+        ix.unwritten.remove(id);
+    }
 }
 
 /// Writes what waits, in a transaction of its own (background work, shutdown).
 pub(super) fn flush(core: &mut Core) {
-    let s = &core.summaries;
-    match core.store.write(|w| persist(s, w)) {
-        Ok(()) => written(&mut core.summaries),
+    let rows = to_write(&core.summaries);
+    if rows.is_empty() {
+        return;
+    }
+    match core.store.write(|w| put(&rows, w)) {
+        Ok(()) => written(&core.summaries, &rows),
         Err(e) => tracing::warn!(error = %e, "cannot write summaries; they will be computed again at start"),
     }
 }
@@ -516,28 +572,36 @@ impl Core {
     }
 }
 
-/// One of [`keep_up`]'s jobs: a slice of the backlog, written when enough waits.
-fn work(core: &mut Core) {
-    let more = refresh(core, None, Some(SLICE));
-    if !more || core.summaries.unwritten.len() >= FLUSH_EVERY {
-        flush(core);
-    }
-}
+/// How long [`keep_up`] lets changes settle before it computes what they made stale: an officer
+/// typing makes the same draft stale at every keystroke, and a list computes what it needs anyway.
+const SETTLE: Duration = Duration::from_millis(250);
+/// The longest [`keep_up`] waits for changes to settle.
+const SETTLE_MAX: Duration = Duration::from_secs(2);
 
-/// Works off the backlog of stale summaries (a store from before summaries, a bulk sync) in
-/// slices between the engine's rounds, so that lists find them ready. Ends with the engine or
-/// when `stop` is cancelled.
+/// Works off the stale summaries (a store from before summaries, a bulk sync, the documents
+/// officers are editing) on the reader's threads, in slices, so that lists find them ready;
+/// the engine writes them with its next commit, or at once when [`FLUSH_EVERY`] wait. Ends with
+/// the engine or when `stop` is cancelled.
 pub async fn keep_up(engine: EngineHandle, stop: tokio_util::sync::CancellationToken) {
     let mut events = engine.subscribe();
+    let index = engine.summaries();
     loop {
-        while engine.summaries().backlog() > 0 {
-            if engine
-                .read(|c| {
-                    work(c);
-                    Ok(())
-                })
-                .await
-                .is_err()
+        while index.backlog() > 0 {
+            let ix = index.clone();
+            let more = engine.view_background(move |v| Ok(refresh_in_view(&ix, v, None, None, Some(SLICE))?.1)).await;
+            let Ok(more) = more else { return };
+            if !more && index.backlog() > 0 {
+                // What is left was marked again while it was computed: after the next change.
+                break;
+            }
+            if index.0.read().unwrap_or_else(PoisonError::into_inner).unwritten.len() >= FLUSH_EVERY
+                && engine
+                    .read(|c| {
+                        flush(c);
+                        Ok(())
+                    })
+                    .await
+                    .is_err()
             {
                 return;
             }
@@ -547,6 +611,22 @@ pub async fn keep_up(engine: EngineHandle, stop: tokio_util::sync::CancellationT
             ev = events.recv() => {
                 if let Err(tokio::sync::broadcast::error::RecvError::Closed) = ev {
                     return;
+                }
+            }
+        }
+        // Let a burst of changes (typing, a sync) end before computing what it made stale: quiet
+        // for SETTLE, or at most SETTLE_MAX after it began.
+        let most = tokio::time::sleep(SETTLE_MAX);
+        tokio::pin!(most);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = &mut most => break,
+                _ = tokio::time::sleep(SETTLE) => break,
+                ev = events.recv() => {
+                    if let Err(tokio::sync::broadcast::error::RecvError::Closed) = ev {
+                        return;
+                    }
                 }
             }
         }
@@ -704,7 +784,7 @@ mod tests {
         assert_eq!(ix.resolve(DocKind::Thread, "ef00").unwrap(), t1);
 
         assert!(!ix.is_stale(DocKind::Draft, None));
-        ix.write().stale.insert(d2, DocKind::Draft);
+        ix.write().mark_stale(d2, DocKind::Draft);
         assert!(ix.is_stale(DocKind::Draft, None));
         assert!(!ix.is_stale(DocKind::Thread, None));
         assert!(!ix.is_stale(DocKind::Draft, Some(&[d1].into_iter().collect())));

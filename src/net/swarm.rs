@@ -12,7 +12,6 @@ use libp2p::{
     Multiaddr, PeerId, StreamProtocol, Swarm, allow_block_list, identify, identity::Keypair, noise, ping, tcp, yamux,
 };
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -102,13 +101,79 @@ struct EventLoop {
     vouched: Vec<PinnedPeer>,
 }
 
-/// Builds the swarm, starts listening, and spawns the event loop. Returns the addresses
-/// actually bound (ports resolved) and the task.
+/// The network, running on a thread of its own.
+pub struct NetThread {
+    /// The addresses actually bound (ports resolved).
+    pub bound: Vec<Multiaddr>,
+    /// The thread's runtime, for tasks that must not wait behind the API's (the forwarding of
+    /// network events to the engine).
+    pub runtime: tokio::runtime::Handle,
+    /// Resolves when the network's thread ends (a message, not a join, so that a runtime
+    /// dropped without stopping the node never waits for it).
+    pub task: tokio::sync::oneshot::Receiver<()>,
+}
+
+/// Builds the swarm, starts listening, and runs the event loop on a thread of its own, with
+/// its own runtime: the API's handlers (a 10,000-meeting list is tens of milliseconds of
+/// serialising) run on the main runtime's workers, and a peer's batch must not wait for a free
+/// one.
 pub async fn spawn(
     opts: NetOptions,
     cmds: mpsc::Receiver<NetCmd>,
     events: mpsc::Sender<NetEvent>,
-) -> Result<(Vec<Multiaddr>, JoinHandle<()>), NetError> {
+) -> Result<NetThread, NetError> {
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (ended_tx, ended_rx) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name("liaison-net".into())
+        .spawn(move || {
+            let _ended = Ended(Some(ended_tx));
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(NetError::Setup(format!("the network's runtime: {e}"))));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                match start(opts, events).await {
+                    Ok((bound, ev)) => {
+                        if ready_tx.send(Ok((bound, tokio::runtime::Handle::current()))).is_ok() {
+                            ev.run(cmds).instrument(tracing::info_span!("net")).await;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            });
+        })
+        .map_err(|e| NetError::Setup(format!("the network's thread: {e}")))?;
+    let started = ready_rx.await.map_err(|_| NetError::Setup("the network's thread ended at start".into()));
+    let (bound, runtime) = match started.and_then(|r| r) {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            return Err(e);
+        }
+    };
+    drop(thread);
+    Ok(NetThread { bound, runtime, task: ended_rx })
+}
+
+/// Says that the network's thread ended, however it ends.
+struct Ended(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            let _ = t.send(());
+        }
+    }
+}
+
+/// Builds the swarm and starts listening: the bound addresses and the event loop to run.
+async fn start(opts: NetOptions, events: mpsc::Sender<NetEvent>) -> Result<(Vec<Multiaddr>, EventLoop), NetError> {
     let codec = SyncCodec::new(opts.max_message_bytes, MAX_REPLY_BYTES);
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(opts.keypair)
         .with_tokio()
@@ -184,9 +249,7 @@ pub async fn spawn(
         vouched: Vec::new(),
     };
     ev.set_peers();
-    let span = tracing::info_span!("net");
-    let task = tokio::spawn(ev.run(cmds).instrument(span));
-    Ok((bound, task))
+    Ok((bound, ev))
 }
 
 impl EventLoop {

@@ -1,12 +1,14 @@
-//! What of each document is searchable. Runs on the engine's thread (it reads the documents
-//! there, in memory); the indexing itself happens elsewhere.
+//! What of each document is searchable. Read on the reader's threads, from the store's last
+//! commit (a 200-provision draft is tens of milliseconds to read, and every keystroke changes
+//! it: on the engine's thread that was the keystrokes' wait); the indexing happens elsewhere.
+//! An item's title needs its key, which only the engine holds: [`items`] runs there.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::ROOT;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Core, EngineError};
+use crate::engine::{Core, EngineError, View};
 use crate::ids::DocId;
 use crate::workspace::draft::{self, Draft};
 use crate::workspace::meeting::{self, Meeting};
@@ -84,8 +86,16 @@ pub fn stamp(heads: &[String]) -> String {
 }
 
 /// Every document's stamp (the kinds that hold searchable words, annexes included).
-pub fn stamps(core: &Core) -> BTreeMap<String, (DocKind, String)> {
-    core.doc_heads().into_iter().filter(|d| searchable(d.kind)).map(|d| (d.id, (d.kind, stamp(&d.heads)))).collect()
+pub fn stamps(v: &mut View<'_>) -> Result<BTreeMap<String, (DocKind, String)>, EngineError> {
+    Ok(v.metas()?
+        .into_iter()
+        .filter(|(_, m)| searchable(m.kind))
+        .map(|(id, m)| (id.to_string(), stamp_of(&m)))
+        .collect())
+}
+
+fn stamp_of(m: &crate::store::DocMeta) -> (DocKind, String) {
+    (m.kind, stamp(&m.heads.iter().map(hex::encode).collect::<Vec<_>>()))
 }
 
 fn searchable(kind: DocKind) -> bool {
@@ -94,58 +104,60 @@ fn searchable(kind: DocKind) -> bool {
 
 /// Reads the parts of every document `changed` touches: the document itself, or for a Party's
 /// annex to a thread, the thread (its messages live in the annexes).
-pub fn extract(core: &mut Core, changed: &BTreeSet<String>) -> Extracted {
-    let all = stamps(core);
+pub fn extract(v: &mut View<'_>, changed: &BTreeSet<String>) -> Result<Extracted, EngineError> {
     let mut out = Extracted::default();
     let mut units: BTreeMap<DocId, DocKind> = BTreeMap::new();
     for id in changed {
-        let Some((kind, st)) = all.get(id) else { continue };
-        out.stamps.push((id.clone(), st.clone()));
         let Ok(doc_id) = id.parse::<DocId>() else { continue };
+        let Some((kind, st)) = v.meta(doc_id)?.filter(|m| searchable(m.kind)).map(|m| stamp_of(&m)) else { continue };
+        out.stamps.push((id.clone(), st));
         match kind {
             DocKind::Annex => {
-                if let Some(parent) = annex_parent(core, doc_id)
-                    && core.resolve(DocKind::Thread, &parent.to_string()).is_ok()
+                if let Some(parent) = annex_parent(v, doc_id)
+                    && v.meta(parent)?.is_some_and(|m| m.kind == DocKind::Thread)
                 {
                     units.insert(parent, DocKind::Thread);
                 }
             }
             k => {
-                units.insert(doc_id, *k);
+                units.insert(doc_id, k);
             }
         }
     }
     for (id, kind) in units {
-        match parts_of(core, id, kind) {
+        let parts = parts_of(v, id, kind);
+        // One document's sources at a time: a first build of thousands never holds them all.
+        v.release();
+        match parts {
             Ok(parts) => out.units.push((id.to_string(), parts)),
             // Left as indexed: a document that does not read is logged where it is listed.
             Err(e) => tracing::debug!(%id, error = %e, "not indexed: the document does not read"),
         }
     }
-    out
+    Ok(out)
 }
 
-fn annex_parent(core: &mut Core, id: DocId) -> Option<DocId> {
-    let doc = core.doc(id).ok()?;
+fn annex_parent(v: &mut View<'_>, id: DocId) -> Option<DocId> {
+    let doc = v.doc(id).ok()?;
     util::get_str(doc, &ROOT, "parent").ok().flatten().and_then(|p| p.parse().ok())
 }
 
 /// The parts of one document.
-pub fn parts_of(core: &mut Core, id: DocId, kind: DocKind) -> Result<Vec<Part>, EngineError> {
+pub fn parts_of(v: &mut View<'_>, id: DocId, kind: DocKind) -> Result<Vec<Part>, EngineError> {
     let sid = id.to_string();
     let part = |kind, title: &str, text: String| part(&sid, kind, title, text);
     Ok(match kind {
-        DocKind::Meeting => meeting_parts(&sid, &meeting::read(core.doc(id)?, &sid)?),
+        DocKind::Meeting => meeting_parts(&sid, &meeting::read(v.doc(id)?, &sid)?),
         DocKind::Group => {
-            let g = group::read(core.doc(id)?, &sid)?;
+            let g = group::read(v.doc(id)?, &sid)?;
             let mut words = vec![g.name.clone(), g.mandate.clone()];
             words.extend(g.members.iter().map(|m| m.name.clone()));
             vec![part(PartKind::Group, &g.name, join(words))]
         }
         // The text alone: approvals and signatures hold no words to find.
-        DocKind::Draft => draft_parts(&sid, &draft::read(core.doc(id)?, &sid)?),
+        DocKind::Draft => draft_parts(&sid, &draft::read(v.doc(id)?, &sid)?),
         DocKind::Thread => {
-            let t = core.read_thread(id)?;
+            let t = v.read_thread(id)?;
             let mut parts = vec![part(PartKind::Thread, &t.subject, t.subject.clone())];
             for m in &t.messages {
                 parts.push(Part {

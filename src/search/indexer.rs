@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -136,16 +137,49 @@ async fn run(
     stopping: CancellationToken,
 ) {
     let mut pending = Pending { all: true, items: true, ..Default::default() };
-    loop {
+    'run: loop {
         // What arrived meanwhile joins this batch.
         while pending.note(events.try_recv()) {}
         if !pending.is_empty() {
+            // Let a burst of changes end first: an officer typing changes the same draft at each
+            // keystroke, and reading it whole each time is work for nothing. A search does not
+            // wait for this: it asks, and what is pending is indexed at once.
+            let mut asked = Vec::new();
+            if !pending.all {
+                // Quiet for SETTLE, or at most SETTLE_MAX after the burst began.
+                let most = tokio::time::sleep(SETTLE_MAX);
+                tokio::pin!(most);
+                loop {
+                    tokio::select! {
+                        biased;
+                        _ = stopping.cancelled() => break 'run,
+                        ask = asks.recv() => match ask {
+                            Some(reply) => {
+                                asked.push(reply);
+                                break;
+                            }
+                            None => break 'run,
+                        },
+                        _ = &mut most => break,
+                        _ = tokio::time::sleep(SETTLE) => break,
+                        ev = events.recv() => {
+                            if !pending.note(ev.map_err(lagged)) {
+                                break 'run;
+                            }
+                        }
+                    }
+                }
+                while pending.note(events.try_recv()) {}
+            }
             let batch = std::mem::take(&mut pending);
             if let Err(e) = index(&inner, &engine, batch, &stopping).await {
                 if matches!(e, SearchError::Stopped) {
                     break;
                 }
                 tracing::error!(error = %e, "indexing failed; searches may miss the latest changes");
+            }
+            for reply in asked {
+                let _ = reply.send(());
             }
             continue;
         }
@@ -167,11 +201,7 @@ async fn run(
                 None => break,
             },
             ev = events.recv() => {
-                let ev = ev.map_err(|e| match e {
-                    broadcast::error::RecvError::Lagged(n) => broadcast::error::TryRecvError::Lagged(n),
-                    broadcast::error::RecvError::Closed => broadcast::error::TryRecvError::Closed,
-                });
-                if !pending.note(ev) {
+                if !pending.note(ev.map_err(lagged)) {
                     break;
                 }
             }
@@ -189,11 +219,14 @@ async fn index(
     mut batch: Pending,
     stopping: &CancellationToken,
 ) -> Result<(), SearchError> {
-    let stopped = |_| SearchError::Stopped;
+    let stopped = |e: crate::engine::EngineError| match e {
+        crate::engine::EngineError::Stopped => SearchError::Stopped,
+        e => SearchError::Index(e.to_string()),
+    };
     let mut removed = Vec::new();
     if batch.all {
         // Every document whose heads are not the ones indexed, and those gone.
-        let now = engine.read(|c| Ok(extract::stamps(c))).await.map_err(stopped)?;
+        let now = engine.view_background(extract::stamps).await.map_err(stopped)?;
         let had = inner.workspace.stamps();
         batch.docs.extend(now.iter().filter(|(id, (_, st))| had.get(*id) != Some(st)).map(|(id, _)| id.clone()));
         removed = had.keys().filter(|id| !now.contains_key(*id)).cloned().collect();
@@ -207,7 +240,7 @@ async fn index(
             return Err(SearchError::Stopped);
         }
         let ids: BTreeSet<String> = chunk.iter().cloned().collect();
-        let got = engine.read(move |c| Ok(extract::extract(c, &ids))).await.map_err(stopped)?;
+        let got = engine.view_background(move |v| extract::extract(v, &ids)).await.map_err(stopped)?;
         let inner = inner.clone();
         blocking(move || inner.workspace.apply(got.units, got.stamps, Vec::new())).await?;
     }
@@ -221,6 +254,18 @@ async fn index(
         blocking(move || inner.items.replace_all(parts)).await?;
     }
     Ok(())
+}
+
+/// How long the indexer lets a burst of changes end before it reads what they changed.
+const SETTLE: Duration = Duration::from_millis(300);
+/// The longest the indexer waits for changes to settle.
+const SETTLE_MAX: Duration = Duration::from_secs(2);
+
+fn lagged(e: broadcast::error::RecvError) -> broadcast::error::TryRecvError {
+    match e {
+        broadcast::error::RecvError::Lagged(n) => broadcast::error::TryRecvError::Lagged(n),
+        broadcast::error::RecvError::Closed => broadcast::error::TryRecvError::Closed,
+    }
 }
 
 async fn blocking(f: impl FnOnce() -> Result<(), SearchError> + Send + 'static) -> Result<(), SearchError> {
