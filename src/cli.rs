@@ -232,6 +232,28 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// How much lower the API's threads run than the engine's and the network's (the nice value
+/// the runtime's workers and blocking threads take).
+const API_NICE: i32 = 5;
+
+/// The node's runtime. Its threads serve the API: pages and lists, which can keep both cores
+/// busy (two officers' dashboards over 10,000 meetings). The engine and the network run on
+/// threads of their own, started from the main thread at normal priority; the API's threads
+/// yield to them, so that a keystroke crossing to the other node does not wait behind a list.
+/// Lowering one's own priority needs no privilege.
+fn serve_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .on_thread_start(|| {
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            // SAFETY: sets the calling thread's nice value (Linux keeps one per thread).
+            unsafe {
+                libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, API_NICE);
+            }
+        })
+        .build()
+}
+
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     // automerge instruments its loads with INFO spans whose arguments are formatted when
@@ -263,7 +285,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Peer(c) => rt()?.block_on(peer::run(&data_dir()?, c, &officer())),
         Command::Serve => {
             let dir = data_dir()?;
-            rt()?.block_on(liaison_serve(&dir))
+            serve_runtime()?.block_on(liaison_serve(&dir))
         }
         Command::Status(a) => rt()?.block_on(status::run(&data_dir()?, a, &officer())),
         Command::Meeting(c) => rt()?.block_on(meeting::run(&data_dir()?, c, &officer())),

@@ -150,5 +150,18 @@ async fn a_draft_read_after_each_edit_shows_that_edit() {
         assert!(text.ends_with(&word), "edit {i} not shown by the read after it: {text:?}");
         let h = api.get(&format!("/api/drafts/{draft}/history")).await;
         assert!(h.to_string().contains(&format!("w{i}")), "edit {i} not in the history read after it: {h}");
+        // The same page again, nothing changed: the same answer (the reader keeps it).
+        assert_eq!(api.get(&format!("/api/drafts/{draft}")).await, d);
     }
+    // A record on the draft lives in our Party's annex, not in the draft: the kept page is not
+    // served once the annex changed.
+    let d = api.get(&format!("/api/drafts/{draft}")).await;
+    let provision = d["provisions"][0]["id"].as_str().unwrap().to_string();
+    api.post(
+        &format!("/api/drafts/{draft}/actions"),
+        json!({ "action": "comment", "provision": provision, "text": "Too broad" }),
+    )
+    .await;
+    let d = api.get(&format!("/api/drafts/{draft}")).await;
+    assert!(d.to_string().contains("Too broad"), "the comment is not on the page read after it: {d}");
 }

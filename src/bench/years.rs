@@ -201,6 +201,18 @@ pub async fn run(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Ve
             );
             reads.push((name.to_string(), times));
         }
+        // The same page, each time right after an edit (not timed): the first read of a new
+        // version, which no kept page answers.
+        let name = "one draft's page after an edit (its first read)";
+        let paths = reads_of(&draft_id).pop().map(|(_, p)| p).unwrap_or_default();
+        let times = time_read_after_edit(&ca, &draft_id, &paths, o.years_requests).await?;
+        eprintln!(
+            "[years] run {run}: {name}: p50 {:.1} ms, p99 {:.1} ms ({} requests)",
+            median(&times),
+            percentile(&times, 99.0),
+            times.len()
+        );
+        reads.push((name.to_string(), times));
 
         let (keystroke_ms, load_requests) = keystrokes_under_load(&ca, &cb, &draft_id, o).await?;
         eprintln!(
@@ -256,6 +268,31 @@ async fn time_read(c: &Client, paths: &[String], n: usize) -> anyhow::Result<Vec
     let mut times = Vec::with_capacity(n);
     let t_all = Instant::now();
     for _ in 0..n {
+        let t = Instant::now();
+        let all = futures::future::join_all(paths.iter().map(|p| c.get_text(p))).await;
+        for r in all {
+            r?;
+        }
+        times.push(ms(t));
+        if t_all.elapsed() > ROUTE_BUDGET {
+            break;
+        }
+    }
+    Ok(times)
+}
+
+/// As [`time_read`], with one character typed into the draft before each round (not timed).
+async fn time_read_after_edit(c: &Client, draft: &str, paths: &[String], n: usize) -> anyhow::Result<Vec<f64>> {
+    let mut times = Vec::with_capacity(n);
+    let t_all = Instant::now();
+    for _ in 0..n {
+        let _: serde_json::Value = c
+            .send(
+                reqwest::Method::POST,
+                &format!("/api/drafts/{draft}/splice"),
+                &serde_json::json!({ "pos": 0, "insert": "·" }),
+            )
+            .await?;
         let t = Instant::now();
         let all = futures::future::join_all(paths.iter().map(|p| c.get_text(p))).await;
         for r in all {

@@ -44,7 +44,7 @@ pub const READ_THREADS: usize = 2;
 /// What the engine tells the reader besides what the store holds: who this node is and which
 /// peers are pinned (whose Parties' records a draft shows, with which keys they are checked).
 /// Published at the end of each round.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReadCtx {
     /// Our Party.
     pub party: PartyId,
@@ -71,6 +71,20 @@ pub struct Reader {
     pub caught_up: AtomicU64,
     /// The histories' steps of recently shown documents, extended by what changed since.
     steps: Mutex<HashMap<DocId, crate::workspace::history::KeptSteps>>,
+    /// Pages read lately, with the heads they were read at ([`View::page`]).
+    pages: Mutex<std::collections::VecDeque<Page>>,
+}
+
+/// How many pages are kept: a few officers on a few drafts.
+const PAGES: usize = 16;
+
+/// A page as read: what was asked, the documents it was read from at their heads, and the
+/// engine's context it was read under. The same ask over the same heads reads the same.
+struct Page {
+    key: String,
+    sources: Vec<(DocId, Vec<[u8; 32]>)>,
+    ctx: Arc<ReadCtx>,
+    value: Arc<dyn std::any::Any + Send + Sync>,
 }
 
 impl Reader {
@@ -139,6 +153,7 @@ impl Reader {
             full_loads: AtomicU64::new(0),
             caught_up: AtomicU64::new(0),
             steps: Mutex::new(HashMap::new()),
+            pages: Mutex::new(std::collections::VecDeque::new()),
         }
     }
 
@@ -182,7 +197,7 @@ impl EngineHandle {
     pub async fn show_draft(&self, id: String) -> Result<Draft, EngineError> {
         self.view(move |v| {
             let id = v.resolve(DocKind::Draft, &id)?;
-            v.read_draft(id)
+            v.page(format!("draft {id}"), id, |v| v.read_draft(id))
         })
         .await
     }
@@ -258,7 +273,8 @@ impl EngineHandle {
                 Some(p) => Some(draft::resolve_provision(v.doc(id)?, p)?),
                 None => None,
             };
-            super::history::entries(v, id, provision.as_deref(), lang.as_deref(), limit)
+            let key = format!("history {id} {provision:?} {lang:?} {limit}");
+            v.page(key, id, |v| super::history::entries(v, id, provision.as_deref(), lang.as_deref(), limit))
         })
         .await
     }
@@ -426,6 +442,40 @@ impl View<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// What `read` gives for document `id` (and its annexes), kept for the next ask with the same
+    /// `key` while those documents stay at the same heads: an unchanged draft's page is read
+    /// once, however many officers open it, and a change to it or to a Party's records on it
+    /// reads it again. A page is at most a draft's words, and [`PAGES`] are kept.
+    pub fn page<T: Clone + Send + Sync + 'static>(
+        &mut self,
+        key: String,
+        id: DocId,
+        read: impl FnOnce(&mut Self) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let mut sources = Vec::new();
+        for d in std::iter::once(id).chain(self.annexes_of(id)?) {
+            sources.push((d, self.tx.meta(d).map_err(store_err)?.map(|m| m.heads).unwrap_or_default()));
+        }
+        // Who wrote a change is told by the node certificates held: one more may name more.
+        let key = format!("{key} certs {}", self.certs_known()?.all().count());
+        let kept = {
+            let pages = self.reader.pages.lock().unwrap_or_else(|e| e.into_inner());
+            pages
+                .iter()
+                .find(|p| p.key == key && p.sources == sources && *p.ctx == *self.ctx)
+                .and_then(|p| p.value.downcast_ref::<T>().cloned())
+        };
+        if let Some(v) = kept {
+            return Ok(v);
+        }
+        let v = read(self)?;
+        let mut pages = self.reader.pages.lock().unwrap_or_else(|e| e.into_inner());
+        pages.retain(|p| p.key != key);
+        pages.push_front(Page { key, sources, ctx: self.ctx.clone(), value: Arc::new(v.clone()) });
+        pages.truncate(PAGES);
+        Ok(v)
     }
 
     /// A document's committed metadata (kind, heads), if it is held.
