@@ -192,7 +192,7 @@ pub async fn run(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Ve
 
         let mut reads = Vec::new();
         for (name, paths) in reads_of(&draft_id) {
-            let times = time_read(&ca, &paths, o.years_requests).await?;
+            let times = time_read(&ca, &paths, o.years_requests, None).await?;
             eprintln!(
                 "[years] run {run}: {name}: p50 {:.1} ms, p99 {:.1} ms ({} requests)",
                 median(&times),
@@ -205,7 +205,7 @@ pub async fn run(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Ve
         // version, which no kept page answers.
         let name = "one draft's page after an edit (its first read)";
         let paths = reads_of(&draft_id).pop().map(|(_, p)| p).unwrap_or_default();
-        let times = time_read_after_edit(&ca, &draft_id, &paths, o.years_requests).await?;
+        let times = time_read(&ca, &paths, o.years_requests, Some(&draft_id)).await?;
         eprintln!(
             "[years] run {run}: {name}: p50 {:.1} ms, p99 {:.1} ms ({} requests)",
             median(&times),
@@ -263,36 +263,17 @@ fn reads_of(draft: &str) -> Vec<(&'static str, Vec<String>)> {
 }
 
 /// Times `n` rounds of `paths` (each round: every path at once, until all have answered), or as
-/// many as [`ROUTE_BUDGET`] allows.
-async fn time_read(c: &Client, paths: &[String], n: usize) -> anyhow::Result<Vec<f64>> {
+/// many as [`ROUTE_BUDGET`] allows. With `edit`, one character is typed into that draft before
+/// each round (not timed).
+async fn time_read(c: &Client, paths: &[String], n: usize, edit: Option<&str>) -> anyhow::Result<Vec<f64>> {
     let mut times = Vec::with_capacity(n);
     let t_all = Instant::now();
     for _ in 0..n {
-        let t = Instant::now();
-        let all = futures::future::join_all(paths.iter().map(|p| c.get_text(p))).await;
-        for r in all {
-            r?;
+        if let Some(draft) = edit {
+            let body = serde_json::json!({ "pos": 0, "insert": "·" });
+            let _: serde_json::Value =
+                c.send(reqwest::Method::POST, &format!("/api/drafts/{draft}/splice"), &body).await?;
         }
-        times.push(ms(t));
-        if t_all.elapsed() > ROUTE_BUDGET {
-            break;
-        }
-    }
-    Ok(times)
-}
-
-/// As [`time_read`], with one character typed into the draft before each round (not timed).
-async fn time_read_after_edit(c: &Client, draft: &str, paths: &[String], n: usize) -> anyhow::Result<Vec<f64>> {
-    let mut times = Vec::with_capacity(n);
-    let t_all = Instant::now();
-    for _ in 0..n {
-        let _: serde_json::Value = c
-            .send(
-                reqwest::Method::POST,
-                &format!("/api/drafts/{draft}/splice"),
-                &serde_json::json!({ "pos": 0, "insert": "·" }),
-            )
-            .await?;
         let t = Instant::now();
         let all = futures::future::join_all(paths.iter().map(|p| c.get_text(p))).await;
         for r in all {
