@@ -5,7 +5,7 @@
 //! - Transport: TCP with Noise (authenticated, encrypted) and Yamux; identify and ping.
 //! - Only pinned peers may connect: the allow-list closes any other connection right after the
 //!   Noise handshake, before any application protocol runs, and the refusal is logged.
-//! - `/liaison/sync/1` (see [`protocol`]) carries the workspace.
+//! - `/liaison/sync/3` (see [`protocol`]) carries the workspace.
 //! - Pinned peers are dialled on start and redialled with exponential backoff.
 
 pub mod addr;

@@ -273,7 +273,13 @@ impl EngineHandle {
                 Some(p) => Some(draft::resolve_provision(v.doc(id)?, p)?),
                 None => None,
             };
-            let key = format!("history {id} {provision:?} {lang:?} {limit}");
+            // Who wrote what is also told by the signed heads, which can grow while the
+            // documents' heads stay (a node's signature after a legacy seal).
+            let mut signed = v.tx.heads(id).map_err(store_err)?.len();
+            for a in v.annexes_of(id)? {
+                signed += v.tx.heads(a).map_err(store_err)?.len();
+            }
+            let key = format!("history {id} {provision:?} {lang:?} {limit} signed {signed}");
             v.page(key, id, |v| super::history::entries(v, id, provision.as_deref(), lang.as_deref(), limit))
         })
         .await

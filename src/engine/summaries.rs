@@ -588,8 +588,19 @@ pub async fn keep_up(engine: EngineHandle, stop: tokio_util::sync::CancellationT
     loop {
         while index.backlog() > 0 {
             let ix = index.clone();
-            let more = engine.view_background(move |v| Ok(refresh_in_view(&ix, v, None, None, Some(SLICE))?.1)).await;
-            let Ok(more) = more else { return };
+            let more =
+                match engine.view_background(move |v| Ok(refresh_in_view(&ix, v, None, None, Some(SLICE))?.1)).await {
+                    Ok(more) => more,
+                    Err(EngineError::Stopped) => return,
+                    // A store that failed a read: lists still compute what they need; try again.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot compute summaries; trying again in a second");
+                        tokio::select! {
+                            _ = stop.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                        }
+                    }
+                };
             if !more && index.backlog() > 0 {
                 // What is left was marked again while it was computed: after the next change.
                 break;

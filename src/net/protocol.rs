@@ -1,4 +1,4 @@
-//! The sync stream protocol, `/liaison/sync/1`: what nodes say to each other.
+//! The sync stream protocol ([`SYNC_PROTOCOL`]): what nodes say to each other.
 //!
 //! Each side sends batches of frames as requests and gets one small response per batch, after
 //! the receiver has applied and durably stored the batch. A side keeps at most one batch in
@@ -17,8 +17,12 @@ use crate::vault::{KeyWrap, SignedEnvelope};
 use crate::workspace::DocKind;
 
 /// The protocol name on the wire. Version 2 carries who made each change: actor certificates
-/// and signed heads (see [`crate::authorship`]); a version 1 node cannot talk to it.
-pub const SYNC_PROTOCOL: &str = "/liaison/sync/2";
+/// and signed heads (see [`crate::authorship`]); a version 1 node cannot talk to it. Version 3
+/// offers items whose ciphertext hash is BLAKE3 (a 33-byte field, [`crate::vault::CiphertextHash`]),
+/// which a version 2 node could not decode: it would drop the session at each offer. Both
+/// Parties upgrade together; until then their nodes do not sync, and the status names the
+/// failure (the peer supports none of our protocols).
+pub const SYNC_PROTOCOL: &str = "/liaison/sync/3";
 
 /// One request: frames to apply in order.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -176,7 +176,15 @@ async fn run(
                 if matches!(e, SearchError::Stopped) {
                     break;
                 }
-                tracing::error!(error = %e, "indexing failed; searches may miss the latest changes");
+                tracing::error!(error = %e, "indexing failed; trying again by the documents' heads in a second");
+                // Nothing of the failed batch is lost: the next one compares every document's
+                // heads with those indexed.
+                pending.all = true;
+                pending.items = true;
+                tokio::select! {
+                    _ = stopping.cancelled() => break,
+                    _ = tokio::time::sleep(RETRY) => {}
+                }
             }
             for reply in asked {
                 let _ = reply.send(());
@@ -193,7 +201,11 @@ async fn run(
                         let batch = std::mem::take(&mut pending);
                         match index(&inner, &engine, batch, &stopping).await {
                             Ok(()) | Err(SearchError::Stopped) => {}
-                            Err(e) => tracing::error!(error = %e, "indexing failed; searches may miss the latest changes"),
+                            Err(e) => {
+                                tracing::error!(error = %e, "indexing failed; trying again by the documents' heads");
+                                pending.all = true;
+                                pending.items = true;
+                            }
                         }
                     }
                     let _ = reply.send(());
@@ -260,6 +272,8 @@ async fn index(
 const SETTLE: Duration = Duration::from_millis(300);
 /// The longest the indexer waits for changes to settle.
 const SETTLE_MAX: Duration = Duration::from_secs(2);
+/// How long the indexer waits after a failed batch before it tries again.
+const RETRY: Duration = Duration::from_secs(1);
 
 fn lagged(e: broadcast::error::RecvError) -> broadcast::error::TryRecvError {
     match e {
