@@ -77,6 +77,8 @@ pub struct Reader {
 
 /// How many pages are kept: a few officers on a few drafts.
 const PAGES: usize = 16;
+/// The longest history kept as a page (the web app asks for 50 entries).
+const KEPT_HISTORY_LIMIT: usize = 200;
 
 /// A page as read: what was asked, the documents it was read from at their heads, and the
 /// engine's context it was read under. The same ask over the same heads reads the same.
@@ -279,8 +281,14 @@ impl EngineHandle {
             for a in v.annexes_of(id)? {
                 signed += v.tx.heads(a).map_err(store_err)?.len();
             }
+            let read = |v: &mut View<'_>| super::history::entries(v, id, provision.as_deref(), lang.as_deref(), limit);
+            // Only pages of the size a page shows are kept: a client asking for long histories
+            // under many limits would otherwise fill the kept pages with them.
+            if limit > KEPT_HISTORY_LIMIT {
+                return read(v);
+            }
             let key = format!("history {id} {provision:?} {lang:?} {limit} signed {signed}");
-            v.page(key, id, |v| super::history::entries(v, id, provision.as_deref(), lang.as_deref(), limit))
+            v.page(key, id, read)
         })
         .await
     }
