@@ -190,9 +190,17 @@ pub async fn run(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Ve
             .await
             .context("B reconnecting to A")?;
 
+        // Each read as the web page makes it; then the draft's page again, each time right after
+        // an edit (not timed): the first read of a new version, which no kept page answers.
+        let page = reads_of(&draft_id).pop().map(|(_, p)| p).unwrap_or_default();
+        let timed = reads_of(&draft_id).into_iter().map(|(name, paths)| (name, paths, None)).chain([(
+            "one draft's page after an edit (its first read)",
+            page,
+            Some(draft_id.as_str()),
+        )]);
         let mut reads = Vec::new();
-        for (name, paths) in reads_of(&draft_id) {
-            let times = time_read(&ca, &paths, o.years_requests, None).await?;
+        for (name, paths, edit) in timed {
+            let times = time_read(&ca, &paths, o.years_requests, edit).await?;
             eprintln!(
                 "[years] run {run}: {name}: p50 {:.1} ms, p99 {:.1} ms ({} requests)",
                 median(&times),
@@ -201,18 +209,6 @@ pub async fn run(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Ve
             );
             reads.push((name.to_string(), times));
         }
-        // The same page, each time right after an edit (not timed): the first read of a new
-        // version, which no kept page answers.
-        let name = "one draft's page after an edit (its first read)";
-        let paths = reads_of(&draft_id).pop().map(|(_, p)| p).unwrap_or_default();
-        let times = time_read(&ca, &paths, o.years_requests, Some(&draft_id)).await?;
-        eprintln!(
-            "[years] run {run}: {name}: p50 {:.1} ms, p99 {:.1} ms ({} requests)",
-            median(&times),
-            percentile(&times, 99.0),
-            times.len()
-        );
-        reads.push((name.to_string(), times));
 
         let (keystroke_ms, load_requests) = keystrokes_under_load(&ca, &cb, &draft_id, o).await?;
         eprintln!(

@@ -180,9 +180,7 @@ impl EngineHandle {
         &self,
         f: impl FnOnce(&mut View<'_>) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<T, EngineError> {
-        let _permit = self.reader.permits.acquire().await.map_err(|_| EngineError::Stopped)?;
-        let reader = self.reader.clone();
-        tokio::task::spawn_blocking(move || reader.view_blocking(f)).await.map_err(|_| EngineError::Stopped)?
+        self.view_under(&self.reader.permits, f).await
     }
 
     /// As [`view`](Self::view), for work no one waits on: on a thread of its own, one at a time.
@@ -190,7 +188,15 @@ impl EngineHandle {
         &self,
         f: impl FnOnce(&mut View<'_>) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<T, EngineError> {
-        let _permit = self.reader.background.acquire().await.map_err(|_| EngineError::Stopped)?;
+        self.view_under(&self.reader.background, f).await
+    }
+
+    async fn view_under<T: Send + 'static>(
+        &self,
+        permits: &tokio::sync::Semaphore,
+        f: impl FnOnce(&mut View<'_>) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let _permit = permits.acquire().await.map_err(|_| EngineError::Stopped)?;
         let reader = self.reader.clone();
         tokio::task::spawn_blocking(move || reader.view_blocking(f)).await.map_err(|_| EngineError::Stopped)?
     }
