@@ -8,15 +8,17 @@
 //! made after a write returned sees that write (read-your-writes) without any message between
 //! them. The store is the one source of truth; this reader keeps only a cache.
 //!
-//! Its cache of loaded documents is its own and bounded ([`CACHE_DOCS`], [`CACHE_BYTES`]). A
-//! cached copy is checked against the document's committed heads at every read; a copy at older
-//! heads takes the chunks committed since (`Automerge::load_incremental`) instead of loading the
-//! whole document again, unless the engine compacted it meanwhile. Reads run on tokio's blocking
+//! Its cache of loaded documents (`reader/cache.rs`) is its own, shared by the reads running at
+//! once, and bounded ([`CACHE_DOCS`], [`CACHE_BYTES`]). A cached copy is checked against the
+//! document's committed heads at every read; a copy at older heads takes the chunks committed
+//! since (`Automerge::load_incremental`) instead of loading the whole document again, unless the
+//! engine compacted it meanwhile. Reads run on tokio's blocking
 //! threads, at most [`READ_THREADS`] at once: a burst of reads waits for a permit, and leaves the
 //! engine its core.
 
+mod cache;
+
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use automerge::Automerge;
@@ -57,7 +59,7 @@ pub struct ReadCtx {
 /// The reader: shared between the engine (which publishes to it) and the API (which reads).
 pub struct Reader {
     store: StoreReader,
-    cache: Mutex<Cache>,
+    cache: cache::DocCache,
     ctx: RwLock<Arc<ReadCtx>>,
     /// The status the engine published last.
     pub(super) status: status::Board,
@@ -65,10 +67,6 @@ pub struct Reader {
     /// Background reads (the search index, summaries kept up): one at a time, and never one of
     /// the pages' `permits`, so that an officer's page never waits behind them.
     background: tokio::sync::Semaphore,
-    /// Documents loaded whole from the store (a miss, or a copy that could not catch up).
-    pub full_loads: AtomicU64,
-    /// Cached copies brought up to date with the chunks committed since.
-    pub caught_up: AtomicU64,
     /// The histories' steps of recently shown documents, extended by what changed since.
     steps: Mutex<HashMap<DocId, crate::workspace::history::KeptSteps>>,
     /// Pages read lately, with the heads they were read at ([`View::page`]).
@@ -100,44 +98,6 @@ impl Reader {
 const KEPT_STEPS: usize = 200_000;
 const KEPT_STEPS_PER_DOC: usize = 100_000;
 
-/// A document as the reader holds it: loaded at the commit `meta` describes.
-struct Cached {
-    doc: Automerge,
-    meta: DocMeta,
-    last_used: u64,
-}
-
-#[derive(Default)]
-struct Cache {
-    docs: HashMap<DocId, Cached>,
-    tick: u64,
-}
-
-impl Cache {
-    fn take(&mut self, id: DocId) -> Option<Cached> {
-        self.docs.remove(&id)
-    }
-
-    fn put(&mut self, id: DocId, mut c: Cached) {
-        if stored_bytes(&c.meta) > CACHE_BYTES {
-            return;
-        }
-        self.tick += 1;
-        c.last_used = self.tick;
-        self.docs.insert(id, c);
-        while self.docs.len() > CACHE_DOCS
-            || self.docs.values().map(|c| stored_bytes(&c.meta)).sum::<u64>() > CACHE_BYTES
-        {
-            let Some(oldest) = self.docs.iter().min_by_key(|(_, c)| c.last_used).map(|(id, _)| *id) else { break };
-            self.docs.remove(&oldest);
-        }
-    }
-}
-
-fn stored_bytes(m: &DocMeta) -> u64 {
-    m.snapshot_bytes.saturating_add(m.chunk_bytes)
-}
-
 fn store_err(e: StoreError) -> EngineError {
     EngineError::Store(Arc::new(e))
 }
@@ -147,13 +107,11 @@ impl Reader {
     pub fn new(store: StoreReader, ctx: ReadCtx) -> Reader {
         Reader {
             store,
-            cache: Mutex::new(Cache::default()),
+            cache: cache::DocCache::new(),
             ctx: RwLock::new(Arc::new(ctx)),
             status: status::Board::default(),
             permits: tokio::sync::Semaphore::new(READ_THREADS),
             background: tokio::sync::Semaphore::new(1),
-            full_loads: AtomicU64::new(0),
-            caught_up: AtomicU64::new(0),
             steps: Mutex::new(HashMap::new()),
             pages: Mutex::new(std::collections::VecDeque::new()),
         }
@@ -337,7 +295,7 @@ pub struct View<'r> {
     reader: &'r Reader,
     tx: ReadTx,
     ctx: Arc<ReadCtx>,
-    held: HashMap<DocId, Cached>,
+    held: HashMap<DocId, Arc<Automerge>>,
     certs: Option<Certs>,
 }
 
@@ -375,7 +333,7 @@ impl View<'_> {
     /// brought up to them with the chunks committed since if it is older, else from the store.
     pub fn doc(&mut self, id: DocId) -> Result<&Automerge, EngineError> {
         self.load(id)?;
-        self.held.get(&id).map(|c| &c.doc).ok_or_else(|| LoadMissing(id).into())
+        self.held.get(&id).map(|c| &**c).ok_or_else(|| LoadMissing(id).into())
     }
 
     fn load(&mut self, id: DocId) -> Result<(), EngineError> {
@@ -383,51 +341,13 @@ impl View<'_> {
             return Ok(());
         }
         let meta = self.tx.meta(id).map_err(store_err)?.ok_or(LoadMissing(id))?;
-        let cached = self.reader.cache.lock().unwrap_or_else(|e| e.into_inner()).take(id);
-        let doc = match cached {
-            Some(c) if c.meta.heads == meta.heads => c.doc,
-            Some(c) => match self.catch_up(id, c, &meta)? {
-                Some(doc) => doc,
-                None => self.load_whole(id)?,
-            },
-            None => self.load_whole(id)?,
-        };
-        self.held.insert(id, Cached { doc, meta, last_used: 0 });
+        let doc = self.reader.cache.get(id, &meta, &self.tx)?;
+        self.held.insert(id, doc);
         Ok(())
     }
 
-    /// Brings a copy at an older commit up to `meta` with the chunks written since; `None` when
-    /// it cannot (the engine compacted the document meanwhile, or the result is not at the
-    /// committed heads).
-    fn catch_up(&self, id: DocId, c: Cached, meta: &DocMeta) -> Result<Option<Automerge>, EngineError> {
-        // A compaction rewrites the snapshot and restarts the chunks: then what follows the copy's
-        // last chunk is not known, and the heads check below catches any case this misses.
-        if c.meta.snapshot_bytes != meta.snapshot_bytes || meta.next_chunk <= c.meta.next_chunk {
-            return Ok(None);
-        }
-        let bytes = self.tx.chunks_from(id, c.meta.next_chunk).map_err(store_err)?;
-        let mut doc = c.doc;
-        if doc.load_incremental(&bytes).is_err() {
-            return Ok(None);
-        }
-        let heads: Vec<[u8; 32]> = doc.get_heads().into_iter().map(|h| h.0).collect();
-        if heads != meta.heads {
-            return Ok(None);
-        }
-        self.reader.caught_up.fetch_add(1, Ordering::Relaxed);
-        Ok(Some(doc))
-    }
-
-    fn load_whole(&self, id: DocId) -> Result<Automerge, EngineError> {
-        let bytes = self.tx.doc_bytes(id).map_err(store_err)?.ok_or(LoadMissing(id))?;
-        let doc = Automerge::load(&bytes)
-            .map_err(|e| EngineError::from(super::LoadError::Corrupt { doc: id, reason: e.to_string() }))?;
-        self.reader.full_loads.fetch_add(1, Ordering::Relaxed);
-        Ok(doc)
-    }
-
     fn held(&self, id: DocId) -> Result<&Automerge, EngineError> {
-        self.held.get(&id).map(|c| &c.doc).ok_or_else(|| LoadMissing(id).into())
+        self.held.get(&id).map(|c| &**c).ok_or_else(|| LoadMissing(id).into())
     }
 
     fn certs_known(&mut self) -> Result<&Certs, EngineError> {
@@ -518,13 +438,10 @@ impl View<'_> {
         Ok(())
     }
 
-    /// Gives the documents held back to the (bounded) cache, so that a read over many documents
-    /// holds a few at a time.
+    /// Lets go of the documents held (the bounded cache keeps what it may), so that a read over
+    /// many documents holds a few at a time.
     pub fn release(&mut self) {
-        let mut cache = self.reader.cache.lock().unwrap_or_else(|e| e.into_inner());
-        for (id, c) in self.held.drain() {
-            cache.put(id, c);
-        }
+        self.held.clear();
     }
 
     /// A draft with both Parties' records, signatures checked against the pinned keys.
@@ -616,6 +533,8 @@ impl From<LoadMissing> for EngineError {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use automerge::ActorId;
 
     use super::*;
@@ -690,18 +609,68 @@ mod tests {
         let id = new_draft(&mut docs, &store, &long);
         let reader = Reader::new(store.reader(), ctx_of());
         assert_eq!(text(&reader, id), long);
-        assert_eq!(reader.full_loads.load(Ordering::Relaxed), 1);
+        assert_eq!(reader.cache.full_loads.load(Ordering::Relaxed), 1);
         for i in 0..3 {
             let snapshot = docs.meta(id).unwrap().snapshot_bytes;
             append(&mut docs, &store, id, &format!("<{i}>"));
             assert_eq!(docs.meta(id).unwrap().snapshot_bytes, snapshot, "the test meant chunks, not a compaction");
             assert!(text(&reader, id).ends_with(&format!("<{i}>")), "edit {i} not read");
         }
-        assert_eq!(reader.caught_up.load(Ordering::Relaxed), 3, "the cached copy took the new chunks");
-        assert_eq!(reader.full_loads.load(Ordering::Relaxed), 1, "nothing was loaded whole again");
+        assert_eq!(reader.cache.caught_up.load(Ordering::Relaxed), 3, "the cached copy took the new chunks");
+        assert_eq!(reader.cache.full_loads.load(Ordering::Relaxed), 1, "nothing was loaded whole again");
         // Unchanged: the cached copy serves as it is.
         text(&reader, id);
-        assert_eq!(reader.caught_up.load(Ordering::Relaxed) + reader.full_loads.load(Ordering::Relaxed), 4);
+        assert_eq!(reader.cache.caught_up.load(Ordering::Relaxed) + reader.cache.full_loads.load(Ordering::Relaxed), 4);
+    }
+
+    #[test]
+    fn reads_at_once_share_one_loaded_copy_and_an_older_read_keeps_its_own_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+        let id = new_draft(&mut docs, &store, &"words that do not compress away ".repeat(40));
+        let reader = Reader::new(store.reader(), ctx_of());
+        let loads =
+            || (reader.cache.full_loads.load(Ordering::Relaxed), reader.cache.caught_up.load(Ordering::Relaxed));
+        let outer = reader
+            .view_blocking(|v| {
+                let before = v.read_draft(id)?.text;
+                // A second read while the first holds the document: the same copy, not a load.
+                assert_eq!(text(&reader, id), before);
+                assert_eq!(loads(), (1, 0));
+                // An edit commits; a read begun after it sees it, brought up to date from the
+                // shared copy (which the first read still holds) with the new chunk.
+                append(&mut docs, &store, id, "<new>");
+                assert!(text(&reader, id).ends_with("<new>"));
+                assert_eq!(loads(), (1, 1));
+                // The first read still reads the commit it began at.
+                Ok(v.read_draft(id)?.text == before)
+            })
+            .unwrap();
+        assert!(outer, "a read saw a commit made after it began");
+        assert!(text(&reader, id).ends_with("<new>"));
+        assert_eq!(loads(), (1, 1), "the newer copy stayed kept");
+    }
+
+    #[test]
+    fn reads_on_many_threads_at_once_load_a_document_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+        let body = "a long text read by many at once ".repeat(200);
+        let id = new_draft(&mut docs, &store, &body);
+        let reader = Reader::new(store.reader(), ctx_of());
+        let start = std::sync::Barrier::new(8);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    start.wait();
+                    assert_eq!(text(&reader, id), body);
+                });
+            }
+        });
+        // Whichever read came first loaded it; the others waited for that load or found it kept.
+        assert_eq!(reader.cache.full_loads.load(Ordering::Relaxed), 1);
     }
 
     #[test]
@@ -720,7 +689,7 @@ mod tests {
             assert!(text(&reader, id).ends_with(&format!("[{i}]")), "edit {i} not read");
         }
         assert!(compacted, "the test meant to see a compaction");
-        assert!(reader.full_loads.load(Ordering::Relaxed) > 1);
+        assert!(reader.cache.full_loads.load(Ordering::Relaxed) > 1);
     }
 
     #[test]
@@ -749,6 +718,6 @@ mod tests {
             let id = new_draft(&mut docs, &store, "a");
             text(&reader, id);
         }
-        assert_eq!(reader.cache.lock().unwrap().docs.len(), CACHE_DOCS);
+        assert_eq!(reader.cache.len(), CACHE_DOCS);
     }
 }
