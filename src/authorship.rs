@@ -549,62 +549,88 @@ pub fn attribute(
     present: Present<'_>,
 ) -> Result<Vec<Attribution>, AuthError> {
     let mut seen: HashSet<(&[u8], u64)> = HashSet::with_capacity(changes.len());
-    // For each actor (asked once): up to which seq its node's signature, and a Party's legacy
-    // seal, cover it with a change that is in the document.
-    let mut covered: HashMap<&[u8], (u64, u64)> = HashMap::new();
+    let mut covered = Covered::default();
     let mut out = Vec::with_capacity(changes.len());
     for c in changes {
         if !seen.insert((c.actor.as_slice(), c.seq)) {
             return Err(AuthError::DuplicateSeq { actor: hex::encode(&c.actor), seq: c.seq });
         }
-        if c.actor.as_slice() == GENESIS_ACTOR.as_slice() {
-            if c.seq == 1 && genesis == Some(c.hash) {
-                out.push(Attribution::Genesis);
-                continue;
-            }
-            return Err(AuthError::BadGenesis { doc });
-        }
-        let signed = heads.of(&c.actor);
-        if signed.is_empty() {
-            if certs.of_actor(&c.actor).is_none() {
-                return Err(AuthError::Uncertified { actor: hex::encode(&c.actor) });
-            }
-            return Err(AuthError::NotCovered { actor: hex::encode(&c.actor), seq: c.seq, signed: "none".into() });
-        }
-        let (by_node, by_seal) = *covered.entry(c.actor.as_slice()).or_insert_with(|| {
-            let mut best = (0, 0);
-            for h in signed {
-                if present(&h.hash).is_some_and(|(a, s)| a == h.actor && s == h.seq) {
-                    let slot = if legacy(h) { &mut best.1 } else { &mut best.0 };
-                    *slot = (*slot).max(h.seq);
-                }
-            }
-            best
-        });
-        if c.seq <= by_node {
-            let cert =
-                certs.of_actor(&c.actor).ok_or_else(|| AuthError::Uncertified { actor: hex::encode(&c.actor) })?;
-            out.push(Attribution::Node { party: cert.party.clone(), node: cert.node.clone() });
-        } else if c.seq <= by_seal {
-            let Some(HeadSigner::Legacy(p)) = signed.iter().find(|h| legacy(h) && h.seq >= c.seq).map(|h| &h.signer)
-            else {
-                return Err(AuthError::NotCovered { actor: hex::encode(&c.actor), seq: c.seq, signed: "none".into() });
-            };
-            out.push(Attribution::Legacy { sealed_by: p.clone() });
-        } else {
-            let newest = signed.first().map(|h| h.seq).unwrap_or(0);
-            return Err(AuthError::NotCovered {
-                actor: hex::encode(&c.actor),
-                seq: c.seq,
-                signed: if newest > by_node.max(by_seal) {
-                    format!("{newest}, whose change is not in the document")
-                } else {
-                    newest.to_string()
-                },
-            });
-        }
+        out.push(attribute_one(doc, c, heads, certs, genesis, present, &mut covered)?);
     }
     Ok(out)
+}
+
+/// [`attribute`] for changes a document already holds (a history): each change's attribution,
+/// or `None` where it is not proven, working out once per actor what its signatures cover.
+pub fn attribute_each(
+    doc: DocId,
+    changes: &[ChangeFacts],
+    heads: &HeadBook,
+    certs: &Certs,
+    genesis: Option<[u8; 32]>,
+    present: Present<'_>,
+) -> Vec<Option<Attribution>> {
+    let mut covered = Covered::default();
+    changes.iter().map(|c| attribute_one(doc, c, heads, certs, genesis, present, &mut covered).ok()).collect()
+}
+
+/// For each actor (asked once): up to which seq its node's signature, and a Party's legacy seal,
+/// cover it with a change that is in the document.
+#[derive(Default)]
+struct Covered(HashMap<Vec<u8>, (u64, u64)>);
+
+fn attribute_one(
+    doc: DocId,
+    c: &ChangeFacts,
+    heads: &HeadBook,
+    certs: &Certs,
+    genesis: Option<[u8; 32]>,
+    present: Present<'_>,
+    covered: &mut Covered,
+) -> Result<Attribution, AuthError> {
+    if c.actor.as_slice() == GENESIS_ACTOR.as_slice() {
+        if c.seq == 1 && genesis == Some(c.hash) {
+            return Ok(Attribution::Genesis);
+        }
+        return Err(AuthError::BadGenesis { doc });
+    }
+    let signed = heads.of(&c.actor);
+    if signed.is_empty() {
+        if certs.of_actor(&c.actor).is_none() {
+            return Err(AuthError::Uncertified { actor: hex::encode(&c.actor) });
+        }
+        return Err(AuthError::NotCovered { actor: hex::encode(&c.actor), seq: c.seq, signed: "none".into() });
+    }
+    let (by_node, by_seal) = *covered.0.entry(c.actor.clone()).or_insert_with(|| {
+        let mut best = (0, 0);
+        for h in signed {
+            if present(&h.hash).is_some_and(|(a, s)| a == h.actor && s == h.seq) {
+                let slot = if legacy(h) { &mut best.1 } else { &mut best.0 };
+                *slot = (*slot).max(h.seq);
+            }
+        }
+        best
+    });
+    if c.seq <= by_node {
+        let cert = certs.of_actor(&c.actor).ok_or_else(|| AuthError::Uncertified { actor: hex::encode(&c.actor) })?;
+        Ok(Attribution::Node { party: cert.party.clone(), node: cert.node.clone() })
+    } else if c.seq <= by_seal {
+        let Some(HeadSigner::Legacy(p)) = signed.iter().find(|h| legacy(h) && h.seq >= c.seq).map(|h| &h.signer) else {
+            return Err(AuthError::NotCovered { actor: hex::encode(&c.actor), seq: c.seq, signed: "none".into() });
+        };
+        Ok(Attribution::Legacy { sealed_by: p.clone() })
+    } else {
+        let newest = signed.first().map(|h| h.seq).unwrap_or(0);
+        Err(AuthError::NotCovered {
+            actor: hex::encode(&c.actor),
+            seq: c.seq,
+            signed: if newest > by_node.max(by_seal) {
+                format!("{newest}, whose change is not in the document")
+            } else {
+                newest.to_string()
+            },
+        })
+    }
 }
 
 /// Makes a sync message carry every change since the heads both sides are known to share.

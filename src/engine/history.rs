@@ -6,6 +6,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::reader::kept_texts::TextsKey;
 use super::{Core, EngineError};
 use crate::authorship::{self, Attribution, ChangeFacts};
 use crate::ids::DocId;
@@ -110,6 +111,12 @@ pub(super) trait Source {
     fn certs(&mut self) -> Result<authorship::Certs, EngineError>;
     /// A document, loaded.
     fn doc(&mut self, id: DocId) -> Result<&automerge::Automerge, EngineError>;
+    /// An entry's text changes, if this source kept them ([`TextsKey`]).
+    fn kept_texts(&mut self, _key: &TextsKey) -> Option<Vec<TextChange>> {
+        None
+    }
+    /// Keeps an entry's text changes, if this source keeps them.
+    fn keep_texts(&mut self, _key: TextsKey, _texts: &[TextChange]) {}
     /// Every change of a document with what it did ([`history::steps`]); a source may keep them.
     fn steps(&mut self, id: DocId, kind: DocKind) -> Result<Vec<history::Step>, EngineError> {
         Ok(history::steps(self.doc(id)?, kind))
@@ -163,11 +170,12 @@ pub(super) fn entries(
         let present = |h: &[u8; 32]| {
             d.get_change_meta_by_hash(&automerge::ChangeHash(*h)).map(|m| (m.actor.to_bytes().to_vec(), m.seq))
         };
+        let facts: Vec<ChangeFacts> =
+            steps.iter().map(|s| ChangeFacts { hash: s.hash, actor: s.actor.clone(), seq: s.seq }).collect();
+        // All at once: what each actor's signatures cover is worked out once, not per change.
+        let whos = authorship::attribute_each(doc, &facts, &book, &certs, genesis, &present);
         let mut before = Vec::new();
-        for (step, after) in steps.into_iter().zip(heads) {
-            let facts = [ChangeFacts { hash: step.hash, actor: step.actor.clone(), seq: step.seq }];
-            let who =
-                authorship::attribute(doc, &facts, &book, &certs, genesis, &present).ok().and_then(|mut v| v.pop());
+        for ((step, after), who) in steps.into_iter().zip(heads).zip(whos) {
             // The fixed first change of a Party's document is nobody's act: not history.
             if who == Some(Attribution::Genesis) {
                 before = after;
@@ -224,8 +232,21 @@ pub(super) fn entries(
     // Only the entries shown are compared: each comparison reads its texts twice.
     for (e, (doc, before, after)) in out.iter_mut().zip(spans.into_iter().skip(skip)) {
         let Some(kind) = kinds[doc] else { continue };
+        let key = TextsKey {
+            doc: docs[doc],
+            before,
+            after,
+            what: e.what.clone(),
+            provision: provision.map(str::to_string),
+            lang: lang.map(str::to_string),
+        };
+        if let Some(texts) = src.kept_texts(&key) {
+            e.texts = texts;
+            continue;
+        }
         let d = src.doc(docs[doc])?;
-        e.texts = text_changes(d, kind, &e.what, provision, lang, &before, &after);
+        e.texts = text_changes(d, kind, &e.what, provision, lang, &key.before, &key.after);
+        src.keep_texts(key, &e.texts);
     }
     Ok(out)
 }

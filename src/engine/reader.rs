@@ -17,6 +17,7 @@
 //! engine its core.
 
 mod cache;
+pub(super) mod kept_texts;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -71,6 +72,8 @@ pub struct Reader {
     steps: Mutex<HashMap<DocId, crate::workspace::history::KeptSteps>>,
     /// Pages read lately, with the heads they were read at ([`View::page`]).
     pages: Mutex<std::collections::VecDeque<Page>>,
+    /// History entries' text changes, by their document and heads.
+    texts: kept_texts::KeptTexts,
 }
 
 /// How many pages are kept: a few officers on a few drafts.
@@ -114,6 +117,7 @@ impl Reader {
             background: tokio::sync::Semaphore::new(1),
             steps: Mutex::new(HashMap::new()),
             pages: Mutex::new(std::collections::VecDeque::new()),
+            texts: kept_texts::KeptTexts::default(),
         }
     }
 
@@ -504,6 +508,12 @@ impl super::history::Source for View<'_> {
     fn doc(&mut self, id: DocId) -> Result<&Automerge, EngineError> {
         View::doc(self, id)
     }
+    fn kept_texts(&mut self, key: &kept_texts::TextsKey) -> Option<Vec<super::history::TextChange>> {
+        self.reader.texts.get(key)
+    }
+    fn keep_texts(&mut self, key: kept_texts::TextsKey, texts: &[super::history::TextChange]) {
+        self.reader.texts.put(key, texts);
+    }
     fn steps(&mut self, id: DocId, kind: DocKind) -> Result<Vec<crate::workspace::history::Step>, EngineError> {
         // Taken out while it is brought up to date: another reader thread works out its own.
         let mut kept = self.reader.kept_steps().remove(&id).unwrap_or_default();
@@ -671,6 +681,54 @@ mod tests {
         });
         // Whichever read came first loaded it; the others waited for that load or found it kept.
         assert_eq!(reader.cache.full_loads.load(Ordering::Relaxed), 1);
+    }
+
+    /// A view that keeps no text changes: each history reads them afresh.
+    struct Fresh<'a, 'r>(&'a mut View<'r>);
+
+    impl super::super::history::Source for Fresh<'_, '_> {
+        fn annexes(&mut self, id: DocId) -> Result<Vec<DocId>, EngineError> {
+            self.0.annexes(id)
+        }
+        fn kind_owner(&mut self, id: DocId) -> Result<Option<(DocKind, Owner)>, EngineError> {
+            self.0.kind_owner(id)
+        }
+        fn book(&mut self, id: DocId) -> Result<HeadBook, EngineError> {
+            self.0.book(id)
+        }
+        fn certs(&mut self) -> Result<Certs, EngineError> {
+            super::super::history::Source::certs(self.0)
+        }
+        fn doc(&mut self, id: DocId) -> Result<&Automerge, EngineError> {
+            View::doc(self.0, id)
+        }
+    }
+
+    #[test]
+    fn a_history_with_kept_text_changes_is_the_history_read_afresh() {
+        use super::super::history::entries;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+        let id = new_draft(&mut docs, &store, "Article 1. The Parties cooperate.");
+        let reader = Reader::new(store.reader(), ctx_of());
+        for i in 0..8 {
+            append(&mut docs, &store, id, &format!(" w{i}"));
+            let (first, kept, fresh) = reader
+                .view_blocking(|v| {
+                    let first = entries(v, id, None, None, 50)?;
+                    // Read again: every entry's text changes are the kept ones now.
+                    let kept = entries(v, id, None, None, 50)?;
+                    Ok((first, kept, entries(&mut Fresh(v), id, None, None, 50)?))
+                })
+                .unwrap();
+            assert!(reader.texts.bytes() > 0, "nothing was kept");
+            assert_eq!(first, fresh, "after edit {i}");
+            assert_eq!(kept, fresh, "after edit {i}, kept");
+            let newest: String =
+                kept.last().unwrap().texts.iter().flat_map(|t| &t.diff).map(|p| p.text.as_str()).collect();
+            assert!(newest.contains(&format!("w{i}")), "edit {i} is not in the newest entry's text: {newest}");
+        }
     }
 
     #[test]

@@ -44,7 +44,7 @@ use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use serde::{Deserialize, Serialize};
 
 use super::titles::Titles;
-use super::util::{get_author, get_str, map_maps, req_str};
+use super::util::{Fields, get_author, get_str, map_maps, req_str};
 use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, init_root, touch};
 
 pub use records::{Comment, Records};
@@ -360,6 +360,11 @@ fn counter<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<i64> {
 /// The provisions in order: ids from `order`, each once (at its first place), skipping removed
 /// ones, with their map objects.
 pub(crate) fn ordered<R: ReadDoc>(doc: &R) -> Result<Vec<(String, ObjId)>> {
+    Ok(ordered_fields(doc)?.into_iter().map(|(id, obj, _)| (id, obj)).collect())
+}
+
+/// [`ordered`], each provision with its fields, read once.
+pub(crate) fn ordered_fields<R: ReadDoc>(doc: &R) -> Result<Vec<(String, ObjId, Fields)>> {
     let provisions: BTreeMap<String, ObjId> = map_maps(doc, &ROOT, "provisions")?.into_iter().collect();
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
@@ -368,11 +373,11 @@ pub(crate) fn ordered<R: ReadDoc>(doc: &R) -> Result<Vec<(String, ObjId)>> {
             continue;
         }
         let Some(obj) = provisions.get(&id) else { continue };
-        if matches!(doc.get(obj, "removed")?, Some((Value::Scalar(s), _)) if s.as_ref() == &ScalarValue::Boolean(true))
-        {
+        let fields = Fields::of(doc, obj);
+        if fields.is_true("removed") {
             continue;
         }
-        out.push((id, obj.clone()));
+        out.push((id, obj.clone(), fields));
     }
     Ok(out)
 }
@@ -382,6 +387,27 @@ fn text_of<R: ReadDoc>(doc: &R, provision: &ObjId, lang: &str) -> Result<String>
         Some((Value::Object(ObjType::Map), texts)) => Ok(get_str(doc, &texts, lang)?.unwrap_or_default()),
         _ => Ok(String::new()),
     }
+}
+
+/// A provision's texts in `langs` (an absent one is empty), from its fields.
+pub(crate) fn texts_in<'l, R: ReadDoc>(
+    doc: &R,
+    provision: &Fields,
+    langs: impl Iterator<Item = &'l String>,
+) -> Result<BTreeMap<String, String>> {
+    let texts = match provision.get("texts") {
+        Some((Value::Object(ObjType::Map), texts)) => Some(Fields::of(doc, texts)),
+        _ => None,
+    };
+    let mut out = BTreeMap::new();
+    for l in langs {
+        let text = match &texts {
+            Some(t) => t.str(doc, l)?.unwrap_or_default(),
+            None => String::new(),
+        };
+        out.insert(l.clone(), text);
+    }
+    Ok(out)
 }
 
 /// The whole text in `lang`.
@@ -402,16 +428,17 @@ pub fn read_with(doc: &Automerge, recs: &Records, id: &str) -> Result<Draft> {
     let languages = languages(doc)?;
     let lang = languages.first().cloned().unwrap_or_else(|| "en".into());
     let mut provisions = Vec::new();
+    // Each provision's kind as stored, for the content hash.
+    let mut kinds = Vec::new();
     let mut labels = Labels::default();
-    for (pid, p) in ordered(doc)? {
-        let kind = ProvisionKind::parse(&get_str(doc, &p, "kind")?.unwrap_or_default());
+    for (pid, _, p) in ordered_fields(doc)? {
+        let stored_kind = p.str(doc, "kind")?.unwrap_or_default();
+        let kind = ProvisionKind::parse(&stored_kind);
         let label = labels.next(kind);
-        let mut texts = BTreeMap::new();
-        for l in &languages {
-            texts.insert(l.clone(), text_of(doc, &p, l)?);
-        }
-        let stale = stale_of(doc, &p)?;
+        let texts = texts_in(doc, &p, languages.iter())?;
+        let stale = stale_in(doc, &p)?;
         let comments = all_comments.iter().filter(|c| c.provision == pid).cloned().collect();
+        kinds.push(stored_kind);
         provisions.push(Provision { id: pid, kind, label, texts, stale, comments });
     }
     let text = provisions
@@ -420,7 +447,8 @@ pub fn read_with(doc: &Automerge, recs: &Records, id: &str) -> Result<Draft> {
         .collect::<Vec<_>>()
         .join(PROVISION_BREAK);
     let parties = strings(doc, &ROOT, "parties")?;
-    let hash = content_hash(doc)?;
+    let contents = provisions.iter().zip(&kinds).map(|(p, k)| (p.id.as_str(), k.as_str(), &p.texts));
+    let hash = workflow::hash_of(&workflow::canonical_of(doc, &languages, contents)?);
     let approvals = workflow::approvals(recs, &hash);
     let signatures = workflow::signatures(recs, &hash);
     let open_suggestions = review::suggestions(doc, recs)?.into_iter().filter(|s| s.state == "open").collect();
@@ -481,15 +509,25 @@ impl Labels {
 
 /// A provision's stale marks, by the language they mark.
 pub(crate) fn stale_of(doc: &Automerge, p: &ObjId) -> Result<BTreeMap<String, Stale>> {
+    stale_in(doc, &Fields::of(doc, p))
+}
+
+/// A provision's stale marks, from its fields.
+pub(crate) fn stale_in(doc: &Automerge, p: &Fields) -> Result<BTreeMap<String, Stale>> {
     let mut stale = BTreeMap::new();
-    for (l, s) in map_maps(doc, p, "stale")? {
+    let Some(marks) = p.of_map(doc, "stale")? else { return Ok(stale) };
+    for (l, v, s) in marks.iter() {
+        if !matches!(v, Value::Object(ObjType::Map)) {
+            continue;
+        }
+        let s = Fields::of(doc, s);
         stale.insert(
-            l,
+            l.to_string(),
             Stale {
-                since_rev: counter(doc, &s, "since_rev")?,
-                changed_lang: req_str(doc, &s, "lang")?,
-                by: get_author(doc, &s, "by")?,
-                at: req_str(doc, &s, "at")?,
+                since_rev: s.counter("since_rev"),
+                changed_lang: s.req_str(doc, "lang")?,
+                by: s.author(doc, "by")?,
+                at: s.req_str(doc, "at")?,
             },
         );
     }

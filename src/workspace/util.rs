@@ -214,11 +214,100 @@ pub fn map_maps<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Vec<(Stri
         Some((Value::Object(ObjType::Map), id)) => id,
         Some(_) => return Err(WorkspaceError::Malformed(format!("{key}: expected a map"))),
     };
-    let mut out = Vec::new();
-    for k in doc.keys(&map) {
-        if let Some((Value::Object(ObjType::Map), m)) = doc.get(&map, k.as_str())? {
-            out.push((k, m));
+    Ok(Fields::of(doc, &map)
+        .iter()
+        .filter(|(_, v, _)| matches!(v, Value::Object(ObjType::Map)))
+        .map(|(k, _, id)| (k.to_string(), id.clone()))
+        .collect())
+}
+
+/// Every key of a map with its value, read in one pass. automerge looks each key up on its own
+/// (a search of the document's ops), and a draft's read asks a dozen keys of each of hundreds of
+/// provisions: reading each map once made a 200-provision draft's read about twice as fast.
+/// Each key has the value `ReadDoc::get` gives (the winner of concurrent writes).
+pub struct Fields(Vec<(String, Value<'static>, ObjId)>);
+
+impl Fields {
+    /// The fields of the map `obj`.
+    pub fn of<R: ReadDoc>(doc: &R, obj: &ObjId) -> Fields {
+        Fields(
+            doc.map_range(obj, ..)
+                .map(|i| {
+                    let id = i.id();
+                    (i.key.into_owned(), i.value.into_value(), id)
+                })
+                .collect(),
+        )
+    }
+
+    /// The fields of the map at `key`: none if it is absent, an error if it is not a map.
+    pub fn of_map<R: ReadDoc>(&self, doc: &R, key: &str) -> Result<Option<Fields>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some((Value::Object(ObjType::Map), id)) => Ok(Some(Fields::of(doc, id))),
+            Some(_) => Err(WorkspaceError::Malformed(format!("{key}: expected a map"))),
         }
     }
-    Ok(out)
+
+    pub fn get(&self, key: &str) -> Option<(&Value<'static>, &ObjId)> {
+        self.0.iter().find(|(k, _, _)| k == key).map(|(_, v, id)| (v, id))
+    }
+
+    /// Each key with its value.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value<'static>, &ObjId)> {
+        self.0.iter().map(|(k, v, id)| (k.as_str(), v, id))
+    }
+
+    /// As [`get_str`].
+    pub fn str<R: ReadDoc>(&self, doc: &R, key: &str) -> Result<Option<String>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Str(v) => Ok(Some(v.to_string())),
+                ScalarValue::Null => Ok(None),
+                other => Err(WorkspaceError::Malformed(format!("{key}: expected text, found {other}"))),
+            },
+            Some((Value::Object(ObjType::Text), id)) => Ok(Some(doc.text(id)?)),
+            Some((Value::Object(t), _)) => Err(WorkspaceError::Malformed(format!("{key}: expected text, found {t}"))),
+        }
+    }
+
+    /// As [`req_str`].
+    pub fn req_str<R: ReadDoc>(&self, doc: &R, key: &str) -> Result<String> {
+        self.str(doc, key)?.ok_or_else(|| WorkspaceError::Malformed(format!("missing {key}")))
+    }
+
+    /// As [`get_author`].
+    pub fn author<R: ReadDoc>(&self, doc: &R, key: &str) -> Result<Option<Author>> {
+        match self.get(key) {
+            Some((Value::Object(ObjType::Map), m)) => {
+                let f = Fields::of(doc, m);
+                let officer = f.req_str(doc, "officer")?;
+                let party = f
+                    .req_str(doc, "party")?
+                    .parse()
+                    .map_err(|e| WorkspaceError::Malformed(format!("{key}.party: {e}")))?;
+                Ok(Some(Author { officer, party }))
+            }
+            None => Ok(None),
+            Some(_) => Err(WorkspaceError::Malformed(format!("{key}: expected an author"))),
+        }
+    }
+
+    /// A counter or integer; 0 if absent or of another type.
+    pub fn counter(&self, key: &str) -> i64 {
+        match self.get(key) {
+            Some((Value::Scalar(s), _)) => match s.as_ref() {
+                ScalarValue::Counter(c) => i64::from(c),
+                ScalarValue::Int(i) => *i,
+                _ => 0,
+            },
+            _ => 0,
+        }
+    }
+
+    /// Whether `key` holds the boolean true.
+    pub fn is_true(&self, key: &str) -> bool {
+        matches!(self.get(key), Some((Value::Scalar(s), _)) if s.as_ref() == &ScalarValue::Boolean(true))
+    }
 }

@@ -500,3 +500,18 @@ fn the_original_is_refused_before_execution_and_the_same_every_time_after() {
     ));
     assert!(matches!(pdf::original(&v, "ru", &names, None), Err(pdf::OriginalRefusal::DiffersFromKept { .. })));
 }
+
+#[test]
+fn a_draft_read_names_the_same_content_hash_as_the_canonical_form() {
+    let mut d = new_draft();
+    let ru = |last: &str| ["Преамбула.", "Статья 1. Стороны сотрудничают.", "Статья 2. Обмен.", last].join("\n\n");
+    set_text_lang(&mut d, &rats(), Some("ru"), &ru("Статья 3. Встречи.")).unwrap();
+    let read = read(&d, "").unwrap();
+    assert!(read.languages.len() == 2 && read.provisions.len() > 2, "{:?}", read.languages);
+    // `read_with` hashes the texts it read; the hash signed and checked reads them again.
+    assert_eq!(read.content_hash, hex::encode(content_hash(&d).unwrap()));
+    set_text_lang(&mut d, &rats(), Some("ru"), &ru("Статья 3. Встречи проводятся.")).unwrap();
+    let changed = super::read(&d, "").unwrap();
+    assert_ne!(changed.content_hash, read.content_hash, "a text in the second language is content");
+    assert_eq!(changed.content_hash, hex::encode(content_hash(&d).unwrap()));
+}

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::records::{self, Records};
-use super::{Provision, languages, ordered, read_with, text_of};
+use super::{Provision, languages, ordered, ordered_fields, read_with, texts_in};
 use crate::ids::PartyId;
 use crate::workspace::util::{get_str, req_str};
 use crate::workspace::{Author, ChangeCtx, Result, WorkspaceError, change, touch};
@@ -98,14 +98,23 @@ pub struct Signature {
 pub fn canonical(doc: &Automerge) -> Result<Vec<u8>> {
     let langs = languages(doc)?;
     let mut provisions = Vec::new();
-    for (pid, p) in ordered(doc)? {
-        let mut texts = BTreeMap::new();
-        for l in &langs {
-            texts.insert(l.clone(), text_of(doc, &p, l)?);
-        }
-        let kind = get_str(doc, &p, "kind")?.unwrap_or_default();
-        provisions.push(serde_json::json!({ "id": pid, "kind": kind, "texts": texts }));
+    for (pid, _, p) in ordered_fields(doc)? {
+        let texts = texts_in(doc, &p, langs.iter())?;
+        let kind = p.str(doc, "kind")?.unwrap_or_default();
+        provisions.push((pid, kind, texts));
     }
+    canonical_of(doc, &langs, provisions.iter().map(|(id, kind, texts)| (id.as_str(), kind.as_str(), texts)))
+}
+
+/// The canonical form of a draft whose provisions were read already, each as its id, its kind
+/// as stored and its texts (`read_with` reads every text once, for the draft and its hash).
+pub(crate) fn canonical_of<'p>(
+    doc: &Automerge,
+    langs: &[String],
+    provisions: impl Iterator<Item = (&'p str, &'p str, &'p BTreeMap<String, String>)>,
+) -> Result<Vec<u8>> {
+    let provisions: Vec<serde_json::Value> =
+        provisions.map(|(id, kind, texts)| serde_json::json!({ "id": id, "kind": kind, "texts": texts })).collect();
     let v = serde_json::json!({
         "draft": get_str(doc, &ROOT, "uid")?.unwrap_or_default(),
         "title": req_str(doc, &ROOT, "title")?,
@@ -117,10 +126,15 @@ pub fn canonical(doc: &Automerge) -> Result<Vec<u8>> {
 
 /// The content hash.
 pub fn content_hash(doc: &Automerge) -> Result<[u8; 32]> {
+    Ok(hash_of(&canonical(doc)?))
+}
+
+/// The content hash of a canonical form.
+pub(crate) fn hash_of(canonical: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(HASH_DOMAIN);
-    h.update(canonical(doc)?);
-    Ok(h.finalize().into())
+    h.update(canonical);
+    h.finalize().into()
 }
 
 /// A key's fingerprint: the first 16 bytes of its SHA-256, in groups of four hex digits.
