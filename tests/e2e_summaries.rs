@@ -12,6 +12,12 @@ use serde_json::Value;
 
 /// A raw API request with the node's token as `officer`: status and JSON body.
 fn api_get(n: &Node, path: &str, officer: &str) -> (u16, Value) {
+    let (status, v, _) = api_get_total(n, path, officer);
+    (status, v)
+}
+
+/// [`api_get`], with the answer's `x-total-count` header.
+fn api_get_total(n: &Node, path: &str, officer: &str) -> (u16, Value, Option<usize>) {
     let pem = std::fs::read(n.dir.join("tls/api-cert.pem")).expect("cert");
     let token = std::fs::read_to_string(n.dir.join("keys/api.token")).expect("token");
     let addr = n.run_info().expect("run.json")["api_addr"].as_str().expect("api_addr").to_string();
@@ -26,7 +32,8 @@ fn api_get(n: &Node, path: &str, officer: &str) -> (u16, Value) {
             .await
             .expect("request");
         let status = r.status().as_u16();
-        (status, r.json().await.expect("json body"))
+        let total = r.headers().get("x-total-count").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+        (status, r.json().await.expect("json body"), total)
     })
 }
 
@@ -196,4 +203,61 @@ fn ids_pick_entries_within_a_bound_and_titles_stay_with_the_roles_that_read_item
     );
     a.stop();
     assert!(common::files_containing(&a.dir, "SUMMARY-TITLE-MARKER").is_empty(), "an item's title on disk");
+}
+
+#[test]
+fn meetings_are_picked_by_time_and_status_and_paged_in_order_of_start() {
+    let mut a = Node::init("A", "cica", "CICA Secretariat");
+    a.start();
+    let meeting = |title: &str, starts: &str, ends: &str| {
+        a.id_of(&["meeting", "create", "--title", title, "--starts", starts, "--ends", ends])
+    };
+    let past = meeting("Held long ago", "2020-01-10T10:00:00Z", "2020-01-10T12:00:00Z");
+    let feb = meeting("February", "2099-02-10T10:00:00Z", "2099-02-10T12:00:00Z");
+    let mar = meeting("March", "2099-03-10T10:00:00+05:00", "2099-03-10T12:00:00+05:00");
+    let apr = meeting("April", "2099-04-10T10:00:00Z", "2099-04-10T12:00:00Z");
+    a.ok(&["meeting", "update", &apr, "--status", "cancelled"]);
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array().expect("a list").iter().map(|m| m["id"].as_str().unwrap().to_string()).collect()
+    };
+
+    // What the dashboard asks for: the next meetings not cancelled, the first few.
+    let (status, v, total) = api_get_total(
+        &a,
+        "/api/meetings?from=2030-01-01T00:00:00Z&status=proposed,confirmed,held&limit=12",
+        "officer-a",
+    );
+    assert_eq!((status, ids(&v), total), (200, vec![feb.clone(), mar.clone()], Some(2)), "{v}");
+    // A window of time, an offset and a limit; the total is of what matched, before paging.
+    let (_, v, total) =
+        api_get_total(&a, "/api/meetings?from=2099-03-01T00:00:00Z&to=2099-04-01T00:00:00Z", "officer-a");
+    assert_eq!((ids(&v), total), (vec![mar.clone()], Some(1)), "{v}");
+    let (_, v, total) = api_get_total(&a, "/api/meetings?offset=1&limit=2", "officer-a");
+    assert_eq!((ids(&v), total), (vec![feb.clone(), mar.clone()], Some(4)), "{v}");
+    let (_, v, total) = api_get_total(&a, "/api/meetings", "officer-a");
+    assert_eq!((ids(&v), total), (vec![past.clone(), feb.clone(), mar.clone(), apr.clone()], Some(4)), "{v}");
+    // A meeting is picked by its end: one that ends after `from` is still on.
+    let (_, v, _) = api_get_total(&a, "/api/meetings?from=2020-01-10T11:00:00Z&limit=1", "officer-a");
+    assert_eq!(ids(&v), vec![past.clone()], "{v}");
+
+    // What does not read is refused with a code naming the parameter, and nothing else is read.
+    for (query, param) in
+        [("from=yesterday", "from"), ("to=2099-13-01", "to"), ("limit=-1", "limit"), ("status=postponed", "status")]
+    {
+        let (status, v) = api_get(&a, &format!("/api/meetings?{query}"), "officer-a");
+        assert_eq!(
+            (status, v["refusal"]["code"].as_str(), v["refusal"]["param"].as_str()),
+            (400, Some("bad-parameter"), Some(param)),
+            "{query}: {v}"
+        );
+    }
+
+    // The CLI's list takes the same filters.
+    let v = a.json(&["meeting", "list", "--from", "now", "--status", "proposed,confirmed", "--json"]);
+    assert_eq!(ids(&v), vec![feb.clone(), mar.clone()], "{v}");
+    let v = a.json(&["meeting", "list", "--from", "now", "--limit", "1", "--json"]);
+    assert_eq!(ids(&v), vec![feb], "{v}");
+    let out = a.run(&["meeting", "list", "--from", "soon"]);
+    assert!(!out.status.success(), "a time that does not read is refused");
+    a.stop();
 }

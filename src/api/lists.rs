@@ -10,6 +10,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::json;
 
@@ -18,7 +19,7 @@ use crate::engine::EngineError;
 use crate::engine::summaries::{Entry, MAX_IDS, Summary};
 use crate::ids::DocId;
 use crate::workspace::DocKind;
-use crate::workspace::meeting::Meeting;
+use crate::workspace::meeting::{Meeting, MeetingStatus};
 
 /// Which entries of a list.
 #[derive(Debug, Default, Deserialize)]
@@ -27,6 +28,101 @@ pub struct ListQuery {
     /// that are not (or not of this kind) are left out of the answer.
     #[serde(default)]
     pub ids: Option<String>,
+}
+
+/// Which meetings (`GET /api/meetings`): those of `?ids=` as for any list, and
+/// - `?from=T`: only meetings not ended before `T` (a meeting without an end, not started before);
+/// - `?to=T`: only meetings starting before `T` (`T` an RFC 3339 time);
+/// - `?status=proposed,confirmed`: only meetings with one of these statuses;
+/// - `?offset=N`, `?limit=N`: of the meetings that match, in order (by start, then title), skip
+///   `N`, then at most `N`. The answer's `x-total-count` header says how many matched.
+///
+/// The dashboard asks for the next few meetings, not for every meeting ever held.
+#[derive(Debug, Default, Deserialize)]
+pub struct MeetingQuery {
+    #[serde(default)]
+    pub ids: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub offset: Option<String>,
+    #[serde(default)]
+    pub limit: Option<String>,
+}
+
+/// [`MeetingQuery`] parsed.
+#[derive(Debug, Default)]
+pub struct MeetingFilter {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    status: Option<Vec<MeetingStatus>>,
+    pub offset: usize,
+    pub limit: Option<usize>,
+}
+
+impl MeetingQuery {
+    /// The `?ids=` part, as every list takes it.
+    pub fn ids(&self) -> ListQuery {
+        ListQuery { ids: self.ids.clone() }
+    }
+
+    pub fn filter(&self) -> Result<MeetingFilter, ListRefusal> {
+        let bad = |param: &'static str, value: &str| ListRefusal::BadParameter {
+            param: param.into(),
+            value: value.chars().take(64).collect(),
+        };
+        let time = |param: &'static str, v: &Option<String>| {
+            v.as_deref()
+                .map(|t| {
+                    DateTime::parse_from_rfc3339(t.trim()).map(|t| t.with_timezone(&Utc)).map_err(|_| bad(param, t))
+                })
+                .transpose()
+        };
+        let count = |param: &'static str, v: &Option<String>| {
+            v.as_deref().map(|n| n.trim().parse::<usize>().map_err(|_| bad(param, n))).transpose()
+        };
+        let status = self
+            .status
+            .as_deref()
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| serde_json::from_value::<MeetingStatus>(json!(s)).map_err(|_| bad("status", s)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        Ok(MeetingFilter {
+            from: time("from", &self.from)?,
+            to: time("to", &self.to)?,
+            status,
+            offset: count("offset", &self.offset)?.unwrap_or(0),
+            limit: count("limit", &self.limit)?,
+        })
+    }
+}
+
+impl MeetingFilter {
+    /// Whether `m` is one of the meetings asked for (before the offset and limit). A time that
+    /// does not read (a document from before times were checked) does not hide its meeting.
+    pub fn admits(&self, m: &Meeting) -> bool {
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&Utc));
+        if let Some(from) = self.from
+            && at(m.ends.as_deref().unwrap_or(&m.starts)).is_some_and(|end| end < from)
+        {
+            return false;
+        }
+        if let Some(to) = self.to
+            && at(&m.starts).is_some_and(|start| start >= to)
+        {
+            return false;
+        }
+        self.status.as_ref().is_none_or(|s| s.contains(&m.status))
+    }
 }
 
 /// Why a list request was refused; the API sends it under `refusal` with its code.
@@ -40,6 +136,15 @@ pub enum ListRefusal {
         given: usize,
         /// The most allowed.
         max: usize,
+    },
+    /// A parameter's value does not read: a time that is not RFC 3339, a count that is not a
+    /// whole number, a status that is not one.
+    #[error("?{param}={value:?} does not read")]
+    BadParameter {
+        /// Which parameter.
+        param: String,
+        /// What was given (at most 64 characters of it).
+        value: String,
     },
     /// `?ids=` holds something that is not a document id (32 hex digits).
     #[error("?ids=: {id:?} is not a document id (32 hex digits)")]

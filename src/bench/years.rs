@@ -248,8 +248,18 @@ fn reads_of(draft: &str) -> Vec<(&'static str, Vec<String>)> {
         ("draft list (GET /api/drafts)", vec!["/api/drafts".into()]),
         ("thread list (GET /api/threads)", vec!["/api/threads".into()]),
         (
-            "dashboard (status, meetings, drafts, consent, items, together)",
-            ["/api/status", "/api/meetings", "/api/drafts", "/api/consent", "/api/items"].map(String::from).to_vec(),
+            // As the web app's dashboard asks: the next meetings, not every meeting.
+            "dashboard (status, next meetings, drafts, consent, items, together)",
+            vec![
+                "/api/status".into(),
+                format!(
+                    "/api/meetings?from={}&status=proposed,confirmed,held&limit=12",
+                    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+                "/api/drafts".into(),
+                "/api/consent".into(),
+                "/api/items".into(),
+            ],
         ),
         (
             "one draft's page (the draft and its history, together)",

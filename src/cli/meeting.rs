@@ -46,6 +46,18 @@ pub enum MeetingCmd {
     },
     /// List meetings by start time.
     List {
+        /// Only meetings not ended before this time (RFC 3339, or "now").
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// Only meetings starting before this time (RFC 3339, or "now").
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// Only meetings with these statuses.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        status: Vec<MeetingStatus>,
+        /// At most this many (the first, by start).
+        #[arg(long)]
+        limit: Option<usize>,
         /// Print as JSON.
         #[arg(long)]
         json: bool,
@@ -190,8 +202,8 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
             let r: Created = c.send(Method::POST, "/api/meetings", &new).await?;
             output::created(&r, *json)
         }
-        MeetingCmd::List { json } => {
-            let v: Vec<Meeting> = c.get("/api/meetings").await?;
+        MeetingCmd::List { from, to, status, limit, json } => {
+            let v: Vec<Meeting> = c.get(&list_path(from.as_deref(), to.as_deref(), status, *limit)).await?;
             output::list(&v, *json, &["ID", "STARTS", "STATUS", "KIND", "TITLE"], |m| {
                 vec![
                     output::short(&m.id),
@@ -396,4 +408,31 @@ fn when(t: &str, tz: Option<&str>) -> String {
         s.push_str(&format!(" (here {} {})", here.format(day), here.format("%:z")));
     }
     s
+}
+
+/// `GET /api/meetings` with the list's filters.
+fn list_path(from: Option<&str>, to: Option<&str>, status: &[MeetingStatus], limit: Option<usize>) -> String {
+    let time = |t: &str| {
+        if t == "now" { chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true) } else { t.to_string() }
+    };
+    let mut url = reqwest::Url::parse("https://node/api/meetings").expect("a fixed URL");
+    {
+        let mut q = url.query_pairs_mut();
+        if let Some(t) = from {
+            q.append_pair("from", &time(t));
+        }
+        if let Some(t) = to {
+            q.append_pair("to", &time(t));
+        }
+        if !status.is_empty() {
+            q.append_pair("status", &status.iter().map(|s| status_str(*s)).collect::<Vec<_>>().join(","));
+        }
+        if let Some(n) = limit {
+            q.append_pair("limit", &n.to_string());
+        }
+    }
+    match url.query() {
+        Some(q) if !q.is_empty() => format!("/api/meetings?{q}"),
+        _ => "/api/meetings".into(),
+    }
 }

@@ -114,9 +114,12 @@ export function render(main, ctx) {
         : h('p', { class: 'muted' }, t('dash.no-meetings')),
     );
   };
+  // Only the next few, not every meeting ever held (a workspace of years holds thousands). A few
+  // more than are shown, so that one cancelled after this read leaves no gap.
   const loadMeetings = async () => {
     try {
-      allMeetings = await api('GET', '/api/meetings');
+      const from = encodeURIComponent(new Date().toISOString());
+      allMeetings = await api('GET', `/api/meetings?from=${from}&status=proposed,confirmed,held&limit=12`);
       showMeetings();
     } catch (e) {
       showError(e, meetings);
