@@ -257,6 +257,9 @@ fn meetings_are_picked_by_time_and_status_and_paged_in_order_of_start() {
     assert_eq!(ids(&v), vec![feb.clone(), mar.clone()], "{v}");
     let v = a.json(&["meeting", "list", "--from", "now", "--limit", "1", "--json"]);
     assert_eq!(ids(&v), vec![feb], "{v}");
+    // An offset's `+` reaches the node as a `+`, not as a space.
+    let v = a.json(&["meeting", "list", "--from", "2099-03-10T11:00:00+05:00", "--json"]);
+    assert_eq!(ids(&v), vec![mar, apr], "{v}");
     let out = a.run(&["meeting", "list", "--from", "soon"]);
     assert!(!out.status.success(), "a time that does not read is refused");
     a.stop();

@@ -415,24 +415,29 @@ fn list_path(from: Option<&str>, to: Option<&str>, status: &[MeetingStatus], lim
     let time = |t: &str| {
         if t == "now" { chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true) } else { t.to_string() }
     };
-    let mut url = reqwest::Url::parse("https://node/api/meetings").expect("a fixed URL");
-    {
-        let mut q = url.query_pairs_mut();
-        if let Some(t) = from {
-            q.append_pair("from", &time(t));
-        }
-        if let Some(t) = to {
-            q.append_pair("to", &time(t));
-        }
-        if !status.is_empty() {
-            q.append_pair("status", &status.iter().map(|s| status_str(*s)).collect::<Vec<_>>().join(","));
-        }
-        if let Some(n) = limit {
-            q.append_pair("limit", &n.to_string());
-        }
+    // Times and statuses: only `+` (a space in a query) and what is not plain ASCII need escaping.
+    let enc = |v: &str| -> String {
+        v.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' | b',' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let mut q = Vec::new();
+    if let Some(t) = from {
+        q.push(format!("from={}", enc(&time(t))));
     }
-    match url.query() {
-        Some(q) if !q.is_empty() => format!("/api/meetings?{q}"),
-        _ => "/api/meetings".into(),
+    if let Some(t) = to {
+        q.push(format!("to={}", enc(&time(t))));
     }
+    if !status.is_empty() {
+        q.push(format!("status={}", status.iter().map(|s| status_str(*s)).collect::<Vec<_>>().join(",")));
+    }
+    if let Some(n) = limit {
+        q.push(format!("limit={n}"));
+    }
+    if q.is_empty() { "/api/meetings".into() } else { format!("/api/meetings?{}", q.join("&")) }
 }
