@@ -55,11 +55,15 @@ struct Payload {
     stamps: BTreeMap<String, String>,
 }
 
-/// One index: its reader, its single writer, and the documents' stamps it holds.
+/// One index: its reader, its writes one at a time, and the documents' stamps it holds.
 pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// One batch written at a time. Its writer is made for it and let go after it: a writer holds
+    /// its whole memory budget ([`WRITER_BYTES`]) from the start, and the index is written in
+    /// short batches, seconds or hours apart. Held, two writers (the workspace's and the items')
+    /// were a quarter of the receiving node's heap while it took in a workspace.
+    writing: Mutex<()>,
     fields: Fields,
     stamps: Mutex<BTreeMap<String, String>>,
     /// The version the index on disk was written with ([`VERSION`] for a new one).
@@ -129,8 +133,6 @@ impl SearchIndex {
         index.tokenizers().register(EN, analyser(Language::English));
         index.tokenizers().register(RU, analyser(Language::Russian));
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        // One thread: indexing is a background task on a small machine; searches stay fast.
-        let writer = index.writer_with_num_threads(1, WRITER_BYTES)?;
         let payload: Payload = index
             .load_metas()?
             .payload
@@ -141,7 +143,7 @@ impl SearchIndex {
         Ok(SearchIndex {
             index,
             reader,
-            writer: Mutex::new(writer),
+            writing: Mutex::new(()),
             fields,
             stamps: Mutex::new(payload.stamps),
             version,
@@ -165,7 +167,8 @@ impl SearchIndex {
         stamps: Vec<(String, String)>,
         removed: Vec<String>,
     ) -> Result<(), SearchError> {
-        let mut writer = self.writer.lock().map_err(poisoned)?;
+        let _one = self.writing.lock().map_err(poisoned)?;
+        let mut writer = self.writer()?;
         let mut all = self.stamps.lock().map_err(poisoned)?.clone();
         for doc in &removed {
             writer.delete_term(Term::from_field_text(self.fields.doc, doc));
@@ -185,19 +188,33 @@ impl SearchIndex {
         commit.commit()?;
         *self.stamps.lock().map_err(poisoned)? = all;
         self.reader.reload()?;
+        Self::done(writer)
+    }
+
+    /// A writer for one batch. One thread: indexing is a background task on a small machine;
+    /// searches stay fast.
+    fn writer(&self) -> Result<IndexWriter, SearchError> {
+        Ok(self.index.writer_with_num_threads(1, WRITER_BYTES)?)
+    }
+
+    /// Lets a batch's writer go once the merges its commit started are done (a writer dropped
+    /// at once would cut them short, and the segments would pile up).
+    fn done(writer: IndexWriter) -> Result<(), SearchError> {
+        writer.wait_merging_threads()?;
         Ok(())
     }
 
     /// Replaces everything with `parts` (the item titles, rebuilt whole when the vault changes).
     pub fn replace_all(&self, parts: Vec<Part>) -> Result<(), SearchError> {
-        let mut writer = self.writer.lock().map_err(poisoned)?;
+        let _one = self.writing.lock().map_err(poisoned)?;
+        let mut writer = self.writer()?;
         writer.delete_all_documents()?;
         for p in &parts {
             writer.add_document(self.document(p))?;
         }
         writer.commit()?;
         self.reader.reload()?;
-        Ok(())
+        Self::done(writer)
     }
 
     fn document(&self, p: &Part) -> TantivyDocument {
