@@ -140,14 +140,7 @@ impl SearchIndex {
             .unwrap_or(Payload { version: VERSION, stamps: BTreeMap::new() });
         let empty = index.load_metas()?.segments.is_empty() && payload.stamps.is_empty();
         let version = if empty { VERSION } else { payload.version };
-        Ok(SearchIndex {
-            index,
-            reader,
-            writing: Mutex::new(()),
-            fields,
-            stamps: Mutex::new(payload.stamps),
-            version,
-        })
+        Ok(SearchIndex { index, reader, writing: Mutex::new(()), fields, stamps: Mutex::new(payload.stamps), version })
     }
 
     fn version_ok(&self) -> bool {

@@ -360,7 +360,38 @@ fn counter<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<i64> {
 /// The provisions in order: ids from `order`, each once (at its first place), skipping removed
 /// ones, with their map objects.
 pub(crate) fn ordered<R: ReadDoc>(doc: &R) -> Result<Vec<(String, ObjId)>> {
-    Ok(ordered_fields(doc)?.into_iter().map(|(id, obj, _)| (id, obj)).collect())
+    let provisions: BTreeMap<String, ObjId> = map_maps(doc, &ROOT, "provisions")?.into_iter().collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for id in strings(doc, &ROOT, "order")? {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let Some(obj) = provisions.get(&id) else { continue };
+        if !is_removed(doc, obj)? {
+            out.push((id, obj.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn is_removed<R: ReadDoc>(doc: &R, provision: &ObjId) -> Result<bool> {
+    Ok(
+        matches!(doc.get(provision, "removed")?, Some((Value::Scalar(s), _)) if s.as_ref() == &ScalarValue::Boolean(true)),
+    )
+}
+
+/// Whether `id` is a provision of the draft now (in its order, not removed), without reading
+/// the others: what [`ordered`] would list.
+pub(crate) fn is_current<R: ReadDoc>(doc: &R, id: &str) -> Result<bool> {
+    let obj = match doc.get(&ROOT, "provisions")? {
+        Some((Value::Object(ObjType::Map), m)) => match doc.get(&m, id)? {
+            Some((Value::Object(ObjType::Map), p)) => p,
+            _ => return Ok(false),
+        },
+        _ => return Ok(false),
+    };
+    Ok(!is_removed(doc, &obj)? && strings(doc, &ROOT, "order")?.iter().any(|o| o == id))
 }
 
 /// [`ordered`], each provision with its fields, read once.
@@ -508,11 +539,6 @@ impl Labels {
 }
 
 /// A provision's stale marks, by the language they mark.
-pub(crate) fn stale_of(doc: &Automerge, p: &ObjId) -> Result<BTreeMap<String, Stale>> {
-    stale_in(doc, &Fields::of(doc, p))
-}
-
-/// A provision's stale marks, from its fields.
 pub(crate) fn stale_in(doc: &Automerge, p: &Fields) -> Result<BTreeMap<String, Stale>> {
     let mut stale = BTreeMap::new();
     let Some(marks) = p.of_map(doc, "stale")? else { return Ok(stale) };
@@ -592,7 +618,7 @@ pub fn resolve_provision_at(
     let r = reference.trim().to_lowercase();
     // A provision's whole id, as the editor sends with every keystroke, names it in every
     // version: found without reading the whole draft (its texts, records and content hash).
-    if r.len() == 8 && r.bytes().all(|b| b.is_ascii_hexdigit()) && ordered(doc)?.iter().any(|(id, _)| *id == r) {
+    if r.len() == 8 && r.bytes().all(|b| b.is_ascii_hexdigit()) && is_current(doc, &r)? {
         return Ok(r);
     }
     let now = read(doc, "")?;

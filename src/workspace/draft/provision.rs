@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use automerge::Automerge;
 use serde::{Deserialize, Serialize};
 
-use super::{Labels, ProvisionKind, Stale, languages, ordered, stale_of, text_of};
-use crate::workspace::util::get_str;
+use super::{Labels, ProvisionKind, Stale, languages, ordered_fields, stale_in, texts_in};
 use crate::workspace::{Result, WorkspaceError};
 
 /// One provision as it stands, with the draft's version it was read at.
@@ -41,17 +40,14 @@ pub fn read_provision(doc: &Automerge, id: &str, lang: Option<&str>) -> Result<P
         return Err(WorkspaceError::Invalid { field: "lang", reason: format!("the draft has no language {l:?}") });
     }
     let mut labels = Labels::default();
-    for (number, (pid, p)) in ordered(doc)?.into_iter().enumerate() {
-        let kind = ProvisionKind::parse(&get_str(doc, &p, "kind")?.unwrap_or_default());
+    for (number, (pid, _, p)) in ordered_fields(doc)?.into_iter().enumerate() {
+        let kind = ProvisionKind::parse(&p.str(doc, "kind")?.unwrap_or_default());
         let label = labels.next(kind);
         if pid != id {
             continue;
         }
-        let mut texts = BTreeMap::new();
-        for l in languages.iter().filter(|l| lang.is_none_or(|x| x == l.as_str())) {
-            texts.insert(l.clone(), text_of(doc, &p, l)?);
-        }
-        let stale = stale_of(doc, &p)?;
+        let texts = texts_in(doc, &p, languages.iter().filter(|l| lang.is_none_or(|x| x == l.as_str())))?;
+        let stale = stale_in(doc, &p)?;
         return Ok(ProvisionAt {
             id: pid,
             kind,

@@ -515,3 +515,15 @@ fn a_draft_read_names_the_same_content_hash_as_the_canonical_form() {
     assert_ne!(changed.content_hash, read.content_hash, "a text in the second language is content");
     assert_eq!(changed.content_hash, hex::encode(content_hash(&d).unwrap()));
 }
+
+#[test]
+fn a_whole_provision_id_resolves_only_while_the_provision_is_in_the_draft() {
+    let mut d = new_draft();
+    let ids: Vec<String> = read(&d, "").unwrap().provisions.iter().map(|p| p.id.clone()).collect();
+    assert_eq!(resolve_provision(&d, &ids[1]).unwrap(), ids[1]);
+    assert_eq!(resolve_provision(&d, &ids[1].to_uppercase()).unwrap(), ids[1], "ids are read in any case");
+    remove_provision(&mut d, &cica(), &ids[1]).unwrap();
+    assert!(resolve_provision(&d, &ids[1]).is_err(), "a removed provision's id still resolved");
+    assert!(resolve_provision(&d, "0123abcd").is_err(), "an unknown id resolved");
+    assert_eq!(resolve_provision(&d, &ids[2]).unwrap(), ids[2]);
+}
