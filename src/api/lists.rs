@@ -273,7 +273,7 @@ pub async fn rows(s: &AppState, kind: DocKind, q: &ListQuery) -> Result<Vec<Row>
     let (ix, want) = (index.clone(), ids.clone());
     let (mut fresh, _) = s
         .engine
-        .view(move |v| crate::engine::summaries::refresh_in_view(&ix, v, Some(kind), want.as_ref(), None))
+        .view_many(move |v| crate::engine::summaries::refresh_in_view(&ix, v, Some(kind), want.as_ref(), None))
         .await?;
     let mut rows: Vec<Row> = index
         .entries(kind, ids.as_ref())

@@ -128,11 +128,31 @@ impl Reader {
 
     /// Runs `f` over the last commit, on this thread (blocking).
     pub fn view_blocking<T>(&self, f: impl FnOnce(&mut View<'_>) -> Result<T, EngineError>) -> Result<T, EngineError> {
+        self.view_keeping(Keep::Pages, f)
+    }
+
+    fn view_keeping<T>(
+        &self,
+        keep: Keep,
+        f: impl FnOnce(&mut View<'_>) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
         let ctx = self.ctx.read().unwrap_or_else(|e| e.into_inner()).clone();
         let tx = self.store.begin().map_err(store_err)?;
-        let mut view = View { reader: self, tx, ctx, held: HashMap::new(), certs: None };
+        let mut view = View { reader: self, tx, ctx, held: HashMap::new(), certs: None, keep };
         f(&mut view)
     }
+}
+
+/// Whether a read keeps the documents it loads in the cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Keep {
+    /// A page: its documents are likely read again soon (the next keystroke's page).
+    Pages,
+    /// A read over many documents once (a list's summaries, keep-up, the search index): it
+    /// uses what the cache holds, and brings it up to date, but does not fill the cache with
+    /// the rest. Filling it, the reads after a bootstrap kept 64 drafts loaded, a loaded draft
+    /// being many times its stored size.
+    Passing,
 }
 
 impl EngineHandle {
@@ -142,25 +162,36 @@ impl EngineHandle {
         &self,
         f: impl FnOnce(&mut View<'_>) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<T, EngineError> {
-        self.view_under(&self.reader.permits, f).await
+        self.view_under(&self.reader.permits, Keep::Pages, f).await
     }
 
-    /// As [`view`](Self::view), for work no one waits on: on a thread of its own, one at a time.
+    /// As [`view`](Self::view), for a read over many documents once (a list): the documents
+    /// it loads are not kept.
+    pub async fn view_many<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut View<'_>) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        self.view_under(&self.reader.permits, Keep::Passing, f).await
+    }
+
+    /// As [`view_many`](Self::view_many), for work no one waits on: on a thread of its own, one
+    /// at a time.
     pub async fn view_background<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut View<'_>) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<T, EngineError> {
-        self.view_under(&self.reader.background, f).await
+        self.view_under(&self.reader.background, Keep::Passing, f).await
     }
 
     async fn view_under<T: Send + 'static>(
         &self,
         permits: &tokio::sync::Semaphore,
+        keep: Keep,
         f: impl FnOnce(&mut View<'_>) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<T, EngineError> {
         let _permit = permits.acquire().await.map_err(|_| EngineError::Stopped)?;
         let reader = self.reader.clone();
-        tokio::task::spawn_blocking(move || reader.view_blocking(f)).await.map_err(|_| EngineError::Stopped)?
+        tokio::task::spawn_blocking(move || reader.view_keeping(keep, f)).await.map_err(|_| EngineError::Stopped)?
     }
 
     /// A draft with both Parties' records on it (`GET /api/drafts/{id}`).
@@ -301,6 +332,7 @@ pub struct View<'r> {
     ctx: Arc<ReadCtx>,
     held: HashMap<DocId, Arc<Automerge>>,
     certs: Option<Certs>,
+    keep: Keep,
 }
 
 impl Drop for View<'_> {
@@ -345,7 +377,7 @@ impl View<'_> {
             return Ok(());
         }
         let meta = self.tx.meta(id).map_err(store_err)?.ok_or(LoadMissing(id))?;
-        let doc = self.reader.cache.get(id, &meta, &self.tx)?;
+        let doc = self.reader.cache.get(id, &meta, &self.tx, self.keep == Keep::Pages)?;
         self.held.insert(id, doc);
         Ok(())
     }
@@ -729,6 +761,29 @@ mod tests {
                 kept.last().unwrap().texts.iter().flat_map(|t| &t.diff).map(|p| p.text.as_str()).collect();
             assert!(newest.contains(&format!("w{i}")), "edit {i} is not in the newest entry's text: {newest}");
         }
+    }
+
+    #[test]
+    fn a_read_over_many_documents_uses_the_kept_ones_and_keeps_no_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+        let ids: Vec<DocId> = (0..5).map(|i| new_draft(&mut docs, &store, &format!("draft {i}"))).collect();
+        let reader = Reader::new(store.reader(), ctx_of());
+        let loads = || reader.cache.full_loads.load(Ordering::Relaxed);
+        // A page keeps its draft.
+        text(&reader, ids[0]);
+        assert_eq!((reader.cache.len(), loads()), (1, 1));
+        // A list reads every draft: the kept one as kept, the others loaded and let go.
+        let all = reader
+            .view_keeping(Keep::Passing, |v| ids.iter().map(|id| v.read_draft(*id)).collect::<Result<Vec<_>, _>>());
+        assert_eq!(all.unwrap().len(), 5);
+        assert_eq!((reader.cache.len(), loads()), (1, 5), "the list filled the cache");
+        // The page's draft changed: the list brings the kept copy up to date, and it stays kept.
+        append(&mut docs, &store, ids[0], " more");
+        let t = reader.view_keeping(Keep::Passing, |v| Ok(v.read_draft(ids[0])?.text)).unwrap();
+        assert!(t.ends_with(" more"), "{t}");
+        assert_eq!((reader.cache.len(), loads(), reader.cache.caught_up.load(Ordering::Relaxed)), (1, 5, 1));
     }
 
     #[test]

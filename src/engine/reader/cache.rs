@@ -78,8 +78,8 @@ impl DocCache {
 
     /// Document `id` as committed at `meta`, read from `tx`: the kept copy if it is at those
     /// heads, else that copy brought up to them with the chunks committed since, else loaded
-    /// whole.
-    pub fn get(&self, id: DocId, meta: &DocMeta, tx: &ReadTx) -> Result<Arc<Automerge>, EngineError> {
+    /// whole, and kept only if `keep`.
+    pub fn get(&self, id: DocId, meta: &DocMeta, tx: &ReadTx, keep: bool) -> Result<Arc<Automerge>, EngineError> {
         let deadline = Instant::now() + WAIT_FOR_LOAD;
         let mut inner = self.lock();
         loop {
@@ -104,6 +104,11 @@ impl DocCache {
                 Some(Slot::Ready(e))
                     if e.meta.snapshot_bytes == meta.snapshot_bytes && e.meta.next_chunk > meta.next_chunk =>
                 {
+                    drop(inner);
+                    return Ok(Arc::new(self.load_whole(id, tx)?));
+                }
+                // Not kept, and not to be: loaded for this read alone.
+                None if !keep => {
                     drop(inner);
                     return Ok(Arc::new(self.load_whole(id, tx)?));
                 }
