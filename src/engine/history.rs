@@ -186,7 +186,7 @@ pub(super) fn entries(
         }
     }
     if let Some(p) = provision {
-        rows.retain(|r| r.step.provisions.contains(p));
+        rows.retain(|r| r.step.provisions.iter().any(|x| x == p));
     }
     // With a language: a change of texts only in other languages is not that language's history.
     if let Some(l) = lang {

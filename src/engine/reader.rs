@@ -96,9 +96,10 @@ impl Reader {
     }
 }
 
-/// The steps the reader keeps, all documents together (a step is about 200 bytes), and at most
-/// per document: a larger one is worked out at each request, as before.
-const KEPT_STEPS: usize = 200_000;
+/// The steps the reader keeps, all documents together (a step is about 400 bytes with its
+/// labels, so at most about 40 MB), and at most per document: a larger one is worked out at
+/// each request, as before.
+const KEPT_STEPS: usize = 100_000;
 const KEPT_STEPS_PER_DOC: usize = 100_000;
 
 fn store_err(e: StoreError) -> EngineError {

@@ -26,10 +26,12 @@ pub struct Step {
     pub time: i64,
     /// The officer its message names (its Party's word).
     pub officer: Option<String>,
-    /// What it changed, as short labels ("text of a2 (ru)", "approval").
-    pub what: BTreeSet<String>,
-    /// The provisions it concerns, for a draft (or a Party's record on one).
-    pub provisions: BTreeSet<String>,
+    /// What it changed, as short labels ("text of a2 (ru)", "approval"), sorted, each once.
+    /// Vectors, not sets: a reader keeps the steps of the drafts shown, and a set's node was
+    /// most of a step's memory.
+    pub what: Vec<String>,
+    /// The provisions it concerns, for a draft (or a Party's record on one), sorted, each once.
+    pub provisions: Vec<String>,
     /// The changes it depends on (to know the document's heads after each change).
     pub deps: Vec<[u8; 32]>,
 }
@@ -122,8 +124,8 @@ fn extend(
                 seq: c.seq(),
                 time: c.timestamp(),
                 officer: officer_of(c.message()),
-                what: BTreeSet::new(),
-                provisions: BTreeSet::new(),
+                what: Vec::new(),
+                provisions: Vec::new(),
                 deps: c.deps().iter().map(|h| h.0).collect(),
             });
             continue;
@@ -165,8 +167,8 @@ fn extend(
             seq: e.seq,
             time: e.time,
             officer: officer_of(e.message.as_deref()),
-            what,
-            provisions,
+            what: what.into_iter().collect(),
+            provisions: provisions.into_iter().collect(),
             deps: c.deps().iter().map(|h| h.0).collect(),
         });
     }
@@ -383,7 +385,7 @@ mod tests {
         let s = steps(&d, DocKind::Draft);
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].officer.as_deref(), Some("ana"));
-        assert!(s[0].what.contains("created"));
+        assert!(s[0].what.iter().any(|w| w == "created"));
         assert_eq!(s[1].officer.as_deref(), Some("ivan"));
         assert!(s[1].what.contains(&format!("text of {a2} (ru)")), "{:?}", s[1].what);
         assert!(s[1].provisions.contains(&a2));
