@@ -310,8 +310,8 @@ fn entry(r: &Row) -> HistoryEntry {
         officer: if proof == "genesis" { None } else { r.step.officer.clone() },
         sealed_by,
         record_of: r.record_of.clone(),
-        what: r.step.what.iter().cloned().collect(),
-        provisions: r.step.provisions.iter().cloned().collect(),
+        what: r.step.what.to_vec(),
+        provisions: r.step.provisions.to_vec(),
         texts: Vec::new(),
     }
 }
