@@ -252,13 +252,22 @@ fn meetings_are_picked_by_time_and_status_and_paged_in_order_of_start() {
         );
     }
 
+    // Times carry their own UTC offsets: the order is by the instant, not by the text.
+    let early = meeting("At five UTC", "2099-05-10T10:00:00+05:00", "2099-05-10T11:00:00+05:00");
+    let late = meeting("At six UTC", "2099-05-10T06:00:00Z", "2099-05-10T07:00:00Z");
+    let (_, v, _) = api_get_total(&a, "/api/meetings?from=2099-05-01T00:00:00Z&limit=1", "officer-a");
+    assert_eq!(ids(&v), vec![early.clone()], "{v}");
+    let (_, v, _) = api_get_total(&a, "/api/meetings?from=2099-05-01T00:00:00Z", "officer-a");
+    assert_eq!(ids(&v), vec![early.clone(), late.clone()], "{v}");
+
     // The CLI's list takes the same filters.
     let v = a.json(&["meeting", "list", "--from", "now", "--status", "proposed,confirmed", "--json"]);
-    assert_eq!(ids(&v), vec![feb.clone(), mar.clone()], "{v}");
+    assert_eq!(ids(&v), vec![feb.clone(), mar.clone(), early, late], "{v}");
     let v = a.json(&["meeting", "list", "--from", "now", "--limit", "1", "--json"]);
     assert_eq!(ids(&v), vec![feb], "{v}");
     // An offset's `+` reaches the node as a `+`, not as a space.
-    let v = a.json(&["meeting", "list", "--from", "2099-03-10T11:00:00+05:00", "--json"]);
+    let v =
+        a.json(&["meeting", "list", "--from", "2099-03-10T11:00:00+05:00", "--to", "2099-05-01T00:00:00Z", "--json"]);
     assert_eq!(ids(&v), vec![mar, apr], "{v}");
     let out = a.run(&["meeting", "list", "--from", "soon"]);
     assert!(!out.status.success(), "a time that does not read is refused");

@@ -125,6 +125,27 @@ impl MeetingFilter {
     }
 }
 
+/// Meetings in order of their start as an instant (times carry their meeting's UTC offset, so
+/// their text does not sort by time), then title; a start that does not read goes last. Sorted
+/// by reference: 10,000 meetings sort without copying a string.
+pub fn by_start(rows: Vec<Row>) -> Vec<Row> {
+    let at: Vec<i64> = rows
+        .iter()
+        .map(|r| {
+            r.meeting()
+                .and_then(|m| DateTime::parse_from_rfc3339(&m.starts).ok())
+                .map_or(i64::MAX, |t| t.timestamp_millis())
+        })
+        .collect();
+    fn title(r: &Row) -> Option<(&str, &str)> {
+        r.meeting().map(|m| (m.starts.as_str(), m.title.as_str()))
+    }
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| at[a].cmp(&at[b]).then_with(|| title(&rows[a]).cmp(&title(&rows[b]))));
+    let mut slots: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
 /// Why a list request was refused; the API sends it under `refusal` with its code.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(rename_all = "kebab-case", tag = "code")]

@@ -70,13 +70,9 @@ pub async fn list_meetings(
     let filter = q.filter().map_err(super::lists::ListError::Refused)?;
     let mut v = super::lists::rows(&s, DocKind::Meeting, &q.ids()).await?;
     v.retain(|r| r.meeting().is_some_and(|m| filter.admits(m)));
-    // By reference: 10,000 meetings sort without copying a string.
-    fn key(r: &super::lists::Row) -> Option<(&str, &str)> {
-        r.meeting().map(|m| (m.starts.as_str(), m.title.as_str()))
-    }
-    v.sort_by(|a, b| key(a).cmp(&key(b)));
     let total = v.len();
-    let mut v: Vec<_> = v.into_iter().skip(filter.offset).take(filter.limit.unwrap_or(usize::MAX)).collect();
+    let mut v: Vec<_> =
+        super::lists::by_start(v).into_iter().skip(filter.offset).take(filter.limit.unwrap_or(usize::MAX)).collect();
     // Only the meetings answered are filled in.
     super::lists::fill_meetings(&s, &mut v, reads_items(&caller)).await?;
     Ok(([("x-total-count", total.to_string())], Json(v)))

@@ -173,11 +173,15 @@ export function render(main, ctx) {
     loadStatus();
     pending.reload();
   }, 5000);
+  // Meetings end, and those after the twelve fetched have no event to bring them in: ask again
+  // now and then (twelve entries, cheap).
+  const meetingsTimer = setInterval(loadMeetings, 60_000);
   return () => {
     off();
     offMeetings();
     offDrafts();
     clearInterval(timer);
+    clearInterval(meetingsTimer);
   };
 }
 

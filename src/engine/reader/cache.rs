@@ -80,6 +80,9 @@ impl DocCache {
     /// heads, else that copy brought up to them with the chunks committed since, else loaded
     /// whole, and kept only if `keep`.
     pub fn get(&self, id: DocId, meta: &DocMeta, tx: &ReadTx, keep: bool) -> Result<Arc<Automerge>, EngineError> {
+        // A document too large to keep is loaded by each read for itself, at once: waiting for
+        // another read's load would get nothing.
+        let keep = keep && stored_bytes(meta) <= CACHE_BYTES;
         let deadline = Instant::now() + WAIT_FOR_LOAD;
         let mut inner = self.lock();
         loop {

@@ -48,7 +48,13 @@ struct Kept {
 
 fn weight(key: &TextsKey, texts: &[TextChange]) -> usize {
     let pieces: usize = texts.iter().flat_map(|t| &t.diff).map(|p| p.text.len() + 32).sum();
-    pieces + key.what.iter().map(|w| w.len() + 24).sum::<usize>() + (key.before.len() + key.after.len()) * 32 + 128
+    // Every part of the key counts: `lang` comes from the request as it was sent.
+    let asked = key.provision.as_ref().map_or(0, String::len) + key.lang.as_ref().map_or(0, String::len);
+    pieces
+        + key.what.iter().map(|w| w.len() + 24).sum::<usize>()
+        + (key.before.len() + key.after.len()) * 32
+        + asked
+        + 128
 }
 
 impl KeptTexts {
@@ -126,6 +132,16 @@ mod tests {
         assert!(kept.bytes() <= KEPT_BYTES, "{} bytes kept", kept.bytes());
         assert_eq!(kept.get(keys.last().unwrap()), Some(texts.clone()), "the newest is kept");
         assert_eq!(kept.get(&keys[0]), None, "the oldest went");
+        // A long key counts as long, whatever its texts: a client's `?lang=` cannot fill memory.
+        let empty: Vec<TextChange> = Vec::new();
+        let before = kept.bytes();
+        for i in 0..100 {
+            let mut k = key(i);
+            k.lang = Some("x".repeat(100_000));
+            kept.put(k, &empty);
+        }
+        assert!(kept.bytes() <= KEPT_BYTES, "{} bytes kept", kept.bytes());
+        assert!(kept.bytes() >= before.min(KEPT_BYTES / 2), "the long keys were not counted");
         // A key differing only in its heads is another comparison.
         let mut other = keys.last().unwrap().clone();
         other.after = vec![ChangeHash([9; 32])];
