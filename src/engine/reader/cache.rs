@@ -86,37 +86,35 @@ impl DocCache {
         let deadline = Instant::now() + WAIT_FOR_LOAD;
         let mut inner = self.lock();
         loop {
-            match inner.docs.get(&id) {
-                Some(Slot::Loading) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        drop(inner);
-                        return Ok(Arc::new(self.load_whole(id, tx)?));
-                    }
-                    inner = self.loaded.wait_timeout(inner, left).unwrap_or_else(|e| e.into_inner()).0;
-                }
+            inner.tick += 1;
+            let tick = inner.tick;
+            let own = match inner.docs.get_mut(&id) {
                 Some(Slot::Ready(e)) if e.meta.heads == meta.heads => {
-                    inner.tick += 1;
-                    let tick = inner.tick;
-                    let Some(Slot::Ready(e)) = inner.docs.get_mut(&id) else { unreachable!("matched above") };
                     e.last_used = tick;
                     return Ok(e.doc.clone());
                 }
+                // Another read is loading it: wait for that, up to a point.
+                Some(Slot::Loading) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if !left.is_zero() {
+                        inner = self.loaded.wait_timeout(inner, left).unwrap_or_else(|e| e.into_inner()).0;
+                        continue;
+                    }
+                    true
+                }
                 // A copy newer than this read's commit (a read begun earlier): this read loads
                 // its own, and leaves the newer one kept.
-                Some(Slot::Ready(e))
-                    if e.meta.snapshot_bytes == meta.snapshot_bytes && e.meta.next_chunk > meta.next_chunk =>
-                {
-                    drop(inner);
-                    return Ok(Arc::new(self.load_whole(id, tx)?));
+                Some(Slot::Ready(e)) => {
+                    e.meta.snapshot_bytes == meta.snapshot_bytes && e.meta.next_chunk > meta.next_chunk
                 }
                 // Not kept, and not to be: loaded for this read alone.
-                None if !keep => {
-                    drop(inner);
-                    return Ok(Arc::new(self.load_whole(id, tx)?));
-                }
-                _ => break,
+                None => !keep,
+            };
+            if own {
+                drop(inner);
+                return Ok(Arc::new(self.load_whole(id, tx)?));
             }
+            break;
         }
         let old = match inner.docs.insert(id, Slot::Loading) {
             Some(Slot::Ready(e)) => Some(e),
