@@ -134,6 +134,11 @@ impl Docs {
         v.into_iter()
     }
 
+    /// Every document's metadata, in no order: for counting, without sorting.
+    pub fn unordered(&self) -> impl Iterator<Item = (DocId, &DocMeta)> {
+        self.slots.iter().map(|(id, s)| (*id, &s.meta))
+    }
+
     /// The ids of one kind, in id order.
     pub fn ids_of(&self, kind: DocKind) -> Vec<DocId> {
         let mut v: Vec<_> = self.slots.iter().filter(|(_, s)| s.meta.kind == kind).map(|(id, _)| *id).collect();
@@ -141,9 +146,22 @@ impl Docs {
         v
     }
 
-    /// Ids that start with `prefix` (hex).
+    /// Ids that start with `prefix` (lowercase hex). A whole id is looked up; a shorter prefix
+    /// is compared nibble by nibble, without formatting each id (a keystroke names its draft by
+    /// its whole id, and a workspace of years holds tens of thousands).
     pub fn ids_with_prefix(&self, prefix: &str) -> Vec<DocId> {
-        let mut v: Vec<_> = self.slots.keys().filter(|id| id.to_string().starts_with(prefix)).copied().collect();
+        if let Ok(id) = prefix.parse::<DocId>() {
+            return if self.slots.contains_key(&id) { vec![id] } else { Vec::new() };
+        }
+        let nibbles: Option<Vec<u8>> = prefix.chars().map(|c| c.to_digit(16).map(|d| d as u8)).collect();
+        let Some(nibbles) = nibbles.filter(|n| n.len() <= 32) else { return Vec::new() };
+        let starts = |id: &DocId| {
+            nibbles.iter().enumerate().all(|(i, n)| {
+                let b = id.0[i / 2];
+                (if i % 2 == 0 { b >> 4 } else { b & 0x0f }) == *n
+            })
+        };
+        let mut v: Vec<_> = self.slots.keys().filter(|id| starts(id)).copied().collect();
         v.sort();
         v
     }
@@ -497,6 +515,41 @@ mod tests {
         drop(docs);
         let mut again = Docs::open(&store, 1, ActorId::random()).unwrap();
         assert_eq!(draft::read(again.get(&store, id).unwrap(), "").unwrap().text, want);
+    }
+
+    #[test]
+    fn ids_are_found_by_their_whole_id_or_a_hex_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+        let a: DocId = "ab120000000000000000000000000001".parse().unwrap();
+        let b: DocId = "ab1f0000000000000000000000000002".parse().unwrap();
+        let c: DocId = "0b120000000000000000000000000003".parse().unwrap();
+        for id in [a, b, c] {
+            docs.insert_local(id, DocKind::Meeting, Owner::Joint, Automerge::new());
+        }
+        assert_eq!(docs.ids_with_prefix(&a.to_string()), vec![a]);
+        assert_eq!(docs.ids_with_prefix("ab1"), vec![a, b]);
+        assert_eq!(docs.ids_with_prefix("ab12"), vec![a]);
+        assert_eq!(docs.ids_with_prefix("b12"), Vec::<DocId>::new(), "a prefix matches from the start only");
+        assert_eq!(docs.ids_with_prefix("0b1"), vec![c]);
+        // Not in the workspace, not hex, or longer than an id: nothing.
+        assert!(docs.ids_with_prefix("ab120000000000000000000000000009").is_empty());
+        assert!(docs.ids_with_prefix("ab1g").is_empty());
+        assert!(docs.ids_with_prefix(&format!("{a}0")).is_empty());
+        // What formatting each id would have found, for every prefix of each.
+        for id in [a, b, c] {
+            let hex = id.to_string();
+            for n in 1..=hex.len() {
+                let want: Vec<DocId> = {
+                    let mut v: Vec<DocId> =
+                        [a, b, c].into_iter().filter(|d| d.to_string().starts_with(&hex[..n])).collect();
+                    v.sort();
+                    v
+                };
+                assert_eq!(docs.ids_with_prefix(&hex[..n]), want, "prefix {}", &hex[..n]);
+            }
+        }
     }
 
     #[test]

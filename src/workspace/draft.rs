@@ -329,21 +329,27 @@ pub fn languages<R: ReadDoc>(doc: &R) -> Result<Vec<String>> {
     strings(doc, &ROOT, "languages")
 }
 
+/// [`strings`], for the test that holds it equal to a `get` per index.
+#[cfg(test)]
+pub(crate) fn strings_for_tests<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Vec<String>> {
+    strings(doc, obj, key)
+}
+
 fn strings<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<Vec<String>> {
     let list = match doc.get(obj, key)? {
         Some((Value::Object(ObjType::List), id)) => id,
         None => return Ok(Vec::new()),
         Some(_) => return Err(WorkspaceError::Malformed(format!("{key}: expected a list"))),
     };
-    let mut out = Vec::new();
-    for i in 0..doc.length(&list) {
-        if let Some((Value::Scalar(s), _)) = doc.get(&list, i)?
-            && let ScalarValue::Str(v) = s.as_ref()
-        {
-            out.push(v.to_string());
-        }
-    }
-    Ok(out)
+    // One pass over the list: a `get` per index seeks the document's ops from the start each
+    // time (0.35 ms for a 200-provision order in a 400,000-change draft, against 0.02).
+    Ok(doc
+        .list_range(&list, ..)
+        .filter_map(|item| match item.value {
+            automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(v)) => Some(v.to_string()),
+            _ => None,
+        })
+        .collect())
 }
 
 fn counter<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<i64> {
@@ -384,14 +390,20 @@ fn is_removed<R: ReadDoc>(doc: &R, provision: &ObjId) -> Result<bool> {
 /// Whether `id` is a provision of the draft now (in its order, not removed), without reading
 /// the others: what [`ordered`] would list.
 pub(crate) fn is_current<R: ReadDoc>(doc: &R, id: &str) -> Result<bool> {
+    Ok(current_obj(doc, id)?.is_some())
+}
+
+/// The object of provision `id` if it is a provision of the draft now (see [`is_current`]).
+fn current_obj<R: ReadDoc>(doc: &R, id: &str) -> Result<Option<ObjId>> {
     let obj = match doc.get(&ROOT, "provisions")? {
         Some((Value::Object(ObjType::Map), m)) => match doc.get(&m, id)? {
             Some((Value::Object(ObjType::Map), p)) => p,
-            _ => return Ok(false),
+            _ => return Ok(None),
         },
-        _ => return Ok(false),
+        _ => return Ok(None),
     };
-    Ok(!is_removed(doc, &obj)? && strings(doc, &ROOT, "order")?.iter().any(|o| o == id))
+    let current = !is_removed(doc, &obj)? && strings(doc, &ROOT, "order")?.iter().any(|o| o == id);
+    Ok(current.then_some(obj))
 }
 
 /// [`ordered`], each provision with its fields, read once.
@@ -707,11 +719,7 @@ pub fn body_text(kind: ProvisionKind, text: &str) -> &str {
 
 /// The object of a provision that exists and is not removed.
 pub(crate) fn provision_obj<R: ReadDoc>(doc: &R, id: &str) -> Result<ObjId> {
-    ordered(doc)?
-        .into_iter()
-        .find(|(pid, _)| pid == id)
-        .map(|(_, o)| o)
-        .ok_or_else(|| WorkspaceError::NoSuchEntry { what: "provision", id: id.to_string() })
+    current_obj(doc, id)?.ok_or_else(|| WorkspaceError::NoSuchEntry { what: "provision", id: id.to_string() })
 }
 
 /// The provisions that have a stale language.

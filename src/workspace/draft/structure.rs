@@ -4,7 +4,7 @@
 //! the list; readers take its first place, which is the same on every replica once they have
 //! merged. A removal marks the provision removed, so a concurrent move cannot bring it back.
 
-use automerge::{Automerge, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{Automerge, ObjType, ROOT, ReadDoc, Value};
 
 use super::refusal::EditRefusal;
 use super::{ProvisionKind, check_open, languages, provision_obj, write_text};
@@ -28,14 +28,11 @@ fn positions<R: ReadDoc>(doc: &R, id: &str) -> Result<(automerge::ObjId, Vec<usi
         Some((Value::Object(ObjType::List), o)) => o,
         _ => return Err(WorkspaceError::Malformed("draft without order".into())),
     };
-    let mut at = Vec::new();
-    for i in 0..doc.length(&order) {
-        if let Some((Value::Scalar(s), _)) = doc.get(&order, i)?
-            && matches!(s.as_ref(), ScalarValue::Str(v) if v.as_str() == id)
-        {
-            at.push(i);
-        }
-    }
+    let at = doc
+        .list_range(&order, ..)
+        .filter(|item| matches!(&item.value, automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(v)) if v == id))
+        .map(|item| item.index)
+        .collect();
     Ok((order, at))
 }
 
