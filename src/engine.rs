@@ -510,7 +510,14 @@ impl Core {
         let outcome = match result {
             Ok(Some((pending, changed))) => {
                 let mut what = changes::of_round(&mut self.docs, &self.store, &changed);
+                let before: Vec<(DocId, Vec<[u8; 32]>)> =
+                    changed.iter().filter_map(|id| Some((*id, self.docs.meta(*id)?.heads.clone()))).collect();
                 self.docs.committed(pending);
+                for (id, before) in before {
+                    if let (Some(meta), Some(what)) = (self.docs.meta(id), what.get(&id)) {
+                        self.reader.outlines.committed(id, &before, &meta.heads, what);
+                    }
+                }
                 self.auth.committed();
                 summaries::written(&self.summaries, &sums);
                 if let Some(h) = sealed.head() {

@@ -165,3 +165,99 @@ async fn a_draft_read_after_each_edit_shows_that_edit() {
     let d = api.get(&format!("/api/drafts/{draft}")).await;
     assert!(d.to_string().contains("Too broad"), "the comment is not on the page read after it: {d}");
 }
+
+/// Polls `check` until it holds (each node answers within the test's deadline).
+async fn until(what: &str, mut check: impl AsyncFnMut() -> Result<(), String>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let last = match check().await {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        assert!(std::time::Instant::now() < deadline, "{what}: {last}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One provision as `GET /api/drafts/{id}/provisions/{pid}` answers it: (label, number, text).
+async fn provision(api: &Api, draft: &str, pid: &str) -> (String, u64, String) {
+    let v = api.get(&format!("/api/drafts/{draft}/provisions/{pid}?lang=en")).await;
+    (v["label"].as_str().unwrap().into(), v["number"].as_u64().unwrap(), v["texts"]["en"].as_str().unwrap().into())
+}
+
+/// The reader keeps a draft's outline (labels, places) across keystrokes, which leave it as it
+/// was. Played across two real nodes, where the other Party's changes arrive by sync: after
+/// text edits the label stays; after a provision is added before it, removed before it, or the
+/// provision itself moved, from either node, both nodes answer the new label and place, as
+/// the whole draft's read does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provision_read_alone_has_the_label_and_place_the_whole_draft_gives_after_every_kind_of_change() {
+    let (a, b) = common::pair();
+    let (api_a, api_b) = (Api::of(&a), Api::of(&b));
+    let draft = a.new_draft(&["Article 1. The Parties cooperate.", "Article 2. They meet."]);
+    let p2 = api_a.get(&format!("/api/drafts/{draft}")).await["provisions"][1]["id"].as_str().unwrap().to_string();
+    // Both nodes answer as the whole draft does, once B holds what A did.
+    let agree = async |want: (&str, u64, &str)| {
+        until(&format!("both nodes show {want:?}"), async || {
+            for api in [&api_a, &api_b] {
+                let (status, _) = api.call(reqwest::Method::GET, &format!("/api/drafts/{draft}"), None).await;
+                if status != StatusCode::OK {
+                    return Err(format!("the draft: {status}"));
+                }
+                let got = provision(api, &draft, &p2).await;
+                if (got.0.as_str(), got.1, got.2.as_str()) != want {
+                    return Err(format!("{} answers {got:?}", api.base));
+                }
+                let whole = api.get(&format!("/api/drafts/{draft}")).await;
+                let place = whole["provisions"].as_array().unwrap().iter().position(|p| p["id"] == p2.as_str());
+                if place.map(|i| i as u64 + 1) != Some(want.1) || whole["provisions"][place.unwrap()]["label"] != want.0
+                {
+                    return Err(format!("the whole draft at {} disagrees: {whole}", api.base));
+                }
+            }
+            Ok(())
+        })
+        .await
+    };
+    agree(("Article 2", 2, "Article 2. They meet.")).await;
+    // Keystrokes at A, read at both (B's come by sync): the outline is carried over.
+    for (i, ch) in ["!", "?"].iter().enumerate() {
+        let pos = "Article 2. They meet.".chars().count() + i;
+        api_a
+            .post(
+                &format!("/api/drafts/{draft}/splice"),
+                json!({ "provision": p2, "lang": "en", "pos": pos, "insert": ch }),
+            )
+            .await;
+    }
+    agree(("Article 2", 2, "Article 2. They meet.!?")).await;
+    // A provision added first, at A: Article 3 on both nodes.
+    api_a
+        .post(
+            &format!("/api/drafts/{draft}/actions"),
+            json!({ "action": "add-provision", "first": true, "kind": "article", "lang": "en", "text": "Article 0. Scope." }),
+        )
+        .await;
+    agree(("Article 3", 3, "Article 2. They meet.!?")).await;
+    // A keystroke at B, then B removes the first provision: Article 2 again.
+    api_b
+        .post(&format!("/api/drafts/{draft}/splice"), json!({ "provision": p2, "lang": "en", "pos": 0, "insert": "«" }))
+        .await;
+    agree(("Article 3", 3, "«Article 2. They meet.!?")).await;
+    let first = api_b.get(&format!("/api/drafts/{draft}")).await["provisions"][0]["id"].as_str().unwrap().to_string();
+    api_b
+        .post(&format!("/api/drafts/{draft}/actions"), json!({ "action": "remove-provision", "provision": first }))
+        .await;
+    agree(("Article 2", 2, "«Article 2. They meet.!?")).await;
+    // The provision itself moved first, at A, then typed in: Article 1.
+    api_a
+        .post(
+            &format!("/api/drafts/{draft}/actions"),
+            json!({ "action": "move-provision", "provision": p2, "first": true }),
+        )
+        .await;
+    api_a
+        .post(&format!("/api/drafts/{draft}/splice"), json!({ "provision": p2, "lang": "en", "pos": 1, "insert": "»" }))
+        .await;
+    agree(("Article 1", 1, "«»Article 2. They meet.!?")).await;
+}

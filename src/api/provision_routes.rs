@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{AppError, AppState};
 use crate::workspace::DocKind;
-use crate::workspace::draft::provision::{ProvisionAt, read_provision};
+use crate::workspace::draft::provision::ProvisionAt;
 
 /// `?lang=`: only that language's text.
 #[derive(Deserialize)]
@@ -29,7 +29,7 @@ pub async fn show(
         s.engine
             .view(move |v| {
                 let id = v.resolve(DocKind::Draft, &id)?;
-                Ok(read_provision(v.doc(id)?, &pid, q.lang.as_deref())?)
+                v.provision(id, &pid, q.lang.as_deref())
             })
             .await?,
     ))

@@ -18,6 +18,7 @@
 
 mod cache;
 pub(super) mod kept_texts;
+mod outlines;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -30,6 +31,7 @@ use crate::config::{PeerRole, PinnedPeer};
 use crate::ids::{DocId, PartyId};
 use crate::store::{DocMeta, ReadTx, StoreError, StoreReader};
 use crate::workspace::DocKind;
+use crate::workspace::draft::provision::{Outline, ProvisionAt, read_provision_in};
 use crate::workspace::draft::{self, Draft, Records};
 use crate::workspace::group::{self, Group};
 use crate::workspace::meeting::{self, Meeting};
@@ -74,6 +76,8 @@ pub struct Reader {
     pages: Mutex<std::collections::VecDeque<Page>>,
     /// History entries' text changes, by their document and heads.
     texts: kept_texts::KeptTexts,
+    /// Drafts' outlines, carried over the commits that leave them as they were.
+    pub(super) outlines: outlines::Outlines,
 }
 
 /// How many pages are kept: a few officers on a few drafts.
@@ -119,6 +123,7 @@ impl Reader {
             steps: Mutex::new(HashMap::new()),
             pages: Mutex::new(std::collections::VecDeque::new()),
             texts: kept_texts::KeptTexts::default(),
+            outlines: outlines::Outlines::default(),
         }
     }
 
@@ -381,6 +386,24 @@ impl View<'_> {
         let doc = self.reader.cache.get(id, &meta, &self.tx, self.keep == Keep::Pages)?;
         self.held.insert(id, doc);
         Ok(())
+    }
+
+    /// Provision `pid` of draft `id` (`GET /api/drafts/{id}/provisions/{pid}`), with the
+    /// draft's outline kept across reads (see [`outlines`]).
+    pub fn provision(&mut self, id: DocId, pid: &str, lang: Option<&str>) -> Result<ProvisionAt, EngineError> {
+        let heads = self.tx.meta(id).map_err(store_err)?.ok_or(LoadMissing(id))?.heads;
+        let kept = self.reader.outlines.get(id, &heads);
+        let doc = self.doc(id)?;
+        let outline = match kept {
+            Some(o) => o,
+            None => {
+                let o = Arc::new(Outline::read(doc)?);
+                self.reader.outlines.put(id, &heads, o.clone());
+                o
+            }
+        };
+        let doc = self.held(id)?;
+        Ok(read_provision_in(doc, &outline, pid, lang)?)
     }
 
     fn held(&self, id: DocId) -> Result<&Automerge, EngineError> {

@@ -394,7 +394,7 @@ pub(crate) fn is_current<R: ReadDoc>(doc: &R, id: &str) -> Result<bool> {
 }
 
 /// The object of provision `id` if it is a provision of the draft now (see [`is_current`]).
-fn current_obj<R: ReadDoc>(doc: &R, id: &str) -> Result<Option<ObjId>> {
+pub(crate) fn current_obj<R: ReadDoc>(doc: &R, id: &str) -> Result<Option<ObjId>> {
     let obj = match doc.get(&ROOT, "provisions")? {
         Some((Value::Object(ObjType::Map), m)) => match doc.get(&m, id)? {
             Some((Value::Object(ObjType::Map), p)) => p,
