@@ -55,6 +55,7 @@ pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod policy;
+pub mod sched;
 pub mod search;
 pub mod signing;
 pub mod store;
