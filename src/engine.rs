@@ -401,7 +401,7 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name("liaison-engine".into())
         .spawn(move || {
-            crate::sched::prefer_short_waits("engine");
+            let _ = crate::sched::prefer_short_waits("engine");
             let span = tracing::info_span!("engine");
             let _g = span.enter();
             while let Some(first) = rx.blocking_recv() {

@@ -127,7 +127,7 @@ pub async fn spawn(
     let thread = std::thread::Builder::new()
         .name("liaison-net".into())
         .spawn(move || {
-            crate::sched::prefer_short_waits("network");
+            let _ = crate::sched::prefer_short_waits("network");
             let _ended = Ended(Some(ended_tx));
             let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt,
