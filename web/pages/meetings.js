@@ -11,6 +11,7 @@ import { partyName } from '/pages/ui.js';
 import { knownParties } from '/pages/groups.js';
 import { historyPanel } from '/pages/history.js';
 import { liveEntries, mergeEntries } from '/pages/entries.js';
+import { byStart } from '/pages/order.js';
 import { meetingAttachments } from '/pages/attachments.js';
 
 const KINDS = ['working-meeting', 'consultation'];
@@ -203,7 +204,6 @@ function renderList(main, ctx) {
     show();
   };
   // In the node's order: by start, then title.
-  const byStart = (a, b) => String(a.starts).localeCompare(String(b.starts)) || String(a.title).localeCompare(String(b.title));
   const show = () => {
     showCal();
     fill(
