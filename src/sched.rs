@@ -14,19 +14,29 @@
 const SHORT_SLICE_NS: u64 = 100_000;
 
 /// Asks the scheduler to let the calling thread run soon after it wakes (a short slice), at
-/// the nice value it has. On a kernel before 6.12 the request is accepted and has no effect;
+/// the nice value it has, if it runs under the default policy. On a kernel before 6.12 the request is accepted and has no effect;
 /// where it is refused (a sandbox's syscall filter), the thread runs as before, the refusal is
 /// logged at debug level, and this answers false.
 pub fn prefer_short_waits(thread: &str) -> bool {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: getpriority and gettid read the calling thread's own values; sched_setattr is
+        // SAFETY: sched_getscheduler, getpriority and gettid read the calling thread's own
+        // values, and errno is the calling thread's; sched_setattr is
         // given a fully initialised `sched_attr` of the size it is told, for the calling thread
         // (pid 0), and changes nothing else.
         let result = unsafe {
+            // Only a thread under the default policy: one a sysadmin put under SCHED_BATCH or
+            // SCHED_IDLE (systemd's CPUSchedulingPolicy=) stays there.
+            if libc::sched_getscheduler(0) != libc::SCHED_OTHER {
+                return false;
+            }
             let tid = libc::gettid() as libc::id_t;
+            // getpriority answers -1 both for nice -1 and for an error: errno tells them apart.
             *libc::__errno_location() = 0;
             let nice = libc::getpriority(libc::PRIO_PROCESS, tid);
+            if nice == -1 && *libc::__errno_location() != 0 {
+                return false;
+            }
             let attr = libc::sched_attr {
                 size: std::mem::size_of::<libc::sched_attr>() as u32,
                 sched_policy: libc::SCHED_OTHER as u32,

@@ -35,8 +35,10 @@ pub(super) enum Dirty {
     /// The loaded document changed; write what changed since `meta.heads`.
     Changed,
     /// A document received whole from a peer: its bytes (already verified by loading them)
-    /// become the snapshot as they are, which costs no re-encoding.
-    Received(Vec<u8>),
+    /// become the snapshot as they are, which costs no re-encoding, unless the document
+    /// changed after it came in the same round (its heads are no longer `heads`, those of the
+    /// bytes): then it is saved whole, so that the snapshot holds what its metadata says.
+    Received { bytes: Vec<u8>, heads: Vec<[u8; 32]> },
 }
 
 /// A change of metadata that takes effect once the transaction commits.
@@ -213,7 +215,8 @@ impl Docs {
     ) {
         doc.set_actor(self.actor.clone());
         let weight = (bytes.len() as u64).max(1);
-        self.insert(id, kind, owner, doc, Dirty::Received(bytes));
+        let heads = doc.get_heads().into_iter().map(|h| h.0).collect();
+        self.insert(id, kind, owner, doc, Dirty::Received { bytes, heads });
         if let Some(s) = self.slots.get_mut(&id) {
             s.inflated = Some(inflated);
             self.loaded_bytes = self.loaded_bytes.saturating_add(weight).saturating_sub(s.weight);
@@ -343,13 +346,15 @@ impl Docs {
             // adds its own size.
             let mut size = slot.inflated;
             match dirty {
-                Dirty::Received(bytes) => {
+                Dirty::Received { bytes, heads: came } if *came == heads => {
                     w.put_snapshot(*id, bytes)?;
                     meta.snapshot_bytes = bytes.len() as u64;
                     meta.chunk_bytes = 0;
                     meta.next_chunk = 0;
                 }
-                Dirty::Changed => {
+                // Received, then changed in the same round: its snapshot is not written yet
+                // (`snapshot_bytes` 0), so what follows saves it whole.
+                Dirty::Received { .. } | Dirty::Changed => {
                     if heads == meta.heads && meta.snapshot_bytes > 0 {
                         continue;
                     }
@@ -403,7 +408,7 @@ impl Docs {
     /// not on disk, and the peer will send them again), keep local changes for the next try.
     pub fn commit_failed(&mut self) {
         let received: Vec<DocId> =
-            self.dirty.iter().filter(|(_, d)| matches!(d, Dirty::Received(_))).map(|(id, _)| *id).collect();
+            self.dirty.iter().filter(|(_, d)| matches!(d, Dirty::Received { .. })).map(|(id, _)| *id).collect();
         for id in received {
             if let Some(s) = self.slots.remove(&id)
                 && s.doc.is_some()
@@ -515,6 +520,54 @@ mod tests {
         drop(docs);
         let mut again = Docs::open(&store, 1, ActorId::random()).unwrap();
         assert_eq!(draft::read(again.get(&store, id).unwrap(), "").unwrap().text, want);
+    }
+
+    #[test]
+    fn a_document_received_whole_and_changed_in_the_same_round_is_stored_with_the_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+        let mut theirs = Automerge::new();
+        let new = draft::NewDraft {
+            titles: Default::default(),
+            group: "g".into(),
+            title: "t".into(),
+            lang: "en".into(),
+            text: "Article 1. One.".into(),
+            languages: vec![],
+            parties: vec![],
+        };
+        draft::create(&mut theirs, &ctx("b", "sco-rats"), &new).unwrap();
+        let bytes = theirs.save();
+        let (id, untouched) = (DocId::random(), DocId::random());
+        let loaded = |b: &[u8]| Box::new(Automerge::load(b).unwrap());
+        docs.insert_received(id, DocKind::Draft, Owner::Joint, loaded(&bytes), bytes.clone(), 0);
+        docs.insert_received(untouched, DocKind::Draft, Owner::Joint, loaded(&bytes), bytes.clone(), 0);
+        // In the same round, before the commit: an edit here (or another peer's changes).
+        let d = docs.get(&store, id).unwrap();
+        draft::splice(
+            d,
+            &ctx("a", "cica"),
+            &draft::Splice { provision: None, lang: None, pos: 0, delete: 0, insert: "§".into() },
+        )
+        .unwrap();
+        docs.mark_changed(id);
+        let heads = docs.get(&store, id).unwrap().get_heads();
+        let (p, _) = store.write(|w| docs.persist(w)).unwrap();
+        docs.committed(p);
+        // The received bytes are stored as they came where nothing changed them.
+        assert_eq!(store.doc_bytes(untouched).unwrap().unwrap(), bytes);
+        // What the store holds for the changed one has the edit, at the heads its metadata says.
+        let stored = Automerge::load(&store.doc_bytes(id).unwrap().unwrap()).unwrap();
+        assert_eq!(stored.get_heads(), heads);
+        assert_eq!(
+            docs.meta(id).unwrap().heads,
+            heads.iter().map(|h| h.0).collect::<Vec<_>>(),
+            "the metadata's heads are those of the stored bytes"
+        );
+        drop(docs);
+        let mut again = Docs::open(&store, 4, ActorId::random()).unwrap();
+        assert!(draft::read(again.get(&store, id).unwrap(), "").unwrap().text.starts_with("§Article 1."));
     }
 
     #[test]

@@ -196,14 +196,14 @@ function renderList(main, ctx) {
   };
   const load = async () => {
     try {
-      meetings = await api('GET', '/api/meetings');
+      meetings = (await api('GET', '/api/meetings')).sort(byStart);
     } catch (e) {
       showError(e, listBox);
       return;
     }
     show();
   };
-  // In the node's order: by start, then title.
+  // By start, then title (pages/order.js), as loaded and as each change is merged in.
   const show = () => {
     showCal();
     fill(
