@@ -271,6 +271,23 @@ pub(crate) mod testing {
         }
     }
 
+    /// A new draft in English of `text` (paragraphs become provisions), written by `officer` of
+    /// `party`, in group "g", titled "t", with no Parties named.
+    pub fn draft_doc(officer: &str, party: &str, text: &str) -> Automerge {
+        let mut d = Automerge::new();
+        let new = draft::NewDraft {
+            titles: Default::default(),
+            group: "g".into(),
+            title: "t".into(),
+            lang: "en".into(),
+            text: text.into(),
+            languages: vec![],
+            parties: vec![],
+        };
+        draft::create(&mut d, &ctx(officer, party), &new).unwrap();
+        d
+    }
+
     /// Brings two documents to the same state through the sync protocol, as two nodes do.
     pub fn sync_pair(a: &mut Automerge, b: &mut Automerge) {
         use automerge::sync::{State, SyncDoc};

@@ -474,21 +474,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let mut docs = Docs::open(&store, 1, ActorId::random()).unwrap();
         let id = DocId::random();
-        let mut d = Automerge::new();
-        draft::create(
-            &mut d,
-            &ctx("a", "cica"),
-            &draft::NewDraft {
-                titles: Default::default(),
-                group: "g".into(),
-                title: "t".into(),
-                lang: "en".into(),
-                text: "x".repeat(200),
-                languages: vec![],
-                parties: vec![],
-            },
-        )
-        .unwrap();
+        let d = crate::workspace::testing::draft_doc("a", "cica", &"x".repeat(200));
         docs.insert_local(id, DocKind::Draft, Owner::Joint, d);
         let (p, changed) = store.write(|w| docs.persist(w)).unwrap();
         assert_eq!(changed, vec![id]);
@@ -527,17 +513,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
-        let mut theirs = Automerge::new();
-        let new = draft::NewDraft {
-            titles: Default::default(),
-            group: "g".into(),
-            title: "t".into(),
-            lang: "en".into(),
-            text: "Article 1. One.".into(),
-            languages: vec![],
-            parties: vec![],
-        };
-        draft::create(&mut theirs, &ctx("b", "sco-rats"), &new).unwrap();
+        let theirs = crate::workspace::testing::draft_doc("b", "sco-rats", "Article 1. One.");
         let bytes = theirs.save();
         let (id, untouched) = (DocId::random(), DocId::random());
         let loaded = |b: &[u8]| Box::new(Automerge::load(b).unwrap());

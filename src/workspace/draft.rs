@@ -366,19 +366,8 @@ fn counter<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Result<i64> {
 /// The provisions in order: ids from `order`, each once (at its first place), skipping removed
 /// ones, with their map objects.
 pub(crate) fn ordered<R: ReadDoc>(doc: &R) -> Result<Vec<(String, ObjId)>> {
-    let provisions: BTreeMap<String, ObjId> = map_maps(doc, &ROOT, "provisions")?.into_iter().collect();
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for id in strings(doc, &ROOT, "order")? {
-        if !seen.insert(id.clone()) {
-            continue;
-        }
-        let Some(obj) = provisions.get(&id) else { continue };
-        if !is_removed(doc, obj)? {
-            out.push((id, obj.clone()));
-        }
-    }
-    Ok(out)
+    // One `map_range` per provision reads its `removed` as cheaply as a `get` would.
+    Ok(ordered_fields(doc)?.into_iter().map(|(id, obj, _)| (id, obj)).collect())
 }
 
 fn is_removed<R: ReadDoc>(doc: &R, provision: &ObjId) -> Result<bool> {
@@ -406,7 +395,7 @@ pub(crate) fn current_obj<R: ReadDoc>(doc: &R, id: &str) -> Result<Option<ObjId>
     Ok(current.then_some(obj))
 }
 
-/// [`ordered`], each provision with its fields, read once.
+/// The provisions in order (see [`ordered`]), each with its fields, read once.
 pub(crate) fn ordered_fields<R: ReadDoc>(doc: &R) -> Result<Vec<(String, ObjId, Fields)>> {
     let provisions: BTreeMap<String, ObjId> = map_maps(doc, &ROOT, "provisions")?.into_iter().collect();
     let mut seen = std::collections::HashSet::new();

@@ -23,7 +23,14 @@ const KEPT_PROVISIONS: usize = 5_000;
 /// The outlines kept, each with the heads it holds at.
 #[derive(Default)]
 pub struct Outlines {
-    kept: Mutex<HashMap<DocId, Kept>>,
+    kept: Mutex<Held>,
+}
+
+/// The outlines, and a clock of their uses (the least recently used goes first).
+#[derive(Default)]
+struct Held {
+    by_doc: HashMap<DocId, Kept>,
+    clock: u64,
 }
 
 struct Kept {
@@ -33,15 +40,16 @@ struct Kept {
 }
 
 impl Outlines {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<DocId, Kept>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
         self.kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The outline of `doc` at exactly `heads`, if kept.
     pub fn get(&self, doc: DocId, heads: &[[u8; 32]]) -> Option<Arc<Outline>> {
-        let mut kept = self.lock();
-        let tick = kept.values().map(|k| k.tick).max().unwrap_or(0) + 1;
-        let k = kept.get_mut(&doc).filter(|k| k.heads == heads)?;
+        let mut held = self.lock();
+        held.clock += 1;
+        let tick = held.clock;
+        let k = held.by_doc.get_mut(&doc).filter(|k| k.heads == heads)?;
         k.tick = tick;
         Some(k.outline.clone())
     }
@@ -51,28 +59,28 @@ impl Outlines {
         if outline.len() > KEPT_PROVISIONS {
             return;
         }
-        let mut kept = self.lock();
-        let tick = kept.values().map(|k| k.tick).max().unwrap_or(0) + 1;
-        if !kept.contains_key(&doc)
-            && kept.len() >= KEPT_DRAFTS
-            && let Some(oldest) = kept.iter().min_by_key(|(_, k)| k.tick).map(|(id, _)| *id)
+        let mut held = self.lock();
+        held.clock += 1;
+        let tick = held.clock;
+        if !held.by_doc.contains_key(&doc)
+            && held.by_doc.len() >= KEPT_DRAFTS
+            && let Some(oldest) = held.by_doc.iter().min_by_key(|(_, k)| k.tick).map(|(id, _)| *id)
         {
-            kept.remove(&oldest);
+            held.by_doc.remove(&oldest);
         }
-        kept.insert(doc, Kept { heads: heads.to_vec(), outline, tick });
+        held.by_doc.insert(doc, Kept { heads: heads.to_vec(), outline, tick });
     }
 
     /// After the engine committed `doc` from `before` to `after`, with `changed` saying what
     /// the changes in between changed: a kept outline at `before` holds at `after` too unless
     /// they touched the draft's structure (or were not looked into).
     pub fn committed(&self, doc: DocId, before: &[[u8; 32]], after: &[[u8; 32]], changed: &[Changed]) {
-        let mut kept = self.lock();
-        let Some(k) = kept.get_mut(&doc) else { return };
-        let holds = k.heads == before && !changed.iter().any(touches_outline);
-        if holds {
+        let mut held = self.lock();
+        let Some(k) = held.by_doc.get_mut(&doc) else { return };
+        if k.heads == before && !changed.iter().any(touches_outline) {
             k.heads = after.to_vec();
         } else if k.heads != after {
-            kept.remove(&doc);
+            held.by_doc.remove(&doc);
         }
     }
 }
@@ -92,22 +100,7 @@ mod tests {
     }
 
     fn draft() -> automerge::Automerge {
-        let mut doc = automerge::Automerge::new();
-        crate::workspace::draft::create(
-            &mut doc,
-            &crate::workspace::testing::ctx("ana", "cica"),
-            &crate::workspace::draft::NewDraft {
-                titles: Default::default(),
-                group: "g".into(),
-                title: "T".into(),
-                lang: "en".into(),
-                text: "Article 1. One.\n\nArticle 2. Two.".into(),
-                languages: vec![],
-                parties: vec![],
-            },
-        )
-        .unwrap();
-        doc
+        crate::workspace::testing::draft_doc("ana", "cica", "Article 1. One.\n\nArticle 2. Two.")
     }
 
     #[test]
@@ -142,7 +135,7 @@ mod tests {
         for id in &ids {
             o.put(*id, &[], one.clone());
         }
-        assert_eq!(o.lock().len(), KEPT_DRAFTS);
+        assert_eq!(o.lock().by_doc.len(), KEPT_DRAFTS);
         assert!(o.get(ids[0], &[]).is_none(), "the oldest went first");
         assert!(o.get(*ids.last().unwrap(), &[]).is_some());
     }

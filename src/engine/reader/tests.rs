@@ -14,21 +14,7 @@ fn ctx_of() -> ReadCtx {
 }
 
 fn new_draft(docs: &mut Docs, store: &Store, text: &str) -> DocId {
-    let mut d = Automerge::new();
-    draft::create(
-        &mut d,
-        &ctx("a", "cica"),
-        &draft::NewDraft {
-            titles: Default::default(),
-            group: "g".into(),
-            title: "t".into(),
-            lang: "en".into(),
-            text: text.into(),
-            languages: vec![],
-            parties: vec![],
-        },
-    )
-    .unwrap();
+    let d = crate::workspace::testing::draft_doc("a", "cica", text);
     let id = DocId::random();
     docs.insert_local(id, DocKind::Draft, Owner::Joint, d);
     commit(docs, store);

@@ -22,12 +22,17 @@ pub enum Place {
     Last,
 }
 
+/// The draft's order list.
+fn order_list<R: ReadDoc>(doc: &R) -> Result<automerge::ObjId> {
+    match doc.get(ROOT, "order")? {
+        Some((Value::Object(ObjType::List), o)) => Ok(o),
+        _ => Err(WorkspaceError::Malformed("draft without order".into())),
+    }
+}
+
 /// The indexes of `id` in the order list.
 fn positions<R: ReadDoc>(doc: &R, id: &str) -> Result<(automerge::ObjId, Vec<usize>)> {
-    let order = match doc.get(ROOT, "order")? {
-        Some((Value::Object(ObjType::List), o)) => o,
-        _ => return Err(WorkspaceError::Malformed("draft without order".into())),
-    };
+    let order = order_list(doc)?;
     let at = doc
         .list_range(&order, ..)
         .filter(|item| matches!(&item.value, automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(v)) if v == id))
@@ -37,7 +42,7 @@ fn positions<R: ReadDoc>(doc: &R, id: &str) -> Result<(automerge::ObjId, Vec<usi
 }
 
 fn index_for(tx: &Tx<'_, '_>, place: &Place) -> Result<usize> {
-    let (order, _) = positions(tx.read(), "")?;
+    let order = order_list(tx.read())?;
     Ok(match place {
         Place::First => 0,
         Place::Last => tx.read().length(&order),
