@@ -138,7 +138,7 @@ fn two_parties_converge_on_everything_either_creates() {
 
     // And the other way: B's changes reach A.
     let b_meeting =
-        b.id_of(&["meeting", "create", "--title", "Consultation in Tashkent", "--starts", "2027-02-10T10:00:00Z"]);
+        b.id_of(&["meeting", "create", "--title", "Consultation in Tashkent", "--starts", "2099-02-10T10:00:00Z"]);
     let f = b.text_file("reply.txt", "Agreed. Tashkent proposes 10 February for the next one.\n");
     let replied = b.id_of(&["message", "send", "--thread", &thread, "--text-file", f.to_str().unwrap()]);
     assert_eq!(replied, thread);
@@ -377,7 +377,7 @@ fn every_acknowledged_change_survives_sigkill_of_either_node() {
             "--title",
             "Made on B just before its crash",
             "--starts",
-            "2027-01-15T09:00:00Z",
+            "2099-01-15T09:00:00Z",
         ]);
         b.kill();
         (writer.join().expect("writer thread"), b_meeting)

@@ -106,7 +106,7 @@ fn an_attachment_is_a_link_for_who_may_read_the_item_and_a_restricted_item_for_w
 
     // CICA attaches it (by a prefix) to a meeting and to a message.
     let meeting =
-        a.id_of(&["meeting", "create", "--title", "Consultation in Astana", "--starts", "2027-02-10T10:00:00Z"]);
+        a.id_of(&["meeting", "create", "--title", "Consultation in Astana", "--starts", "2099-02-10T10:00:00Z"]);
     let m = a.json(&["meeting", "attach", &meeting, "--item", &item[..8], "--json"]);
     assert_eq!(m["attachments"][0]["item"], item.as_str());
     assert_eq!(m["attachments"][0]["title"], TITLE, "{m}");

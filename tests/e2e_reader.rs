@@ -75,7 +75,7 @@ async fn pages_and_status_are_answered_while_the_engine_is_held_and_show_every_a
     let draft = node.new_draft(&["Article 1. The Parties cooperate.", "Article 2. They meet."]);
     let group = api.get(&format!("/api/drafts/{draft}")).await["group"].as_str().unwrap().to_string();
     let meeting =
-        node.id_of(&["meeting", "create", "--title", "Consultation in Astana", "--starts", "2027-03-01T10:00:00Z"]);
+        node.id_of(&["meeting", "create", "--title", "Consultation in Astana", "--starts", "2099-03-01T10:00:00Z"]);
     let thread = api.post("/api/threads", json!({ "subject": "Agenda", "text": "First message" })).await["id"]
         .as_str()
         .unwrap()
@@ -91,7 +91,7 @@ async fn pages_and_status_are_answered_while_the_engine_is_held_and_show_every_a
     api.post("/api/test/stall", json!({})).await;
     let writer = api.clone();
     let write = tokio::spawn(async move {
-        writer.post("/api/meetings", json!({ "title": "Held meeting", "starts": "2027-04-01T10:00:00Z" })).await
+        writer.post("/api/meetings", json!({ "title": "Held meeting", "starts": "2099-04-01T10:00:00Z" })).await
     });
 
     // Every read of one page, the documents and the status is answered meanwhile.

@@ -59,7 +59,7 @@ const COMPUTING: &str = "summaries to compute";
 #[test]
 fn lists_follow_local_and_peer_changes_and_survive_a_restart_and_a_kill() {
     let (mut a, b) = pair();
-    let meeting = a.id_of(&["meeting", "create", "--title", "Consultation", "--starts", "2027-02-10T10:00:00Z"]);
+    let meeting = a.id_of(&["meeting", "create", "--title", "Consultation", "--starts", "2099-02-10T10:00:00Z"]);
     let draft = a.new_draft(&["Article 1. Scope", "Article 2. Terms"]);
     let msg = a.text_file("msg.txt", "Please find our list.");
     let thread =
@@ -157,8 +157,8 @@ fn ids_pick_entries_within_a_bound_and_titles_stay_with_the_roles_that_read_item
     let mut a = Node::init("A", "cica", "CICA Secretariat");
     a.start();
     a.ok(&["account", "add", "--name", "vera", "--role", "viewer"]);
-    let m1 = a.id_of(&["meeting", "create", "--title", "First", "--starts", "2027-02-10T10:00:00Z"]);
-    let m2 = a.id_of(&["meeting", "create", "--title", "Second", "--starts", "2027-03-10T10:00:00Z"]);
+    let m1 = a.id_of(&["meeting", "create", "--title", "First", "--starts", "2099-02-10T10:00:00Z"]);
+    let m2 = a.id_of(&["meeting", "create", "--title", "Second", "--starts", "2099-03-10T10:00:00Z"]);
     let draft = a.new_draft(&["Article 1. Scope"]);
 
     // Only the ids named, of the list's kind; an id of another kind or unknown is left out.

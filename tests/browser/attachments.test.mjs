@@ -30,7 +30,7 @@ test('an attachment is a link for a liaison officer and a restricted item for a 
     writeFileSync(file, 'ATT-BODY list of entities\n');
     const item = lastLine(await cica.run(['item', 'share', '--title', TITLE, '--file', file, '--tlp', 'amber', ...OFFICER]));
     assert.match(item, /^[0-9a-f]{32}$/, `item share printed an id: ${item}`);
-    const meeting = lastLine(await cica.run(['meeting', 'create', '--title', 'Consultation in Astana', '--starts', '2027-02-10T10:00:00Z', ...OFFICER]));
+    const meeting = lastLine(await cica.run(['meeting', 'create', '--title', 'Consultation in Astana', '--starts', '2099-02-10T10:00:00Z', ...OFFICER]));
     const msg = join(cica.scratch, 'msg.txt');
     writeFileSync(msg, 'Please see the attached list.');
     const thread = lastLine(await cica.run(['message', 'send', '--subject', 'Lists', '--text-file', msg, '--attach', item, ...OFFICER]));

@@ -72,7 +72,7 @@ test('the other page fetches only the provision typed in, and the dashboard only
 
     // 2. A meeting changed at CICA: SCO RATS's dashboard fetches that entry alone.
     const meeting = lastLine(
-      await cica.run(['meeting', 'create', '--title', 'Consultation in Astana', '--starts', '2027-02-10T10:00:00Z', '--officer', SETUP_OFFICER]),
+      await cica.run(['meeting', 'create', '--title', 'Consultation in Astana', '--starts', '2099-02-10T10:00:00Z', '--officer', SETUP_OFFICER]),
     );
     await h.route(pageB, '#/dashboard');
     const entry = pageB.locator(`li[data-meeting="${meeting}"]`);

@@ -89,7 +89,7 @@ test('the history at the other node shows who changed a draft and a meeting, wit
     await h.screenshotSideBySide([pageA, pageB], '-draft');
 
     // A meeting made at CICA: its history at SCO RATS names CICA.
-    const meeting = lastLine(await cica.run(['meeting', 'create', '--title', 'Consultations on CFT', '--starts', '2027-02-01T10:00:00Z', '--officer', SETUP_OFFICER]));
+    const meeting = lastLine(await cica.run(['meeting', 'create', '--title', 'Consultations on CFT', '--starts', '2099-02-01T10:00:00Z', '--officer', SETUP_OFFICER]));
     await h.route(pageB, `#/meetings/${meeting}`);
     await pageB.locator('h1', { hasText: 'Consultations on CFT' }).waitFor();
     const mh = pageB.locator('#meeting-history');

@@ -24,7 +24,7 @@ test('search in Russian and English from the header finds the other node’s wor
     const p1 = (await showDraft(rats, draft)).provisions[0].id;
     const ru = rats.file('ru.txt', 'Статья 1. Терроризм во всех его формах осуждается Сторонами.');
     await rats.run(['draft', 'text', draft, '--provision', p1, '--lang', 'ru', '--text-file', ru, '--officer', SETUP_OFFICER]);
-    const meeting = lastLine(await rats.run(['meeting', 'create', '--title', 'Joint working meeting in Tashkent', '--starts', '2027-03-01T10:00:00Z', '--officer', SETUP_OFFICER]));
+    const meeting = lastLine(await rats.run(['meeting', 'create', '--title', 'Joint working meeting in Tashkent', '--starts', '2099-03-01T10:00:00Z', '--officer', SETUP_OFFICER]));
     const body = cica.file('report.bin', 'contents');
     await cica.run(['item', 'share', '--title', 'Joint meeting shipment report', '--file', body, '--officer', SETUP_OFFICER]);
     await eventually('CICA to hold the Russian text and the meeting', async () => {
