@@ -65,7 +65,7 @@ pub use auth::import_own_documents;
 pub use consent::{AnswerRefusal, ConsentView, DeleteRefusal, RequestRefusal, RevokeRefusal};
 pub use drafts::OriginalSource;
 pub use history::{HistoryEntry, TextChange};
-pub use items::{Citations, Granted, GrantedItem, ItemRefusal};
+pub use items::{Citations, Granted, GrantedItem, ItemRefusal, citations};
 pub use items::{Explanation, ItemView};
 pub use parties::PartyInfo;
 pub use peers::Traffic;

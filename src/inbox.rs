@@ -20,20 +20,22 @@
 //! ...). An entry whose version differs from the mark is unread. Nothing of a document's content is
 //! kept there, only ids and versions.
 //!
-//! [`gather`] reads what the existing list routes read (threads, meetings, drafts, the consent
-//! records in memory) and hands it to the pure [`build`], which the tests check row by row.
+//! The API gathers [`Facts`] from what the list routes show (the summaries kept at commit, each
+//! draft's and thread's with the [`DraftFacts`] or [`ThreadFacts`] the inbox needs, and the
+//! consent records in memory) and hands them to the pure [`build`], which the tests check row by
+//! row: an inbox costs what the lists cost, not a read of every document.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Role;
-use crate::engine::{ConsentView, Core, EngineError};
+use crate::engine::ConsentView;
 use crate::ids::PartyId;
+use crate::workspace::Author;
 use crate::workspace::draft::{Draft, DraftState};
-use crate::workspace::meeting::{self, Meeting};
+use crate::workspace::meeting::Meeting;
 use crate::workspace::thread::Thread;
-use crate::workspace::{Author, DocKind};
 
 /// The read-state key of the node token's caller: `:` is never in an account name.
 pub const NODE_READER: &str = ":node";
@@ -191,36 +193,135 @@ pub struct Inbox {
     pub entries: Vec<Entry>,
 }
 
-/// What the inbox is made from: what the list routes read.
+/// What the inbox is made from: the summaries the list routes show (kept at commit, see
+/// `engine::summaries`), never the documents themselves, and the consent records.
 #[derive(Default)]
-pub struct Facts {
-    /// Every thread with its messages.
-    pub threads: Vec<Thread>,
+pub struct Facts<'a> {
+    /// Every thread.
+    pub threads: Vec<&'a ThreadFacts>,
     /// Every meeting.
-    pub meetings: Vec<Meeting>,
-    /// Every draft with both Parties' records.
-    pub drafts: Vec<Draft>,
+    pub meetings: Vec<&'a Meeting>,
+    /// Every draft (none for a reader with no task in drafts).
+    pub drafts: Vec<&'a DraftFacts>,
     /// Every consent request.
     pub consent: Vec<ConsentView>,
 }
 
-/// Reads the facts from the engine: the same reads as `GET /api/threads`, `/api/meetings`,
-/// `/api/drafts` and `/api/consent`, and only those the reader's role has tasks in.
-pub fn facts(core: &mut Core, role: Role) -> Result<Facts, EngineError> {
-    let mut meetings = Vec::new();
-    for id in core.ids_of(DocKind::Meeting) {
-        match meeting::read(core.doc(id)?, &id.to_string()) {
-            Ok(m) => meetings.push(m),
-            Err(e) => tracing::warn!(%id, error = %e, "meeting does not read; left out of the inbox"),
+/// What the inbox reads of a thread, kept beside the thread's summary: who wrote each message
+/// and when, without the texts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThreadFacts {
+    /// Id.
+    pub id: String,
+    /// Subject.
+    pub subject: String,
+    /// The officers who wrote in it, each once.
+    pub authors: Vec<Author>,
+    /// Each message in the thread's order: its author (an index into `authors`) and when it was
+    /// sent.
+    pub messages: Vec<(Option<u32>, String)>,
+    /// The items its messages attach (for an item's citations): the message's index, its id,
+    /// and the item's id.
+    #[serde(default)]
+    pub cites: Vec<(u32, String, String)>,
+}
+
+impl From<&Thread> for ThreadFacts {
+    fn from(t: &Thread) -> Self {
+        let mut authors: Vec<Author> = Vec::new();
+        let messages = t
+            .messages
+            .iter()
+            .map(|m| {
+                let who = m.author.as_ref().map(|a| match authors.iter().position(|x| x == a) {
+                    Some(i) => i as u32,
+                    None => {
+                        authors.push(a.clone());
+                        (authors.len() - 1) as u32
+                    }
+                });
+                (who, m.at.clone())
+            })
+            .collect();
+        let cites = t
+            .messages
+            .iter()
+            .enumerate()
+            .flat_map(|(i, m)| m.attachments.iter().map(move |a| (i as u32, m.id.clone(), a.item.clone())))
+            .collect();
+        ThreadFacts { id: t.id.clone(), subject: t.subject.clone(), authors, messages, cites }
+    }
+}
+
+impl ThreadFacts {
+    /// The author of the `i`th message.
+    pub fn author(&self, i: usize) -> Option<&Author> {
+        self.messages.get(i).and_then(|(a, _)| a.and_then(|a| self.authors.get(a as usize)))
+    }
+}
+
+/// What the inbox reads of a draft, kept beside the draft's summary: its workflow and which
+/// languages are stale, without the texts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DraftFacts {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// The Parties that approve and sign.
+    pub parties: Vec<String>,
+    /// Where it stands.
+    pub state: DraftState,
+    /// The Parties whose approval holds for the current text.
+    pub approved: Vec<String>,
+    /// The Parties that signed.
+    pub signed: Vec<String>,
+    /// The content hash of every language's text, hex.
+    pub content_hash: String,
+    /// Who started it.
+    pub created_by: Option<Author>,
+    /// Who changed it last.
+    pub updated_by: Option<Author>,
+    /// When.
+    pub updated_at: Option<String>,
+    /// The labels of the provisions with a stale language, in order.
+    pub stale: Vec<String>,
+    /// Who made those languages stale, each once.
+    pub stale_by: Vec<Author>,
+    /// Which languages of which provisions are stale since which revision: a language stale
+    /// again after an edit is news again.
+    pub stale_version: String,
+}
+
+impl From<&Draft> for DraftFacts {
+    fn from(d: &Draft) -> Self {
+        let stale: Vec<_> = d.provisions.iter().filter(|p| !p.stale.is_empty()).collect();
+        let mut stale_by: Vec<Author> = Vec::new();
+        for a in stale.iter().flat_map(|p| p.stale.values().filter_map(|s| s.by.as_ref())) {
+            if !stale_by.contains(a) {
+                stale_by.push(a.clone());
+            }
+        }
+        DraftFacts {
+            id: d.id.clone(),
+            title: d.title.clone(),
+            parties: d.parties.clone(),
+            state: d.state,
+            approved: d.approvals.iter().filter(|a| a.valid).map(|a| a.party.clone()).collect(),
+            signed: d.signatures.iter().map(|s| s.party.clone()).collect(),
+            content_hash: d.content_hash.clone(),
+            created_by: d.created_by.clone(),
+            updated_by: d.updated_by.clone(),
+            updated_at: d.updated_at.clone(),
+            stale_version: stale
+                .iter()
+                .flat_map(|p| p.stale.iter().map(move |(lang, s)| format!("{}/{lang}/{}", p.id, s.since_rev)))
+                .collect::<Vec<_>>()
+                .join(","),
+            stale: stale.iter().map(|p| p.label.clone()).collect(),
+            stale_by,
         }
     }
-    Ok(Facts {
-        threads: core.read_threads()?,
-        meetings,
-        // A viewer has no task in a draft: its texts are not read for nothing.
-        drafts: if role >= Role::Member { core.read_drafts()? } else { Vec::new() },
-        consent: if role >= Role::Liaison { core.consent_list() } else { Vec::new() },
-    })
 }
 
 /// The inbox of `reader` over `f`: every entry with `all`, else the unread ones and the tasks
@@ -234,8 +335,8 @@ pub fn build(f: &Facts, reader: &Reader, marks: &Marks, all: bool) -> Inbox {
         let read = seen(&key).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0).min(total);
         // Messages arrive appended; a concurrent pair may sort either way, which moves neither
         // out of the count.
-        let new: Vec<_> = t.messages[read..].iter().filter(|m| !reader.is(m.author.as_ref())).collect();
-        let last = new.last().copied().or(t.messages.last());
+        let new: Vec<usize> = (read..total).filter(|&i| !reader.is(t.author(i))).collect();
+        let last = new.last().copied().or(total.checked_sub(1));
         if new.is_empty() && !all {
             continue;
         }
@@ -244,8 +345,8 @@ pub fn build(f: &Facts, reader: &Reader, marks: &Marks, all: bool) -> Inbox {
             key,
             doc: t.id.clone(),
             title: t.subject.clone(),
-            by: last.and_then(|m| m.author.clone()),
-            at: last.map(|m| m.at.clone()),
+            by: last.and_then(|i| t.author(i).cloned()),
+            at: last.map(|i| t.messages[i].1.clone()),
             why: Why::NewMessages { count: new.len() },
             unread: !new.is_empty(),
             version: total.to_string(),
@@ -314,28 +415,20 @@ pub fn build(f: &Facts, reader: &Reader, marks: &Marks, all: bool) -> Inbox {
                 version,
             });
         };
-        let approved = d.approvals.iter().any(|a| a.party == us && a.valid);
-        if d.state == DraftState::UnderReview && !approved && reader.role >= Role::Member {
+        if d.state == DraftState::UnderReview && !d.approved.contains(&us) && reader.role >= Role::Member {
             task(EntryKind::Approval, "approve", Why::AwaitingApproval, d.content_hash.clone());
         }
-        let signed = d.signatures.iter().any(|s| s.party == us);
-        if d.state == DraftState::Agreed && !signed && reader.role >= Role::Liaison {
+        if d.state == DraftState::Agreed && !d.signed.contains(&us) && reader.role >= Role::Liaison {
             task(EntryKind::Signature, "sign", Why::AwaitingSignature, d.content_hash.clone());
         }
         let open = matches!(d.state, DraftState::Draft | DraftState::UnderReview);
-        let stale: Vec<_> = d.provisions.iter().filter(|p| !p.stale.is_empty()).collect();
         let edits = reader.is(d.created_by.as_ref())
             || reader.is(d.updated_by.as_ref())
-            || stale.iter().any(|p| p.stale.values().any(|s| reader.is(s.by.as_ref())));
-        if open && !stale.is_empty() && edits && reader.role >= Role::Member {
+            || d.stale_by.iter().any(|a| reader.is(Some(a)));
+        if open && !d.stale.is_empty() && edits && reader.role >= Role::Member {
             // A new stale language, or one stale again after an edit, is new.
-            let version = stale
-                .iter()
-                .flat_map(|p| p.stale.iter().map(move |(lang, s)| format!("{}/{lang}/{}", p.id, s.since_rev)))
-                .collect::<Vec<_>>()
-                .join(",");
-            let provisions = stale.iter().map(|p| p.label.clone()).collect();
-            task(EntryKind::Stale, "stale", Why::StaleProvisions { provisions }, version);
+            let provisions = d.stale.clone();
+            task(EntryKind::Stale, "stale", Why::StaleProvisions { provisions }, d.stale_version.clone());
         }
     }
     out.sort_by(|a, b| b.unread.cmp(&a.unread).then_with(|| b.at.cmp(&a.at)).then_with(|| a.key.cmp(&b.key)));
@@ -426,6 +519,18 @@ mod tests {
         }
     }
 
+    fn threads(t: &ThreadFacts) -> Facts<'_> {
+        Facts { threads: vec![t], ..Default::default() }
+    }
+
+    fn meetings(m: &Meeting) -> Facts<'_> {
+        Facts { meetings: vec![m], ..Default::default() }
+    }
+
+    fn drafts(d: &DraftFacts) -> Facts<'_> {
+        Facts { drafts: vec![d], ..Default::default() }
+    }
+
     fn consent(state: &str, ours: bool) -> ConsentView {
         ConsentView {
             request: "req1".into(),
@@ -447,34 +552,45 @@ mod tests {
     #[test]
     fn a_message_from_the_other_party_is_unread_until_read_and_own_messages_never_are() {
         let anna = reader("anna", Role::Liaison);
-        let mut f = Facts {
-            threads: vec![thread("t1", &[("anna", "cica", "1"), ("ivan", "sco-rats", "2")])],
-            ..Default::default()
-        };
-        let inbox = build(&f, &anna, &Marks::new(), false);
+        let two = [("anna", "cica", "1"), ("ivan", "sco-rats", "2")];
+        let t = ThreadFacts::from(&thread("t1", &two));
+        let inbox = build(&threads(&t), &anna, &Marks::new(), false);
         assert_eq!(inbox.unread, 1);
         assert_eq!(inbox.counts.message, 1);
         let e = &inbox.entries[0];
         assert_eq!((e.kind, e.doc.as_str(), &e.why), (EntryKind::Message, "t1", &Why::NewMessages { count: 1 }));
         assert_eq!(e.by, author("ivan", "sco-rats"));
-        let all = build(&f, &anna, &Marks::new(), true);
+        let all = build(&threads(&t), &anna, &Marks::new(), true);
         assert_eq!(
             marks_for(&all, &MarkRead { doc: Some("t1".into()), all: false }, "now"),
             Err(MarkError::TooShort("t1".into()))
         );
-        f.threads[0].id = "t1t1".into();
-        let all = build(&f, &anna, &Marks::new(), true);
+        let t = ThreadFacts::from(&thread("t1t1", &two));
+        let all = build(&threads(&t), &anna, &Marks::new(), true);
         let marks: Marks =
             marks_for(&all, &MarkRead { doc: Some("T1T1".into()), all: false }, "now").unwrap().into_iter().collect();
-        assert_eq!(build(&f, &anna, &marks, false).unread, 0);
-        assert!(build(&f, &anna, &marks, false).entries.is_empty(), "read messages leave the list");
-        assert_eq!(build(&f, &anna, &marks, true).entries.len(), 1, "listed with all, as read");
+        assert_eq!(build(&threads(&t), &anna, &marks, false).unread, 0);
+        assert!(build(&threads(&t), &anna, &marks, false).entries.is_empty(), "read messages leave the list");
+        assert_eq!(build(&threads(&t), &anna, &marks, true).entries.len(), 1, "listed with all, as read");
         // Anna answers (not read since); the other Party answers again: one new, not two.
-        f.threads[0].messages.extend(thread("", &[("anna", "cica", "3"), ("ivan", "sco-rats", "4")]).messages);
-        assert_eq!(build(&f, &anna, &marks, false).entries[0].why, Why::NewMessages { count: 1 });
+        let four = [two[0], two[1], ("anna", "cica", "3"), ("ivan", "sco-rats", "4")];
+        let t = ThreadFacts::from(&thread("t1t1", &four));
+        let e = &build(&threads(&t), &anna, &marks, false).entries[0];
+        assert_eq!(
+            (&e.why, e.at.as_deref(), &e.by),
+            (&Why::NewMessages { count: 1 }, Some("4"), &author("ivan", "sco-rats"))
+        );
         // Another reader's marks are its own: every message is new to Boris, Anna's too.
         let boris = reader("boris", Role::Liaison);
-        assert_eq!(build(&f, &boris, &Marks::new(), false).entries[0].why, Why::NewMessages { count: 4 });
+        assert_eq!(build(&threads(&t), &boris, &Marks::new(), false).entries[0].why, Why::NewMessages { count: 4 });
+        // Read up to Ivan's last: with `all`, the entry shows the last message, Anna's or not.
+        let marks: Marks =
+            marks_for(&build(&threads(&t), &anna, &marks, true), &MarkRead { doc: None, all: true }, "now")
+                .unwrap()
+                .into_iter()
+                .collect();
+        let e = &build(&threads(&t), &anna, &marks, true).entries[0];
+        assert_eq!((&e.why, e.at.as_deref(), e.unread), (&Why::NewMessages { count: 0 }, Some("4"), false));
     }
 
     #[test]
@@ -505,22 +621,23 @@ mod tests {
         }))
         .unwrap();
         let anna = reader("anna", Role::Viewer);
-        let f = Facts { meetings: vec![m.clone()], ..Default::default() };
-        let inbox = build(&f, &anna, &Marks::new(), false);
+        let inbox = build(&meetings(&m), &anna, &Marks::new(), false);
         assert_eq!(inbox.entries[0].why, Why::NewMeeting);
         let marks: Marks = marks_for(&inbox, &MarkRead { doc: None, all: true }, "now").unwrap().into_iter().collect();
-        assert!(build(&f, &anna, &marks, false).entries.is_empty());
+        assert!(build(&meetings(&m), &anna, &marks, false).entries.is_empty());
         m.updated_by = author("ivan", "sco-rats");
         m.updated_at = Some("2026-01-02T00:00:00Z".into());
-        let f2 = Facts { meetings: vec![m.clone()], ..Default::default() };
-        assert_eq!(build(&f2, &anna, &marks, false).entries[0].why, Why::MeetingChanged);
+        assert_eq!(build(&meetings(&m), &anna, &marks, false).entries[0].why, Why::MeetingChanged);
         // Anna's own change is not news to her.
         m.updated_by = author("anna", "cica");
-        let f3 = Facts { meetings: vec![m], ..Default::default() };
-        assert!(build(&f3, &anna, &marks, false).entries.is_empty());
+        assert!(build(&meetings(&m), &anna, &marks, false).entries.is_empty());
     }
 
-    fn draft() -> Draft {
+    fn draft() -> DraftFacts {
+        DraftFacts::from(&full_draft())
+    }
+
+    fn full_draft() -> Draft {
         use crate::workspace::draft;
         let mut d = automerge::Automerge::new();
         let new = draft::NewDraft {
@@ -537,47 +654,59 @@ mod tests {
     }
 
     #[test]
+    fn a_draft_s_facts_keep_only_approvals_that_hold_and_who_made_languages_stale() {
+        let mut d = full_draft();
+        let approval = |party: &str, valid| crate::workspace::draft::Approval {
+            party: party.into(),
+            hash: "h".into(),
+            officer: None,
+            at: "now".into(),
+            valid,
+        };
+        d.approvals = vec![approval("cica", false), approval("sco-rats", true)];
+        let f = DraftFacts::from(&d);
+        assert_eq!(f.approved, vec!["sco-rats".to_string()]);
+        assert_eq!(f.stale, vec!["Article 1".to_string(), "Article 2".to_string()]);
+        assert_eq!(f.stale_by, vec![author("anna", "cica").unwrap()]);
+        assert_eq!(f.stale_version.split(',').count(), 2, "{}", f.stale_version);
+        assert!(f.stale_version.contains("/ru/"), "{}", f.stale_version);
+    }
+
+    #[test]
     fn drafts_bring_approval_signature_and_stale_tasks_to_the_roles_that_act_on_them() {
         // Anna wrote the English: the Russian is stale, a task for her, not for Boris.
-        let mut f = Facts { drafts: vec![draft()], ..Default::default() };
+        let mut d = draft();
         let anna = reader("anna", Role::Member);
-        let inbox = build(&f, &anna, &Marks::new(), false);
+        let inbox = build(&drafts(&d), &anna, &Marks::new(), false);
         assert_eq!(inbox.counts.stale, 1, "{inbox:?}");
         assert_eq!(
             inbox.entries[0].why,
             Why::StaleProvisions { provisions: vec!["Article 1".into(), "Article 2".into()] }
         );
-        assert!(build(&f, &reader("boris", Role::Admin), &Marks::new(), true).entries.is_empty());
-        assert!(build(&f, &reader("anna", Role::Viewer), &Marks::new(), true).entries.is_empty());
+        assert!(build(&drafts(&d), &reader("boris", Role::Admin), &Marks::new(), true).entries.is_empty());
+        assert!(build(&drafts(&d), &reader("anna", Role::Viewer), &Marks::new(), true).entries.is_empty());
         // Under review without our approval: a member's task; once approved (valid), none.
-        f.drafts[0].provisions.iter_mut().for_each(|p| p.stale.clear());
-        f.drafts[0].state = DraftState::UnderReview;
+        d.stale.clear();
+        d.state = DraftState::UnderReview;
         let boris = reader("boris", Role::Member);
-        assert_eq!(build(&f, &boris, &Marks::new(), false).entries[0].kind, EntryKind::Approval);
-        assert!(build(&f, &reader("vera", Role::Viewer), &Marks::new(), true).entries.is_empty());
-        let hash = f.drafts[0].content_hash.clone();
-        f.drafts[0].approvals.push(crate::workspace::draft::Approval {
-            party: "cica".into(),
-            hash,
-            officer: None,
-            at: "now".into(),
-            valid: true,
-        });
-        assert!(build(&f, &boris, &Marks::new(), true).entries.is_empty());
+        assert_eq!(build(&drafts(&d), &boris, &Marks::new(), false).entries[0].kind, EntryKind::Approval);
+        assert!(build(&drafts(&d), &reader("vera", Role::Viewer), &Marks::new(), true).entries.is_empty());
+        d.approved.push("cica".into());
+        assert!(build(&drafts(&d), &boris, &Marks::new(), true).entries.is_empty());
         // Agreed, not signed by us: a liaison officer's task, not a member's.
-        f.drafts[0].state = DraftState::Agreed;
-        assert!(build(&f, &boris, &Marks::new(), true).entries.is_empty());
+        d.state = DraftState::Agreed;
+        assert!(build(&drafts(&d), &boris, &Marks::new(), true).entries.is_empty());
         let liaison = reader("lena", Role::Liaison);
-        let inbox = build(&f, &liaison, &Marks::new(), false);
+        let inbox = build(&drafts(&d), &liaison, &Marks::new(), false);
         assert_eq!((inbox.entries[0].kind, inbox.counts.signature), (EntryKind::Signature, 1));
         // Read, still listed; a new text is new again.
         let marks: Marks = marks_for(&inbox, &MarkRead { doc: None, all: true }, "now").unwrap().into_iter().collect();
-        assert_eq!(build(&f, &liaison, &marks, false).unread, 0);
-        f.drafts[0].content_hash = "another".into();
-        assert_eq!(build(&f, &liaison, &marks, false).unread, 1);
+        assert_eq!(build(&drafts(&d), &liaison, &marks, false).unread, 0);
+        d.content_hash = "another".into();
+        assert_eq!(build(&drafts(&d), &liaison, &marks, false).unread, 1);
         // A draft of other Parties is none of ours.
-        f.drafts[0].parties = vec!["sco-rats".into(), "un-oct".into()];
-        assert!(build(&f, &liaison, &Marks::new(), true).entries.is_empty());
+        d.parties = vec!["sco-rats".into(), "un-oct".into()];
+        assert!(build(&drafts(&d), &liaison, &Marks::new(), true).entries.is_empty());
     }
 
     #[test]

@@ -110,6 +110,9 @@ pub struct Node {
     api_handle: api::ServerHandle,
     metrics_task: Option<tokio::task::JoinHandle<()>>,
     search_task: tokio::task::JoinHandle<()>,
+    /// The summaries' keep-up and the grants' clock: both hold the engine (and so the store)
+    /// until they end, so `stop` waits for them before the store can be opened again.
+    background: Vec<tokio::task::JoinHandle<()>>,
     stopping: tokio_util::sync::CancellationToken,
     reload: Reloader,
 }
@@ -205,7 +208,7 @@ impl Node {
         let (search, search_task) =
             crate::search::Search::start(&data_dir.join(SEARCH_DIR), engine.clone(), stopping.clone()).await?;
         // Summaries not stored yet (an older store, a bulk sync) are computed between rounds.
-        tokio::spawn(crate::engine::summaries::keep_up(engine.clone(), stopping.clone()));
+        let keep_up = tokio::spawn(crate::engine::summaries::keep_up(engine.clone(), stopping.clone()));
         let state = AppState {
             engine: engine.clone(),
             token: Arc::from(keys.api_token.as_str()),
@@ -233,7 +236,7 @@ impl Node {
         // third party destroys an expired item's key by itself, within a second.
         let clock = engine.clone();
         let clock_stop = stopping.clone();
-        tokio::spawn(async move {
+        let clock_task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
@@ -292,6 +295,7 @@ impl Node {
             api_handle,
             metrics_task,
             search_task,
+            background: vec![keep_up, clock_task],
             stopping,
             reload,
         })
@@ -312,6 +316,9 @@ impl Node {
         }
         // Before the engine: the indexer may be waiting on it for the batch it finishes.
         let _ = (&mut self.search_task).await;
+        for t in self.background.drain(..) {
+            let _ = t.await;
+        }
         self.engine.shutdown().await;
         if let Some(t) = self.engine_thread.take() {
             let _ = tokio::task::spawn_blocking(move || t.join()).await;

@@ -116,6 +116,17 @@ async fn pages_and_status_are_answered_while_the_engine_is_held_and_show_every_a
     assert!(meetings.as_array().unwrap().iter().any(|x| x["id"] == meeting.as_str()), "{meetings}");
     let threads = api.get("/api/threads").await;
     assert!(threads.as_array().unwrap().iter().any(|x| x["id"] == thread.as_str()), "{threads}");
+    // The inbox (every page asks it after each change), the consent list and the calendars are
+    // made from the summaries and the last commit, not by the engine.
+    let inbox = api.get("/api/inbox?all=true").await;
+    let listed =
+        |kind: &str, id: &str| inbox["entries"].as_array().unwrap().iter().any(|e| e["kind"] == kind && e["doc"] == id);
+    assert!(listed("meeting", &meeting) && listed("message", &thread), "{inbox}");
+    assert!(api.get("/api/consent").await.as_array().unwrap().is_empty());
+    let (s, _) = api.call(reqwest::Method::GET, &format!("/api/meetings/{meeting}/ics"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = api.call(reqwest::Method::GET, "/api/meetings/ics", None).await;
+    assert_eq!(s, StatusCode::OK);
     let held = api.get("/api/status").await;
     assert_eq!(held["documents_total"].as_u64(), Some(docs_before), "{held}");
     // An unknown or ambiguous id is still told apart, without the engine.

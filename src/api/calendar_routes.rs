@@ -7,6 +7,8 @@
 //! a wrong, revoked or malformed secret. The secret is in the URL, so the access log writes
 //! that path with the secret left out ([`loggable_path`]).
 
+use std::collections::BTreeSet;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -17,9 +19,10 @@ use super::account_routes::blocking;
 use super::auth::Caller;
 use super::{AppError, AppState};
 use crate::calendar::{self, Invitation};
-use crate::engine::{Core, EngineError};
+use crate::engine::EngineError;
+use crate::engine::summaries::Summary;
+use crate::ids::DocId;
 use crate::workspace::DocKind;
-use crate::workspace::meeting;
 
 /// Where the feeds are served.
 const FEED_PREFIX: &str = "/api/calendar/";
@@ -47,30 +50,30 @@ pub fn loggable_path(path: &str) -> &str {
     if path.starts_with(FEED_PREFIX) && path.len() > FEED_PREFIX.len() { "/api/calendar/…" } else { path }
 }
 
-/// The meetings (one, or all) with their sequence numbers, and the officers' registry.
-fn invitations(
-    c: &mut Core,
-    only: Option<&str>,
-) -> Result<(Vec<Invitation>, Vec<crate::workspace::registry::Officer>), EngineError> {
-    let ids = match only {
-        Some(id) => vec![c.resolve(DocKind::Meeting, id)?],
-        None => c.ids_of(DocKind::Meeting),
-    };
-    let mut out = Vec::new();
-    for id in ids {
-        let doc = c.doc(id)?;
-        match meeting::read(doc, &id.to_string()) {
-            Ok(m) => out.push(Invitation { meeting: m, sequence: meeting::sequence(doc) }),
-            Err(e) if only.is_some() => return Err(e.into()),
-            Err(e) => tracing::warn!(%id, error = %e, "meeting does not read; left out of the calendar"),
-        }
+/// The meetings (one, or all) with their sequence numbers, from their summaries (no document is
+/// read for it), in the order they start.
+async fn invitations(s: &AppState, only: Option<DocId>) -> Result<Vec<Invitation>, AppError> {
+    let entries = super::lists::entries(s, DocKind::Meeting, only.map(|id| BTreeSet::from([id]))).await?;
+    let mut out: Vec<Invitation> = entries
+        .iter()
+        .filter_map(|e| match (&e.summary, e.sequence()) {
+            (Summary::Meeting(m), Some(sequence)) => Some(Invitation { meeting: (**m).clone(), sequence }),
+            _ => None,
+        })
+        .collect();
+    if let Some(id) = only
+        && out.is_empty()
+    {
+        // Known, but its summary did not compute: it does not read.
+        return Err(EngineError::NotFound { kind: DocKind::Meeting, id: id.to_string() }.into());
     }
     out.sort_by(|a, b| (&a.meeting.starts, &a.meeting.id).cmp(&(&b.meeting.starts, &b.meeting.id)));
-    Ok((out, c.officers()?))
+    Ok(out)
 }
 
-async fn ics(s: &AppState, only: Option<String>, file: &str) -> Result<Response, AppError> {
-    let (v, officers) = s.engine.read(move |c| invitations(c, only.as_deref())).await?;
+async fn ics(s: &AppState, only: Option<DocId>, file: &str) -> Result<Response, AppError> {
+    let v = invitations(s, only).await?;
+    let officers = s.engine.officers().await?;
     let body = calendar::calendar(&format!("liaison: {}", s.party.name), &v, &officers);
     let mut r = body.into_response();
     let h = r.headers_mut();
@@ -84,8 +87,8 @@ async fn ics(s: &AppState, only: Option<String>, file: &str) -> Result<Response,
 
 /// `GET /api/meetings/{id}/ics`.
 pub async fn meeting_ics(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
-    let id = s.engine.read(move |c| Ok(c.resolve(DocKind::Meeting, &id)?.to_string())).await?;
-    let file = format!("meeting-{}.ics", &id[..id.len().min(8)]);
+    let id = s.engine.summaries().resolve(DocKind::Meeting, &id)?;
+    let file = format!("meeting-{}.ics", &id.to_string()[..8]);
     ics(&s, Some(id), &file).await
 }
 

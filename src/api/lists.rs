@@ -284,7 +284,10 @@ impl Serialize for Row {
 /// The rows of `kind` (those of `?ids=`, if given), every one up to date with the committed
 /// documents: stale ones are computed by the engine first.
 pub async fn rows(s: &AppState, kind: DocKind, q: &ListQuery) -> Result<Vec<Row>, ListError> {
-    let ids = parse_ids(q).map_err(ListError::Refused)?;
+    rows_of(s, kind, parse_ids(q).map_err(ListError::Refused)?).await
+}
+
+async fn rows_of(s: &AppState, kind: DocKind, ids: Option<BTreeSet<DocId>>) -> Result<Vec<Row>, ListError> {
     let index = s.engine.summaries();
     if !index.is_stale(kind, ids.as_ref()) {
         return Ok(index.entries(kind, ids.as_ref()).into_iter().map(Row::Kept).collect());
@@ -303,6 +306,23 @@ pub async fn rows(s: &AppState, kind: DocKind, q: &ListQuery) -> Result<Vec<Row>
         .collect();
     rows.extend(fresh.into_values().filter(|e| e.kind() == kind).map(Row::Kept));
     Ok(rows)
+}
+
+/// The kept summaries of every document of `kind`, each up to date with the committed documents
+/// (as [`rows`]).
+pub async fn entries(s: &AppState, kind: DocKind, ids: Option<BTreeSet<DocId>>) -> Result<Vec<Arc<Entry>>, AppError> {
+    let rows = match rows_of(s, kind, ids).await {
+        Ok(rows) => rows,
+        Err(ListError::App(e)) => return Err(e),
+        Err(ListError::Refused(r)) => return Err(AppError::BadRequest(r.to_string())),
+    };
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| match r {
+            Row::Kept(e) => Some(e),
+            Row::Meeting(..) => None,
+        })
+        .collect())
 }
 
 /// Fills in the attachments of the meetings that have any, for the caller's role (as

@@ -16,9 +16,11 @@ use super::{AppError, AppState, Caller};
 use crate::app::vault::{ShareItem, Who, base_name};
 use crate::app::{self, vault::GrantConsent, vault::MandateChange, vault::RequestConsent, vault::RequestItem};
 use crate::audit::SignedEntry;
+use crate::engine::summaries::Summary;
 use crate::engine::{Citations, ConsentView, EngineError, Explanation, Granted, ItemView};
 use crate::ids::PartyId;
 use crate::vault;
+use crate::workspace::DocKind;
 use crate::workspace::mandates::{Mandate, NewMandate};
 use axum::Extension;
 
@@ -103,8 +105,16 @@ pub async fn list(State(s): State<AppState>, caller: Extension<Caller>) -> Resul
 }
 
 /// `GET /api/items/{id}/citations`: the meetings and messages that attach an item.
+/// From the meetings' and threads' summaries: no document is read for it.
 pub async fn citations(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Citations>, AppError> {
-    Ok(Json(s.engine.read(move |c| c.item_citations(&id)).await?))
+    let item = s.engine.read(move |c| c.item_cited(&id)).await?;
+    let meetings = super::lists::entries(&s, DocKind::Meeting, None).await?;
+    let threads = super::lists::entries(&s, DocKind::Thread, None).await?;
+    let meetings = meetings.iter().filter_map(|e| match &e.summary {
+        Summary::Meeting(m) => Some(&**m),
+        _ => None,
+    });
+    Ok(Json(crate::engine::citations(item, meetings, threads.iter().filter_map(|e| e.thread_facts()))))
 }
 
 /// `GET /api/granted`: the items granted to this node's organisation as a third party, with
@@ -260,7 +270,7 @@ pub async fn consent_request(
 
 /// `GET /api/consent`.
 pub async fn consent_list(State(s): State<AppState>) -> Result<Json<Vec<ConsentView>>, AppError> {
-    Ok(Json(s.engine.read(|c| Ok(c.consent_list())).await?))
+    Ok(Json(s.engine.consent_list().await?))
 }
 
 /// Options of a grant.

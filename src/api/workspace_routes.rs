@@ -219,7 +219,7 @@ pub async fn thread_history(
 // ---- officers ----
 
 pub async fn list_officers(State(s): State<AppState>) -> Result<Json<Vec<Officer>>, AppError> {
-    Ok(Json(s.engine.read(|c| c.officers()).await?))
+    Ok(Json(s.engine.officers().await?))
 }
 
 pub async fn assign_officer(

@@ -17,7 +17,8 @@
 //! with every document counted); a fresh node B of the other Party, empty, starts and takes in
 //! the whole workspace (bootstrap: time and bytes received); B restarts (its start-up holding
 //! the workspace); then each read an officer makes is timed through A's API, `requests` times
-//! in a row (p50, p99): `meeting list`, `draft list`, `thread list`, the dashboard (the requests
+//! in a row (p50, p99): `meeting list`, `draft list`, `thread list`, the inbox (which every page
+//! asks after each change, for its count), every meeting as a calendar, the dashboard (the requests
 //! `web/pages/dashboard.js` makes, in parallel as the browser does), and one draft's page (the
 //! draft, and its history as the page's history panel asks for it). Last, keystrokes at A
 //! measured as workload B does (node A applied it → node B applied it), while on each node
@@ -247,6 +248,9 @@ fn reads_of(draft: &str) -> Vec<(&'static str, Vec<String>)> {
         ("meeting list (GET /api/meetings)", vec!["/api/meetings".into()]),
         ("draft list (GET /api/drafts)", vec!["/api/drafts".into()]),
         ("thread list (GET /api/threads)", vec!["/api/threads".into()]),
+        // What every page of the web app asks after each change event, for the count in the nav.
+        ("inbox (GET /api/inbox)", vec!["/api/inbox".into()]),
+        ("every meeting as a calendar (GET /api/meetings/ics)", vec!["/api/meetings/ics".into()]),
         (
             // As the web app's dashboard asks: the next meetings, not every meeting.
             "dashboard (status, next meetings, drafts, consent, items, together)",

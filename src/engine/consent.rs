@@ -6,7 +6,7 @@
 //! Records replicate to every `party` peer; a third party sees only the grants and revocations
 //! that name it (the policy says which).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use libp2p::PeerId;
@@ -434,9 +434,43 @@ pub(super) fn record_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<Fram
 
 /// Every consent request with its state, newest first.
 pub(super) fn list(core: &Core) -> Vec<ConsentView> {
-    let us = &core.identity.party.id;
+    views(core.consent.records.values(), &core.identity.party.id)
+}
+
+/// Every consent request among `records` with its state, newest first, as Party `us` sees it:
+/// one pass to index the answers by request and grant, one to make the views.
+pub(super) fn views<'a>(records: impl Iterator<Item = &'a SignedRecord> + Clone, us: &PartyId) -> Vec<ConsentView> {
+    let mut grant_of = HashMap::new();
+    let mut denied = HashSet::new();
+    let mut revoked = HashSet::new();
+    let mut transmitted = HashSet::new();
+    let mut destroyed = HashSet::new();
+    for r in records.clone() {
+        match &r.record {
+            Record::Grant(g) => {
+                grant_of.insert(g.request, g);
+            }
+            Record::Denial(d) => {
+                denied.insert(d.request);
+            }
+            Record::Revocation(v) => {
+                revoked.insert(v.grant);
+            }
+            Record::Transmission(t) => {
+                transmitted.insert(t.grant);
+            }
+            Record::RevocationAck(a) => {
+                destroyed.insert(a.grant);
+            }
+            Record::ExpiryAck(a) => {
+                destroyed.insert(a.grant);
+            }
+            _ => {}
+        }
+    }
+    let now = Utc::now();
     let mut out = Vec::new();
-    for r in core.consent.records.values() {
+    for r in records {
         let Record::Request(q) = &r.record else { continue };
         let mut view = ConsentView {
             request: q.id.to_string(),
@@ -453,32 +487,25 @@ pub(super) fn list(core: &Core) -> Vec<ConsentView> {
             key_destroyed: false,
             ours_to_answer: &q.provider == us,
         };
-        for other in core.consent.records.values() {
-            match &other.record {
-                Record::Grant(g) if g.request == q.id => {
-                    view.state = "granted".into();
-                    view.grant = Some(g.id.to_string());
-                    view.expires = g.expires.clone();
-                    if let Some(e) = &g.expires
-                        && DateTime::parse_from_rfc3339(e).is_ok_and(|t| t.with_timezone(&Utc) <= Utc::now())
-                    {
-                        view.state = "expired".into();
-                    }
-                }
-                Record::Denial(d) if d.request == q.id => view.state = "denied".into(),
-                _ => {}
-            }
+        // A grant and a denial of one request (two of the provider's officers at once, on two
+        // nodes): the grant shows, since the holder acts on it.
+        if denied.contains(&q.id) {
+            view.state = "denied".into();
         }
-        if let Some(gid) = view.grant.clone() {
-            for other in core.consent.records.values() {
-                match &other.record {
-                    Record::Revocation(v) if v.grant.to_string() == gid => view.state = "revoked".into(),
-                    Record::Transmission(t) if t.grant.to_string() == gid => view.transmitted = true,
-                    Record::RevocationAck(a) if a.grant.to_string() == gid => view.key_destroyed = true,
-                    Record::ExpiryAck(a) if a.grant.to_string() == gid => view.key_destroyed = true,
-                    _ => {}
-                }
+        if let Some(g) = grant_of.get(&q.id) {
+            view.state = "granted".into();
+            view.grant = Some(g.id.to_string());
+            view.expires = g.expires.clone();
+            if let Some(e) = &g.expires
+                && DateTime::parse_from_rfc3339(e).is_ok_and(|t| t.with_timezone(&Utc) <= now)
+            {
+                view.state = "expired".into();
             }
+            if revoked.contains(&g.id) {
+                view.state = "revoked".into();
+            }
+            view.transmitted = transmitted.contains(&g.id);
+            view.key_destroyed = destroyed.contains(&g.id);
         }
         out.push(view);
     }

@@ -73,18 +73,6 @@ impl Core {
         Ok(draft::read_with(self.doc(id)?, &recs, &id.to_string())?)
     }
 
-    /// Every draft with both Parties' records, skipping (and logging) any that do not read.
-    pub fn read_drafts(&mut self) -> Result<Vec<Draft>, EngineError> {
-        let mut out = Vec::new();
-        for id in self.ids_of(DocKind::Draft) {
-            match self.read_draft(id) {
-                Ok(d) => out.push(d),
-                Err(e) => tracing::warn!(%id, error = %e, "draft does not read; left out of the list"),
-            }
-        }
-        Ok(out)
-    }
-
     /// Runs `f` on our Party's annex of a draft (made if we have none yet), with the draft and
     /// both Parties' records as they stand.
     fn in_own_annex<T>(

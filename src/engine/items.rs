@@ -30,7 +30,7 @@ pub(super) mod refusals;
 mod transfer;
 mod views;
 pub use granted::{Granted, GrantedItem, ItemRefusal};
-pub use links::Citations;
+pub use links::{Citations, citations};
 pub(super) use transfer::{
     abandon, item_frames, on_chunk, on_item_list, on_offer, on_request, schedule_grants_for, transmitted,
 };

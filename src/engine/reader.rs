@@ -313,6 +313,32 @@ impl EngineHandle {
         .await
     }
 
+    /// Every consent request with its state, newest first (`consent list`), from the store's last
+    /// commit: the records a round adds are in it once the round has committed.
+    pub async fn consent_list(&self) -> Result<Vec<super::ConsentView>, EngineError> {
+        self.view(|v| {
+            let records = v.tx.records().map_err(store_err)?;
+            Ok(super::consent::views(records.iter(), &v.ctx.party))
+        })
+        .await
+    }
+
+    /// Every liaison officer of every Party whose registry is held, by Party then name (as
+    /// [`super::Core::officers`]).
+    pub async fn officers(&self) -> Result<Vec<crate::workspace::registry::Officer>, EngineError> {
+        self.view(|v| {
+            let mut out = Vec::new();
+            for (id, m) in v.metas()? {
+                if m.kind == DocKind::Registry && matches!(m.owner, crate::authority::Owner::Party(_)) {
+                    out.extend(crate::workspace::registry::list(v.doc(id)?)?);
+                }
+            }
+            out.sort_by(|a, b| (&a.party, &a.name).cmp(&(&b.party, &b.name)));
+            Ok(out)
+        })
+        .await
+    }
+
     /// Every document with its kind and committed heads (hex, sorted) (`GET /api/docs`).
     pub async fn doc_heads(&self) -> Result<Vec<super::DocInfo>, EngineError> {
         self.view(|v| {

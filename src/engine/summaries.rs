@@ -38,7 +38,7 @@ const SLICE: Duration = Duration::from_millis(50);
 /// Summaries computed in the background are written once this many wait (or the backlog ends).
 const FLUSH_EVERY: usize = 256;
 /// The format of a stored summary; a row of another format is computed again.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// A draft in a list: everything but the texts.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -113,6 +113,22 @@ pub enum Summary {
     Thread(Box<ThreadSummary>),
 }
 
+/// What reads other than the lists need of a document, kept beside its summary (no list shows
+/// it): the inbox's facts of a draft or a thread, a meeting's invitation sequence.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Facts {
+    /// A draft's workflow and stale languages.
+    Draft(Box<crate::inbox::DraftFacts>),
+    /// Who wrote a thread's messages, when, and what they cite.
+    Thread(Box<crate::inbox::ThreadFacts>),
+    /// A meeting's changes since it was proposed: its invitation's `SEQUENCE`.
+    Meeting {
+        /// See [`meeting::sequence`].
+        sequence: u32,
+    },
+}
+
 /// One document's summary with what it was computed from.
 #[derive(Clone, Debug)]
 pub struct Entry {
@@ -125,9 +141,35 @@ pub struct Entry {
     heads: Vec<(DocId, Vec<[u8; 32]>)>,
     /// Every suggestion on a draft (any state), for finding the draft of a suggestion.
     suggestions: Vec<String>,
+    /// What other reads need of it.
+    facts: Option<Facts>,
 }
 
 impl Entry {
+    /// What the inbox reads of it, if it is a draft.
+    pub fn draft_facts(&self) -> Option<&crate::inbox::DraftFacts> {
+        match &self.facts {
+            Some(Facts::Draft(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// What the inbox reads of it, if it is a thread.
+    pub fn thread_facts(&self) -> Option<&crate::inbox::ThreadFacts> {
+        match &self.facts {
+            Some(Facts::Thread(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Its invitation's sequence, if it is a meeting.
+    pub fn sequence(&self) -> Option<u32> {
+        match &self.facts {
+            Some(Facts::Meeting { sequence }) => Some(*sequence),
+            _ => None,
+        }
+    }
+
     /// The document it summarises.
     pub fn id(&self) -> Option<DocId> {
         self.heads.first().map(|(d, _)| *d)
@@ -153,6 +195,8 @@ struct Stored {
     #[serde(default)]
     suggestions: Vec<String>,
     summary: Summary,
+    #[serde(default)]
+    facts: Option<Facts>,
 }
 
 /// The summaries the API reads.
@@ -327,7 +371,7 @@ pub(super) fn load(core: &mut Core) -> Result<(), StoreError> {
         let version = heads.first().map(|(_, h)| h.join(",")).unwrap_or_default();
         let heads =
             heads.iter().map(|(d, _)| (*d, core.docs.meta(*d).map(|m| m.heads.clone()).unwrap_or_default())).collect();
-        ix.insert(id, Entry { summary: s.summary, version, heads, suggestions: s.suggestions });
+        ix.insert(id, Entry { summary: s.summary, version, heads, suggestions: s.suggestions, facts: s.facts });
     }
     for (id, meta) in core.docs.all() {
         if summarised(meta.kind) && !ix.entries.contains_key(&id) {
@@ -436,29 +480,45 @@ fn compute(core: &mut Core, id: DocId, kind: DocKind) -> Result<Entry, EngineErr
         Ok((d, core.doc(d)?.get_heads().into_iter().map(|h| h.0).collect()))
     };
     let mut heads = vec![heads_of(core, id)?];
-    let mut suggestions = Vec::new();
-    let summary = match kind {
-        DocKind::Meeting => Summary::Meeting(Box::new(meeting::read(core.doc(id)?, &sid)?)),
-        DocKind::Group => Summary::Group(Box::new(group::read(core.doc(id)?, &sid)?)),
+    let (summary, suggestions, facts) = match kind {
+        DocKind::Meeting => of_meeting(core.doc(id)?, &sid)?,
+        DocKind::Group => (Summary::Group(Box::new(group::read(core.doc(id)?, &sid)?)), vec![], None),
         DocKind::Draft => {
             for a in core.annexes_of(id)? {
                 heads.push(heads_of(core, a)?);
             }
             let recs = core.draft_records(id)?;
-            suggestions = recs.parties.iter().flat_map(|r| r.suggestions.iter().map(|s| s.id.clone())).collect();
-            let d = draft::read_with(core.doc(id)?, &recs, &sid)?;
-            Summary::Draft(Box::new(draft_summary(&d)))
+            of_draft(&draft::read_with(core.doc(id)?, &recs, &sid)?, &recs)
         }
         DocKind::Thread => {
             for a in core.annexes_of(id)? {
                 heads.push(heads_of(core, a)?);
             }
-            Summary::Thread(Box::new(thread_summary(core.read_thread(id)?)))
+            of_thread(core.read_thread(id)?)
         }
         other => return Err(crate::workspace::WorkspaceError::Malformed(format!("a {other} has no summary")).into()),
     };
     let version = hex_heads(&heads[0].1).join(",");
-    Ok(Entry { summary, version, heads, suggestions })
+    Ok(Entry { summary, version, heads, suggestions, facts })
+}
+
+/// A meeting's summary and its invitation's sequence.
+fn of_meeting(doc: &automerge::Automerge, id: &str) -> Result<(Summary, Vec<String>, Option<Facts>), EngineError> {
+    let facts = Facts::Meeting { sequence: meeting::sequence(doc) };
+    Ok((Summary::Meeting(Box::new(meeting::read(doc, id)?)), vec![], Some(facts)))
+}
+
+/// A draft's summary, its suggestions' ids (of any state) and the inbox's facts.
+fn of_draft(d: &draft::Draft, recs: &draft::Records) -> (Summary, Vec<String>, Option<Facts>) {
+    let suggestions = recs.parties.iter().flat_map(|r| r.suggestions.iter().map(|s| s.id.clone())).collect();
+    let facts = Facts::Draft(Box::new(crate::inbox::DraftFacts::from(d)));
+    (Summary::Draft(Box::new(draft_summary(d))), suggestions, Some(facts))
+}
+
+/// A thread's summary and the inbox's facts.
+fn of_thread(t: crate::workspace::thread::Thread) -> (Summary, Vec<String>, Option<Facts>) {
+    let facts = Facts::Thread(Box::new(crate::inbox::ThreadFacts::from(&t)));
+    (Summary::Thread(Box::new(thread_summary(t))), vec![], Some(facts))
 }
 
 /// What the draft list shows of a draft.
@@ -516,6 +576,7 @@ pub(super) fn to_write(s: &Summaries) -> Vec<(DocId, Vec<u8>)> {
             heads: e.heads.iter().map(|(d, h)| (d.to_string(), hex_heads(h))).collect(),
             suggestions: e.suggestions.clone(),
             summary: e.summary.clone(),
+            facts: e.facts.clone(),
         };
         match serde_json::to_vec(&stored) {
             Ok(bytes) => out.push((*id, bytes)),
@@ -719,10 +780,14 @@ mod tests {
         assert_eq!(who, vec![("cica", "ana"), ("sco-rats", "oleg")]);
     }
 
+    fn s_of(d: &Automerge) -> Summary {
+        Summary::Draft(Box::new(draft_summary(&draft::read(d, "ab").unwrap())))
+    }
+
     #[test]
     fn stored_summaries_read_back_as_the_lists_show_them() {
         let d = new_draft("One");
-        let s = Summary::Draft(Box::new(draft_summary(&draft::read(&d, "ab").unwrap())));
+        let s = s_of(&d);
         let mut m = Automerge::new();
         meeting::create(
             &mut m,
@@ -740,17 +805,22 @@ mod tests {
         )
         .unwrap();
         let ms = Summary::Meeting(Box::new(meeting::read(&m, "cd").unwrap()));
-        for s in [s, ms] {
+        let facts = Facts::Draft(Box::new(crate::inbox::DraftFacts::from(&draft::read(&d, "ab").unwrap())));
+        for (s, inbox) in [(s, Some(facts)), (ms, None)] {
             let stored = Stored {
                 format: FORMAT,
                 heads: vec![("00".repeat(16), vec!["11".repeat(32)])],
                 suggestions: vec!["s1".into()],
                 summary: s.clone(),
+                facts: inbox.clone(),
             };
             let back: Stored = serde_json::from_slice(&serde_json::to_vec(&stored).unwrap()).unwrap();
             assert_eq!(serde_json::to_value(&back.summary).unwrap(), serde_json::to_value(&s).unwrap());
             assert_eq!(back.suggestions, vec!["s1".to_string()]);
+            assert_eq!(serde_json::to_value(&back.facts).unwrap(), serde_json::to_value(&inbox).unwrap());
         }
+        // The facts are the inbox's, never a list's: a draft's summary does not carry them.
+        assert!(serde_json::to_value(s_of(&d)).unwrap().get("stale_version").is_none());
     }
 
     fn entry(kind: DocKind, suggestions: &[&str]) -> Entry {
@@ -771,6 +841,7 @@ mod tests {
             version: String::new(),
             heads: vec![],
             suggestions: suggestions.iter().map(|s| s.to_string()).collect(),
+            facts: None,
         }
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
-use super::{CERTS, CHUNKS, DOCS, DocMeta, HEADS, SNAPSHOTS, Store, StoreError};
+use super::{CERTS, CHUNKS, CONSENT, DOCS, DocMeta, HEADS, SNAPSHOTS, Store, StoreError};
 use crate::authorship::{ActorCert, SignedHead};
 use crate::ids::DocId;
 
@@ -125,6 +125,17 @@ impl ReadTx {
         for row in t.iter().map_err(|e| self.err(e))? {
             let (_, v) = row.map_err(|e| self.err(e))?;
             out.push(postcard::from_bytes(v.value()).map_err(|e| self.corrupt("certs", e))?);
+        }
+        Ok(out)
+    }
+
+    /// Every consent record (each was verified when it came, or made here).
+    pub fn records(&self) -> Result<Vec<crate::consent::SignedRecord>, StoreError> {
+        let t = self.tx.open_table(CONSENT).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (_, v) = row.map_err(|e| self.err(e))?;
+            out.push(postcard::from_bytes(v.value()).map_err(|e| self.corrupt("consent", e))?);
         }
         Ok(out)
     }

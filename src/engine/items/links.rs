@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use super::{our_key, resolve, store_err};
 use crate::engine::{Core, EngineError};
 use crate::ids::ItemId;
+use crate::inbox::ThreadFacts;
 use crate::vault;
 use crate::workspace::attachments::Attachment;
-use crate::workspace::{Author, DocKind, meeting};
+use crate::workspace::{Author, meeting};
 
 /// A meeting that cites an item.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -75,38 +76,48 @@ impl Core {
         Ok(())
     }
 
-    /// The meetings and messages that attach an item (an id or a prefix of one held here, or a
-    /// full id of one that is not, or no longer, held).
-    pub fn item_citations(&mut self, id: &str) -> Result<Citations, EngineError> {
-        let item = match resolve(self, id) {
-            Ok(i) => i.to_string(),
+    /// The full id of an item whose citations are asked for: an id or a prefix of one held here,
+    /// or a full id of one that is not, or no longer, held.
+    pub fn item_cited(&self, id: &str) -> Result<String, EngineError> {
+        match resolve(self, id) {
+            Ok(i) => Ok(i.to_string()),
             Err(e) => match crate::ids::parse_id16(id.trim()) {
-                Some(i) => ItemId(i).to_string(),
-                None => return Err(e),
+                Some(i) => Ok(ItemId(i).to_string()),
+                None => Err(e),
             },
-        };
-        let mut out = Citations { item: item.clone(), ..Default::default() };
-        for doc in self.ids_of(DocKind::Meeting) {
-            let Ok(m) = meeting::read(self.doc(doc)?, &doc.to_string()) else { continue };
-            if m.attachments.iter().any(|a| a.item == item) {
-                out.meetings.push(CitingMeeting { id: m.id, title: m.title, starts: m.starts });
-            }
         }
-        for t in self.read_threads()? {
-            for m in &t.messages {
-                if m.attachments.iter().any(|a| a.item == item) {
-                    out.messages.push(CitingMessage {
-                        thread: t.id.clone(),
-                        subject: t.subject.clone(),
-                        message: m.id.clone(),
-                        author: m.author.clone(),
-                        at: m.at.clone(),
-                    });
-                }
-            }
-        }
-        out.meetings.sort_by(|a, b| a.starts.cmp(&b.starts));
-        out.messages.sort_by(|a, b| a.at.cmp(&b.at));
-        Ok(out)
     }
+}
+
+/// The meetings and messages among `meetings` and `threads` (their summaries' facts) that attach
+/// `item` (a full id), meetings by start, messages by time.
+pub fn citations<'a>(
+    item: String,
+    meetings: impl Iterator<Item = &'a meeting::Meeting>,
+    threads: impl Iterator<Item = &'a ThreadFacts>,
+) -> Citations {
+    let mut out = Citations { item, ..Default::default() };
+    for m in meetings {
+        if m.attachments.iter().any(|a| a.item == out.item) {
+            out.meetings.push(CitingMeeting { id: m.id.clone(), title: m.title.clone(), starts: m.starts.clone() });
+        }
+    }
+    for t in threads {
+        for (i, message, _) in t.cites.iter().filter(|(_, _, it)| *it == out.item) {
+            // One entry per message, however often it attaches the item.
+            if out.messages.iter().any(|c| c.thread == t.id && c.message == *message) {
+                continue;
+            }
+            out.messages.push(CitingMessage {
+                thread: t.id.clone(),
+                subject: t.subject.clone(),
+                message: message.clone(),
+                author: t.author(*i as usize).cloned(),
+                at: t.messages.get(*i as usize).map(|(_, at)| at.clone()).unwrap_or_default(),
+            });
+        }
+    }
+    out.meetings.sort_by(|a, b| a.starts.cmp(&b.starts));
+    out.messages.sort_by(|a, b| a.at.cmp(&b.at));
+    out
 }

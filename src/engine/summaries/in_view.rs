@@ -11,11 +11,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{Entry, Summary, SummaryIndex, draft_summary, hex_heads, thread_summary};
+use super::{Entry, Summary, SummaryIndex, hex_heads, of_draft, of_meeting, of_thread};
 use crate::engine::EngineError;
 use crate::engine::reader::View;
 use crate::ids::DocId;
-use crate::workspace::{DocKind, group, meeting};
+use crate::workspace::{DocKind, group};
 
 /// Computes the stale summaries of `kind` (all kinds if `None`; only those of `ids` if given)
 /// from the store's last commit, until `budget` is spent. Settles the marks it may, and returns
@@ -61,26 +61,24 @@ fn compute(v: &mut View<'_>, id: DocId, kind: DocKind) -> Result<Entry, EngineEr
         Ok((d, v.doc(d)?.get_heads().into_iter().map(|h| h.0).collect()))
     };
     let mut heads = vec![heads_of(v, id)?];
-    let mut suggestions = Vec::new();
-    let summary = match kind {
-        DocKind::Meeting => Summary::Meeting(Box::new(meeting::read(v.doc(id)?, &sid)?)),
-        DocKind::Group => Summary::Group(Box::new(group::read(v.doc(id)?, &sid)?)),
+    let (summary, suggestions, facts) = match kind {
+        DocKind::Meeting => of_meeting(v.doc(id)?, &sid)?,
+        DocKind::Group => (Summary::Group(Box::new(group::read(v.doc(id)?, &sid)?)), vec![], None),
         DocKind::Draft => {
             for a in v.annexes_of(id)? {
                 heads.push(heads_of(v, a)?);
             }
             let (d, recs) = v.read_draft_with_records(id)?;
-            suggestions = recs.parties.iter().flat_map(|r| r.suggestions.iter().map(|s| s.id.clone())).collect();
-            Summary::Draft(Box::new(draft_summary(&d)))
+            of_draft(&d, &recs)
         }
         DocKind::Thread => {
             for a in v.annexes_of(id)? {
                 heads.push(heads_of(v, a)?);
             }
-            Summary::Thread(Box::new(thread_summary(v.read_thread(id)?)))
+            of_thread(v.read_thread(id)?)
         }
         other => return Err(crate::workspace::WorkspaceError::Malformed(format!("a {other} has no summary")).into()),
     };
     let version = hex_heads(&heads[0].1).join(",");
-    Ok(Entry { summary, version, heads, suggestions })
+    Ok(Entry { summary, version, heads, suggestions, facts })
 }
