@@ -443,6 +443,9 @@ impl Core {
             }
             Msg::Net(ev) => dispatch::on_net_event(self, ev),
             Msg::SetPeers(list) => {
+                if self.peers.hand != list {
+                    summaries::peers_changed(self);
+                }
                 dispatch::set_peers(self, &list);
                 self.remember_peers(&list);
             }

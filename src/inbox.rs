@@ -594,6 +594,35 @@ mod tests {
     }
 
     #[test]
+    fn a_thread_s_facts_keep_each_message_s_author_time_and_citations() {
+        let mut t = thread("t1t1", &[("ivan", "sco-rats", "1"), ("anna", "cica", "2"), ("ivan", "sco-rats", "3")]);
+        t.messages[1].author = None;
+        let cite = |item: &str| crate::workspace::attachments::Attachment {
+            item: item.into(),
+            by: None,
+            at: None,
+            held: false,
+            readable: false,
+            marking: None,
+            title: None,
+        };
+        t.messages[2].attachments = vec![cite("i1"), cite("i2")];
+        let f = ThreadFacts::from(&t);
+        assert_eq!(f.authors, vec![author("ivan", "sco-rats").unwrap()], "each author once");
+        assert_eq!(f.messages, vec![(Some(0), "1".into()), (None, "2".into()), (Some(0), "3".into())]);
+        assert_eq!(f.cites, vec![(2, "m2".into(), "i1".into()), (2, "m2".into(), "i2".into())]);
+        // A message with no author is news to everyone; a mark past the end reads as the end.
+        let anna = reader("anna", Role::Viewer);
+        assert_eq!(build(&threads(&f), &anna, &Marks::new(), false).entries[0].why, Why::NewMessages { count: 3 });
+        let past: Marks = [("thread:t1t1".to_string(), ReadMark { version: "9".into(), at: "now".into() })].into();
+        let e = &build(&threads(&f), &anna, &past, true).entries[0];
+        assert_eq!((e.unread, e.at.as_deref(), e.version.as_str()), (false, Some("3"), "3"));
+        let empty = ThreadFacts::from(&thread("t2t2", &[]));
+        let e = &build(&threads(&empty), &anna, &Marks::new(), true).entries[0];
+        assert_eq!((e.unread, e.at.as_deref(), e.by.as_ref()), (false, None, None));
+    }
+
+    #[test]
     fn consent_requests_are_tasks_of_a_liaison_officer_only_while_pending_and_ours() {
         let f = Facts { consent: vec![consent("pending", true)], ..Default::default() };
         for role in [Role::Viewer, Role::Member] {

@@ -205,6 +205,8 @@ impl Node {
             Live { engine: engine.clone(), net: net_tx.clone(), tls: tls.clone(), proxies: trusted_proxies.clone() };
         let reload = reloader(config.clone(), live);
         let stopping = tokio_util::sync::CancellationToken::new();
+        // Until the node is made: a start that fails below ends the tasks that hold the engine.
+        let stop_on_failure = stopping.clone().drop_guard();
         let (search, search_task) =
             crate::search::Search::start(&data_dir.join(SEARCH_DIR), engine.clone(), stopping.clone()).await?;
         // Summaries not stored yet (an older store, a bulk sync) are computed between rounds.
@@ -296,7 +298,10 @@ impl Node {
             metrics_task,
             search_task,
             background: vec![keep_up, clock_task],
-            stopping,
+            stopping: {
+                stop_on_failure.disarm();
+                stopping
+            },
             reload,
         })
     }

@@ -107,7 +107,11 @@ pub async fn list(State(s): State<AppState>, caller: Extension<Caller>) -> Resul
 /// `GET /api/items/{id}/citations`: the meetings and messages that attach an item.
 /// From the meetings' and threads' summaries: no document is read for it.
 pub async fn citations(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Citations>, AppError> {
-    let item = s.engine.read(move |c| c.item_cited(&id)).await?;
+    // A full id needs no lookup: one not held (or no longer) has citations too.
+    let item = match crate::ids::parse_id16(id.trim()) {
+        Some(i) => crate::ids::ItemId(i).to_string(),
+        None => s.engine.read(move |c| c.item_cited(&id)).await?,
+    };
     let meetings = super::lists::entries(&s, DocKind::Meeting, None).await?;
     let threads = super::lists::entries(&s, DocKind::Thread, None).await?;
     let meetings = meetings.iter().filter_map(|e| match &e.summary {

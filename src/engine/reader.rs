@@ -323,13 +323,18 @@ impl EngineHandle {
         .await
     }
 
-    /// Every liaison officer of every Party whose registry is held, by Party then name (as
-    /// [`super::Core::officers`]).
+    /// Every liaison officer of our Party and of each pinned Party whose registry is held, by
+    /// Party then name. A registry's id follows from its Party's, so no other document is read.
     pub async fn officers(&self) -> Result<Vec<crate::workspace::registry::Officer>, EngineError> {
         self.view(|v| {
+            let mut parties: Vec<PartyId> = v.ctx.pinned.iter().map(|p| p.party_id.clone()).collect();
+            parties.push(v.ctx.party.clone());
+            parties.sort();
+            parties.dedup();
             let mut out = Vec::new();
-            for (id, m) in v.metas()? {
-                if m.kind == DocKind::Registry && matches!(m.owner, crate::authority::Owner::Party(_)) {
+            for p in parties {
+                let id = PartyDoc::Registry.id(&p);
+                if v.meta(id)?.is_some_and(|m| m.kind == DocKind::Registry) {
                     out.extend(crate::workspace::registry::list(v.doc(id)?)?);
                 }
             }

@@ -157,18 +157,6 @@ impl Core {
         Ok(thread::read(self.doc(id)?, &refs, &id.to_string())?)
     }
 
-    /// Every thread, skipping (and logging) any that does not read.
-    pub fn read_threads(&mut self) -> Result<Vec<Thread>, EngineError> {
-        let mut out = Vec::new();
-        for id in self.ids_of(DocKind::Thread) {
-            match self.read_thread(id) {
-                Ok(t) => out.push(t),
-                Err(e) => tracing::warn!(%id, error = %e, "thread does not read; left out of the list"),
-            }
-        }
-        Ok(out)
-    }
-
     /// Starts a thread with its first message (ours); returns its id.
     pub fn start_thread(
         &mut self,

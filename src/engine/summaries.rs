@@ -468,6 +468,21 @@ impl Index {
     }
 }
 
+/// The pinned peers changed: which annexes of a draft or thread count, and whose signatures
+/// verify, may have too, so every draft's and thread's summary is computed again.
+pub(super) fn peers_changed(core: &mut Core) {
+    let ids: Vec<(DocId, DocKind)> = core
+        .docs
+        .all()
+        .filter(|(_, m)| matches!(m.kind, DocKind::Draft | DocKind::Thread))
+        .map(|(id, m)| (id, m.kind))
+        .collect();
+    let mut ix = core.summaries.shared.write();
+    for (id, kind) in ids {
+        ix.mark_stale(id, kind);
+    }
+}
+
 /// Computes every stale summary of `kind`: what a list asks before it answers.
 pub fn refresh_kind(core: &mut Core, kind: DocKind) {
     refresh(core, Some(kind), None);
@@ -648,6 +663,10 @@ pub async fn keep_up(engine: EngineHandle, stop: tokio_util::sync::CancellationT
     let index = engine.summaries();
     loop {
         while index.backlog() > 0 {
+            // A node stopping does not wait for a backlog (a whole workspace after an upgrade).
+            if stop.is_cancelled() {
+                return;
+            }
             let ix = index.clone();
             let more =
                 match engine.view_background(move |v| Ok(refresh_in_view(&ix, v, None, None, Some(SLICE))?.1)).await {

@@ -103,9 +103,10 @@ pub fn citations<'a>(
         }
     }
     for t in threads {
+        let mut last = None;
         for (i, message, _) in t.cites.iter().filter(|(_, _, it)| *it == out.item) {
-            // One entry per message, however often it attaches the item.
-            if out.messages.iter().any(|c| c.thread == t.id && c.message == *message) {
+            // One entry per message, however often it attaches the item (`cites` is in order).
+            if last.replace(*i) == Some(*i) {
                 continue;
             }
             out.messages.push(CitingMessage {
@@ -117,7 +118,72 @@ pub fn citations<'a>(
             });
         }
     }
-    out.meetings.sort_by(|a, b| a.starts.cmp(&b.starts));
-    out.messages.sort_by(|a, b| a.at.cmp(&b.at));
+    out.meetings.sort_by(|a, b| (&a.starts, &a.id).cmp(&(&b.starts, &b.id)));
+    out.messages.sort_by(|a, b| (&a.at, &a.thread, &a.message).cmp(&(&b.at, &b.thread, &b.message)));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn author(officer: &str) -> Author {
+        Author { officer: officer.into(), party: "cica".parse().unwrap() }
+    }
+
+    fn facts(id: &str, at: &str, cites: &[(u32, &str, &str)]) -> ThreadFacts {
+        ThreadFacts {
+            id: id.into(),
+            subject: format!("subject {id}"),
+            authors: vec![author("anna"), author("ivan")],
+            messages: vec![(Some(0), "0".into()), (Some(1), at.into())],
+            cites: cites.iter().map(|(i, m, it)| (*i, m.to_string(), it.to_string())).collect(),
+        }
+    }
+
+    fn meeting(id: &str, starts: &str, items: &[&str]) -> meeting::Meeting {
+        let mut m: meeting::Meeting = serde_json::from_value(serde_json::json!({
+            "id": id, "title": format!("meeting {id}"), "kind": "consultation", "starts": starts,
+            "ends": null, "venue": null, "sidelines_of": null, "status": "proposed", "agenda": [],
+            "participants": [], "minutes": "", "created_by": null, "created_at": null,
+            "updated_by": null, "updated_at": null
+        }))
+        .unwrap();
+        m.attachments = items
+            .iter()
+            .map(|i| Attachment {
+                item: i.to_string(),
+                by: None,
+                at: None,
+                held: false,
+                readable: false,
+                title: None,
+                marking: None,
+            })
+            .collect();
+        m
+    }
+
+    #[test]
+    fn citations_name_each_citing_meeting_and_message_once_in_order() {
+        let ms = [
+            meeting("m2", "2099-01-01", &["x"]),
+            meeting("m1", "2099-01-01", &["x", "x"]),
+            meeting("m3", "2098", &["y"]),
+        ];
+        // t2's second message attaches x twice; t1's cites only y; t3's message sorts before t2's.
+        let ts = [
+            facts("t2", "5", &[(1, "b", "x"), (1, "b", "x")]),
+            facts("t1", "4", &[(1, "a", "y")]),
+            facts("t3", "5", &[(1, "a", "x")]),
+        ];
+        let c = citations("x".into(), ms.iter(), ts.iter());
+        let meetings: Vec<_> = c.meetings.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(meetings, ["m1", "m2"], "by start, then id; m3 cites another item");
+        let messages: Vec<_> = c.messages.iter().map(|m| (m.thread.as_str(), m.message.as_str())).collect();
+        assert_eq!(messages, [("t2", "b"), ("t3", "a")], "once per message, by time then thread");
+        assert_eq!(c.messages[0].author, Some(author("ivan")));
+        assert_eq!(c.messages[0].at, "5");
+        assert!(citations("z".into(), ms.iter(), ts.iter()).messages.is_empty());
+    }
 }
