@@ -98,10 +98,24 @@ fn metrics_after_a_sync_tell_peers_rounds_and_traffic() {
     let text = rt().block_on(async {
         let (status, _, text) = get(&http, &format!("{base}/metrics"), None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
-        let (status, headers, text) = get(&http, &format!("{base}/metrics"), Some(&token(&a))).await;
-        assert_eq!(status, StatusCode::OK, "{text}");
-        assert!(headers[reqwest::header::CONTENT_TYPE].to_str().unwrap().contains("openmetrics-text"));
-        text
+        // The metrics are the status the engine last published (at most a round late): the sync
+        // that brought B the meeting shows in them at the latest a moment after.
+        let t0 = std::time::Instant::now();
+        loop {
+            let (status, headers, text) = get(&http, &format!("{base}/metrics"), Some(&token(&a))).await;
+            assert_eq!(status, StatusCode::OK, "{text}");
+            assert!(headers[reqwest::header::CONTENT_TYPE].to_str().unwrap().contains("openmetrics-text"));
+            let s = parse(&text);
+            let traffic = |dir| value(&s, "liaison_peer_traffic_bytes_total", Some(("direction", dir))).unwrap_or(0.0);
+            let synced = value(&s, "liaison_peers_connected", None) == Some(1.0)
+                && traffic("in") > 0.0
+                && traffic("out") > 0.0
+                && value(&s, "liaison_peer_last_sync_age_seconds", Some(("peer", &b_peer))).is_some();
+            if synced || t0.elapsed() > std::time::Duration::from_secs(20) {
+                break text;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     });
     let s = parse(&text);
     let v = |name: &str| value(&s, name, None).unwrap_or_else(|| panic!("{name} missing in\n{text}"));
