@@ -130,12 +130,17 @@ pub(super) fn request(
     Ok(make(core, Record::Request(r), officer)?)
 }
 
+/// How a request was answered: a grant over a denial, as the list shows it (see [`views`]).
 fn answered(core: &Core, request: RecordId) -> Option<&'static str> {
-    core.consent.records.values().find_map(|r| match &r.record {
-        Record::Grant(g) if g.request == request => Some("granted"),
-        Record::Denial(d) if d.request == request => Some("denied"),
-        _ => None,
-    })
+    let mut out = None;
+    for r in core.consent.records.values() {
+        match &r.record {
+            Record::Grant(g) if g.request == request => return Some("granted"),
+            Record::Denial(d) if d.request == request => out = Some("denied"),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn own_request(core: &Core, id: &str) -> Result<Request, AnswerRefusal> {
@@ -570,5 +575,137 @@ impl Core {
     /// `consent list`.
     pub fn consent_list(&self) -> Vec<ConsentView> {
         list(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consent::{RevocationAck, Transmission};
+    use crate::ids::ItemId;
+
+    fn p(s: &str) -> PartyId {
+        s.parse().unwrap()
+    }
+
+    fn signed(record: Record) -> SignedRecord {
+        // `views` reads records already verified; the signature is not its business.
+        SignedRecord { record, signature: [0; 64] }
+    }
+
+    fn request(at: &str, provider: &str) -> Request {
+        Request {
+            id: RecordId::random(),
+            item: ItemId::random(),
+            content_hash: [1; 32],
+            provider: p(provider),
+            requester: p("sco-rats"),
+            third_party: p("un-oct"),
+            purpose: "assessment".into(),
+            at: at.into(),
+            officer: "ivan".into(),
+        }
+    }
+
+    fn grant(q: &Request, expires: Option<&str>) -> Grant {
+        Grant {
+            id: RecordId::random(),
+            request: q.id,
+            item: q.item,
+            content_hash: [1; 32],
+            provider: q.provider.clone(),
+            holder: p("sco-rats"),
+            third_party: p("un-oct"),
+            purpose: q.purpose.clone(),
+            expires: expires.map(String::from),
+            at: "2026-11-28T10:00:00Z".into(),
+            officer: "ana".into(),
+        }
+    }
+
+    fn denial(q: &Request) -> Denial {
+        Denial {
+            id: RecordId::random(),
+            request: q.id,
+            item: q.item,
+            provider: q.provider.clone(),
+            holder: p("sco-rats"),
+            at: "2026-11-28T10:00:00Z".into(),
+            officer: "ana".into(),
+        }
+    }
+
+    #[test]
+    fn each_request_shows_what_became_of_it() {
+        let pending = request("1", "cica");
+        let expired = request("2", "cica");
+        let revoked = request("3", "cica");
+        let denied = request("4", "cica");
+        let both = request("5", "cica");
+        let theirs = request("6", "sco-rats");
+        let g_expired = grant(&expired, Some("2000-01-01T00:00:00Z"));
+        let g_revoked = grant(&revoked, None);
+        let revocation = Revocation {
+            id: RecordId::random(),
+            grant: g_revoked.id,
+            item: revoked.item,
+            provider: p("cica"),
+            holder: p("sco-rats"),
+            third_party: p("un-oct"),
+            at: "x".into(),
+            officer: "ana".into(),
+        };
+        let sent = Transmission {
+            id: RecordId::random(),
+            grant: g_revoked.id,
+            item: revoked.item,
+            provider: p("cica"),
+            holder: p("sco-rats"),
+            third_party: p("un-oct"),
+            to_peer: "peer".into(),
+            at: "x".into(),
+        };
+        let ack = RevocationAck {
+            id: RecordId::random(),
+            revocation: revocation.id,
+            grant: g_revoked.id,
+            item: revoked.item,
+            provider: p("cica"),
+            third_party: p("un-oct"),
+            at: "x".into(),
+        };
+        let records: Vec<SignedRecord> = [
+            Record::Request(pending.clone()),
+            Record::Request(expired.clone()),
+            Record::Grant(g_expired.clone()),
+            Record::Request(revoked.clone()),
+            Record::Grant(g_revoked.clone()),
+            Record::Revocation(revocation),
+            Record::Transmission(sent),
+            Record::RevocationAck(ack),
+            Record::Request(denied.clone()),
+            Record::Denial(denial(&denied)),
+            Record::Request(both.clone()),
+            Record::Denial(denial(&both)),
+            Record::Grant(grant(&both, None)),
+            Record::Request(theirs.clone()),
+        ]
+        .into_iter()
+        .map(signed)
+        .collect();
+        let v = views(records.iter(), &p("cica"));
+        let of = |q: &Request| v.iter().find(|x| x.request == q.id.to_string()).unwrap();
+        assert_eq!(v.iter().map(|x| x.requested_at.as_str()).collect::<Vec<_>>(), ["6", "5", "4", "3", "2", "1"]);
+        assert_eq!((of(&pending).state.as_str(), of(&pending).grant.as_ref()), ("pending", None));
+        assert_eq!(of(&expired).state, "expired");
+        assert_eq!(of(&expired).grant, Some(g_expired.id.to_string()));
+        let r = of(&revoked);
+        assert_eq!((r.state.as_str(), r.transmitted, r.key_destroyed), ("revoked", true, true));
+        assert_eq!(of(&denied).state, "denied");
+        assert_eq!(of(&both).state, "granted", "the grant shows over a denial: the holder acts on it");
+        assert!(of(&pending).ours_to_answer && !of(&theirs).ours_to_answer);
+        // The same whatever order the records come in.
+        let back = views(records.iter().rev(), &p("cica"));
+        assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&v).unwrap());
     }
 }
