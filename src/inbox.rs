@@ -28,8 +28,10 @@
 use std::collections::BTreeMap;
 
 mod facts;
+mod page;
 
 pub use facts::{DraftFacts, ThreadFacts};
+pub use page::{DEFAULT_LIMIT, MAX_LIMIT, Page};
 
 use serde::{Deserialize, Serialize};
 
@@ -192,8 +194,18 @@ pub struct Inbox {
     pub unread: usize,
     /// The unread ones by kind.
     pub counts: Counts,
-    /// Unread first, then the newest first.
+    /// How many entries there are in all (the page below is `offset..offset + entries.len()` of
+    /// them).
+    #[serde(default)]
+    pub total: usize,
+    /// Where the page starts.
+    #[serde(default)]
+    pub offset: usize,
+    /// Unread first, then the newest first: one page of them (see [`Page`]).
     pub entries: Vec<Entry>,
+    /// With [`Page::about`]: every entry about that document or item, wherever it falls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<Vec<Entry>>,
 }
 
 /// What the inbox is made from: the summaries the list routes show (kept at commit, see
@@ -322,7 +334,14 @@ pub fn build(f: &Facts, reader: &Reader, marks: &Marks, all: bool) -> Inbox {
     for e in out.iter().filter(|e| e.unread) {
         counts.add(e.kind);
     }
-    Inbox { unread: out.iter().filter(|e| e.unread).count(), counts, entries: out }
+    Inbox {
+        unread: out.iter().filter(|e| e.unread).count(),
+        counts,
+        total: out.len(),
+        offset: 0,
+        entries: out,
+        about: None,
+    }
 }
 
 /// What to mark read.

@@ -129,3 +129,39 @@ fn marking_needs_an_id_long_enough_and_the_cli_says_so() {
     let v = a.json(&["inbox", "--json"]);
     assert_eq!((v["unread"].as_u64(), v["entries"].as_array().map(Vec::len)), (Some(0), Some(0)), "{v}");
 }
+
+#[test]
+fn a_long_inbox_comes_in_pages_that_count_every_entry() {
+    let (a, b) = pair();
+    add_account(&a, "anna", "member");
+    for i in 0..5 {
+        b.id_of(&["meeting", "create", "--title", &format!("Meeting {i}"), "--starts", "2099-03-01T10:00:00Z"]);
+    }
+    let whole = eventually("anna's inbox at A lists SCO RATS's five meetings", &[&a, &b], || {
+        let v = inbox(&a, "anna", &[])?;
+        (v["counts"]["meeting"] == 5).then_some(v.clone()).ok_or(format!("{v}"))
+    });
+    let keys = |v: &Value| v["entries"].as_array().unwrap().iter().map(|e| e["key"].to_string()).collect::<Vec<_>>();
+    assert_eq!((whole["total"].as_u64(), keys(&whole).len()), (Some(5), 5), "{whole}");
+
+    // Pages of two: the counts are the whole inbox's, and the pages follow each other.
+    let mut paged = vec![];
+    for offset in ["0", "2", "4"] {
+        let v = inbox(&a, "anna", &["--limit", "2", "--offset", offset]).unwrap();
+        assert_eq!(
+            (v["unread"].as_u64(), v["total"].as_u64(), v["counts"]["meeting"].as_u64()),
+            (Some(5), Some(5), Some(5))
+        );
+        assert_eq!(v["offset"].as_u64(), offset.parse().ok(), "{v}");
+        paged.extend(keys(&v));
+    }
+    assert_eq!(paged, keys(&whole), "the pages are not the inbox in order");
+    let past = inbox(&a, "anna", &["--offset", "9"]).unwrap();
+    assert_eq!((past["entries"].as_array().map(Vec::len), past["total"].as_u64()), (Some(0), Some(5)), "{past}");
+
+    // The table says where the page is and how to get the next.
+    let text = a.ok(&["--officer", "anna", "inbox", "--limit", "2"]);
+    assert!(text.contains("5 unread") && text.contains("entries 1–2 of 5; the next with --offset 2"), "{text}");
+    let text = a.ok(&["--officer", "anna", "inbox", "--offset", "9"]);
+    assert!(text.contains("no entries past --offset 9: there are 5"), "{text}");
+}

@@ -122,6 +122,20 @@ async fn pages_and_status_are_answered_while_the_engine_is_held_and_show_every_a
     let listed =
         |kind: &str, id: &str| inbox["entries"].as_array().unwrap().iter().any(|e| e["kind"] == kind && e["doc"] == id);
     assert!(listed("meeting", &meeting) && listed("message", &thread), "{inbox}");
+    // One entry of the page, and every entry about the thread wherever it falls; a limit that is
+    // not a number is refused with its code.
+    let page = api.get(&format!("/api/inbox?all=true&limit=1&about={thread}")).await;
+    assert_eq!(page["entries"].as_array().map(Vec::len), Some(1), "{page}");
+    assert_eq!(page["total"], inbox["total"], "{page}");
+    let about: Vec<_> =
+        page["about"].as_array().unwrap().iter().map(|e| (e["kind"].clone(), e["doc"].clone())).collect();
+    assert_eq!(about, [(json!("message"), json!(thread))], "{page}");
+    let (s, v) = api.call(reqwest::Method::GET, "/api/inbox?limit=ten", None).await;
+    assert_eq!(
+        (s, &v["refusal"]["code"], &v["refusal"]["param"]),
+        (StatusCode::BAD_REQUEST, &json!("bad-parameter"), &json!("limit")),
+        "{v}"
+    );
     assert!(api.get("/api/consent").await.as_array().unwrap().is_empty());
     let (s, _) = api.call(reqwest::Method::GET, &format!("/api/meetings/{meeting}/ics"), None).await;
     assert_eq!(s, StatusCode::OK);

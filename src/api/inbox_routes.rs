@@ -4,7 +4,7 @@ use axum::extract::{Query, State};
 use axum::{Extension, Json};
 use serde::Deserialize;
 
-use super::lists;
+use super::lists::{self, ListError, ListRefusal};
 use super::workspace_routes::OFFICER_HEADER;
 use super::{AppError, AppState, Caller};
 use crate::accounts::Role;
@@ -12,12 +12,54 @@ use crate::engine::summaries::Summary;
 use crate::inbox::{self, Inbox, MarkRead, Reader};
 use crate::workspace::DocKind;
 
-/// What `GET /api/inbox` lists.
+/// What `GET /api/inbox` (and the answer of `POST /api/inbox/read`) lists:
+/// - `?all=true`: also what was read (every thread and meeting);
+/// - `?offset=N`, `?limit=N`: one page of the entries, in order (unread first, then the newest);
+///   the limit is [`inbox::DEFAULT_LIMIT`] unless given, at most [`inbox::MAX_LIMIT`]. The counts,
+///   `total` and the `x-total-count` header count every entry;
+/// - `?about=ID`: also every entry about this document or item, wherever it falls (`about`).
 #[derive(Deserialize)]
 pub struct InboxQuery {
-    /// Also what was read (every thread and meeting).
     #[serde(default)]
     all: bool,
+    #[serde(default)]
+    offset: Option<String>,
+    #[serde(default)]
+    limit: Option<String>,
+    #[serde(default)]
+    about: Option<String>,
+}
+
+/// The longest `?about=` taken: a document or item id is 32 hex digits.
+const MAX_ABOUT: usize = 64;
+
+impl InboxQuery {
+    fn page(&self) -> Result<inbox::Page, ListRefusal> {
+        let bad = |param: &str, value: &str| ListRefusal::BadParameter {
+            param: param.into(),
+            value: value.chars().take(64).collect(),
+        };
+        let count = |param: &str, v: &Option<String>, default: usize| {
+            v.as_deref().map_or(Ok(default), |n| n.trim().parse::<usize>().map_err(|_| bad(param, n)))
+        };
+        let about = match self.about.as_deref().map(str::trim) {
+            Some(a) if a.len() > MAX_ABOUT || a.is_empty() => return Err(bad("about", a)),
+            a => a.map(str::to_ascii_lowercase),
+        };
+        Ok(inbox::Page {
+            offset: count("offset", &self.offset, 0)?,
+            limit: count("limit", &self.limit, inbox::DEFAULT_LIMIT)?,
+            about,
+        })
+    }
+}
+
+/// An inbox page as the API answers it: the page, and how many entries there are in all.
+type Answer = ([(&'static str, String); 1], Json<Inbox>);
+
+fn answer(inbox: Inbox, page: &inbox::Page) -> Answer {
+    let inbox = inbox.page(page);
+    ([("x-total-count", inbox.total.to_string())], Json(inbox))
 }
 
 /// The reader a request reads as: its account, or the node token's pseudo-account, attributed to
@@ -70,18 +112,22 @@ pub async fn list(
     Extension(c): Extension<Caller>,
     headers: axum::http::HeaderMap,
     Query(q): Query<InboxQuery>,
-) -> Result<Json<Inbox>, AppError> {
+) -> Result<Answer, ListError> {
+    let page = q.page().map_err(ListError::Refused)?;
     let r = reader(&s, &c, &headers);
-    Ok(Json(inbox_of(&s, &r, q.all).await?))
+    Ok(answer(inbox_of(&s, &r, q.all).await?, &page))
 }
 
-/// Marks one document's entries, or all, read; answers the inbox as it then stands.
+/// Marks one document's entries, or all, read; answers the inbox as it then stands (the page the
+/// query asks for, as `GET /api/inbox` would).
 pub async fn mark_read(
     State(s): State<AppState>,
     Extension(c): Extension<Caller>,
     headers: axum::http::HeaderMap,
+    Query(q): Query<InboxQuery>,
     Json(what): Json<MarkRead>,
-) -> Result<Json<Inbox>, AppError> {
+) -> Result<Answer, ListError> {
+    let page = q.page().map_err(ListError::Refused)?;
     let r = reader(&s, &c, &headers);
     let everything = inbox_of(&s, &r, true).await?;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -91,5 +137,5 @@ pub async fn mark_read(
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(Json(inbox_of(&s, &r, false).await?))
+    Ok(answer(inbox_of(&s, &r, q.all).await?, &page))
 }

@@ -17,8 +17,8 @@
 //! with every document counted); a fresh node B of the other Party, empty, starts and takes in
 //! the whole workspace (bootstrap: time and bytes received); B restarts (its start-up holding
 //! the workspace); then each read an officer makes is timed through A's API, `requests` times
-//! in a row (p50, p99): `meeting list`, `draft list`, `thread list`, the inbox (which every page
-//! asks after each change, for its count), every meeting as a calendar, the dashboard (the requests
+//! in a row (p50, p99): `meeting list`, `draft list`, `thread list`, the inbox (the header's
+//! count, which every page asks after each change, and the inbox page's first hundred), every meeting as a calendar, the dashboard (the requests
 //! `web/pages/dashboard.js` makes, in parallel as the browser does), and one draft's page (the
 //! draft, and its history as the page's history panel asks for it). Last, keystrokes at A
 //! measured as workload B does (node A applied it → node B applied it), while on each node
@@ -248,8 +248,10 @@ fn reads_of(draft: &str) -> Vec<(&'static str, Vec<String>)> {
         ("meeting list (GET /api/meetings)", vec!["/api/meetings".into()]),
         ("draft list (GET /api/drafts)", vec!["/api/drafts".into()]),
         ("thread list (GET /api/threads)", vec!["/api/threads".into()]),
-        // What every page of the web app asks after each change event, for the count in the nav.
-        ("inbox (GET /api/inbox)", vec!["/api/inbox".into()]),
+        // What every page of the web app asks after each change event, for the count in the nav
+        // (and the newest entries, to notify of), and the inbox page's first hundred.
+        ("inbox, the header's count (GET /api/inbox?limit=20)", vec!["/api/inbox?limit=20".into()]),
+        ("inbox page (GET /api/inbox?limit=100)", vec!["/api/inbox?limit=100".into()]),
         ("every meeting as a calendar (GET /api/meetings/ics)", vec!["/api/meetings/ics".into()]),
         (
             // As the web app's dashboard asks: the next meetings, not every meeting.

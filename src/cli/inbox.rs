@@ -23,8 +23,14 @@ pub struct InboxArgs {
     /// Mark every entry read, then list the inbox.
     #[arg(long)]
     read_all: bool,
+    /// Entries to list at most, unread first then the newest (the node answers at most 1,000).
+    #[arg(long, value_name = "N", default_value_t = crate::inbox::DEFAULT_LIMIT)]
+    limit: usize,
+    /// Entries to skip first, to list the next page.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    offset: usize,
     /// Print as JSON: `{unread, counts: {message, consent, approval, signature, meeting, stale},
-    /// entries: [{kind, key, doc, title, by, at, why: {code, ...}, unread}]}`.
+    /// total, offset, entries: [{kind, key, doc, title, by, at, why: {code, ...}, unread}]}`.
     #[arg(long)]
     json: bool,
 }
@@ -37,7 +43,7 @@ pub async fn run(dir: &Path, a: &InboxArgs, officer: &str) -> anyhow::Result<()>
         let what = MarkRead { doc: a.read.clone(), all: a.read_all };
         let _: Inbox = c.send(Method::POST, "/api/inbox/read", &what).await?;
     }
-    let inbox: Inbox = c.get(if a.all { "/api/inbox?all=true" } else { "/api/inbox" }).await?;
+    let inbox: Inbox = c.get(&format!("/api/inbox?all={}&offset={}&limit={}", a.all, a.offset, a.limit)).await?;
     if a.json {
         return output::json(&inbox);
     }
@@ -48,6 +54,13 @@ pub async fn run(dir: &Path, a: &InboxArgs, officer: &str) -> anyhow::Result<()>
     );
     let rows: Vec<Vec<String>> = inbox.entries.iter().map(row).collect();
     output::table(&["", "KIND", "ID", "WHEN", "BY", "TITLE", "WHY"], &rows);
+    if inbox.entries.is_empty() && inbox.total > 0 {
+        println!("no entries past --offset {}: there are {}", a.offset, inbox.total);
+    } else if inbox.entries.len() < inbox.total {
+        let (from, to) = (inbox.offset + 1, inbox.offset + inbox.entries.len());
+        let next = if to < inbox.total { format!("; the next with --offset {to}") } else { String::new() };
+        println!("entries {from}–{to} of {}{next}", inbox.total);
+    }
     Ok(())
 }
 

@@ -5,10 +5,13 @@
 // meeting SCO RATS made); its link opens the thread, and the count goes down; the entry leaves
 // the list. A browser notification is made for the new message (the Notification API stood in
 // for, as headless Chromium shows none), and permission is asked only by the page's button. The
-// nav entry is «Входящие» in Russian. Screenshot: screenshots/inbox.png.
+// nav entry is «Входящие» in Russian. With more unread than the header holds (its newest 20),
+// opening an older thread still marks it read. Screenshot: screenshots/inbox.png.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { withHarness } from './harness.mjs';
 
 /** The count beside "Inbox" once the shell has fetched the inbox (a number), from the DOM. */
@@ -116,6 +119,26 @@ test('a message posted at SCO RATS raises CICA’s inbox count within a second; 
     // CICA's node says the same for this account.
     const cli = await cica.json(['inbox', '--json', '--officer', 'a.karimov']);
     assert.equal(cli.entries.filter((e) => e.doc === thread).length, 0, JSON.stringify(cli));
+
+    // A long inbox: a new message in the thread, then 21 meetings after it. The header's copy
+    // holds the newest 20 entries only, so the thread is not among them; opening it still marks
+    // it read (the shell asks for what is about the page on screen, wherever it falls).
+    await h.route(pageA, '#/dashboard');
+    const more = join(rats.scratch, 'more.txt');
+    writeFileSync(more, 'The interpreters arrive at 9:30.');
+    await rats.run(['message', 'send', '--officer', 'i.petrov', '--thread', thread, '--text-file', more]);
+    for (let i = 0; i < 21; i++) {
+      await rats.run(['meeting', 'create', '--officer', 'i.petrov', '--title', `Working meeting ${i}`, '--starts', '2099-01-10T09:00:00Z']);
+    }
+    await pageA.waitForFunction((n) => Number(document.querySelector('#nav a[data-nav="inbox"]').dataset.unread) === n, before + 22);
+    const header = await cica.json(['inbox', '--json', '--officer', 'a.karimov', '--limit', '20']);
+    assert.equal(header.entries.filter((e) => e.doc === thread).length, 0, 'the thread is among the newest 20 after all');
+    await h.route(pageA, `#/messages/${thread}`);
+    await pageA.locator('[data-message]', { hasText: 'interpreters' }).waitFor();
+    await pageA.waitForFunction((n) => Number(document.querySelector('#nav a[data-nav="inbox"]').dataset.unread) === n, before + 21);
+
+    await h.route(pageA, '#/inbox');
+    await pageA.locator(`tr[data-kind="meeting"]`, { hasText: 'Working meeting 20' }).waitFor();
 
     // In Russian.
     await pageA.locator('#lang-select').selectOption('ru');

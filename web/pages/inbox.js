@@ -4,7 +4,10 @@
 //
 // One copy of the inbox is kept here for the whole shell (`startInbox`, called at login): it is
 // fetched again when the node's event stream says something changed, so the count follows a
-// change from the other node within a second; the page renders from it. Opening a thread, a
+// change from the other node within a second; the page renders from it. It is one page of the
+// inbox (the counts are the whole inbox's): the first few entries for the header and its
+// notifications, more while the inbox page is open, and every entry about the document on screen
+// (`?about=`), wherever it falls. Opening a thread, a
 // meeting, a draft or an item marks its entries read (the officer is looking at it), also while
 // it stays open and more arrives. The browser's notifications are used only once the officer
 // asks for them with the button on this page, never on load.
@@ -24,6 +27,8 @@ register({
     'inbox.all': 'Show what was read too',
     'inbox.mark-all': 'Mark all read',
     'inbox.mark': 'Mark read',
+    'inbox.showing': 'Entries 1–{shown} of {total}',
+    'inbox.more': 'Show {n} more',
     'inbox.notify': 'Notify me of new entries',
     'inbox.notify-on': 'Notifications are on for this browser.',
     'inbox.notify-denied': 'This browser blocks notifications from this site; its settings can allow them.',
@@ -61,6 +66,8 @@ register({
     'inbox.all': 'Показать и прочитанное',
     'inbox.mark-all': 'Отметить всё как прочитанное',
     'inbox.mark': 'Прочитано',
+    'inbox.showing': 'Записи 1–{shown} из {total}',
+    'inbox.more': 'Показать ещё {n}',
     'inbox.notify': 'Уведомлять о новом',
     'inbox.notify-on': 'Уведомления в этом браузере включены.',
     'inbox.notify-denied': 'Браузер запрещает уведомления этого сайта; их можно разрешить в его настройках.',
@@ -94,6 +101,12 @@ register({
 // ---- the shell's copy of the inbox ----
 
 let inbox = null; // the last answer of GET /api/inbox
+let inboxAbout = null; // the document or item that answer's `about` is about
+/** Entries the header asks for: enough to notify of what is new (the newest unread come first). */
+const HEADER_PAGE = 20;
+/** Entries one more page of the inbox page adds. */
+export const PAGE = 100;
+let shown = HEADER_PAGE; // entries the shell's copy holds
 let seen = null; // keys of the unread entries already known (null before the first answer)
 const subscribers = new Set();
 let inFlight = false;
@@ -143,11 +156,18 @@ function openedDoc() {
   }
 }
 
+/** The query of the shell's copy: its page, and what is on screen. */
+function query() {
+  const o = openedDoc();
+  return `?limit=${shown}` + (o ? `&about=${encodeURIComponent(o.id)}` : '');
+}
+
 /** The unread entries about what is on screen. */
 function onScreen() {
   const o = openedDoc();
-  if (!o || !inbox || document.visibilityState === 'hidden') return [];
-  return inbox.entries.filter((e) => {
+  // The copy answered for another page: the refresh on navigation brings this one's.
+  if (!o || !inbox || inboxAbout !== o.id || document.visibilityState === 'hidden') return [];
+  return (inbox.about || []).filter((e) => {
     if (!e.unread) return false;
     if (o.page === 'items') return e.kind === 'consent' && e.why.item === o.id;
     return e.kind !== 'consent' && e.doc === o.id;
@@ -160,7 +180,7 @@ async function markOnScreen() {
   for (const doc of docs) {
     marking.add(doc);
     try {
-      adopt(await api('POST', '/api/inbox/read', { doc }));
+      await adoptFrom('POST', '/api/inbox/read', { doc });
     } catch (e) {
       if (e.status === 401) showError(e);
       else console.warn('inbox: marking read failed:', e.message);
@@ -170,9 +190,17 @@ async function markOnScreen() {
   }
 }
 
-function adopt(next) {
+/** Asks for the shell's copy (or marks read, which answers it) and adopts the answer. */
+async function adoptFrom(method, path, body) {
+  const about = openedDoc()?.id ?? null;
+  const next = await api(method, path + query(), body);
+  adopt(next, about);
+}
+
+function adopt(next, about) {
   const before = seen;
   inbox = next;
+  inboxAbout = about;
   seen = new Set(next.entries.filter((e) => e.unread).map((e) => e.key));
   renderBadge();
   for (const fn of subscribers) fn(inbox);
@@ -187,7 +215,7 @@ async function refresh() {
   }
   inFlight = true;
   try {
-    adopt(await api('GET', '/api/inbox'));
+    await adoptFrom('GET', '/api/inbox');
     await markOnScreen();
   } catch (e) {
     if (e.status === 401) showError(e);
@@ -255,7 +283,8 @@ export function startInbox() {
     if (ev.event === 'doc-changed' || ev.event === 'vault-changed' || ev.event === 'lagged') refresh();
   });
   const offLang = onLang(() => renderBadge());
-  const onRoute = () => markOnScreen();
+  // Another page on screen: the copy's `about` must be about it.
+  const onRoute = () => refresh();
   const onVisible = () => {
     if (document.visibilityState === 'visible') markOnScreen();
   };
@@ -265,9 +294,11 @@ export function startInbox() {
   return () => {
     offEvents();
     offLang();
+    shown = HEADER_PAGE;
     window.removeEventListener('hashchange', onRoute);
     document.removeEventListener('visibilitychange', onVisible);
     inbox = null;
+    inboxAbout = null;
     seen = null;
     subscribers.clear();
   };
@@ -275,8 +306,16 @@ export function startInbox() {
 
 // ---- the page ----
 
+/** How many entries the shell's copy holds: more while the inbox page shows them. */
+function setShown(n) {
+  if (n === shown) return;
+  shown = n;
+  refresh();
+}
+
 export function render(main, ctx) {
   let all = false;
+  setShown(PAGE);
   let full = null; // the answer with ?all=true, while "show what was read" is on
   const status = h('p', { id: 'inbox-status', class: 'muted', role: 'status' });
   const kinds = h('p', { id: 'inbox-kinds', class: 'muted' });
@@ -284,6 +323,7 @@ export function render(main, ctx) {
   const showAll = h('input', { id: 'inbox-all', type: 'checkbox' });
   const markAll = h('button', { id: 'inbox-mark-all', type: 'button' }, t('inbox.mark-all'));
   const notifyBox = h('p', { id: 'inbox-notify' });
+  const pager = h('p', { id: 'inbox-pager', class: 'muted' });
 
   const draw = () => {
     const data = all ? full : inbox;
@@ -295,6 +335,7 @@ export function render(main, ctx) {
     fill(status, t('inbox.unread-n', { n: unread }));
     fill(kinds, t('inbox.count-kinds', (inbox || data).counts));
     markAll.disabled = unread === 0;
+    drawPager(data);
     if (!data.entries.length) {
       fill(list, h('p', { id: 'inbox-empty' }, t('inbox.empty')));
       return;
@@ -326,10 +367,26 @@ export function render(main, ctx) {
     );
   };
 
+  // "Entries 1–100 of 10,000" and a button for the next hundred, when there are more.
+  const drawPager = (data) => {
+    const total = data.total ?? data.entries.length;
+    const left = total - data.entries.length;
+    if (left <= 0) {
+      fill(pager);
+      return;
+    }
+    const more = h('button', { id: 'inbox-more', type: 'button', class: 'link' }, t('inbox.more', { n: Math.min(left, PAGE) }));
+    more.addEventListener('click', () => {
+      setShown(shown + PAGE);
+      loadFull();
+    });
+    fill(pager, t('inbox.showing', { shown: data.entries.length, total }), ' ', more);
+  };
+
   const loadFull = async () => {
     if (!all) return;
     try {
-      full = await api('GET', '/api/inbox?all=true');
+      full = await api('GET', `/api/inbox?all=true&limit=${shown}`);
       draw();
     } catch (e) {
       showError(e);
@@ -338,7 +395,7 @@ export function render(main, ctx) {
 
   const mark = (button, what) =>
     busy(button, async () => {
-      adopt(await api('POST', '/api/inbox/read', what));
+      await adoptFrom('POST', '/api/inbox/read', what);
       await loadFull();
     });
 
@@ -386,9 +443,15 @@ export function render(main, ctx) {
     h('div', { class: 'actions' }, markAll, h('label', { for: 'inbox-all', class: 'inline' }, showAll, ' ', t('inbox.all'))),
     notifyBox,
     list,
+    pager,
   );
   drawNotify();
   draw();
   if (!inbox) refresh();
-  return () => subscribers.delete(onChange);
+  return () => {
+    subscribers.delete(onChange);
+    // The next refresh asks for the header's page again; no request of its own (this may be a
+    // logout).
+    shown = HEADER_PAGE;
+  };
 }
