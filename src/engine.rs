@@ -351,6 +351,7 @@ pub fn spawn(
             party: opts.identity.party.id.clone(),
             own_key: opts.crypto.signing.verifying_key().to_bytes(),
             pinned: opts.peers.clone(),
+            node_key: opts.crypto.node_key.public().into(),
         },
     ));
     let mut core = Core {

@@ -80,6 +80,8 @@ async fn pages_and_status_are_answered_while_the_engine_is_held_and_show_every_a
         .as_str()
         .unwrap()
         .to_string();
+    api.post("/api/mandates", json!({ "reference": "CM-2026/7", "date": "2026-01-15", "scope": "Working groups" }))
+        .await;
     let before = api.get("/api/status").await;
     let docs_before = before["documents_total"].as_u64().unwrap();
     // An edit just before the hold: the draft's summary is stale, and the lists compute it on the
@@ -137,6 +139,22 @@ async fn pages_and_status_are_answered_while_the_engine_is_held_and_show_every_a
         "{v}"
     );
     assert!(api.get("/api/consent").await.as_array().unwrap().is_empty());
+    // The audit log, its check and the mandates, from the last commit too.
+    let audit = api.get("/api/audit").await;
+    assert!(!audit.as_array().unwrap().is_empty(), "{audit}");
+    let verified = api.get("/api/audit/verify").await;
+    assert_eq!(
+        (&verified["ok"], verified["entries"].as_u64()),
+        (&json!(true), Some(audit.as_array().unwrap().len() as u64)),
+        "{verified}"
+    );
+    let mandates = api.get("/api/mandates").await;
+    assert_eq!(
+        mandates.as_array().map(|m| m.iter().map(|m| m["reference"].clone()).collect::<Vec<_>>()),
+        Some(vec![json!("CM-2026/7")]),
+        "{mandates}"
+    );
+    assert_eq!(mandates[0]["in_force"], true, "{mandates}");
     let (s, _) = api.call(reqwest::Method::GET, &format!("/api/meetings/{meeting}/ics"), None).await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = api.call(reqwest::Method::GET, "/api/meetings/ics", None).await;

@@ -315,7 +315,7 @@ pub async fn consent_revoke(
 
 /// `GET /api/mandates`.
 pub async fn mandates_list(State(s): State<AppState>) -> Result<Json<Vec<Mandate>>, AppError> {
-    Ok(Json(s.engine.read(|c| c.mandates()).await?))
+    Ok(Json(s.engine.mandates().await?))
 }
 
 /// `POST /api/mandates/{ref}`: withdraw or amend a mandate of our Party.
@@ -356,8 +356,7 @@ pub async fn audit_show(
     {
         return Err(AppError::BadRequest(format!("{i:?} is not an item id or a prefix of one (4 to 32 hex digits)")));
     }
-    let item = q.item;
-    Ok(Json(s.engine.read(move |c| c.audit_show(item.as_deref())).await?))
+    Ok(Json(s.engine.audit_show(q.item).await?))
 }
 
 /// The result of `audit verify`.
@@ -395,13 +394,7 @@ impl AuditReport {
 
 /// `GET /api/audit/verify`.
 pub async fn audit_verify(State(s): State<AppState>) -> Result<Json<AuditReport>, AppError> {
-    let (r, total) = s
-        .engine
-        .read(|c| {
-            let total = c.audit_show(None)?.len() as u64;
-            Ok((c.audit_verify()?, total))
-        })
-        .await?;
+    let (r, total) = s.engine.audit_verify().await?;
     Ok(Json(AuditReport::from_result(r, total)))
 }
 

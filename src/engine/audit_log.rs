@@ -114,7 +114,11 @@ pub(super) fn record(core: &mut Core, event: Event) {
 /// The log, optionally only the entries about one item, named by its id or a unique prefix of
 /// it (the item may be long gone from the store: the log still names it).
 pub(super) fn show(core: &Core, item: Option<&str>) -> Result<Vec<SignedEntry>, EngineError> {
-    let all = core.store.audit_entries().map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?;
+    about(core.store.audit_entries().map_err(|e| EngineError::Store(std::sync::Arc::new(e)))?, item)
+}
+
+/// Of the log `all`, the entries about `item` (an id or a unique prefix), or all of them.
+pub(super) fn about(all: Vec<SignedEntry>, item: Option<&str>) -> Result<Vec<SignedEntry>, EngineError> {
     match item {
         None => Ok(all),
         Some(prefix) => audit::entries_about(all, prefix).map_err(|e| match e {

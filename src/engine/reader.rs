@@ -57,6 +57,19 @@ pub struct ReadCtx {
     pub own_key: [u8; 32],
     /// The pinned peers.
     pub pinned: Vec<PinnedPeer>,
+    /// This node's public key: it signs the audit log's head.
+    pub node_key: libp2p::identity::PublicKey,
+}
+
+impl ReadCtx {
+    /// Our Party and every pinned Party, each once, in order.
+    fn parties(&self) -> Vec<PartyId> {
+        let mut parties: Vec<PartyId> = self.pinned.iter().map(|p| p.party_id.clone()).collect();
+        parties.push(self.party.clone());
+        parties.sort();
+        parties.dedup();
+        parties
+    }
 }
 
 /// The reader: shared between the engine (which publishes to it) and the API (which reads).
@@ -327,12 +340,8 @@ impl EngineHandle {
     /// Party then name. A registry's id follows from its Party's, so no other document is read.
     pub async fn officers(&self) -> Result<Vec<crate::workspace::registry::Officer>, EngineError> {
         self.view(|v| {
-            let mut parties: Vec<PartyId> = v.ctx.pinned.iter().map(|p| p.party_id.clone()).collect();
-            parties.push(v.ctx.party.clone());
-            parties.sort();
-            parties.dedup();
             let mut out = Vec::new();
-            for p in parties {
+            for p in v.ctx.parties() {
                 let id = PartyDoc::Registry.id(&p);
                 if v.meta(id)?.is_some_and(|m| m.kind == DocKind::Registry) {
                     out.extend(crate::workspace::registry::list(v.doc(id)?)?);
@@ -340,6 +349,45 @@ impl EngineHandle {
             }
             out.sort_by(|a, b| (&a.party, &a.name).cmp(&(&b.party, &b.name)));
             Ok(out)
+        })
+        .await
+    }
+
+    /// Every mandate of our Party and of each pinned Party whose list is held, by Party then
+    /// reference, each saying whether it is in force today.
+    pub async fn mandates(&self) -> Result<Vec<crate::workspace::mandates::Mandate>, EngineError> {
+        self.view(|v| {
+            let today = chrono::Utc::now().date_naive();
+            let mut out = Vec::new();
+            for p in v.ctx.parties() {
+                let id = PartyDoc::Mandates.id(&p);
+                if v.meta(id)?.is_some_and(|m| m.kind == DocKind::Mandates) {
+                    out.extend(crate::workspace::mandates::list(v.doc(id)?)?.into_iter().map(|mut m| {
+                        m.in_force = m.in_force(today);
+                        m
+                    }));
+                }
+            }
+            out.sort_by(|a, b| (&a.party, &a.reference).cmp(&(&b.party, &b.reference)));
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The audit log as last committed, optionally only the entries about one item (its id or a
+    /// unique prefix).
+    pub async fn audit_show(&self, item: Option<String>) -> Result<Vec<crate::audit::SignedEntry>, EngineError> {
+        self.view(move |v| super::audit_log::about(v.tx.audit_entries().map_err(store_err)?, item.as_deref())).await
+    }
+
+    /// Checks the audit log as last committed against this node's key and the signed head
+    /// committed with it; with how many entries it holds.
+    pub async fn audit_verify(&self) -> Result<(Result<u64, crate::audit::AuditError>, u64), EngineError> {
+        self.view(|v| {
+            let entries = v.tx.audit_entries().map_err(store_err)?;
+            let head = v.tx.audit_head().map_err(store_err)?;
+            let total = entries.len() as u64;
+            Ok((crate::audit::verify(entries, &v.ctx.node_key, head.as_ref()), total))
         })
         .await
     }

@@ -176,6 +176,7 @@ pub(super) fn publish(core: &mut Core, force: bool) {
         party: core.identity.party.id.clone(),
         own_key: core.crypto.signing.verifying_key().to_bytes(),
         pinned: core.peers.pinned().cloned().collect(),
+        node_key: core.crypto.node_key.public().into(),
     });
     let board = &core.reader.status;
     if !(force || board.wanted.swap(false, Ordering::AcqRel) || board.due()) {

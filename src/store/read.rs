@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
-use super::{CERTS, CHUNKS, CONSENT, DOCS, DocMeta, HEADS, SNAPSHOTS, Store, StoreError};
+use super::{AUDIT, CERTS, CHUNKS, CONSENT, DOCS, DocMeta, HEADS, META, SNAPSHOTS, Store, StoreError};
 use crate::authorship::{ActorCert, SignedHead};
 use crate::ids::DocId;
 
@@ -138,6 +138,26 @@ impl ReadTx {
             out.push(postcard::from_bytes(v.value()).map_err(|e| self.corrupt("consent", e))?);
         }
         Ok(out)
+    }
+
+    /// The audit log, in order.
+    pub fn audit_entries(&self) -> Result<Vec<crate::audit::SignedEntry>, StoreError> {
+        let t = self.tx.open_table(AUDIT).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(|e| self.err(e))? {
+            let (_, v) = row.map_err(|e| self.err(e))?;
+            out.push(postcard::from_bytes(v.value()).map_err(|e| self.corrupt("audit", e))?);
+        }
+        Ok(out)
+    }
+
+    /// The audit log's signed head, as committed with its last entry.
+    pub fn audit_head(&self) -> Result<Option<crate::audit::Head>, StoreError> {
+        let t = self.tx.open_table(META).map_err(|e| self.err(e))?;
+        match t.get("audit_head").map_err(|e| self.err(e))? {
+            Some(v) => Ok(Some(postcard::from_bytes(v.value()).map_err(|e| self.corrupt("meta", e))?)),
+            None => Ok(None),
+        }
     }
 
     /// The signed heads of a document, every actor's.

@@ -10,7 +10,12 @@ use crate::store::Store;
 use crate::workspace::testing::ctx;
 
 fn ctx_of() -> ReadCtx {
-    ReadCtx { party: "cica".parse().unwrap(), own_key: [0; 32], pinned: Vec::new() }
+    ReadCtx {
+        party: "cica".parse().unwrap(),
+        own_key: [0; 32],
+        pinned: Vec::new(),
+        node_key: libp2p::identity::Keypair::generate_ed25519().public(),
+    }
 }
 
 fn new_draft(docs: &mut Docs, store: &Store, text: &str) -> DocId {
