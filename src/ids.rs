@@ -19,6 +19,27 @@ impl DocId {
     }
 }
 
+/// A prefix of a document id in hex, as officers type one (`draft show 3fa9`), compared with ids
+/// digit by digit without formatting them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HexPrefix(Vec<u8>);
+
+impl HexPrefix {
+    /// The prefix `text` (case-insensitive), if it is at most 32 hex digits.
+    pub fn parse(text: &str) -> Option<HexPrefix> {
+        let nibbles: Option<Vec<u8>> = text.chars().map(|c| c.to_digit(16).map(|d| d as u8)).collect();
+        nibbles.filter(|n| n.len() <= 32).map(HexPrefix)
+    }
+
+    /// Whether `id`'s hex form starts with this prefix.
+    pub fn matches(&self, id: &DocId) -> bool {
+        self.0.iter().enumerate().all(|(i, n)| {
+            let b = id.0[i / 2];
+            (if i % 2 == 0 { b >> 4 } else { b & 0x0f }) == *n
+        })
+    }
+}
+
 impl fmt::Display for DocId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&hex::encode(self.0))
@@ -222,6 +243,24 @@ mod tests {
         let bin = postcard::to_allocvec(&id).unwrap();
         assert_eq!(bin.len(), 17);
         assert_eq!(postcard::from_bytes::<ItemId>(&bin).unwrap(), id);
+    }
+
+    #[test]
+    fn a_hex_prefix_matches_as_the_id_in_hex_starts() {
+        for _ in 0..50 {
+            let id = DocId::random();
+            let hex = id.to_string();
+            for len in [0, 1, 4, 7, 31, 32] {
+                let p = HexPrefix::parse(&hex[..len].to_ascii_uppercase()).unwrap();
+                assert!(p.matches(&id), "{hex} does not start with {}", &hex[..len]);
+                let other = DocId::random();
+                assert_eq!(p.matches(&other), other.to_string().starts_with(&hex[..len]));
+            }
+        }
+        assert!(HexPrefix::parse("3fa9g").is_none());
+        assert!(HexPrefix::parse(&"a".repeat(33)).is_none());
+        let id: DocId = "3fa90000000000000000000000000000".parse().unwrap();
+        assert!(!HexPrefix::parse("3fb").unwrap().matches(&id));
     }
 
     #[test]

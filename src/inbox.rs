@@ -25,6 +25,7 @@
 //! consent records in memory) and hands them to the pure [`build`], which the tests check row by
 //! row: an inbox costs what the lists cost, not a read of every document.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 mod facts;
@@ -223,75 +224,143 @@ pub struct Facts<'a> {
 }
 
 /// The inbox of `reader` over `f`: every entry with `all`, else the unread ones and the tasks
-/// still waiting.
+/// still waiting. Every entry is in the answer: [`build_page`] answers one page.
 pub fn build(f: &Facts, reader: &Reader, marks: &Marks, all: bool) -> Inbox {
-    let mut out = Vec::new();
-    let seen = |key: &str| marks.get(key).map(|m| m.version.as_str());
+    build_page(f, reader, marks, all, &Page { offset: 0, limit: usize::MAX, about: None })
+}
+
+/// One page of the inbox of `reader` over `f` (see [`build`]); the counts and `total` count every
+/// entry. Only the entries answered are made: the others are sorted and counted as borrowed
+/// candidates, since an officer new to the app has 10,000 meetings unread and reads twenty.
+pub fn build_page(f: &Facts, reader: &Reader, marks: &Marks, all: bool, page: &Page) -> Inbox {
+    let mut out = candidates(f, reader, marks, all);
+    // Unread first, then the newest, then by key (unique, so the order is total).
+    out.sort_unstable_by(|a, b| {
+        b.unread.cmp(&a.unread).then_with(|| b.at.cmp(&a.at)).then_with(|| (a.prefix, a.doc).cmp(&(b.prefix, b.doc)))
+    });
+    let mut counts = Counts::default();
+    for c in out.iter().filter(|c| c.unread) {
+        counts.add(c.kind);
+    }
+    let start = page.offset.min(out.len());
+    let end = start.saturating_add(page.limit).min(out.len());
+    Inbox {
+        unread: out.iter().filter(|c| c.unread).count(),
+        counts,
+        total: out.len(),
+        offset: start,
+        entries: out[start..end].iter().map(Candidate::entry).collect(),
+        about: page.about.as_deref().map(|id| out.iter().filter(|c| c.is_about(id)).map(Candidate::entry).collect()),
+    }
+}
+
+/// An entry before it is made: what it is sorted and counted by, borrowed from the facts.
+struct Candidate<'a> {
+    kind: EntryKind,
+    /// Its key is `prefix:doc`.
+    prefix: &'static str,
+    doc: &'a str,
+    title: &'a str,
+    by: Option<&'a Author>,
+    at: Option<&'a str>,
+    why: Why,
+    unread: bool,
+    version: Cow<'a, str>,
+}
+
+impl Candidate<'_> {
+    fn entry(&self) -> Entry {
+        Entry {
+            kind: self.kind,
+            key: format!("{}:{}", self.prefix, self.doc),
+            doc: self.doc.to_string(),
+            title: self.title.to_string(),
+            by: self.by.cloned(),
+            at: self.at.map(str::to_string),
+            why: self.why.clone(),
+            unread: self.unread,
+            version: self.version.to_string(),
+        }
+    }
+
+    fn is_about(&self, id: &str) -> bool {
+        self.doc == id || matches!(&self.why, Why::ConsentToAnswer { item, .. } if item == id)
+    }
+}
+
+/// Every entry of the inbox, unsorted and not yet made.
+fn candidates<'a>(f: &'a Facts<'a>, reader: &Reader, marks: &'a Marks, all: bool) -> Vec<Candidate<'a>> {
+    let mut out = Vec::with_capacity(f.threads.len() + f.meetings.len());
+    // One buffer for the keys the marks are looked up by, not one string per entry.
+    let mut key = String::new();
+    let mut seen = |prefix: &str, doc: &str| {
+        key.clear();
+        key.push_str(prefix);
+        key.push(':');
+        key.push_str(doc);
+        marks.get(key.as_str()).map(|m| m.version.as_str())
+    };
     for t in &f.threads {
-        let key = format!("thread:{}", t.id);
         let total = t.messages.len();
-        let read = seen(&key).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0).min(total);
+        let read = seen("thread", &t.id).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0).min(total);
         // Messages arrive appended; a concurrent pair may sort either way, which moves neither
         // out of the count.
-        let new: Vec<usize> = (read..total).filter(|&i| !reader.is(t.author(i))).collect();
-        let last = new.last().copied().or(total.checked_sub(1));
-        if new.is_empty() && !all {
+        let new = (read..total).filter(|&i| !reader.is(t.author(i))).count();
+        let last = (read..total).rev().find(|&i| !reader.is(t.author(i))).or(total.checked_sub(1));
+        if new == 0 && !all {
             continue;
         }
-        out.push(Entry {
+        out.push(Candidate {
             kind: EntryKind::Message,
-            key,
-            doc: t.id.clone(),
-            title: t.subject.clone(),
-            by: last.and_then(|i| t.author(i).cloned()),
-            at: last.map(|i| t.messages[i].1.clone()),
-            why: Why::NewMessages { count: new.len() },
-            unread: !new.is_empty(),
-            version: total.to_string(),
+            prefix: "thread",
+            doc: &t.id,
+            title: &t.subject,
+            by: last.and_then(|i| t.author(i)),
+            at: last.map(|i| t.messages[i].1.as_str()),
+            why: Why::NewMessages { count: new },
+            unread: new > 0,
+            version: Cow::Owned(total.to_string()),
         });
     }
     for m in &f.meetings {
-        let key = format!("meeting:{}", m.id);
-        let by = m.updated_by.clone().or_else(|| m.created_by.clone());
-        let at = m.updated_at.clone().or_else(|| m.created_at.clone());
-        let version = at.clone().unwrap_or_default();
-        let mark = seen(&key);
-        let unread = mark != Some(version.as_str()) && !reader.is(by.as_ref());
+        let by = m.updated_by.as_ref().or(m.created_by.as_ref());
+        let at = m.updated_at.as_deref().or(m.created_at.as_deref());
+        let version = at.unwrap_or_default();
+        let mark = seen("meeting", &m.id);
+        let unread = mark != Some(version) && !reader.is(by);
         if !unread && !all {
             continue;
         }
-        out.push(Entry {
+        out.push(Candidate {
             kind: EntryKind::Meeting,
-            key,
-            doc: m.id.clone(),
-            title: m.title.clone(),
+            prefix: "meeting",
+            doc: &m.id,
+            title: &m.title,
             by,
             at,
             why: if mark.is_none() { Why::NewMeeting } else { Why::MeetingChanged },
             unread,
-            version,
+            version: Cow::Borrowed(version),
         });
     }
     for c in &f.consent {
         if reader.role < Role::Liaison || !c.ours_to_answer || c.state != "pending" {
             continue;
         }
-        let key = format!("consent:{}", c.request);
-        let version = "pending".to_string();
-        out.push(Entry {
+        out.push(Candidate {
             kind: EntryKind::Consent,
-            unread: seen(&key) != Some(version.as_str()),
-            key,
-            doc: c.request.clone(),
-            title: c.purpose.clone(),
+            prefix: "consent",
+            unread: seen("consent", &c.request) != Some("pending"),
+            doc: &c.request,
+            title: &c.purpose,
             by: None,
-            at: Some(c.requested_at.clone()),
+            at: Some(&c.requested_at),
             why: Why::ConsentToAnswer {
                 item: c.item.clone(),
                 requester: c.requester.clone(),
                 third_party: c.third_party.clone(),
             },
-            version,
+            version: Cow::Borrowed("pending"),
         });
     }
     let us = reader.party.to_string();
@@ -299,25 +368,25 @@ pub fn build(f: &Facts, reader: &Reader, marks: &Marks, all: bool) -> Inbox {
         if !d.parties.contains(&us) {
             continue;
         }
-        let mut task = |kind: EntryKind, prefix: &str, why: Why, version: String| {
-            let key = format!("{prefix}:{}", d.id);
-            out.push(Entry {
+        let mut task = |kind: EntryKind, prefix: &'static str, why: Why, version: &'a str| {
+            let unread = seen(prefix, &d.id) != Some(version);
+            out.push(Candidate {
                 kind,
-                unread: seen(&key) != Some(version.as_str()),
-                key,
-                doc: d.id.clone(),
-                title: d.title.clone(),
-                by: d.updated_by.clone(),
-                at: d.updated_at.clone(),
+                prefix,
+                doc: &d.id,
+                title: &d.title,
+                by: d.updated_by.as_ref(),
+                at: d.updated_at.as_deref(),
                 why,
-                version,
+                unread,
+                version: Cow::Borrowed(version),
             });
         };
         if d.state == DraftState::UnderReview && !d.approved.contains(&us) && reader.role >= Role::Member {
-            task(EntryKind::Approval, "approve", Why::AwaitingApproval, d.content_hash.clone());
+            task(EntryKind::Approval, "approve", Why::AwaitingApproval, &d.content_hash);
         }
         if d.state == DraftState::Agreed && !d.signed.contains(&us) && reader.role >= Role::Liaison {
-            task(EntryKind::Signature, "sign", Why::AwaitingSignature, d.content_hash.clone());
+            task(EntryKind::Signature, "sign", Why::AwaitingSignature, &d.content_hash);
         }
         let open = matches!(d.state, DraftState::Draft | DraftState::UnderReview);
         let edits = reader.is(d.created_by.as_ref())
@@ -326,22 +395,10 @@ pub fn build(f: &Facts, reader: &Reader, marks: &Marks, all: bool) -> Inbox {
         if open && !d.stale.is_empty() && edits && reader.role >= Role::Member {
             // A new stale language, or one stale again after an edit, is new.
             let provisions = d.stale.clone();
-            task(EntryKind::Stale, "stale", Why::StaleProvisions { provisions }, d.stale_version.clone());
+            task(EntryKind::Stale, "stale", Why::StaleProvisions { provisions }, &d.stale_version);
         }
     }
-    out.sort_by(|a, b| b.unread.cmp(&a.unread).then_with(|| b.at.cmp(&a.at)).then_with(|| a.key.cmp(&b.key)));
-    let mut counts = Counts::default();
-    for e in out.iter().filter(|e| e.unread) {
-        counts.add(e.kind);
-    }
-    Inbox {
-        unread: out.iter().filter(|e| e.unread).count(),
-        counts,
-        total: out.len(),
-        offset: 0,
-        entries: out,
-        about: None,
-    }
+    out
 }
 
 /// What to mark read.

@@ -48,7 +48,7 @@ impl InboxQuery {
         };
         Ok(inbox::Page {
             offset: count("offset", &self.offset, 0)?,
-            limit: count("limit", &self.limit, inbox::DEFAULT_LIMIT)?,
+            limit: count("limit", &self.limit, inbox::DEFAULT_LIMIT)?.min(inbox::MAX_LIMIT),
             about,
         })
     }
@@ -57,8 +57,7 @@ impl InboxQuery {
 /// An inbox page as the API answers it: the page, and how many entries there are in all.
 type Answer = ([(&'static str, String); 1], Json<Inbox>);
 
-fn answer(inbox: Inbox, page: &inbox::Page) -> Answer {
-    let inbox = inbox.page(page);
+fn answer(inbox: Inbox) -> Answer {
     ([("x-total-count", inbox.total.to_string())], Json(inbox))
 }
 
@@ -85,7 +84,7 @@ async fn marks(s: &AppState, key: &str) -> Result<inbox::Marks, AppError> {
 /// The reader's inbox, from what the lists show (the summaries kept at commit, brought up to date
 /// on the reader's threads) and the consent records; the marks decide what is unread. Nothing
 /// here reads a document on the engine's thread.
-async fn inbox_of(s: &AppState, r: &Reader, all: bool) -> Result<Inbox, AppError> {
+async fn inbox_of(s: &AppState, r: &Reader, all: bool, page: &inbox::Page) -> Result<Inbox, AppError> {
     let marks = marks(s, &r.key).await?;
     let meetings = lists::entries(s, DocKind::Meeting, None).await?;
     let threads = lists::entries(s, DocKind::Thread, None).await?;
@@ -104,7 +103,7 @@ async fn inbox_of(s: &AppState, r: &Reader, all: bool) -> Result<Inbox, AppError
         drafts: drafts.iter().filter_map(|e| e.draft_facts()).collect(),
         consent,
     };
-    Ok(inbox::build(&facts, r, &marks, all))
+    Ok(inbox::build_page(&facts, r, &marks, all, page))
 }
 
 pub async fn list(
@@ -115,7 +114,7 @@ pub async fn list(
 ) -> Result<Answer, ListError> {
     let page = q.page().map_err(ListError::Refused)?;
     let r = reader(&s, &c, &headers);
-    Ok(answer(inbox_of(&s, &r, q.all).await?, &page))
+    Ok(answer(inbox_of(&s, &r, q.all, &page).await?))
 }
 
 /// Marks one document's entries, or all, read; answers the inbox as it then stands (the page the
@@ -129,7 +128,8 @@ pub async fn mark_read(
 ) -> Result<Answer, ListError> {
     let page = q.page().map_err(ListError::Refused)?;
     let r = reader(&s, &c, &headers);
-    let everything = inbox_of(&s, &r, true).await?;
+    let every = inbox::Page { offset: 0, limit: usize::MAX, about: None };
+    let everything = inbox_of(&s, &r, true, &every).await?;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let new = inbox::marks_for(&everything, &what, &now).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let (accounts, key) = (s.accounts.clone(), r.key.clone());
@@ -137,5 +137,5 @@ pub async fn mark_read(
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(answer(inbox_of(&s, &r, q.all).await?, &page))
+    Ok(answer(inbox_of(&s, &r, q.all, &page).await?))
 }

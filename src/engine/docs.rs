@@ -155,15 +155,8 @@ impl Docs {
         if let Ok(id) = prefix.parse::<DocId>() {
             return if self.slots.contains_key(&id) { vec![id] } else { Vec::new() };
         }
-        let nibbles: Option<Vec<u8>> = prefix.chars().map(|c| c.to_digit(16).map(|d| d as u8)).collect();
-        let Some(nibbles) = nibbles.filter(|n| n.len() <= 32) else { return Vec::new() };
-        let starts = |id: &DocId| {
-            nibbles.iter().enumerate().all(|(i, n)| {
-                let b = id.0[i / 2];
-                (if i % 2 == 0 { b >> 4 } else { b & 0x0f }) == *n
-            })
-        };
-        let mut v: Vec<_> = self.slots.keys().filter(|id| starts(id)).copied().collect();
+        let Some(prefix) = crate::ids::HexPrefix::parse(prefix) else { return Vec::new() };
+        let mut v: Vec<_> = self.slots.keys().filter(|id| prefix.matches(id)).copied().collect();
         v.sort();
         v
     }

@@ -306,10 +306,10 @@ impl SummaryIndex {
         if id.len() < 4 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(not_found());
         }
+        let prefix = crate::ids::HexPrefix::parse(&id).ok_or_else(not_found)?;
         let ix = self.read();
         let known = ix.entries.iter().map(|(d, e)| (*d, e.kind())).chain(ix.stale.iter().map(|(d, s)| (*d, s.kind)));
-        let matches: BTreeSet<DocId> =
-            known.filter(|(d, k)| *k == kind && d.to_string().starts_with(&id)).map(|(d, _)| d).collect();
+        let matches: BTreeSet<DocId> = known.filter(|(d, k)| *k == kind && prefix.matches(d)).map(|(d, _)| d).collect();
         match matches.len() {
             0 => Err(not_found()),
             1 => matches.into_iter().next().ok_or_else(not_found),

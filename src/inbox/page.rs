@@ -2,11 +2,9 @@
 //! unread (10,000 in the years workload): the header's count and the page need the counts and the
 //! first few entries, not all of them.
 
-use super::{Entry, Inbox, Why};
-
 /// Entries in a page when the request does not say.
 pub const DEFAULT_LIMIT: usize = 100;
-/// The most entries one page holds; a larger `limit` is taken as this.
+/// The most entries one page of the API holds; a larger `limit` is taken as this.
 pub const MAX_LIMIT: usize = 1_000;
 
 /// Which part of the inbox to answer.
@@ -14,7 +12,7 @@ pub const MAX_LIMIT: usize = 1_000;
 pub struct Page {
     /// Entries to skip.
     pub offset: usize,
-    /// Entries at most (at most [`MAX_LIMIT`]).
+    /// Entries at most.
     pub limit: usize,
     /// Also every entry about this document (a thread, meeting or draft id) or item (a consent
     /// request about it): what the web app marks read while that page is on screen.
@@ -27,58 +25,48 @@ impl Default for Page {
     }
 }
 
-impl Entry {
-    /// Whether this entry is about document or item `id`.
-    pub fn is_about(&self, id: &str) -> bool {
-        self.doc == id || matches!(&self.why, Why::ConsentToAnswer { item, .. } if item == id)
-    }
-}
-
-impl Inbox {
-    /// Page `p` of this inbox; the counts and `total` still count every entry.
-    pub fn page(mut self, p: &Page) -> Inbox {
-        let about = p.about.as_deref().map(|id| self.entries.iter().filter(|e| e.is_about(id)).cloned().collect());
-        let start = p.offset.min(self.entries.len());
-        let end = start.saturating_add(p.limit.min(MAX_LIMIT)).min(self.entries.len());
-        self.entries.truncate(end);
-        self.entries.drain(..start);
-        Inbox { offset: start, about, ..self }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inbox::{Counts, EntryKind};
+    use crate::accounts::Role;
+    use crate::engine::ConsentView;
+    use crate::inbox::{Facts, Inbox, Marks, Reader, build, build_page};
+    use crate::workspace::meeting::Meeting;
 
-    fn entry(doc: &str, why: Why) -> Entry {
-        Entry {
-            kind: EntryKind::Meeting,
-            key: format!("meeting:{doc}"),
-            doc: doc.into(),
-            title: doc.into(),
-            by: None,
-            at: None,
-            why,
-            unread: true,
-            version: String::new(),
-        }
+    fn meeting(i: usize) -> Meeting {
+        let mut m: Meeting = serde_json::from_value(serde_json::json!({
+            "id": format!("d{i:04}"), "title": format!("Meeting {i}"), "kind": "consultation",
+            "starts": "2099-01-01T09:00:00Z", "ends": null, "venue": null, "sidelines_of": null,
+            "status": "proposed", "agenda": [], "participants": [], "minutes": "",
+            "created_by": {"officer": "ivan", "party": "sco-rats"}, "created_at": null,
+            "updated_by": null, "updated_at": null
+        }))
+        .unwrap();
+        // The newest first: d0000 is the newest.
+        let at = chrono::DateTime::UNIX_EPOCH + chrono::TimeDelta::days(20_600) - chrono::TimeDelta::seconds(i as i64);
+        m.created_at = Some(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        m
     }
 
-    fn inbox(n: usize) -> Inbox {
-        let mut entries: Vec<Entry> = (0..n).map(|i| entry(&format!("d{i:04}"), Why::NewMeeting)).collect();
-        entries.push(entry(
-            "req1",
-            Why::ConsentToAnswer { item: "item9".into(), requester: "cica".into(), third_party: "un".into() },
-        ));
-        Inbox {
-            unread: n + 1,
-            counts: Counts { meeting: n, consent: 1, ..Counts::default() },
-            total: n + 1,
-            offset: 0,
-            entries,
-            about: None,
-        }
+    fn consent() -> ConsentView {
+        serde_json::from_value(serde_json::json!({
+            "request": "req1", "item": "item9", "provider": "cica", "requester": "sco-rats",
+            "third_party": "unoct", "purpose": "briefing", "requested_at": "2025-01-01T00:00:00Z",
+            "state": "pending", "grant": null, "expires": null, "transmitted": false,
+            "key_destroyed": false, "ours_to_answer": true,
+        }))
+        .unwrap()
+    }
+
+    fn reader() -> Reader {
+        Reader { key: "anna".into(), officer: Some("anna".into()), party: "cica".parse().unwrap(), role: Role::Liaison }
+    }
+
+    /// `n` unread meetings and one consent request (the oldest).
+    fn inbox(n: usize, page: &Page) -> Inbox {
+        let ms: Vec<Meeting> = (0..n).map(meeting).collect();
+        let f = Facts { meetings: ms.iter().collect(), consent: vec![consent()], ..Default::default() };
+        build_page(&f, &reader(), &Marks::new(), false, page)
     }
 
     fn docs(i: &Inbox) -> Vec<&str> {
@@ -86,38 +74,39 @@ mod tests {
     }
 
     #[test]
-    fn a_page_keeps_the_counts_of_every_entry() {
-        let p = inbox(250).page(&Page::default());
+    fn a_page_keeps_the_counts_of_every_entry_and_is_that_part_of_the_whole() {
+        let p = inbox(250, &Page::default());
         assert_eq!((p.unread, p.total, p.offset, p.entries.len()), (251, 251, 0, DEFAULT_LIMIT));
-        assert_eq!(p.counts.meeting, 250);
+        assert_eq!((p.counts.meeting, p.counts.consent), (250, 1));
         assert_eq!(docs(&p)[..2], ["d0000", "d0001"]);
         assert!(p.about.is_none());
+        let ms: Vec<Meeting> = (0..250).map(meeting).collect();
+        let f = Facts { meetings: ms.iter().collect(), consent: vec![consent()], ..Default::default() };
+        let whole = build(&f, &reader(), &Marks::new(), false);
+        assert_eq!(whole.entries[..DEFAULT_LIMIT], p.entries[..]);
+        let next = inbox(250, &Page { offset: 100, limit: 100, about: None });
+        assert_eq!(whole.entries[100..200], next.entries[..]);
     }
 
     #[test]
-    fn offsets_past_the_end_and_limits_past_the_cap() {
-        let p = inbox(250).page(&Page { offset: 240, limit: 50, about: None });
+    fn offsets_past_the_end() {
+        let p = inbox(250, &Page { offset: 240, limit: 50, about: None });
         assert_eq!((p.offset, p.entries.len()), (240, 11));
         assert_eq!(docs(&p).last(), Some(&"req1"));
-        let p = inbox(250).page(&Page { offset: 9_999, limit: 50, about: None });
+        let p = inbox(250, &Page { offset: 9_999, limit: 50, about: None });
         assert_eq!((p.offset, p.entries.len(), p.total), (251, 0, 251));
-        let p = inbox(1_500).page(&Page { offset: 0, limit: usize::MAX, about: None });
-        assert_eq!(p.entries.len(), MAX_LIMIT);
-        let p = inbox(3).page(&Page { offset: usize::MAX, limit: usize::MAX, about: None });
+        let p = inbox(3, &Page { offset: usize::MAX, limit: usize::MAX, about: None });
         assert!(p.entries.is_empty());
     }
 
     #[test]
     fn about_finds_a_document_or_an_item_beyond_the_page() {
-        let p = inbox(250).page(&Page { offset: 0, limit: 10, about: Some("d0200".into()) });
+        let p = inbox(250, &Page { offset: 0, limit: 10, about: Some("d0200".into()) });
         assert_eq!(p.about.as_ref().map(|a| a.iter().map(|e| e.doc.as_str()).collect::<Vec<_>>()), Some(vec!["d0200"]));
         // A consent request is about its item (the item's page shows it), and about its own id.
-        let p = inbox(250).page(&Page { offset: 0, limit: 0, about: Some("item9".into()) });
+        let p = inbox(250, &Page { offset: 0, limit: 0, about: Some("item9".into()) });
         assert_eq!(p.about.map(|a| a.len()), Some(1));
-        assert_eq!(
-            inbox(2).page(&Page { about: Some("req1".into()), ..Page::default() }).about.map(|a| a.len()),
-            Some(1)
-        );
-        assert_eq!(inbox(2).page(&Page { about: Some("nothing".into()), ..Page::default() }).about, Some(vec![]));
+        assert_eq!(inbox(2, &Page { about: Some("req1".into()), ..Page::default() }).about.map(|a| a.len()), Some(1));
+        assert_eq!(inbox(2, &Page { about: Some("nothing".into()), ..Page::default() }).about, Some(vec![]));
     }
 }
