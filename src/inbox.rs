@@ -175,6 +175,10 @@ pub struct Counts {
 }
 
 impl Counts {
+    fn total(&self) -> usize {
+        self.message + self.consent + self.approval + self.signature + self.meeting + self.stale
+    }
+
     fn add(&mut self, k: EntryKind) {
         let n = match k {
             EntryKind::Message => &mut self.message,
@@ -233,24 +237,38 @@ pub fn build(f: &Facts, reader: &Reader, marks: &Marks, all: bool) -> Inbox {
 /// entry. Only the entries answered are made: the others are sorted and counted as borrowed
 /// candidates, since an officer new to the app has 10,000 meetings unread and reads twenty.
 pub fn build_page(f: &Facts, reader: &Reader, marks: &Marks, all: bool, page: &Page) -> Inbox {
-    let mut out = candidates(f, reader, marks, all);
+    let out = candidates(f, reader, marks, all);
     // Unread first, then the newest, then by key (unique, so the order is total).
-    out.sort_unstable_by(|a, b| {
+    let order = |a: &Candidate, b: &Candidate| {
         b.unread.cmp(&a.unread).then_with(|| b.at.cmp(&a.at)).then_with(|| (a.prefix, a.doc).cmp(&(b.prefix, b.doc)))
-    });
+    };
     let mut counts = Counts::default();
     for c in out.iter().filter(|c| c.unread) {
         counts.add(c.kind);
     }
     let start = page.offset.min(out.len());
     let end = start.saturating_add(page.limit).min(out.len());
+    // Only the first `end` in order are sorted: selecting them is linear, and the header asks for
+    // twenty of thousands. Indices move, not candidates.
+    let mut idx: Vec<u32> = (0..out.len() as u32).collect();
+    let by = |a: &u32, b: &u32| order(&out[*a as usize], &out[*b as usize]);
+    if end < idx.len() {
+        idx.select_nth_unstable_by(end, by);
+        idx.truncate(end);
+    }
+    idx.sort_unstable_by(by);
+    let about = page.about.as_deref().map(|id| {
+        let mut about: Vec<&Candidate> = out.iter().filter(|c| c.is_about(id)).collect();
+        about.sort_unstable_by(|a, b| order(a, b));
+        about.into_iter().map(Candidate::entry).collect()
+    });
     Inbox {
-        unread: out.iter().filter(|c| c.unread).count(),
+        unread: counts.total(),
         counts,
         total: out.len(),
         offset: start,
-        entries: out[start..end].iter().map(Candidate::entry).collect(),
-        about: page.about.as_deref().map(|id| out.iter().filter(|c| c.is_about(id)).map(Candidate::entry).collect()),
+        entries: idx[start..].iter().map(|&i| out[i as usize].entry()).collect(),
+        about,
     }
 }
 

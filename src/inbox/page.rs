@@ -89,6 +89,34 @@ mod tests {
     }
 
     #[test]
+    fn every_page_is_the_same_slice_of_the_whole_read_and_unread() {
+        let ms: Vec<Meeting> = (0..40).map(meeting).collect();
+        // Every third meeting read: with `all`, the read ones follow the unread.
+        let marks: Marks = ms
+            .iter()
+            .step_by(3)
+            .map(|m| {
+                (
+                    format!("meeting:{}", m.id),
+                    crate::inbox::ReadMark { version: m.created_at.clone().unwrap(), at: "now".into() },
+                )
+            })
+            .collect();
+        let f = Facts { meetings: ms.iter().collect(), consent: vec![consent()], ..Default::default() };
+        let whole = build(&f, &reader(), &marks, true);
+        assert_eq!((whole.total, whole.unread), (41, 27));
+        assert!(whole.entries.windows(2).all(|w| w[0].unread >= w[1].unread), "unread first");
+        for offset in [0, 1, 5, 26, 27, 40, 41] {
+            for limit in [0, 1, 2, 7, 20, 100] {
+                let p = build_page(&f, &reader(), &marks, true, &Page { offset, limit, about: None });
+                let end = (offset + limit).min(41);
+                assert_eq!(p.entries[..], whole.entries[offset.min(41)..end], "offset {offset}, limit {limit}");
+                assert_eq!((p.total, p.unread, &p.counts), (41, 27, &whole.counts));
+            }
+        }
+    }
+
+    #[test]
     fn offsets_past_the_end() {
         let p = inbox(250, &Page { offset: 240, limit: 50, about: None });
         assert_eq!((p.offset, p.entries.len()), (240, 11));
