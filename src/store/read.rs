@@ -118,37 +118,34 @@ impl ReadTx {
         Ok(bytes)
     }
 
-    /// Every actor certificate stored (each was verified when it came).
-    pub fn certs(&self) -> Result<Vec<ActorCert>, StoreError> {
-        let t = self.tx.open_table(CERTS).map_err(|e| self.err(e))?;
+    /// Every row of `table`, decoded, in key order.
+    fn all<K: redb::Key + 'static, T: serde::de::DeserializeOwned>(
+        &self,
+        table: redb::TableDefinition<K, &'static [u8]>,
+        name: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        let t = self.tx.open_table(table).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in t.iter().map_err(|e| self.err(e))? {
             let (_, v) = row.map_err(|e| self.err(e))?;
-            out.push(postcard::from_bytes(v.value()).map_err(|e| self.corrupt("certs", e))?);
+            out.push(postcard::from_bytes(v.value()).map_err(|e| self.corrupt(name, e))?);
         }
         Ok(out)
+    }
+
+    /// Every actor certificate stored (each was verified when it came).
+    pub fn certs(&self) -> Result<Vec<ActorCert>, StoreError> {
+        self.all(CERTS, "certs")
     }
 
     /// Every consent record (each was verified when it came, or made here).
     pub fn records(&self) -> Result<Vec<crate::consent::SignedRecord>, StoreError> {
-        let t = self.tx.open_table(CONSENT).map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in t.iter().map_err(|e| self.err(e))? {
-            let (_, v) = row.map_err(|e| self.err(e))?;
-            out.push(postcard::from_bytes(v.value()).map_err(|e| self.corrupt("consent", e))?);
-        }
-        Ok(out)
+        self.all(CONSENT, "consent")
     }
 
     /// The audit log, in order.
     pub fn audit_entries(&self) -> Result<Vec<crate::audit::SignedEntry>, StoreError> {
-        let t = self.tx.open_table(AUDIT).map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in t.iter().map_err(|e| self.err(e))? {
-            let (_, v) = row.map_err(|e| self.err(e))?;
-            out.push(postcard::from_bytes(v.value()).map_err(|e| self.corrupt("audit", e))?);
-        }
-        Ok(out)
+        self.all(AUDIT, "audit")
     }
 
     /// The audit log's signed head, as committed with its last entry.
