@@ -142,6 +142,7 @@ pub async fn login(
         }
     };
     let Some(account) = found else {
+        s.logins.limiter.failed(&attempt, Instant::now());
         s.metrics.login_failures.inc();
         s.logins.tally.failed(&b.name, addr.0);
         tracing::debug!(name = ?b.name, addr = ?addr.0, "login failed");
@@ -202,6 +203,7 @@ pub async fn change_password(
             Ok(StatusCode::NO_CONTENT)
         }
         Ok(Ok(false)) => {
+            s.logins.limiter.failed(&attempt, Instant::now());
             s.metrics.login_failures.inc();
             s.logins.tally.failed(&name, addr.0);
             tracing::debug!(name = ?name, "password change refused: wrong current password");

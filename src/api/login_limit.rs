@@ -2,7 +2,8 @@
 //!
 //! A counter per (name, client address) and one per address. Past `login_free_failures`
 //! failures for a pair (or `login_free_failures_per_addr` for an address, whatever the names),
-//! each further try from it must wait 1 s after the last failure, doubling with each failure, up
+//! each further try from it must wait 1 s after the last failure (from when it was known to
+//! fail, not from when it began), doubling with each failure, up
 //! to `login_max_delay_secs`; a try before then is turned away (429, `Retry-After`) without its
 //! password being checked. What this gives:
 //! - the same name from another address is not slowed at all: nobody can lock an officer out by
@@ -130,6 +131,17 @@ impl Limiter {
         }
     }
 
+    /// The password was wrong: the wait runs from now, when the failure is known, not from when
+    /// the try began. A slow password check (a loaded machine) must not use the wait up.
+    pub fn failed(&self, a: &Attempt, now: Instant) {
+        let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        for k in a.keys() {
+            if let Some(c) = t.get_mut(k) {
+                c.last = c.last.max(now);
+            }
+        }
+    }
+
     /// No password was checked after all (an error on our side): the try does not count.
     pub fn not_tried(&self, a: &Attempt) {
         let mut t = self.table.lock().unwrap_or_else(|e| e.into_inner());
@@ -216,6 +228,18 @@ mod tests {
             now += Duration::from_millis(1);
             l.begin("lena", X, now).unwrap();
         }
+    }
+
+    #[test]
+    fn the_wait_runs_from_when_the_failure_is_known() {
+        let l = limiter(1, 100, 60, 100);
+        let now = Instant::now();
+        let a = l.begin("lena", X, now).unwrap();
+        // The check took 3 s: the wait of 1 s is not over at its end.
+        l.failed(&a, now + 3 * S);
+        assert_eq!(l.begin("lena", X, now + 3 * S).unwrap_err(), S);
+        assert_eq!(l.begin("lena", X, now + 3 * S + S / 2).unwrap_err(), S / 2);
+        assert!(l.begin("lena", X, now + 4 * S).is_ok());
     }
 
     #[test]
