@@ -3,9 +3,10 @@
 # running: each binary in turn serves DIR's node A, then 60 `GET /api/inbox?limit=20` one after
 # another (curl), and the p50 is printed. Usage: scripts/inbox-ab.sh WORK_DIR BIN [BIN ...]
 # (WORK_DIR as given to `liaison bench --workload years --work-dir`). It uses that cached node in
-# place, as a start of the bench would.
+# place, as a start of the bench would. AB_PATH=/api/meetings?limit=100 times another read.
 set -euo pipefail
 d=$(ls -d "$1"/years-v1-*)/a
+path=${AB_PATH:-/api/inbox?limit=20}
 shift
 tok=$(cat "$d/keys/api.token")
 log=$(mktemp)
@@ -18,10 +19,10 @@ for bin in "$@"; do
     [ -n "$url" ] && "$bin" status --data-dir "$d" --json > /dev/null 2>&1 && break
     sleep 0.5
   done
-  get() { curl -sk -o /dev/null -w "%{time_total}\n" -H "authorization: Bearer $tok" "$url/api/inbox?limit=20"; }
+  get() { curl -sk -o /dev/null -w "%{time_total}\n" -H "authorization: Bearer $tok" "$url$path"; }
   for _ in 1 2 3; do get > /dev/null; done
   ts=$(for _ in $(seq 1 60); do get; done | sort -n)
-  echo "$bin: p50 $(echo "$ts" | sed -n 30p) s [$(echo "$ts" | head -1) – $(echo "$ts" | tail -1)]"
+  echo "$bin $path: p50 $(echo "$ts" | sed -n 30p) s [$(echo "$ts" | head -1) – $(echo "$ts" | tail -1)]"
   kill -TERM "$pid"
   wait "$pid" || true
 done

@@ -320,6 +320,19 @@ impl Client {
 
     async fn finish<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder, url: String) -> Result<T, ClientError> {
         let resp = req.send().await.map_err(|e| self.send_error(&url, e))?;
+        self.read_json(resp, url).await
+    }
+
+    /// GET a page of a JSON list, and how many match in all (the answer's `x-total-count`,
+    /// where the node gives it).
+    pub async fn get_page<T: DeserializeOwned>(&self, path: &str) -> Result<(T, Option<usize>), ClientError> {
+        let (url, req) = self.request(Method::GET, path);
+        let resp = req.send().await.map_err(|e| self.send_error(&url, e))?;
+        let total = resp.headers().get("x-total-count").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+        Ok((self.read_json(resp, url).await?, total))
+    }
+
+    async fn read_json<T: DeserializeOwned>(&self, resp: reqwest::Response, url: String) -> Result<T, ClientError> {
         let status = resp.status();
         let bytes =
             resp.bytes().await.map_err(|e| ClientError::Transport { url: url.clone(), reason: error_chain(&e) })?;

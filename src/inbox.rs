@@ -246,17 +246,8 @@ pub fn build_page(f: &Facts, reader: &Reader, marks: &Marks, all: bool, page: &P
     for c in out.iter().filter(|c| c.unread) {
         counts.add(c.kind);
     }
-    let start = page.offset.min(out.len());
-    let end = start.saturating_add(page.limit).min(out.len());
-    // Only the first `end` in order are sorted: selecting them is linear, and the header asks for
-    // twenty of thousands. Indices move, not candidates.
-    let mut idx: Vec<u32> = (0..out.len() as u32).collect();
-    let by = |a: &u32, b: &u32| order(&out[*a as usize], &out[*b as usize]);
-    if end < idx.len() {
-        idx.select_nth_unstable_by(end, by);
-        idx.truncate(end);
-    }
-    idx.sort_unstable_by(by);
+    // Only the page's entries are sorted (`paging::window`); indices move, not candidates.
+    let idx = crate::paging::window(out.len(), page.offset, page.limit, |a, b| order(&out[a], &out[b]));
     let about = page.about.as_deref().map(|id| {
         let mut about: Vec<&Candidate> = out.iter().filter(|c| c.is_about(id)).collect();
         about.sort_unstable_by(|a, b| order(a, b));
@@ -266,8 +257,8 @@ pub fn build_page(f: &Facts, reader: &Reader, marks: &Marks, all: bool, page: &P
         unread: counts.total(),
         counts,
         total: out.len(),
-        offset: start,
-        entries: idx[start..].iter().map(|&i| out[i as usize].entry()).collect(),
+        offset: page.offset.min(out.len()),
+        entries: idx.iter().map(|&i| out[i].entry()).collect(),
         about,
     }
 }

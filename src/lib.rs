@@ -54,6 +54,7 @@ pub mod marking;
 pub mod metrics;
 pub mod net;
 pub mod node;
+pub mod paging;
 pub mod policy;
 pub mod sched;
 pub mod search;

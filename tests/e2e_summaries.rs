@@ -262,9 +262,20 @@ fn meetings_are_picked_by_time_and_status_and_paged_in_order_of_start() {
 
     // The CLI's list takes the same filters.
     let v = a.json(&["meeting", "list", "--from", "now", "--status", "proposed,confirmed", "--json"]);
-    assert_eq!(ids(&v), vec![feb.clone(), mar.clone(), early, late], "{v}");
+    assert_eq!(ids(&v), vec![feb.clone(), mar.clone(), early.clone(), late], "{v}");
     let v = a.json(&["meeting", "list", "--from", "now", "--limit", "1", "--json"]);
-    assert_eq!(ids(&v), vec![feb], "{v}");
+    assert_eq!(ids(&v), vec![feb.clone()], "{v}");
+    // The latest first, in pages, over HTTP and in the CLI, which says how to get the next page.
+    let (_, v, total) = api_get_total(&a, "/api/meetings?order=desc&offset=1&limit=2", "officer-a");
+    assert_eq!((ids(&v), total), (vec![early.clone(), apr.clone()], Some(6)), "{v}");
+    let v = a.json(&["meeting", "list", "--latest-first", "--offset", "3", "--limit", "2", "--json"]);
+    assert_eq!(ids(&v), vec![mar.clone(), feb.clone()], "{v}");
+    let text = a.ok(&["meeting", "list", "--latest-first", "--offset", "3", "--limit", "2"]);
+    assert!(text.contains("meetings 4–5 of 6; the next with --offset 5"), "{text}");
+    let text = a.ok(&["meeting", "list", "--to", "now", "--latest-first", "--offset", "3"]);
+    assert!(text.contains("no meetings past --offset 3: there are 1"), "{text}");
+    let (status, v) = api_get(&a, "/api/meetings?order=sideways", "officer-a");
+    assert_eq!((status, v["refusal"]["param"].as_str()), (400, Some("order")), "{v}");
     // An offset's `+` reaches the node as a `+`, not as a space.
     let v =
         a.json(&["meeting", "list", "--from", "2099-03-10T11:00:00+05:00", "--to", "2099-05-01T00:00:00Z", "--json"]);

@@ -92,6 +92,21 @@ export function setCsrf(token) {
  * TypeError when the network is down (callers that must survive a drop check for that).
  */
 export async function api(method, path, body) {
+  return (await call(method, path, body)).data;
+}
+
+/**
+ * A page of a list: `GET path`, resolving to `{ items, total }`, `total` being how many match in
+ * all (the answer's `x-total-count`, else the page's length). Rejects as `api` does.
+ */
+export async function apiPage(path) {
+  const { data, res } = await call('GET', path);
+  const items = Array.isArray(data) ? data : [];
+  const total = Number.parseInt(res.headers.get('x-total-count') ?? '', 10);
+  return { items, total: Number.isNaN(total) ? items.length : total };
+}
+
+async function call(method, path, body) {
   const headers = { Accept: 'application/json' };
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrf;
   const init = { method, headers, credentials: 'same-origin' };
@@ -114,7 +129,7 @@ export async function api(method, path, body) {
     const refusal = data && typeof data === 'object' && data.refusal && typeof data.refusal === 'object' ? data.refusal : null;
     throw new ApiError(res.status, refusalText(refusal) || msg, refusal, msg);
   }
-  return data;
+  return { data, res };
 }
 
 /** The CSRF token, for requests made without `api` (an upload through XMLHttpRequest). */

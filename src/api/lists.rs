@@ -34,10 +34,12 @@ pub struct ListQuery {
 /// - `?from=T`: only meetings not ended before `T` (a meeting without an end, not started before);
 /// - `?to=T`: only meetings starting before `T` (`T` an RFC 3339 time);
 /// - `?status=proposed,confirmed`: only meetings with one of these statuses;
+/// - `?order=desc`: the latest first (`asc`, the earliest first, unless given);
 /// - `?offset=N`, `?limit=N`: of the meetings that match, in order (by start, then title), skip
 ///   `N`, then at most `N`. The answer's `x-total-count` header says how many matched.
 ///
-/// The dashboard asks for the next few meetings, not for every meeting ever held.
+/// The dashboard asks for the next few meetings and the meetings page for a month and a hundred
+/// at a time, not for every meeting ever held.
 #[derive(Debug, Default, Deserialize)]
 pub struct MeetingQuery {
     #[serde(default)]
@@ -48,6 +50,8 @@ pub struct MeetingQuery {
     pub to: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
+    #[serde(default)]
+    pub order: Option<String>,
     #[serde(default)]
     pub offset: Option<String>,
     #[serde(default)]
@@ -60,6 +64,8 @@ pub struct MeetingFilter {
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     status: Option<Vec<MeetingStatus>>,
+    /// The latest first.
+    pub descending: bool,
     pub offset: usize,
     pub limit: Option<usize>,
 }
@@ -100,6 +106,11 @@ impl MeetingQuery {
             from: time("from", &self.from)?,
             to: time("to", &self.to)?,
             status,
+            descending: match self.order.as_deref().map(str::trim) {
+                None | Some("asc") => false,
+                Some("desc") => true,
+                Some(other) => return Err(bad("order", other)),
+            },
             offset: count("offset", &self.offset)?.unwrap_or(0),
             limit: count("limit", &self.limit)?,
         })
@@ -107,43 +118,54 @@ impl MeetingQuery {
 }
 
 impl MeetingFilter {
-    /// Whether `m` is one of the meetings asked for (before the offset and limit). A time that
-    /// does not read (a document from before times were checked) does not hide its meeting.
-    pub fn admits(&self, m: &Meeting) -> bool {
-        let at = |t: &str| DateTime::parse_from_rfc3339(t).ok().map(|t| t.with_timezone(&Utc));
-        if let Some(from) = self.from
-            && at(m.ends.as_deref().unwrap_or(&m.starts)).is_some_and(|end| end < from)
-        {
+    /// Whether a meeting of `status` that starts and ends at these instants (ms; `None` for a
+    /// time that does not read, which does not hide its meeting) is one of those asked for,
+    /// before the offset and limit.
+    fn admits(&self, status: MeetingStatus, start: Option<i64>, end: Option<i64>) -> bool {
+        let ms = |t: DateTime<Utc>| t.timestamp_millis();
+        if self.from.is_some_and(|from| end.is_some_and(|end| end < ms(from))) {
             return false;
         }
-        if let Some(to) = self.to
-            && at(&m.starts).is_some_and(|start| start >= to)
-        {
+        if self.to.is_some_and(|to| start.is_some_and(|start| start >= ms(to))) {
             return false;
         }
-        self.status.as_ref().is_none_or(|s| s.contains(&m.status))
+        self.status.as_ref().is_none_or(|s| s.contains(&status))
     }
 }
 
-/// Meetings in order of their start as an instant (times carry their meeting's UTC offset, so
-/// their text does not sort by time), then title; a start that does not read goes last. Sorted
-/// by reference: 10,000 meetings sort without copying a string.
-pub fn by_start(rows: Vec<Row>) -> Vec<Row> {
-    let at: Vec<i64> = rows
-        .iter()
-        .map(|r| {
-            r.meeting()
-                .and_then(|m| DateTime::parse_from_rfc3339(&m.starts).ok())
-                .map_or(i64::MAX, |t| t.timestamp_millis())
+/// A meeting's start and end as instants in ms (its start if it has no end). Times carry their
+/// meeting's UTC offset, so their text does not sort by time.
+fn instants(m: &Meeting) -> (Option<i64>, Option<i64>) {
+    let at = |t: &str| DateTime::parse_from_rfc3339(t).ok().map(|t| t.timestamp_millis());
+    let start = at(&m.starts);
+    (start, m.ends.as_deref().map_or(start, at))
+}
+
+/// The meetings of `rows` that `f` admits, how many, and the page of them it asks for: in order
+/// of their start as an instant, then title, then id (the latest first with `descending`); a
+/// start that does not read goes last either way. Each time is read once, and only the page is
+/// sorted (`paging::window`): the meetings page asks for a hundred of 10,000.
+pub fn meeting_page(rows: Vec<Row>, f: &MeetingFilter) -> (usize, Vec<Row>) {
+    let mut kept: Vec<(Option<i64>, Option<Row>)> = rows
+        .into_iter()
+        .filter_map(|r| {
+            let (start, end) = r.meeting().map(instants)?;
+            f.admits(r.meeting()?.status, start, end).then_some((start, Some(r)))
         })
         .collect();
-    fn title(r: &Row) -> Option<(&str, &str)> {
-        r.meeting().map(|m| (m.starts.as_str(), m.title.as_str()))
-    }
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by(|&a, &b| at[a].cmp(&at[b]).then_with(|| title(&rows[a]).cmp(&title(&rows[b]))));
-    let mut slots: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
+    let total = kept.len();
+    let key = |i: usize| {
+        let (at, r) = &kept[i];
+        let m = r.as_ref().and_then(Row::meeting);
+        (*at, m.map(|m| (m.starts.as_str(), m.title.as_str(), m.id.as_str())))
+    };
+    let cmp = |a: usize, b: usize| {
+        let (ka, kb) = (key(a), key(b));
+        let in_order = (ka.0, ka.1).cmp(&(kb.0, kb.1));
+        ka.0.is_none().cmp(&kb.0.is_none()).then(if f.descending { in_order.reverse() } else { in_order })
+    };
+    let page = crate::paging::window(total, f.offset, f.limit.unwrap_or(usize::MAX), cmp);
+    (total, page.into_iter().filter_map(|i| kept[i].1.take()).collect())
 }
 
 /// Why a list request was refused; the API sends it under `refusal` with its code.
@@ -378,6 +400,67 @@ mod tests {
         assert_eq!(parse_ids(&q(&many[..MAX_IDS].join(","))).unwrap().unwrap().len(), MAX_IDS);
         assert_eq!(parse_ids(&q("abcd")), Err(ListRefusal::BadId { id: "abcd".into() }));
         assert!(matches!(parse_ids(&q(&"z".repeat(32))), Err(ListRefusal::BadId { .. })));
+    }
+
+    fn meeting(id: &str, title: &str, starts: &str, ends: Option<&str>, status: &str) -> Row {
+        let m = json!({ "id": id, "title": title, "kind": "working-meeting", "starts": starts, "ends": ends, "venue": null,
+            "sidelines_of": null, "status": status, "agenda": [], "participants": [], "minutes": "",
+            "created_by": null, "created_at": null, "updated_by": null, "updated_at": null });
+        Row::Meeting(Box::new(serde_json::from_value(m).unwrap()), String::new())
+    }
+
+    fn ids(rows: &[Row]) -> Vec<&str> {
+        rows.iter().filter_map(|r| r.meeting()).map(|m| m.id.as_str()).collect()
+    }
+
+    fn query(q: &[(&str, &str)]) -> MeetingFilter {
+        let get = |k: &str| q.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        let q = MeetingQuery {
+            ids: None,
+            from: get("from"),
+            to: get("to"),
+            status: get("status"),
+            order: get("order"),
+            offset: get("offset"),
+            limit: get("limit"),
+        };
+        q.filter().unwrap()
+    }
+
+    #[test]
+    fn meetings_come_by_instant_in_pages_either_way_with_unreadable_starts_last() {
+        let all = || {
+            vec![
+                // 09:00 in Moscow is 06:00 UTC: before "b" though its text sorts after.
+                meeting("c", "C", "2026-03-02T09:00:00+03:00", None, "confirmed"),
+                meeting("b", "B", "2026-03-02T07:00:00Z", Some("2026-03-02T08:00:00Z"), "proposed"),
+                meeting("x", "X", "not a time", None, "confirmed"),
+                meeting("a2", "A", "2026-01-01T00:00:00Z", None, "held"),
+                meeting("a1", "A", "2026-01-01T00:00:00Z", None, "held"),
+                meeting("d", "D", "2026-05-01T00:00:00Z", Some("2026-05-03T00:00:00Z"), "cancelled"),
+            ]
+        };
+        let page = |q: &[(&str, &str)]| {
+            let (total, rows) = meeting_page(all(), &query(q));
+            (total, ids(&rows).into_iter().map(String::from).collect::<Vec<_>>())
+        };
+        let v = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(page(&[]), (6, v(&["a1", "a2", "c", "b", "d", "x"])));
+        assert_eq!(page(&[("order", "desc")]), (6, v(&["d", "b", "c", "a2", "a1", "x"])));
+        // Pages follow each other, and the count is of all that match.
+        assert_eq!(page(&[("offset", "2"), ("limit", "2")]), (6, v(&["c", "b"])));
+        assert_eq!(page(&[("order", "desc"), ("offset", "1"), ("limit", "2")]), (6, v(&["b", "c"])));
+        assert_eq!(page(&[("offset", "9")]), (6, v(&[])));
+        // A meeting not ended by `from` is in; one started at `to` is out; an unreadable time
+        // hides nothing.
+        assert_eq!(page(&[("from", "2026-05-02T00:00:00Z")]), (2, v(&["d", "x"])));
+        assert_eq!(page(&[("to", "2026-03-02T07:00:00Z")]), (4, v(&["a1", "a2", "c", "x"])));
+        assert_eq!(page(&[("status", "held,cancelled"), ("order", "desc")]), (3, v(&["d", "a2", "a1"])));
+        let bad = MeetingQuery { order: Some("sideways".into()), ..MeetingQuery::default() };
+        assert_eq!(
+            bad.filter().unwrap_err(),
+            ListRefusal::BadParameter { param: "order".into(), value: "sideways".into() }
+        );
     }
 
     #[test]

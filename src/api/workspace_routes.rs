@@ -68,11 +68,8 @@ pub async fn list_meetings(
     axum::extract::Query(q): axum::extract::Query<super::lists::MeetingQuery>,
 ) -> Result<([(&'static str, String); 1], Json<Vec<super::lists::Row>>), super::lists::ListError> {
     let filter = q.filter().map_err(super::lists::ListError::Refused)?;
-    let mut v = super::lists::rows(&s, DocKind::Meeting, &q.ids()).await?;
-    v.retain(|r| r.meeting().is_some_and(|m| filter.admits(m)));
-    let total = v.len();
-    let mut v: Vec<_> =
-        super::lists::by_start(v).into_iter().skip(filter.offset).take(filter.limit.unwrap_or(usize::MAX)).collect();
+    let rows = super::lists::rows(&s, DocKind::Meeting, &q.ids()).await?;
+    let (total, mut v) = super::lists::meeting_page(rows, &filter);
     // Only the meetings answered are filled in.
     super::lists::fill_meetings(&s, &mut v, reads_items(&caller)).await?;
     Ok(([("x-total-count", total.to_string())], Json(v)))

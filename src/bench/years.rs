@@ -242,10 +242,30 @@ pub async fn run(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Ve
     Ok(out)
 }
 
+/// The requests of the web app's meetings page on `now`'s day (`web/pages/meetings.js`): the
+/// month's grid, six weeks from the Monday on or before the 1st, and a page from midnight.
+fn meetings_page(now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    use chrono::{Datelike, Duration, TimeZone};
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let first = chrono::Utc.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0).single().unwrap_or(now);
+    let start = first - Duration::days(i64::from(first.weekday().num_days_from_monday()));
+    let midnight = now.date_naive().and_hms_opt(0, 0, 0).map_or(now, |t| t.and_utc());
+    vec![
+        format!("/api/meetings?from={}&to={}&limit=1000", fmt(start), fmt(start + Duration::days(42))),
+        format!("/api/meetings?from={}&limit=100", fmt(midnight)),
+    ]
+}
+
 /// The reads timed, each a set of requests made together (as the web page makes them).
 fn reads_of(draft: &str) -> Vec<(&'static str, Vec<String>)> {
     vec![
         ("meeting list (GET /api/meetings)", vec!["/api/meetings".into()]),
+        (
+            // As the web app's meetings page asks: its month's calendar and the first hundred from
+            // today on.
+            "meetings page (the month's calendar and 100 from today, together)",
+            meetings_page(chrono::Utc::now()),
+        ),
         ("draft list (GET /api/drafts)", vec!["/api/drafts".into()]),
         ("thread list (GET /api/threads)", vec!["/api/threads".into()]),
         // What every page of the web app asks after each change event, for the count in the nav
@@ -300,7 +320,7 @@ async fn time_read(c: &Client, paths: &[String], n: usize, edit: Option<&str>) -
 }
 
 /// Workload B's keystrokes, on a provision of one of the workspace's drafts, while a client on
-/// each node loops over the list routes.
+/// each node loops over the lists as the web app asks for them (meetings, drafts, threads).
 async fn keystrokes_under_load(
     ca: &Arc<Client>,
     cb: &Arc<Client>,
@@ -315,12 +335,15 @@ async fn keystrokes_under_load(
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicUsize::new(0));
     let mut loaders = Vec::new();
+    // The lists as the web app's pages ask for them (the meetings page a month and a hundred).
+    let mut lists = meetings_page(chrono::Utc::now());
+    lists.extend(["/api/drafts".to_string(), "/api/threads".to_string()]);
     for c in [ca, cb] {
         let (stop, done) = (stop.clone(), done.clone());
-        let c = c.clone();
+        let (c, lists) = (c.clone(), lists.clone());
         loaders.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                for path in ["/api/meetings", "/api/drafts", "/api/threads"] {
+                for path in &lists {
                     if c.get_text(path).await.is_ok() {
                         done.fetch_add(1, Ordering::Relaxed);
                     }

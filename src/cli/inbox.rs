@@ -54,12 +54,8 @@ pub async fn run(dir: &Path, a: &InboxArgs, officer: &str) -> anyhow::Result<()>
     );
     let rows: Vec<Vec<String>> = inbox.entries.iter().map(row).collect();
     output::table(&["", "KIND", "ID", "WHEN", "BY", "TITLE", "WHY"], &rows);
-    if inbox.entries.is_empty() && inbox.total > 0 {
-        println!("no entries past --offset {}: there are {}", a.offset, inbox.total);
-    } else if inbox.entries.len() < inbox.total {
-        let (from, to) = (inbox.offset + 1, inbox.offset + inbox.entries.len());
-        let next = if to < inbox.total { format!("; the next with --offset {to}") } else { String::new() };
-        println!("entries {from}–{to} of {}{next}", inbox.total);
+    if let Some(note) = output::page_note("entries", a.offset, inbox.entries.len(), inbox.total) {
+        println!("{note}");
     }
     Ok(())
 }

@@ -58,7 +58,13 @@ pub enum MeetingCmd {
         /// At most this many (the first, by start).
         #[arg(long)]
         limit: Option<usize>,
-        /// Print as JSON.
+        /// Skip this many first (with --limit, the pages of a long list).
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// The latest first (for the meetings held so far: --to now --latest-first).
+        #[arg(long)]
+        latest_first: bool,
+        /// Print as JSON (the meetings of the page only).
         #[arg(long)]
         json: bool,
     },
@@ -202,8 +208,16 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
             let r: Created = c.send(Method::POST, "/api/meetings", &new).await?;
             output::created(&r, *json)
         }
-        MeetingCmd::List { from, to, status, limit, json } => {
-            let v: Vec<Meeting> = c.get(&list_path(from.as_deref(), to.as_deref(), status, *limit)).await?;
+        MeetingCmd::List { from, to, status, limit, offset, latest_first, json } => {
+            let q = ListQuery {
+                from: from.as_deref(),
+                to: to.as_deref(),
+                status,
+                limit: *limit,
+                offset: *offset,
+                latest_first: *latest_first,
+            };
+            let (v, total): (Vec<Meeting>, _) = c.get_page(&list_path(&q)).await?;
             output::list(&v, *json, &["ID", "STARTS", "STATUS", "KIND", "TITLE"], |m| {
                 vec![
                     output::short(&m.id),
@@ -212,7 +226,12 @@ pub async fn run(dir: &Path, cmd: &MeetingCmd, officer: &str) -> anyhow::Result<
                     kind_str(m.kind).into(),
                     super::titles::line(&m.title, &m.titles),
                 ]
-            })
+            })?;
+            let note = total.and_then(|t| output::page_note("meetings", *offset, v.len(), t));
+            if let (Some(note), false) = (note, *json) {
+                println!("{note}");
+            }
+            Ok(())
         }
         MeetingCmd::Show { id, json } => {
             let m: Meeting = c.get(&format!("/api/meetings/{id}")).await?;
@@ -410,8 +429,18 @@ fn when(t: &str, tz: Option<&str>) -> String {
     s
 }
 
+/// What `meeting list` asks for.
+struct ListQuery<'a> {
+    from: Option<&'a str>,
+    to: Option<&'a str>,
+    status: &'a [MeetingStatus],
+    limit: Option<usize>,
+    offset: usize,
+    latest_first: bool,
+}
+
 /// `GET /api/meetings` with the list's filters.
-fn list_path(from: Option<&str>, to: Option<&str>, status: &[MeetingStatus], limit: Option<usize>) -> String {
+fn list_path(l: &ListQuery) -> String {
     let time = |t: &str| {
         if t == "now" { chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true) } else { t.to_string() }
     };
@@ -427,16 +456,22 @@ fn list_path(from: Option<&str>, to: Option<&str>, status: &[MeetingStatus], lim
             .collect()
     };
     let mut q = Vec::new();
-    if let Some(t) = from {
+    if let Some(t) = l.from {
         q.push(format!("from={}", enc(&time(t))));
     }
-    if let Some(t) = to {
+    if let Some(t) = l.to {
         q.push(format!("to={}", enc(&time(t))));
     }
-    if !status.is_empty() {
-        q.push(format!("status={}", status.iter().map(|s| status_str(*s)).collect::<Vec<_>>().join(",")));
+    if !l.status.is_empty() {
+        q.push(format!("status={}", l.status.iter().map(|s| status_str(*s)).collect::<Vec<_>>().join(",")));
     }
-    if let Some(n) = limit {
+    if l.latest_first {
+        q.push("order=desc".into());
+    }
+    if l.offset > 0 {
+        q.push(format!("offset={}", l.offset));
+    }
+    if let Some(n) = l.limit {
         q.push(format!("limit={n}"));
     }
     if q.is_empty() { "/api/meetings".into() } else { format!("/api/meetings?{}", q.join("&")) }

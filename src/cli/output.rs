@@ -26,6 +26,20 @@ pub fn list<T: Serialize>(v: &[T], json: bool, header: &[&str], row: impl Fn(&T)
     Ok(())
 }
 
+/// The line under a page of a list: which entries it shows of how many, and how to get the next
+/// page; `None` when it shows them all.
+pub fn page_note(noun: &str, offset: usize, shown: usize, total: usize) -> Option<String> {
+    if shown == 0 && total > 0 {
+        return Some(format!("no {noun} past --offset {offset}: there are {total}"));
+    }
+    if shown >= total {
+        return None;
+    }
+    let (from, to) = (offset + 1, offset + shown);
+    let next = if to < total { format!("; the next with --offset {to}") } else { String::new() };
+    Some(format!("{noun} {from}–{to} of {total}{next}"))
+}
+
 /// Prints rows as columns under a header, each column as wide as its widest cell.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();

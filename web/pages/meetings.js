@@ -1,7 +1,7 @@
 // Joint working meetings and consultations: a month calendar and a list, a new meeting, and one
 // meeting with its details, agenda, participants and minutes (all editable by members).
 
-import { api } from '/api.js';
+import { api, apiPage } from '/api.js';
 import { register, t, lang } from '/i18n.js';
 import {
   h, fill, field, select, toast, showError, busy, can, fmtDateTime, fmtTime, fmtMonth, toLocalInput, fromLocalInput,
@@ -11,7 +11,7 @@ import { partyName } from '/pages/ui.js';
 import { knownParties } from '/pages/groups.js';
 import { historyPanel } from '/pages/history.js';
 import { liveEntries, mergeEntries } from '/pages/entries.js';
-import { byStart } from '/pages/order.js';
+import { byStart, byStartDesc, inWindow } from '/pages/order.js';
 import { meetingAttachments } from '/pages/attachments.js';
 
 const KINDS = ['working-meeting', 'consultation'];
@@ -38,8 +38,14 @@ register({
     'meetings.created': 'Meeting proposed.',
     'meetings.need': 'A meeting needs a title and a start.',
     'meetings.calendar': 'Calendar',
-    'meetings.list': 'All meetings',
-    'meetings.none': 'No meetings yet.',
+    'meetings.list': 'Meetings by date',
+    'meetings.upcoming': 'From today on',
+    'meetings.past': 'Earlier',
+    'meetings.none-upcoming': 'No meetings from today on.',
+    'meetings.none-past': 'No earlier meetings.',
+    'meetings.showing': 'Meetings 1–{shown} of {total}.',
+    'meetings.more': 'Show {n} more',
+    'meetings.cal-more': 'The calendar shows {shown} of this month’s {total} meetings; the list below has them all.',
     'meetings.prev': 'Previous month',
     'meetings.next': 'Next month',
     'meetings.today': 'This month',
@@ -98,8 +104,14 @@ register({
     'meetings.created': 'Встреча предложена.',
     'meetings.need': 'Укажите название и время начала встречи.',
     'meetings.calendar': 'Календарь',
-    'meetings.list': 'Все встречи',
-    'meetings.none': 'Встреч пока нет.',
+    'meetings.list': 'Встречи по датам',
+    'meetings.upcoming': 'С сегодняшнего дня',
+    'meetings.past': 'Прошедшие',
+    'meetings.none-upcoming': 'С сегодняшнего дня встреч нет.',
+    'meetings.none-past': 'Прошедших встреч нет.',
+    'meetings.showing': 'Встречи 1–{shown} из {total}.',
+    'meetings.more': 'Показать ещё {n}',
+    'meetings.cal-more': 'В календаре {shown} из {total} встреч этого месяца; в списке ниже — все.',
     'meetings.prev': 'Предыдущий месяц',
     'meetings.next': 'Следующий месяц',
     'meetings.today': 'Текущий месяц',
@@ -174,44 +186,141 @@ function when(m) {
 
 // ---- list and calendar ----
 
+/** How many meetings the list asks for at a time, and the most a month's calendar shows. */
+const PAGE = 100;
+const CAL_MAX = 1000;
+
+/** Midnight today, local time: where "from today on" starts and "earlier" ends. */
+function today() {
+  const d = new Date();
+  d.setHours(0, 0, 0, 0);
+  return d;
+}
+
+/** The first day a month's grid shows (the Monday on or before the 1st) and the day after its last. */
+function gridRange(month) {
+  const first = new Date(month.getFullYear(), month.getMonth(), 1);
+  const start = new Date(first);
+  start.setDate(1 - ((first.getDay() + 6) % 7));
+  const end = new Date(start);
+  end.setDate(start.getDate() + 42);
+  return [start, end];
+}
+
+/** `/api/meetings` with `?from`, `?to` (Dates or null) and the other parameters given. */
+function meetingsPath(from, to, more) {
+  const q = [];
+  if (from) q.push(`from=${encodeURIComponent(from.toISOString())}`);
+  if (to) q.push(`to=${encodeURIComponent(to.toISOString())}`);
+  for (const [k, v] of Object.entries(more)) q.push(`${k}=${encodeURIComponent(v)}`);
+  return `/api/meetings?${q.join('&')}`;
+}
+
+/**
+ * The calendar asks for the month it shows, and the list for a hundred meetings at a time, from
+ * today on or (earlier) the latest first: a workspace of years holds thousands of meetings, and
+ * neither page needs them all.
+ */
 function renderList(main, ctx) {
   const calBox = h('div');
+  const calNote = h('p', { id: 'meetings-cal-more', class: 'muted' });
   const listBox = h('div', {}, t('ui.loading'));
+  const pager = h('p', { id: 'meetings-pager', class: 'muted' });
+  let view = 'upcoming';
+  const tabs = {};
+  for (const v of ['upcoming', 'past']) {
+    tabs[v] = h('button', { type: 'button', id: `meetings-${v}`, 'aria-pressed': String(v === view) }, t(`meetings.${v}`));
+    tabs[v].addEventListener('click', () => {
+      if (view === v) return;
+      view = v;
+      for (const [w, b] of Object.entries(tabs)) b.setAttribute('aria-pressed', String(w === view));
+      listed = [];
+      loadList(PAGE);
+    });
+  }
   fill(
     main,
     pageHeading(t('meetings.title')),
     can(ctx, 'member') ? newMeetingForm(() => load()) : null,
-    h('section', { 'aria-labelledby': 'cal-h' }, h('h2', { id: 'cal-h' }, t('meetings.calendar')), calBox),
-    h('section', { 'aria-labelledby': 'list-h' }, h('h2', { id: 'list-h' }, t('meetings.list')), listBox),
+    h('section', { 'aria-labelledby': 'cal-h' }, h('h2', { id: 'cal-h' }, t('meetings.calendar')), calBox, calNote),
+    h(
+      'section',
+      { 'aria-labelledby': 'list-h' },
+      h('h2', { id: 'list-h' }, t('meetings.list')),
+      h('div', { class: 'tabs', role: 'group', 'aria-labelledby': 'list-h' }, tabs.upcoming, tabs.past),
+      listBox,
+      pager,
+    ),
   );
   const now = new Date();
   let month = new Date(now.getFullYear(), now.getMonth(), 1);
-  let meetings = [];
+  // The month's meetings and how many it has; the list's meetings and how many match its view.
+  let monthMeetings = [];
+  let monthTotal = 0;
+  let listed = [];
+  let total = 0;
+  // A later answer wins over an earlier one still on its way (the month changed meanwhile).
+  let calAsked = 0;
+  let listAsked = 0;
+  const listRange = () => (view === 'upcoming' ? [today(), null] : [null, today()]);
+  const listOrder = () => (view === 'upcoming' ? byStart : byStartDesc);
+
   const showCal = (focusSel) => {
-    fill(calBox, calendar(month, meetings, (delta) => {
+    fill(calBox, calendar(month, monthMeetings, (delta) => {
       month = delta === 0 ? new Date(now.getFullYear(), now.getMonth(), 1) : new Date(month.getFullYear(), month.getMonth() + delta, 1);
-      showCal(`[data-cal="${delta < 0 ? 'prev' : delta > 0 ? 'next' : 'today'}"]`);
+      const focusSel = `[data-cal="${delta < 0 ? 'prev' : delta > 0 ? 'next' : 'today'}"]`;
+      monthMeetings = [];
+      monthTotal = 0;
+      showCal(focusSel);
+      loadCal(focusSel);
     }));
+    fill(calNote, monthTotal > monthMeetings.length ? t('meetings.cal-more', { shown: monthMeetings.length, total: monthTotal }) : null);
     if (focusSel) calBox.querySelector(focusSel)?.focus();
   };
-  const load = async () => {
+  const loadCal = async (focusSel) => {
+    const asked = ++calAsked;
+    const [from, to] = gridRange(month);
+    let page;
     try {
-      meetings = (await api('GET', '/api/meetings')).sort(byStart);
+      page = await apiPage(meetingsPath(from, to, { limit: CAL_MAX }));
     } catch (e) {
-      showError(e, listBox);
+      if (asked === calAsked) showError(e, calBox);
       return;
     }
-    show();
+    if (asked !== calAsked) return;
+    monthMeetings = page.items;
+    monthTotal = page.total;
+    showCal(focusSel);
   };
-  // By start, then title (pages/order.js), as loaded and as each change is merged in.
-  const show = () => {
-    showCal();
+  // The first `count` of the view, or with `more` the next hundred after those shown.
+  const loadList = async (count, more = false) => {
+    const asked = ++listAsked;
+    const [from, to] = listRange();
+    const params = { limit: count, offset: more ? listed.length : 0 };
+    if (view === 'past') params.order = 'desc';
+    let page;
+    try {
+      page = await apiPage(meetingsPath(from, to, params));
+    } catch (e) {
+      if (asked === listAsked) showError(e, listBox);
+      return;
+    }
+    if (asked !== listAsked) return;
+    listed = more ? listed.concat(page.items) : page.items;
+    total = page.total;
+    showList();
+  };
+  const load = () => {
+    loadCal();
+    loadList(Math.max(PAGE, listed.length));
+  };
+  const showList = () => {
     fill(
       listBox,
-      meetings.length
+      listed.length
         ? table(
             [t('meetings.c-title'), t('meetings.c-kind'), t('meetings.c-when'), t('meetings.c-venue'), t('meetings.c-status')],
-            meetings.map((m) =>
+            listed.map((m) =>
               h(
                 'tr',
                 { 'data-meeting': m.id },
@@ -223,15 +332,46 @@ function renderList(main, ctx) {
               ),
             ),
           )
-        : h('p', { class: 'muted' }, t('meetings.none')),
+        : h('p', { class: 'muted' }, t(view === 'upcoming' ? 'meetings.none-upcoming' : 'meetings.none-past')),
     );
+    const left = total - listed.length;
+    if (left <= 0) {
+      fill(pager, listed.length > PAGE ? t('meetings.showing', { shown: listed.length, total }) : null);
+      return;
+    }
+    const more = h('button', { id: 'meetings-more', type: 'button', class: 'link' }, t('meetings.more', { n: Math.min(left, PAGE) }));
+    more.addEventListener('click', () => busy(more, () => loadList(PAGE, true)));
+    fill(pager, t('meetings.showing', { shown: listed.length, total }), ' ', more);
+  };
+
+  // A changed meeting is put in place, or taken out of a view it left. One that now falls in the
+  // list's view but after the last meeting shown, while more are to come, is left to "show more"
+  // (it may already be counted there).
+  const merge = (list, got, from, to, order, complete) => {
+    const last = list[list.length - 1];
+    const before = new Set(list.map((m) => m.id));
+    const next = mergeEntries(list, got)
+      .filter((m) => inWindow(m, from, to))
+      .filter((m) => before.has(m.id) || complete || !last || order(m, last) <= 0)
+      .sort(order);
+    const added = next.filter((m) => !before.has(m.id)).length;
+    const kept = new Set(next.map((m) => m.id));
+    const removed = [...before].filter((id) => !kept.has(id)).length;
+    return [next, added - removed];
   };
   showCal();
   load();
   // A change refreshes only the meeting it names (pages/entries.js).
   return liveEntries('meeting', '/api/meetings', (got) => {
-    meetings = mergeEntries(meetings, got).sort(byStart);
-    show();
+    const [cf, ct] = gridRange(month);
+    let delta;
+    [monthMeetings, delta] = merge(monthMeetings, got, cf, ct, byStart, monthTotal <= monthMeetings.length);
+    monthTotal += delta;
+    const [lf, lt] = listRange();
+    [listed, delta] = merge(listed, got, lf, lt, listOrder(), total <= listed.length);
+    total += delta;
+    showCal();
+    showList();
   }, load);
 }
 
@@ -242,8 +382,7 @@ function renderList(main, ctx) {
  */
 function calendar(month, meetings, go) {
   const first = new Date(month.getFullYear(), month.getMonth(), 1);
-  const start = new Date(first);
-  start.setDate(1 - ((first.getDay() + 6) % 7)); // back to Monday
+  const [start] = gridRange(month); // back to Monday
   const todayKey = new Date().toDateString();
   const byDay = new Map();
   for (const m of meetings) {

@@ -15,3 +15,23 @@ export function byStart(a, b) {
   if (!Number.isNaN(ta) && ta !== tb) return ta - tb;
   return String(a.starts).localeCompare(String(b.starts)) || String(a.title).localeCompare(String(b.title));
 }
+
+/** As `byStart`, the latest first; a start that does not read still sorts last. */
+export function byStartDesc(a, b) {
+  const timed = Number.isNaN(Date.parse(a.starts)) - Number.isNaN(Date.parse(b.starts));
+  return timed || byStart(b, a);
+}
+
+/**
+ * Whether meeting `m` is one the node answers for `?from=FROM&to=TO` (Dates, either may be
+ * null): not ended before `from` (its start if it has no end), not starting at or after `to`. A
+ * time that does not read hides nothing. A changed meeting is kept in a page's window, or
+ * dropped from it, by this.
+ */
+export function inWindow(m, from, to) {
+  const start = Date.parse(m.starts);
+  const end = m.ends ? Date.parse(m.ends) : start;
+  if (from && !Number.isNaN(end) && end < from.getTime()) return false;
+  if (to && !Number.isNaN(start) && start >= to.getTime()) return false;
+  return true;
+}

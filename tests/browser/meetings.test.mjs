@@ -1,0 +1,95 @@
+// The meetings page of a long-used workspace: it never asks the node for every meeting. The list
+// shows a hundred from today on, with "Show N more"; "Earlier" shows past meetings, the latest
+// first; the calendar asks for the month it shows, and a month away is fetched when reached. A
+// meeting made elsewhere while the page is open takes its place in the view it falls in, and not
+// in the other. In Russian, the views' names. Screenshot: screenshots/meetings.png.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { withHarness, eventually, lastLine, SETUP_OFFICER } from './harness.mjs';
+
+const DAY = 86_400_000;
+
+test('the meetings page asks for a month and a hundred at a time, and shows earlier ones latest first', { timeout: 170_000 }, async () => {
+  await withHarness('meetings', async (h) => {
+    const node = await h.node('cica', 'cica', 'CICA Secretariat');
+    const acc = await h.account(node, 'a.karimov', 'member');
+    const page = await h.login(node, acc);
+    const asked = [];
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (r.method() === 'GET' && u.pathname === '/api/meetings') asked.push(u.search);
+    });
+
+    // 103 meetings from tomorrow on, one a day at noon; three before today, a day, ten days and
+    // about a month and a half ago (the middle of the month before this one).
+    const now = new Date();
+    const noon = new Date(now.getFullYear(), now.getMonth(), now.getDate(), 12);
+    const monthBefore = new Date(now.getFullYear(), now.getMonth() - 1, 15, 12);
+    const made = await page.evaluate(async ({ noon, monthBefore, DAY }) => {
+      const { api } = await import('/api.js');
+      const make = (title, at) => api('POST', '/api/meetings', { title, kind: 'working-meeting', starts: new Date(at).toISOString() });
+      for (let i = 1; i <= 103; i++) await make(`Upcoming ${String(i).padStart(3, '0')}`, noon + i * DAY);
+      const past = [];
+      for (const [title, at] of [['Earlier: yesterday', noon - DAY], ['Earlier: ten days ago', noon - 10 * DAY], ['Earlier: month before', monthBefore]]) {
+        past.push((await make(title, at)).id);
+      }
+      return past;
+    }, { noon: noon.getTime(), monthBefore: monthBefore.getTime(), DAY });
+    assert.equal(made.length, 3);
+
+    await h.route(page, '#/meetings');
+    const rows = page.locator('#list-h ~ div tr[data-meeting]');
+    await page.locator('#meetings-more').waitFor();
+    assert.equal(await rows.count(), 100);
+    assert.match(await page.locator('#meetings-pager').textContent(), /Meetings 1–100 of 103\./);
+    assert.equal((await page.locator('#meetings-more').textContent()).trim(), 'Show 3 more');
+    assert.equal((await rows.first().textContent()).includes('Upcoming 001'), true);
+    await page.locator('#meetings-more').click();
+    await page.waitForFunction(() => document.querySelectorAll('#list-h ~ div tr[data-meeting]').length === 103);
+    assert.equal(await page.locator('#meetings-more').count(), 0, 'nothing more to show');
+    const titles = await rows.locator('a').allTextContents();
+    assert.deepEqual(titles.slice(-2), ['Upcoming 102', 'Upcoming 103']);
+    assert.ok(!titles.some((t) => t.startsWith('Earlier')), 'no past meeting among those from today on');
+
+    // Earlier: the latest first.
+    await page.locator('#meetings-past').click();
+    await page.waitForFunction(() => document.querySelector('#list-h ~ div tr[data-meeting] a')?.textContent.startsWith('Earlier'));
+    assert.deepEqual(await rows.locator('a').allTextContents(), ['Earlier: yesterday', 'Earlier: ten days ago', 'Earlier: month before']);
+
+    // A meeting made at the node (the CLI) five days ago joins this view in its place, live.
+    const fiveDays = new Date(noon.getTime() - 5 * DAY).toISOString();
+    lastLine(await node.run(['meeting', 'create', '--title', 'Earlier: five days ago', '--starts', fiveDays, '--officer', SETUP_OFFICER]));
+    await eventually('the new meeting in the earlier view', async () => {
+      const got = await rows.locator('a').allTextContents();
+      if (got.length !== 4) throw new Error(JSON.stringify(got));
+      return got;
+    });
+    assert.deepEqual(await rows.locator('a').allTextContents(),
+      ['Earlier: yesterday', 'Earlier: five days ago', 'Earlier: ten days ago', 'Earlier: month before']);
+
+    // The calendar: the month before, fetched when reached, shows its meeting.
+    const cal = page.locator(`table.calendar a[href="#/meetings/${made[2]}"]`);
+    assert.equal(await cal.count(), 0);
+    await page.locator('button[data-cal="prev"]').click();
+    await cal.waitFor();
+
+    // Not once did the page ask for every meeting: each request had a limit, the calendar's a
+    // month's window.
+    assert.ok(asked.length >= 4, JSON.stringify(asked));
+    for (const q of asked) {
+      const p = new URLSearchParams(q);
+      assert.ok(p.has('limit') || p.has('ids'), `a request without a limit: ${q}`);
+      if (p.has('to') && p.has('from')) {
+        const days = (Date.parse(p.get('to')) - Date.parse(p.get('from'))) / DAY;
+        assert.ok(days <= 43, `the calendar asked for ${days} days`);
+      }
+    }
+
+    // In Russian.
+    await page.locator('select#lang-select').selectOption('ru');
+    await page.locator('#meetings-past', { hasText: 'Прошедшие' }).waitFor();
+    await page.locator('#meetings-upcoming', { hasText: 'С сегодняшнего дня' }).waitFor();
+    await h.screenshot(page);
+  });
+});
