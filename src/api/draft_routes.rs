@@ -32,7 +32,7 @@ pub struct DraftQuery {
 pub async fn list(
     State(s): State<AppState>,
     Query(q): Query<DraftQuery>,
-) -> Result<Json<Vec<super::lists::Row>>, super::lists::ListError> {
+) -> Result<super::lists::Rows, super::lists::ListError> {
     let group = match &q.group {
         Some(g) => Some(s.engine.summaries().resolve(DocKind::Group, g)?.to_string()),
         None => None,
@@ -44,7 +44,7 @@ pub async fn list(
     };
     v.retain(|r| group.as_ref().is_none_or(|g| of(r).is_some_and(|(_, dg)| dg == *g)));
     v.sort_by_key(|r| of(r).map(|(id, _)| id));
-    Ok(Json(v))
+    Ok(super::lists::Rows(v))
 }
 
 pub async fn create(

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::{AppError, AppState};
 use crate::engine::EngineError;
-use crate::engine::summaries::{Entry, MAX_IDS, Summary};
+use crate::engine::summaries::{Entry, Listed, MAX_IDS, Summary, Untagged};
 use crate::ids::DocId;
 use crate::workspace::DocKind;
 use crate::workspace::meeting::{Meeting, MeetingStatus};
@@ -282,23 +282,41 @@ impl Row {
 /// document's heads it was computed at.
 impl Serialize for Row {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct With<'a, T> {
-            #[serde(flatten)]
-            entry: &'a T,
-            version: &'a str,
-        }
         match self {
-            Row::Kept(e) => {
-                let version = e.version.as_str();
-                match &e.summary {
-                    Summary::Meeting(m) => With { entry: m.as_ref(), version }.serialize(s),
-                    Summary::Group(g) => With { entry: g.as_ref(), version }.serialize(s),
-                    Summary::Draft(d) => With { entry: d.as_ref(), version }.serialize(s),
-                    Summary::Thread(t) => With { entry: t.as_ref(), version }.serialize(s),
-                }
+            Row::Kept(e) => Listed { entry: &Untagged(&e.summary), version: &e.version }.serialize(s),
+            Row::Meeting(m, version) => Listed { entry: m.as_ref(), version }.serialize(s),
+        }
+    }
+}
+
+/// A list's answer: a JSON array of its rows, each kept row's JSON copied as made once
+/// ([`Entry::listed_json`]), the same as serialising the rows gives.
+pub struct Rows(pub Vec<Row>);
+
+impl Rows {
+    /// The JSON array.
+    pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let mut out = Vec::with_capacity(2 + self.0.len() * 512);
+        out.push(b'[');
+        for (i, r) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
             }
-            Row::Meeting(m, version) => With { entry: m.as_ref(), version }.serialize(s),
+            match r {
+                Row::Kept(e) => out.extend_from_slice(e.listed_json().as_bytes()),
+                Row::Meeting(..) => serde_json::to_writer(&mut out, r)?,
+            }
+        }
+        out.push(b']');
+        Ok(out)
+    }
+}
+
+impl IntoResponse for Rows {
+    fn into_response(self) -> Response {
+        match self.to_json() {
+            Ok(body) => ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
+            Err(e) => AppError::Internal(e.to_string()).into_response(),
         }
     }
 }
@@ -461,6 +479,22 @@ mod tests {
             bad.filter().unwrap_err(),
             ListRefusal::BadParameter { param: "order".into(), value: "sideways".into() }
         );
+    }
+
+    #[test]
+    fn a_list_answer_is_the_rows_serialised() {
+        let rows = vec![
+            meeting("a", "A", "2026-01-01T00:00:00Z", None, "held"),
+            meeting("b", "B", "x", Some("y"), "proposed"),
+        ];
+        let got: serde_json::Value = serde_json::from_slice(&Rows(rows).to_json().unwrap()).unwrap();
+        let rows = vec![
+            meeting("a", "A", "2026-01-01T00:00:00Z", None, "held"),
+            meeting("b", "B", "x", Some("y"), "proposed"),
+        ];
+        assert_eq!(got, serde_json::to_value(&rows).unwrap());
+        assert_eq!(got[1]["ends"], "y");
+        assert_eq!(Rows(vec![]).to_json().unwrap(), b"[]");
     }
 
     #[test]

@@ -66,13 +66,13 @@ pub async fn list_meetings(
     State(s): State<AppState>,
     caller: axum::Extension<Caller>,
     axum::extract::Query(q): axum::extract::Query<super::lists::MeetingQuery>,
-) -> Result<([(&'static str, String); 1], Json<Vec<super::lists::Row>>), super::lists::ListError> {
+) -> Result<([(&'static str, String); 1], super::lists::Rows), super::lists::ListError> {
     let filter = q.filter().map_err(super::lists::ListError::Refused)?;
     let rows = super::lists::rows(&s, DocKind::Meeting, &q.ids()).await?;
     let (total, mut v) = super::lists::meeting_page(rows, &filter);
     // Only the meetings answered are filled in.
     super::lists::fill_meetings(&s, &mut v, reads_items(&caller)).await?;
-    Ok(([("x-total-count", total.to_string())], Json(v)))
+    Ok(([("x-total-count", total.to_string())], super::lists::Rows(v)))
 }
 
 pub async fn create_meeting(
@@ -109,14 +109,14 @@ pub async fn update_meeting(
 pub async fn list_groups(
     State(s): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<super::lists::ListQuery>,
-) -> Result<Json<Vec<super::lists::Row>>, super::lists::ListError> {
+) -> Result<super::lists::Rows, super::lists::ListError> {
     let mut v = super::lists::rows(&s, DocKind::Group, &q).await?;
     let name = |r: &super::lists::Row| match r.summary() {
         Some(crate::engine::summaries::Summary::Group(g)) => g.name.clone(),
         _ => String::new(),
     };
     v.sort_by_key(name);
-    Ok(Json(v))
+    Ok(super::lists::Rows(v))
 }
 
 pub async fn create_group(
@@ -247,14 +247,14 @@ pub use crate::engine::summaries::ThreadSummary;
 pub async fn list_threads(
     State(s): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<super::lists::ListQuery>,
-) -> Result<Json<Vec<super::lists::Row>>, super::lists::ListError> {
+) -> Result<super::lists::Rows, super::lists::ListError> {
     let mut v = super::lists::rows(&s, DocKind::Thread, &q).await?;
     let last = |r: &super::lists::Row| match r.summary() {
         Some(crate::engine::summaries::Summary::Thread(t)) => t.last_at.clone(),
         _ => None,
     };
     v.sort_by_key(|r| std::cmp::Reverse(last(r)));
-    Ok(Json(v))
+    Ok(super::lists::Rows(v))
 }
 
 pub async fn start_thread(

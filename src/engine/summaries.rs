@@ -16,7 +16,7 @@
 //!   pointers, never across an await or a computation), not through the engine's queue.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -152,9 +152,22 @@ pub struct Entry {
     suggestions: Vec<String>,
     /// What other reads need of it.
     facts: Option<Facts>,
+    /// [`Entry::listed_json`], made when first listed.
+    listed: OnceLock<Box<str>>,
 }
 
 impl Entry {
+    /// The entry as a list shows it, as JSON: its summary's fields and `version`. Made once, when
+    /// first asked (the entry does not change: a new version is a new entry), so that a list of
+    /// 10,000 meetings is copied, not serialised, on each request.
+    pub fn listed_json(&self) -> &str {
+        self.listed.get_or_init(|| {
+            serde_json::to_string(&Listed { entry: &Untagged(&self.summary), version: &self.version })
+                .unwrap_or_else(|_| "null".into())
+                .into_boxed_str()
+        })
+    }
+
     /// What the inbox reads of it, if it is a draft.
     pub fn draft_facts(&self) -> Option<&crate::inbox::DraftFacts> {
         match &self.facts {
@@ -191,6 +204,28 @@ impl Entry {
             Summary::Group(_) => DocKind::Group,
             Summary::Draft(_) => DocKind::Draft,
             Summary::Thread(_) => DocKind::Thread,
+        }
+    }
+}
+
+/// A summary's fields with `version` beside them, as each list has always given its entries.
+#[derive(Serialize)]
+pub(crate) struct Listed<'a, T: Serialize> {
+    #[serde(flatten)]
+    pub entry: &'a T,
+    pub version: &'a str,
+}
+
+/// A summary as its own fields, not tagged with its kind as the store keeps it (see [`Listed`]).
+pub(crate) struct Untagged<'a>(pub &'a Summary);
+
+impl Serialize for Untagged<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Summary::Meeting(m) => m.serialize(s),
+            Summary::Group(g) => g.serialize(s),
+            Summary::Draft(d) => d.serialize(s),
+            Summary::Thread(t) => t.serialize(s),
         }
     }
 }

@@ -40,7 +40,17 @@ pub(in crate::engine) fn load(core: &mut Core) -> Result<(), StoreError> {
         let version = heads.first().map(|(_, h)| h.join(",")).unwrap_or_default();
         let heads =
             heads.iter().map(|(d, _)| (*d, core.docs.meta(*d).map(|m| m.heads.clone()).unwrap_or_default())).collect();
-        ix.insert(id, Entry { summary: s.summary, version, heads, suggestions: s.suggestions, facts: s.facts });
+        ix.insert(
+            id,
+            Entry {
+                summary: s.summary,
+                version,
+                heads,
+                suggestions: s.suggestions,
+                facts: s.facts,
+                listed: Default::default(),
+            },
+        );
     }
     for (id, meta) in core.docs.all() {
         if summarised(meta.kind) && !ix.entries.contains_key(&id) {

@@ -131,7 +131,22 @@ fn entry(kind: DocKind, suggestions: &[&str]) -> Entry {
         heads: vec![],
         suggestions: suggestions.iter().map(|s| s.to_string()).collect(),
         facts: None,
+        listed: Default::default(),
     }
+}
+
+#[test]
+fn an_entry_as_listed_is_its_summary_untagged_with_its_version_made_once() {
+    let mut e = entry(DocKind::Draft, &[]);
+    e.version = "ab,cd".into();
+    let v: serde_json::Value = serde_json::from_str(e.listed_json()).unwrap();
+    let mut want = match &e.summary {
+        Summary::Draft(d) => serde_json::to_value(d).unwrap(),
+        _ => unreachable!(),
+    };
+    want["version"] = "ab,cd".into();
+    assert_eq!(v, want);
+    assert!(std::ptr::eq(e.listed_json(), e.listed_json()), "made once");
 }
 
 #[test]
