@@ -136,7 +136,13 @@ pub enum AccountError {
 pub struct Accounts {
     db: redb::Database,
     file: PathBuf,
+    /// Each reader's inbox marks as last read or written (see [`Accounts::inbox_marks`]).
+    marks: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<crate::inbox::Marks>>>,
 }
+
+/// The most readers whose marks are kept in memory; past it, the kept ones are dropped (and read
+/// again when next asked).
+const MARKS_KEPT: usize = 64;
 
 type Result<T> = std::result::Result<T, AccountError>;
 
@@ -194,7 +200,7 @@ impl Accounts {
         let found = crate::store::migrate::accounts_before_open(&file).map_err(|e| err(&e))?;
         let db = redb::Database::create(&file).map_err(|e| err(&e))?;
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(|e| err(&e))?;
-        let a = Accounts { db, file };
+        let a = Accounts { db, file, marks: Default::default() };
         // Create the table, so that reads never meet a missing one.
         let tx = a.db.begin_write().map_err(|e| a.err(e))?;
         tx.open_table(TABLE).map_err(|e| a.err(e))?;
@@ -530,8 +536,26 @@ impl Accounts {
 // ---- What each reader has read of its inbox (the rules are in `inbox`) ----
 
 impl Accounts {
-    /// Every mark of `reader`.
-    pub fn inbox_marks(&self, reader: &str) -> Result<crate::inbox::Marks> {
+    /// Every mark of `reader`. Kept in memory once read: the web app asks for the inbox after
+    /// every change event, and an officer who has read the workspace has a mark per meeting and
+    /// thread (10,000 and more), each read and decoded again otherwise.
+    pub fn inbox_marks(&self, reader: &str) -> Result<std::sync::Arc<crate::inbox::Marks>> {
+        // Held while read from disk, so that marks written meanwhile are not lost: their writer
+        // brings the kept copy up to date under the same lock, after its commit.
+        let mut kept = self.marks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(m) = kept.get(reader) {
+            return Ok(m.clone());
+        }
+        let m = std::sync::Arc::new(self.inbox_marks_stored(reader)?);
+        if kept.len() >= MARKS_KEPT {
+            kept.clear();
+        }
+        kept.insert(reader.to_string(), m.clone());
+        Ok(m)
+    }
+
+    /// Every mark of `reader`, as stored.
+    fn inbox_marks_stored(&self, reader: &str) -> Result<crate::inbox::Marks> {
         let tx = self.db.begin_read().map_err(|e| self.err(e))?;
         let t = tx.open_table(INBOX_READ).map_err(|e| self.err(e))?;
         let (from, to) = (format!("{reader}\0"), format!("{reader}\u{1}"));
@@ -559,7 +583,13 @@ impl Accounts {
                 t.insert(format!("{reader}\0{key}").as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
             }
         }
-        tx.commit().map_err(|e| self.err(e))
+        tx.commit().map_err(|e| self.err(e))?;
+        let mut kept = self.marks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(m) = kept.get_mut(reader) {
+            let m = std::sync::Arc::make_mut(m);
+            m.extend(marks.iter().cloned());
+        }
+        Ok(())
     }
 }
 
@@ -667,6 +697,11 @@ mod tests {
         let a = Accounts::open(dir.path()).unwrap();
         let anna = a.inbox_marks("anna").unwrap();
         assert_eq!(anna.len(), 2);
+        // Marks written after a read are in the next read (kept in memory), and on disk.
+        a.inbox_mark("anna", &[("thread:ab".into(), m("3")), ("thread:ef".into(), m("1"))]).unwrap();
+        let now = a.inbox_marks("anna").unwrap();
+        assert_eq!((now.len(), &now["thread:ab"], anna["thread:ab"].version.as_str()), (3, &m("3"), "2"));
+        assert_eq!(*now, a.inbox_marks_stored("anna").unwrap());
         assert_eq!(anna["thread:ab"], m("2"));
         assert_eq!(a.inbox_marks("ann").unwrap()["thread:ab"], m("9"), "a name that is a prefix of another");
         assert_eq!(a.inbox_marks(crate::inbox::NODE_READER).unwrap()["thread:ab"], m("5"));

@@ -73,7 +73,7 @@ fn reader(s: &AppState, c: &Caller, headers: &axum::http::HeaderMap) -> Reader {
     }
 }
 
-async fn marks(s: &AppState, key: &str) -> Result<inbox::Marks, AppError> {
+async fn marks(s: &AppState, key: &str) -> Result<std::sync::Arc<inbox::Marks>, AppError> {
     let (accounts, key) = (s.accounts.clone(), key.to_string());
     tokio::task::spawn_blocking(move || accounts.inbox_marks(&key))
         .await
