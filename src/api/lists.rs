@@ -133,14 +133,6 @@ impl MeetingFilter {
     }
 }
 
-/// A meeting's start and end as instants in ms (its start if it has no end). Times carry their
-/// meeting's UTC offset, so their text does not sort by time.
-fn instants(m: &Meeting) -> (Option<i64>, Option<i64>) {
-    let at = |t: &str| DateTime::parse_from_rfc3339(t).ok().map(|t| t.timestamp_millis());
-    let start = at(&m.starts);
-    (start, m.ends.as_deref().map_or(start, at))
-}
-
 /// The meetings of `rows` that `f` admits, how many, and the page of them it asks for: in order
 /// of their start as an instant, then title, then id (the latest first with `descending`); a
 /// start that does not read goes last either way. Each time is read once, and only the page is
@@ -149,7 +141,7 @@ pub fn meeting_page(rows: Vec<Row>, f: &MeetingFilter) -> (usize, Vec<Row>) {
     let mut kept: Vec<(Option<i64>, Option<Row>)> = rows
         .into_iter()
         .filter_map(|r| {
-            let (start, end) = r.meeting().map(instants)?;
+            let (start, end) = r.instants()?;
             f.admits(r.meeting()?.status, start, end).then_some((start, Some(r)))
         })
         .collect();
@@ -266,6 +258,14 @@ impl Row {
                 _ => None,
             },
             Row::Meeting(m, _) => Some(m),
+        }
+    }
+
+    /// A meeting's start and end as instants ([`Meeting::instants`]), if it is one.
+    pub fn instants(&self) -> Option<(Option<i64>, Option<i64>)> {
+        match self {
+            Row::Kept(e) => matches!(e.summary, Summary::Meeting(_)).then(|| e.meeting_instants()),
+            Row::Meeting(m, _) => Some(m.instants()),
         }
     }
 

@@ -154,9 +154,20 @@ pub struct Entry {
     facts: Option<Facts>,
     /// [`Entry::listed_json`], made when first listed.
     listed: OnceLock<Box<str>>,
+    /// A meeting's [`Meeting::instants`], read when first asked.
+    instants: OnceLock<(Option<i64>, Option<i64>)>,
 }
 
 impl Entry {
+    /// A meeting's start and end as instants ([`Meeting::instants`]), read once; none for
+    /// another kind.
+    pub fn meeting_instants(&self) -> (Option<i64>, Option<i64>) {
+        *self.instants.get_or_init(|| match &self.summary {
+            Summary::Meeting(m) => m.instants(),
+            _ => (None, None),
+        })
+    }
+
     /// The entry as a list shows it, as JSON: its summary's fields and `version`. Made once, when
     /// first asked (the entry does not change: a new version is a new entry), so that a list of
     /// 10,000 meetings is copied, not serialised, on each request.

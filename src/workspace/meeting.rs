@@ -222,6 +222,17 @@ pub struct Meeting {
     pub attachments: Vec<Attachment>,
 }
 
+impl Meeting {
+    /// When it starts and ends, as instants (ms since 1970; its start if it has no end). Times
+    /// carry their meeting's UTC offset, so their text does not sort by time. `None` for a time
+    /// that does not read (a document from before times were checked).
+    pub fn instants(&self) -> (Option<i64>, Option<i64>) {
+        let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok().map(|t| t.timestamp_millis());
+        let start = at(&self.starts);
+        (start, self.ends.as_deref().map_or(start, at))
+    }
+}
+
 /// One agenda item.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgendaItem {

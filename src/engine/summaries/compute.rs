@@ -33,7 +33,7 @@ pub(super) fn compute(core: &mut Core, id: DocId, kind: DocKind) -> Result<Entry
         other => return Err(crate::workspace::WorkspaceError::Malformed(format!("a {other} has no summary")).into()),
     };
     let version = hex_heads(&heads[0].1).join(",");
-    Ok(Entry { summary, version, heads, suggestions, facts, listed: Default::default() })
+    Ok(Entry { summary, version, heads, suggestions, facts, listed: Default::default(), instants: Default::default() })
 }
 
 /// A meeting's summary and its invitation's sequence.

@@ -80,5 +80,5 @@ fn compute(v: &mut View<'_>, id: DocId, kind: DocKind) -> Result<Entry, EngineEr
         other => return Err(crate::workspace::WorkspaceError::Malformed(format!("a {other} has no summary")).into()),
     };
     let version = hex_heads(&heads[0].1).join(",");
-    Ok(Entry { summary, version, heads, suggestions, facts, listed: Default::default() })
+    Ok(Entry { summary, version, heads, suggestions, facts, listed: Default::default(), instants: Default::default() })
 }

@@ -49,6 +49,7 @@ pub(in crate::engine) fn load(core: &mut Core) -> Result<(), StoreError> {
                 suggestions: s.suggestions,
                 facts: s.facts,
                 listed: Default::default(),
+                instants: Default::default(),
             },
         );
     }

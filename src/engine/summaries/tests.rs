@@ -132,6 +132,7 @@ fn entry(kind: DocKind, suggestions: &[&str]) -> Entry {
         suggestions: suggestions.iter().map(|s| s.to_string()).collect(),
         facts: None,
         listed: Default::default(),
+        instants: Default::default(),
     }
 }
 
