@@ -26,7 +26,7 @@
 //! row: an inbox costs what the lists cost, not a read of every document.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 mod facts;
 mod page;
@@ -78,8 +78,9 @@ pub struct ReadMark {
     pub at: String,
 }
 
-/// A reader's marks, by entry key.
-pub type Marks = BTreeMap<String, ReadMark>;
+/// A reader's marks, by entry key: looked up once per entry of the inbox (12,000 in the years
+/// workload) on every request, so hashed rather than ordered.
+pub type Marks = HashMap<String, ReadMark>;
 
 /// What an entry is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
