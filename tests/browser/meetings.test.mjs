@@ -1,9 +1,9 @@
 // The meetings page of a long-used workspace: it never asks the node for every meeting. The list
-// shows a hundred from today on, with "Show N more"; "Earlier" shows past meetings, the latest
-// first; the calendar asks for the month it shows, and a month away is fetched when reached. A
-// meeting made elsewhere while the page is open takes its place in the view it falls in, and not
-// in the other. In Russian, the views' names. Screenshot: screenshots/meetings.png.
-
+// shows a hundred from today on, with "Show N more" (a meeting moved past the page leaves it,
+// not the count, and comes with the next); "Earlier" shows past meetings, the latest first; the
+// calendar asks for the month it shows, and a month away is fetched when reached. A meeting made
+// elsewhere while the page is open takes its place in the view it falls in, and not in the
+// other. In Russian, the views' names. Screenshot: screenshots/meetings.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withHarness, eventually, lastLine, SETUP_OFFICER } from './harness.mjs';
@@ -45,11 +45,22 @@ test('the meetings page asks for a month and a hundred at a time, and shows earl
     assert.match(await page.locator('#meetings-pager').textContent(), /Meetings 1–100 of 103\./);
     assert.equal((await page.locator('#meetings-more').textContent()).trim(), 'Show 3 more');
     assert.equal((await rows.first().textContent()).includes('Upcoming 001'), true);
+    // Meeting 50 moves to a year later, past the page: it leaves the page, not the count, and
+    // comes with the next page, last.
+    const moved = await rows.filter({ hasText: 'Upcoming 050' }).getAttribute('data-meeting');
+    await page.evaluate(async ({ id, at }) => {
+      const { api } = await import('/api.js');
+      await api('PATCH', `/api/meetings/${id}`, { starts: new Date(at).toISOString() });
+    }, { id: moved, at: noon.getTime() + 365 * DAY });
+    await page.waitForFunction(() => document.querySelectorAll('#list-h ~ div tr[data-meeting]').length === 99);
+    assert.match(await page.locator('#meetings-pager').textContent(), /Meetings 1–99 of 103\./);
+    assert.equal((await page.locator('#meetings-more').textContent()).trim(), 'Show 4 more');
     await page.locator('#meetings-more').click();
     await page.waitForFunction(() => document.querySelectorAll('#list-h ~ div tr[data-meeting]').length === 103);
     assert.equal(await page.locator('#meetings-more').count(), 0, 'nothing more to show');
     const titles = await rows.locator('a').allTextContents();
-    assert.deepEqual(titles.slice(-2), ['Upcoming 102', 'Upcoming 103']);
+    assert.deepEqual(titles.slice(-3), ['Upcoming 102', 'Upcoming 103', 'Upcoming 050']);
+    assert.equal(new Set(titles).size, 103, 'no meeting twice, none missing');
     assert.ok(!titles.some((t) => t.startsWith('Earlier')), 'no past meeting among those from today on');
 
     // Earlier: the latest first.

@@ -344,20 +344,18 @@ function renderList(main, ctx) {
     fill(pager, t('meetings.showing', { shown: listed.length, total }), ' ', more);
   };
 
-  // A changed meeting is put in place, or taken out of a view it left. One that now falls in the
-  // list's view but after the last meeting shown, while more are to come, is left to "show more"
-  // (it may already be counted there).
+  // A changed meeting is put in place, or taken out of a view it left (and the count with it).
+  // While more are to come, one that now sorts after the last meeting shown waits for "show
+  // more": shown there, and counted already if it was in the view before.
   const merge = (list, got, from, to, order, complete) => {
     const last = list[list.length - 1];
     const before = new Set(list.map((m) => m.id));
-    const next = mergeEntries(list, got)
-      .filter((m) => inWindow(m, from, to))
-      .filter((m) => before.has(m.id) || complete || !last || order(m, last) <= 0)
-      .sort(order);
-    const added = next.filter((m) => !before.has(m.id)).length;
-    const kept = new Set(next.map((m) => m.id));
-    const removed = [...before].filter((id) => !kept.has(id)).length;
-    return [next, added - removed];
+    const inView = mergeEntries(list, got).filter((m) => inWindow(m, from, to));
+    const still = new Set(inView.map((m) => m.id));
+    const fits = (m) => complete || !last || order(m, last) <= 0;
+    const joined = inView.filter((m) => !before.has(m.id) && fits(m)).length;
+    const left = [...before].filter((id) => !still.has(id)).length;
+    return [inView.filter(fits).sort(order), joined - left];
   };
   showCal();
   load();
