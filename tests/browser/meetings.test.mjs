@@ -4,6 +4,7 @@
 // calendar asks for the month it shows, and a month away is fetched when reached. A meeting made
 // elsewhere while the page is open takes its place in the view it falls in, and not in the
 // other. In Russian, the views' names. Screenshot: screenshots/meetings.png.
+
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withHarness, eventually, lastLine, SETUP_OFFICER } from './harness.mjs';
