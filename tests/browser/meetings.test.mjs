@@ -3,7 +3,8 @@
 // not the count, and comes with the next); "Earlier" shows past meetings, the latest first; the
 // calendar asks for the month it shows, and a month away is fetched when reached. A meeting made
 // elsewhere while the page is open takes its place in the view it falls in, and not in the
-// other. In Russian, the views' names. Screenshot: screenshots/meetings.png.
+// other. Another officer's inbox pages the same meetings: a hundred, then "Show 7 more". In
+// Russian, the views' names. Screenshot: screenshots/meetings.png.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -97,6 +98,21 @@ test('the meetings page asks for a month and a hundred at a time, and shows earl
         assert.ok(days <= 43, `the calendar asked for ${days} days`);
       }
     }
+
+    // Another officer has all 107 meetings unread: the inbox page shows a hundred of them, then
+    // the rest.
+    const other = await h.account(node, 'o.nurlanov', 'member');
+    const inbox = await h.login(node, other);
+    await h.route(inbox, '#/inbox');
+    const entries = inbox.locator('#inbox-list tr[data-kind="meeting"]');
+    await inbox.locator('#inbox-more').waitFor();
+    assert.equal(await entries.count(), 100);
+    assert.match(await inbox.locator('#inbox-pager').textContent(), /Entries 1–100 of 107/);
+    assert.equal((await inbox.locator('#inbox-more').textContent()).trim(), 'Show 7 more');
+    await inbox.locator('#inbox-more').click();
+    await inbox.waitForFunction(() => document.querySelectorAll('#inbox-list tr[data-kind="meeting"]').length === 107);
+    assert.equal(await inbox.locator('#inbox-more').count(), 0, 'nothing more to show');
+    assert.equal(new Set(await entries.evaluateAll((rs) => rs.map((r) => r.dataset.key))).size, 107, 'no entry twice');
 
     // In Russian.
     await page.locator('select#lang-select').selectOption('ru');
