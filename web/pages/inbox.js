@@ -375,6 +375,12 @@ export function render(main, ctx) {
       fill(pager);
       return;
     }
+    // The copy on screen was asked for a smaller page (the header's twenty) and the larger one is
+    // on its way: a button now would count from the wrong page and ask for the one already coming.
+    if (data.entries.length < Math.min(shown, total)) {
+      fill(pager, t('inbox.showing', { shown: data.entries.length, total }), ' ', t('ui.loading'));
+      return;
+    }
     const more = h('button', { id: 'inbox-more', type: 'button', class: 'link' }, t('inbox.more', { n: Math.min(left, PAGE) }));
     more.addEventListener('click', () => {
       setShown(shown + PAGE);
