@@ -8,6 +8,7 @@
 //! that path with the secret left out ([`loggable_path`]).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -20,7 +21,7 @@ use super::auth::Caller;
 use super::{AppError, AppState};
 use crate::calendar::{self, Invitation};
 use crate::engine::EngineError;
-use crate::engine::summaries::Summary;
+use crate::engine::summaries::{Entry, Summary};
 use crate::ids::DocId;
 use crate::workspace::DocKind;
 
@@ -52,12 +53,11 @@ pub fn loggable_path(path: &str) -> &str {
 
 /// The meetings (one, or all) with their sequence numbers, from their summaries (no document is
 /// read for it), in the order they start.
-async fn invitations(s: &AppState, only: Option<DocId>) -> Result<Vec<Invitation>, AppError> {
-    let entries = super::lists::entries(s, DocKind::Meeting, only.map(|id| BTreeSet::from([id]))).await?;
+fn invitations(entries: &[Arc<Entry>], only: Option<DocId>) -> Result<Vec<Invitation<'_>>, AppError> {
     let mut out: Vec<Invitation> = entries
         .iter()
         .filter_map(|e| match (&e.summary, e.sequence()) {
-            (Summary::Meeting(m), Some(sequence)) => Some(Invitation { meeting: (**m).clone(), sequence }),
+            (Summary::Meeting(m), Some(sequence)) => Some(Invitation { meeting: m, sequence }),
             _ => None,
         })
         .collect();
@@ -72,9 +72,16 @@ async fn invitations(s: &AppState, only: Option<DocId>) -> Result<Vec<Invitation
 }
 
 async fn ics(s: &AppState, only: Option<DocId>, file: &str) -> Result<Response, AppError> {
-    let v = invitations(s, only).await?;
+    let entries = super::lists::entries(s, DocKind::Meeting, only.map(|id| BTreeSet::from([id]))).await?;
     let officers = s.engine.officers().await?;
-    let body = calendar::calendar(&format!("liaison: {}", s.party.name), &v, &officers);
+    let name = format!("liaison: {}", s.party.name);
+    // Every meeting's event takes a third of a second at 10,000: not on the runtime's threads,
+    // which serve the other requests.
+    let body = tokio::task::spawn_blocking(move || {
+        invitations(&entries, only).map(|v| calendar::calendar(&name, &v, &officers))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("the calendar's task: {e}")))??;
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8"));
