@@ -22,10 +22,12 @@ impl Proc {
     pub async fn serve(exe: &Path, dir: &Path) -> anyhow::Result<Proc> {
         let _ = std::fs::remove_file(dir.join(crate::node::RUN_FILE));
         let log = std::fs::File::create(dir.with_extension("log"))?;
-        // A profiler before the receiving node's command, e.g. `LIAISON_BENCH_WRAP_B="heaptrack -o
-        // /tmp/b"`: how the README's memory figures were explained (its RSS is then the wrapper's).
-        let wrap: Vec<String> = match std::env::var("LIAISON_BENCH_WRAP_B") {
-            Ok(w) if dir.file_name().is_some_and(|n| n == "b") => w.split_whitespace().map(String::from).collect(),
+        // A profiler before a node's command, e.g. `LIAISON_BENCH_WRAP_B="heaptrack -o /tmp/b"`
+        // for the node in `…/b` (`_A` for `…/a`): how the README's memory figures were
+        // explained (its RSS is then the wrapper's).
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("").to_uppercase();
+        let wrap: Vec<String> = match std::env::var(format!("LIAISON_BENCH_WRAP_{name}")) {
+            Ok(w) if name == "A" || name == "B" => w.split_whitespace().map(String::from).collect(),
             _ => Vec::new(),
         };
         let mut cmd = match wrap.split_first() {

@@ -138,6 +138,10 @@ pub struct YearsRun {
     /// Peak RSS of A and B, MiB.
     pub rss_a_mib: f64,
     pub rss_b_mib: f64,
+    /// Peak RSS of A (serving) and of the fresh B (taking in) by the end of B's bootstrap, MiB:
+    /// which part of the run each node's peak comes from.
+    pub rss_a_boot_mib: f64,
+    pub rss_b_boot_mib: f64,
 }
 
 /// Runs the workload.
@@ -178,7 +182,8 @@ pub async fn run(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Ve
             "[years] run {run}: A up in {startup_a_ms:.0} ms; fresh B in sync in {bootstrap_ms:.0} ms, {:.1} MiB received",
             bootstrap_bytes as f64 / (1 << 20) as f64
         );
-        let rss_b_boot = peak_rss_mib(pb.pid());
+        let (rss_a_boot, rss_b_boot) = (peak_rss_mib(pa.pid()), peak_rss_mib(pb.pid()));
+        eprintln!("[years] run {run}: peak RSS by the end of the bootstrap: A {rss_a_boot:.0} MiB, B {rss_b_boot:.0} MiB");
         pb.stop().await?;
         let t0 = Instant::now();
         let pb = Proc::serve(exe, &b).await?;
@@ -234,6 +239,8 @@ pub async fn run(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Ve
             load_requests,
             rss_a_mib: rss_a,
             rss_b_mib: rss_b,
+            rss_a_boot_mib: rss_a_boot,
+            rss_b_boot_mib: rss_b_boot,
         });
         if o.work_dir.is_none() {
             let _ = std::fs::remove_dir_all(&dir);
@@ -802,5 +809,13 @@ pub fn summary(rs: &[YearsRun]) -> String {
     ));
     s.push_str(&format!("| years | peak RSS, node A (MiB) | {} | ≤ 150 |\n", col(&|r| r.rss_a_mib)));
     s.push_str(&format!("| years | peak RSS, node B (MiB) | {} | ≤ 150 |\n", col(&|r| r.rss_b_mib)));
+    s.push_str(&format!(
+        "| years | of which by the end of B's bootstrap, A serving (MiB) | {} | |\n",
+        col(&|r| r.rss_a_boot_mib)
+    ));
+    s.push_str(&format!(
+        "| years | of which by the end of B's bootstrap, B taking in (MiB) | {} | |\n",
+        col(&|r| r.rss_b_boot_mib)
+    ));
     s
 }
