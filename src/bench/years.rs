@@ -183,7 +183,9 @@ pub async fn run(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Ve
             bootstrap_bytes as f64 / (1 << 20) as f64
         );
         let (rss_a_boot, rss_b_boot) = (peak_rss_mib(pa.pid()), peak_rss_mib(pb.pid()));
-        eprintln!("[years] run {run}: peak RSS by the end of the bootstrap: A {rss_a_boot:.0} MiB, B {rss_b_boot:.0} MiB");
+        eprintln!(
+            "[years] run {run}: peak RSS by the end of the bootstrap: A {rss_a_boot:.0} MiB, B {rss_b_boot:.0} MiB"
+        );
         pb.stop().await?;
         let t0 = Instant::now();
         let pb = Proc::serve(exe, &b).await?;

@@ -356,6 +356,11 @@ impl Core {
             return Ok(true);
         }
         let recs = self.draft_records(draft)?;
+        // Asked for every annex a peer sends: most drafts are not signed, and a long draft costs
+        // tens of MB once loaded (a fresh node's bootstrap loaded every draft for this).
+        if !recs.any_signed() {
+            return Ok(false);
+        }
         let d = self.docs.get(&self.store, draft)?;
         Ok(draft::executed(d, &recs)?)
     }

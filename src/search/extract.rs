@@ -78,6 +78,48 @@ pub struct Extracted {
     pub stamps: Vec<(String, String)>,
 }
 
+impl Part {
+    /// The bytes of words it gives the index.
+    fn bytes(&self) -> usize {
+        self.title.len()
+            + self.text.len()
+            + self.label.as_ref().map_or(0, String::len)
+            + self.anchor.as_ref().map_or(0, String::len)
+    }
+}
+
+impl Extracted {
+    /// These parts in groups of about `budget` bytes of words each, to be committed one after
+    /// another: the index's writer queues up to 10,000 documents (each with its words three
+    /// times, one per analyser) before it takes them in, and 64 long drafts are 25,000 parts.
+    /// A document's parts stay together (they replace its old ones at once). A stamp goes with
+    /// its document's parts; the stamps of documents with no parts of their own (an annex whose
+    /// comments are its draft's) go with the last group, so that none is recorded as indexed
+    /// before all the parts are in.
+    pub fn split(self, budget: usize) -> Vec<Extracted> {
+        let mut stamps: BTreeMap<String, String> = self.stamps.into_iter().collect();
+        let mut out = vec![Extracted::default()];
+        let mut bytes = 0;
+        for (doc, parts) in self.units {
+            let size: usize = parts.iter().map(Part::bytes).sum();
+            if bytes > 0 && size > 0 && bytes + size > budget {
+                out.push(Extracted::default());
+                bytes = 0;
+            }
+            bytes += size;
+            let Some(g) = out.last_mut() else { continue };
+            if let Some(st) = stamps.remove(&doc) {
+                g.stamps.push((doc.clone(), st));
+            }
+            g.units.push((doc, parts));
+        }
+        if let Some(g) = out.last_mut() {
+            g.stamps.extend(stamps);
+        }
+        out
+    }
+}
+
 /// The stamp of a document's version: its committed heads, sorted and joined.
 pub fn stamp(heads: &[String]) -> String {
     let mut h = heads.to_vec();
@@ -229,4 +271,56 @@ pub fn items(core: &Core) -> Result<Vec<Part>, EngineError> {
 
 fn join(words: Vec<String>) -> String {
     words.into_iter().filter(|w| !w.trim().is_empty()).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(doc: &str, words: usize) -> Part {
+        Part {
+            doc: doc.into(),
+            kind: PartKind::Draft,
+            title: String::new(),
+            label: None,
+            lang: None,
+            anchor: None,
+            text: "w".repeat(words),
+        }
+    }
+
+    #[test]
+    fn a_large_extract_is_split_by_its_words_with_each_stamp_after_its_parts() {
+        let got = Extracted {
+            units: vec![
+                ("a".into(), vec![part("a", 60), part("a", 60)]),
+                ("b".into(), vec![part("b", 50)]),
+                ("c".into(), vec![part("c", 500)]),
+                ("d".into(), Vec::new()),
+            ],
+            stamps: vec![("annex".into(), "s0".into()), ("a".into(), "s1".into()), ("c".into(), "s3".into())],
+        };
+        let groups = got.split(150);
+        let docs: Vec<Vec<&str>> = groups.iter().map(|g| g.units.iter().map(|(d, _)| d.as_str()).collect()).collect();
+        // `a` (120) fits; `b` would pass 150; `c` is over the budget alone, but whole; `d` has none.
+        assert_eq!(docs, vec![vec!["a"], vec!["b"], vec!["c", "d"]]);
+        assert_eq!(groups[0].stamps, vec![("a".to_string(), "s1".to_string())]);
+        assert!(groups[1].stamps.is_empty());
+        // The annex's stamp (no parts of its own) waits for the last group.
+        assert_eq!(
+            groups[2].stamps,
+            vec![("c".to_string(), "s3".to_string()), ("annex".to_string(), "s0".to_string())]
+        );
+        let parts: usize = groups.iter().flat_map(|g| &g.units).map(|(_, p)| p.len()).sum();
+        assert_eq!(parts, 4, "no part lost or repeated");
+    }
+
+    #[test]
+    fn a_small_extract_stays_one_commit() {
+        let got = Extracted { units: vec![("a".into(), vec![part("a", 10)])], stamps: vec![("a".into(), "s".into())] };
+        let groups = got.split(2 << 20);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].stamps.len(), 1);
+        assert!(Extracted::default().split(10).len() == 1, "stamps alone still commit once");
+    }
 }

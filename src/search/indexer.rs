@@ -22,6 +22,9 @@ use crate::workspace::DocKind;
 /// Documents read in one engine job: bounds how long one job holds the engine's thread.
 const DOCS_PER_JOB: usize = 64;
 
+/// Bytes of words given to the index in one commit (see [`extract::Extracted::split`]).
+const APPLY_BYTES: usize = 2 << 20;
+
 /// The node's search: the two indexes and the task that feeds them. Cheap to clone.
 #[derive(Clone)]
 pub struct Search {
@@ -253,8 +256,10 @@ async fn index(
         }
         let ids: BTreeSet<String> = chunk.iter().cloned().collect();
         let got = engine.view_background(move |v| extract::extract(v, &ids)).await.map_err(stopped)?;
-        let inner = inner.clone();
-        blocking(move || inner.workspace.apply(got.units, got.stamps, Vec::new())).await?;
+        for group in got.split(APPLY_BYTES) {
+            let inner = inner.clone();
+            blocking(move || inner.workspace.apply(group.units, group.stamps, Vec::new())).await?;
+        }
     }
     if !removed.is_empty() {
         let inner = inner.clone();

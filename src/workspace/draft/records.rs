@@ -142,6 +142,12 @@ impl Records {
         self.parties.iter().find(|r| r.party.as_ref().is_some_and(|p| p.as_str() == party))
     }
 
+    /// Whether any Party's signature verifies. A draft none has signed is neither fully signed
+    /// nor executed, whatever its text: answered without reading the draft itself.
+    pub fn any_signed(&self) -> bool {
+        self.parties.iter().any(|r| r.signature.as_ref().is_some_and(|s| s.verified))
+    }
+
     /// Every comment, oldest first.
     pub fn comments(&self) -> Vec<Comment> {
         let mut v: Vec<Comment> = self.parties.iter().flat_map(|r| r.comments.iter().cloned()).collect();
