@@ -118,6 +118,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<client_addr::TrustedProxies>,
     /// Full-text search over the workspace and the items' titles.
     pub search: crate::search::Search,
+    /// The last calendar of every meeting, written again only when what it shows changed.
+    pub calendar: Arc<calendar_routes::CalendarCache>,
 }
 
 /// The role needed to read a provided item's content (`GET /api/items/{id}/content`); search

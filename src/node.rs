@@ -230,6 +230,7 @@ impl Node {
             logins: Arc::new(api::Logins::new(&config.limits.api)),
             stopping: stopping.clone(),
             recent_edits: Default::default(),
+            calendar: Default::default(),
             metrics,
             trusted_proxies,
             search,

@@ -200,6 +200,23 @@ async fn the_calendar_feed_answers_its_current_secret_only() {
     let ev = cal.events().next().unwrap();
     assert_eq!(ev.get_uid(), Some(format!("{id}@liaison").as_str()));
     assert_eq!(prop(ev, "DTSTART").params()["TZID"].value(), "Asia/Tashkent");
+    // Asked again with nothing changed, the same calendar, byte for byte (the node keeps the
+    // last one); a change to the meeting, or to the registry that gives its addresses, is in
+    // the next answer, never an older calendar.
+    assert_eq!(get(url.clone()).await.2, body);
+    a.ok(&["meeting", "update", &id, "--title", "Feed me again", "--add-participant", "Ana Lima:cica"]);
+    // Long lines are folded (RFC 5545 3.1): unfolded, to look for an address.
+    let unfold = |s: String| s.replace("\r\n ", "");
+    let changed = unfold(get(url.clone()).await.2);
+    let cal: Calendar = changed.parse().unwrap();
+    let ev2 = cal.events().next().unwrap();
+    assert_eq!(ev2.get_summary(), Some("Feed me again"), "{changed}");
+    assert!(ev2.get_sequence() > ev.get_sequence(), "{changed}");
+    assert!(changed.contains("urn:liaison:participant:cica:Ana%20Lima"), "{changed}");
+    a.ok(&["officer", "assign", "--name", "Ana Lima", "--party", "cica", "--contact", "ana.lima@cica.example"]);
+    let registered = unfold(get(url.clone()).await.2);
+    assert!(registered.contains("mailto:ana.lima@cica.example"), "{registered}");
+    assert!(!registered.contains("urn:liaison:participant:cica:Ana%20Lima"), "{registered}");
 
     // A wrong secret, a malformed one and no secret: a bare 404, as for a revoked one.
     let secret = url.rsplit('/').next().unwrap().trim_end_matches(".ics").to_string();
