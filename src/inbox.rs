@@ -241,7 +241,11 @@ pub fn build_page(f: &Facts, reader: &Reader, marks: &Marks, all: bool, page: &P
     let out = candidates(f, reader, marks, all);
     // Unread first, then the newest, then by key (unique, so the order is total).
     let order = |a: &Candidate, b: &Candidate| {
-        b.unread.cmp(&a.unread).then_with(|| b.at.cmp(&a.at)).then_with(|| (a.prefix, a.doc).cmp(&(b.prefix, b.doc)))
+        b.unread
+            .cmp(&a.unread)
+            .then_with(|| b.at_prefix.cmp(&a.at_prefix))
+            .then_with(|| b.at.cmp(&a.at))
+            .then_with(|| (a.prefix, a.doc).cmp(&(b.prefix, b.doc)))
     };
     let mut counts = Counts::default();
     for c in out.iter().filter(|c| c.unread) {
@@ -276,6 +280,21 @@ struct Candidate<'a> {
     why: Why,
     unread: bool,
     version: Cow<'a, str>,
+    /// `at`'s first 16 bytes ([`at_prefix`]), in the candidate itself.
+    at_prefix: u128,
+}
+
+/// The first 16 bytes of a time (to the minute in RFC 3339), big-endian, zeros after a shorter
+/// one: two prefixes that differ order as their strings do, and equal ones leave the order to
+/// the strings. Sorting thousands of candidates by a string behind each one's pointer was a
+/// cache miss or two per comparison, most of the inbox's time at 12,000 entries.
+fn at_prefix(at: Option<&str>) -> u128 {
+    let mut b = [0u8; 16];
+    if let Some(at) = at {
+        let n = at.len().min(16);
+        b[..n].copy_from_slice(&at.as_bytes()[..n]);
+    }
+    u128::from_be_bytes(b)
 }
 
 impl Candidate<'_> {
@@ -330,6 +349,7 @@ fn candidates<'a>(f: &'a Facts<'a>, reader: &Reader, marks: &'a Marks, all: bool
             why: Why::NewMessages { count: new },
             unread: new > 0,
             version: Cow::Owned(total.to_string()),
+            at_prefix: at_prefix(last.map(|i| t.messages[i].1.as_str())),
         });
     }
     for m in &f.meetings {
@@ -351,6 +371,7 @@ fn candidates<'a>(f: &'a Facts<'a>, reader: &Reader, marks: &'a Marks, all: bool
             why: if mark.is_none() { Why::NewMeeting } else { Why::MeetingChanged },
             unread,
             version: Cow::Borrowed(version),
+            at_prefix: at_prefix(at),
         });
     }
     for c in &f.consent {
@@ -371,6 +392,7 @@ fn candidates<'a>(f: &'a Facts<'a>, reader: &Reader, marks: &'a Marks, all: bool
                 third_party: c.third_party.clone(),
             },
             version: Cow::Borrowed("pending"),
+            at_prefix: at_prefix(Some(&c.requested_at)),
         });
     }
     let us = reader.party.to_string();
@@ -390,6 +412,7 @@ fn candidates<'a>(f: &'a Facts<'a>, reader: &Reader, marks: &'a Marks, all: bool
                 why,
                 unread,
                 version: Cow::Borrowed(version),
+                at_prefix: at_prefix(d.updated_at.as_deref()),
             });
         };
         if d.state == DraftState::UnderReview && !d.approved.contains(&us) && reader.role >= Role::Member {

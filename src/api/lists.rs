@@ -146,15 +146,16 @@ pub fn meeting_page(rows: Vec<Row>, f: &MeetingFilter) -> (usize, Vec<Row>) {
         })
         .collect();
     let total = kept.len();
-    let key = |i: usize| {
-        let (at, r) = &kept[i];
-        let m = r.as_ref().and_then(Row::meeting);
-        (*at, m.map(|m| (m.starts.as_str(), m.title.as_str(), m.id.as_str())))
+    // The instants are in `kept` itself; the strings behind each row's pointers are read only
+    // when two instants tie. Reading them for every comparison was most of the list's time at
+    // 10,000 meetings: a cache miss or more per pointer, 140,000 comparisons to sort them all.
+    let strings = |i: usize| {
+        kept[i].1.as_ref().and_then(Row::meeting).map(|m| (m.starts.as_str(), m.title.as_str(), m.id.as_str()))
     };
     let cmp = |a: usize, b: usize| {
-        let (ka, kb) = (key(a), key(b));
-        let in_order = (ka.0, ka.1).cmp(&(kb.0, kb.1));
-        ka.0.is_none().cmp(&kb.0.is_none()).then(if f.descending { in_order.reverse() } else { in_order })
+        let (at_a, at_b) = (kept[a].0, kept[b].0);
+        let in_order = at_a.cmp(&at_b).then_with(|| strings(a).cmp(&strings(b)));
+        at_a.is_none().cmp(&at_b.is_none()).then(if f.descending { in_order.reverse() } else { in_order })
     };
     let page = crate::paging::window(total, f.offset, f.limit.unwrap_or(usize::MAX), cmp);
     (total, page.into_iter().filter_map(|i| kept[i].1.take()).collect())

@@ -256,3 +256,18 @@ fn marking_needs_a_document_or_all() {
     assert_eq!(marks_for(&i, &MarkRead { doc: Some("abcd".into()), all: true }, "now"), Err(MarkError::NothingNamed));
     assert_eq!(marks_for(&i, &MarkRead { doc: Some("abcd".into()), all: false }, "now"), Ok(vec![]));
 }
+
+proptest::proptest! {
+    /// Times compared by their prefixes first, then whole, order as the strings themselves: the
+    /// inbox's order does not depend on the shortcut.
+    #[test]
+    fn times_order_by_prefix_then_string_as_by_string(
+        // Often the same first 16 bytes, so that the strings decide.
+        a in proptest::option::of("(2026-12-01T10:0)?[0-9:TZ+\\-\\x00]{0,12}"),
+        b in proptest::option::of("(2026-12-01T10:0)?[0-9:TZ+\\-\\x00]{0,12}"),
+    ) {
+        let (a, b) = (a.as_deref(), b.as_deref());
+        let shortcut = at_prefix(a).cmp(&at_prefix(b)).then_with(|| a.cmp(&b));
+        proptest::prop_assert_eq!(shortcut, a.cmp(&b));
+    }
+}
