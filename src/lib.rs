@@ -51,6 +51,7 @@ pub mod ids;
 pub mod inbox;
 pub mod keys;
 pub mod marking;
+pub mod memtrim;
 pub mod metrics;
 pub mod net;
 pub mod node;

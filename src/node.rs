@@ -209,6 +209,8 @@ impl Node {
         let stop_on_failure = stopping.clone().drop_guard();
         let (search, search_task) =
             crate::search::Search::start(&data_dir.join(SEARCH_DIR), engine.clone(), stopping.clone()).await?;
+        // Freed memory goes back to the system as the node serves (see `memtrim`).
+        crate::memtrim::start();
         // Summaries not stored yet (an older store, a bulk sync) are computed between rounds.
         let keep_up = tokio::spawn(crate::engine::summaries::keep_up(engine.clone(), stopping.clone()));
         let state = AppState {
