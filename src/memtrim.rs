@@ -10,9 +10,9 @@
 //! Once a second, when the process holds more than [`TRIM_ABOVE`] of anonymous memory beyond
 //! what its allocations use (and beyond what it held after the last trim: thread stacks and the
 //! like are not the allocator's to give back), `malloc_trim(0)` hands the free pages back
-//! (`madvise`), wherever they are in the heap. A trim takes each arena's lock for a few
-//! milliseconds at most, and only when there is that much to give back. Elsewhere than glibc
-//! (musl, macOS) this does nothing: their allocators return memory themselves.
+//! (`madvise`), wherever they are in the heap; then it waits at least [`AT_MOST_EVERY`] before the
+//! next. Elsewhere than glibc (musl, macOS) this does nothing: their allocators return memory
+//! themselves. `LIAISON_MEMTRIM_MIB` sets the bound ([`ENV`]; `0` turns it off).
 
 use std::time::Duration;
 
@@ -20,6 +20,15 @@ use std::time::Duration;
 pub const TRIM_ABOVE: usize = 16 << 20;
 /// How often it is looked at.
 const EVERY: Duration = Duration::from_secs(1);
+/// The least time between two trims. A trim holds each arena's lock while it gives pages back,
+/// and the pages given back are faulted in again by the next allocations: under a steady load
+/// (the years bench's keystrokes while lists are served) trims every two or three seconds cost
+/// the keystroke's tail more than the memory they saved.
+const AT_MOST_EVERY: Duration = Duration::from_secs(10);
+
+/// The environment variable that sets the bound in MiB instead of [`TRIM_ABOVE`]; `0` turns
+/// trimming off (to measure the node without it).
+pub const ENV: &str = "LIAISON_MEMTRIM_MIB";
 
 /// Starts trimming, once per process (a test may start several nodes in one), for the life of
 /// the process. Does nothing where the allocator is not glibc's.
@@ -28,11 +37,24 @@ pub fn start() {
     {
         static STARTED: std::sync::Once = std::sync::Once::new();
         STARTED.call_once(|| {
-            let spawned = std::thread::Builder::new().name("liaison-memtrim".into()).spawn(|| {
+            let above = match std::env::var(ENV).map(|v| v.trim().parse::<usize>()) {
+                Err(_) => TRIM_ABOVE,
+                Ok(Ok(0)) => return,
+                Ok(Ok(mib)) => mib.saturating_mul(1 << 20),
+                Ok(Err(_)) => {
+                    tracing::warn!(var = ENV, "not a whole number of MiB; trimming above the default 16 MiB");
+                    TRIM_ABOVE
+                }
+            };
+            let spawned = std::thread::Builder::new().name("liaison-memtrim".into()).spawn(move || {
                 let mut t = Trimmer::default();
                 loop {
                     std::thread::sleep(EVERY);
-                    t.tick(TRIM_ABOVE);
+                    let t0 = std::time::Instant::now();
+                    if let Some(given) = t.tick(above) {
+                        tracing::debug!(mib = given >> 20, ms = t0.elapsed().as_secs_f64() * 1e3, "freed memory given back");
+                        std::thread::sleep(AT_MOST_EVERY.saturating_sub(EVERY));
+                    }
                 }
             });
             if let Err(e) = spawned {
@@ -67,18 +89,18 @@ pub struct Trimmer {
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 impl Trimmer {
-    /// Trims if more than `above` bytes are held beyond use over the floor; returns whether it
-    /// trimmed.
-    pub fn tick(&mut self, above: usize) -> bool {
-        let Some(held) = held_beyond_use() else { return false };
+    /// Trims if more than `above` bytes are held beyond use over the floor; returns how many
+    /// bytes the trim gave back, if it trimmed.
+    pub fn tick(&mut self, above: usize) -> Option<usize> {
+        let held = held_beyond_use()?;
         self.floor = self.floor.min(held);
         if held <= self.floor.saturating_add(above) {
-            return false;
+            return None;
         }
         // SAFETY: malloc_trim takes the arenas' locks itself; 0 keeps no padding at the top.
         unsafe { libc::malloc_trim(0) };
         self.floor = held_beyond_use().unwrap_or(held).min(held);
-        true
+        Some(held.saturating_sub(self.floor))
     }
 }
 
@@ -100,14 +122,15 @@ mod tests {
         // holds the heap's top, so that only a trim, not the heap shrinking, can give them back.
         let blocks: Vec<Vec<u8>> = (0..2048).map(|i| vec![i as u8; 64 << 10]).collect();
         let top = vec![1u8; 64 << 10];
-        assert!(!t.tick(100 << 20), "in use, not held beyond use");
+        assert_eq!(t.tick(100 << 20), None, "in use, not held beyond use");
         let in_use = rss_anon_kib();
         drop(blocks);
         assert!(held_beyond_use().unwrap() > 100 << 20, "the freed blocks stay resident");
-        assert!(t.tick(100 << 20));
+        let given = t.tick(100 << 20).expect("trimmed");
+        assert!(given > 100 << 20, "gave back {given} bytes");
         let trimmed = rss_anon_kib();
         assert!(trimmed + 100 * 1024 < in_use, "RSS {in_use} KiB before the trim, {trimmed} KiB after");
-        assert!(!t.tick(16 << 20), "nothing left to give back: no trim again");
+        assert_eq!(t.tick(16 << 20), None, "nothing left to give back: no trim again");
         assert_eq!(top[0], 1);
     }
 }

@@ -297,7 +297,17 @@ pub struct Rows(pub Vec<Row>);
 impl Rows {
     /// The JSON array.
     pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
-        let mut out = Vec::with_capacity(2 + self.0.len() * 512);
+        // The kept rows' exact size, so that a list of 10,000 meetings (6 MiB) is not grown by
+        // doubling, which held both copies at once.
+        let kept: usize = self
+            .0
+            .iter()
+            .map(|r| match r {
+                Row::Kept(e) => e.listed_json().len(),
+                Row::Meeting(..) => 0,
+            })
+            .sum();
+        let mut out = Vec::with_capacity(2 + self.0.len() + kept);
         out.push(b'[');
         for (i, r) in self.0.iter().enumerate() {
             if i > 0 {

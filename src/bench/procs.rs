@@ -138,3 +138,32 @@ pub fn peak_rss_mib(pid: u32) -> f64 {
         .map(|kib| kib / 1024.0)
         .unwrap_or(0.0)
 }
+
+/// CPU time a process has used (user and system), in clock ticks; `None` if it does not read.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command's name in parentheses (which may hold spaces): state is field 3, utime
+    // and stime fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut f = rest.split_whitespace().skip(11).map(|n| n.parse::<u64>().ok());
+    Some(f.next()?? + f.next()??)
+}
+
+/// Waits until each of `pids` has used less than a twentieth of a core for two seconds in a row
+/// (its background work after a bootstrap done: the search index, the summaries), or `within`
+/// passes; returns how long it waited.
+pub async fn settle(pids: &[u32], within: std::time::Duration) -> std::time::Duration {
+    // SAFETY: sysconf only reads a constant of the system.
+    let hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap_or(100).max(1);
+    let t0 = std::time::Instant::now();
+    let total = || pids.iter().map(|p| cpu_ticks(*p).unwrap_or(0)).sum::<u64>();
+    let (mut last, mut quiet) = (total(), 0);
+    while quiet < 2 && t0.elapsed() < within {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let now = total();
+        // Less than 5 % of one core over the second, for every process together.
+        quiet = if now.saturating_sub(last) * 20 < hz { quiet + 1 } else { 0 };
+        last = now;
+    }
+    t0.elapsed()
+}

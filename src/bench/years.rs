@@ -197,6 +197,11 @@ pub async fn run(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Ve
         wait_status(&cb, Duration::from_secs(600), |s| s.peers.first().is_some_and(|p| p.in_sync == want_b))
             .await
             .context("B reconnecting to A")?;
+        // On two sites each node has its own machine; here they share two cores, and a fresh B
+        // builds its search index for minutes after its bootstrap. The reads are timed once both
+        // nodes are quiet, not against that (runs before 2026-12-02 timed them during it).
+        let settled = super::procs::settle(&[pa.pid(), pb.pid()], Duration::from_secs(600)).await;
+        eprintln!("[years] run {run}: both nodes quiet {:.0} s after B reconnected", settled.as_secs_f64());
 
         // Each read as the web page makes it; then the draft's page again, each time right after
         // an edit (not timed): the first read of a new version, which no kept page answers.
