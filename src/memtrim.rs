@@ -24,7 +24,7 @@ const EVERY: Duration = Duration::from_secs(1);
 /// and the pages given back are faulted in again by the next allocations: under a steady load
 /// (the years bench's keystrokes while lists are served) trims every two or three seconds cost
 /// the keystroke's tail more than the memory they saved.
-const AT_MOST_EVERY: Duration = Duration::from_secs(10);
+const AT_MOST_EVERY: Duration = Duration::from_secs(3);
 
 /// The environment variable that sets the bound in MiB instead of [`TRIM_ABOVE`]; `0` turns
 /// trimming off (to measure the node without it).

@@ -16,9 +16,11 @@
 //! Each run, on fresh copies: A starts on the cached store (start-up until `/api/status` answers
 //! with every document counted); a fresh node B of the other Party, empty, starts and takes in
 //! the whole workspace (bootstrap: time and bytes received); B restarts (its start-up holding
-//! the workspace); then each read an officer makes is timed through A's API, `requests` times
+//! the workspace); once both nodes are quiet (B's search index built: on two sites they would
+//! not share two cores), each read an officer makes is timed through A's API, `requests` times
 //! in a row (p50, p99): `meeting list`, `draft list`, `thread list`, the inbox (the header's
-//! count, which every page asks after each change, and the inbox page's first hundred), every meeting as a calendar, the dashboard (the requests
+//! count, which every page asks after each change, and the inbox page's first hundred), every
+//! meeting as a calendar, the dashboard (the requests
 //! `web/pages/dashboard.js` makes, in parallel as the browser does), and one draft's page (the
 //! draft, and its history as the page's history panel asks for it). Last, keystrokes at A
 //! measured as workload B does (node A applied it → node B applied it), while on each node
