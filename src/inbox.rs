@@ -241,18 +241,20 @@ pub fn build_page(f: &Facts, reader: &Reader, marks: &Marks, all: bool, page: &P
     let out = candidates(f, reader, marks, all);
     // Unread first, then the newest, then by key (unique, so the order is total).
     let order = |a: &Candidate, b: &Candidate| {
-        b.unread
-            .cmp(&a.unread)
-            .then_with(|| b.at_prefix.cmp(&a.at_prefix))
-            .then_with(|| b.at.cmp(&a.at))
-            .then_with(|| (a.prefix, a.doc).cmp(&(b.prefix, b.doc)))
+        b.unread.cmp(&a.unread).then_with(|| b.at.cmp(&a.at)).then_with(|| (a.prefix, a.doc).cmp(&(b.prefix, b.doc)))
     };
+    // The same order, first by each time's prefix held in one vector ([`at_prefix`]): the strings
+    // behind the candidates are read only when two prefixes tie.
+    let prefixes: Vec<u128> = out.iter().map(|c| at_prefix(c.at)).collect();
     let mut counts = Counts::default();
     for c in out.iter().filter(|c| c.unread) {
         counts.add(c.kind);
     }
     // Only the page's entries are sorted (`paging::window`); indices move, not candidates.
-    let idx = crate::paging::window(out.len(), page.offset, page.limit, |a, b| order(&out[a], &out[b]));
+    let idx = crate::paging::window(out.len(), page.offset, page.limit, |a, b| {
+        let (ca, cb) = (&out[a], &out[b]);
+        cb.unread.cmp(&ca.unread).then(prefixes[b].cmp(&prefixes[a])).then_with(|| order(ca, cb))
+    });
     let about = page.about.as_deref().map(|id| {
         let mut about: Vec<&Candidate> = out.iter().filter(|c| c.is_about(id)).collect();
         about.sort_unstable_by(|a, b| order(a, b));
@@ -280,8 +282,6 @@ struct Candidate<'a> {
     why: Why,
     unread: bool,
     version: Cow<'a, str>,
-    /// `at`'s first 16 bytes ([`at_prefix`]), in the candidate itself.
-    at_prefix: u128,
 }
 
 /// The first 16 bytes of a time (to the minute in RFC 3339), big-endian, zeros after a shorter
@@ -349,7 +349,6 @@ fn candidates<'a>(f: &'a Facts<'a>, reader: &Reader, marks: &'a Marks, all: bool
             why: Why::NewMessages { count: new },
             unread: new > 0,
             version: Cow::Owned(total.to_string()),
-            at_prefix: at_prefix(last.map(|i| t.messages[i].1.as_str())),
         });
     }
     for m in &f.meetings {
@@ -371,7 +370,6 @@ fn candidates<'a>(f: &'a Facts<'a>, reader: &Reader, marks: &'a Marks, all: bool
             why: if mark.is_none() { Why::NewMeeting } else { Why::MeetingChanged },
             unread,
             version: Cow::Borrowed(version),
-            at_prefix: at_prefix(at),
         });
     }
     for c in &f.consent {
@@ -392,7 +390,6 @@ fn candidates<'a>(f: &'a Facts<'a>, reader: &Reader, marks: &'a Marks, all: bool
                 third_party: c.third_party.clone(),
             },
             version: Cow::Borrowed("pending"),
-            at_prefix: at_prefix(Some(&c.requested_at)),
         });
     }
     let us = reader.party.to_string();
@@ -412,7 +409,6 @@ fn candidates<'a>(f: &'a Facts<'a>, reader: &Reader, marks: &'a Marks, all: bool
                 why,
                 unread,
                 version: Cow::Borrowed(version),
-                at_prefix: at_prefix(d.updated_at.as_deref()),
             });
         };
         if d.state == DraftState::UnderReview && !d.approved.contains(&us) && reader.role >= Role::Member {
