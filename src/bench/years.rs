@@ -23,8 +23,9 @@
 //! meeting as a calendar, the dashboard (the requests
 //! `web/pages/dashboard.js` makes, in parallel as the browser does), and one draft's page (the
 //! draft, and its history as the page's history panel asks for it). Last, keystrokes at A
-//! measured as workload B does (node A applied it → node B applied it), while on each node
-//! another officer's client refreshes the lists in a loop. Peak RSS (VmHWM) of both nodes.
+//! measured as workload B does (node A applied it → node B applied it): first with nothing else
+//! asked (the run's own baseline), then while on each node another officer's client refreshes
+//! the lists in a loop. Peak RSS (VmHWM) of both nodes.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -133,6 +134,8 @@ pub struct YearsRun {
     pub bootstrap_bytes: u64,
     /// Per read: its name and each request's time, ms.
     pub reads: Vec<(String, Vec<f64>)>,
+    /// Keystroke at A → applied at B, ms, with no other request: the baseline of the same run.
+    pub keystroke_quiet_ms: Vec<f64>,
     /// Keystroke at A → applied at B, ms, under list load.
     pub keystroke_ms: Vec<f64>,
     /// List requests the two loading clients completed during the keystrokes.
@@ -225,7 +228,14 @@ pub async fn run(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Ve
             reads.push((name.to_string(), times));
         }
 
-        let (keystroke_ms, load_requests) = keystrokes_under_load(&ca, &cb, &draft_id, o).await?;
+        // The same keystrokes with nothing else asked first: what the load adds is the difference.
+        let (keystroke_quiet_ms, _) = keystrokes(&ca, &cb, &draft_id, o, false).await?;
+        eprintln!(
+            "[years] run {run}: keystroke A → B, no other request: median {:.2} ms, p99 {:.2} ms",
+            median(&keystroke_quiet_ms),
+            percentile(&keystroke_quiet_ms, 99.0)
+        );
+        let (keystroke_ms, load_requests) = keystrokes(&ca, &cb, &draft_id, o, true).await?;
         eprintln!(
             "[years] run {run}: keystroke A → B under list load: median {:.2} ms, p99 {:.2} ms ({load_requests} list requests meanwhile)",
             median(&keystroke_ms),
@@ -244,6 +254,7 @@ pub async fn run(exe: &Path, work: &Path, o: &BenchOptions) -> anyhow::Result<Ve
             bootstrap_ms,
             bootstrap_bytes,
             reads,
+            keystroke_quiet_ms,
             keystroke_ms,
             load_requests,
             rss_a_mib: rss_a,
@@ -335,13 +346,15 @@ async fn time_read(c: &Client, paths: &[String], n: usize, edit: Option<&str>) -
     Ok(times)
 }
 
-/// Workload B's keystrokes, on a provision of one of the workspace's drafts, while a client on
-/// each node loops over the lists as the web app asks for them (meetings, drafts, threads).
-async fn keystrokes_under_load(
+/// Workload B's keystrokes, on a provision of one of the workspace's drafts; with `load`, while
+/// a client on each node loops over the lists as the web app asks for them (meetings, drafts,
+/// threads).
+async fn keystrokes(
     ca: &Arc<Client>,
     cb: &Arc<Client>,
     draft: &str,
     o: &BenchOptions,
+    load: bool,
 ) -> anyhow::Result<(Vec<f64>, usize)> {
     let d: serde_json::Value = ca.get(&format!("/api/drafts/{draft}")).await?;
     let p = &d["provisions"][0];
@@ -354,7 +367,7 @@ async fn keystrokes_under_load(
     // The lists as the web app's pages ask for them (the meetings page a month and a hundred).
     let mut lists = meetings_page(chrono::Utc::now());
     lists.extend(["/api/drafts".to_string(), "/api/threads".to_string()]);
-    for c in [ca, cb] {
+    for c in if load { vec![ca, cb] } else { Vec::new() } {
         let (stop, done) = (stop.clone(), done.clone());
         let (c, lists) = (c.clone(), lists.clone());
         loaders.push(tokio::spawn(async move {
@@ -804,6 +817,14 @@ pub fn summary(rs: &[YearsRun]) -> String {
             col(&|r| r.reads.get(i).map(|(_, t)| t.len() as f64).unwrap_or(0.0))
         ));
     }
+    s.push_str(&format!(
+        "| years | keystroke A → B, no other request, median (ms) | {} | |\n",
+        col(&|r| median(&r.keystroke_quiet_ms))
+    ));
+    s.push_str(&format!(
+        "| years | keystroke A → B, no other request, p99 (ms) | {} | |\n",
+        col(&|r| percentile(&r.keystroke_quiet_ms, 99.0))
+    ));
     s.push_str(&format!(
         "| years | keystroke A → B under list load, median (ms) | {} | |\n",
         col(&|r| median(&r.keystroke_ms))
