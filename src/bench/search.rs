@@ -90,6 +90,9 @@ pub struct SearchRun {
     draft_index_ms: f64,
     /// The index's size on disk with the draft alone (KiB).
     draft_kib: f64,
+    /// The draft again after one provision's text changed, as a keystroke leaves it: one
+    /// commit (ms). Only that part goes in again.
+    draft_reindex_ms: f64,
     /// Indexing the meetings, one commit per 64 (ms).
     meetings_index_ms: f64,
     /// The index's size with the draft and the meetings (KiB).
@@ -164,6 +167,14 @@ pub fn run(runs: usize, d_edits: usize, work: &Path) -> anyhow::Result<Vec<Searc
         ix.apply(vec![("bench-treaty".into(), draft_parts.clone())], vec![], vec![])?;
         let draft_index_ms = ms(t);
         let draft_kib = dir_kib(&dir);
+        let mut typed = draft_parts.clone();
+        if let Some(p) = typed.iter_mut().find(|p| p.anchor.is_some()) {
+            p.text.push('x');
+        }
+        let t = Instant::now();
+        let applied = ix.apply(vec![("bench-treaty".into(), typed)], vec![], vec![])?;
+        let draft_reindex_ms = ms(t);
+        anyhow::ensure!(applied.added == 1, "one provision typed in gave {applied:?}");
         let t = Instant::now();
         for (n, chunk) in meetings.chunks(PER_COMMIT).enumerate() {
             let units = chunk.iter().enumerate().map(|(i, p)| (format!("m{n}-{i}"), p.clone())).collect();
@@ -184,6 +195,7 @@ pub fn run(runs: usize, d_edits: usize, work: &Path) -> anyhow::Result<Vec<Searc
             draft_parts: draft_parts.len(),
             draft_index_ms,
             draft_kib,
+            draft_reindex_ms,
             meetings_index_ms,
             total_kib,
             query_ms,
@@ -208,6 +220,10 @@ pub fn summary(rs: &[SearchRun]) -> String {
         col(&|r| r.draft_index_ms)
     ));
     s.push_str(&format!("| S | index size, D's draft (KiB) | {} |\n", col(&|r| r.draft_kib)));
+    s.push_str(&format!(
+        "| S | index D's draft again after one article typed in, one commit (ms) | {} |\n",
+        col(&|r| r.draft_reindex_ms)
+    ));
     s.push_str(&format!(
         "| S | index {MEETINGS} meetings, a commit per {PER_COMMIT} (ms) | {} |\n",
         col(&|r| r.meetings_index_ms)

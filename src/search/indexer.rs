@@ -258,12 +258,23 @@ async fn index(
         let got = engine.view_background(move |v| extract::extract(v, &ids)).await.map_err(stopped)?;
         for group in got.split(APPLY_BYTES) {
             let inner = inner.clone();
-            blocking(move || inner.workspace.apply(group.units, group.stamps, Vec::new())).await?;
+            blocking(move || {
+                let docs = group.units.len();
+                let applied = inner.workspace.apply(group.units, group.stamps, Vec::new())?;
+                tracing::debug!(
+                    docs,
+                    added = applied.added,
+                    deleted = applied.deleted,
+                    "indexed the parts that changed"
+                );
+                Ok(())
+            })
+            .await?;
         }
     }
     if !removed.is_empty() {
         let inner = inner.clone();
-        blocking(move || inner.workspace.apply(Vec::new(), Vec::new(), removed)).await?;
+        blocking(move || inner.workspace.apply(Vec::new(), Vec::new(), removed).map(drop)).await?;
     }
     if batch.items {
         let parts: Vec<Part> = engine.read(|c| extract::items(c)).await.map_err(stopped)?;
