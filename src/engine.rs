@@ -28,6 +28,7 @@ pub mod docs;
 mod drafts;
 mod handle;
 mod history;
+mod in_sync;
 mod items;
 mod parties;
 mod peers;
@@ -309,6 +310,12 @@ struct Round {
     forget_peers: Vec<PeerId>,
     /// Writes of items and consent records, in the round's transaction.
     writes: Vec<Write>,
+    /// Writes of the node's own records (what a peer has added against its quota, the peers
+    /// known, witnessed heads, vouched lists), in the same transaction. Unlike `writes` they
+    /// change nothing an officer sees of the vault: a peer's every batch counts its usage, and
+    /// announcing each as a vault change made every subscriber (the search's item titles, each
+    /// web app's item pages) read the vault again at each keystroke the peer's officer typed.
+    bookkeeping: Vec<Write>,
     /// The newest change of each of our actors in each document changed by an officer this
     /// round: signed once at the end of the round.
     own_heads: std::collections::BTreeMap<(DocId, Vec<u8>), (u64, [u8; 32])>,
@@ -474,12 +481,14 @@ impl Core {
             || !round.sync_dirty.is_empty()
             || !round.forget_peers.is_empty()
             || !round.writes.is_empty()
+            || !round.bookkeeping.is_empty()
             || self.audit_log.has_pending();
         let sealed = self.audit_log.seal(&self.crypto.node_key);
         // Items, consent records and audit entries live outside the documents; subscribers hear
         // of them once they are committed, to refresh what they show.
         let vault_changed = !round.writes.is_empty() || !sealed.is_empty();
         let writes = round.writes;
+        let bookkeeping = round.bookkeeping;
         let t0 = std::time::Instant::now();
         // Summaries the reader computed are written with the next commit that writes anyway.
         let sums = if needs_write { summaries::to_write(&self.summaries) } else { Vec::new() };
@@ -499,7 +508,7 @@ impl Core {
                 for peer in &round.forget_peers {
                     w.drop_sync_states(&peer.to_bytes())?;
                 }
-                for f in writes {
+                for f in writes.into_iter().chain(bookkeeping) {
                     f(w)?;
                 }
                 sealed.write(w)?;

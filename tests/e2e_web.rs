@@ -271,6 +271,81 @@ async fn repeated_failed_logins_make_their_name_and_address_wait_even_with_the_r
     assert_eq!(Browser::at(&node).login("Lena", &pw).await.status(), StatusCode::OK);
 }
 
+/// Reads `events` until `done` accepts an event, and answers every event read (`data:` lines).
+async fn events_until(events: &mut reqwest::Response, what: &str, done: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let mut seen = Vec::new();
+    let mut buf = String::new();
+    let deadline = std::time::Instant::now() + common::DEADLINE;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let chunk = tokio::time::timeout(left, events.chunk()).await;
+        let Ok(Ok(Some(chunk))) = chunk else { panic!("{what}: not seen; saw {seen:?}") };
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find('\n') {
+            let line: String = buf.drain(..=end).collect();
+            if let Some(data) = line.trim().strip_prefix("data:")
+                && let Ok(ev) = serde_json::from_str::<Value>(data.trim())
+            {
+                let last = done(&ev);
+                seen.push(ev);
+                if last {
+                    return seen;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peers_keystrokes_are_not_announced_as_vault_changes_and_a_provided_item_is() {
+    let (a, b) = common::pair();
+    let pw_a = settled(&a, "Aigerim", "member").await;
+    let pw_b = settled(&b, "Boris", "member").await;
+    let wa = Browser::logged_in(&a, "Aigerim", &pw_a).await;
+    let wb = Browser::logged_in(&b, "Boris", &pw_b).await;
+    let (_, g) = wa.post("/api/groups", json!({ "name": "G", "mandate": "M" })).await;
+    let (_, d) = wa.post("/api/drafts", json!({ "group": g["id"], "title": "T", "text": "abcdef" })).await;
+    let did = d["id"].as_str().unwrap().to_string();
+    eventually("the draft at B", &[&a, &b], || b.draft_text(&did));
+    let (_, draft) = wa.get(&format!("/api/drafts/{did}")).await;
+    let prov = draft["provisions"][0]["id"].as_str().unwrap().to_string();
+
+    // B's web app listens while A's officer types: each keystroke is a batch B counts against
+    // A's quota (a write of B's own records), and none of it is an item, a consent or an audit
+    // entry, which is what `vault-changed` makes every open item page and dashboard read again.
+    let mut events =
+        wb.http.get(format!("{}/api/events", wb.base)).header(COOKIE, wb.cookie.clone().unwrap()).send().await.unwrap();
+    for (i, ch) in ["x", "y", "z", "w"].iter().enumerate() {
+        let body = json!({ "provision": prov, "lang": "en", "pos": i, "insert": ch });
+        let (s, r) = wa.post(&format!("/api/drafts/{did}/splice"), body).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        // One at a time, as an officer types: each its own batch at B.
+        let heads = r["heads"].as_array().unwrap().clone();
+        let seen = events_until(&mut events, "the keystroke at B", |ev| {
+            ev["event"] == "doc-changed" && ev["heads"].as_array() == Some(&heads)
+        })
+        .await;
+        assert!(
+            seen.iter().all(|ev| ev["event"] != "vault-changed"),
+            "a keystroke announced as a vault change: {seen:?}"
+        );
+    }
+
+    // Then A provides an item: that is announced, and nothing before it was.
+    let file = a.text_file("report.txt", "the report");
+    let item = a.id_of(&["item", "share", "--title", "Report", "--file", file.to_str().unwrap()]);
+    events_until(&mut events, "a vault-changed at B once the item is shared", |ev| ev["event"] == "vault-changed")
+        .await;
+    eventually("the item at B", &[&a, &b], || {
+        let v = b.try_json(&["item", "list", "--json"])?;
+        if v.as_array().is_some_and(|l| l.iter().any(|i| i["id"] == item.as_str())) {
+            Ok(())
+        } else {
+            Err(v.to_string())
+        }
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_reaches_the_other_node_and_splices_build_on_the_version_the_editor_saw() {
     let (a, b) = common::pair();

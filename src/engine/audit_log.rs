@@ -187,6 +187,6 @@ impl Core {
     pub(super) fn remember_peers(&mut self, now: &[PinnedPeer]) {
         let known: Vec<(String, String, String)> =
             now.iter().map(|p| (p.peer_id.to_string(), p.party_id.to_string(), p.role.to_string())).collect();
-        self.round.writes.push(Box::new(move |w| w.put_meta_value("peers_known", &known)));
+        self.round.bookkeeping.push(Box::new(move |w| w.put_meta_value("peers_known", &known)));
     }
 }

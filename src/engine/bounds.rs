@@ -173,5 +173,5 @@ pub(super) fn accept(core: &mut Core, peer: PeerId) {
     p.usage.docs += added.docs;
     p.usage.bytes = p.usage.bytes.saturating_add(added.bytes);
     let usage = p.usage;
-    core.round.writes.push(Box::new(move |w| w.put_peer_usage(&peer.to_bytes(), &usage)));
+    core.round.bookkeeping.push(Box::new(move |w| w.put_peer_usage(&peer.to_bytes(), &usage)));
 }

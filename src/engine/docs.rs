@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use automerge::{ActorId, Automerge, ChangeHash};
 
+use super::in_sync::{OurHeads, Touched};
 use crate::authority::Owner;
 use crate::ids::DocId;
 use crate::store::{DocMeta, Store, StoreError, Writer};
@@ -70,6 +71,12 @@ pub(super) struct Docs {
     loaded_bytes: u64,
     /// The bound on `loaded_bytes` ([`CACHE_STORED_BYTES`]; smaller in tests).
     budget: u64,
+    /// How many documents of each kind there are, kept as slots come and go (the status gives
+    /// it after every keystroke).
+    by_kind: BTreeMap<DocKind, usize>,
+    /// The documents whose metadata changed or that came or went since the status last
+    /// counted which documents each peer holds as we do ([`super::in_sync`]).
+    touched: Touched,
 }
 
 /// How much stored (compressed) document the cache keeps loaded, besides its count. A loaded
@@ -77,6 +84,10 @@ pub(super) struct Docs {
 /// A's small drafts), so a count alone lets a node that reads every document once (the search
 /// index's first build, a bulk sync) hold hundreds of them: about 100 MiB in workload A.
 const CACHE_STORED_BYTES: u64 = 2 * 1024 * 1024;
+
+/// The most documents named as changed between two counts of the status; past it, the next
+/// count compares every document, as one would once anyway.
+const TOUCHED_NAMED: usize = 4096;
 
 /// A document's weight in the cache: its stored bytes, at least one.
 fn stored(meta: &DocMeta) -> u64 {
@@ -105,7 +116,12 @@ pub enum LoadError {
 impl Docs {
     /// Reads every document's metadata; loads none of them.
     pub fn open(store: &Store, cap: usize, actor: ActorId) -> Result<Docs, StoreError> {
-        let slots = store.all_docs()?.into_iter().map(|(id, meta)| (id, Slot::new(meta, None, 0))).collect();
+        let slots: HashMap<DocId, Slot> =
+            store.all_docs()?.into_iter().map(|(id, meta)| (id, Slot::new(meta, None, 0))).collect();
+        let mut by_kind = BTreeMap::new();
+        for s in slots.values() {
+            *by_kind.entry(s.meta.kind).or_default() += 1;
+        }
         Ok(Docs {
             slots,
             dirty: BTreeMap::new(),
@@ -116,6 +132,8 @@ impl Docs {
             grown: Vec::new(),
             loaded_bytes: 0,
             budget: CACHE_STORED_BYTES,
+            by_kind,
+            touched: Touched::default(),
         })
     }
 
@@ -134,11 +152,6 @@ impl Docs {
         let mut v: Vec<_> = self.slots.iter().map(|(id, s)| (*id, &s.meta)).collect();
         v.sort_by_key(|(id, _)| *id);
         v.into_iter()
-    }
-
-    /// Every document's metadata, in no order: for counting, without sorting.
-    pub fn unordered(&self) -> impl Iterator<Item = (DocId, &DocMeta)> {
-        self.slots.iter().map(|(id, s)| (*id, &s.meta))
     }
 
     /// The ids of one kind, in id order.
@@ -164,6 +177,42 @@ impl Docs {
     /// Number of documents.
     pub fn len(&self) -> usize {
         self.slots.len()
+    }
+
+    /// How many documents of each kind there are (those not committed yet included).
+    pub fn by_kind(&self) -> &BTreeMap<DocKind, usize> {
+        &self.by_kind
+    }
+
+    /// The documents whose heads changed, or that came or went, since this was last taken.
+    pub fn take_touched(&mut self) -> Touched {
+        std::mem::take(&mut self.touched)
+    }
+
+    fn came(&mut self, id: DocId, kind: DocKind) {
+        *self.by_kind.entry(kind).or_default() += 1;
+        self.touch(id);
+    }
+
+    fn went(&mut self, id: DocId, kind: DocKind) {
+        if let Some(n) = self.by_kind.get_mut(&kind) {
+            *n = n.saturating_sub(1);
+        }
+        self.touch(id);
+    }
+
+    /// Notes that `id`'s heads changed. Past [`TOUCHED_NAMED`] documents (a bootstrap takes in
+    /// thousands before anyone reads the status), the next count compares them all.
+    fn touch(&mut self, id: DocId) {
+        if self.touched.all {
+            return;
+        }
+        if self.touched.docs.len() >= TOUCHED_NAMED {
+            self.touched.docs = Default::default();
+            self.touched.all = true;
+        } else {
+            self.touched.docs.insert(id);
+        }
     }
 
     /// The document, loaded from the store if it is not in memory.
@@ -250,7 +299,12 @@ impl Docs {
     fn insert(&mut self, id: DocId, kind: DocKind, owner: Owner, doc: Box<Automerge>, dirty: Dirty) {
         self.tick += 1;
         let meta = DocMeta { kind, heads: Vec::new(), snapshot_bytes: 0, chunk_bytes: 0, next_chunk: 0, owner };
-        if let Some(old) = self.slots.insert(id, Slot::new(meta, Some(doc), self.tick))
+        let old = self.slots.insert(id, Slot::new(meta, Some(doc), self.tick));
+        if let Some(old) = &old {
+            self.went(id, old.meta.kind);
+        }
+        self.came(id, kind);
+        if let Some(old) = old
             && old.doc.is_some()
         {
             self.loaded -= 1;
@@ -278,11 +332,12 @@ impl Docs {
     pub fn restore(&mut self, id: DocId, backup: Backup) {
         match backup {
             Backup::New => {
-                if let Some(s) = self.slots.remove(&id)
-                    && s.doc.is_some()
-                {
-                    self.loaded -= 1;
-                    self.loaded_bytes = self.loaded_bytes.saturating_sub(s.weight);
+                if let Some(s) = self.slots.remove(&id) {
+                    self.went(id, s.meta.kind);
+                    if s.doc.is_some() {
+                        self.loaded -= 1;
+                        self.loaded_bytes = self.loaded_bytes.saturating_sub(s.weight);
+                    }
                 }
                 self.dirty.remove(&id);
             }
@@ -386,6 +441,7 @@ impl Docs {
                 }
                 slot.meta = meta;
                 slot.inflated = size;
+                self.touch(id);
             }
         }
         for id in std::mem::take(&mut self.grown) {
@@ -403,11 +459,12 @@ impl Docs {
         let received: Vec<DocId> =
             self.dirty.iter().filter(|(_, d)| matches!(d, Dirty::Received { .. })).map(|(id, _)| *id).collect();
         for id in received {
-            if let Some(s) = self.slots.remove(&id)
-                && s.doc.is_some()
-            {
-                self.loaded -= 1;
-                self.loaded_bytes = self.loaded_bytes.saturating_sub(s.weight);
+            if let Some(s) = self.slots.remove(&id) {
+                self.went(id, s.meta.kind);
+                if s.doc.is_some() {
+                    self.loaded -= 1;
+                    self.loaded_bytes = self.loaded_bytes.saturating_sub(s.weight);
+                }
             }
             self.dirty.remove(&id);
         }
@@ -441,6 +498,12 @@ impl Docs {
                 self.loaded_bytes = self.loaded_bytes.saturating_sub(s.weight);
             }
         }
+    }
+}
+
+impl OurHeads for Docs {
+    fn kind_and_heads(&self, doc: DocId) -> Option<(DocKind, &[[u8; 32]])> {
+        self.slots.get(&doc).map(|s| (s.meta.kind, s.meta.heads.as_slice()))
     }
 }
 

@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use automerge::ChangeHash;
 use automerge::sync::State;
 use chrono::Utc;
 use libp2p::PeerId;
@@ -52,8 +51,8 @@ pub(super) struct PeerState {
     pub session: Option<Session>,
     /// Sync state per document; loaded from the store when a session starts.
     pub states: HashMap<DocId, State>,
-    /// The heads the peer last told us it has, per document.
-    pub their_heads: HashMap<DocId, Vec<ChangeHash>>,
+    /// The heads the peer last told us it has, per document, and how many are ours.
+    pub their_heads: super::in_sync::TheirHeads,
     pub record: PeerRecord,
     pub record_loaded: bool,
     /// What went each way since this process started.
@@ -207,7 +206,7 @@ impl PeerState {
             connected: false,
             session: None,
             states: HashMap::new(),
-            their_heads: HashMap::new(),
+            their_heads: Default::default(),
             record: PeerRecord::default(),
             record_loaded: false,
             traffic: Traffic::default(),

@@ -69,33 +69,24 @@ pub struct PeerStatus {
 }
 
 /// Worked out at the end of a round that an officer waited for, so its cost is paid per
-/// keystroke: one pass over the documents' metadata in whatever order they are held (no sort,
-/// no id or kind formatted, no heads copied), and the rule of what may go to a peer asked once
-/// per kind, not per document.
+/// keystroke: the documents by kind are counted as they come and go ([`super::docs::Docs`]),
+/// and each peer's documents held as ours are counted again only where heads changed on either
+/// side since the last status ([`super::in_sync`]); the rule of what may go to a peer is asked
+/// once per kind, not per document.
 pub(super) fn status(core: &mut Core) -> NodeStatus {
-    let mut by_kind: BTreeMap<crate::workspace::DocKind, usize> = BTreeMap::new();
-    for (_, m) in core.docs.unordered() {
-        *by_kind.entry(m.kind).or_default() += 1;
-    }
+    let by_kind = core.docs.by_kind().clone();
+    // Every peer is brought up to date with what changed here: the next status sees no more.
+    let touched = core.docs.take_touched();
     let mut peers = Vec::new();
-    for (id, p) in core.peers.iter() {
+    for (id, p) in core.peers.by_id.iter_mut() {
+        p.their_heads.recount(&core.docs, &touched);
         let allowed: Vec<crate::workspace::DocKind> = by_kind
-            .keys()
-            .copied()
-            .filter(|k| policy::may_send(&Subject::WorkspaceDoc(*k), Some(&p.pinned)).is_allowed())
+            .iter()
+            .filter(|(k, n)| **n > 0 && policy::may_send(&Subject::WorkspaceDoc(**k), Some(&p.pinned)).is_allowed())
+            .map(|(k, _)| *k)
             .collect();
         let shared = allowed.iter().map(|k| by_kind[k]).sum();
-        let in_sync = p
-            .their_heads
-            .iter()
-            .filter(|(doc, theirs)| {
-                core.docs.meta(**doc).is_some_and(|m| {
-                    allowed.contains(&m.kind)
-                        && theirs.len() == m.heads.len()
-                        && theirs.iter().zip(&m.heads).all(|(t, o)| t.0 == *o)
-                })
-            })
-            .count();
+        let in_sync = p.their_heads.equal_of(&allowed);
         peers.push(PeerStatus {
             peer_id: id.to_string(),
             party_id: p.pinned.party_id.to_string(),
@@ -119,7 +110,7 @@ pub(super) fn status(core: &mut Core) -> NodeStatus {
         party_id: core.identity.party.id.to_string(),
         party_name: core.identity.party.name.clone(),
         peer_id: core.identity.peer_id.to_string(),
-        documents: by_kind.into_iter().map(|(k, n)| (k.to_string(), n)).collect(),
+        documents: by_kind.into_iter().filter(|(_, n)| *n > 0).map(|(k, n)| (k.to_string(), n)).collect(),
         documents_total: core.docs.len(),
         store_bytes: core.store.size_bytes(),
         peers,

@@ -190,7 +190,7 @@ pub(super) fn on_catalog(core: &mut Core, peer: PeerId, entries: Vec<CatalogEntr
             }
         }
     }
-    p.their_heads = theirs;
+    p.their_heads.replace(theirs);
     tracing::info!(%peer, equal, differ, missing, "catalog received");
     Ok(())
 }
@@ -277,7 +277,7 @@ pub(super) fn on_snapshot(
         }
         None => {
             // We had the document already: let the protocol find out what each side lacks.
-            p.their_heads.entry(doc).or_default();
+            p.their_heads.know(doc);
             if let Some(s) = p.session.as_mut() {
                 s.sync(doc);
             }

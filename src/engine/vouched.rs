@@ -163,7 +163,7 @@ pub(super) fn hand_changed(core: &mut Core) {
 
 fn persist(core: &mut Core) {
     let lists: Vec<VouchedList> = core.peers.vouched.lists.values().map(|(l, _)| l.clone()).collect();
-    core.round.writes.push(Box::new(move |w| w.put_meta_value(META_KEY, &lists)));
+    core.round.bookkeeping.push(Box::new(move |w| w.put_meta_value(META_KEY, &lists)));
 }
 
 /// A list from a peer: taken only from a node of our own Party pinned by hand, signed with our

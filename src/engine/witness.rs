@@ -76,7 +76,7 @@ fn keep(core: &mut Core, key: String, mut list: Vec<Witnessed>, w: Witnessed) {
         // Keep the first (the oldest evidence) and the newest.
         list.drain(1..list.len() - KEEP + 1);
     }
-    core.round.writes.push(Box::new(move |wr| wr.put_meta_value(&key, &list)));
+    core.round.bookkeeping.push(Box::new(move |wr| wr.put_meta_value(&key, &list)));
 }
 
 /// The other Party's node sent its head: check, countersign, keep, and send it back.
