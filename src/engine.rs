@@ -532,6 +532,8 @@ impl Core {
                         self.reader.outlines.committed(id, &before, &meta.heads, what);
                     }
                 }
+                // What an officer is editing stays loaded for the reads that follow each change.
+                self.reader.editing.committed(&changed);
                 self.auth.committed();
                 summaries::written(&self.summaries, &sums);
                 if let Some(h) = sealed.head() {

@@ -17,6 +17,7 @@
 //! engine its core.
 
 mod cache;
+pub(super) mod editing;
 pub(super) mod kept_texts;
 mod outlines;
 
@@ -91,6 +92,8 @@ pub struct Reader {
     texts: kept_texts::KeptTexts,
     /// Drafts' outlines, carried over the commits that leave them as they were.
     pub(super) outlines: outlines::Outlines,
+    /// The documents officers are editing: kept loaded by every read.
+    pub(super) editing: editing::Editing,
 }
 
 /// How many pages are kept: a few officers on a few drafts.
@@ -137,6 +140,7 @@ impl Reader {
             pages: Mutex::new(std::collections::VecDeque::new()),
             texts: kept_texts::KeptTexts::default(),
             outlines: outlines::Outlines::default(),
+            editing: editing::Editing::default(),
         }
     }
 
@@ -462,7 +466,8 @@ impl View<'_> {
             return Ok(());
         }
         let meta = self.tx.meta(id).map_err(store_err)?.ok_or(LoadMissing(id))?;
-        let doc = self.reader.cache.get(id, &meta, &self.tx, self.keep == Keep::Pages)?;
+        let keep = self.keep == Keep::Pages || self.reader.editing.is(id);
+        let doc = self.reader.cache.get(id, &meta, &self.tx, keep)?;
         self.held.insert(id, doc);
         Ok(())
     }
