@@ -366,9 +366,22 @@ impl Core {
         if !annex && matches!(self.store.original(draft), Ok(Some(_))) {
             return Ok(true);
         }
+        // Asked at every keystroke and for every annex a peer sends: most drafts are not signed.
+        // Whether any annex holds a signature is one key each, where reading the records reads
+        // every comment and decision (a tenth of the engine's time per keystroke on the years
+        // workspace); and a long draft costs tens of MB once loaded (a fresh node's bootstrap
+        // loaded every draft for this).
+        let mut any = false;
+        for id in self.annexes_of(draft)? {
+            if draft::records::has_signature(self.docs.get(&self.store, id)?)? {
+                any = true;
+                break;
+            }
+        }
+        if !any {
+            return Ok(false);
+        }
         let recs = self.draft_records(draft)?;
-        // Asked for every annex a peer sends: most drafts are not signed, and a long draft costs
-        // tens of MB once loaded (a fresh node's bootstrap loaded every draft for this).
         if !recs.any_signed() {
             return Ok(false);
         }

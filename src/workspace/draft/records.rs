@@ -167,6 +167,16 @@ impl Records {
     }
 }
 
+/// Whether a Party's annex holds a signature at all (verified or not): one key read, where
+/// [`Records::add`] reads every comment, suggestion and decision. A draft whose annexes hold
+/// none is not signed by any Party, which is all most of the engine's checks ask.
+pub fn has_signature(annex: &Automerge) -> Result<bool> {
+    Ok(match annex.get(ROOT, "signature")? {
+        Some((_, s)) => get_str(annex, &s, "hash")?.is_some(),
+        None => false,
+    })
+}
+
 fn read_annex(doc: &Automerge, key_of: &dyn Fn(&PartyId) -> Option<[u8; 32]>) -> Result<PartyRecord> {
     let party = party_of(doc).ok_or_else(|| WorkspaceError::Malformed("an annex that names no Party".into()))?;
     let by = |o: &automerge::ObjId| -> Result<Author> {
