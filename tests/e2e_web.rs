@@ -271,6 +271,21 @@ async fn repeated_failed_logins_make_their_name_and_address_wait_even_with_the_r
     assert_eq!(Browser::at(&node).login("Lena", &pw).await.status(), StatusCode::OK);
 }
 
+/// Two nodes of two Parties, an officer of each logged in to the web app, and a draft A's
+/// officer made, held at B: answers both nodes, both browsers and the draft's id.
+async fn officers_on_a_draft() -> (Node, Node, Browser, Browser, String) {
+    let (a, b) = common::pair();
+    let pw_a = settled(&a, "Aigerim", "member").await;
+    let pw_b = settled(&b, "Boris", "member").await;
+    let wa = Browser::logged_in(&a, "Aigerim", &pw_a).await;
+    let wb = Browser::logged_in(&b, "Boris", &pw_b).await;
+    let (_, g) = wa.post("/api/groups", json!({ "name": "G", "mandate": "M" })).await;
+    let (_, d) = wa.post("/api/drafts", json!({ "group": g["id"], "title": "T", "text": "abcdef" })).await;
+    let did = d["id"].as_str().unwrap().to_string();
+    eventually("the draft at B", &[&a, &b], || b.draft_text(&did));
+    (a, b, wa, wb, did)
+}
+
 /// Reads `events` until `done` accepts an event, and answers every event read (`data:` lines).
 async fn events_until(events: &mut reqwest::Response, what: &str, done: impl Fn(&Value) -> bool) -> Vec<Value> {
     let mut seen = Vec::new();
@@ -298,15 +313,7 @@ async fn events_until(events: &mut reqwest::Response, what: &str, done: impl Fn(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peers_keystrokes_are_not_announced_as_vault_changes_and_a_provided_item_is() {
-    let (a, b) = common::pair();
-    let pw_a = settled(&a, "Aigerim", "member").await;
-    let pw_b = settled(&b, "Boris", "member").await;
-    let wa = Browser::logged_in(&a, "Aigerim", &pw_a).await;
-    let wb = Browser::logged_in(&b, "Boris", &pw_b).await;
-    let (_, g) = wa.post("/api/groups", json!({ "name": "G", "mandate": "M" })).await;
-    let (_, d) = wa.post("/api/drafts", json!({ "group": g["id"], "title": "T", "text": "abcdef" })).await;
-    let did = d["id"].as_str().unwrap().to_string();
-    eventually("the draft at B", &[&a, &b], || b.draft_text(&did));
+    let (a, b, wa, wb, did) = officers_on_a_draft().await;
     let (_, draft) = wa.get(&format!("/api/drafts/{did}")).await;
     let prov = draft["provisions"][0]["id"].as_str().unwrap().to_string();
 
@@ -348,15 +355,7 @@ async fn a_peers_keystrokes_are_not_announced_as_vault_changes_and_a_provided_it
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_reaches_the_other_node_and_splices_build_on_the_version_the_editor_saw() {
-    let (a, b) = common::pair();
-    let pw_a = settled(&a, "Aigerim", "member").await;
-    let pw_b = settled(&b, "Boris", "member").await;
-    let wa = Browser::logged_in(&a, "Aigerim", &pw_a).await;
-    let wb = Browser::logged_in(&b, "Boris", &pw_b).await;
-    let (_, g) = wa.post("/api/groups", json!({ "name": "G", "mandate": "M" })).await;
-    let (_, d) = wa.post("/api/drafts", json!({ "group": g["id"], "title": "T", "text": "abcdef" })).await;
-    let did = d["id"].as_str().unwrap().to_string();
-    eventually("the draft at B", &[&a, &b], || b.draft_text(&did));
+    let (a, b, wa, wb, did) = officers_on_a_draft().await;
 
     // B's browser listens to its node's events; A's officer says where she is.
     let mut events =
