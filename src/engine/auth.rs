@@ -366,11 +366,26 @@ impl Core {
         if !annex && matches!(self.store.original(draft), Ok(Some(_))) {
             return Ok(true);
         }
-        // Asked at every keystroke and for every annex a peer sends: most drafts are not signed.
-        // Whether any annex holds a signature is one key each, where reading the records reads
-        // every comment and decision (a tenth of the engine's time per keystroke on the years
-        // workspace); and a long draft costs tens of MB once loaded (a fresh node's bootstrap
-        // loaded every draft for this).
+        let Some(recs) = self.signed_records(draft)? else {
+            return Ok(false);
+        };
+        if !recs.any_signed() {
+            return Ok(false);
+        }
+        let d = self.docs.get(&self.store, draft)?;
+        Ok(draft::executed(d, &recs)?)
+    }
+
+    /// Both Parties' records on a draft if any annex holds a signature; `None` when none does,
+    /// which answers every question of the engine that turns on a signature (frozen, editable,
+    /// executed) without reading the records.
+    ///
+    /// Those questions are asked at every keystroke, on both nodes, and for every annex a peer
+    /// sends: most drafts are not signed. Whether an annex holds a signature is one key, where
+    /// reading the records reads every comment, suggestion and decision (on the years workspace,
+    /// a tenth of the engine's time per keystroke, three times over); and a long draft costs
+    /// tens of MB once loaded (a fresh node's bootstrap loaded every draft for this).
+    pub(super) fn signed_records(&mut self, draft: DocId) -> Result<Option<Records>, EngineError> {
         let mut any = false;
         for id in self.annexes_of(draft)? {
             if draft::records::has_signature(self.docs.get(&self.store, id)?)? {
@@ -378,15 +393,7 @@ impl Core {
                 break;
             }
         }
-        if !any {
-            return Ok(false);
-        }
-        let recs = self.draft_records(draft)?;
-        if !recs.any_signed() {
-            return Ok(false);
-        }
-        let d = self.docs.get(&self.store, draft)?;
-        Ok(draft::executed(d, &recs)?)
+        if any { Ok(Some(self.draft_records(draft)?)) } else { Ok(None) }
     }
 
     /// Both Parties' records on a draft, with signatures checked against the pinned keys.
@@ -453,8 +460,10 @@ impl Core {
         let frozen = self.doc_frozen(doc)?;
         authority::may_write(&DocFacts { kind, owner: &owner, frozen }, &self.own_attribution())
             .map_err(|r| EngineError::Workspace(Arc::new(WorkspaceError::Refused(r))))?;
-        if kind == DocKind::Draft {
-            let recs = self.draft_records(doc)?;
+        // A text no Party has signed is editable (until it is executed, which takes signatures).
+        if kind == DocKind::Draft
+            && let Some(recs) = self.signed_records(doc)?
+        {
             let d = self.docs.get(&self.store, doc)?;
             draft::check_editable(d, &recs, self.identity.party.id.as_str())?;
         }

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use automerge::{Automerge, ChangeHash, ObjId, Prop, ReadDoc};
+use automerge::{Automerge, Change, ChangeHash, ObjId, Prop, ReadDoc};
 use serde::Serialize;
 
 use super::docs::Docs;
@@ -93,8 +93,8 @@ pub(super) fn of_round(docs: &mut Docs, store: &Store, changed: &[DocId]) -> Has
         let before = docs.meta(*id).map(|m| (m.kind, m.heads.iter().map(|h| ChangeHash(*h)).collect::<Vec<_>>()));
         let what = match without_looking(changed.len(), before.as_ref().map(|(_, h)| h.as_slice())) {
             Some(short) => short,
-            None => match (before, docs.get(store, *id)) {
-                (Some((kind, heads)), Ok(doc)) => of_doc(doc, kind, &heads),
+            None => match before.map(|(kind, heads)| (kind, docs.changes_since(store, *id, &heads, MAX_CHANGES))) {
+                Some((kind, Ok((doc, Some(changes))))) => of_changes(doc, kind, &changes),
                 _ => vec![Changed::part(Part::Any)],
             },
         };
@@ -120,12 +120,19 @@ pub fn of_doc(doc: &Automerge, kind: DocKind, before: &[ChangeHash]) -> Vec<Chan
         return vec![Changed::part(Part::Any)];
     }
     drop(metas);
-    let changes = doc.get_changes(before);
+    of_changes(doc, kind, &doc.get_changes(before))
+}
+
+/// What `changes` of `doc` (those after some heads) changed, sorted, each once.
+fn of_changes(doc: &Automerge, kind: DocKind, changes: &[Change]) -> Vec<Changed> {
+    if changes.len() > MAX_CHANGES {
+        return vec![Changed::part(Part::Any)];
+    }
     let mut ops = 0;
     let mut found = BTreeSet::new();
     // One path lookup per object, however many of its operations the changes hold.
     let mut paths: HashMap<String, Option<Vec<String>>> = HashMap::new();
-    for change in &changes {
+    for change in changes {
         ops += change.len();
         if ops > MAX_OPS {
             return vec![Changed::part(Part::Any)];

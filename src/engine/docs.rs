@@ -1,9 +1,14 @@
 //! The engine's documents: metadata of all of them, a bounded set loaded in memory, and their
 //! persistence as snapshot plus incremental chunks.
 
+mod collected;
+
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use automerge::{ActorId, Automerge, ChangeHash};
+use automerge::{ActorId, Automerge, Change, ChangeHash};
+
+use self::collected::Collected;
 
 use super::in_sync::{OurHeads, Touched};
 use crate::authority::Owner;
@@ -77,6 +82,8 @@ pub(super) struct Docs {
     /// The documents whose metadata changed or that came or went since the status last
     /// counted which documents each peer holds as we do ([`super::in_sync`]).
     touched: Touched,
+    /// The changes of this round, collected once for the commit and the event ([`collected`]).
+    collected: Collected,
 }
 
 /// How much stored (compressed) document the cache keeps loaded, besides its count. A loaded
@@ -88,6 +95,18 @@ const CACHE_STORED_BYTES: u64 = 2 * 1024 * 1024;
 /// The most documents named as changed between two counts of the status; past it, the next
 /// count compares every document, as one would once anyway.
 const TOUCHED_NAMED: usize = 4096;
+
+/// A loaded document, and its changes since some heads if there are not too many.
+pub(super) type ChangesSince<'a> = (&'a Automerge, Option<Cow<'a, [Change]>>);
+
+/// Changes as `save_after` writes them: their bytes one after the other.
+fn raw(changes: &[Change]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(changes.iter().map(|c| c.raw_bytes().len()).sum());
+    for c in changes {
+        out.extend_from_slice(c.raw_bytes());
+    }
+    out
+}
 
 /// A document's weight in the cache: its stored bytes, at least one.
 fn stored(meta: &DocMeta) -> u64 {
@@ -134,6 +153,7 @@ impl Docs {
             budget: CACHE_STORED_BYTES,
             by_kind,
             touched: Touched::default(),
+            collected: Collected::default(),
         })
     }
 
@@ -407,7 +427,21 @@ impl Docs {
                         continue;
                     }
                     let old: Vec<ChangeHash> = meta.heads.iter().map(|h| ChangeHash(*h)).collect();
-                    let chunk = if meta.snapshot_bytes == 0 { Vec::new() } else { doc.save_after(&old) };
+                    // What `save_after` gives, from the changes this round collected if it did.
+                    let chunk = if meta.snapshot_bytes == 0 {
+                        Vec::new()
+                    } else {
+                        let now: Vec<ChangeHash> = heads.iter().map(|h| ChangeHash(*h)).collect();
+                        match self.collected.get(*id, &old, &now) {
+                            Some(changes) => raw(changes),
+                            None => {
+                                let changes = doc.get_changes(&old);
+                                let chunk = raw(&changes);
+                                self.collected.note(*id, &old, &now, changes);
+                                chunk
+                            }
+                        }
+                    };
                     if meta.snapshot_bytes == 0 || meta.chunk_bytes + chunk.len() as u64 > meta.snapshot_bytes {
                         let snap = doc.save();
                         size = size.and_then(|_| inflated(&snap));
@@ -450,12 +484,43 @@ impl Docs {
             }
         }
         self.dirty.clear();
+        self.collected.clear();
         self.evict();
+    }
+
+    /// Notes the changes a peer's message brought to `id`, from `before` to the document's
+    /// heads now, collected while checking them: the commit and the event use them rather than
+    /// collect them again.
+    pub fn note_changes(&mut self, id: DocId, before: &[ChangeHash], changes: Vec<Change>) {
+        let Some(now) = self.slots.get(&id).and_then(|s| s.doc.as_ref()).map(|d| d.get_heads()) else { return };
+        self.collected.note(id, before, &now, changes);
+    }
+
+    /// The changes of `id` since `before` (the heads of the last commit), collected once per
+    /// round: from what the round noted if they span exactly that, else from the document, and
+    /// then only if there are at most `most` of them (`None` past it).
+    pub fn changes_since(
+        &mut self,
+        store: &Store,
+        id: DocId,
+        before: &[ChangeHash],
+        most: usize,
+    ) -> Result<ChangesSince<'_>, LoadError> {
+        self.get(store, id)?;
+        let doc = self.slots.get(&id).and_then(|s| s.doc.as_deref()).ok_or(LoadError::Missing(id))?;
+        let changes = match self.collected.get(id, before, &doc.get_heads()) {
+            Some(changes) => Some(Cow::Borrowed(changes)),
+            // Counting them needs no change built.
+            None if doc.get_changes_meta(before).len() > most => None,
+            None => Some(Cow::Owned(doc.get_changes(before))),
+        };
+        Ok((doc, changes))
     }
 
     /// The transaction failed: forget that documents received whole were ever here (they are
     /// not on disk, and the peer will send them again), keep local changes for the next try.
     pub fn commit_failed(&mut self) {
+        self.collected.clear();
         let received: Vec<DocId> =
             self.dirty.iter().filter(|(_, d)| matches!(d, Dirty::Received { .. })).map(|(id, _)| *id).collect();
         for id in received {
@@ -562,6 +627,77 @@ mod tests {
         drop(docs);
         let mut again = Docs::open(&store, 1, ActorId::random()).unwrap();
         assert_eq!(draft::read(again.get(&store, id).unwrap(), "").unwrap().text, want);
+    }
+
+    #[test]
+    fn changes_noted_in_a_round_are_written_as_save_after_would_write_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+        let id = DocId::random();
+        let mut theirs = crate::workspace::testing::draft_doc("b", "sco-rats", "Article 1. One.");
+        docs.insert_local(id, DocKind::Draft, Owner::Joint, theirs.clone());
+        let (p, _) = store.write(|w| docs.persist(w)).unwrap();
+        docs.committed(p);
+        let old = docs.get(&store, id).unwrap().get_heads();
+        // Two messages of a peer in one round, each noted as it is checked; then an edit here,
+        // which is not noted.
+        for (i, lang_pos) in [0usize, 3].into_iter().enumerate() {
+            let before = theirs.get_heads();
+            let splice = draft::Splice { provision: None, lang: None, pos: lang_pos, delete: 0, insert: "»".into() };
+            draft::splice(&mut theirs, &ctx("b", "sco-rats"), &splice).unwrap();
+            let doc = docs.get(&store, id).unwrap();
+            let here = doc.get_heads();
+            doc.apply_changes(theirs.get_changes(&before)).unwrap();
+            let collected = doc.get_changes(&here);
+            assert_eq!(collected.len(), 1, "message {i}");
+            docs.mark_changed(id);
+            docs.note_changes(id, &here, collected);
+        }
+        let mid = docs.get(&store, id).unwrap().get_heads();
+        assert_eq!(docs.collected.get(id, &old, &mid).map(<[Change]>::len), Some(2), "the two messages chain");
+        let splice = draft::Splice { provision: None, lang: None, pos: 1, delete: 0, insert: "é".into() };
+        draft::splice(docs.get(&store, id).unwrap(), &ctx("a", "cica"), &splice).unwrap();
+        let now = docs.get(&store, id).unwrap().get_heads();
+        let text = draft::read(docs.get(&store, id).unwrap(), "").unwrap().text;
+        // The local edit was not noted: the span noted no longer reaches the heads, and the
+        // commit collects the changes again.
+        assert!(docs.collected.get(id, &old, &now).is_none());
+        let (p, _) = store.write(|w| docs.persist(w)).unwrap();
+        docs.committed(p);
+        drop(docs);
+        let mut again = Docs::open(&store, 4, ActorId::random()).unwrap();
+        assert_eq!(again.get(&store, id).unwrap().get_heads(), now);
+        assert_eq!(draft::read(again.get(&store, id).unwrap(), "").unwrap().text, text);
+        assert_eq!(text.matches('»').count(), 2);
+    }
+
+    #[test]
+    fn a_noted_span_is_what_the_commit_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+        let id = DocId::random();
+        let mut theirs = crate::workspace::testing::draft_doc("b", "sco-rats", &"Article 1. One. ".repeat(20));
+        docs.insert_local(id, DocKind::Draft, Owner::Joint, theirs.clone());
+        let (p, _) = store.write(|w| docs.persist(w)).unwrap();
+        docs.committed(p);
+        let snapshot = store.doc_bytes(id).unwrap().unwrap();
+        let old = docs.get(&store, id).unwrap().get_heads();
+        let splice = draft::Splice { provision: None, lang: None, pos: 2, delete: 0, insert: "»".into() };
+        draft::splice(&mut theirs, &ctx("b", "sco-rats"), &splice).unwrap();
+        let doc = docs.get(&store, id).unwrap();
+        doc.apply_changes(theirs.get_changes(&old)).unwrap();
+        let (now, want) = (doc.get_heads(), doc.save_after(&old));
+        let collected = doc.get_changes(&old);
+        docs.mark_changed(id);
+        docs.note_changes(id, &old, collected);
+        let (p, changed) = store.write(|w| docs.persist(w)).unwrap();
+        assert_eq!(changed, vec![id]);
+        // The chunk written is byte for byte what `save_after` gives.
+        assert_eq!(store.doc_bytes(id).unwrap(), Some([snapshot, want].concat()));
+        docs.committed(p);
+        assert!(docs.collected.get(id, &old, &now).is_none(), "a commit forgets the round's changes");
     }
 
     #[test]

@@ -33,9 +33,9 @@ impl Core {
             },
             _ => return,
         };
-        // Cheap for a draft not signed by every Party, which is nearly every change; the store
-        // is asked only for an executed draft.
-        let Ok(recs) = self.draft_records(id) else { return };
+        // Nothing to read for a draft no Party has signed, which is nearly every change; the
+        // store is asked only for an executed draft.
+        let Ok(Some(recs)) = self.signed_records(id) else { return };
         let original = match self.docs.get(&self.store, id) {
             Ok(doc) => draft::executed_original(doc, &recs, &id.to_string()),
             Err(_) => return,

@@ -127,8 +127,13 @@ pub(super) fn preload(core: &Core, peer: PeerId, frames: &[Frame]) -> HashMap<Do
             _ => None,
         })
         .collect();
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(todo.len().max(1));
-    if workers <= 1 || todo.len() < 8 {
+    // Asked only for a batch worth the threads: `available_parallelism` reads the cgroup's files
+    // at each call (an open, a read and a close on every batch, a keystroke's included).
+    if todo.len() < 8 {
+        return todo.into_iter().map(|(d, b)| (d, load_snapshot(b))).collect();
+    }
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(todo.len());
+    if workers <= 1 {
         return todo.into_iter().map(|(d, b)| (d, load_snapshot(b))).collect();
     }
     let per = todo.len().div_ceil(workers);
@@ -219,10 +224,13 @@ pub(super) fn on_snapshot(
         core.stage_doc(doc);
         let d = core.docs.get(&core.store, doc).map_err(|e| Violation(format!("cannot merge into {doc}: {e}")))?;
         let before = d.get_heads();
-        // `save_after`: changes automerge takes but cannot write back (one actor's op ids used
-        // twice) panic at commit, outside any guard; here they are refused (tests/fuzz_peer.rs).
-        guarded("snapshot", || d.load_incremental(&bytes).map(|_| d.save_after(&before)).map_err(|e| e.to_string()))
-            .map_err(|e| Violation(format!("snapshot of {doc} does not load: {e}")))?;
+        // Collecting the changes: changes automerge takes but cannot write back (one actor's op
+        // ids used twice) panic at commit, outside any guard; here they are refused
+        // (tests/fuzz_peer.rs). The commit writes what is collected here.
+        let collected = guarded("snapshot", || {
+            d.load_incremental(&bytes).map(|_| d.get_changes(&before)).map_err(|e| e.to_string())
+        })
+        .map_err(|e| Violation(format!("snapshot of {doc} does not load: {e}")))?;
         let incomplete = !d.get_missing_deps(&[]).is_empty();
         let changed = d.get_heads() != before;
         let new = auth::change_facts(d, &before);
@@ -234,6 +242,7 @@ pub(super) fn on_snapshot(
         check_root_unchanged(core, doc, kind, &owner)?;
         if changed {
             core.docs.mark_changed(doc);
+            core.docs.note_changes(doc, &before, collected);
             core.docs.grow(doc, measured.bytes);
             bounds::count(core, peer, false, measured.bytes);
             core.round.origins.insert(doc, (Origin::Peer(peer.to_string()), applied));
@@ -338,9 +347,10 @@ pub(super) fn on_sync(
     // the merged heads (it would show us behind forever). Keep what we really sent, so that we
     // announce our heads once; the peer's answer to that is empty and the exchange ends.
     let really_sent = state.last_sent_heads.clone();
-    // `save_after`: as for snapshots, a change that cannot be written back is refused now.
-    guarded("sync message", || {
-        d.receive_sync_message(state, m).map(|_| d.save_after(&before)).map_err(|e| e.to_string())
+    // Collecting the changes: as for snapshots, a change that cannot be written back is
+    // refused now, and the commit writes what is collected here.
+    let collected = guarded("sync message", || {
+        d.receive_sync_message(state, m).map(|_| d.get_changes(&before)).map_err(|e| e.to_string())
     })
     .map_err(|e| Violation(format!("sync message for {doc} does not apply: {e}")))?;
     state.last_sent_heads = really_sent;
@@ -358,6 +368,7 @@ pub(super) fn on_sync(
         core.check_changes(doc, &DocFacts { kind, owner: &owner, frozen }, genesis, &new)?;
         check_root_unchanged(core, doc, kind, &owner)?;
         core.docs.mark_changed(doc);
+        core.docs.note_changes(doc, &before, collected);
         core.docs.grow(doc, measured.bytes);
         bounds::count(core, peer, false, measured.bytes);
         core.round.origins.insert(doc, (Origin::Peer(peer.to_string()), applied));
@@ -381,7 +392,6 @@ pub(super) fn on_sync(
 /// catalog at the start of a session, then snapshots of documents it lacks, then sync messages,
 /// each with the signed heads that prove who made its changes.
 pub(super) fn workspace_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<Frame>, size: &mut usize) {
-    let all_certs: Vec<crate::authorship::ActorCert> = core.auth.certs.all().cloned().collect();
     let Some(p) = core.peers.by_id.get_mut(&peer) else { return };
     let Some(s) = p.session.as_mut() else { return };
     if !s.workspace {
@@ -390,6 +400,7 @@ pub(super) fn workspace_frames(core: &mut Core, peer: PeerId, frames: &mut Vec<F
     if s.send_certs {
         s.send_certs = false;
         s.want_certs.clear();
+        let all_certs: Vec<crate::authorship::ActorCert> = core.auth.certs.all().cloned().collect();
         *size += all_certs.len() * 200;
         frames.push(Frame::Certs(all_certs));
     } else if !s.want_certs.is_empty() {
