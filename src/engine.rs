@@ -530,6 +530,7 @@ impl Core {
                 for (id, before) in before {
                     if let (Some(meta), Some(what)) = (self.docs.meta(id), what.get(&id)) {
                         self.reader.outlines.committed(id, &before, &meta.heads, what);
+                        self.reader.contents.committed(id, &before, &meta.heads, what);
                     }
                 }
                 // What an officer is editing stays loaded for the reads that follow each change.

@@ -92,6 +92,8 @@ pub struct Reader {
     texts: kept_texts::KeptTexts,
     /// Drafts' outlines, carried over the commits that leave them as they were.
     pub(super) outlines: outlines::Outlines,
+    /// Drafts' provisions' texts, carried over the commits that leave them as they were.
+    pub(super) contents: outlines::Contents,
     /// The documents officers are editing: kept loaded by every read.
     pub(super) editing: editing::Editing,
 }
@@ -140,6 +142,7 @@ impl Reader {
             pages: Mutex::new(std::collections::VecDeque::new()),
             texts: kept_texts::KeptTexts::default(),
             outlines: outlines::Outlines::default(),
+            contents: outlines::Contents::default(),
             editing: editing::Editing::default(),
         }
     }
@@ -612,7 +615,12 @@ impl View<'_> {
         for a in &annexes {
             recs.add(self.held(*a)?, &key_of)?;
         }
-        let d = draft::read_with(self.held(id)?, &recs, &id.to_string())?;
+        // Each provision's texts as the last read found them, less those changed since (a
+        // keystroke's read reads one provision's texts, not every one).
+        let heads = self.tx.meta(id).map_err(store_err)?.ok_or(LoadMissing(id))?.heads;
+        let kept = self.reader.contents.get(id, &heads);
+        let (d, contents) = draft::read_kept(self.held(id)?, &recs, &id.to_string(), kept.as_deref())?;
+        self.reader.contents.put(id, &heads, Arc::new(contents));
         Ok((d, recs))
     }
 

@@ -28,6 +28,7 @@
 //! each provision's `comments`; each Party's node copies its own into its annex when it
 //! upgrades, and nothing reads them there any more.)
 
+mod contents;
 pub mod export;
 pub mod pdf;
 pub mod provision;
@@ -47,6 +48,7 @@ use super::titles::Titles;
 use super::util::{Fields, get_author, get_str, map_maps, req_str};
 use super::{Author, ChangeCtx, DocKind, Result, WorkspaceError, change, init_root, touch};
 
+pub use contents::ProvisionContents;
 pub use records::{Comment, Records};
 pub use refusal::EditRefusal;
 pub use review::{Comparison, Suggestion, Version, comment, decide, diff, name_version, suggest, suggestions};
@@ -456,6 +458,19 @@ pub fn read(doc: &Automerge, id: &str) -> Result<Draft> {
 
 /// Reads a draft with both Parties' records on it.
 pub fn read_with(doc: &Automerge, recs: &Records, id: &str) -> Result<Draft> {
+    Ok(read_kept(doc, recs, id, None)?.0)
+}
+
+/// [`read_with`], taking each provision's texts and stale marks from `kept` where it has them
+/// (what a read at earlier heads found, less the provisions changed since), and giving what it
+/// read for the next read.
+pub fn read_kept(
+    doc: &Automerge,
+    recs: &Records,
+    id: &str,
+    kept: Option<&ProvisionContents>,
+) -> Result<(Draft, ProvisionContents)> {
+    let mut held = ProvisionContents::default();
     let all_comments = recs.comments();
     let languages = languages(doc)?;
     let lang = languages.first().cloned().unwrap_or_else(|| "en".into());
@@ -467,8 +482,11 @@ pub fn read_with(doc: &Automerge, recs: &Records, id: &str) -> Result<Draft> {
         let stored_kind = p.str(doc, "kind")?.unwrap_or_default();
         let kind = ProvisionKind::parse(&stored_kind);
         let label = labels.next(kind);
-        let texts = texts_in(doc, &p, languages.iter())?;
-        let stale = stale_in(doc, &p)?;
+        let (texts, stale) = match kept.and_then(|k| k.get(&pid, &languages)) {
+            Some(held) => held.clone(),
+            None => (texts_in(doc, &p, languages.iter())?, stale_in(doc, &p)?),
+        };
+        held.put(pid.clone(), (texts.clone(), stale.clone()));
         let comments = all_comments.iter().filter(|c| c.provision == pid).cloned().collect();
         kinds.push(stored_kind);
         provisions.push(Provision { id: pid, kind, label, texts, stale, comments });
@@ -484,7 +502,7 @@ pub fn read_with(doc: &Automerge, recs: &Records, id: &str) -> Result<Draft> {
     let approvals = workflow::approvals(recs, &hash);
     let signatures = workflow::signatures(recs, &hash);
     let open_suggestions = review::suggestions(doc, recs)?.into_iter().filter(|s| s.state == "open").collect();
-    Ok(Draft {
+    let draft = Draft {
         id: id.to_string(),
         group: req_str(doc, &ROOT, "group")?,
         title: req_str(doc, &ROOT, "title")?,
@@ -506,7 +524,8 @@ pub fn read_with(doc: &Automerge, recs: &Records, id: &str) -> Result<Draft> {
         updated_by: get_author(doc, &ROOT, "updated_by")?,
         updated_at: get_str(doc, &ROOT, "updated_at")?,
         version: version_of(doc),
-    })
+    };
+    Ok((draft, held))
 }
 
 /// The labels provisions get in their order: "Article 2", "Preamble 1", and "(a)", "(b)" for the
