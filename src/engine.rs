@@ -594,6 +594,7 @@ impl Core {
         if dispatch::flush_all(self) {
             status::mark_stale(self);
         }
+        self.docs.let_go_arrived();
     }
 
     fn shutdown(&mut self) {
