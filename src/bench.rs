@@ -379,6 +379,9 @@ async fn bench_sync(
             }
             (status_ms, export_ms) = (median(&st), median(&ex));
         }
+        // The fresh node indexes what it took in beside the sync, and may still be at it: a query
+        // waits for its index to catch up, so that the peak counts all the work it was given.
+        let _: serde_json::Value = cb.get("/api/search?q=warm").await?;
         let (rss_a, rss_b) = (peak_rss_mib(pa.pid()), peak_rss_mib(pb.pid()));
         pb.stop().await?;
         pa.stop().await?;
