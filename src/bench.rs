@@ -96,9 +96,12 @@ struct RunResult {
     floor_ms: f64,
     /// Payload bytes the fresh node received.
     bytes_received: u64,
-    /// Peak RSS, MiB.
+    /// Peak RSS, MiB (A, C, D: B's once its search index caught up with what it took in).
     rss_a_mib: f64,
     rss_b_mib: f64,
+    /// A, C, D: B's peak RSS when it was in sync, before its search index caught up, MiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rss_b_synced_mib: Option<f64>,
     /// Workload B: node-to-node latency samples, ms.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     latency_ms: Vec<f64>,
@@ -355,6 +358,7 @@ async fn bench_sync(
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let sync_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let rss_b_synced = peak_rss_mib(pb.pid());
         let status: NodeStatus = cb.get("/api/status").await?;
         let got: Vec<DocInfo> = cb.get("/api/docs").await?;
         let mismatches =
@@ -401,6 +405,7 @@ async fn bench_sync(
             bytes_received: status.peers.first().map(|p| p.traffic.bytes_received).unwrap_or(0),
             rss_a_mib: rss_a,
             rss_b_mib: rss_b,
+            rss_b_synced_mib: Some(rss_b_synced),
             load_ms,
             first_read_ms,
             status_ms,
@@ -408,11 +413,12 @@ async fn bench_sync(
             ..Default::default()
         };
         eprintln!(
-            "[{name}] run {run}: {:.0} ms (in-process baseline {:.0} ms), {:.0} KiB received, peak RSS A {:.0} MiB / B {:.0} MiB",
+            "[{name}] run {run}: {:.0} ms (in-process baseline {:.0} ms), {:.0} KiB received, peak RSS A {:.0} MiB / B {:.0} MiB in sync, {:.0} MiB indexed",
             r.sync_ms,
             r.floor_ms,
             r.bytes_received as f64 / 1024.0,
             rss_a,
+            rss_b_synced,
             rss_b
         );
         out.push(r);
@@ -703,7 +709,18 @@ fn summary(o: &BenchOptions, all: &[Vec<RunResult>]) -> String {
             s.push_str(&format!("| D | `draft export --format html`, median of 5 (ms) | {} |\n", col(|r| r.export_ms)));
         }
         s.push_str(&format!("| {w} | peak RSS, node A (MiB) | {} |\n", col(|r| r.rss_a_mib)));
-        s.push_str(&format!("| {w} | peak RSS, node B (MiB) | {} |\n", col(|r| r.rss_b_mib)));
+        if rs.iter().any(|r| r.rss_b_synced_mib.is_some()) {
+            s.push_str(&format!(
+                "| {w} | peak RSS, node B when in sync (MiB) | {} |\n",
+                col(|r| r.rss_b_synced_mib.unwrap_or(0.0))
+            ));
+            s.push_str(&format!(
+                "| {w} | peak RSS, node B once its search index caught up (MiB) | {} |\n",
+                col(|r| r.rss_b_mib)
+            ));
+        } else {
+            s.push_str(&format!("| {w} | peak RSS, node B (MiB) | {} |\n", col(|r| r.rss_b_mib)));
+        }
     }
     s
 }
