@@ -278,7 +278,14 @@ fn documents_received_whole_are_let_go_after_their_round_and_load_again() {
     let bytes = theirs.save();
     let received: Vec<DocId> = (0..3).map(|_| DocId::random()).collect();
     for id in &received {
-        docs.insert_received(*id, DocKind::Draft, Owner::Joint, Box::new(Automerge::load(&bytes).unwrap()), bytes.clone(), 0);
+        docs.insert_received(
+            *id,
+            DocKind::Draft,
+            Owner::Joint,
+            Box::new(Automerge::load(&bytes).unwrap()),
+            bytes.clone(),
+            0,
+        );
     }
     let ours = DocId::random();
     docs.insert_local(ours, DocKind::Draft, Owner::Joint, crate::workspace::testing::draft_doc("a", "cica", "Mine."));
