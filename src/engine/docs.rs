@@ -488,6 +488,12 @@ impl Docs {
             }
         }
         self.arrived.extend(self.dirty.iter().filter(|(_, d)| matches!(d, Dirty::Received { .. })).map(|(id, _)| *id));
+        // Least recent of all: past the bound, what came whole goes before what this node uses.
+        for id in &self.arrived {
+            if let Some(s) = self.slots.get_mut(id) {
+                s.last_used = 0;
+            }
+        }
         self.dirty.clear();
         self.collected.clear();
         self.evict();

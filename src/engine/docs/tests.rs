@@ -1,11 +1,17 @@
 use super::*;
 use crate::workspace::{draft, testing::ctx};
 
-#[test]
-fn changes_are_chunked_then_compacted_and_reload_equal() {
+/// A store in a fresh directory (kept while the test runs) and its documents, `cap` of them loaded.
+fn open(cap: usize) -> (tempfile::TempDir, Store, Docs) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let mut docs = Docs::open(&store, 1, ActorId::random()).unwrap();
+    let docs = Docs::open(&store, cap, ActorId::random()).unwrap();
+    (dir, store, docs)
+}
+
+#[test]
+fn changes_are_chunked_then_compacted_and_reload_equal() {
+    let (_dir, store, mut docs) = open(1);
     let id = DocId::random();
     let d = crate::workspace::testing::draft_doc("a", "cica", &"x".repeat(200));
     docs.insert_local(id, DocKind::Draft, Owner::Joint, d);
@@ -43,9 +49,7 @@ fn changes_are_chunked_then_compacted_and_reload_equal() {
 
 #[test]
 fn changes_noted_in_a_round_are_written_as_save_after_would_write_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+    let (_dir, store, mut docs) = open(4);
     let id = DocId::random();
     let mut theirs = crate::workspace::testing::draft_doc("b", "sco-rats", "Article 1. One.");
     docs.insert_local(id, DocKind::Draft, Owner::Joint, theirs.clone());
@@ -86,9 +90,7 @@ fn changes_noted_in_a_round_are_written_as_save_after_would_write_them() {
 
 #[test]
 fn a_noted_span_is_what_the_commit_writes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+    let (_dir, store, mut docs) = open(4);
     let id = DocId::random();
     let mut theirs = crate::workspace::testing::draft_doc("b", "sco-rats", &"Article 1. One. ".repeat(20));
     docs.insert_local(id, DocKind::Draft, Owner::Joint, theirs.clone());
@@ -114,9 +116,7 @@ fn a_noted_span_is_what_the_commit_writes() {
 
 #[test]
 fn a_document_received_whole_and_changed_in_the_same_round_is_stored_with_the_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+    let (_dir, store, mut docs) = open(4);
     let theirs = crate::workspace::testing::draft_doc("b", "sco-rats", "Article 1. One.");
     let bytes = theirs.save();
     let (id, untouched) = (DocId::random(), DocId::random());
@@ -152,9 +152,7 @@ fn a_document_received_whole_and_changed_in_the_same_round_is_stored_with_the_ch
 
 #[test]
 fn ids_are_found_by_their_whole_id_or_a_hex_prefix() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let mut docs = Docs::open(&store, 4, ActorId::random()).unwrap();
+    let (_dir, store, mut docs) = open(4);
     let a: DocId = "ab120000000000000000000000000001".parse().unwrap();
     let b: DocId = "ab1f0000000000000000000000000002".parse().unwrap();
     let c: DocId = "0b120000000000000000000000000003".parse().unwrap();
@@ -187,25 +185,9 @@ fn ids_are_found_by_their_whole_id_or_a_hex_prefix() {
 
 #[test]
 fn the_cache_stays_bounded() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let mut docs = Docs::open(&store, 2, ActorId::random()).unwrap();
+    let (_dir, store, mut docs) = open(2);
     for _ in 0..5 {
-        let mut d = Automerge::new();
-        draft::create(
-            &mut d,
-            &ctx("a", "cica"),
-            &draft::NewDraft {
-                group: "g".into(),
-                title: "t".into(),
-                titles: Default::default(),
-                lang: "en".into(),
-                text: String::new(),
-                languages: vec![],
-                parties: vec![],
-            },
-        )
-        .unwrap();
+        let d = crate::workspace::testing::draft_doc("a", "cica", "");
         docs.insert_local(DocId::random(), DocKind::Draft, Owner::Joint, d);
     }
     let (p, _) = store.write(|w| docs.persist(w)).unwrap();
@@ -219,25 +201,9 @@ fn the_cache_stays_bounded() {
 
 #[test]
 fn reads_do_not_keep_every_document_and_uncommitted_ones_stay() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let mut docs = Docs::open(&store, 1000, ActorId::random()).unwrap();
+    let (_dir, store, mut docs) = open(1000);
     for _ in 0..40 {
-        let mut d = Automerge::new();
-        draft::create(
-            &mut d,
-            &ctx("a", "cica"),
-            &draft::NewDraft {
-                group: "g".into(),
-                title: "t".into(),
-                titles: Default::default(),
-                lang: "en".into(),
-                text: "x".repeat(2_000),
-                languages: vec![],
-                parties: vec![],
-            },
-        )
-        .unwrap();
+        let d = crate::workspace::testing::draft_doc("a", "cica", &"x".repeat(2_000));
         docs.insert_local(DocId::random(), DocKind::Draft, Owner::Joint, d);
     }
     docs.budget = 4096;
@@ -271,9 +237,7 @@ fn reads_do_not_keep_every_document_and_uncommitted_ones_stay() {
 
 #[test]
 fn documents_received_whole_are_let_go_after_their_round_and_load_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let mut docs = Docs::open(&store, 100, ActorId::random()).unwrap();
+    let (_dir, store, mut docs) = open(100);
     let theirs = crate::workspace::testing::draft_doc("b", "sco-rats", "Article 1. One.");
     let bytes = theirs.save();
     let received: Vec<DocId> = (0..3).map(|_| DocId::random()).collect();
@@ -304,4 +268,29 @@ fn documents_received_whole_are_let_go_after_their_round_and_load_again() {
     docs.mark_changed(received[0]);
     docs.let_go_arrived();
     assert!(docs.slots[&received[0]].doc.is_some());
+}
+
+#[test]
+fn past_the_bound_documents_received_whole_go_before_those_used_here() {
+    let (_dir, store, mut docs) = open(2);
+    let ours = DocId::random();
+    docs.insert_local(ours, DocKind::Draft, Owner::Joint, crate::workspace::testing::draft_doc("a", "cica", "Mine."));
+    let (p, _) = store.write(|w| docs.persist(w)).unwrap();
+    docs.committed(p);
+    // A batch of three arrives in a later round: the cache holds two.
+    let bytes = crate::workspace::testing::draft_doc("b", "sco-rats", "Theirs.").save();
+    for _ in 0..3 {
+        docs.insert_received(
+            DocId::random(),
+            DocKind::Draft,
+            Owner::Joint,
+            Box::new(Automerge::load(&bytes).unwrap()),
+            bytes.clone(),
+            0,
+        );
+    }
+    let (p, _) = store.write(|w| docs.persist(w)).unwrap();
+    docs.committed(p);
+    assert_eq!(docs.loaded, 2);
+    assert!(docs.slots[&ours].doc.is_some(), "the document used here was unloaded for ones that came whole");
 }
