@@ -152,7 +152,7 @@ fn a_document_received_whole_and_changed_in_the_same_round_is_stored_with_the_ch
 
 #[test]
 fn ids_are_found_by_their_whole_id_or_a_hex_prefix() {
-    let (_dir, store, mut docs) = open(4);
+    let (_dir, _store, mut docs) = open(4);
     let a: DocId = "ab120000000000000000000000000001".parse().unwrap();
     let b: DocId = "ab1f0000000000000000000000000002".parse().unwrap();
     let c: DocId = "0b120000000000000000000000000003".parse().unwrap();
